@@ -1,0 +1,203 @@
+/* mcuforge info MODEL.h5: the layers of a model file with their shapes, parameters and MACs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "commands.h"
+#include "mf_core.h"
+#include "mf_model_io.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcuforge info MODEL.h5\n\n"
+               "Prints the model file's format version and provenance, then one row per layer\n"
+               "(index, name, type, inputs, output shape, parameters, MACs) and the totals:\n"
+               "parameters, multiply-accumulates per inference, and parameter bytes as\n"
+               "float32, int16 and int8.\n");
+}
+
+/* Provenance read straight from the root attributes (the model loader validated the file
+ * already); "unknown" where an attribute is absent or unreadable. */
+typedef struct provenance {
+    long long format_version;
+    char version[64];
+    char git[128];
+} provenance;
+
+static void read_string_attr(hid_t f, const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown");
+    hid_t a = -1, ft = -1, mt = -1, sp = -1;
+    char *vl = NULL;
+    char *fixed = NULL;
+    if (H5Aexists(f, name) <= 0) goto done;
+    a = H5Aopen(f, name, H5P_DEFAULT);
+    if (a < 0) goto done;
+    ft = H5Aget_type(a);
+    sp = H5Aget_space(a);
+    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
+        goto done;
+    mt = H5Tcopy(H5T_C_S1);
+    if (mt < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) goto done;
+    if (H5Tis_variable_str(ft) > 0) {
+        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &vl) < 0 || !vl) goto done;
+        snprintf(buf, size, "%s", vl);
+    } else {
+        size_t n = H5Tget_size(ft);
+        if (n == 0 || n > 4096) goto done;
+        fixed = calloc(n + 1, 1);
+        if (!fixed || H5Tset_size(mt, n) < 0 || H5Tset_strpad(mt, H5T_STR_NULLPAD) < 0 ||
+            H5Aread(a, mt, fixed) < 0)
+            goto done;
+        snprintf(buf, size, "%s", fixed);
+    }
+done:
+    if (vl) H5free_memory(vl);
+    free(fixed);
+    if (mt >= 0) H5Tclose(mt);
+    if (sp >= 0) H5Sclose(sp);
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+}
+
+static void read_provenance(const char *path, provenance *p)
+{
+    p->format_version = -1;
+    snprintf(p->version, sizeof p->version, "unknown");
+    snprintf(p->git, sizeof p->git, "unknown");
+    H5E_auto2_t func = NULL;
+    void *data = NULL;
+    H5Eget_auto2(H5E_DEFAULT, &func, &data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        hid_t a = H5Aexists(f, "mcuforge_format_version") > 0
+                      ? H5Aopen(f, "mcuforge_format_version", H5P_DEFAULT)
+                      : -1;
+        long long v;
+        if (a >= 0 && H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) p->format_version = v;
+        if (a >= 0) H5Aclose(a);
+        read_string_attr(f, "mcuforge_version", p->version, sizeof p->version);
+        read_string_attr(f, "git_describe", p->git, sizeof p->git);
+        H5Fclose(f);
+    }
+    H5Eset_auto2(H5E_DEFAULT, func, data);
+}
+
+static const char *node_name(const mf_model *m, int i)
+{
+    return m->nodes[i].spec.name;
+}
+
+/* "a,b" (node 0 is "input"). */
+static const char *inputs_str(const mf_model *m, int i, char *buf, size_t size)
+{
+    const mf_node *nd = &m->nodes[i];
+    size_t used = 0;
+    buf[0] = '\0';
+    if (i == 0) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    for (int k = 0; k < nd->n_inputs && used < size; k++) {
+        int w =
+            snprintf(buf + used, size - used, "%s%s", k ? "," : "", node_name(m, nd->inputs[k]));
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+    return buf;
+}
+
+static int max_int(int a, int b)
+{
+    return a > b ? a : b;
+}
+
+static void print_model(const char *path, const mf_model *m, const provenance *p)
+{
+    char shape[64], ins[MF_MAX_INPUTS * MF_NAME_MAX + 8];
+    int w_name = 5, w_type = 4, w_in = 6, w_shape = 6;
+    for (int i = 0; i < m->n_nodes; i++) {
+        w_name = max_int(w_name, (int)strlen(node_name(m, i)));
+        w_type = max_int(w_type, (int)strlen(mf_op_get(m->nodes[i].spec.op)->name));
+        w_in = max_int(w_in, (int)strlen(inputs_str(m, i, ins, sizeof ins)));
+        w_shape = max_int(w_shape,
+                          (int)strlen(mf_shape_str(&m->nodes[i].out_shape, shape, sizeof shape)));
+    }
+
+    printf("model:    %s\n", path);
+    printf("format:   mcuforge_format_version %lld\n", p->format_version);
+    printf("written:  mcuforge %s (git %s)\n", p->version, p->git);
+    printf("config:   %s\n", m->config_text ? "embedded (attribute 'config')" : "none");
+    printf("input:    %s\n", mf_shape_str(&m->input_shape, shape, sizeof shape));
+    printf("output:   %s (%s)\n\n", node_name(m, m->output),
+           mf_shape_str(&m->nodes[m->output].out_shape, shape, sizeof shape));
+
+    printf("%5s  %-*s  %-*s  %-*s  %-*s  %12s  %14s\n", "index", w_name, "layer", w_type, "type",
+           w_in, "inputs", w_shape, "output", "params", "MACs");
+    size_t total_params = 0, total_state = 0;
+    uint64_t total_macs = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const mf_node *nd = &m->nodes[i];
+        uint64_t macs = i ? mf_node_macs(m, i) : 0;
+        size_t params = i ? nd->n_params + nd->n_state : 0;
+        char index[16];
+        if (i)
+            snprintf(index, sizeof index, "%d", i - 1);
+        else
+            snprintf(index, sizeof index, "-");
+        printf("%5s  %-*s  %-*s  %-*s  %-*s  %12zu  %14llu\n", index, w_name, node_name(m, i),
+               w_type, mf_op_get(nd->spec.op)->name, w_in, inputs_str(m, i, ins, sizeof ins),
+               w_shape, mf_shape_str(&nd->out_shape, shape, sizeof shape), params,
+               (unsigned long long)macs);
+        if (i) {
+            total_params += nd->n_params;
+            total_state += nd->n_state;
+            total_macs += macs;
+        }
+    }
+    size_t all = total_params + total_state;
+    printf("\ntotal parameters: %zu (%zu trainable, %zu non-trainable state)\n", all, total_params,
+           total_state);
+    printf("total MACs:       %llu per inference\n", (unsigned long long)total_macs);
+    printf("parameter bytes:  float32 %zu, int16 %zu, int8 %zu\n", all * 4, all * 2, all);
+}
+
+int cmd_info(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        usage(stdout);
+        return 0;
+    }
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "mcuforge info: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+        if (path) {
+            fprintf(stderr, "mcuforge info: expected one model file, got '%s' and '%s'\n", path,
+                    argv[i]);
+            usage(stderr);
+            return 2;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "mcuforge info: missing MODEL.h5\n");
+        usage(stderr);
+        return 2;
+    }
+    mf_error err;
+    mf_error_clear(&err);
+    mf_model *m = mf_model_load(path, &err);
+    if (!m) return cli_fail(&err);
+    provenance p;
+    read_provenance(path, &p);
+    print_model(path, m, &p);
+    mf_model_free(m);
+    return 0;
+}

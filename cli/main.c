@@ -1,0 +1,59 @@
+/* mcuforge <subcommand> [options] [key.sub=value …] */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *verb;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "train a model from a config (YAML)"},
+    {"info", cmd_info, "print a model file's layers, shapes, parameters and MACs"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: mcuforge <subcommand> [options] [key.sub=value ...]\n\nsubcommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].verb, commands[i].summary);
+    fprintf(f, "\n'mcuforge <subcommand> --help' describes one subcommand.\n");
+}
+
+int cli_fail(const mf_error *err)
+{
+    char buf[2048];
+    fprintf(stderr, "mcuforge: error: %s\n", mf_error_format(err, buf, sizeof buf));
+    return 1;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("mcuforge %s\n", MF_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].verb)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "mcuforge: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

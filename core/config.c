@@ -1,0 +1,1076 @@
+/* Configs: the libcyaml schema of mf_config, loading (libyaml for positions, libcyaml for the
+ * data), defaults, overrides, validation and dump.
+ *
+ * Loading runs in this order, so each error can name a line and column:
+ *   1. libyaml parses the file into a document: syntax errors come with libyaml's mark;
+ *   2. the marks index records where every path was written (config_marks.c);
+ *   3. the document is checked against the schema: unknown keys and values of the wrong type are
+ *      reported at their position (libcyaml 1.3.1 would only log them, without positions);
+ *   4. libcyaml loads the same bytes into an mf_config;
+ *   5. defaults fill the fields the file does not give;
+ *   6. overrides change any field by path (config_override.c);
+ *   7. values are checked: ranges, layer types and their hyperparameters, input names. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+
+/* ---- schema ---- */
+
+#define OPT  CYAML_FLAG_OPTIONAL
+#define LIST (CYAML_FLAG_OPTIONAL | CYAML_FLAG_POINTER | CYAML_FLAG_FLOW)
+
+static const cyaml_schema_value_t int_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
+static const cyaml_schema_value_t string_entry = {
+    CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED)};
+
+static const cyaml_schema_field_t dataset_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", OPT, mf_dataset_config, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("shape", LIST, mf_dataset_config, shape, shape_count, &int_entry, 0,
+                               CYAML_UNLIMITED),
+    CYAML_FIELD_INT("classes", OPT, mf_dataset_config, classes),
+    CYAML_FIELD_INT("train_samples", OPT, mf_dataset_config, train_samples),
+    CYAML_FIELD_INT("test_samples", OPT, mf_dataset_config, test_samples),
+    CYAML_FIELD_FLOAT("noise", OPT, mf_dataset_config, noise),
+    CYAML_FIELD_UINT("seed", OPT, mf_dataset_config, seed),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t layer_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", OPT, mf_layer_config, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("type", OPT, mf_layer_config, type, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("inputs", LIST, mf_layer_config, inputs, inputs_count, &string_entry,
+                               0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("filters", OPT, mf_layer_config, filters),
+    CYAML_FIELD_INT("units", OPT, mf_layer_config, units),
+    CYAML_FIELD_INT("kernel", OPT, mf_layer_config, kernel),
+    CYAML_FIELD_INT("stride", OPT, mf_layer_config, stride),
+    CYAML_FIELD_STRING_PTR("padding", OPT, mf_layer_config, padding, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("activation", OPT, mf_layer_config, activation, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_BOOL("use_bias", OPT, mf_layer_config, use_bias),
+    CYAML_FIELD_FLOAT("rate", OPT, mf_layer_config, rate),
+    CYAML_FIELD_FLOAT("momentum", OPT, mf_layer_config, momentum),
+    CYAML_FIELD_FLOAT("epsilon", OPT, mf_layer_config, epsilon),
+    CYAML_FIELD_END};
+
+const cyaml_schema_value_t mf_layer_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mf_layer_config, layer_fields)};
+
+static const cyaml_schema_field_t model_fields[] = {
+    CYAML_FIELD_STRING_PTR("template", OPT, mf_model_config, template_name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("width", OPT, mf_model_config, width),
+    CYAML_FIELD_INT("dims", OPT, mf_model_config, dims),
+    CYAML_FIELD_SEQUENCE_COUNT("input_shape", LIST, mf_model_config, input_shape, input_shape_count,
+                               &int_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("classes", OPT, mf_model_config, classes),
+    CYAML_FIELD_SEQUENCE_COUNT("layers", OPT | CYAML_FLAG_POINTER, mf_model_config, layers,
+                               layers_count, &mf_layer_schema, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END};
+
+static const cyaml_strval_t optimizer_names[] = {{"sgd", MF_OPT_SGD}, {"adam", MF_OPT_ADAM}};
+static const cyaml_strval_t schedule_names[] = {{"constant", MF_SCHED_CONSTANT},
+                                                {"multistep", MF_SCHED_MULTISTEP},
+                                                {"cosine", MF_SCHED_COSINE}};
+static const cyaml_strval_t progress_names[] = {{"auto", MF_PROGRESS_AUTO},
+                                                {"bar", MF_PROGRESS_BAR},
+                                                {"lines", MF_PROGRESS_LINES},
+                                                {"none", MF_PROGRESS_NONE}};
+
+#define ENUM_FLAGS (OPT | CYAML_FLAG_STRICT)
+
+static const cyaml_schema_field_t train_fields[] = {
+    CYAML_FIELD_INT("epochs", OPT, mf_train_config, epochs),
+    CYAML_FIELD_INT("batch_size", OPT, mf_train_config, batch_size),
+    CYAML_FIELD_ENUM("optimizer", ENUM_FLAGS, mf_train_config, optimizer, optimizer_names,
+                     CYAML_ARRAY_LEN(optimizer_names)),
+    CYAML_FIELD_FLOAT("lr", OPT, mf_train_config, lr),
+    CYAML_FIELD_FLOAT("momentum", OPT, mf_train_config, momentum),
+    CYAML_FIELD_BOOL("nesterov", OPT, mf_train_config, nesterov),
+    CYAML_FIELD_FLOAT("weight_decay", OPT, mf_train_config, weight_decay),
+    CYAML_FIELD_FLOAT("beta1", OPT, mf_train_config, beta1),
+    CYAML_FIELD_FLOAT("beta2", OPT, mf_train_config, beta2),
+    CYAML_FIELD_FLOAT("eps", OPT, mf_train_config, eps),
+    CYAML_FIELD_ENUM("schedule", ENUM_FLAGS, mf_train_config, schedule, schedule_names,
+                     CYAML_ARRAY_LEN(schedule_names)),
+    CYAML_FIELD_SEQUENCE_COUNT("milestones", LIST, mf_train_config, milestones, milestones_count,
+                               &int_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT("gamma", OPT, mf_train_config, gamma),
+    CYAML_FIELD_FLOAT("min_lr", OPT, mf_train_config, min_lr),
+    CYAML_FIELD_UINT("seed", OPT, mf_train_config, seed),
+    CYAML_FIELD_INT("threads", OPT, mf_train_config, threads),
+    CYAML_FIELD_BOOL("deterministic", OPT, mf_train_config, deterministic),
+    CYAML_FIELD_STRING_PTR("output", OPT, mf_train_config, output, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_ENUM("progress", ENUM_FLAGS, mf_train_config, progress, progress_names,
+                     CYAML_ARRAY_LEN(progress_names)),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t config_fields[] = {
+    CYAML_FIELD_MAPPING("dataset", OPT, mf_config, dataset, dataset_fields),
+    CYAML_FIELD_MAPPING("model", OPT, mf_config, model, model_fields),
+    CYAML_FIELD_MAPPING("train", OPT, mf_config, train, train_fields),
+    CYAML_FIELD_END,
+};
+
+const cyaml_schema_value_t mf_config_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, mf_config, config_fields)};
+
+/* Defaults of the scalar fields, as YAML text: set through the schema like any value. */
+static const struct {
+    const char *path, *value;
+} config_defaults[] = {
+    {"dataset.train_samples", "2048"},
+    {"dataset.test_samples", "512"},
+    {"dataset.noise", "1.0"},
+    {"dataset.seed", "1"},
+    {"train.epochs", "10"},
+    {"train.batch_size", "64"},
+    {"train.optimizer", "sgd"},
+    {"train.lr", "0.05"},
+    {"train.momentum", "0.9"},
+    {"train.nesterov", "false"},
+    {"train.weight_decay", "5e-4"},
+    {"train.beta1", "0.9"},
+    {"train.beta2", "0.999"},
+    {"train.eps", "1e-8"},
+    {"train.schedule", "constant"},
+    {"train.gamma", "0.1"},
+    {"train.min_lr", "0"},
+    {"train.seed", "1"},
+    {"train.threads", "2"},
+    {"train.deterministic", "true"},
+    {"train.progress", "auto"},
+};
+
+static const char *const dataset_names[] = {"synthetic", "uci-har", "fsdd", "gtsrb", "mnist"};
+
+/* ---- schema helpers ---- */
+
+static void *mem_realloc(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    if (size == 0) {
+        free(ptr);
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+static void collect_log(cyaml_log_t level, void *ctx, const char *fmt, va_list args)
+{
+    mf_cyaml_log *log = ctx;
+    if (!log || level < CYAML_LOG_ERROR || log->used + 1 >= sizeof log->text) return;
+    int w = vsnprintf(log->text + log->used, sizeof log->text - log->used, fmt, args);
+    if (w > 0) log->used += (size_t)w;
+    if (log->used >= sizeof log->text) log->used = sizeof log->text - 1;
+}
+
+void mf_cyaml_config(cyaml_config_t *cfg, mf_cyaml_log *log)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_fn = log ? collect_log : NULL;
+    cfg->log_ctx = log;
+    cfg->mem_fn = mem_realloc;
+    cfg->log_level = CYAML_LOG_ERROR;
+    /* Aliases are rejected with a position before libcyaml runs (config_marks.c). */
+    cfg->flags = CYAML_CFG_STYLE_BLOCK | CYAML_CFG_NO_ALIAS;
+}
+
+const cyaml_schema_field_t *mf_schema_field(const cyaml_schema_value_t *mapping, const char *key)
+{
+    for (const cyaml_schema_field_t *f = mapping->mapping.fields; f->key; f++)
+        if (!strcmp(f->key, key)) return f;
+    return NULL;
+}
+
+const char *mf_schema_keys(const cyaml_schema_value_t *mapping, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const cyaml_schema_field_t *f = mapping->mapping.fields; f->key && used < size; f++) {
+        int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", f->key);
+        if (w > 0) used += (size_t)w;
+    }
+    return buf;
+}
+
+size_t mf_schema_entry_stride(const cyaml_schema_value_t *sequence)
+{
+    const cyaml_schema_value_t *entry = sequence->sequence.entry;
+    return (entry->flags & CYAML_FLAG_POINTER) ? sizeof(void *) : entry->data_size;
+}
+
+void mf_layer_config_init(mf_layer_config *layer)
+{
+    layer->use_bias = -1;
+    layer->rate = -1.0f;
+    layer->momentum = -1.0f;
+    layer->epsilon = -1.0f;
+}
+
+/* ---- locating errors ---- */
+
+void mf_config_locate(const mf_config *c, const char *path, bool at_key, mf_error *err)
+{
+    if (!err) return;
+    mf_mark_loc loc;
+    mf_marks_locate(c ? c->marks : NULL, path, at_key, &loc);
+    if (loc.override) {
+        char message[sizeof err->message];
+        memcpy(message, err->message, sizeof message);
+        int w =
+            snprintf(err->message, sizeof err->message, "override '%s': %s", loc.override, message);
+        if (w < 0) err->message[0] = '\0';
+        mf_error_at(err, NULL, 0, 0, path);
+    } else {
+        mf_error_at(err, c ? c->path : NULL, loc.line, loc.column, path);
+    }
+}
+
+int mf_config_fail(const mf_config *c, mf_error *err, const char *path, bool at_key,
+                   const char *fmt, ...)
+{
+    if (!err) return MF_ERR;
+    char message[sizeof err->message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    mf_error_set(err, "%s", message);
+    mf_config_locate(c, path, at_key, err);
+    return MF_ERR;
+}
+
+/* ---- reading and parsing the file ---- */
+
+/* Config files are small; this bounds what a wrong path (a dataset, say) can make us read. */
+#define MAX_CONFIG_BYTES (16L << 20)
+
+static int read_file(const char *path, unsigned char **out, size_t *size, mf_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        mf_error_set(err, "cannot open config file '%s': %s", path, strerror(errno));
+        mf_error_at(err, path, 0, 0, NULL);
+        return MF_ERR;
+    }
+    unsigned char *buf = NULL;
+    size_t used = 0, cap = 0;
+    int rc = MF_OK;
+    for (;;) {
+        if (used == cap) {
+            if (cap >= (size_t)MAX_CONFIG_BYTES) {
+                rc = mf_error_set(err, "config file '%s' is larger than %ld bytes", path,
+                                  MAX_CONFIG_BYTES);
+                break;
+            }
+            cap = cap ? 2 * cap : 4096;
+            unsigned char *grown = realloc(buf, cap);
+            if (!grown) {
+                rc = mf_error_set(err, "out of memory");
+                break;
+            }
+            buf = grown;
+        }
+        size_t got = fread(buf + used, 1, cap - used, f);
+        used += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = mf_error_set(err, "cannot read config file '%s': %s", path, strerror(errno));
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(buf);
+        mf_error_at(err, path, 0, 0, NULL);
+        return MF_ERR;
+    }
+    *out = buf;
+    *size = used;
+    return MF_OK;
+}
+
+static int syntax_error(const yaml_parser_t *p, const char *path, mf_error *err)
+{
+    const char *problem = p->problem ? p->problem : "syntax error";
+    if (p->error == YAML_READER_ERROR) {
+        mf_error_set(err, "invalid YAML: %s", problem);
+        mf_error_at_offset(err, path, (long)p->problem_offset);
+        return MF_ERR;
+    }
+    if (p->context)
+        mf_error_set(err, "invalid YAML: %s (%s at line %zu, column %zu)", problem, p->context,
+                     p->context_mark.line + 1, p->context_mark.column + 1);
+    else
+        mf_error_set(err, "invalid YAML: %s", problem);
+    mf_error_at(err, path, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1, NULL);
+    return MF_ERR;
+}
+
+/* Steps 1-3: parse, index, check against the schema. */
+static int check_file(const char *path, const unsigned char *text, size_t size,
+                      mf_yaml_marks *marks, mf_error *err)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    if (!yaml_parser_initialize(&parser)) return mf_error_set(err, "out of memory");
+    yaml_parser_set_input_string(&parser, text, size);
+    if (!yaml_parser_load(&parser, &doc)) {
+        syntax_error(&parser, path, err);
+        yaml_parser_delete(&parser);
+        return MF_ERR;
+    }
+    int rc = MF_OK;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) {
+        rc = mf_error_set(err, "the config is empty (expected the sections dataset, model, "
+                               "train)");
+        mf_error_at(err, path, 0, 0, NULL);
+    } else {
+        /* A second document would be ignored by libcyaml: refuse it rather than drop it. */
+        yaml_document_t next;
+        if (!yaml_parser_load(&parser, &next)) {
+            rc = syntax_error(&parser, path, err);
+        } else {
+            yaml_node_t *extra = yaml_document_get_root_node(&next);
+            if (extra) {
+                rc = mf_error_set(err, "a config holds one YAML document; another starts here");
+                mf_error_at(err, path, (int)extra->start_mark.line + 1,
+                            (int)extra->start_mark.column + 1, NULL);
+            }
+            yaml_document_delete(&next);
+        }
+    }
+    if (rc == MF_OK) rc = mf_marks_index_document(marks, &doc, path, err);
+    if (rc == MF_OK) {
+        mf_node_source src = {&doc, path, NULL};
+        rc = mf_schema_check_node(&src, root, &mf_config_schema, "", err);
+    }
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+/* ---- defaults ---- */
+
+static const char *layer_path(char *buf, unsigned i, const char *key)
+{
+    if (key)
+        snprintf(buf, MF_CONFIG_PATH_MAX, "model.layers[%u].%s", i, key);
+    else
+        snprintf(buf, MF_CONFIG_PATH_MAX, "model.layers[%u]", i);
+    return buf;
+}
+
+static int apply_defaults(mf_config *c, mf_error *err)
+{
+    for (size_t i = 0; i < sizeof config_defaults / sizeof config_defaults[0]; i++)
+        if (!mf_marks_in_file(c->marks, config_defaults[i].path) &&
+            mf_config_set_text(c, config_defaults[i].path, config_defaults[i].value, err))
+            return MF_ERR;
+    if (!mf_marks_in_file(c->marks, "train.output")) {
+        /* runs/<config file name without folder and extension>/model.h5 */
+        const char *base = strrchr(c->path, '/');
+        base = base ? base + 1 : c->path;
+        const char *dot = strrchr(base, '.');
+        int stem = dot && dot > base ? (int)(dot - base) : (int)strlen(base);
+        char output[MF_CONFIG_PATH_MAX + 64];
+        snprintf(output, sizeof output, "runs/%.*s/model.h5", stem, base);
+        if (mf_config_set_text(c, "train.output", output, err)) return MF_ERR;
+    }
+    char path[MF_CONFIG_PATH_MAX];
+    for (unsigned i = 0; i < c->model.layers_count; i++) {
+        mf_layer_config *l = &c->model.layers[i];
+        if (!mf_marks_in_file(c->marks, layer_path(path, i, "use_bias"))) l->use_bias = -1;
+        if (!mf_marks_in_file(c->marks, layer_path(path, i, "rate"))) l->rate = -1.0f;
+        if (!mf_marks_in_file(c->marks, layer_path(path, i, "momentum"))) l->momentum = -1.0f;
+        if (!mf_marks_in_file(c->marks, layer_path(path, i, "epsilon"))) l->epsilon = -1.0f;
+    }
+    return MF_OK;
+}
+
+/* An unnamed layer is called <type>_<index> ("conv1d_0"), so it can be named in inputs and
+ * overrides. Runs before overrides (so they can use the name) and after (for new layers). */
+static int name_layers(mf_config *c, mf_error *err)
+{
+    for (unsigned i = 0; i < c->model.layers_count; i++) {
+        mf_layer_config *l = &c->model.layers[i];
+        if (l->name) continue;
+        char name[MF_NAME_MAX + 16];
+        snprintf(name, sizeof name, "%.*s_%u", MF_NAME_MAX / 2, l->type ? l->type : "layer", i);
+        if (!(l->name = strdup(name))) return mf_error_set(err, "out of memory");
+    }
+    return MF_OK;
+}
+
+/* An empty template ("model.template=" on the command line) means none, so an override can
+ * switch a template config to a layer list. */
+static void drop_empty_template(mf_config *c)
+{
+    if (c->model.template_name && !c->model.template_name[0]) {
+        free(c->model.template_name);
+        c->model.template_name = NULL;
+    }
+}
+
+/* ---- validation ---- */
+
+static bool given(const mf_config *c, const char *path)
+{
+    return mf_marks_given(c->marks, path);
+}
+
+static bool in_list(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(name, list[i])) return true;
+    return false;
+}
+
+static const char *join(const char *const *list, size_t n, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        int w = snprintf(buf + used, size - used, "%s%s", i ? ", " : "", list[i]);
+        if (w > 0) used += (size_t)w;
+    }
+    return buf;
+}
+
+/* "a, b, c" lists (mf_template_names): is name one of them? */
+static bool in_comma_list(const char *name, const char *list)
+{
+    size_t len = strlen(name);
+    for (const char *s = list; *s;) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        size_t item = strcspn(s, ", ");
+        if (item == len && !strncmp(s, name, len)) return true;
+        s += item;
+    }
+    return false;
+}
+
+static bool valid_identifier(const char *s)
+{
+    if (!s[0] || (s[0] >= '0' && s[0] <= '9')) return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+static int check_shape(const mf_config *c, const char *path, const int *dims, unsigned count,
+                       mf_error *err)
+{
+    if (count < 1 || count > 3)
+        return mf_config_fail(c, err, path, false,
+                              "expected 1 to 3 dimensions (e.g. [128, 9] or [32, 32, 3]), "
+                              "found %u",
+                              count);
+    char item[MF_CONFIG_PATH_MAX + 16];
+    for (unsigned i = 0; i < count; i++) {
+        snprintf(item, sizeof item, "%s[%u]", path, i);
+        if (dims[i] < 1 || dims[i] > MF_MAX_DIM)
+            return mf_config_fail(c, err, item, false, "must be in [1, %d], found %d", MF_MAX_DIM,
+                                  dims[i]);
+    }
+    return MF_OK;
+}
+
+static int check_min(const mf_config *c, const char *path, long long value, long long min,
+                     mf_error *err)
+{
+    if (value < min)
+        return mf_config_fail(c, err, path, false, "must be >= %lld, found %lld", min, value);
+    return MF_OK;
+}
+
+static int check_positive(const mf_config *c, const char *path, float value, mf_error *err)
+{
+    if (!(value > 0.0f))
+        return mf_config_fail(c, err, path, false, "must be > 0, found %g", (double)value);
+    return MF_OK;
+}
+
+static int check_non_negative(const mf_config *c, const char *path, float value, mf_error *err)
+{
+    if (!(value >= 0.0f))
+        return mf_config_fail(c, err, path, false, "must be >= 0, found %g", (double)value);
+    return MF_OK;
+}
+
+static int check_unit(const mf_config *c, const char *path, float value, mf_error *err)
+{
+    if (!(value >= 0.0f && value < 1.0f))
+        return mf_config_fail(c, err, path, false, "must be in [0, 1), found %g", (double)value);
+    return MF_OK;
+}
+
+static int validate_dataset(const mf_config *c, mf_error *err)
+{
+    const mf_dataset_config *d = &c->dataset;
+    char names[200];
+    join(dataset_names, 5, names, sizeof names);
+    if (!d->name)
+        return mf_config_fail(c, err, "dataset.name", true, "the dataset needs a name (one of: %s)",
+                              names);
+    if (!in_list(d->name, dataset_names, 5))
+        return mf_config_fail(c, err, "dataset.name", false,
+                              "unknown dataset '%s' (expected one of: %s)", d->name, names);
+    bool synthetic = !strcmp(d->name, "synthetic");
+    if (given(c, "dataset.shape") || synthetic) {
+        if (!given(c, "dataset.shape"))
+            return mf_config_fail(c, err, "dataset.shape", true,
+                                  "the synthetic dataset needs a sample shape, e.g. shape: "
+                                  "[128, 9]");
+        if (check_shape(c, "dataset.shape", d->shape, d->shape_count, err)) return MF_ERR;
+    }
+    if (synthetic && !given(c, "dataset.classes"))
+        return mf_config_fail(c, err, "dataset.classes", true,
+                              "the synthetic dataset needs a number of classes");
+    if (given(c, "dataset.classes") && check_min(c, "dataset.classes", d->classes, 2, err))
+        return MF_ERR;
+    if (check_min(c, "dataset.train_samples", d->train_samples, 1, err) ||
+        check_min(c, "dataset.test_samples", d->test_samples, 1, err) ||
+        check_non_negative(c, "dataset.noise", d->noise, err))
+        return MF_ERR;
+    return MF_OK;
+}
+
+/* The layer keys the registry knows about, with their MF_KEY_* bits. */
+static const struct {
+    const char *key;
+    unsigned bit;
+} layer_keys[] = {
+    {"filters", MF_KEY_FILTERS},       {"units", MF_KEY_UNITS},     {"kernel", MF_KEY_KERNEL},
+    {"stride", MF_KEY_STRIDE},         {"padding", MF_KEY_PADDING}, {"use_bias", MF_KEY_USE_BIAS},
+    {"activation", MF_KEY_ACTIVATION}, {"rate", MF_KEY_RATE},       {"momentum", MF_KEY_MOMENTUM},
+    {"epsilon", MF_KEY_EPSILON},
+};
+#define N_LAYER_KEYS (sizeof layer_keys / sizeof layer_keys[0])
+
+static const char *keys_taken(unsigned bits, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < N_LAYER_KEYS && used < size; k++)
+        if (bits & layer_keys[k].bit) {
+            int w = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", layer_keys[k].key);
+            if (w > 0) used += (size_t)w;
+        }
+    return buf;
+}
+
+static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_config *l,
+                                 mf_error *err)
+{
+    char path[MF_CONFIG_PATH_MAX];
+    static const char *const paddings[] = {"same", "valid"};
+    static const char *const activations[] = {"relu", "none"};
+    if (given(c, layer_path(path, i, "filters")) &&
+        (check_min(c, path, l->filters, 1, err) ||
+         (l->filters > MF_MAX_DIM &&
+          mf_config_fail(c, err, path, false, "must be <= %d, found %d", MF_MAX_DIM, l->filters))))
+        return MF_ERR;
+    if (given(c, layer_path(path, i, "units")) &&
+        (check_min(c, path, l->units, 1, err) ||
+         (l->units > MF_MAX_DIM &&
+          mf_config_fail(c, err, path, false, "must be <= %d, found %d", MF_MAX_DIM, l->units))))
+        return MF_ERR;
+    if (given(c, layer_path(path, i, "kernel")) && check_min(c, path, l->kernel, 1, err))
+        return MF_ERR;
+    if (given(c, layer_path(path, i, "stride")) && check_min(c, path, l->stride, 1, err))
+        return MF_ERR;
+    if (l->padding && !in_list(l->padding, paddings, 2))
+        return mf_config_fail(c, err, layer_path(path, i, "padding"), false,
+                              "unknown padding '%s' (expected same or valid)", l->padding);
+    if (l->activation && !in_list(l->activation, activations, 2))
+        return mf_config_fail(c, err, layer_path(path, i, "activation"), false,
+                              "unknown activation '%s' (expected relu or none)", l->activation);
+    if (given(c, layer_path(path, i, "rate")) && check_unit(c, path, l->rate, err)) return MF_ERR;
+    if (given(c, layer_path(path, i, "momentum")) && check_unit(c, path, l->momentum, err))
+        return MF_ERR;
+    if (given(c, layer_path(path, i, "epsilon")) && check_positive(c, path, l->epsilon, err))
+        return MF_ERR;
+    return MF_OK;
+}
+
+static int validate_layer_inputs(const mf_config *c, unsigned i, const mf_op_info *info,
+                                 mf_error *err)
+{
+    const mf_model_config *m = &c->model;
+    const mf_layer_config *l = &m->layers[i];
+    char path[MF_CONFIG_PATH_MAX];
+    layer_path(path, i, "inputs");
+    int n = l->inputs_count ? (int)l->inputs_count : 1;
+    if (n < info->min_inputs || n > info->max_inputs) {
+        const char *where = given(c, path) ? path : layer_path(path, i, NULL);
+        if (info->min_inputs == info->max_inputs)
+            return mf_config_fail(c, err, where, false,
+                                  "layer '%s' (%s) takes %d input(s), found %d", l->name, l->type,
+                                  info->min_inputs, n);
+        return mf_config_fail(c, err, where, false,
+                              "layer '%s' (%s) takes %d to %d inputs, found %d", l->name, l->type,
+                              info->min_inputs, info->max_inputs, n);
+    }
+    for (unsigned k = 0; k < l->inputs_count; k++) {
+        const char *in = l->inputs[k];
+        char item[MF_CONFIG_PATH_MAX + 16];
+        snprintf(item, sizeof item, "%s[%u]", path, k);
+        if (!strcmp(in, l->name))
+            return mf_config_fail(c, err, item, false, "layer '%s' cannot take its own output",
+                                  l->name);
+        bool found = !strcmp(in, "input");
+        for (unsigned j = 0; j < m->layers_count && !found; j++)
+            found = !strcmp(in, m->layers[j].name);
+        if (!found) {
+            char names[400];
+            size_t used = (size_t)snprintf(names, sizeof names, "input");
+            for (unsigned j = 0; j < m->layers_count && used < sizeof names; j++)
+                if (j != i)
+                    used += (size_t)snprintf(names + used, sizeof names - used, ", %s",
+                                             m->layers[j].name);
+            return mf_config_fail(c, err, item, false,
+                                  "layer '%s': input '%s' is not a layer of this model (known: "
+                                  "%s)",
+                                  l->name, in, names);
+        }
+    }
+    return MF_OK;
+}
+
+static int validate_layer(const mf_config *c, unsigned i, mf_error *err)
+{
+    const mf_model_config *m = &c->model;
+    const mf_layer_config *l = &m->layers[i];
+    char path[MF_CONFIG_PATH_MAX], keys[200];
+    if (!l->type)
+        return mf_config_fail(c, err, layer_path(path, i, NULL), false,
+                              "layer '%s' needs a type (one of: %s)", l->name, mf_op_names());
+    mf_op op;
+    const mf_op_info *info = mf_op_lookup(l->type, &op);
+    if (!info)
+        return mf_config_fail(c, err, layer_path(path, i, "type"), false,
+                              "unknown layer type '%s' (expected one of: %s)", l->type,
+                              mf_op_names());
+    layer_path(path, i, "name");
+    if (strlen(l->name) >= MF_NAME_MAX)
+        return mf_config_fail(c, err, path, false, "layer names have at most %d characters",
+                              MF_NAME_MAX - 1);
+    if (!valid_identifier(l->name))
+        return mf_config_fail(c, err, path, false,
+                              "layer name '%s' must be a C identifier (letters, digits, '_'; "
+                              "not starting with a digit)",
+                              l->name);
+    if (!strcmp(l->name, "input"))
+        return mf_config_fail(c, err, path, false,
+                              "'input' names the model input; choose another layer name");
+    for (unsigned j = 0; j < i; j++)
+        if (!strcmp(m->layers[j].name, l->name)) {
+            char first[MF_CONFIG_PATH_MAX];
+            mf_mark_loc loc;
+            mf_marks_locate(c->marks, layer_path(first, j, NULL), false, &loc);
+            if (loc.line)
+                return mf_config_fail(c, err, path, false,
+                                      "layer name '%s' is used twice (first at line %d)", l->name,
+                                      loc.line);
+            return mf_config_fail(c, err, path, false,
+                                  "layer name '%s' is used twice (first by "
+                                  "model.layers[%u])",
+                                  l->name, j);
+        }
+    for (size_t k = 0; k < N_LAYER_KEYS; k++)
+        if (given(c, layer_path(path, i, layer_keys[k].key)) && !(info->keys & layer_keys[k].bit)) {
+            if (!info->keys)
+                return mf_config_fail(c, err, path, true,
+                                      "layer '%s' (%s) does not take '%s' (it takes no "
+                                      "hyperparameters)",
+                                      l->name, l->type, layer_keys[k].key);
+            return mf_config_fail(
+                c, err, path, true, "layer '%s' (%s) does not take '%s' (it takes: %s)", l->name,
+                l->type, layer_keys[k].key, keys_taken(info->keys, keys, sizeof keys));
+        }
+    /* Sizes have no sensible default; everything else does (mf_layer_spec_init). */
+    static const unsigned required[] = {MF_KEY_FILTERS, MF_KEY_UNITS, MF_KEY_KERNEL};
+    for (size_t r = 0; r < 3; r++)
+        for (size_t k = 0; k < N_LAYER_KEYS; k++)
+            if (layer_keys[k].bit == required[r] && (info->keys & required[r]) &&
+                !given(c, layer_path(path, i, layer_keys[k].key)))
+                return mf_config_fail(c, err, layer_path(path, i, NULL), false,
+                                      "layer '%s' (%s) needs '%s'", l->name, l->type,
+                                      layer_keys[k].key);
+    if (validate_layer_values(c, i, l, err)) return MF_ERR;
+    return validate_layer_inputs(c, i, info, err);
+}
+
+static int validate_model(const mf_config *c, mf_error *err)
+{
+    const mf_model_config *m = &c->model;
+    bool has_layers = m->layers_count > 0;
+    if (!m->template_name && !has_layers)
+        return mf_config_fail(c, err, "model", true,
+                              "the model needs either 'template' (one of: %s) or 'layers'",
+                              mf_template_names());
+    if (m->template_name && has_layers)
+        return mf_config_fail(c, err, "model.layers", true,
+                              "give either 'template' or 'layers', not both");
+    if (m->template_name) {
+        if (!in_comma_list(m->template_name, mf_template_names()))
+            return mf_config_fail(c, err, "model.template", false,
+                                  "unknown template '%s' (expected one of: %s)", m->template_name,
+                                  mf_template_names());
+        if (!given(c, "model.width"))
+            return mf_config_fail(c, err, "model.width", true,
+                                  "template '%s' needs a width (filters per conv, e.g. 16)",
+                                  m->template_name);
+        if (check_min(c, "model.width", m->width, 1, err)) return MF_ERR;
+        if (m->width > 4096)
+            return mf_config_fail(c, err, "model.width", false, "must be <= 4096, found %d",
+                                  m->width);
+        if (given(c, "model.dims") && m->dims != 1 && m->dims != 2)
+            return mf_config_fail(c, err, "model.dims", false, "must be 1 or 2, found %d", m->dims);
+    } else if (!mf_marks_in_file(c->marks, "model.template")) {
+        /* (An override that drops the file's template cannot drop its width and dims too.) */
+        if (given(c, "model.width"))
+            return mf_config_fail(c, err, "model.width", true,
+                                  "'width' applies to a template; this model lists its layers");
+        if (given(c, "model.dims"))
+            return mf_config_fail(c, err, "model.dims", true,
+                                  "'dims' applies to a template; this model lists its layers");
+    }
+    if (m->layers_count >= MF_MAX_NODES)
+        return mf_config_fail(c, err, "model.layers", false, "at most %d layers, found %u",
+                              MF_MAX_NODES - 1, m->layers_count);
+    if (given(c, "model.input_shape") &&
+        check_shape(c, "model.input_shape", m->input_shape, m->input_shape_count, err))
+        return MF_ERR;
+    if (given(c, "model.classes") && check_min(c, "model.classes", m->classes, 2, err))
+        return MF_ERR;
+    for (unsigned i = 0; i < m->layers_count; i++)
+        if (validate_layer(c, i, err)) return MF_ERR;
+    return MF_OK;
+}
+
+static int validate_train(const mf_config *c, mf_error *err)
+{
+    const mf_train_config *t = &c->train;
+    if (check_min(c, "train.epochs", t->epochs, 1, err) ||
+        check_min(c, "train.batch_size", t->batch_size, 1, err) ||
+        check_positive(c, "train.lr", t->lr, err) ||
+        check_unit(c, "train.momentum", t->momentum, err) ||
+        check_non_negative(c, "train.weight_decay", t->weight_decay, err) ||
+        check_unit(c, "train.beta1", t->beta1, err) ||
+        check_unit(c, "train.beta2", t->beta2, err) ||
+        check_positive(c, "train.eps", t->eps, err) ||
+        check_positive(c, "train.gamma", t->gamma, err) ||
+        check_non_negative(c, "train.min_lr", t->min_lr, err) ||
+        check_min(c, "train.threads", t->threads, 1, err))
+        return MF_ERR;
+    if (t->threads > 256)
+        return mf_config_fail(c, err, "train.threads", false, "must be <= 256, found %d",
+                              t->threads);
+    if (t->schedule == MF_SCHED_COSINE && t->min_lr > t->lr)
+        return mf_config_fail(c, err, "train.min_lr", false,
+                              "the cosine schedule's final lr (%g) exceeds train.lr (%g)",
+                              (double)t->min_lr, (double)t->lr);
+    if (t->schedule == MF_SCHED_MULTISTEP && t->milestones_count == 0)
+        return mf_config_fail(c, err, "train.milestones", true,
+                              "schedule multistep needs milestones (epochs at which lr *= "
+                              "gamma), e.g. milestones: [100, 200]");
+    char item[MF_CONFIG_PATH_MAX];
+    for (unsigned i = 0; i < t->milestones_count; i++) {
+        snprintf(item, sizeof item, "train.milestones[%u]", i);
+        if (check_min(c, item, t->milestones[i], 1, err)) return MF_ERR;
+        if (i > 0 && t->milestones[i] <= t->milestones[i - 1])
+            return mf_config_fail(c, err, item, false,
+                                  "milestones must increase, but %d follows %d", t->milestones[i],
+                                  t->milestones[i - 1]);
+    }
+    if (!t->output || !t->output[0])
+        return mf_config_fail(c, err, "train.output", false, "the output path is empty");
+    return MF_OK;
+}
+
+/* ---- load and free ---- */
+
+int mf_config_load(const char *path, char *const *overrides, int n_overrides, mf_config **out,
+                   mf_error *err)
+{
+    *out = NULL;
+    mf_error_clear(err);
+    unsigned char *text = NULL;
+    size_t size = 0;
+    if (read_file(path, &text, &size, err)) return MF_ERR;
+    mf_yaml_marks *marks = mf_marks_new();
+    if (!marks) {
+        free(text);
+        return mf_error_set(err, "out of memory");
+    }
+    if (check_file(path, text, size, marks, err)) {
+        mf_marks_free(marks);
+        free(text);
+        return MF_ERR;
+    }
+
+    /* The same bytes that were checked, so the data matches the positions. */
+    mf_cyaml_log log = {.used = 0};
+    cyaml_config_t cfg;
+    mf_cyaml_config(&cfg, &log);
+    mf_config *c = NULL;
+    cyaml_err_t cerr =
+        cyaml_load_data(text, size, &cfg, &mf_config_schema, (cyaml_data_t **)&c, NULL);
+    free(text);
+    if (cerr != CYAML_OK) {
+        mf_marks_free(marks);
+        while (log.used > 0 && (log.text[log.used - 1] == '\n' || log.text[log.used - 1] == ' '))
+            log.text[--log.used] = '\0';
+        for (char *nl = strchr(log.text, '\n'); nl; nl = strchr(nl, '\n'))
+            *nl = ' ';
+        mf_error_set(err, "cannot load the config: %s%s%s", cyaml_strerror(cerr),
+                     log.used ? ": " : "", log.text);
+        mf_error_at(err, path, 0, 0, NULL);
+        return MF_ERR;
+    }
+    /* libcyaml returns no data for a document without any field set. */
+    if (!c && !(c = calloc(1, sizeof *c))) {
+        mf_marks_free(marks);
+        return mf_error_set(err, "out of memory");
+    }
+    c->marks = marks;
+    if (!(c->path = strdup(path))) {
+        mf_config_free(c);
+        return mf_error_set(err, "out of memory");
+    }
+    int rc = apply_defaults(c, err);
+    if (rc == MF_OK) rc = name_layers(c, err);
+    if (rc == MF_OK) rc = mf_config_apply_overrides(c, overrides, n_overrides, err);
+    if (rc == MF_OK) {
+        drop_empty_template(c);
+        rc = name_layers(c, err);
+    }
+    if (rc == MF_OK) rc = validate_dataset(c, err);
+    if (rc == MF_OK) rc = validate_model(c, err);
+    if (rc == MF_OK) rc = validate_train(c, err);
+    if (rc != MF_OK) {
+        mf_config_free(c);
+        return MF_ERR;
+    }
+    *out = c;
+    return MF_OK;
+}
+
+void mf_config_free(mf_config *c)
+{
+    if (!c) return;
+    free(c->path);
+    c->path = NULL;
+    mf_marks_free(c->marks);
+    c->marks = NULL;
+    cyaml_config_t cfg;
+    mf_cyaml_config(&cfg, NULL);
+    cyaml_free(&cfg, &mf_config_schema, c, 0);
+}
+
+/* ---- dump ---- */
+
+/* The dump writes what a config resolves to: every dataset and train field (defaults
+ * included), the model as given, and each layer's hyperparameters with the op's defaults filled
+ * in. Views with pointer members let libcyaml leave out what does not apply (a NULL optional
+ * pointer is not written). */
+typedef struct dump_layer {
+    char *name, *type;
+    char **inputs;
+    unsigned inputs_count;
+    int *filters, *units, *kernel, *stride;
+    char *padding, *activation;
+    int *use_bias;
+    float *rate, *momentum, *epsilon;
+    /* storage for the defaults filled in */
+    int use_bias_value;
+    float rate_value, momentum_value, epsilon_value;
+} dump_layer;
+
+typedef struct dump_model {
+    char *template_name;
+    int *width, *dims;
+    int *input_shape;
+    unsigned input_shape_count;
+    int *classes;
+    dump_layer *layers;
+    unsigned layers_count;
+} dump_model;
+
+typedef struct dump_dataset {
+    char *name;
+    int *shape;
+    unsigned shape_count;
+    int *classes, *train_samples, *test_samples;
+    float *noise;
+    unsigned *seed;
+} dump_dataset;
+
+typedef struct dump_config {
+    dump_dataset *dataset;
+    dump_model *model;
+    mf_train_config *train;
+} dump_config;
+
+static const cyaml_schema_field_t dump_layer_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", OPT, dump_layer, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("type", OPT, dump_layer, type, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("inputs", LIST, dump_layer, inputs, inputs_count, &string_entry, 0,
+                               CYAML_UNLIMITED),
+    CYAML_FIELD_INT_PTR("filters", OPT, dump_layer, filters),
+    CYAML_FIELD_INT_PTR("units", OPT, dump_layer, units),
+    CYAML_FIELD_INT_PTR("kernel", OPT, dump_layer, kernel),
+    CYAML_FIELD_INT_PTR("stride", OPT, dump_layer, stride),
+    CYAML_FIELD_STRING_PTR("padding", OPT, dump_layer, padding, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("activation", OPT, dump_layer, activation, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_BOOL_PTR("use_bias", OPT, dump_layer, use_bias),
+    CYAML_FIELD_FLOAT_PTR("rate", OPT, dump_layer, rate),
+    CYAML_FIELD_FLOAT_PTR("momentum", OPT, dump_layer, momentum),
+    CYAML_FIELD_FLOAT_PTR("epsilon", OPT, dump_layer, epsilon),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_value_t dump_layer_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, dump_layer, dump_layer_fields)};
+
+static const cyaml_schema_field_t dump_model_fields[] = {
+    CYAML_FIELD_STRING_PTR("template", OPT, dump_model, template_name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT_PTR("width", OPT, dump_model, width),
+    CYAML_FIELD_INT_PTR("dims", OPT, dump_model, dims),
+    CYAML_FIELD_SEQUENCE_COUNT("input_shape", LIST, dump_model, input_shape, input_shape_count,
+                               &int_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT_PTR("classes", OPT, dump_model, classes),
+    CYAML_FIELD_SEQUENCE_COUNT("layers", OPT | CYAML_FLAG_POINTER, dump_model, layers, layers_count,
+                               &dump_layer_schema, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t dump_dataset_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", OPT, dump_dataset, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("shape", LIST, dump_dataset, shape, shape_count, &int_entry, 0,
+                               CYAML_UNLIMITED),
+    CYAML_FIELD_INT_PTR("classes", OPT, dump_dataset, classes),
+    CYAML_FIELD_INT_PTR("train_samples", OPT, dump_dataset, train_samples),
+    CYAML_FIELD_INT_PTR("test_samples", OPT, dump_dataset, test_samples),
+    CYAML_FIELD_FLOAT_PTR("noise", OPT, dump_dataset, noise),
+    CYAML_FIELD_UINT_PTR("seed", OPT, dump_dataset, seed),
+    CYAML_FIELD_END};
+
+static const cyaml_schema_field_t dump_fields[] = {
+    CYAML_FIELD_MAPPING_PTR("dataset", OPT, dump_config, dataset, dump_dataset_fields),
+    CYAML_FIELD_MAPPING_PTR("model", OPT, dump_config, model, dump_model_fields),
+    CYAML_FIELD_MAPPING_PTR("train", OPT, dump_config, train, train_fields), CYAML_FIELD_END};
+
+static const cyaml_schema_value_t dump_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, dump_config, dump_fields)};
+
+static void dump_layer_view(mf_layer_config *l, dump_layer *d)
+{
+    memset(d, 0, sizeof *d);
+    d->name = l->name;
+    d->type = l->type;
+    d->inputs = l->inputs;
+    d->inputs_count = l->inputs_count;
+    mf_op op;
+    const mf_op_info *info = l->type ? mf_op_lookup(l->type, &op) : NULL;
+    if (!info) return; /* not from mf_config_load; write what is known */
+    mf_layer_spec spec;
+    mf_layer_spec_init(&spec, op, l->name);
+    unsigned keys = info->keys;
+    if ((keys & MF_KEY_FILTERS) && l->filters > 0) d->filters = &l->filters;
+    if ((keys & MF_KEY_UNITS) && l->units > 0) d->units = &l->units;
+    if ((keys & MF_KEY_KERNEL) && l->kernel > 0) d->kernel = &l->kernel;
+    /* stride 0 means "the op's default" (pool: its kernel), which has no value to write */
+    if ((keys & MF_KEY_STRIDE) && l->stride > 0) d->stride = &l->stride;
+    if (keys & MF_KEY_PADDING)
+        d->padding =
+            l->padding ? l->padding : (char *)(spec.padding == MF_PAD_SAME ? "same" : "valid");
+    if (keys & MF_KEY_ACTIVATION)
+        d->activation = l->activation ? l->activation
+                                      : (char *)(spec.activation == MF_ACT_RELU ? "relu" : "none");
+    if (keys & MF_KEY_USE_BIAS) {
+        d->use_bias_value = l->use_bias >= 0 ? l->use_bias : spec.use_bias;
+        d->use_bias = &d->use_bias_value;
+    }
+    if (keys & MF_KEY_RATE) {
+        d->rate_value = l->rate >= 0.0f ? l->rate : spec.rate;
+        d->rate = &d->rate_value;
+    }
+    if (keys & MF_KEY_MOMENTUM) {
+        d->momentum_value = l->momentum >= 0.0f ? l->momentum : spec.momentum;
+        d->momentum = &d->momentum_value;
+    }
+    if (keys & MF_KEY_EPSILON) {
+        d->epsilon_value = l->epsilon >= 0.0f ? l->epsilon : spec.epsilon;
+        d->epsilon = &d->epsilon_value;
+    }
+}
+
+char *mf_config_dump(const mf_config *c, mf_error *err)
+{
+    /* The views point into c; libcyaml only reads through them. */
+    mf_config *src = (mf_config *)c;
+    dump_dataset dataset = {
+        .name = src->dataset.name,
+        .shape = src->dataset.shape,
+        .shape_count = src->dataset.shape_count,
+    };
+    if (src->dataset.classes > 0) dataset.classes = &src->dataset.classes;
+    if (src->dataset.name && !strcmp(src->dataset.name, "synthetic")) {
+        dataset.train_samples = &src->dataset.train_samples;
+        dataset.test_samples = &src->dataset.test_samples;
+        dataset.noise = &src->dataset.noise;
+        dataset.seed = &src->dataset.seed;
+    }
+    dump_model model = {
+        .template_name = src->model.template_name,
+        .input_shape = src->model.input_shape,
+        .input_shape_count = src->model.input_shape_count,
+        .layers_count = src->model.layers_count,
+    };
+    if (src->model.template_name) {
+        model.width = &src->model.width;
+        if (src->model.dims > 0) model.dims = &src->model.dims;
+    }
+    if (src->model.classes > 0) model.classes = &src->model.classes;
+    if (src->model.layers_count > 0) {
+        model.layers = calloc(src->model.layers_count, sizeof *model.layers);
+        if (!model.layers) {
+            mf_error_set(err, "out of memory");
+            return NULL;
+        }
+        for (unsigned i = 0; i < src->model.layers_count; i++)
+            dump_layer_view(&src->model.layers[i], &model.layers[i]);
+    }
+    dump_config view = {&dataset, &model, &src->train};
+
+    mf_cyaml_log log = {.used = 0};
+    cyaml_config_t cfg;
+    mf_cyaml_config(&cfg, &log);
+    char *yaml = NULL;
+    size_t len = 0;
+    cyaml_err_t cerr = cyaml_save_data(&yaml, &len, &cfg, &dump_schema, &view, 0);
+    free(model.layers);
+    if (cerr != CYAML_OK) {
+        mf_error_set(err, "cannot write the config as YAML: %s%s%.200s", cyaml_strerror(cerr),
+                     log.used ? ": " : "", log.text);
+        return NULL;
+    }
+    /* libcyaml's text has no terminating NUL */
+    char *text = malloc(len + 1);
+    if (!text) {
+        free(yaml);
+        mf_error_set(err, "out of memory");
+        return NULL;
+    }
+    memcpy(text, yaml, len);
+    text[len] = '\0';
+    free(yaml);
+    return text;
+}

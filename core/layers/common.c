@@ -1,0 +1,170 @@
+#include <cblas.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "layers.h"
+
+const mf_shape *mf_input_shape(const mf_model *m, const mf_node *node, int i)
+{
+    return &m->nodes[node->inputs[i]].out_shape;
+}
+
+int mf_node_fail(mf_error *err, const mf_model *m, const mf_node *node, const char *fmt, ...)
+{
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    mf_error_set(err, "layer '%s' (%s): %s", node->spec.name, mf_op_get(node->spec.op)->name, msg);
+    char field[32];
+    snprintf(field, sizeof field, "layers[%d]", (int)(node - m->nodes) - 1);
+    mf_error_at(err, NULL, 0, 0, field);
+    return MF_ERR;
+}
+
+static int same_out(int in, int s)
+{
+    return (in + s - 1) / s;
+}
+
+static int pad_before(int in, int k, int s, int out)
+{
+    int total = (out - 1) * s + k - in;
+    return total > 0 ? total / 2 : 0;
+}
+
+static void window_fill(const mf_model *m, const mf_node *node, int dims, int cout, mf_window *g)
+{
+    const mf_shape *in = mf_input_shape(m, node, 0);
+    const mf_layer_spec *sp = &node->spec;
+    int stride = sp->stride > 0                                                     ? sp->stride
+                 : (node->spec.op == MF_OP_CONV1D || node->spec.op == MF_OP_CONV2D) ? 1
+                                                                                    : sp->kernel;
+    memset(g, 0, sizeof *g);
+    if (dims == 1) {
+        g->h = 1;
+        g->w = in->dim[0];
+        g->cin = in->dim[1];
+        g->kh = 1;
+        g->sh = 1;
+    } else {
+        g->h = in->dim[0];
+        g->w = in->dim[1];
+        g->cin = in->dim[2];
+        g->kh = sp->kernel;
+        g->sh = stride;
+    }
+    g->kw = sp->kernel;
+    g->sw = stride;
+    g->cout = cout > 0 ? cout : g->cin;
+    if (sp->padding == MF_PAD_SAME) {
+        g->oh = dims == 1 ? 1 : same_out(g->h, g->sh);
+        g->ow = same_out(g->w, g->sw);
+        g->pad_top = dims == 1 ? 0 : pad_before(g->h, g->kh, g->sh, g->oh);
+        g->pad_left = pad_before(g->w, g->kw, g->sw, g->ow);
+    } else {
+        g->oh = g->h >= g->kh ? (g->h - g->kh) / g->sh + 1 : 0;
+        g->ow = g->w >= g->kw ? (g->w - g->kw) / g->sw + 1 : 0;
+    }
+}
+
+void mf_window_of(const mf_model *m, const mf_node *node, mf_window *g)
+{
+    window_fill(m, node,
+                node->spec.op == MF_OP_CONV2D || node->spec.op == MF_OP_MAXPOOL2D ||
+                        node->spec.op == MF_OP_AVGPOOL2D
+                    ? 2
+                    : 1,
+                node->spec.filters, g);
+}
+
+int mf_window_init(const mf_model *m, const mf_node *node, int dims, int cout, mf_window *g,
+                   mf_error *err)
+{
+    const mf_shape *in = mf_input_shape(m, node, 0);
+    const mf_node *src = &m->nodes[node->inputs[0]];
+    char buf[64];
+    if (in->rank != dims + 1)
+        return mf_node_fail(err, m, node, "expects a %dD input (%s), but '%s' outputs %s (rank %d)",
+                            dims, dims == 1 ? "length x channels" : "height x width x channels",
+                            src->spec.name, mf_shape_str(in, buf, sizeof buf), in->rank);
+    if (node->spec.kernel < 1)
+        return mf_node_fail(err, m, node, "kernel must be >= 1 (got %d)", node->spec.kernel);
+    if (node->spec.stride < 0)
+        return mf_node_fail(err, m, node, "stride must be >= 1 (got %d)", node->spec.stride);
+    window_fill(m, node, dims, cout, g);
+    if (g->oh < 1 || g->ow < 1)
+        return mf_node_fail(err, m, node,
+                            "kernel %d with padding '%s' does not fit the %s output of '%s'",
+                            node->spec.kernel, node->spec.padding == MF_PAD_SAME ? "same" : "valid",
+                            mf_shape_str(in, buf, sizeof buf), src->spec.name);
+    return MF_OK;
+}
+
+static mf_gemm_observer gemm_observer;
+static void *gemm_observer_ctx;
+
+void mf_set_gemm_observer(mf_gemm_observer fn, void *ctx)
+{
+    gemm_observer = fn;
+    gemm_observer_ctx = ctx;
+}
+
+#define OBSERVE(ta, tb)                                                                            \
+    do {                                                                                           \
+        if (gemm_observer) gemm_observer(gemm_observer_ctx, ta, tb, m, n, k);                      \
+    } while (0)
+
+void mf_gemm_nn(int m, int n, int k, const float *a, const float *b, float beta, float *c)
+{
+    OBSERVE(0, 0);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, beta, c, n);
+}
+
+void mf_gemm_tn(int m, int n, int k, const float *a, const float *b, float beta, float *c)
+{
+    /* a is stored k x m */
+    OBSERVE(1, 0);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, a, m, b, n, beta, c, n);
+}
+
+void mf_gemm_nt(int m, int n, int k, const float *a, const float *b, float beta, float *c)
+{
+    /* b is stored n x k */
+    OBSERVE(0, 1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, beta, c, n);
+}
+
+void mf_fill_bias(float *y, int rows, int cols, const float *bias)
+{
+    if (!bias) {
+        memset(y, 0, sizeof(float) * (size_t)rows * cols);
+        return;
+    }
+    for (int r = 0; r < rows; r++)
+        memcpy(y + (size_t)r * cols, bias, sizeof(float) * cols);
+}
+
+void mf_relu_inplace(float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+void mf_relu_mask_grad(float *dy, const float *y, size_t n)
+{
+    /* a select, not a branch: signs are random, and this vectorises */
+    for (size_t i = 0; i < n; i++)
+        dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void mf_bias_grad(float *db, const float *dy, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *d = dy + (size_t)r * cols;
+        for (int j = 0; j < cols; j++)
+            db[j] += d[j];
+    }
+}

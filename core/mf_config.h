@@ -1,0 +1,102 @@
+/* Configs (YAML, loaded through libcyaml). Sections: dataset, model, train. Every error names
+ * the file, line, column and field. Overrides "key.sub=value" (e.g. train.epochs=3,
+ * model.width=16, model.layers[2].filters=8, model.layers.conv1.filters=8) change any field
+ * after loading and are validated like the file. */
+#ifndef MF_CONFIG_H
+#define MF_CONFIG_H
+
+#include <stdbool.h>
+
+#include "mf_core.h"
+
+typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index */
+
+typedef struct mf_dataset_config {
+    char *name; /* "synthetic" (later issues: uci-har, fsdd, gtsrb, mnist) */
+    int *shape; /* synthetic: sample shape, e.g. [128, 9] or [32, 32, 3] */
+    unsigned shape_count;
+    int classes;       /* synthetic: number of classes */
+    int train_samples; /* synthetic: default 2048 */
+    int test_samples;  /* synthetic: default 512 */
+    float noise;       /* synthetic: noise std, default 1.0 */
+    unsigned seed;     /* synthetic: generator seed, default 1 */
+} mf_dataset_config;
+
+typedef struct mf_layer_config {
+    char *name;
+    char *type;
+    char **inputs;
+    unsigned inputs_count;
+    int filters, units, kernel, stride;
+    char *padding;                 /* "same" | "valid" */
+    char *activation;              /* "relu" | "none" */
+    int use_bias;                  /* -1 if absent (default 1) */
+    float rate, momentum, epsilon; /* < 0 if absent */
+} mf_layer_config;
+
+typedef struct mf_model_config {
+    char *template_name; /* key "template": "resnetv1_6", or NULL for an explicit layer list */
+    int width;
+    int dims;
+    int *input_shape; /* optional: defaults to the dataset's sample shape */
+    unsigned input_shape_count;
+    int classes; /* optional (0): defaults to the dataset's class count */
+    mf_layer_config *layers;
+    unsigned layers_count;
+} mf_model_config;
+
+typedef enum { MF_OPT_SGD = 0, MF_OPT_ADAM = 1 } mf_optimizer_kind;
+typedef enum {
+    MF_SCHED_CONSTANT = 0,
+    MF_SCHED_MULTISTEP = 1,
+    MF_SCHED_COSINE = 2
+} mf_schedule_kind;
+typedef enum {
+    MF_PROGRESS_AUTO = 0,
+    MF_PROGRESS_BAR = 1,
+    MF_PROGRESS_LINES = 2,
+    MF_PROGRESS_NONE = 3
+} mf_progress_kind;
+
+typedef struct mf_train_config {
+    int epochs;                  /* default 10 */
+    int batch_size;              /* default 64 */
+    mf_optimizer_kind optimizer; /* sgd | adam, default sgd */
+    float lr;                    /* default 0.05 */
+    float momentum;              /* sgd, default 0.9 */
+    bool nesterov;               /* sgd, default false */
+    float weight_decay;          /* default 5e-4 (L2 added to the gradient, as PyTorch SGD/Adam) */
+    float beta1, beta2, eps;     /* adam: 0.9, 0.999, 1e-8 */
+    mf_schedule_kind schedule;   /* constant | multistep | cosine, default constant */
+    int *milestones;             /* multistep: epochs at which lr *= gamma */
+    unsigned milestones_count;
+    float gamma;        /* multistep, default 0.1 */
+    float min_lr;       /* cosine: final lr, default 0 */
+    unsigned seed;      /* init and shuffling, default 1 */
+    int threads;        /* batch shards run in parallel, default 2; BLAS itself runs 1 thread */
+    bool deterministic; /* default true: fixed thread count, fixed reduction order */
+    char *output;       /* model file, default "runs/<config stem>/model.h5" */
+    mf_progress_kind progress; /* auto (bar on a terminal, lines otherwise) | bar | lines | none */
+} mf_train_config;
+
+typedef struct mf_config {
+    char *path; /* the file it came from */
+    mf_dataset_config dataset;
+    mf_model_config model;
+    mf_train_config train;
+    mf_yaml_marks *marks;
+} mf_config;
+
+int mf_config_load(const char *path, char *const *overrides, int n_overrides, mf_config **out,
+                   mf_error *err);
+void mf_config_free(mf_config *c);
+
+/* Builds (and finalizes) the model the config describes for data of the given sample shape and
+ * class count; errors point at the config line/column of the layer (or field) at fault. */
+mf_model *mf_config_build_model(const mf_config *c, const mf_shape *data_shape, int data_classes,
+                                mf_error *err);
+
+/* The resolved config (defaults and overrides applied) as YAML text; caller frees. */
+char *mf_config_dump(const mf_config *c, mf_error *err);
+
+#endif

@@ -1,0 +1,253 @@
+/* mcuforge core: shapes, the layer registry, the model graph, float forward/backward.
+ *
+ * Data flow (DESIGN.md §2): a model is a list of named nodes; node 0 is the input. Every parameter
+ * lives in one flat float array (model->params); non-trainable state (batch-norm running
+ * statistics) in a second one (model->state). A layer only holds offsets into them. Gradients
+ * and optimizer state are parallel arrays of the same length, owned by the trainer.
+ *
+ * Activations are channels-last: a sample is [L][C] (1D) or [H][W][C] (2D); a batch puts
+ * samples one after another. Shapes never include the batch dimension. */
+#ifndef MF_CORE_H
+#define MF_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mf_error.h"
+
+#define MF_MAX_RANK   4
+#define MF_NAME_MAX   64
+#define MF_MAX_INPUTS 4
+#define MF_MAX_NODES  1024
+/* Hard limits checked before allocation (DESIGN.md §11). */
+#define MF_MAX_DIM    (1 << 20)
+#define MF_MAX_ELEMS  ((size_t)1 << 28)
+#define MF_MAX_PARAMS ((size_t)1 << 28)
+
+#define MF_FORMAT_VERSION 1 /* model file attribute mcuforge_format_version */
+
+typedef struct mf_shape {
+    int rank;
+    int dim[MF_MAX_RANK];
+} mf_shape;
+
+size_t mf_shape_size(const mf_shape *s);
+int mf_shape_equal(const mf_shape *a, const mf_shape *b);
+/* "128x9" style, for messages and reports. */
+const char *mf_shape_str(const mf_shape *s, char *buf, size_t size);
+
+typedef enum mf_op {
+    MF_OP_INPUT = 0,
+    MF_OP_CONV1D,
+    MF_OP_CONV2D,
+    MF_OP_DENSE,
+    MF_OP_MAXPOOL1D,
+    MF_OP_MAXPOOL2D,
+    MF_OP_AVGPOOL1D,
+    MF_OP_AVGPOOL2D,
+    MF_OP_GLOBAL_MAXPOOL,
+    MF_OP_GLOBAL_AVGPOOL,
+    MF_OP_BATCHNORM,
+    MF_OP_RELU,
+    MF_OP_ADD,
+    MF_OP_FLATTEN,
+    MF_OP_DROPOUT,
+    MF_OP_COUNT
+} mf_op;
+
+typedef enum mf_padding { MF_PAD_VALID = 0, MF_PAD_SAME = 1 } mf_padding;
+typedef enum mf_activation { MF_ACT_NONE = 0, MF_ACT_RELU = 1 } mf_activation;
+
+/* Hyperparameter keys, as bits: each op declares which ones it accepts (config validation,
+ * model files). */
+enum {
+    MF_KEY_FILTERS = 1u << 0,    /* conv: output channels */
+    MF_KEY_UNITS = 1u << 1,      /* dense: output units */
+    MF_KEY_KERNEL = 1u << 2,     /* conv/pool: kernel size (2D: square) */
+    MF_KEY_STRIDE = 1u << 3,     /* conv/pool: stride (pool default: kernel) */
+    MF_KEY_PADDING = 1u << 4,    /* conv: same/valid */
+    MF_KEY_USE_BIAS = 1u << 5,   /* conv/dense */
+    MF_KEY_ACTIVATION = 1u << 6, /* conv/dense/add: fused relu */
+    MF_KEY_RATE = 1u << 7,       /* dropout */
+    MF_KEY_MOMENTUM = 1u << 8,   /* batchnorm (Keras convention: moving = m*moving + (1-m)*batch) */
+    MF_KEY_EPSILON = 1u << 9,    /* batchnorm */
+};
+
+/* What a config entry or a model file says about one layer. */
+typedef struct mf_layer_spec {
+    char name[MF_NAME_MAX];
+    mf_op op;
+    int filters; /* conv filters or dense units */
+    int kernel;
+    int stride;
+    mf_padding padding;
+    int use_bias;
+    mf_activation activation;
+    float rate;
+    float momentum;
+    float epsilon;
+    int n_inputs; /* 0: the previous layer (or the model input for the first layer) */
+    char inputs[MF_MAX_INPUTS][MF_NAME_MAX];
+} mf_layer_spec;
+
+/* A spec with the op's defaults (use_bias 1, stride = 0 meaning "default", bn momentum 0.99,
+ * epsilon 1e-3). */
+void mf_layer_spec_init(mf_layer_spec *s, mf_op op, const char *name);
+
+/* A named parameter tensor of a layer (for model files and reports). */
+typedef struct mf_param_desc {
+    const char *name; /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" */
+    int is_state;     /* 1: lives in model->state (not trained), 0: in model->params */
+    size_t offset;    /* relative to the node's param_offset or state_offset */
+    mf_shape shape; /* file layout (Keras): conv1d [k][cin][cout], conv2d [kh][kw][cin][cout], dense
+                       [in][out] */
+} mf_param_desc;
+
+typedef struct mf_node {
+    mf_layer_spec spec;
+    int n_inputs;
+    int inputs[MF_MAX_INPUTS]; /* node indices */
+    mf_shape out_shape;
+    size_t param_offset, n_params;
+    size_t state_offset, n_state;
+    /* Set by shape inference: per-sample auxiliary floats kept from forward for backward
+     * (argmax indices, dropout masks), per-batch fixed auxiliary floats (batch statistics),
+     * and scratch floats per sample / fixed (im2col chunks). */
+    size_t aux_per_sample, aux_fixed;
+    size_t scratch_fixed;
+    int alias_input; /* output shares its input's buffers (flatten) */
+} mf_node;
+
+typedef struct mf_model {
+    mf_shape input_shape;
+    int n_nodes; /* including node 0, the input */
+    mf_node *nodes;
+    int *order; /* topological order of node indices, order[0] == 0 */
+    int output; /* index of the output node */
+    size_t n_params;
+    float *params;
+    size_t n_state;
+    float *state;
+    char *config_text; /* resolved config (YAML) the model was trained from, may be NULL */
+} mf_model;
+
+/* Building: new → add layers (any order; inputs resolved by name) → finalize (topological
+ * order, shape inference, parameter allocation). Errors from add/finalize set err->field to
+ * "layers[i]" (i = index in the order layers were added, 0-based) so a config can point at the
+ * entry; a shape mismatch names both layers in the message. */
+mf_model *mf_model_new(const mf_shape *input_shape, mf_error *err);
+int mf_model_add(mf_model *m, const mf_layer_spec *spec, mf_error *err);
+int mf_model_finalize(mf_model *m, mf_error *err);
+void mf_model_free(mf_model *m);
+/* Fresh parameters: PyTorch defaults (U(±1/sqrt(fan_in)) for kernels and biases), BN gamma 1,
+ * beta 0, moving mean 0, moving variance 1. */
+void mf_model_init_params(mf_model *m, uint64_t seed);
+int mf_model_find(const mf_model *m, const char *name); /* node index or -1 */
+size_t mf_model_input_size(const mf_model *m);
+size_t mf_model_output_size(const mf_model *m);
+uint64_t mf_node_macs(const mf_model *m, int node);
+uint64_t mf_model_macs(const mf_model *m);
+/* Parameter tensors of a node, at most 4; returns the count. */
+int mf_node_params(const mf_model *m, int node, mf_param_desc out[4]);
+
+/* Templates (PAPER.md §1): resnetv1_6 with width f, dims 1 or 2, an input shape and classes. */
+typedef struct mf_template_args {
+    int width;
+    int dims;
+    mf_shape input_shape;
+    int classes;
+} mf_template_args;
+mf_model *mf_template_build(const char *name, const mf_template_args *a, mf_error *err);
+const char *mf_template_names(void);
+
+/* ---- the layer registry ---- */
+
+typedef struct mf_layer_ctx {
+    const mf_model *model;
+    const mf_node *node;
+    int n; /* samples in this batch */
+    int training;
+    uint64_t seed; /* per step; dropout masks hash (seed, node, sample_base + i, element) */
+    int sample_base;
+    const float *x[MF_MAX_INPUTS]; /* inputs, n samples each */
+    float *y;                      /* output, n samples */
+    float *dy;                     /* backward: gradient of the output (writable scratch) */
+    float *dx[MF_MAX_INPUTS];      /* backward: add into these; NULL = not needed (model input) */
+    const float *params;           /* this node's parameters (already offset) */
+    float *dparams;                /* backward: add into these (already offset) */
+    float *state;                  /* this node's state (already offset), may be NULL */
+    float *aux;                    /* aux_per_sample*n + aux_fixed floats */
+    float *scratch;                /* scratch_fixed floats */
+} mf_layer_ctx;
+
+typedef struct mf_op_info {
+    const char *name;
+    unsigned keys; /* MF_KEY_* bits accepted */
+    int min_inputs, max_inputs;
+    /* Sets node->out_shape, n_params, n_state, aux and scratch sizes from the input shapes.
+     * Errors name the layer and, for a mismatch, its input layers. */
+    int (*infer)(const mf_model *m, mf_node *node, mf_error *err);
+    void (*init)(const mf_model *m, const mf_node *node, float *params, float *state,
+                 uint64_t seed);
+    void (*forward)(const mf_layer_ctx *c);
+    void (*backward)(const mf_layer_ctx *c);
+    uint64_t (*macs)(const mf_model *m, const mf_node *node);
+    int (*params)(const mf_model *m, const mf_node *node, mf_param_desc out[4]);
+    /* Training-mode state update after a step, from the batch statistics each shard kept in
+     * its aux_fixed area (batch-norm running statistics); NULL if the op has no state. */
+    void (*update_state)(const mf_node *node, float *state, const float *const *shard_aux,
+                         int n_shards);
+} mf_op_info;
+
+const mf_op_info *mf_op_get(mf_op op);
+/* By name ("conv1d", …); NULL if unknown. */
+const mf_op_info *mf_op_lookup(const char *name, mf_op *op_out);
+/* "conv1d, conv2d, dense, …" (static string) for error messages. */
+const char *mf_op_names(void);
+
+/* ---- execution ---- */
+
+/* Buffers to run a model on up to `batch` samples (activations, gradients, aux, scratch),
+ * allocated once and reused (DESIGN.md §2). One workspace per thread. */
+typedef struct mf_workspace mf_workspace;
+mf_workspace *mf_workspace_new(const mf_model *m, int batch, int training, mf_error *err);
+void mf_workspace_free(mf_workspace *ws);
+int mf_workspace_batch(const mf_workspace *ws);
+
+/* Runs n ≤ batch samples of x; returns the output (n × output size), owned by ws. training=1
+ * uses batch statistics in batch-norm and masks in dropout (seed, sample_base: see ctx). */
+const float *mf_forward(mf_workspace *ws, const float *params, float *state, const float *x, int n,
+                        int training, uint64_t seed, int sample_base);
+/* Back-propagates dout (n × output size, n as in the last forward); adds the parameter
+ * gradients into grad (model->n_params floats). */
+void mf_backward(mf_workspace *ws, const float *params, const float *dout, float *grad);
+/* After training-mode forwards on several shards: updates running statistics in state. */
+void mf_update_state(const mf_model *m, float *state, mf_workspace *const *ws, int n_shards);
+/* Output of a node after the last forward (n × node size), for tests and reports. */
+const float *mf_workspace_output(const mf_workspace *ws, int node);
+
+/* Softmax cross-entropy on logits (n × k), averaged over `scale_n` samples (the whole batch
+ * when computed per shard). Labels b and lambda give mixup's λ·CE(a) + (1−λ)·CE(b); pass
+ * labels_b = NULL otherwise. Writes dlogits (may be NULL), returns the summed loss (not
+ * averaged), counts argmax == labels_a in *correct (may be NULL). */
+double mf_softmax_xent(const float *logits, int n, int k, const int *labels_a, const int *labels_b,
+                       float lambda, int scale_n, float *dlogits, int *correct);
+
+/* GEMM observer for benchmarks (bench/train_throughput replays a step's GEMMs alone): when
+ * set, every GEMM the layers run reports its shape first, from whichever thread runs it. This is
+ * the one piece of global mutable state in core; set it only while no model is running. */
+typedef void (*mf_gemm_observer)(void *ctx, int trans_a, int trans_b, int m, int n, int k);
+void mf_set_gemm_observer(mf_gemm_observer fn, void *ctx);
+
+/* ---- deterministic random numbers (no global state) ---- */
+typedef struct mf_rng {
+    uint64_t s[4];
+} mf_rng;
+void mf_rng_seed(mf_rng *r, uint64_t seed);
+uint64_t mf_rng_u64(mf_rng *r);
+double mf_rng_uniform(mf_rng *r); /* [0, 1) */
+double mf_rng_normal(mf_rng *r);
+uint32_t mf_rng_below(mf_rng *r, uint32_t n); /* [0, n) without modulo bias */
+uint64_t mf_hash64(uint64_t a, uint64_t b);
+
+#endif

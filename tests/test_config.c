@@ -1,0 +1,767 @@
+/* Configs (core/config*.c): loading, defaults, overrides, dump round trips, building models, and
+ * every validation error with its message, line, column and field. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_config.h"
+#include "mf_core.h"
+#include "testutil.h"
+
+/* A residual block written out: conv1 feeds both conv2 and the add. */
+static const char *const residual_yaml = "dataset:\n"                     /* 1 */
+                                         "  name: synthetic\n"            /* 2 */
+                                         "  shape: [64, 3]\n"             /* 3 */
+                                         "  classes: 4\n"                 /* 4 */
+                                         "model:\n"                       /* 5 */
+                                         "  layers:\n"                    /* 6 */
+                                         "    - name: conv1\n"            /* 7 */
+                                         "      type: conv1d\n"           /* 8 */
+                                         "      filters: 8\n"             /* 9 */
+                                         "      kernel: 3\n"              /* 10 */
+                                         "      padding: same\n"          /* 11 */
+                                         "      activation: relu\n"       /* 12 */
+                                         "    - name: conv2\n"            /* 13 */
+                                         "      type: conv1d\n"           /* 14 */
+                                         "      filters: 8\n"             /* 15 */
+                                         "      kernel: 3\n"              /* 16 */
+                                         "      padding: same\n"          /* 17 */
+                                         "    - name: add1\n"             /* 18 */
+                                         "      type: add\n"              /* 19 */
+                                         "      inputs: [conv1, conv2]\n" /* 20 */
+                                         "      activation: relu\n"       /* 21 */
+                                         "    - type: global_maxpool\n"   /* 22 */
+                                         "    - type: flatten\n"          /* 23 */
+                                         "    - name: out\n"              /* 24 */
+                                         "      type: dense\n"            /* 25 */
+                                         "      units: 4\n"               /* 26 */
+                                         "      use_bias: false\n"        /* 27 */
+                                         "train:\n"                       /* 28 */
+                                         "  epochs: 3\n"                  /* 29 */
+                                         "  optimizer: adam\n"            /* 30 */
+                                         "  lr: 0.001\n";                 /* 31 */
+
+static const char *const template_yaml = "dataset:\n"
+                                         "  name: synthetic\n"
+                                         "  shape: [128, 9]\n"
+                                         "  classes: 6\n"
+                                         "model:\n"
+                                         "  template: resnetv1_6\n"
+                                         "  width: 8\n"
+                                         "train:\n"
+                                         "  schedule: multistep\n"
+                                         "  milestones: [5, 8]\n";
+
+static mf_config *load_ok(const char *path, char **overrides, int n)
+{
+    mf_config *c = NULL;
+    mf_error err;
+    int rc = mf_config_load(path, overrides, n, &c, &err);
+    if (rc != MF_OK) {
+        char buf[1400];
+        fprintf(stderr, "unexpected error: %s\n", mf_error_format(&err, buf, sizeof buf));
+    }
+    assert_int_equal(rc, MF_OK);
+    assert_non_null(c);
+    return c;
+}
+
+static mf_config *load_text(const char *dir, const char *name, const char *yaml, char **overrides,
+                            int n)
+{
+    return load_ok(tu_write_file(dir, name, yaml), overrides, n);
+}
+
+/* ---- happy paths ---- */
+
+static void test_residual_layers(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_residual");
+    mf_config *c = load_text(dir, "residual.yaml", residual_yaml, NULL, 0);
+
+    assert_string_equal(c->dataset.name, "synthetic");
+    assert_int_equal(c->dataset.shape_count, 2);
+    assert_int_equal(c->dataset.shape[0], 64);
+    assert_int_equal(c->dataset.classes, 4);
+    /* defaults of what the file leaves out */
+    assert_int_equal(c->dataset.train_samples, 2048);
+    assert_int_equal(c->dataset.test_samples, 512);
+    assert_true(c->dataset.noise == 1.0f);
+    assert_int_equal(c->dataset.seed, 1);
+    assert_int_equal(c->train.epochs, 3);
+    assert_int_equal(c->train.batch_size, 64);
+    assert_int_equal(c->train.optimizer, MF_OPT_ADAM);
+    assert_true(c->train.lr == 0.001f);
+    assert_true(c->train.momentum == 0.9f);
+    assert_false(c->train.nesterov);
+    assert_true(c->train.weight_decay == 5e-4f);
+    assert_true(c->train.beta1 == 0.9f && c->train.beta2 == 0.999f && c->train.eps == 1e-8f);
+    assert_int_equal(c->train.schedule, MF_SCHED_CONSTANT);
+    assert_true(c->train.gamma == 0.1f && c->train.min_lr == 0.0f);
+    assert_int_equal(c->train.seed, 1);
+    assert_int_equal(c->train.threads, 2);
+    assert_true(c->train.deterministic);
+    assert_string_equal(c->train.output, "runs/residual/model.h5");
+    assert_int_equal(c->train.progress, MF_PROGRESS_AUTO);
+
+    assert_null(c->model.template_name);
+    assert_int_equal(c->model.layers_count, 6);
+    const mf_layer_config *add = &c->model.layers[2];
+    assert_string_equal(add->name, "add1");
+    assert_int_equal(add->inputs_count, 2);
+    assert_string_equal(add->inputs[0], "conv1");
+    assert_string_equal(add->inputs[1], "conv2");
+    /* unnamed layers are called <type>_<index>; absent values are marked */
+    assert_string_equal(c->model.layers[3].name, "global_maxpool_3");
+    assert_string_equal(c->model.layers[4].name, "flatten_4");
+    assert_int_equal(c->model.layers[0].use_bias, -1);
+    assert_int_equal(c->model.layers[5].use_bias, 0);
+    assert_true(c->model.layers[0].rate < 0.0f);
+
+    mf_shape data = {2, {64, 3}};
+    mf_error err;
+    mf_model *m = mf_config_build_model(c, &data, 4, &err);
+    assert_non_null(m);
+    assert_int_equal(m->n_nodes, 7);
+    assert_int_equal(mf_model_output_size(m), 4);
+    int a = mf_model_find(m, "add1");
+    assert_true(a > 0);
+    assert_int_equal(m->nodes[a].n_inputs, 2);
+    assert_int_equal(m->nodes[a].inputs[0], mf_model_find(m, "conv1"));
+    assert_int_equal(m->nodes[a].inputs[1], mf_model_find(m, "conv2"));
+    assert_int_equal(m->nodes[a].spec.activation, MF_ACT_RELU);
+    assert_int_equal(m->nodes[mf_model_find(m, "conv2")].spec.padding, MF_PAD_SAME);
+    assert_int_equal(m->nodes[mf_model_find(m, "out")].spec.use_bias, 0);
+    assert_int_equal(m->nodes[mf_model_find(m, "conv1")].spec.use_bias, 1);
+    mf_model_free(m);
+    mf_config_free(c);
+}
+
+static void test_template(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_template");
+    mf_config *c = load_text(dir, "har.yaml", template_yaml, NULL, 0);
+    assert_string_equal(c->model.template_name, "resnetv1_6");
+    assert_int_equal(c->model.width, 8);
+    assert_int_equal(c->model.dims, 0);
+    assert_int_equal(c->model.layers_count, 0);
+    assert_int_equal(c->train.schedule, MF_SCHED_MULTISTEP);
+    assert_int_equal(c->train.milestones_count, 2);
+    assert_int_equal(c->train.milestones[1], 8);
+
+    /* input shape and classes come from the data; dims from the input's rank */
+    mf_shape data = {2, {128, 9}};
+    mf_error err;
+    mf_model *m = mf_config_build_model(c, &data, 6, &err);
+    assert_non_null(m);
+    assert_int_equal(m->n_nodes, 15);
+    assert_int_equal(mf_model_output_size(m), 6);
+    assert_true(mf_shape_equal(&m->input_shape, &data));
+    assert_true(mf_model_find(m, "block1_add") > 0);
+    mf_model_free(m);
+
+    /* a 2D input builds the 2D variant */
+    mf_shape image = {3, {32, 32, 3}};
+    m = mf_config_build_model(c, &image, 6, &err);
+    assert_non_null(m);
+    assert_int_equal(m->nodes[mf_model_find(m, "conv1")].spec.op, MF_OP_CONV2D);
+    mf_model_free(m);
+    mf_config_free(c);
+}
+
+/* ---- overrides ---- */
+
+static void test_overrides(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_overrides");
+    char *over[] = {
+        "train.epochs=7",                          /* scalar */
+        "train.lr=2e-3",                           /* float */
+        "train.nesterov=true",                     /* bool */
+        "train.optimizer=sgd",                     /* enum */
+        "train.schedule=multistep",                /* enum */
+        "train.milestones=[100,200]",              /* list */
+        "dataset.shape=[32, 5]",                   /* list replacing a list */
+        "dataset.shape[1]=3",                      /* one list entry */
+        "model.layers[0].filters=16",              /* layer by index */
+        "model.layers.conv2.kernel=5",             /* layer by name */
+        "model.layers.conv2.filters=16",           /* (keeps the add's inputs equal) */
+        "model.layers.out.use_bias=true",          /* bool in a layer */
+        "model.layers.add1.inputs=[conv2, conv1]", /* list of names */
+        "train.output=runs/x/y.h5",                /* string */
+    };
+    int n = (int)(sizeof over / sizeof over[0]);
+    mf_config *c = load_text(dir, "residual.yaml", residual_yaml, over, n);
+    assert_int_equal(c->train.epochs, 7);
+    assert_true(c->train.lr == 2e-3f);
+    assert_true(c->train.nesterov);
+    assert_int_equal(c->train.optimizer, MF_OPT_SGD);
+    assert_int_equal(c->train.schedule, MF_SCHED_MULTISTEP);
+    assert_int_equal(c->train.milestones_count, 2);
+    assert_int_equal(c->train.milestones[0], 100);
+    assert_int_equal(c->train.milestones[1], 200);
+    assert_int_equal(c->dataset.shape_count, 2);
+    assert_int_equal(c->dataset.shape[0], 32);
+    assert_int_equal(c->dataset.shape[1], 3);
+    assert_int_equal(c->model.layers[0].filters, 16);
+    assert_int_equal(c->model.layers[1].kernel, 5);
+    assert_int_equal(c->model.layers[5].use_bias, 1);
+    assert_string_equal(c->model.layers[2].inputs[0], "conv2");
+    assert_string_equal(c->train.output, "runs/x/y.h5");
+
+    mf_shape data = {2, {32, 3}};
+    mf_error err;
+    mf_model *m = mf_config_build_model(c, &data, 4, &err);
+    assert_non_null(m);
+    assert_int_equal(m->nodes[mf_model_find(m, "conv1")].spec.filters, 16);
+    assert_int_equal(m->nodes[mf_model_find(m, "conv2")].spec.kernel, 5);
+    mf_model_free(m);
+    mf_config_free(c);
+
+    /* a template's width; a whole layer list; a mapping merged into a layer */
+    char *template_over[] = {"model.width=16", "model.dims=1"};
+    c = load_text(dir, "har.yaml", template_yaml, template_over, 2);
+    assert_int_equal(c->model.width, 16);
+    assert_int_equal(c->model.dims, 1);
+    mf_shape har = {2, {128, 9}};
+    m = mf_config_build_model(c, &har, 6, &err);
+    assert_non_null(m);
+    assert_int_equal(m->nodes[mf_model_find(m, "conv1")].spec.filters, 16);
+    mf_model_free(m);
+    mf_config_free(c);
+
+    char *switch_over[] = {
+        "model.template=",
+        "model.width=",
+        "model.layers=[{name: c, type: conv1d, filters: 4, kernel: 3}, {type: flatten}, "
+        "{name: d, type: dense, units: 6}]",
+        "model.layers.d={use_bias: false, activation: relu}",
+    };
+    /* "model.width=" would be an empty integer: expect that error first */
+    mf_error werr;
+    mf_config *bad = NULL;
+    assert_int_equal(
+        mf_config_load(tu_write_file(dir, "har.yaml", template_yaml), switch_over, 4, &bad, &werr),
+        MF_ERR);
+    assert_non_null(strstr(werr.message, "override 'model.width=': expected an integer"));
+    switch_over[1] = "train.epochs=2";
+    c = load_text(dir, "har.yaml", template_yaml, switch_over, 4);
+    assert_null(c->model.template_name);
+    assert_int_equal(c->model.layers_count, 3);
+    assert_string_equal(c->model.layers[1].name, "flatten_1");
+    assert_int_equal(c->model.layers[2].use_bias, 0);
+    assert_string_equal(c->model.layers[2].activation, "relu");
+    assert_true(c->model.layers[2].rate < 0.0f); /* new entries get the absent markers */
+    m = mf_config_build_model(c, &har, 6, &err);
+    assert_non_null(m);
+    assert_int_equal(m->n_nodes, 4);
+    mf_model_free(m);
+    mf_config_free(c);
+}
+
+/* ---- dump ---- */
+
+static void test_dump_round_trip(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_dump");
+    const char *inputs[] = {residual_yaml, template_yaml};
+    for (int k = 0; k < 2; k++) {
+        char *over[] = {"train.milestones=[3, 6]", "train.min_lr=1e-5", "dataset.noise=0.25"};
+        mf_config *a = load_text(dir, "first.yaml", inputs[k], over, 3);
+        mf_error err;
+        char *text = mf_config_dump(a, &err);
+        assert_non_null(text);
+        mf_config *b = load_text(dir, "second.yaml", text, NULL, 0);
+        char *again = mf_config_dump(b, &err);
+        assert_non_null(again);
+        assert_string_equal(text, again);
+
+        assert_string_equal(a->dataset.name, b->dataset.name);
+        assert_int_equal(a->dataset.shape_count, b->dataset.shape_count);
+        for (unsigned i = 0; i < a->dataset.shape_count; i++)
+            assert_int_equal(a->dataset.shape[i], b->dataset.shape[i]);
+        assert_true(a->dataset.noise == b->dataset.noise);
+        assert_int_equal(a->train.epochs, b->train.epochs);
+        assert_int_equal(a->train.optimizer, b->train.optimizer);
+        assert_true(a->train.lr == b->train.lr);
+        assert_true(a->train.min_lr == b->train.min_lr);
+        assert_true(a->train.eps == b->train.eps);
+        assert_true(a->train.weight_decay == b->train.weight_decay);
+        assert_int_equal(a->train.milestones_count, b->train.milestones_count);
+        assert_int_equal(a->train.milestones[1], b->train.milestones[1]);
+        /* the output path resolved from the first file's name stays */
+        assert_string_equal(b->train.output, "runs/first/model.h5");
+        assert_int_equal(a->model.layers_count, b->model.layers_count);
+        for (unsigned i = 0; i < a->model.layers_count; i++) {
+            assert_string_equal(a->model.layers[i].name, b->model.layers[i].name);
+            assert_string_equal(a->model.layers[i].type, b->model.layers[i].type);
+            assert_int_equal(a->model.layers[i].inputs_count, b->model.layers[i].inputs_count);
+            assert_int_equal(a->model.layers[i].filters, b->model.layers[i].filters);
+            assert_int_equal(a->model.layers[i].units, b->model.layers[i].units);
+        }
+        if (k == 0) {
+            /* layer defaults are written out */
+            assert_non_null(strstr(text, "use_bias: false"));
+            assert_non_null(strstr(text, "inputs: [conv1, conv2]"));
+            assert_int_equal(b->model.layers[0].use_bias, 1);
+        } else {
+            assert_string_equal(b->model.template_name, "resnetv1_6");
+            assert_int_equal(b->model.width, 8);
+            assert_null(strstr(text, "layers"));
+        }
+        free(text);
+        free(again);
+        mf_config_free(a);
+        mf_config_free(b);
+    }
+}
+
+/* ---- errors ---- */
+
+typedef struct error_case {
+    const char *yaml;
+    const char *override; /* NULL: none */
+    const char *message;  /* must occur in err.message */
+    int line, column;     /* 0: none */
+    const char *field;
+} error_case;
+
+static void expect_errors(const char *test, const error_case *cases, size_t n)
+{
+    const char *dir = tu_tmpdir(test);
+    for (size_t i = 0; i < n; i++) {
+        const error_case *ec = &cases[i];
+        char path[1200];
+        snprintf(path, sizeof path, "%s", tu_write_file(dir, "bad.yaml", ec->yaml));
+        char *over[1] = {(char *)ec->override};
+        mf_config *c = (mf_config *)&over; /* must come back NULL */
+        mf_error err;
+        int rc = mf_config_load(path, over, ec->override ? 1 : 0, &c, &err);
+        char buf[1400];
+        mf_error_format(&err, buf, sizeof buf);
+        if (rc != MF_ERR || !strstr(err.message, ec->message) || err.line != ec->line ||
+            err.column != ec->column || strcmp(err.field, ec->field))
+            fprintf(stderr, "%s case %zu: expected %d:%d %s: ...%s...\n  got: %s\n", test, i,
+                    ec->line, ec->column, ec->field, ec->message, buf);
+        assert_int_equal(rc, MF_ERR);
+        assert_null(c);
+        assert_non_null(strstr(err.message, ec->message));
+        assert_int_equal(err.line, ec->line);
+        assert_int_equal(err.column, ec->column);
+        assert_string_equal(err.field, ec->field);
+        /* errors in the file name it; errors in an override argument do not */
+        assert_string_equal(err.file, ec->override ? "" : path);
+    }
+}
+
+#define DATASET  "dataset: {name: synthetic, shape: [128, 9], classes: 6}\n"
+#define MODEL    "model: {template: resnetv1_6, width: 8}\n"
+#define TEMPLATE DATASET MODEL
+/* line 2 is "model:", line 3 "  layers:", the first layer from line 4 */
+#define LAYERS DATASET "model:\n  layers:\n"
+
+static void test_error_syntax_and_file(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {TEMPLATE "train: [1\n", NULL, "invalid YAML: did not find expected ',' or ']'", 4, 1, ""},
+        {TEMPLATE "train:\n  epochs: 3\n lr: 1\n", NULL, "invalid YAML", 5, 2, ""},
+        {"", NULL, "the config is empty", 0, 0, ""},
+        {TEMPLATE "---\ntrain: {}\n", NULL, "one YAML document", 4, 1, ""},
+        {TEMPLATE "dataset: {name: synthetic}\n", NULL,
+         "'dataset' is given twice in the config (first at line 1)", 3, 1, "dataset"},
+        {"dataset: &d {name: synthetic, shape: [128, 9], classes: 6}\n"
+         "model: {template: resnetv1_6, width: 8}\n"
+         "train: *d\n",
+         NULL, "YAML aliases (*name) are not supported", 3, 1, "train"},
+    };
+    expect_errors("test_config_syntax", cases, sizeof cases / sizeof cases[0]);
+
+    mf_config *c = NULL;
+    mf_error err;
+    assert_int_equal(mf_config_load("/nonexistent/dir/cfg.yaml", NULL, 0, &c, &err), MF_ERR);
+    assert_null(c);
+    assert_non_null(strstr(err.message, "cannot open config file '/nonexistent/dir/cfg.yaml'"));
+    assert_string_equal(err.file, "/nonexistent/dir/cfg.yaml");
+    assert_int_equal(err.line, 0);
+    assert_int_equal(err.column, 0);
+}
+
+static void test_error_unknown_keys(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {TEMPLATE "train:\n  epoch: 3\n", NULL,
+         "unknown key 'epoch' in train (expected one of: epochs, batch_size, optimizer, lr, "
+         "momentum, nesterov, weight_decay, beta1, beta2, eps, schedule, milestones, gamma, "
+         "min_lr, seed, threads, deterministic, output, progress)",
+         4, 3, "train.epoch"},
+        {TEMPLATE "trian:\n  epochs: 3\n", NULL,
+         "unknown section 'trian' (expected one of: dataset, model, train)", 3, 1, "trian"},
+        {"dataset: {name: synthetic, shape: [128, 9], clases: 6}\n", NULL,
+         "unknown key 'clases' in dataset (expected one of: name, shape, classes,", 1, 45,
+         "dataset.clases"},
+        {LAYERS "    - name: c1\n      type: conv1d\n      filter: 8\n", NULL,
+         "unknown key 'filter' in model.layers[0] (expected one of: name, type, inputs, "
+         "filters, units,",
+         6, 7, "model.layers[0].filter"},
+        {TEMPLATE "train:\n  epochs: 3\n  epochs: 4\n", NULL,
+         "'epochs' is given twice in train (first at line 4)", 5, 3, "train.epochs"},
+    };
+    expect_errors("test_config_keys", cases, sizeof cases / sizeof cases[0]);
+}
+
+static void test_error_types(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {TEMPLATE "train:\n  epochs: ten\n", NULL, "expected an integer, found 'ten'", 4, 11,
+         "train.epochs"},
+        {TEMPLATE "train:\n  epochs: 10abc\n", NULL, "expected an integer, found '10abc'", 4, 11,
+         "train.epochs"},
+        {TEMPLATE "train:\n  epochs: [1]\n", NULL, "expected an integer, found a list", 4, 11,
+         "train.epochs"},
+        {TEMPLATE "train:\n  epochs:\n", NULL, "expected an integer, found an empty value", 4, 10,
+         "train.epochs"},
+        {TEMPLATE "train:\n  lr: fast\n", NULL, "expected a number, found 'fast'", 4, 7,
+         "train.lr"},
+        {TEMPLATE "train:\n  lr: .nan\n", NULL, "expected a number, found '.nan'", 4, 7,
+         "train.lr"},
+        {TEMPLATE "train:\n  nesterov: maybe\n", NULL, "expected true or false, found 'maybe'", 4,
+         13, "train.nesterov"},
+        {TEMPLATE "train:\n  seed: -1\n", NULL, "expected a non-negative integer, found '-1'", 4, 9,
+         "train.seed"},
+        {TEMPLATE "train:\n  epochs: 99999999999\n", NULL, "'99999999999' is out of range", 4, 11,
+         "train.epochs"},
+        {"dataset: {name: synthetic, shape: abc, classes: 6}\n", NULL,
+         "expected a list of integers, found 'abc'", 1, 35, "dataset.shape"},
+        {"dataset: {name: synthetic, shape: [128, x], classes: 6}\n", NULL,
+         "expected an integer, found 'x'", 1, 41, "dataset.shape[1]"},
+        {TEMPLATE "train: 5\n", NULL, "expected a mapping, found '5'", 3, 8, "train"},
+        {DATASET "model:\n  layers: {name: c1}\n", NULL,
+         "expected a list of mappings, found a mapping", 3, 11, "model.layers"},
+        {DATASET "model:\n  template: [resnetv1_6]\n", NULL, "expected a string, found a list", 3,
+         13, "model.template"},
+    };
+    expect_errors("test_config_types", cases, sizeof cases / sizeof cases[0]);
+}
+
+static void test_error_layers(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {LAYERS "    - name: c1\n      type: conv3d\n", NULL,
+         "unknown layer type 'conv3d' (expected one of: conv1d, conv2d, dense, maxpool1d,", 5, 13,
+         "model.layers[0].type"},
+        {LAYERS "    - name: relu1\n      type: relu\n      filters: 8\n", NULL,
+         "layer 'relu1' (relu) does not take 'filters'", 6, 7, "model.layers[0].filters"},
+        {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
+                "      units: 4\n",
+         NULL, "layer 'c1' (conv1d) does not take 'units' (it takes: filters, kernel, stride,", 8,
+         7, "model.layers[0].units"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3}\n"
+                "    - {name: a1, type: add, inputs: [c1, nope]}\n",
+         NULL, "layer 'a1': input 'nope' is not a layer of this model (known: input, c1)", 5, 42,
+         "model.layers[1].inputs[1]"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3, inputs: [c1]}\n", NULL,
+         "layer 'c1' cannot take its own output", 4, 64, "model.layers[0].inputs[0]"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3}\n"
+                "    - {name: a1, type: add, inputs: [c1]}\n",
+         NULL, "layer 'a1' (add) takes 2 to 4 inputs, found 1", 5, 37, "model.layers[1].inputs"},
+        {LAYERS "    - name: c1\n      filters: 8\n", NULL, "layer 'c1' needs a type", 4, 7,
+         "model.layers[0]"},
+        {LAYERS "    - name: c1\n      type: conv1d\n      kernel: 3\n", NULL,
+         "layer 'c1' (conv1d) needs 'filters'", 4, 7, "model.layers[0]"},
+        {LAYERS "    - {name: c1, type: flatten}\n    - {name: c1, type: dense, units: 6}\n", NULL,
+         "layer name 'c1' is used twice (first at line 4)", 5, 14, "model.layers[1].name"},
+        {LAYERS "    - {name: 1c, type: flatten}\n", NULL, "layer name '1c' must be a C identifier",
+         4, 14, "model.layers[0].name"},
+        {LAYERS "    - {name: input, type: flatten}\n", NULL, "'input' names the model input", 4,
+         14, "model.layers[0].name"},
+        {DATASET "model:\n  template: resnetv1_6\n  width: 8\n  layers:\n"
+                 "    - {type: flatten}\n",
+         NULL, "give either 'template' or 'layers', not both", 5, 3, "model.layers"},
+        {DATASET "train: {epochs: 1}\n", NULL, "the model needs either 'template'", 0, 0, "model"},
+        {DATASET "model:\n  layers: []\n", NULL, "the model needs either 'template'", 2, 1,
+         "model"},
+        {DATASET "model:\n  template: resnet9\n  width: 8\n", NULL,
+         "unknown template 'resnet9' (expected one of: resnetv1_6)", 3, 13, "model.template"},
+        {DATASET "model:\n  template: resnetv1_6\n", NULL, "template 'resnetv1_6' needs a width", 2,
+         1, "model.width"},
+        {LAYERS "    - {type: flatten}\n  width: 8\n", NULL, "'width' applies to a template", 5, 3,
+         "model.width"},
+    };
+    expect_errors("test_config_layers", cases, sizeof cases / sizeof cases[0]);
+}
+
+static void test_error_ranges(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {TEMPLATE "train:\n  epochs: 0\n", NULL, "must be >= 1, found 0", 4, 11, "train.epochs"},
+        {TEMPLATE "train:\n  batch_size: 0\n", NULL, "must be >= 1, found 0", 4, 15,
+         "train.batch_size"},
+        {TEMPLATE "train:\n  lr: 0\n", NULL, "must be > 0, found 0", 4, 7, "train.lr"},
+        {TEMPLATE "train:\n  lr: -0.1\n", NULL, "must be > 0, found -0.1", 4, 7, "train.lr"},
+        {TEMPLATE "train:\n  momentum: 1.5\n", NULL, "must be in [0, 1), found 1.5", 4, 13,
+         "train.momentum"},
+        {TEMPLATE "train:\n  weight_decay: -1\n", NULL, "must be >= 0, found -1", 4, 17,
+         "train.weight_decay"},
+        {TEMPLATE "train:\n  eps: 0\n", NULL, "must be > 0, found 0", 4, 8, "train.eps"},
+        {TEMPLATE "train:\n  threads: 0\n", NULL, "must be >= 1, found 0", 4, 12, "train.threads"},
+        {TEMPLATE "train:\n  schedule: multistep\n  milestones: [200, 100]\n", NULL,
+         "milestones must increase, but 100 follows 200", 5, 21, "train.milestones[1]"},
+        {TEMPLATE "train:\n  schedule: multistep\n", NULL, "schedule multistep needs milestones", 3,
+         1, "train.milestones"},
+        {TEMPLATE "train:\n  schedule: cosine\n  lr: 0.01\n  min_lr: 0.1\n", NULL,
+         "the cosine schedule's final lr (0.1) exceeds train.lr (0.01)", 6, 11, "train.min_lr"},
+        {TEMPLATE "train:\n  output: ''\n", NULL, "the output path is empty", 4, 11,
+         "train.output"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 0}\n", NULL,
+         "must be >= 1, found 0", 4, 52, "model.layers[0].kernel"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 0, kernel: 3}\n", NULL,
+         "must be >= 1, found 0", 4, 41, "model.layers[0].filters"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3, stride: -2}\n", NULL,
+         "must be >= 1, found -2", 4, 63, "model.layers[0].stride"},
+        {LAYERS "    - name: d1\n      type: dropout\n      rate: 1.0\n", NULL,
+         "must be in [0, 1), found 1", 6, 13, "model.layers[0].rate"},
+        {LAYERS "    - {name: b1, type: batchnorm, epsilon: 0}\n", NULL, "must be > 0, found 0", 4,
+         44, "model.layers[0].epsilon"},
+        {DATASET "model: {template: resnetv1_6, width: 0}\n", NULL, "must be >= 1, found 0", 2, 38,
+         "model.width"},
+        {DATASET "model: {template: resnetv1_6, width: 8, dims: 3}\n", NULL,
+         "must be 1 or 2, found 3", 2, 47, "model.dims"},
+        {DATASET "model: {template: resnetv1_6, width: 8, input_shape: [128, 0]}\n", NULL,
+         "must be in [1, 1048576], found 0", 2, 60, "model.input_shape[1]"},
+        {DATASET "model: {template: resnetv1_6, width: 8, classes: 1}\n", NULL,
+         "must be >= 2, found 1", 2, 50, "model.classes"},
+        {"dataset: {name: synthetic, shape: [128, 9, 3, 2], classes: 6}\n" MODEL, NULL,
+         "expected 1 to 3 dimensions", 1, 35, "dataset.shape"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 1}\n", NULL, "must be >= 2, found 1",
+         1, 54, "dataset.classes"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 6, noise: -1}\n", NULL,
+         "must be >= 0, found -1", 1, 64, "dataset.noise"},
+        {"dataset: {name: synthetic, classes: 6}\n", NULL,
+         "the synthetic dataset needs a sample shape", 1, 1, "dataset.shape"},
+        {"dataset: {name: cifar}\n", NULL,
+         "unknown dataset 'cifar' (expected one of: synthetic, uci-har, fsdd, gtsrb, mnist)", 1, 17,
+         "dataset.name"},
+        {"train: {epochs: 1}\n", NULL, "the dataset needs a name", 0, 0, "dataset.name"},
+    };
+    expect_errors("test_config_ranges", cases, sizeof cases / sizeof cases[0]);
+}
+
+static void test_error_enums(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {TEMPLATE "train:\n  optimizer: rmsprop\n", NULL,
+         "unknown value 'rmsprop' (expected one of: sgd, adam)", 4, 14, "train.optimizer"},
+        {TEMPLATE "train:\n  schedule: linear\n", NULL,
+         "unknown value 'linear' (expected one of: constant, multistep, cosine)", 4, 13,
+         "train.schedule"},
+        {TEMPLATE "train:\n  progress: fancy\n", NULL,
+         "unknown value 'fancy' (expected one of: auto, bar, lines, none)", 4, 13,
+         "train.progress"},
+        {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
+                "      padding: full\n",
+         NULL, "unknown padding 'full' (expected same or valid)", 8, 16, "model.layers[0].padding"},
+        {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
+                "      activation: sigmoid\n",
+         NULL, "unknown activation 'sigmoid' (expected relu or none)", 8, 19,
+         "model.layers[0].activation"},
+    };
+    expect_errors("test_config_enums", cases, sizeof cases / sizeof cases[0]);
+}
+
+static void test_error_overrides(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {TEMPLATE, "train.epochs=abc", "override 'train.epochs=abc': expected an integer", 0, 0,
+         "train.epochs"},
+        {TEMPLATE, "train.epoch=3",
+         "override 'train.epoch=3': unknown key 'epoch' in train (expected one of: epochs,", 0, 0,
+         "train.epoch"},
+        {TEMPLATE, "trian.epochs=3", "override 'trian.epochs=3': unknown section 'trian'", 0, 0,
+         "trian"},
+        {TEMPLATE, "train.epochs", "override 'train.epochs': expected key=value", 0, 0, ""},
+        {TEMPLATE, "train.epochs=0", "override 'train.epochs=0': must be >= 1, found 0", 0, 0,
+         "train.epochs"},
+        {TEMPLATE, "train.optimizer=rmsprop",
+         "override 'train.optimizer=rmsprop': unknown value 'rmsprop' (expected one of: sgd, "
+         "adam)",
+         0, 0, "train.optimizer"},
+        {TEMPLATE, "dataset.shape=abc",
+         "override 'dataset.shape=abc': expected a list of integers, found 'abc'", 0, 0,
+         "dataset.shape"},
+        {TEMPLATE, "train.milestones=[1, x]",
+         "override 'train.milestones=[1, x]': expected an integer, found 'x'", 0, 0,
+         "train.milestones[1]"},
+        {TEMPLATE, "train.epochs.max=3",
+         "override 'train.epochs.max=3': train.epochs is an integer; it has no key 'max'", 0, 0,
+         "train.epochs"},
+        {TEMPLATE, "train.lr=[0.1", "override 'train.lr=[0.1': the value is not valid YAML", 0, 0,
+         "train.lr"},
+        {residual_yaml, "model.layers.conv9.filters=4",
+         "override 'model.layers.conv9.filters=4': model.layers has no entry named 'conv9' "
+         "(names: conv1, conv2, add1, global_maxpool_3, flatten_4, out)",
+         0, 0, "model.layers"},
+        {residual_yaml, "model.layers[9].filters=4",
+         "model.layers has 6 entries; there is no index 9", 0, 0, "model.layers"},
+        {residual_yaml, "model.layers[3].filters=4",
+         "override 'model.layers[3].filters=4': layer 'global_maxpool_3' (global_maxpool) does "
+         "not take 'filters'",
+         0, 0, "model.layers[3].filters"},
+        {residual_yaml, "model.layers.add1.inputs=[conv1, nope]",
+         "override 'model.layers.add1.inputs=[conv1, nope]': layer 'add1': input 'nope' is not "
+         "a layer",
+         0, 0, "model.layers[2].inputs[1]"},
+        {residual_yaml, "model.layers.conv1={filter: 3}",
+         "override 'model.layers.conv1={filter: 3}': unknown key 'filter' in model.layers[0]", 0, 0,
+         "model.layers[0].filter"},
+    };
+    expect_errors("test_config_override_errors", cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Errors from building: the config loads, the model does not fit the data or itself. */
+static void expect_build_error(const char *yaml, const mf_shape *data, int classes,
+                               const char *message, int line, int column, const char *field)
+{
+    const char *dir = tu_tmpdir("test_config_build_errors");
+    mf_config *c = load_text(dir, "build.yaml", yaml, NULL, 0);
+    mf_error err;
+    mf_model *m = mf_config_build_model(c, data, classes, &err);
+    char buf[1400];
+    mf_error_format(&err, buf, sizeof buf);
+    if (m || !strstr(err.message, message) || err.line != line || err.column != column ||
+        strcmp(err.field, field))
+        fprintf(stderr, "expected %d:%d %s: ...%s...\n  got: %s\n", line, column, field, message,
+                buf);
+    assert_null(m);
+    assert_non_null(strstr(err.message, message));
+    assert_int_equal(err.line, line);
+    assert_int_equal(err.column, column);
+    assert_string_equal(err.field, field);
+    assert_string_equal(err.file, c->path);
+    mf_config_free(c);
+}
+
+static void test_error_build(void **state)
+{
+    (void)state;
+    mf_shape har = {2, {128, 9}};
+    expect_build_error(DATASET "model: {template: resnetv1_6, width: 8, input_shape: [64, 9]}\n",
+                       &har, 6,
+                       "the model input shape 64x9 differs from the dataset's sample "
+                       "shape 128x9",
+                       2, 54, "model.input_shape");
+    expect_build_error(DATASET "model: {template: resnetv1_6, width: 8, classes: 5}\n", &har, 6,
+                       "model.classes is 5 but the dataset has 6 classes", 2, 50, "model.classes");
+    expect_build_error(DATASET "model: {template: resnetv1_6, width: 8, dims: 2}\n", &har, 6,
+                       "dims 2 needs a height x width x channels input, but the input shape is "
+                       "128x9",
+                       2, 47, "model.dims");
+    /* the graph code's "layers[1]" becomes the config entry */
+    expect_build_error(LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3}\n"
+                              "    - name: c2\n"
+                              "      type: conv1d\n"
+                              "      filters: 8\n"
+                              "      kernel: 200\n",
+                       &har, 0, "layer 'c2' (conv1d): kernel 200 with padding 'valid' does not fit",
+                       5, 7, "model.layers[1]");
+    expect_build_error(LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3}\n"
+                              "    - {name: c2, type: conv2d, filters: 8, kernel: 3}\n",
+                       &har, 0, "layer 'c2' (conv2d): expects a 2D input", 5, 7, "model.layers[1]");
+    expect_build_error(LAYERS "    - {name: a, type: dense, units: 4, inputs: [b]}\n"
+                              "    - {name: b, type: dense, units: 4, inputs: [a]}\n",
+                       &har, 0, "is part of a cycle of inputs", 4, 7, "model.layers[0]");
+    expect_build_error(LAYERS "    - {type: flatten}\n    - {name: out, type: dense, units: 5}\n",
+                       &har, 6,
+                       "layer 'out' is the model's output and gives 5 values (5), but there are "
+                       "6 classes",
+                       5, 7, "model.layers[1]");
+}
+
+/* Input names are checked when loading; a config changed in memory afterwards still gets the
+ * graph code's error mapped to the entry in the file. */
+static void test_error_build_engine_mapping(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_build_mapping");
+    mf_config *c = load_text(dir, "residual.yaml", residual_yaml, NULL, 0);
+    free(c->model.layers[2].inputs[1]);
+    c->model.layers[2].inputs[1] = strdup("nope");
+    mf_shape data = {2, {64, 3}};
+    mf_error err;
+    assert_null(mf_config_build_model(c, &data, 4, &err));
+    assert_non_null(strstr(err.message, "layer 'add1': input 'nope' is not a layer"));
+    assert_string_equal(err.field, "model.layers[2].inputs[1]");
+    assert_int_equal(err.line, 20);
+    assert_int_equal(err.column, 23);
+    assert_string_equal(err.file, c->path);
+
+    /* no data shape and no model.input_shape */
+    assert_null(mf_config_build_model(c, NULL, 4, &err));
+    assert_non_null(strstr(err.message, "the input shape is unknown"));
+    assert_string_equal(err.field, "model.input_shape");
+    assert_int_equal(err.line, 5); /* the model: key */
+    assert_int_equal(err.column, 1);
+    mf_config_free(c);
+
+    /* an error inside the template points at model.template */
+    c = load_text(dir, "har.yaml", template_yaml, NULL, 0);
+    mf_shape tiny = {2, {1, 9}};
+    assert_null(mf_config_build_model(c, &tiny, 6, &err));
+    assert_non_null(strstr(err.message, "does not fit"));
+    assert_string_equal(err.field, "model.template");
+    assert_int_equal(err.line, 6);
+    assert_int_equal(err.column, 13);
+    mf_config_free(c);
+}
+
+/* Invalid UTF-8 has no line: the error gives the byte offset. */
+static void test_error_encoding(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_encoding");
+    const char *path = tu_write_file(dir, "bin.yaml", "dataset: {name: \xff\xfe}\n");
+    mf_config *c = NULL;
+    mf_error err;
+    assert_int_equal(mf_config_load(path, NULL, 0, &c, &err), MF_ERR);
+    assert_null(c);
+    assert_non_null(strstr(err.message, "invalid YAML"));
+    assert_int_equal(err.offset, 16);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_residual_layers),
+        cmocka_unit_test(test_template),
+        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_error_syntax_and_file),
+        cmocka_unit_test(test_error_unknown_keys),
+        cmocka_unit_test(test_error_types),
+        cmocka_unit_test(test_error_layers),
+        cmocka_unit_test(test_error_ranges),
+        cmocka_unit_test(test_error_enums),
+        cmocka_unit_test(test_error_overrides),
+        cmocka_unit_test(test_error_build),
+        cmocka_unit_test(test_error_build_engine_mapping),
+        cmocka_unit_test(test_error_encoding),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,302 @@
+/* Training loop, optimizers, schedules, determinism. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mf_train.h"
+
+static mf_train_config base_config(void)
+{
+    mf_train_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.epochs = 10;
+    tc.batch_size = 16;
+    tc.optimizer = MF_OPT_SGD;
+    tc.lr = 0.05f;
+    tc.momentum = 0.9f;
+    tc.weight_decay = 5e-4f;
+    tc.beta1 = 0.9f;
+    tc.beta2 = 0.999f;
+    tc.eps = 1e-8f;
+    tc.gamma = 0.1f;
+    tc.seed = 3;
+    tc.threads = 2;
+    tc.deterministic = true;
+    tc.progress = MF_PROGRESS_NONE;
+    return tc;
+}
+
+/* conv1d(4, k3, same, relu) → batchnorm → maxpool1d(2) → global_avgpool → dense(3) */
+static mf_model *tiny_model(void)
+{
+    mf_error err;
+    mf_shape in = {2, {16, 2}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "conv");
+    s.filters = 4;
+    s.kernel = 3;
+    s.padding = MF_PAD_SAME;
+    s.activation = MF_ACT_RELU;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL1D, "pool");
+    s.kernel = 2;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_GLOBAL_AVGPOOL, "gap");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 11);
+    return m;
+}
+
+/* Ten one-step epochs: the training loss after each step must match the values this code
+ * produced when the test was written (1e-4 relative: BLAS kernels differ between CPUs). */
+static void test_loss_trajectory(void **state)
+{
+    (void)state;
+    static const double expected[10] = {1.171559644345215, 1.156698037937034, 1.13689105192294,
+                                        1.11243377875726,  1.089009663646362, 1.040458894773011,
+                                        1.022969432976088, 0.995776045617069, 0.9641911661949527,
+                                        0.9297270421233982};
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {16, 2}};
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 16, 32, 0.5f, 5, &d, &err), MF_OK);
+    mf_model *m = tiny_model();
+    mf_train_config tc = base_config();
+    mf_train_result res;
+    assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_OK);
+    assert_int_equal(res.epochs, 10);
+    int print = getenv("MF_PRINT_TRAJECTORY") != NULL;
+    for (int e = 0; print && e < 10; e++)
+        printf("%.16g,\n", res.history[e].loss);
+    for (int e = 0; e < 10; e++) {
+        double rel = fabs(res.history[e].loss - expected[e]) / expected[e];
+        if (rel > 1e-4)
+            fail_msg("epoch %d: loss %.10f, stored %.10f", e, res.history[e].loss, expected[e]);
+    }
+    free(res.history);
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
+static void train_once(int threads, mf_optimizer_kind opt, float **params, size_t *n, float **state)
+{
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {16, 2}};
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 100, 20, 0.5f, 9, &d, &err), MF_OK);
+    mf_model *m = tiny_model();
+    mf_train_config tc = base_config();
+    tc.threads = threads;
+    tc.epochs = 3;
+    tc.optimizer = opt;
+    tc.lr = opt == MF_OPT_ADAM ? 0.01f : 0.05f;
+    mf_train_result res;
+    assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_OK);
+    *n = m->n_params;
+    *params = malloc(sizeof(float) * m->n_params);
+    memcpy(*params, m->params, sizeof(float) * m->n_params);
+    *state = malloc(sizeof(float) * m->n_state);
+    memcpy(*state, m->state, sizeof(float) * m->n_state);
+    free(res.history);
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
+/* Same config and seed twice ⇒ bit-identical weights and running statistics. */
+static void test_bit_identical_runs(void **state)
+{
+    (void)state;
+    for (int opt = 0; opt < 2; opt++) {
+        float *p1, *p2, *s1, *s2;
+        size_t n1, n2;
+        train_once(2, (mf_optimizer_kind)opt, &p1, &n1, &s1);
+        train_once(2, (mf_optimizer_kind)opt, &p2, &n2, &s2);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(p1, p2, sizeof(float) * n1);
+        assert_memory_equal(s1, s2, sizeof(float) * 8);
+        /* and training really changed something: the init differs from the result */
+        mf_model *fresh = tiny_model();
+        assert_true(memcmp(fresh->params, p1, sizeof(float) * n1) != 0);
+        mf_model_free(fresh);
+        free(p1);
+        free(p2);
+        free(s1);
+        free(s2);
+    }
+}
+
+/* A last mini-batch smaller than the thread count leaves shard 0 empty; its gradient must be
+ * zero, not the previous step's. One and two threads then agree up to float rounding. */
+static void test_partial_batch_with_empty_shard(void **state)
+{
+    (void)state;
+    float result[2][6];
+    for (int t = 0; t < 2; t++) {
+        mf_error err;
+        mf_dataset *d;
+        mf_shape shape = {1, {2}};
+        assert_int_equal(mf_synthetic_generate(&shape, 2, 3, 2, 0.5f, 4, &d, &err), MF_OK);
+        mf_model *m = mf_model_new(&shape, &err);
+        mf_layer_spec s;
+        mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+        s.filters = 2;
+        assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+        assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+        mf_model_init_params(m, 2);
+        mf_train_config tc = base_config();
+        tc.epochs = 1;
+        tc.batch_size = 2;
+        tc.lr = 1.0f;
+        tc.momentum = 0.0f;
+        tc.threads = t + 1;
+        mf_train_result res;
+        assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_OK);
+        memcpy(result[t], m->params, sizeof(float) * 6);
+        free(res.history);
+        mf_model_free(m);
+        mf_dataset_free(d);
+    }
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(result[0][i], result[1][i], 1e-5);
+}
+
+static void test_sgd_step_by_hand(void **state)
+{
+    (void)state;
+    mf_train_config tc = base_config();
+    tc.momentum = 0.5f;
+    tc.weight_decay = 0.1f;
+    mf_optimizer o;
+    mf_error err;
+    assert_int_equal(mf_optimizer_init(&o, &tc, 1, &err), MF_OK);
+    float w = 1.0f, g = 2.0f;
+    mf_optimizer_step(&o, &w, &g, 0.1f); /* d = 2 + 0.1 = 2.1; buf = 2.1; w = 1 - 0.21 */
+    assert_float_equal(w, 0.79f, 1e-6);
+    mf_optimizer_step(&o, &w, &g, 0.1f); /* d = 2.079; buf = 1.05 + 2.079 = 3.129 */
+    assert_float_equal(w, 0.79f - 0.3129f, 1e-6);
+    mf_optimizer_free(&o);
+    tc.nesterov = true;
+    assert_int_equal(mf_optimizer_init(&o, &tc, 1, &err), MF_OK);
+    w = 1.0f;
+    mf_optimizer_step(&o, &w, &g, 0.1f); /* buf = 2.1; d = 2.1 + 0.5·2.1 = 3.15 */
+    assert_float_equal(w, 1.0f - 0.315f, 1e-6);
+    mf_optimizer_free(&o);
+}
+
+static void test_adam_step_by_hand(void **state)
+{
+    (void)state;
+    mf_train_config tc = base_config();
+    tc.optimizer = MF_OPT_ADAM;
+    tc.weight_decay = 0.0f;
+    mf_optimizer o;
+    mf_error err;
+    assert_int_equal(mf_optimizer_init(&o, &tc, 1, &err), MF_OK);
+    float w = 1.0f, g = 0.5f;
+    /* first step: m̂ = g, v̂ = g², update = lr · g/|g| */
+    mf_optimizer_step(&o, &w, &g, 0.01f);
+    assert_float_equal(w, 0.99f, 1e-6);
+    g = -0.25f;
+    /* m = 0.9·0.05 + 0.1·(−0.25) = 0.02; v = 0.999·0.00025 + 0.001·0.0625 = 0.00031225
+     * m̂ = 0.02/0.19; v̂ = 0.00031225/0.001999 */
+    mf_optimizer_step(&o, &w, &g, 0.01f);
+    double mh = 0.02 / 0.19, vh = 0.00031225 / (1 - 0.999 * 0.999);
+    assert_float_equal(w, 0.99 - 0.01 * mh / (sqrt(vh) + 1e-8), 1e-5);
+    mf_optimizer_free(&o);
+}
+
+static void test_schedules(void **state)
+{
+    (void)state;
+    mf_train_config tc = base_config();
+    int milestones[] = {3, 6};
+    tc.lr = 1.0f;
+    tc.schedule = MF_SCHED_MULTISTEP;
+    tc.milestones = milestones;
+    tc.milestones_count = 2;
+    tc.gamma = 0.5f;
+    assert_float_equal(mf_schedule_lr(&tc, 0), 1.0f, 1e-7);
+    assert_float_equal(mf_schedule_lr(&tc, 2), 1.0f, 1e-7);
+    assert_float_equal(mf_schedule_lr(&tc, 3), 0.5f, 1e-7);
+    assert_float_equal(mf_schedule_lr(&tc, 6), 0.25f, 1e-7);
+    tc.schedule = MF_SCHED_COSINE;
+    tc.epochs = 10;
+    tc.min_lr = 0.0f;
+    assert_float_equal(mf_schedule_lr(&tc, 0), 1.0f, 1e-7);
+    assert_float_equal(mf_schedule_lr(&tc, 5), 0.5f, 1e-6);
+    assert_true(mf_schedule_lr(&tc, 9) < 0.03f);
+}
+
+/* The synthetic data is learnable: resnetv1_6 width 8 gets well above chance in eight epochs;
+ * a broken gradient anywhere in the template keeps it near 1/6. */
+static void test_resnet_learns_synthetic(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {128, 9}};
+    assert_int_equal(mf_synthetic_generate(&shape, 6, 2048, 256, 1.0f, 1, &d, &err), MF_OK);
+    mf_template_args a = {.width = 8, .dims = 1, .input_shape = shape, .classes = 6};
+    mf_model *m = mf_template_build("resnetv1_6", &a, &err);
+    assert_non_null(m);
+    mf_model_init_params(m, 1);
+    mf_train_config tc = base_config();
+    int milestones[] = {6};
+    tc.epochs = 8;
+    tc.batch_size = 64;
+    tc.schedule = MF_SCHED_MULTISTEP;
+    tc.milestones = milestones;
+    tc.milestones_count = 1;
+    mf_train_result res;
+    assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_OK);
+    double acc = res.history[res.epochs - 1].test_accuracy;
+    if (acc < 0.85) fail_msg("test accuracy after 8 epochs: %.3f (expected >= 0.85)", acc);
+    free(res.history);
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
+static void test_shape_mismatch_is_an_error(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {8, 2}};
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 10, 10, 0.5f, 9, &d, &err), MF_OK);
+    mf_model *m = tiny_model();
+    mf_train_config tc = base_config();
+    mf_train_result res;
+    assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "the model takes 16x2"));
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loss_trajectory),
+        cmocka_unit_test(test_bit_identical_runs),
+        cmocka_unit_test(test_partial_batch_with_empty_shard),
+        cmocka_unit_test(test_sgd_step_by_hand),
+        cmocka_unit_test(test_adam_step_by_hand),
+        cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_resnet_learns_synthetic),
+        cmocka_unit_test(test_shape_mismatch_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

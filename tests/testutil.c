@@ -1,0 +1,39 @@
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *tu_tmpdir(const char *test_name)
+{
+    static char dir[1024];
+    snprintf(dir, sizeof dir, "%s/test-tmp/%s", MF_BINARY_DIR, test_name);
+    char cmd[2200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot create %s\n", dir);
+        abort();
+    }
+    return dir;
+}
+
+const char *tu_write_file(const char *dir, const char *name, const char *text)
+{
+    static char path[2200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "cannot write %s\n", path);
+        abort();
+    }
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+const char *tu_source_path(const char *rel)
+{
+    static char path[2200];
+    snprintf(path, sizeof path, "%s/%s", MF_SOURCE_DIR, rel);
+    return path;
+}

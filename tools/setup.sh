@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs every Debian package mcuforge needs to build, test and run.
+# Idempotent: safe to run again; apt-get skips what is already installed.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libopenblas-dev      # cblas_sgemm for im2col convolutions and dense layers
+  libhdf5-dev hdf5-tools  # model files (h5dump to inspect them)
+  libcyaml-dev libyaml-dev  # YAML configs (libyaml gives line/column marks)
+  libpng-dev zlib1g-dev
+  libcmocka-dev        # unit tests, run through ctest
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${packages[@]}"

@@ -1,0 +1,312 @@
+/* The training loop. Each mini-batch is split into `threads` contiguous shards; shard s always
+ * runs on worker s with its own workspace and gradient array, BLAS runs single-threaded inside
+ * each shard, and the shard gradients are summed in shard order. A config (including its
+ * thread count) therefore gives bit-identical weights run after run on one machine. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mf_train.h"
+#include "progress.h"
+
+typedef struct {
+    const mf_model *m;
+    float *params, *state;
+    int threads;
+    mf_workspace **ws;
+    float **grad;
+    float **xbuf;
+    int **ybuf;
+    float **dlogits;
+    /* this batch */
+    const float *x;
+    const int *y;
+    const int *idx; /* NULL: samples idx0.. in order */
+    int idx0;
+    int n;
+    int training;
+    uint64_t seed;
+    double loss[64];
+    int correct[64];
+} batch_job;
+
+static void shard_range(int n, int threads, int s, int *lo, int *hi)
+{
+    *lo = (int)((long)n * s / threads);
+    *hi = (int)((long)n * (s + 1) / threads);
+}
+
+static void run_shard(void *arg, int s)
+{
+    batch_job *j = arg;
+    int lo, hi;
+    shard_range(j->n, j->threads, s, &lo, &hi);
+    int cnt = hi - lo;
+    j->loss[s] = 0.0;
+    j->correct[s] = 0;
+    /* an empty shard (fewer samples than threads) still contributes a zero gradient: shard 0's
+     * array is where the others are summed */
+    if (j->training) memset(j->grad[s], 0, sizeof(float) * j->m->n_params);
+    if (cnt <= 0) return;
+    size_t in = mf_model_input_size(j->m);
+    int k = (int)mf_model_output_size(j->m);
+    for (int i = 0; i < cnt; i++) {
+        int src = j->idx ? j->idx[lo + i] : j->idx0 + lo + i;
+        memcpy(j->xbuf[s] + (size_t)i * in, j->x + (size_t)src * in, sizeof(float) * in);
+        j->ybuf[s][i] = j->y[src];
+    }
+    const float *out =
+        mf_forward(j->ws[s], j->params, j->state, j->xbuf[s], cnt, j->training, j->seed, lo);
+    j->loss[s] = mf_softmax_xent(out, cnt, k, j->ybuf[s], NULL, 0.0f, j->n,
+                                 j->training ? j->dlogits[s] : NULL, &j->correct[s]);
+    if (!j->training) return;
+    mf_backward(j->ws[s], j->params, j->dlogits[s], j->grad[s]);
+}
+
+typedef struct {
+    batch_job job;
+    int shard_batch;
+} engine;
+
+static void engine_free(engine *e)
+{
+    for (int s = 0; s < e->job.threads; s++) {
+        if (e->job.ws) mf_workspace_free(e->job.ws[s]);
+        if (e->job.grad) free(e->job.grad[s]);
+        if (e->job.xbuf) free(e->job.xbuf[s]);
+        if (e->job.ybuf) free(e->job.ybuf[s]);
+        if (e->job.dlogits) free(e->job.dlogits[s]);
+    }
+    free(e->job.ws);
+    free(e->job.grad);
+    free(e->job.xbuf);
+    free(e->job.ybuf);
+    free(e->job.dlogits);
+}
+
+static int engine_init(engine *e, const mf_model *m, int threads, int batch, int training,
+                       mf_error *err)
+{
+    memset(e, 0, sizeof *e);
+    batch_job *j = &e->job;
+    j->m = m;
+    j->threads = threads;
+    e->shard_batch = (batch + threads - 1) / threads;
+    j->ws = calloc((size_t)threads, sizeof *j->ws);
+    j->grad = calloc((size_t)threads, sizeof *j->grad);
+    j->xbuf = calloc((size_t)threads, sizeof *j->xbuf);
+    j->ybuf = calloc((size_t)threads, sizeof *j->ybuf);
+    j->dlogits = calloc((size_t)threads, sizeof *j->dlogits);
+    if (!j->ws || !j->grad || !j->xbuf || !j->ybuf || !j->dlogits) goto oom;
+    size_t in = mf_model_input_size(m), out = mf_model_output_size(m);
+    for (int s = 0; s < threads; s++) {
+        j->ws[s] = mf_workspace_new(m, e->shard_batch, training, err);
+        if (!j->ws[s]) {
+            engine_free(e);
+            return MF_ERR;
+        }
+        j->xbuf[s] = malloc(sizeof(float) * in * e->shard_batch);
+        j->ybuf[s] = malloc(sizeof(int) * e->shard_batch);
+        j->dlogits[s] = malloc(sizeof(float) * out * e->shard_batch);
+        if (training) j->grad[s] = malloc(sizeof(float) * (m->n_params ? m->n_params : 1));
+        if (!j->xbuf[s] || !j->ybuf[s] || !j->dlogits[s] || (training && !j->grad[s])) goto oom;
+    }
+    return MF_OK;
+oom:
+    engine_free(e);
+    return mf_error_set(err, "out of memory for training buffers (batch %d)", batch);
+}
+
+/* Inference over n samples in batches; returns summed loss and correct count. */
+static void engine_eval(engine *e, mf_pool *pool, const float *x, const int *y, int n, double *loss,
+                        long *correct)
+{
+    batch_job *j = &e->job;
+    int batch = e->shard_batch * j->threads;
+    *loss = 0.0;
+    *correct = 0;
+    j->x = x;
+    j->y = y;
+    j->idx = NULL;
+    j->training = 0;
+    for (int start = 0; start < n; start += batch) {
+        j->idx0 = start;
+        j->n = n - start < batch ? n - start : batch;
+        mf_pool_run(pool, run_shard, j);
+        for (int s = 0; s < j->threads; s++) {
+            *loss += j->loss[s];
+            *correct += j->correct[s];
+        }
+    }
+}
+
+int mf_evaluate(const mf_model *m, mf_pool *pool, const float *x, const int *y, int n,
+                double *accuracy, double *loss, mf_error *err)
+{
+    engine e;
+    if (engine_init(&e, m, mf_pool_threads(pool), 256, 0, err)) return MF_ERR;
+    e.job.params = m->params;
+    e.job.state = m->state;
+    double l;
+    long c;
+    engine_eval(&e, pool, x, y, n, &l, &c);
+    engine_free(&e);
+    if (accuracy) *accuracy = n ? (double)c / n : 0.0;
+    if (loss) *loss = n ? l / n : 0.0;
+    return MF_OK;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
+             mf_train_result *res, mf_error *err)
+{
+    memset(res, 0, sizeof *res);
+    if (!mf_shape_equal(&m->input_shape, &d->shape) || (int)mf_model_output_size(m) != d->classes) {
+        char a[64], b[64];
+        return mf_error_set(err,
+                            "the model takes %s and predicts %zu classes, the dataset has %s "
+                            "and %d classes",
+                            mf_shape_str(&m->input_shape, a, sizeof a), mf_model_output_size(m),
+                            mf_shape_str(&d->shape, b, sizeof b), d->classes);
+    }
+    if (tc->threads < 1 || tc->threads > 64)
+        return mf_error_set(err, "train.threads must be in [1, 64] (got %d)", tc->threads);
+    /* Our shards are the parallelism; a multi-threaded BLAS inside them would only add
+     * contention (and in deterministic mode, its own scheduling). */
+    if (tc->deterministic) openblas_set_num_threads(1);
+    int threads = tc->threads < tc->batch_size ? tc->threads : tc->batch_size;
+    mf_pool *pool = mf_pool_new(threads, err);
+    if (!pool) return MF_ERR;
+    engine e;
+    mf_optimizer opt;
+    int *perm = malloc(sizeof(int) * (size_t)d->n_train);
+    res->history = calloc((size_t)tc->epochs, sizeof *res->history);
+    if (!perm || !res->history) {
+        free(perm);
+        mf_pool_free(pool);
+        return mf_error_set(err, "out of memory");
+    }
+    if (engine_init(&e, m, threads, tc->batch_size, 1, err)) {
+        free(perm);
+        mf_pool_free(pool);
+        return MF_ERR;
+    }
+    if (mf_optimizer_init(&opt, tc, m->n_params, err)) {
+        engine_free(&e);
+        free(perm);
+        mf_pool_free(pool);
+        return MF_ERR;
+    }
+    batch_job *j = &e.job;
+    j->params = m->params;
+    j->state = m->state;
+    mf_progress prog;
+    mf_progress_init(&prog, log, tc->progress, tc->epochs, d->n_train);
+    int rc = MF_OK;
+    long step = 0;
+    for (int epoch = 0; epoch < tc->epochs && rc == MF_OK; epoch++) {
+        double t0 = now_seconds();
+        float lr = mf_schedule_lr(tc, epoch);
+        mf_rng rng;
+        mf_rng_seed(&rng, mf_hash64(tc->seed, 0x5348554646ull + (uint64_t)epoch));
+        for (int i = 0; i < d->n_train; i++)
+            perm[i] = i;
+        for (int i = d->n_train - 1; i > 0; i--) {
+            int k = (int)mf_rng_below(&rng, (uint32_t)(i + 1));
+            int t = perm[i];
+            perm[i] = perm[k];
+            perm[k] = t;
+        }
+        double loss_sum = 0.0;
+        long correct = 0;
+        for (int start = 0; start < d->n_train; start += tc->batch_size) {
+            j->x = d->x_train;
+            j->y = d->y_train;
+            j->idx = perm + start;
+            j->n = d->n_train - start < tc->batch_size ? d->n_train - start : tc->batch_size;
+            j->training = 1;
+            j->seed = mf_hash64(tc->seed, (uint64_t)step++);
+            mf_pool_run(pool, run_shard, j);
+            double batch_loss = 0.0;
+            for (int s = 0; s < threads; s++) {
+                batch_loss += j->loss[s];
+                correct += j->correct[s];
+            }
+            for (int s = 1; s < threads; s++) {
+                int lo, hi;
+                shard_range(j->n, threads, s, &lo, &hi);
+                if (hi <= lo) continue;
+                for (size_t i = 0; i < m->n_params; i++)
+                    j->grad[0][i] += j->grad[s][i];
+            }
+            mf_workspace *ran[64];
+            int active = 0;
+            for (int s = 0; s < threads; s++) {
+                int lo, hi;
+                shard_range(j->n, threads, s, &lo, &hi);
+                if (hi > lo) ran[active++] = j->ws[s];
+            }
+            mf_update_state(m, m->state, ran, active);
+            if (!isfinite(batch_loss)) {
+                rc = mf_error_set(err,
+                                  "training diverged at epoch %d (loss is not finite); lower "
+                                  "train.lr",
+                                  epoch + 1);
+                break;
+            }
+            mf_optimizer_step(&opt, m->params, j->grad[0], lr);
+            loss_sum += batch_loss;
+            mf_progress_batch(&prog, epoch, start + j->n, loss_sum / (start + j->n),
+                              (double)correct / (start + j->n), now_seconds() - t0);
+        }
+        if (rc) break;
+        double train_seconds = now_seconds() - t0;
+        mf_epoch_stats *st = &res->history[epoch];
+        st->loss = loss_sum / d->n_train;
+        st->accuracy = (double)correct / d->n_train;
+        st->lr = lr;
+        st->seconds = train_seconds;
+        st->samples_per_s = d->n_train / (train_seconds > 0 ? train_seconds : 1e-9);
+        long tc_correct;
+        double tl;
+        engine_eval(&e, pool, d->x_test, d->y_test, d->n_test, &tl, &tc_correct);
+        st->test_loss = tl / d->n_test;
+        st->test_accuracy = (double)tc_correct / d->n_test;
+        res->epochs = epoch + 1;
+        mf_progress_epoch(&prog, epoch, st);
+    }
+    mf_progress_finish(&prog);
+    mf_optimizer_free(&opt);
+    engine_free(&e);
+    free(perm);
+    mf_pool_free(pool);
+    return rc;
+}
+
+int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error *err)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f) return mf_error_set(err, "cannot write %s", tmp);
+    fprintf(f, "epoch,loss,accuracy,test_loss,test_accuracy,lr,seconds\n");
+    for (int e = 0; e < res->epochs; e++) {
+        const mf_epoch_stats *s = &res->history[e];
+        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, s->loss, s->accuracy, s->test_loss,
+                s->test_accuracy, s->lr, s->seconds);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        return mf_error_set(err, "cannot write %s", path);
+    }
+    return MF_OK;
+}
