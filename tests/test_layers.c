@@ -748,7 +748,7 @@ static void check_model(mf_model *m, const char *label, check_opts o, uint64_t s
     compare_forward(&r, ws, label);
     long *sig0 = malloc((r.n_sig + 1) * sizeof *sig0);
     assert_non_null(sig0);
-    memcpy(sig0, r.sig, r.n_sig * sizeof *sig0);
+    if (r.n_sig) memcpy(sig0, r.sig, r.n_sig * sizeof *sig0);
     const size_t n_sig0 = r.n_sig;
 
     double loss_scale;
@@ -786,13 +786,13 @@ static void check_model(mf_model *m, const char *label, check_opts o, uint64_t s
         double le_p = engine_loss(ws, m, x, w, &o, NULL);
         ref_forward(&r, pd, sd, xd);
         double lr_p = ref_loss(&r, w);
-        kink |= r.n_sig != n_sig0 || memcmp(r.sig, sig0, n_sig0 * sizeof *sig0) != 0;
+        kink |= r.n_sig != n_sig0 || (n_sig0 && memcmp(r.sig, sig0, n_sig0 * sizeof *sig0) != 0);
         m->params[p] = vm;
         pd[p] = vm;
         double le_m = engine_loss(ws, m, x, w, &o, NULL);
         ref_forward(&r, pd, sd, xd);
         double lr_m = ref_loss(&r, w);
-        kink |= r.n_sig != n_sig0 || memcmp(r.sig, sig0, n_sig0 * sizeof *sig0) != 0;
+        kink |= r.n_sig != n_sig0 || (n_sig0 && memcmp(r.sig, sig0, n_sig0 * sizeof *sig0) != 0);
         m->params[p] = v;
         pd[p] = v;
         if (kink) {

@@ -153,7 +153,7 @@ void mf_relu_inplace(float *y, size_t n)
         y[i] = y[i] > 0.0f ? y[i] : 0.0f;
 }
 
-void mf_relu_mask_grad(float *dy, const float *y, size_t n)
+void mf_relu_mask_grad(float *restrict dy, const float *restrict y, size_t n)
 {
     /* a select, not a branch: signs are random, and this vectorises */
     for (size_t i = 0; i < n; i++)

@@ -47,7 +47,20 @@ static void maxpool_forward(const mf_layer_ctx *c)
 }
 
 /* The gradient goes to the first window element equal to the maximum (the one a strict
- * "greater than" scan keeps), found again here rather than stored by forward. */
+ * "greater than" scan keeps), found again here rather than stored by forward. The scan is
+ * branch-free over channels: `pending` holds each channel's gradient until its winner takes it. */
+static void route_to_winner(int nc, const float *restrict xi, const float *restrict yo,
+                            float *restrict dxi, float *restrict pending)
+{
+    /* 0/1 factors instead of selects: GCC vectorises this form */
+    for (int ch = 0; ch < nc; ch++) {
+        float hit = (float)(xi[ch] == yo[ch]);
+        float moved = hit * pending[ch];
+        dxi[ch] += moved;
+        pending[ch] -= moved;
+    }
+}
+
 static void maxpool_backward(const mf_layer_ctx *c)
 {
     if (!c->dx[0]) return;
@@ -55,6 +68,8 @@ static void maxpool_backward(const mf_layer_ctx *c)
     mf_window_of(c->model, c->node, &g);
     const size_t in_sample = (size_t)g.h * g.w * g.cin;
     const size_t out_sample = (size_t)g.oh * g.ow * g.cin;
+    enum { BLOCK = 64 };
+    float pending[BLOCK];
     for (int s = 0; s < c->n; s++) {
         const float *x = c->x[0] + s * in_sample;
         float *dx = c->dx[0] + s * in_sample;
@@ -64,14 +79,16 @@ static void maxpool_backward(const mf_layer_ctx *c)
             for (int ox = 0; ox < g.ow; ox++) {
                 size_t o = ((size_t)oy * g.ow + ox) * g.cin;
                 size_t base = ((size_t)oy * g.sh * g.w + (size_t)ox * g.sw) * g.cin;
-                for (int ch = 0; ch < g.cin; ch++) {
-                    for (int k = 0; k < g.kh * g.kw; k++) {
-                        size_t i = base + ((size_t)(k / g.kw) * g.w + k % g.kw) * g.cin + ch;
-                        if (x[i] == y[o + ch]) {
-                            dx[i] += dy[o + ch];
-                            break;
+                for (int c0 = 0; c0 < g.cin; c0 += BLOCK) {
+                    int nc = g.cin - c0 < BLOCK ? g.cin - c0 : BLOCK;
+                    const float *yo = y + o + c0;
+                    for (int ch = 0; ch < nc; ch++)
+                        pending[ch] = dy[o + c0 + ch];
+                    for (int ky = 0; ky < g.kh; ky++)
+                        for (int kx = 0; kx < g.kw; kx++) {
+                            size_t i = base + ((size_t)ky * g.w + kx) * g.cin + c0;
+                            route_to_winner(nc, x + i, yo, dx + i, pending);
                         }
-                    }
                 }
             }
     }
