@@ -11,15 +11,49 @@
 
 typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index */
 
+typedef enum {
+    MF_NORM_NONE = 0,    /* "none" */
+    MF_NORM_ELEMENT = 1, /* "element": z-score per (position, channel), MicroAI's axis=0 */
+    MF_NORM_CHANNEL = 2  /* "channel": z-score per channel */
+} mf_norm_kind;
+
+/* MFCC front end (fsdd). Defaults (DESIGN.md §13): 50 ms Hamming window, 25 ms shift, 26 mel
+ * filters, 13 features = log frame energy + c1..c12, 39 frames, pre-emphasis 0.97, FFT size the
+ * next power of two >= the window, mel filters from 0 Hz to half the sample rate. */
+typedef struct mf_mfcc_config {
+    float frame_ms;    /* default 50 */
+    float shift_ms;    /* default 25 */
+    int filters;       /* default 26 */
+    int coefficients;  /* default 13 (feature 0 is log energy, then c1..c12) */
+    int frames;        /* default 39: zero-pad or truncate the signal at the end */
+    float preemphasis; /* default 0.97; 0 disables */
+    int fft_size;      /* 0 (default): next power of two >= the window length */
+} mf_mfcc_config;
+
 typedef struct mf_dataset_config {
-    char *name; /* "synthetic" (later issues: uci-har, fsdd, gtsrb, mnist) */
-    int *shape; /* synthetic: sample shape, e.g. [128, 9] or [32, 32, 3] */
+    char *name;          /* synthetic | uci-har | fsdd | gtsrb | mnist | png */
+    char *path;          /* folder; default per DESIGN.md §13 (relative to the repo root), e.g.
+                            ../shared/data/uci-har/reconstructed; png: required */
+    int *shape;          /* synthetic: sample shape; png: [height, width, channels] */
     unsigned shape_count;
-    int classes;       /* synthetic: number of classes */
-    int train_samples; /* synthetic: default 2048 */
-    int test_samples;  /* synthetic: default 512 */
-    float noise;       /* synthetic: noise std, default 1.0 */
-    unsigned seed;     /* synthetic: generator seed, default 1 */
+    int classes;         /* synthetic: number of classes */
+    int train_samples;   /* synthetic: default 2048 */
+    int test_samples;    /* synthetic: default 512 */
+    float noise;         /* synthetic: noise std, default 1.0 */
+    unsigned seed;       /* synthetic: generator seed, default 1; validation split seed */
+    mf_norm_kind normalize; /* none | element | channel; default element (synthetic: none) */
+    bool cache;          /* keep prepared tensors in HDF5 under cache_dir; default true
+                            (synthetic: never cached) */
+    char *cache_dir;     /* default "cache" */
+    float validation;    /* fraction of the training groups (subjects for uci-har, tracks
+                            for gtsrb, speakers' repetitions for fsdd, random samples
+                            otherwise) held out for validation; default 0 */
+    bool resize;         /* mnist: resize 28x28 to 32x32 instead of zero-padding by 2;
+                            png: resize images whose size differs from shape instead of
+                            rejecting them; default false */
+    int train_limit;     /* use only the first N training samples (0: all); for quick runs */
+    int test_limit;      /* same for the test split */
+    mf_mfcc_config mfcc; /* fsdd */
 } mf_dataset_config;
 
 typedef struct mf_layer_config {
@@ -77,6 +111,7 @@ typedef struct mf_train_config {
     bool deterministic; /* default true: fixed thread count, fixed reduction order */
     char *output;       /* model file, default "runs/<config stem>/model.h5" */
     mf_progress_kind progress; /* auto (bar on a terminal, lines otherwise) | bar | lines | none */
+    float mixup_alpha;     /* mixup (PAPER.md §3): λ ~ Beta(α, α) per batch; 0 (default) = off */
 } mf_train_config;
 
 typedef struct mf_config {

@@ -5,16 +5,6 @@
 
 #include "mf_datasets.h"
 
-void mf_dataset_free(mf_dataset *d)
-{
-    if (!d) return;
-    free(d->x_train);
-    free(d->y_train);
-    free(d->x_test);
-    free(d->y_test);
-    free(d);
-}
-
 /* Per class and channel: a frequency along each spatial axis and a phase. */
 typedef struct {
     double freq[2];
@@ -65,25 +55,14 @@ int mf_synthetic_generate(const mf_shape *shape, int classes, int n_train, int n
                             "synthetic dataset: %d train and %d test samples of %s are out "
                             "of range",
                             n_train, n_test, mf_shape_str(shape, buf, sizeof buf));
-    mf_dataset *d = calloc(1, sizeof *d);
+    mf_dataset *d = mf_dataset_alloc("synthetic", shape, classes, n_train, n_test, 0, err);
+    if (!d) return MF_ERR;
     int ch = shape->dim[shape->rank - 1];
     wave *waves = calloc((size_t)classes * ch, sizeof *waves);
-    if (d) {
-        d->x_train = malloc(sizeof(float) * per * n_train);
-        d->y_train = malloc(sizeof(int) * n_train);
-        d->x_test = malloc(sizeof(float) * per * n_test);
-        d->y_test = malloc(sizeof(int) * n_test);
-    }
-    if (!d || !waves || !d->x_train || !d->y_train || !d->x_test || !d->y_test) {
-        free(waves);
+    if (!waves) {
         mf_dataset_free(d);
         return mf_error_set(err, "out of memory generating the synthetic dataset");
     }
-    snprintf(d->name, sizeof d->name, "synthetic");
-    d->shape = *shape;
-    d->classes = classes;
-    d->n_train = n_train;
-    d->n_test = n_test;
     mf_rng rng;
     mf_rng_seed(&rng, seed);
     for (int i = 0; i < classes * ch; i++) {
@@ -96,23 +75,4 @@ int mf_synthetic_generate(const mf_shape *shape, int classes, int n_train, int n
     free(waves);
     *out = d;
     return MF_OK;
-}
-
-int mf_dataset_load(const mf_dataset_config *cfg, mf_dataset **out, mf_error *err)
-{
-    *out = NULL;
-    if (!cfg->name || strcmp(cfg->name, "synthetic") != 0)
-        return mf_error_set(err, "unknown dataset '%s' (known: synthetic)",
-                            cfg->name ? cfg->name : "");
-    mf_shape shape = {0, {0}};
-    if (cfg->shape_count < 1 || cfg->shape_count > 3)
-        return mf_error_set(err, "dataset.shape must have 1 to 3 dimensions");
-    shape.rank = (int)cfg->shape_count;
-    for (unsigned i = 0; i < cfg->shape_count; i++) {
-        if (cfg->shape[i] < 1 || cfg->shape[i] > MF_MAX_DIM)
-            return mf_error_set(err, "dataset.shape[%u] = %d is out of range", i, cfg->shape[i]);
-        shape.dim[i] = cfg->shape[i];
-    }
-    return mf_synthetic_generate(&shape, cfg->classes, cfg->train_samples, cfg->test_samples,
-                                 cfg->noise, cfg->seed, out, err);
 }

@@ -8,7 +8,10 @@ packages=(
   libopenblas-dev      # cblas_sgemm for im2col convolutions and dense layers
   libhdf5-dev hdf5-tools  # model files (h5dump to inspect them)
   libcyaml-dev libyaml-dev  # YAML configs (libyaml gives line/column marks)
-  libpng-dev zlib1g-dev
+  libpng-dev zlib1g-dev  # PNG image folders, gzip (IDX, UCI-HAR text)
+  libsndfile1-dev      # WAV files (spoken digits)
+  libfftw3-dev         # FFT of the MFCC front end
+  gnuplot-nox          # training-curve plots (PNG)
   libcmocka-dev        # unit tests, run through ctest
 )
 
