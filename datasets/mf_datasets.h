@@ -79,7 +79,7 @@ int mf_load_mnist(const char *dir, int resize, mf_dataset **out, mf_error *err);
  * (from the train annotations' filenames); class names as the data README lists them. */
 int mf_load_gtsrb(const char *dir, mf_dataset **out, mf_error *err);
 
-/* A folder of PNG images: root/train/<class>/*.png and root/test/<class>/*.png (class folders
+/* A folder of PNG images: root/train/<class>/NAME.png and root/test/<class>/NAME.png (class folders
  * sorted by name give labels 0..K-1 and the class names); every image must be height × width
  * with `channels` channels (1 grey, 3 RGB) or is resized (bilinear) when `resize`, otherwise
  * rejected with a message naming it; values in [0, 1]. */
