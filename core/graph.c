@@ -47,7 +47,63 @@ void mf_model_free(mf_model *m)
     free(m->params);
     free(m->state);
     free(m->config_text);
+    free(m->pre.mean);
+    free(m->pre.std);
+    free(m->class_names);
     free(m);
+}
+
+int mf_model_set_preprocess(mf_model *m, int kind, size_t n, const float *mean, const float *std,
+                            mf_error *err)
+{
+    size_t in = mf_model_input_size(m);
+    size_t ch = (size_t)m->input_shape.dim[m->input_shape.rank - 1];
+    size_t want = kind == 1 ? in : kind == 2 ? ch : 0;
+    if (kind < 0 || kind > 2) return mf_error_set(err, "unknown normalisation kind %d", kind);
+    if (n != want)
+        return mf_error_set(err, "normalisation statistics have %zu entries, the input needs %zu",
+                            n, want);
+    for (size_t i = 0; i < n; i++)
+        if (!(std[i] > 0.0f))
+            return mf_error_set(err, "normalisation std[%zu] = %g is not positive", i, std[i]);
+    float *mc = n ? malloc(sizeof(float) * n) : NULL, *sc = n ? malloc(sizeof(float) * n) : NULL;
+    if (n && (!mc || !sc)) {
+        free(mc);
+        free(sc);
+        return mf_error_set(err, "out of memory");
+    }
+    if (n) {
+        memcpy(mc, mean, sizeof(float) * n);
+        memcpy(sc, std, sizeof(float) * n);
+    }
+    free(m->pre.mean);
+    free(m->pre.std);
+    m->pre = (mf_preprocess){kind, n, mc, sc};
+    return MF_OK;
+}
+
+void mf_model_preprocess(const mf_model *m, float *x, size_t count)
+{
+    if (m->pre.kind == 0 || m->pre.n == 0) return;
+    size_t per = mf_model_input_size(m), n = m->pre.n;
+    for (size_t s = 0; s < count; s++) {
+        float *xs = x + s * per;
+        for (size_t i = 0; i < per; i++)
+            xs[i] = (xs[i] - m->pre.mean[i % n]) / m->pre.std[i % n];
+    }
+}
+
+int mf_model_set_class_names(mf_model *m, int n, const char (*names)[MF_LABEL_MAX], mf_error *err)
+{
+    if (n < 0 || n > (1 << 16)) return mf_error_set(err, "%d class names is out of range", n);
+    char(*copy)[MF_LABEL_MAX] = n ? calloc((size_t)n, MF_LABEL_MAX) : NULL;
+    if (n && !copy) return mf_error_set(err, "out of memory");
+    for (int i = 0; i < n; i++)
+        snprintf(copy[i], MF_LABEL_MAX, "%s", names[i]);
+    free(m->class_names);
+    m->class_names = copy;
+    m->n_class_names = n;
+    return MF_OK;
 }
 
 int mf_model_find(const mf_model *m, const char *name)

@@ -118,6 +118,18 @@ typedef struct mf_node {
     int alias_input; /* output shares its input's buffers (flatten) */
 } mf_node;
 
+#define MF_LABEL_MAX 64 /* class name length, terminator included */
+
+/* The input transform a model was trained with (DESIGN.md §13): x' = (x − mean) / std, either
+ * per input element (n = input size) or per channel (n = channels); kind 0 = none (n = 0).
+ * Evaluation and deployment apply the same transform. */
+typedef struct mf_preprocess {
+    int kind; /* 0 none, 1 element, 2 channel (the values of mf_norm_kind) */
+    size_t n;
+    float *mean;
+    float *std;
+} mf_preprocess;
+
 typedef struct mf_model {
     mf_shape input_shape;
     int n_nodes; /* including node 0, the input */
@@ -129,6 +141,10 @@ typedef struct mf_model {
     size_t n_state;
     float *state;
     char *config_text; /* resolved config (YAML) the model was trained from, may be NULL */
+    mf_preprocess pre;
+    char dataset[MF_LABEL_MAX];          /* dataset name, "" if unknown */
+    int n_class_names;                   /* 0 or the output size */
+    char (*class_names)[MF_LABEL_MAX];   /* may be NULL */
 } mf_model;
 
 /* Building: new → add layers (any order; inputs resolved by name) → finalize (topological
@@ -139,6 +155,13 @@ mf_model *mf_model_new(const mf_shape *input_shape, mf_error *err);
 int mf_model_add(mf_model *m, const mf_layer_spec *spec, mf_error *err);
 int mf_model_finalize(mf_model *m, mf_error *err);
 void mf_model_free(mf_model *m);
+/* Copies preprocessing statistics (kind, n, mean, std) into m; MF_ERR if n does not fit the
+ * input (input size for kind 1, channels for kind 2). */
+int mf_model_set_preprocess(mf_model *m, int kind, size_t n, const float *mean, const float *std,
+                            mf_error *err);
+/* Applies m's preprocessing in place to `count` samples. */
+void mf_model_preprocess(const mf_model *m, float *x, size_t count);
+int mf_model_set_class_names(mf_model *m, int n, const char (*names)[MF_LABEL_MAX], mf_error *err);
 /* Fresh parameters: PyTorch defaults (U(±1/sqrt(fan_in)) for kernels and biases), BN gamma 1,
  * beta 0, moving mean 0, moving variance 1. */
 void mf_model_init_params(mf_model *m, uint64_t seed);
@@ -248,6 +271,8 @@ uint64_t mf_rng_u64(mf_rng *r);
 double mf_rng_uniform(mf_rng *r); /* [0, 1) */
 double mf_rng_normal(mf_rng *r);
 uint32_t mf_rng_below(mf_rng *r, uint32_t n); /* [0, n) without modulo bias */
+double mf_rng_gamma(mf_rng *r, double shape);  /* Gamma(shape, 1), shape > 0 */
+double mf_rng_beta(mf_rng *r, double a, double b);
 uint64_t mf_hash64(uint64_t a, uint64_t b);
 
 #endif

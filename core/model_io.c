@@ -307,6 +307,35 @@ done:
     return rc;
 }
 
+static const char *const norm_names[] = {"none", "element", "channel"};
+
+/* Optional parts: dataset name, class names, and the /preprocessing group (normalize
+ * attribute, mean and std datasets). */
+static int write_extras(const io *c, hid_t f, hid_t str, const mf_model *m)
+{
+    if (m->dataset[0] && write_str(c, ROOT_FIELD, f, str, "dataset", m->dataset)) return MF_ERR;
+    if (m->n_class_names > 0) {
+        const char **names = malloc(sizeof *names * (size_t)m->n_class_names);
+        if (!names) return io_fail(c, ROOT_FIELD, "out of memory");
+        for (int i = 0; i < m->n_class_names; i++) names[i] = m->class_names[i];
+        int rc = write_attr_n(c, ROOT_FIELD, f, "class_names", str, str, m->n_class_names, names);
+        free(names);
+        if (rc) return MF_ERR;
+    }
+    if (m->pre.kind == 0) return MF_OK;
+    const char *field = "/preprocessing";
+    hid_t g = H5Gcreate2(f, "preprocessing", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return io_fail_h5(c, field, "cannot create group");
+    mf_shape shape = {1, {(int)m->pre.n}};
+    int rc = write_str(c, field, g, str, "normalize", norm_names[m->pre.kind]) ||
+                     write_dataset(c, field, g, "mean", &shape, m->pre.mean) ||
+                     write_dataset(c, field, g, "std", &shape, m->pre.std)
+                 ? MF_ERR
+                 : MF_OK;
+    if (H5Gclose(g) < 0 && rc == MF_OK) rc = io_fail_h5(c, field, "cannot close group");
+    return rc;
+}
+
 static int write_model(const io *c, hid_t f, hid_t str, const mf_model *m)
 {
     int rc = MF_ERR;
@@ -330,7 +359,8 @@ static int write_model(const io *c, hid_t f, hid_t str, const mf_model *m)
                      m->input_shape.rank, shape) ||
         write_attr_n(c, ROOT_FIELD, f, "layer_names", str, str, n, names) ||
         write_str(c, ROOT_FIELD, f, str, "output", node_name(m, m->output)) ||
-        (m->config_text && write_str(c, ROOT_FIELD, f, str, "config", m->config_text)))
+        (m->config_text && write_str(c, ROOT_FIELD, f, str, "config", m->config_text)) ||
+        write_extras(c, f, str, m))
         goto done;
     layers = H5Gcreate2(f, LAYERS_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (layers < 0) {
@@ -892,6 +922,71 @@ static void engine_error(const io *c, const mf_layer_spec *specs, const int *ord
     }
 }
 
+static int read_extras(const io *c, hid_t f, mf_model *m)
+{
+    htri_t has = H5Aexists(f, "dataset");
+    if (has < 0) return io_fail_h5(c, ROOT_FIELD, "cannot look up attribute 'dataset'");
+    if (has && read_str(c, f, ROOT_FIELD, "dataset", m->dataset, sizeof m->dataset))
+        return MF_ERR;
+    has = H5Aexists(f, "class_names");
+    if (has < 0) return io_fail_h5(c, ROOT_FIELD, "cannot look up attribute 'class_names'");
+    if (has) {
+        char **names = NULL;
+        size_t n = 0;
+        size_t k = mf_model_output_size(m);
+        if (read_strs(c, f, ROOT_FIELD, "class_names", k, k, MF_LABEL_MAX - 1, &names, &n))
+            return MF_ERR;
+        m->class_names = calloc(n, MF_LABEL_MAX);
+        if (!m->class_names) {
+            free_strs(names, n);
+            return io_fail(c, ROOT_FIELD, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) snprintf(m->class_names[i], MF_LABEL_MAX, "%s", names[i]);
+        m->n_class_names = (int)n;
+        free_strs(names, n);
+    }
+    htri_t has_pre = H5Lexists(f, "preprocessing", H5P_DEFAULT);
+    if (has_pre < 0) return io_fail_h5(c, "/preprocessing", "cannot look up the group");
+    if (!has_pre) return MF_OK;
+    const char *field = "/preprocessing";
+    hid_t g = open_child(c, f, "preprocessing", field, H5I_GROUP);
+    if (g < 0) return MF_ERR;
+    char kind_name[16];
+    int rc = MF_ERR, kind = -1;
+    float *mean = NULL, *std = NULL;
+    if (read_str(c, g, field, "normalize", kind_name, sizeof kind_name)) goto done;
+    for (int k = 0; k < 3; k++)
+        if (!strcmp(kind_name, norm_names[k])) kind = k;
+    if (kind < 0) {
+        io_fail(c, field, "attribute 'normalize': expected \"none\", \"element\" or \"channel\", "
+                          "found \"%s\"", kind_name);
+        goto done;
+    }
+    size_t n = kind == 1   ? mf_model_input_size(m)
+               : kind == 2 ? (size_t)m->input_shape.dim[m->input_shape.rank - 1]
+                           : 0;
+    if (n) {
+        mean = malloc(sizeof(float) * n);
+        std = malloc(sizeof(float) * n);
+        if (!mean || !std) {
+            io_fail(c, field, "out of memory");
+            goto done;
+        }
+        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}}, ds = {"std", 0, 0, {1, {(int)n}}};
+        if (read_param(c, g, field, &dm, mean) || read_param(c, g, field, &ds, std)) goto done;
+    }
+    if (mf_model_set_preprocess(m, kind, n, mean, std, c->err)) {
+        mf_error_at(c->err, c->file, 0, 0, field);
+        goto done;
+    }
+    rc = MF_OK;
+done:
+    free(mean);
+    free(std);
+    H5Oclose(g);
+    return rc;
+}
+
 static mf_model *load_model(const io *c, hid_t f)
 {
     mf_model *m = NULL;
@@ -1027,6 +1122,7 @@ static mf_model *load_model(const io *c, hid_t f)
         m->config_text = config[0];
         config[0] = NULL;
     }
+    if (read_extras(c, f, m)) goto done;
     ok = 1;
 done:
     if (layers >= 0) H5Oclose(layers);

@@ -71,3 +71,30 @@ uint32_t mf_rng_below(mf_rng *r, uint32_t n)
     }
     return (uint32_t)(m >> 32);
 }
+
+double mf_rng_gamma(mf_rng *r, double shape)
+{
+    /* Marsaglia and Tsang; shape < 1 through the boost Gamma(a) = Gamma(a + 1)·U^(1/a) */
+    if (shape < 1.0) {
+        double u = 1.0 - mf_rng_uniform(r);
+        return mf_rng_gamma(r, shape + 1.0) * pow(u, 1.0 / shape);
+    }
+    double d = shape - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x, v;
+        do {
+            x = mf_rng_normal(r);
+            v = 1.0 + c * x;
+        } while (v <= 0.0);
+        v = v * v * v;
+        double u = 1.0 - mf_rng_uniform(r);
+        if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+        if (log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) return d * v;
+    }
+}
+
+double mf_rng_beta(mf_rng *r, double a, double b)
+{
+    double x = mf_rng_gamma(r, a), y = mf_rng_gamma(r, b);
+    return x + y > 0.0 ? x / (x + y) : 0.5;
+}

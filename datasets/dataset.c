@@ -52,8 +52,9 @@ void mf_dataset_free(mf_dataset *d)
     free(d);
 }
 
-int mf_dataset_load(const mf_dataset_config *cfg, mf_dataset **out, mf_error *err)
+int mf_dataset_load(const mf_dataset_config *cfg, FILE *log, mf_dataset **out, mf_error *err)
 {
+    (void)log;
     *out = NULL;
     if (!cfg->name || strcmp(cfg->name, "synthetic") != 0)
         return mf_error_set(err, "unknown dataset '%s' (known: synthetic)",

@@ -7,11 +7,12 @@
 #define MF_DATASETS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mf_config.h"
 #include "mf_core.h"
 
-#define MF_CLASS_NAME_MAX 64
+#define MF_CLASS_NAME_MAX MF_LABEL_MAX
 
 typedef struct mf_dataset {
     char name[64];
@@ -35,8 +36,9 @@ mf_dataset *mf_dataset_alloc(const char *name, const mf_shape *shape, int classe
                              int n_test, int with_groups, mf_error *err);
 void mf_dataset_free(mf_dataset *d);
 
-/* Loads (or generates) the dataset a config describes, then applies the shared steps. */
-int mf_dataset_load(const mf_dataset_config *cfg, mf_dataset **out, mf_error *err);
+/* Loads (or generates) the dataset a config describes — from the cache when it is current —
+ * then applies the limits and the validation split. Progress notes go to log (may be NULL). */
+int mf_dataset_load(const mf_dataset_config *cfg, FILE *log, mf_dataset **out, mf_error *err);
 
 /* ---- loaders: raw values, no normalisation; every error names the file (and line, row or
  * byte offset where it applies) ---- */

@@ -467,6 +467,52 @@ static void test_roundtrip_2d(void **state)
     roundtrip(model_2d(), "roundtrip_2d");
 }
 
+/* Dataset name, class names and the input normalisation travel with the model. */
+static void test_roundtrip_preprocessing(void **state)
+{
+    (void)state;
+    for (int kind = 1; kind <= 2; kind++) {
+        mf_model *m = model_1d();
+        mf_error err;
+        size_t n = kind == 1 ? mf_model_input_size(m)
+                             : (size_t)m->input_shape.dim[m->input_shape.rank - 1];
+        float *mean = malloc(sizeof(float) * n), *std = malloc(sizeof(float) * n);
+        for (size_t i = 0; i < n; i++) {
+            mean[i] = 0.25f * (float)i - 1.0f;
+            std[i] = 0.5f + 0.125f * (float)i;
+        }
+        assert_int_equal(mf_model_set_preprocess(m, kind, n, mean, std, &err), MF_OK);
+        snprintf(m->dataset, sizeof m->dataset, "uci-har");
+        int k = (int)mf_model_output_size(m);
+        char(*names)[MF_LABEL_MAX] = calloc((size_t)k, MF_LABEL_MAX);
+        for (int i = 0; i < k; i++) snprintf(names[i], MF_LABEL_MAX, "class %d", i);
+        assert_int_equal(mf_model_set_class_names(m, k, (const char(*)[MF_LABEL_MAX])names, &err),
+                         MF_OK);
+        paths p;
+        setup_paths(&p, "roundtrip_preprocessing");
+        save_ok(m, p.model);
+        mf_model *a = load_ok(p.model);
+        assert_int_equal(a->pre.kind, kind);
+        assert_int_equal(a->pre.n, n);
+        assert_memory_equal(a->pre.mean, mean, sizeof(float) * n);
+        assert_memory_equal(a->pre.std, std, sizeof(float) * n);
+        assert_string_equal(a->dataset, "uci-har");
+        assert_int_equal(a->n_class_names, k);
+        assert_string_equal(a->class_names[k - 1], names[k - 1]);
+        /* the transform itself: (x − mean) / std per element or per channel */
+        float *x = calloc(mf_model_input_size(a), sizeof(float));
+        mf_model_preprocess(a, x, 1);
+        size_t last = mf_model_input_size(a) - 1;
+        assert_float_equal(x[last], -mean[last % n] / std[last % n], 1e-6);
+        free(x);
+        mf_model_free(a);
+        mf_model_free(m);
+        free(names);
+        free(mean);
+        free(std);
+    }
+}
+
 static void test_roundtrip_unordered(void **state)
 {
     (void)state;
@@ -904,6 +950,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_1d),
         cmocka_unit_test(test_roundtrip_2d),
         cmocka_unit_test(test_roundtrip_unordered),
+        cmocka_unit_test(test_roundtrip_preprocessing),
         cmocka_unit_test(test_large_config),
         cmocka_unit_test(test_file_layout),
         cmocka_unit_test(test_version_mismatch),

@@ -42,6 +42,7 @@ typedef struct mf_epoch_stats {
 
 typedef struct mf_train_result {
     int epochs;
+    const char *eval_split;  /* "val" when the dataset has a validation split, else "test" */
     mf_epoch_stats *history; /* epochs entries; caller frees */
 } mf_train_result;
 
@@ -53,6 +54,32 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
 /* Inference-mode accuracy and mean loss on (x, y), sharded over the pool. */
 int mf_evaluate(const mf_model *m, mf_pool *pool, const float *x, const int *y, int n,
                 double *accuracy, double *loss, mf_error *err);
+
+/* Predicted classes (argmax) for n samples, sharded over the pool. */
+int mf_predict(const mf_model *m, mf_pool *pool, const float *x, int n, int *pred, mf_error *err);
+
+/* Computes the input statistics (normalize: 0 none, 1 per element, 2 per channel) on d's
+ * training split, stores them, the dataset name and class names in m, and normalises every
+ * split of d in place. */
+int mf_model_fit_dataset(mf_model *m, mf_dataset *d, int normalize, mf_error *err);
+/* Applies m's stored input transform to every split of d in place. */
+void mf_dataset_apply_model(const mf_model *m, mf_dataset *d);
+
+/* ---- metrics ---- */
+typedef struct mf_metrics {
+    int classes;
+    long total, correct;
+    long *confusion; /* classes × classes, [true][predicted] */
+} mf_metrics;
+int mf_metrics_compute(const int *labels, const int *pred, int n, int classes, mf_metrics *out,
+                       mf_error *err);
+void mf_metrics_free(mf_metrics *m);
+/* Accuracy, per-class accuracy and (up to 20 classes) the confusion matrix. */
+void mf_metrics_print(FILE *f, const mf_metrics *m, const char (*names)[MF_LABEL_MAX]);
+int mf_metrics_write_csv(const mf_metrics *m, const char (*names)[MF_LABEL_MAX],
+                         const char *confusion_path, const char *per_class_path, mf_error *err);
+/* history.csv → PNG (loss and accuracy per epoch) with gnuplot. */
+int mf_history_plot(const char *csv_path, const char *png_path, mf_error *err);
 
 /* Writes epoch,loss,accuracy,test_loss,test_accuracy,lr,seconds atomically. */
 int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error *err);

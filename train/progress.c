@@ -11,6 +11,7 @@ void mf_progress_init(mf_progress *p, FILE *out, mf_progress_kind kind, int epoc
     p->epochs = epochs;
     p->samples = samples;
     p->last_draw = -1.0;
+    p->eval_split = "test";
 }
 
 void mf_progress_batch(mf_progress *p, int epoch, int done, double loss, double acc, double seconds)
@@ -37,10 +38,10 @@ void mf_progress_epoch(mf_progress *p, int epoch, const mf_epoch_stats *st)
     if (p->quiet) return;
     if (p->bar) fprintf(p->out, "\r\033[K");
     fprintf(p->out,
-            "epoch %d/%d loss=%.4f acc=%.4f test_loss=%.4f test_acc=%.4f lr=%.4g time=%.1fs "
+            "epoch %d/%d loss=%.4f acc=%.4f %s_loss=%.4f %s_acc=%.4f lr=%.4g time=%.1fs "
             "samples/s=%.0f\n",
-            epoch + 1, p->epochs, st->loss, st->accuracy, st->test_loss, st->test_accuracy, st->lr,
-            st->seconds, st->samples_per_s);
+            epoch + 1, p->epochs, st->loss, st->accuracy, p->eval_split, st->test_loss,
+            p->eval_split, st->test_accuracy, st->lr, st->seconds, st->samples_per_s);
     fflush(p->out);
 }
 

@@ -13,6 +13,7 @@ typedef struct mf_progress {
     int quiet;
     int epochs, samples;
     double last_draw;
+    const char *eval_split; /* "test" or "val" */
 } mf_progress;
 
 void mf_progress_init(mf_progress *p, FILE *out, mf_progress_kind kind, int epochs, int samples);

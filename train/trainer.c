@@ -20,12 +20,17 @@ typedef struct {
     float **grad;
     float **xbuf;
     int **ybuf;
+    int **ybuf_b;
     float **dlogits;
     /* this batch */
     const float *x;
     const int *y;
     const int *idx; /* NULL: samples idx0.. in order */
     int idx0;
+    /* mixup: sample i of the batch is λ·x[idx[i]] + (1 − λ)·x[idx[mix[i]]] */
+    const int *mix;
+    float lambda;
+    int *pred; /* inference: argmax per sample, at the sample's index (NULL: not wanted) */
     int n;
     int training;
     uint64_t seed;
@@ -55,13 +60,31 @@ static void run_shard(void *arg, int s)
     int k = (int)mf_model_output_size(j->m);
     for (int i = 0; i < cnt; i++) {
         int src = j->idx ? j->idx[lo + i] : j->idx0 + lo + i;
-        memcpy(j->xbuf[s] + (size_t)i * in, j->x + (size_t)src * in, sizeof(float) * in);
-        j->ybuf[s][i] = j->y[src];
+        float *dst = j->xbuf[s] + (size_t)i * in;
+        memcpy(dst, j->x + (size_t)src * in, sizeof(float) * in);
+        j->ybuf[s][i] = j->y ? j->y[src] : 0;
+        if (j->mix) {
+            int other = j->idx[j->mix[lo + i]];
+            const float *xb = j->x + (size_t)other * in;
+            const float lam = j->lambda, rest = 1.0f - j->lambda;
+            for (size_t e = 0; e < in; e++)
+                dst[e] = lam * dst[e] + rest * xb[e];
+            j->ybuf_b[s][i] = j->y[other];
+        }
     }
     const float *out =
         mf_forward(j->ws[s], j->params, j->state, j->xbuf[s], cnt, j->training, j->seed, lo);
-    j->loss[s] = mf_softmax_xent(out, cnt, k, j->ybuf[s], NULL, 0.0f, j->n,
-                                 j->training ? j->dlogits[s] : NULL, &j->correct[s]);
+    if (j->pred)
+        for (int i = 0; i < cnt; i++) {
+            const float *z = out + (size_t)i * k;
+            int best = 0;
+            for (int c = 1; c < k; c++)
+                if (z[c] > z[best]) best = c;
+            j->pred[j->idx0 + lo + i] = best;
+        }
+    if (!j->y) return;
+    j->loss[s] = mf_softmax_xent(out, cnt, k, j->ybuf[s], j->mix ? j->ybuf_b[s] : NULL, j->lambda,
+                                 j->n, j->training ? j->dlogits[s] : NULL, &j->correct[s]);
     if (!j->training) return;
     mf_backward(j->ws[s], j->params, j->dlogits[s], j->grad[s]);
 }
@@ -78,12 +101,14 @@ static void engine_free(engine *e)
         if (e->job.grad) free(e->job.grad[s]);
         if (e->job.xbuf) free(e->job.xbuf[s]);
         if (e->job.ybuf) free(e->job.ybuf[s]);
+        if (e->job.ybuf_b) free(e->job.ybuf_b[s]);
         if (e->job.dlogits) free(e->job.dlogits[s]);
     }
     free(e->job.ws);
     free(e->job.grad);
     free(e->job.xbuf);
     free(e->job.ybuf);
+    free(e->job.ybuf_b);
     free(e->job.dlogits);
 }
 
@@ -99,8 +124,9 @@ static int engine_init(engine *e, const mf_model *m, int threads, int batch, int
     j->grad = calloc((size_t)threads, sizeof *j->grad);
     j->xbuf = calloc((size_t)threads, sizeof *j->xbuf);
     j->ybuf = calloc((size_t)threads, sizeof *j->ybuf);
+    j->ybuf_b = calloc((size_t)threads, sizeof *j->ybuf_b);
     j->dlogits = calloc((size_t)threads, sizeof *j->dlogits);
-    if (!j->ws || !j->grad || !j->xbuf || !j->ybuf || !j->dlogits) goto oom;
+    if (!j->ws || !j->grad || !j->xbuf || !j->ybuf || !j->ybuf_b || !j->dlogits) goto oom;
     size_t in = mf_model_input_size(m), out = mf_model_output_size(m);
     for (int s = 0; s < threads; s++) {
         j->ws[s] = mf_workspace_new(m, e->shard_batch, training, err);
@@ -110,9 +136,12 @@ static int engine_init(engine *e, const mf_model *m, int threads, int batch, int
         }
         j->xbuf[s] = malloc(sizeof(float) * in * e->shard_batch);
         j->ybuf[s] = malloc(sizeof(int) * e->shard_batch);
+        j->ybuf_b[s] = malloc(sizeof(int) * e->shard_batch);
         j->dlogits[s] = malloc(sizeof(float) * out * e->shard_batch);
         if (training) j->grad[s] = malloc(sizeof(float) * (m->n_params ? m->n_params : 1));
-        if (!j->xbuf[s] || !j->ybuf[s] || !j->dlogits[s] || (training && !j->grad[s])) goto oom;
+        if (!j->xbuf[s] || !j->ybuf[s] || !j->ybuf_b[s] || !j->dlogits[s] ||
+            (training && !j->grad[s]))
+            goto oom;
     }
     return MF_OK;
 oom:
@@ -131,7 +160,10 @@ static void engine_eval(engine *e, mf_pool *pool, const float *x, const int *y, 
     j->x = x;
     j->y = y;
     j->idx = NULL;
+    j->mix = NULL;
+    j->lambda = 0.0f;
     j->training = 0;
+    j->pred = NULL;
     for (int start = 0; start < n; start += batch) {
         j->idx0 = start;
         j->n = n - start < batch ? n - start : batch;
@@ -141,6 +173,29 @@ static void engine_eval(engine *e, mf_pool *pool, const float *x, const int *y, 
             *correct += j->correct[s];
         }
     }
+}
+
+int mf_predict(const mf_model *m, mf_pool *pool, const float *x, int n, int *pred, mf_error *err)
+{
+    engine e;
+    if (engine_init(&e, m, mf_pool_threads(pool), 256, 0, err)) return MF_ERR;
+    batch_job *j = &e.job;
+    j->params = m->params;
+    j->state = m->state;
+    j->x = x;
+    j->y = NULL;
+    j->idx = NULL;
+    j->mix = NULL;
+    j->training = 0;
+    j->pred = pred;
+    int batch = e.shard_batch * j->threads;
+    for (int start = 0; start < n; start += batch) {
+        j->idx0 = start;
+        j->n = n - start < batch ? n - start : batch;
+        mf_pool_run(pool, run_shard, j);
+    }
+    engine_free(&e);
+    return MF_OK;
 }
 
 int mf_evaluate(const mf_model *m, mf_pool *pool, const float *x, const int *y, int n,
@@ -189,28 +244,34 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
     engine e;
     mf_optimizer opt;
     int *perm = malloc(sizeof(int) * (size_t)d->n_train);
+    int *mix = malloc(sizeof(int) * (size_t)tc->batch_size);
     res->history = calloc((size_t)tc->epochs, sizeof *res->history);
-    if (!perm || !res->history) {
+    if (!perm || !mix || !res->history) {
         free(perm);
+        free(mix);
         mf_pool_free(pool);
         return mf_error_set(err, "out of memory");
     }
     if (engine_init(&e, m, threads, tc->batch_size, 1, err)) {
         free(perm);
+        free(mix);
         mf_pool_free(pool);
         return MF_ERR;
     }
     if (mf_optimizer_init(&opt, tc, m->n_params, err)) {
         engine_free(&e);
         free(perm);
+        free(mix);
         mf_pool_free(pool);
         return MF_ERR;
     }
     batch_job *j = &e.job;
     j->params = m->params;
     j->state = m->state;
+    res->eval_split = d->n_val ? "val" : "test";
     mf_progress prog;
     mf_progress_init(&prog, log, tc->progress, tc->epochs, d->n_train);
+    prog.eval_split = res->eval_split;
     int rc = MF_OK;
     long step = 0;
     for (int epoch = 0; epoch < tc->epochs && rc == MF_OK; epoch++) {
@@ -235,6 +296,22 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
             j->n = d->n_train - start < tc->batch_size ? d->n_train - start : tc->batch_size;
             j->training = 1;
             j->seed = mf_hash64(tc->seed, (uint64_t)step++);
+            j->mix = NULL;
+            j->pred = NULL;
+            j->lambda = 0.0f;
+            if (tc->mixup_alpha > 0.0f) {
+                /* PAPER.md §3: one λ ~ Beta(α, α) per batch, mixed with a permutation of itself */
+                j->lambda = (float)mf_rng_beta(&rng, tc->mixup_alpha, tc->mixup_alpha);
+                for (int i = 0; i < j->n; i++)
+                    mix[i] = i;
+                for (int i = j->n - 1; i > 0; i--) {
+                    int k = (int)mf_rng_below(&rng, (uint32_t)(i + 1));
+                    int t = mix[i];
+                    mix[i] = mix[k];
+                    mix[k] = t;
+                }
+                j->mix = mix;
+            }
             mf_pool_run(pool, run_shard, j);
             double batch_loss = 0.0;
             for (int s = 0; s < threads; s++) {
@@ -278,9 +355,14 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
         st->samples_per_s = d->n_train / (train_seconds > 0 ? train_seconds : 1e-9);
         long tc_correct;
         double tl;
-        engine_eval(&e, pool, d->x_test, d->y_test, d->n_test, &tl, &tc_correct);
-        st->test_loss = tl / d->n_test;
-        st->test_accuracy = (double)tc_correct / d->n_test;
+        /* per-epoch evaluation on the validation split when there is one: the test split
+         * stays unseen until the end */
+        const float *ex = d->n_val ? d->x_val : d->x_test;
+        const int *ey = d->n_val ? d->y_val : d->y_test;
+        int en = d->n_val ? d->n_val : d->n_test;
+        engine_eval(&e, pool, ex, ey, en, &tl, &tc_correct);
+        st->test_loss = en ? tl / en : 0.0;
+        st->test_accuracy = en ? (double)tc_correct / en : 0.0;
         res->epochs = epoch + 1;
         mf_progress_epoch(&prog, epoch, st);
     }
@@ -288,6 +370,7 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
     mf_optimizer_free(&opt);
     engine_free(&e);
     free(perm);
+    free(mix);
     mf_pool_free(pool);
     return rc;
 }
@@ -298,10 +381,11 @@ int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error 
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
     if (!f) return mf_error_set(err, "cannot write %s", tmp);
-    fprintf(f, "epoch,loss,accuracy,test_loss,test_accuracy,lr,seconds\n");
-    for (int e = 0; e < res->epochs; e++) {
-        const mf_epoch_stats *s = &res->history[e];
-        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", e + 1, s->loss, s->accuracy, s->test_loss,
+    const char *e = res->eval_split ? res->eval_split : "test";
+    fprintf(f, "epoch,loss,accuracy,%s_loss,%s_accuracy,lr,seconds\n", e, e);
+    for (int k = 0; k < res->epochs; k++) {
+        const mf_epoch_stats *s = &res->history[k];
+        fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", k + 1, s->loss, s->accuracy, s->test_loss,
                 s->test_accuracy, s->lr, s->seconds);
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
