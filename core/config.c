@@ -9,7 +9,9 @@
  *   4. libcyaml loads the same bytes into an mf_config;
  *   5. defaults fill the fields the file does not give;
  *   6. overrides change any field by path (config_override.c);
- *   7. values are checked: ranges, layer types and their hyperparameters, input names. */
+ *   7. the defaults that depend on dataset.name (path, normalize) fill what is still not given;
+ *   8. values are checked: ranges, layer types and their hyperparameters, input names, which
+ *      dataset fields apply to which dataset. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,8 +29,24 @@ static const cyaml_schema_value_t int_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAUL
 static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED)};
 
+#define ENUM_FLAGS (OPT | CYAML_FLAG_STRICT)
+
+static const cyaml_strval_t normalize_names[] = {
+    {"none", MF_NORM_NONE}, {"element", MF_NORM_ELEMENT}, {"channel", MF_NORM_CHANNEL}};
+
+static const cyaml_schema_field_t mfcc_fields[] = {
+    CYAML_FIELD_FLOAT("frame_ms", OPT, mf_mfcc_config, frame_ms),
+    CYAML_FIELD_FLOAT("shift_ms", OPT, mf_mfcc_config, shift_ms),
+    CYAML_FIELD_INT("filters", OPT, mf_mfcc_config, filters),
+    CYAML_FIELD_INT("coefficients", OPT, mf_mfcc_config, coefficients),
+    CYAML_FIELD_INT("frames", OPT, mf_mfcc_config, frames),
+    CYAML_FIELD_FLOAT("preemphasis", OPT, mf_mfcc_config, preemphasis),
+    CYAML_FIELD_INT("fft_size", OPT, mf_mfcc_config, fft_size),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t dataset_fields[] = {
     CYAML_FIELD_STRING_PTR("name", OPT, mf_dataset_config, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("path", OPT, mf_dataset_config, path, 0, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("shape", LIST, mf_dataset_config, shape, shape_count, &int_entry, 0,
                                CYAML_UNLIMITED),
     CYAML_FIELD_INT("classes", OPT, mf_dataset_config, classes),
@@ -36,6 +54,15 @@ static const cyaml_schema_field_t dataset_fields[] = {
     CYAML_FIELD_INT("test_samples", OPT, mf_dataset_config, test_samples),
     CYAML_FIELD_FLOAT("noise", OPT, mf_dataset_config, noise),
     CYAML_FIELD_UINT("seed", OPT, mf_dataset_config, seed),
+    CYAML_FIELD_ENUM("normalize", ENUM_FLAGS, mf_dataset_config, normalize, normalize_names,
+                     CYAML_ARRAY_LEN(normalize_names)),
+    CYAML_FIELD_BOOL("cache", OPT, mf_dataset_config, cache),
+    CYAML_FIELD_STRING_PTR("cache_dir", OPT, mf_dataset_config, cache_dir, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT("validation", OPT, mf_dataset_config, validation),
+    CYAML_FIELD_BOOL("resize", OPT, mf_dataset_config, resize),
+    CYAML_FIELD_INT("train_limit", OPT, mf_dataset_config, train_limit),
+    CYAML_FIELD_INT("test_limit", OPT, mf_dataset_config, test_limit),
+    CYAML_FIELD_MAPPING("mfcc", OPT, mf_dataset_config, mfcc, mfcc_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t layer_fields[] = {
@@ -78,8 +105,6 @@ static const cyaml_strval_t progress_names[] = {{"auto", MF_PROGRESS_AUTO},
                                                 {"lines", MF_PROGRESS_LINES},
                                                 {"none", MF_PROGRESS_NONE}};
 
-#define ENUM_FLAGS (OPT | CYAML_FLAG_STRICT)
-
 static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_INT("epochs", OPT, mf_train_config, epochs),
     CYAML_FIELD_INT("batch_size", OPT, mf_train_config, batch_size),
@@ -104,6 +129,7 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_STRING_PTR("output", OPT, mf_train_config, output, 0, CYAML_UNLIMITED),
     CYAML_FIELD_ENUM("progress", ENUM_FLAGS, mf_train_config, progress, progress_names,
                      CYAML_ARRAY_LEN(progress_names)),
+    CYAML_FIELD_FLOAT("mixup_alpha", OPT, mf_train_config, mixup_alpha),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t config_fields[] = {
@@ -124,6 +150,19 @@ static const struct {
     {"dataset.test_samples", "512"},
     {"dataset.noise", "1.0"},
     {"dataset.seed", "1"},
+    {"dataset.cache", "true"},
+    {"dataset.cache_dir", "cache"},
+    {"dataset.validation", "0"},
+    {"dataset.resize", "false"},
+    {"dataset.train_limit", "0"},
+    {"dataset.test_limit", "0"},
+    {"dataset.mfcc.frame_ms", "50"},
+    {"dataset.mfcc.shift_ms", "25"},
+    {"dataset.mfcc.filters", "26"},
+    {"dataset.mfcc.coefficients", "13"},
+    {"dataset.mfcc.frames", "39"},
+    {"dataset.mfcc.preemphasis", "0.97"},
+    {"dataset.mfcc.fft_size", "0"},
     {"train.epochs", "10"},
     {"train.batch_size", "64"},
     {"train.optimizer", "sgd"},
@@ -141,9 +180,26 @@ static const struct {
     {"train.threads", "2"},
     {"train.deterministic", "true"},
     {"train.progress", "auto"},
+    {"train.mixup_alpha", "0"},
 };
 
-static const char *const dataset_names[] = {"synthetic", "uci-har", "fsdd", "gtsrb", "mnist"};
+static const char *const dataset_names[] = {"synthetic", "uci-har", "fsdd",
+                                            "gtsrb",     "mnist",   "png"};
+#define N_DATASET_NAMES (sizeof dataset_names / sizeof dataset_names[0])
+
+/* Defaults that depend on the dataset's name (applied after overrides, which may change it).
+ * Folders are relative to the current directory (DESIGN.md §13: the repo root). */
+static const struct {
+    const char *name, *path;
+} dataset_paths[] = {
+    {"uci-har", "../shared/data/uci-har/reconstructed"},
+    {"fsdd", "../shared/data/fsdd/recordings"},
+    {"gtsrb", "../shared/data/gtsrb"},
+    {"mnist", "../shared/data/mnist"},
+};
+
+/* The MFCC front end reads FSDD's 8 kHz recordings. */
+#define MFCC_SAMPLE_RATE 8000
 
 /* ---- schema helpers ---- */
 
@@ -391,6 +447,26 @@ static int apply_defaults(mf_config *c, mf_error *err)
     return MF_OK;
 }
 
+static bool given(const mf_config *c, const char *path);
+
+/* The defaults that depend on dataset.name: its folder and its normalization. An unknown or
+ * missing name is left for validate_dataset to report. */
+static int apply_dataset_defaults(mf_config *c, mf_error *err)
+{
+    const char *name = c->dataset.name;
+    if (!name) return MF_OK;
+    if (!given(c, "dataset.path"))
+        for (size_t i = 0; i < sizeof dataset_paths / sizeof dataset_paths[0]; i++)
+            if (!strcmp(name, dataset_paths[i].name) &&
+                mf_config_set_text(c, "dataset.path", dataset_paths[i].path, err))
+                return MF_ERR;
+    if (!given(c, "dataset.normalize") &&
+        mf_config_set_text(c, "dataset.normalize", strcmp(name, "synthetic") ? "element" : "none",
+                           err))
+        return MF_ERR;
+    return MF_OK;
+}
+
 /* An unnamed layer is called <type>_<index> ("conv1d_0"), so it can be named in inputs and
  * overrides. Runs before overrides (so they can use the name) and after (for new layers). */
 static int name_layers(mf_config *c, mf_error *err)
@@ -511,34 +587,161 @@ static int check_unit(const mf_config *c, const char *path, float value, mf_erro
     return MF_OK;
 }
 
+static bool is_power_of_two(long long v)
+{
+    return v > 0 && (v & (v - 1)) == 0;
+}
+
+/* A frame length or shift in ms: > 0, at least one sample at 8 kHz, at most 10 s. */
+static int check_mfcc_ms(const mf_config *c, const char *path, float ms, mf_error *err)
+{
+    if (check_positive(c, path, ms, err)) return MF_ERR;
+    if ((double)ms * MFCC_SAMPLE_RATE / 1000.0 < 1.0)
+        return mf_config_fail(c, err, path, false,
+                              "must be >= %g ms (one sample at %d Hz), found %g",
+                              1000.0 / MFCC_SAMPLE_RATE, MFCC_SAMPLE_RATE, (double)ms);
+    if (ms > 10000.0f)
+        return mf_config_fail(c, err, path, false, "must be <= 10000 ms, found %g", (double)ms);
+    return MF_OK;
+}
+
+static int validate_mfcc(const mf_config *c, mf_error *err)
+{
+    const mf_mfcc_config *m = &c->dataset.mfcc;
+    if (check_mfcc_ms(c, "dataset.mfcc.frame_ms", m->frame_ms, err) ||
+        check_mfcc_ms(c, "dataset.mfcc.shift_ms", m->shift_ms, err) ||
+        check_min(c, "dataset.mfcc.filters", m->filters, 1, err) ||
+        check_min(c, "dataset.mfcc.coefficients", m->coefficients, 1, err) ||
+        check_min(c, "dataset.mfcc.frames", m->frames, 1, err) ||
+        check_unit(c, "dataset.mfcc.preemphasis", m->preemphasis, err))
+        return MF_ERR;
+    if (m->coefficients > m->filters) {
+        /* at whichever of the two the config gave (coefficients if both, or neither) */
+        const char *at = !given(c, "dataset.mfcc.coefficients") && given(c, "dataset.mfcc.filters")
+                             ? "dataset.mfcc.filters"
+                             : "dataset.mfcc.coefficients";
+        return mf_config_fail(c, err, at, false,
+                              "coefficients (%d) must be <= filters (%d): each coefficient comes "
+                              "from the mel filter bank",
+                              m->coefficients, m->filters);
+    }
+    if (m->fft_size != 0) {
+        /* the window in samples, rounded to nearest, as the MFCC code frames the signal */
+        long window = (long)((double)m->frame_ms * MFCC_SAMPLE_RATE / 1000.0 + 0.5);
+        if (!is_power_of_two(m->fft_size))
+            return mf_config_fail(c, err, "dataset.mfcc.fft_size", false,
+                                  "must be 0 (the next power of two >= the window) or a power of "
+                                  "two, found %d",
+                                  m->fft_size);
+        if (m->fft_size < window)
+            return mf_config_fail(c, err, "dataset.mfcc.fft_size", false,
+                                  "must be >= the window length (%ld samples = %g ms at %d Hz), "
+                                  "found %d",
+                                  window, (double)m->frame_ms, MFCC_SAMPLE_RATE, m->fft_size);
+    }
+    return MF_OK;
+}
+
+/* The png dataset reads images of one size: shape [height, width, channels], 1 or 3 channels. */
+static int check_png_shape(const mf_config *c, const mf_dataset_config *d, mf_error *err)
+{
+    if (!given(c, "dataset.shape"))
+        return mf_config_fail(c, err, "dataset.shape", true,
+                              "the png dataset needs the image shape [height, width, channels], "
+                              "e.g. shape: [32, 32, 3]");
+    if (d->shape_count != 3)
+        return mf_config_fail(c, err, "dataset.shape", false,
+                              "the png dataset's shape is [height, width, channels], found %u "
+                              "dimension(s)",
+                              d->shape_count);
+    if (check_shape(c, "dataset.shape", d->shape, d->shape_count, err)) return MF_ERR;
+    if (d->shape[2] != 1 && d->shape[2] != 3)
+        return mf_config_fail(c, err, "dataset.shape[2]", false,
+                              "png images have 1 (grey) or 3 (RGB) channels, found %d",
+                              d->shape[2]);
+    return MF_OK;
+}
+
 static int validate_dataset(const mf_config *c, mf_error *err)
 {
     const mf_dataset_config *d = &c->dataset;
     char names[200];
-    join(dataset_names, 5, names, sizeof names);
+    join(dataset_names, N_DATASET_NAMES, names, sizeof names);
     if (!d->name)
         return mf_config_fail(c, err, "dataset.name", true, "the dataset needs a name (one of: %s)",
                               names);
-    if (!in_list(d->name, dataset_names, 5))
+    if (!in_list(d->name, dataset_names, N_DATASET_NAMES))
         return mf_config_fail(c, err, "dataset.name", false,
                               "unknown dataset '%s' (expected one of: %s)", d->name, names);
     bool synthetic = !strcmp(d->name, "synthetic");
-    if (given(c, "dataset.shape") || synthetic) {
+    bool png = !strcmp(d->name, "png");
+
+    /* where the data comes from */
+    if (synthetic && given(c, "dataset.path"))
+        return mf_config_fail(c, err, "dataset.path", true,
+                              "'path' does not apply to the synthetic dataset (it is generated)");
+    if (png && !given(c, "dataset.path"))
+        return mf_config_fail(c, err, "dataset.path", true,
+                              "the png dataset needs a path (the folder of images)");
+    if (d->path && !d->path[0])
+        return mf_config_fail(c, err, "dataset.path", false, "the dataset path is empty");
+
+    /* the generator's parameters */
+    if (!synthetic) {
+        static const struct {
+            const char *key, *hint;
+        } synthetic_only[] = {
+            {"shape", " and png datasets (the others know their sample shape)"},
+            {"classes", " dataset (the others know their classes)"},
+            {"train_samples", " dataset (to train on fewer samples, set train_limit)"},
+            {"test_samples", " dataset (to test on fewer samples, set test_limit)"},
+            {"noise", " dataset"},
+        };
+        char path[MF_CONFIG_PATH_MAX];
+        for (size_t i = 0; i < sizeof synthetic_only / sizeof synthetic_only[0]; i++) {
+            if (png && !strcmp(synthetic_only[i].key, "shape")) continue;
+            snprintf(path, sizeof path, "dataset.%s", synthetic_only[i].key);
+            if (given(c, path))
+                return mf_config_fail(c, err, path, true, "'%s' is only for the synthetic%s",
+                                      synthetic_only[i].key, synthetic_only[i].hint);
+        }
+    }
+    if (synthetic) {
         if (!given(c, "dataset.shape"))
             return mf_config_fail(c, err, "dataset.shape", true,
                                   "the synthetic dataset needs a sample shape, e.g. shape: "
                                   "[128, 9]");
         if (check_shape(c, "dataset.shape", d->shape, d->shape_count, err)) return MF_ERR;
+        if (!given(c, "dataset.classes"))
+            return mf_config_fail(c, err, "dataset.classes", true,
+                                  "the synthetic dataset needs a number of classes");
+        if (check_min(c, "dataset.classes", d->classes, 2, err)) return MF_ERR;
     }
-    if (synthetic && !given(c, "dataset.classes"))
-        return mf_config_fail(c, err, "dataset.classes", true,
-                              "the synthetic dataset needs a number of classes");
-    if (given(c, "dataset.classes") && check_min(c, "dataset.classes", d->classes, 2, err))
-        return MF_ERR;
+    if (png && check_png_shape(c, d, err)) return MF_ERR;
     if (check_min(c, "dataset.train_samples", d->train_samples, 1, err) ||
         check_min(c, "dataset.test_samples", d->test_samples, 1, err) ||
         check_non_negative(c, "dataset.noise", d->noise, err))
         return MF_ERR;
+
+    /* preparation and splits */
+    if (given(c, "dataset.resize") && strcmp(d->name, "mnist") && !png)
+        return mf_config_fail(c, err, "dataset.resize", true,
+                              "'resize' applies only to the mnist and png datasets, not %s",
+                              d->name);
+    char mfcc_at[MF_CONFIG_PATH_MAX];
+    if (strcmp(d->name, "fsdd") &&
+        mf_marks_given_under(c->marks, "dataset.mfcc", mfcc_at, sizeof mfcc_at))
+        return mf_config_fail(c, err, mfcc_at, true,
+                              "'mfcc' applies only to the fsdd dataset, not %s", d->name);
+    if (validate_mfcc(c, err)) return MF_ERR;
+    if (check_unit(c, "dataset.validation", d->validation, err) ||
+        check_min(c, "dataset.train_limit", d->train_limit, 0, err) ||
+        check_min(c, "dataset.test_limit", d->test_limit, 0, err))
+        return MF_ERR;
+    /* (also when not caching: an empty string would not load again from the dump) */
+    if (!d->cache_dir || !d->cache_dir[0])
+        return mf_config_fail(c, err, "dataset.cache_dir", false,
+                              "the cache folder is empty (give a folder, e.g. cache_dir: cache)");
     return MF_OK;
 }
 
@@ -769,7 +972,8 @@ static int validate_train(const mf_config *c, mf_error *err)
         check_positive(c, "train.eps", t->eps, err) ||
         check_positive(c, "train.gamma", t->gamma, err) ||
         check_non_negative(c, "train.min_lr", t->min_lr, err) ||
-        check_min(c, "train.threads", t->threads, 1, err))
+        check_min(c, "train.threads", t->threads, 1, err) ||
+        check_non_negative(c, "train.mixup_alpha", t->mixup_alpha, err))
         return MF_ERR;
     if (t->threads > 256)
         return mf_config_fail(c, err, "train.threads", false, "must be <= 256, found %d",
@@ -798,14 +1002,11 @@ static int validate_train(const mf_config *c, mf_error *err)
 
 /* ---- load and free ---- */
 
-int mf_config_load(const char *path, char *const *overrides, int n_overrides, mf_config **out,
-                   mf_error *err)
+/* Loads text (owned, freed here) that came from `path` (a file name or a description such as
+ * "model.h5 (embedded config)"). */
+static int load_bytes(unsigned char *text, size_t size, const char *path, char *const *overrides,
+                      int n_overrides, unsigned flags, mf_config **out, mf_error *err)
 {
-    *out = NULL;
-    mf_error_clear(err);
-    unsigned char *text = NULL;
-    size_t size = 0;
-    if (read_file(path, &text, &size, err)) return MF_ERR;
     mf_yaml_marks *marks = mf_marks_new();
     if (!marks) {
         free(text);
@@ -853,9 +1054,10 @@ int mf_config_load(const char *path, char *const *overrides, int n_overrides, mf
         drop_empty_template(c);
         rc = name_layers(c, err);
     }
+    if (rc == MF_OK) rc = apply_dataset_defaults(c, err);
     if (rc == MF_OK) rc = validate_dataset(c, err);
-    if (rc == MF_OK) rc = validate_model(c, err);
-    if (rc == MF_OK) rc = validate_train(c, err);
+    if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_model(c, err);
+    if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_train(c, err);
     if (rc != MF_OK) {
         mf_config_free(c);
         return MF_ERR;
@@ -878,10 +1080,10 @@ void mf_config_free(mf_config *c)
 
 /* ---- dump ---- */
 
-/* The dump writes what a config resolves to: every dataset and train field (defaults
- * included), the model as given, and each layer's hyperparameters with the op's defaults filled
- * in. Views with pointer members let libcyaml leave out what does not apply (a NULL optional
- * pointer is not written). */
+/* The dump writes what a config resolves to: every train field and the dataset fields that apply
+ * to its dataset (defaults included: a real dataset's default path is written), the model as given,
+ * and each layer's hyperparameters with the op's defaults filled in. Views with pointer members let
+ * libcyaml leave out what does not apply (a NULL optional pointer is not written). */
 typedef struct dump_layer {
     char *name, *type;
     char **inputs;
@@ -907,11 +1109,19 @@ typedef struct dump_model {
 
 typedef struct dump_dataset {
     char *name;
+    char *path;
     int *shape;
     unsigned shape_count;
     int *classes, *train_samples, *test_samples;
     float *noise;
     unsigned *seed;
+    mf_norm_kind *normalize;
+    bool *cache;
+    char *cache_dir;
+    float *validation;
+    bool *resize;
+    int *train_limit, *test_limit;
+    mf_mfcc_config *mfcc;
 } dump_dataset;
 
 typedef struct dump_config {
@@ -953,6 +1163,7 @@ static const cyaml_schema_field_t dump_model_fields[] = {
 
 static const cyaml_schema_field_t dump_dataset_fields[] = {
     CYAML_FIELD_STRING_PTR("name", OPT, dump_dataset, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_STRING_PTR("path", OPT, dump_dataset, path, 0, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("shape", LIST, dump_dataset, shape, shape_count, &int_entry, 0,
                                CYAML_UNLIMITED),
     CYAML_FIELD_INT_PTR("classes", OPT, dump_dataset, classes),
@@ -960,6 +1171,15 @@ static const cyaml_schema_field_t dump_dataset_fields[] = {
     CYAML_FIELD_INT_PTR("test_samples", OPT, dump_dataset, test_samples),
     CYAML_FIELD_FLOAT_PTR("noise", OPT, dump_dataset, noise),
     CYAML_FIELD_UINT_PTR("seed", OPT, dump_dataset, seed),
+    CYAML_FIELD_ENUM_PTR("normalize", ENUM_FLAGS, dump_dataset, normalize, normalize_names,
+                         CYAML_ARRAY_LEN(normalize_names)),
+    CYAML_FIELD_BOOL_PTR("cache", OPT, dump_dataset, cache),
+    CYAML_FIELD_STRING_PTR("cache_dir", OPT, dump_dataset, cache_dir, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT_PTR("validation", OPT, dump_dataset, validation),
+    CYAML_FIELD_BOOL_PTR("resize", OPT, dump_dataset, resize),
+    CYAML_FIELD_INT_PTR("train_limit", OPT, dump_dataset, train_limit),
+    CYAML_FIELD_INT_PTR("test_limit", OPT, dump_dataset, test_limit),
+    CYAML_FIELD_MAPPING_PTR("mfcc", OPT, dump_dataset, mfcc, mfcc_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t dump_fields[] = {
@@ -1016,18 +1236,30 @@ char *mf_config_dump(const mf_config *c, mf_error *err)
 {
     /* The views point into c; libcyaml only reads through them. */
     mf_config *src = (mf_config *)c;
+    mf_dataset_config *d = &src->dataset;
+    /* Each dataset gets the fields that apply to it, so the dump loads again. */
+    const char *name = d->name ? d->name : "";
     dump_dataset dataset = {
-        .name = src->dataset.name,
-        .shape = src->dataset.shape,
-        .shape_count = src->dataset.shape_count,
+        .name = d->name,
+        .path = d->path,
+        .shape = d->shape,
+        .shape_count = d->shape_count,
+        .seed = &d->seed,
+        .normalize = &d->normalize,
+        .cache = &d->cache,
+        .cache_dir = d->cache_dir,
+        .validation = &d->validation,
+        .train_limit = &d->train_limit,
+        .test_limit = &d->test_limit,
     };
-    if (src->dataset.classes > 0) dataset.classes = &src->dataset.classes;
-    if (src->dataset.name && !strcmp(src->dataset.name, "synthetic")) {
-        dataset.train_samples = &src->dataset.train_samples;
-        dataset.test_samples = &src->dataset.test_samples;
-        dataset.noise = &src->dataset.noise;
-        dataset.seed = &src->dataset.seed;
+    if (d->classes > 0) dataset.classes = &d->classes;
+    if (!strcmp(name, "synthetic")) {
+        dataset.train_samples = &d->train_samples;
+        dataset.test_samples = &d->test_samples;
+        dataset.noise = &d->noise;
     }
+    if (!strcmp(name, "mnist") || !strcmp(name, "png")) dataset.resize = &d->resize;
+    if (!strcmp(name, "fsdd")) dataset.mfcc = &d->mfcc;
     dump_model model = {
         .template_name = src->model.template_name,
         .input_shape = src->model.input_shape,
@@ -1073,4 +1305,30 @@ char *mf_config_dump(const mf_config *c, mf_error *err)
     text[len] = '\0';
     free(yaml);
     return text;
+}
+
+int mf_config_load(const char *path, char *const *overrides, int n_overrides, mf_config **out,
+                   mf_error *err)
+{
+    *out = NULL;
+    mf_error_clear(err);
+    unsigned char *text = NULL;
+    size_t size = 0;
+    if (read_file(path, &text, &size, err)) return MF_ERR;
+    return load_bytes(text, size, path, overrides, n_overrides, 0, out, err);
+}
+
+int mf_config_load_text(const char *text, const char *origin, char *const *overrides,
+                        int n_overrides, unsigned flags, mf_config **out, mf_error *err)
+{
+    *out = NULL;
+    mf_error_clear(err);
+    size_t size = strlen(text);
+    if (size > (size_t)MAX_CONFIG_BYTES)
+        return mf_error_set(err, "%s: the config is larger than %ld bytes", origin,
+                            MAX_CONFIG_BYTES);
+    unsigned char *copy = malloc(size + 1);
+    if (!copy) return mf_error_set(err, "out of memory");
+    memcpy(copy, text, size + 1);
+    return load_bytes(copy, size, origin, overrides, n_overrides, flags, out, err);
 }

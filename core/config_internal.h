@@ -72,6 +72,9 @@ int mf_marks_add_override(mf_yaml_marks *m, const char *path, yaml_document_t *d
 bool mf_marks_in_file(const mf_yaml_marks *m, const char *path);
 /* The file or an override gave this path, and no later override replaced a list it was in. */
 bool mf_marks_given(const mf_yaml_marks *m, const char *path);
+/* Like mf_marks_given, for path or any path under it ("dataset.mfcc" or "dataset.mfcc.frames");
+ * the first such path found goes into found (the file's first, then overrides in order). */
+bool mf_marks_given_under(const mf_yaml_marks *m, const char *path, char *found, size_t size);
 /* Where path (else its nearest written parent) was written. */
 void mf_marks_locate(const mf_yaml_marks *m, const char *path, bool at_key, mf_mark_loc *out);
 

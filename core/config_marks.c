@@ -221,6 +221,19 @@ bool mf_marks_given(const mf_yaml_marks *m, const char *path)
     return find_in_file(m, path) != NULL;
 }
 
+bool mf_marks_given_under(const mf_yaml_marks *m, const char *path, char *found, size_t size)
+{
+    if (!m) return false;
+    for (size_t i = 0; i < m->n; i++) {
+        const char *p = m->entries[i].path;
+        if ((!strcmp(p, path) || is_ancestor(path, p)) && mf_marks_given(m, p)) {
+            if (found && size) snprintf(found, size, "%s", p);
+            return true;
+        }
+    }
+    return false;
+}
+
 void mf_marks_locate(const mf_yaml_marks *m, const char *path, bool at_key, mf_mark_loc *out)
 {
     memset(out, 0, sizeof *out);

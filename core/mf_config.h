@@ -124,6 +124,12 @@ typedef struct mf_config {
 
 int mf_config_load(const char *path, char *const *overrides, int n_overrides, mf_config **out,
                    mf_error *err);
+/* The same from text (e.g. the config embedded in a model file); origin names it in errors.
+ * MF_CONFIG_DATASET_ONLY checks only the dataset section (the model and train sections may be
+ * absent), for commands that only need data. */
+#define MF_CONFIG_DATASET_ONLY 1u
+int mf_config_load_text(const char *text, const char *origin, char *const *overrides,
+                        int n_overrides, unsigned flags, mf_config **out, mf_error *err);
 void mf_config_free(mf_config *c);
 
 /* Builds (and finalizes) the model the config describes for data of the given sample shape and

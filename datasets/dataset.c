@@ -1,10 +1,14 @@
 /* What every dataset shares: allocation, the loader dispatch, limits, the validation split and
  * z-score normalisation with training statistics. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "cache.h"
 #include "mf_datasets.h"
+#include "prepare.h"
 
 mf_dataset *mf_dataset_alloc(const char *name, const mf_shape *shape, int classes, int n_train,
                              int n_test, int with_groups, mf_error *err)
@@ -52,22 +56,109 @@ void mf_dataset_free(mf_dataset *d)
     free(d);
 }
 
+/* Loader dispatch: which loader a config's dataset name selects, the cache around it, then
+ * limits and the validation split. */
+static int load_raw(const mf_dataset_config *cfg, mf_dataset **out, mf_error *err)
+{
+    const char *name = cfg->name, *path = cfg->path;
+    if (!strcmp(name, "uci-har")) return mf_load_uci_har(path, out, err);
+    if (!strcmp(name, "fsdd")) return mf_load_fsdd(path, &cfg->mfcc, out, err);
+    if (!strcmp(name, "mnist")) return mf_load_mnist(path, cfg->resize, out, err);
+    if (!strcmp(name, "gtsrb")) return mf_load_gtsrb(path, out, err);
+    if (!strcmp(name, "png")) {
+        if (cfg->shape_count != 3)
+            return mf_error_set(err, "dataset png needs shape: [height, width, channels]");
+        return mf_load_png_folder(path, cfg->shape[0], cfg->shape[1], cfg->shape[2], cfg->resize,
+                                  out, err);
+    }
+    return mf_error_set(err,
+                        "unknown dataset '%s' (known: synthetic, uci-har, fsdd, gtsrb, "
+                        "mnist, png)",
+                        name);
+}
+
+/* The loader parameters that change the prepared tensors, for the cache key. */
+static void loader_params(const mf_dataset_config *cfg, char *buf, size_t size)
+{
+    const mf_mfcc_config *m = &cfg->mfcc;
+    int n = snprintf(buf, size, "v1 %s resize=%d", cfg->name, cfg->resize ? 1 : 0);
+    if (n < 0 || (size_t)n >= size) return;
+    if (!strcmp(cfg->name, "fsdd"))
+        snprintf(buf + n, size - (size_t)n, " mfcc=%g,%g,%d,%d,%d,%g,%d", m->frame_ms, m->shift_ms,
+                 m->filters, m->coefficients, m->frames, m->preemphasis, m->fft_size);
+    else if (!strcmp(cfg->name, "png") && cfg->shape_count == 3)
+        snprintf(buf + n, size - (size_t)n, " shape=%d,%d,%d", cfg->shape[0], cfg->shape[1],
+                 cfg->shape[2]);
+}
+
+static int make_dirs(const char *dir, mf_error *err)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s/", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return mf_error_set(err, "cannot create folder %s: %s", buf, strerror(errno));
+        *p = '/';
+    }
+    return MF_OK;
+}
+
+static int mf_dataset_load_cached(const mf_dataset_config *cfg, FILE *log, mf_dataset **out,
+                                  mf_error *err)
+{
+    *out = NULL;
+    if (!strcmp(cfg->name, "synthetic") || !cfg->cache) return load_raw(cfg, out, err);
+    char params[256], file[4200];
+    uint64_t key;
+    loader_params(cfg, params, sizeof params);
+    struct stat st;
+    if (stat(cfg->path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mf_error_set(err,
+                            "dataset %s: folder %s does not exist (set dataset.path to your "
+                            "copy)",
+                            cfg->name, cfg->path);
+    if (mf_cache_key(cfg->path, params, &key, err)) return MF_ERR;
+    snprintf(file, sizeof file, "%s/%s-%016llx.h5", cfg->cache_dir, cfg->name,
+             (unsigned long long)key);
+    if (mf_cache_load(file, cfg->name, out, err)) return MF_ERR;
+    if (*out) {
+        if (log) fprintf(log, "dataset %s: loaded from cache %s\n", cfg->name, file);
+        return MF_OK;
+    }
+    if (load_raw(cfg, out, err)) return MF_ERR;
+    if (make_dirs(cfg->cache_dir, err) || mf_cache_save(file, *out, err)) {
+        mf_dataset_free(*out);
+        *out = NULL;
+        return MF_ERR;
+    }
+    if (log) fprintf(log, "dataset %s: prepared and cached in %s\n", cfg->name, file);
+    return MF_OK;
+}
+
 int mf_dataset_load(const mf_dataset_config *cfg, FILE *log, mf_dataset **out, mf_error *err)
 {
-    (void)log;
     *out = NULL;
-    if (!cfg->name || strcmp(cfg->name, "synthetic") != 0)
-        return mf_error_set(err, "unknown dataset '%s' (known: synthetic)",
-                            cfg->name ? cfg->name : "");
-    mf_shape shape = {0, {0}};
-    if (cfg->shape_count < 1 || cfg->shape_count > 3)
-        return mf_error_set(err, "dataset.shape must have 1 to 3 dimensions");
-    shape.rank = (int)cfg->shape_count;
-    for (unsigned i = 0; i < cfg->shape_count; i++) {
-        if (cfg->shape[i] < 1 || cfg->shape[i] > MF_MAX_DIM)
-            return mf_error_set(err, "dataset.shape[%u] = %d is out of range", i, cfg->shape[i]);
-        shape.dim[i] = cfg->shape[i];
+    if (!cfg->name) return mf_error_set(err, "the dataset has no name");
+    int rc;
+    if (!strcmp(cfg->name, "synthetic")) {
+        mf_shape shape = {(int)cfg->shape_count, {0}};
+        if (cfg->shape_count < 1 || cfg->shape_count > 3)
+            return mf_error_set(err, "dataset.shape must have 1 to 3 dimensions");
+        for (unsigned i = 0; i < cfg->shape_count; i++)
+            shape.dim[i] = cfg->shape[i];
+        rc = mf_synthetic_generate(&shape, cfg->classes, cfg->train_samples, cfg->test_samples,
+                                   cfg->noise, cfg->seed, out, err);
+    } else {
+        rc = mf_dataset_load_cached(cfg, log, out, err);
     }
-    return mf_synthetic_generate(&shape, cfg->classes, cfg->train_samples, cfg->test_samples,
-                                 cfg->noise, cfg->seed, out, err);
+    if (rc) return MF_ERR;
+    mf_dataset_limit(*out, cfg->train_limit, cfg->test_limit);
+    if (mf_dataset_split_validation(*out, cfg->validation, cfg->seed, err)) {
+        mf_dataset_free(*out);
+        *out = NULL;
+        return MF_ERR;
+    }
+    return MF_OK;
 }

@@ -327,6 +327,298 @@ static void test_dump_round_trip(void **state)
     }
 }
 
+/* ---- dataset fields ---- */
+
+static const char *const template_model = "model: {template: resnetv1_6, width: 8}\n";
+
+/* "dataset: <mapping>\n" + the template model, loaded from dir/<file>. */
+static mf_config *load_dataset(const char *dir, const char *file, const char *dataset,
+                               char **overrides, int n)
+{
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "dataset: %s\n%s", dataset, template_model);
+    return load_text(dir, file, yaml, overrides, n);
+}
+
+static void assert_mfcc_defaults(const mf_mfcc_config *m)
+{
+    assert_true(m->frame_ms == 50.0f);
+    assert_true(m->shift_ms == 25.0f);
+    assert_int_equal(m->filters, 26);
+    assert_int_equal(m->coefficients, 13);
+    assert_int_equal(m->frames, 39);
+    assert_true(m->preemphasis == 0.97f);
+    assert_int_equal(m->fft_size, 0);
+}
+
+static void test_dataset_defaults(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_dataset_defaults");
+    static const struct {
+        const char *name, *path;
+    } real[] = {
+        {"uci-har", "../shared/data/uci-har/reconstructed"},
+        {"fsdd", "../shared/data/fsdd/recordings"},
+        {"gtsrb", "../shared/data/gtsrb"},
+        {"mnist", "../shared/data/mnist"},
+    };
+    for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+        char dataset[100];
+        snprintf(dataset, sizeof dataset, "{name: %s}", real[i].name);
+        mf_config *c = load_dataset(dir, "real.yaml", dataset, NULL, 0);
+        const mf_dataset_config *d = &c->dataset;
+        assert_string_equal(d->name, real[i].name);
+        assert_string_equal(d->path, real[i].path);
+        assert_int_equal(d->normalize, MF_NORM_ELEMENT);
+        assert_true(d->cache);
+        assert_string_equal(d->cache_dir, "cache");
+        assert_true(d->validation == 0.0f);
+        assert_false(d->resize);
+        assert_int_equal(d->train_limit, 0);
+        assert_int_equal(d->test_limit, 0);
+        assert_int_equal(d->seed, 1);
+        assert_null(d->shape);
+        assert_int_equal(d->classes, 0);
+        assert_mfcc_defaults(&d->mfcc);
+        assert_true(c->train.mixup_alpha == 0.0f);
+        mf_config_free(c);
+    }
+
+    /* synthetic: no folder, no normalization */
+    mf_config *c = load_text(dir, "synthetic.yaml", template_yaml, NULL, 0);
+    assert_null(c->dataset.path);
+    assert_int_equal(c->dataset.normalize, MF_NORM_NONE);
+    assert_true(c->dataset.cache);
+    assert_string_equal(c->dataset.cache_dir, "cache");
+    assert_true(c->dataset.validation == 0.0f);
+    assert_false(c->dataset.resize);
+    assert_mfcc_defaults(&c->dataset.mfcc);
+    assert_true(c->train.mixup_alpha == 0.0f);
+    mf_config_free(c);
+
+    /* png: the path as given (relative paths are resolved by the dataset code) */
+    c = load_dataset(dir, "png.yaml", "{name: png, path: data/signs, shape: [32, 32, 3]}", NULL, 0);
+    assert_string_equal(c->dataset.path, "data/signs");
+    assert_int_equal(c->dataset.shape_count, 3);
+    assert_int_equal(c->dataset.shape[2], 3);
+    assert_int_equal(c->dataset.normalize, MF_NORM_ELEMENT);
+    assert_false(c->dataset.resize);
+    mf_config_free(c);
+
+    /* the name-dependent defaults follow an override of the name */
+    char *rename[] = {"dataset.name=mnist"};
+    c = load_dataset(dir, "renamed.yaml", "{name: fsdd}", rename, 1);
+    assert_string_equal(c->dataset.path, "../shared/data/mnist");
+    mf_config_free(c);
+    char *to_synthetic[] = {"dataset={name: synthetic, shape: [16], classes: 2}"};
+    c = load_dataset(dir, "renamed.yaml", "{name: gtsrb, normalize: channel}", to_synthetic, 1);
+    assert_null(c->dataset.path);
+    assert_int_equal(c->dataset.normalize, MF_NORM_CHANNEL); /* given: kept */
+    mf_config_free(c);
+}
+
+static void test_dataset_fields(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_dataset_fields");
+    /* every new field written in the file */
+    mf_config *c = load_text(dir, "fsdd.yaml",
+                             "dataset:\n"
+                             "  name: fsdd\n"
+                             "  path: /data/fsdd\n"
+                             "  seed: 7\n"
+                             "  normalize: channel\n"
+                             "  cache: false\n"
+                             "  cache_dir: /tmp/mf-cache\n"
+                             "  validation: 0.2\n"
+                             "  train_limit: 100\n"
+                             "  test_limit: 50\n"
+                             "  mfcc:\n"
+                             "    frame_ms: 32\n"
+                             "    shift_ms: 16\n"
+                             "    filters: 40\n"
+                             "    coefficients: 20\n"
+                             "    frames: 60\n"
+                             "    preemphasis: 0\n"
+                             "    fft_size: 256\n"
+                             "model: {template: resnetv1_6, width: 8}\n"
+                             "train:\n"
+                             "  mixup_alpha: 0.4\n",
+                             NULL, 0);
+    const mf_dataset_config *d = &c->dataset;
+    assert_string_equal(d->path, "/data/fsdd");
+    assert_int_equal(d->seed, 7);
+    assert_int_equal(d->normalize, MF_NORM_CHANNEL);
+    assert_false(d->cache);
+    assert_string_equal(d->cache_dir, "/tmp/mf-cache");
+    assert_true(d->validation == 0.2f);
+    assert_int_equal(d->train_limit, 100);
+    assert_int_equal(d->test_limit, 50);
+    assert_true(d->mfcc.frame_ms == 32.0f);
+    assert_true(d->mfcc.shift_ms == 16.0f);
+    assert_int_equal(d->mfcc.filters, 40);
+    assert_int_equal(d->mfcc.coefficients, 20);
+    assert_int_equal(d->mfcc.frames, 60);
+    assert_true(d->mfcc.preemphasis == 0.0f);
+    assert_int_equal(d->mfcc.fft_size, 256); /* 32 ms = 256 samples at 8 kHz */
+    assert_true(c->train.mixup_alpha == 0.4f);
+    mf_config_free(c);
+
+    /* a partial mfcc mapping keeps the other defaults; mnist and png take resize */
+    c = load_dataset(dir, "fsdd2.yaml", "{name: fsdd, mfcc: {frames: 30}}", NULL, 0);
+    assert_int_equal(c->dataset.mfcc.frames, 30);
+    assert_int_equal(c->dataset.mfcc.filters, 26);
+    assert_true(c->dataset.mfcc.frame_ms == 50.0f);
+    mf_config_free(c);
+    c = load_dataset(dir, "mnist.yaml", "{name: mnist, resize: true}", NULL, 0);
+    assert_true(c->dataset.resize);
+    mf_config_free(c);
+    c = load_dataset(dir, "png.yaml", "{name: png, path: imgs, shape: [28, 28, 1], resize: yes}",
+                     NULL, 0);
+    assert_true(c->dataset.resize);
+    assert_int_equal(c->dataset.shape[2], 1);
+    mf_config_free(c);
+
+    /* overrides of the new fields */
+    char *over[] = {
+        "dataset.mfcc.frames=20",
+        "dataset.normalize=channel",
+        "train.mixup_alpha=0.2",
+        "dataset.mfcc={filters: 40, coefficients: 20}", /* merged into the mapping */
+        "dataset.path=/srv/fsdd",
+        "dataset.cache=false",
+        "dataset.cache_dir=.cache",
+        "dataset.validation=0.1",
+        "dataset.train_limit=64",
+        "dataset.test_limit=32",
+        "dataset.mfcc.fft_size=1024",
+        "dataset.seed=9",
+    };
+    int n = (int)(sizeof over / sizeof over[0]);
+    c = load_dataset(dir, "fsdd3.yaml", "{name: fsdd}", over, n);
+    d = &c->dataset;
+    assert_int_equal(d->mfcc.frames, 20);
+    assert_int_equal(d->normalize, MF_NORM_CHANNEL);
+    assert_true(c->train.mixup_alpha == 0.2f);
+    assert_int_equal(d->mfcc.filters, 40);
+    assert_int_equal(d->mfcc.coefficients, 20);
+    assert_true(d->mfcc.shift_ms == 25.0f);
+    assert_string_equal(d->path, "/srv/fsdd");
+    assert_false(d->cache);
+    assert_string_equal(d->cache_dir, ".cache");
+    assert_true(d->validation == 0.1f);
+    assert_int_equal(d->train_limit, 64);
+    assert_int_equal(d->test_limit, 32);
+    assert_int_equal(d->mfcc.fft_size, 1024);
+    assert_int_equal(d->seed, 9);
+    mf_config_free(c);
+
+    /* the synthetic dataset may set normalize, the split and the limits */
+    char *synthetic_over[] = {"dataset.normalize=element", "dataset.validation=0.25",
+                              "dataset.train_limit=10"};
+    c = load_text(dir, "synthetic.yaml", template_yaml, synthetic_over, 3);
+    assert_int_equal(c->dataset.normalize, MF_NORM_ELEMENT);
+    assert_true(c->dataset.validation == 0.25f);
+    assert_int_equal(c->dataset.train_limit, 10);
+    mf_config_free(c);
+}
+
+static void assert_same_dataset(const mf_dataset_config *a, const mf_dataset_config *b)
+{
+    assert_string_equal(a->name, b->name);
+    if (a->path)
+        assert_string_equal(a->path, b->path);
+    else
+        assert_null(b->path);
+    assert_int_equal(a->shape_count, b->shape_count);
+    for (unsigned i = 0; i < a->shape_count; i++)
+        assert_int_equal(a->shape[i], b->shape[i]);
+    assert_int_equal(a->classes, b->classes);
+    assert_int_equal(a->seed, b->seed);
+    assert_int_equal(a->normalize, b->normalize);
+    assert_int_equal(a->cache, b->cache);
+    assert_string_equal(a->cache_dir, b->cache_dir);
+    assert_true(a->validation == b->validation);
+    assert_int_equal(a->resize, b->resize);
+    assert_int_equal(a->train_limit, b->train_limit);
+    assert_int_equal(a->test_limit, b->test_limit);
+    assert_true(a->mfcc.frame_ms == b->mfcc.frame_ms);
+    assert_true(a->mfcc.shift_ms == b->mfcc.shift_ms);
+    assert_int_equal(a->mfcc.filters, b->mfcc.filters);
+    assert_int_equal(a->mfcc.coefficients, b->mfcc.coefficients);
+    assert_int_equal(a->mfcc.frames, b->mfcc.frames);
+    assert_true(a->mfcc.preemphasis == b->mfcc.preemphasis);
+    assert_int_equal(a->mfcc.fft_size, b->mfcc.fft_size);
+}
+
+static void test_dump_dataset_fields(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_dump_dataset");
+    static const struct {
+        const char *dataset;
+        const char *over[4];
+        const char *written[3]; /* must be in the dump */
+        const char *absent[3];  /* must not be */
+    } cases[] = {
+        {"{name: fsdd}",
+         {"dataset.mfcc.frames=20", "dataset.mfcc.preemphasis=0.5", "train.mixup_alpha=0.2",
+          "dataset.mfcc.fft_size=512"},
+         {"path: ../shared/data/fsdd/recordings", "mfcc:", "frames: 20"},
+         {"resize", "classes", "noise"}},
+        {"{name: uci-har, validation: 0.3, normalize: none}",
+         {"dataset.cache=false", "dataset.train_limit=500", NULL, NULL},
+         {"path: ../shared/data/uci-har/reconstructed", "normalize: none", "cache: false"},
+         {"mfcc", "resize", "shape"}},
+        {"{name: mnist, resize: true, normalize: channel}",
+         {"dataset.cache_dir=/tmp/c", "dataset.seed=5", NULL, NULL},
+         {"path: ../shared/data/mnist", "resize: true", "cache_dir: /tmp/c"},
+         {"mfcc", "train_samples", NULL}},
+        {"{name: gtsrb, test_limit: 9}",
+         {NULL, NULL, NULL, NULL},
+         {"path: ../shared/data/gtsrb", "test_limit: 9", "normalize: element"},
+         {"mfcc", "resize", NULL}},
+        {"{name: png, path: imgs/a, shape: [24, 24, 1]}",
+         {"dataset.resize=true", NULL, NULL, NULL},
+         {"path: imgs/a", "resize: true", "shape: [24, 24, 1]"},
+         {"mfcc", "classes", NULL}},
+        {"{name: synthetic, shape: [32, 3], classes: 3, validation: 0.5}",
+         {"dataset.normalize=channel", NULL, NULL, NULL},
+         {"normalize: channel", "noise:", "train_samples:"},
+         {"path", "mfcc", "resize"}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *over[4];
+        int n = 0;
+        for (int i = 0; i < 4 && cases[k].over[i]; i++)
+            over[n++] = (char *)cases[k].over[i];
+        mf_config *a = load_dataset(dir, "first.yaml", cases[k].dataset, over, n);
+        mf_error err;
+        char *text = mf_config_dump(a, &err);
+        assert_non_null(text);
+        for (int i = 0; i < 3; i++) {
+            if (cases[k].written[i] && !strstr(text, cases[k].written[i]))
+                fprintf(stderr, "case %zu: '%s' is not in the dump:\n%s", k, cases[k].written[i],
+                        text);
+            if (cases[k].written[i]) assert_non_null(strstr(text, cases[k].written[i]));
+            if (cases[k].absent[i] && strstr(text, cases[k].absent[i]))
+                fprintf(stderr, "case %zu: '%s' is in the dump:\n%s", k, cases[k].absent[i], text);
+            if (cases[k].absent[i]) assert_null(strstr(text, cases[k].absent[i]));
+        }
+        mf_config *b = load_text(dir, "second.yaml", text, NULL, 0);
+        char *again = mf_config_dump(b, &err);
+        assert_non_null(again);
+        assert_string_equal(text, again);
+        assert_same_dataset(&a->dataset, &b->dataset);
+        assert_true(a->train.mixup_alpha == b->train.mixup_alpha);
+        free(text);
+        free(again);
+        mf_config_free(a);
+        mf_config_free(b);
+    }
+}
+
 /* ---- errors ---- */
 
 typedef struct error_case {
@@ -405,12 +697,12 @@ static void test_error_unknown_keys(void **state)
         {TEMPLATE "train:\n  epoch: 3\n", NULL,
          "unknown key 'epoch' in train (expected one of: epochs, batch_size, optimizer, lr, "
          "momentum, nesterov, weight_decay, beta1, beta2, eps, schedule, milestones, gamma, "
-         "min_lr, seed, threads, deterministic, output, progress)",
+         "min_lr, seed, threads, deterministic, output, progress, mixup_alpha)",
          4, 3, "train.epoch"},
         {TEMPLATE "trian:\n  epochs: 3\n", NULL,
          "unknown section 'trian' (expected one of: dataset, model, train)", 3, 1, "trian"},
         {"dataset: {name: synthetic, shape: [128, 9], clases: 6}\n", NULL,
-         "unknown key 'clases' in dataset (expected one of: name, shape, classes,", 1, 45,
+         "unknown key 'clases' in dataset (expected one of: name, path, shape, classes,", 1, 45,
          "dataset.clases"},
         {LAYERS "    - name: c1\n      type: conv1d\n      filter: 8\n", NULL,
          "unknown key 'filter' in model.layers[0] (expected one of: name, type, inputs, "
@@ -555,8 +847,8 @@ static void test_error_ranges(void **state)
         {"dataset: {name: synthetic, classes: 6}\n", NULL,
          "the synthetic dataset needs a sample shape", 1, 1, "dataset.shape"},
         {"dataset: {name: cifar}\n", NULL,
-         "unknown dataset 'cifar' (expected one of: synthetic, uci-har, fsdd, gtsrb, mnist)", 1, 17,
-         "dataset.name"},
+         "unknown dataset 'cifar' (expected one of: synthetic, uci-har, fsdd, gtsrb, mnist, png)",
+         1, 17, "dataset.name"},
         {"train: {epochs: 1}\n", NULL, "the dataset needs a name", 0, 0, "dataset.name"},
     };
     expect_errors("test_config_ranges", cases, sizeof cases / sizeof cases[0]);
@@ -583,6 +875,153 @@ static void test_error_enums(void **state)
          "model.layers[0].activation"},
     };
     expect_errors("test_config_enums", cases, sizeof cases / sizeof cases[0]);
+}
+
+/* "dataset:\n  name: <name>\n" then the given lines (from line 3), then the template model. */
+#define DS(name, lines) "dataset:\n  name: " name "\n" lines MODEL
+
+static void test_error_dataset_fields(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        /* the generator's parameters */
+        {DS("uci-har", "  shape: [128, 9]\n"), NULL,
+         "'shape' is only for the synthetic and png datasets", 3, 3, "dataset.shape"},
+        {DS("mnist", "  classes: 10\n"), NULL, "'classes' is only for the synthetic dataset", 3, 3,
+         "dataset.classes"},
+        {DS("gtsrb", "  train_samples: 100\n"), NULL,
+         "'train_samples' is only for the synthetic dataset (to train on fewer samples, set "
+         "train_limit)",
+         3, 3, "dataset.train_samples"},
+        {DS("fsdd", "  test_samples: 100\n"), NULL, "'test_samples' is only for the synthetic", 3,
+         3, "dataset.test_samples"},
+        {DS("uci-har", "  noise: 0.5\n"), NULL, "'noise' is only for the synthetic dataset", 3, 3,
+         "dataset.noise"},
+        {DS("png", "  path: imgs\n  shape: [8, 8, 1]\n  classes: 3\n"), NULL,
+         "'classes' is only for the synthetic dataset", 5, 3, "dataset.classes"},
+        /* paths */
+        {DS("synthetic", "  shape: [8]\n  classes: 2\n  path: data\n"), NULL,
+         "'path' does not apply to the synthetic dataset", 5, 3, "dataset.path"},
+        {DS("png", "  shape: [32, 32, 3]\n"), NULL, "the png dataset needs a path", 1, 1,
+         "dataset.path"},
+        {DS("mnist", "  path: ''\n"), NULL, "the dataset path is empty", 3, 9, "dataset.path"},
+        {DS("mnist", "  path: [a]\n"), NULL, "expected a string, found a list", 3, 9,
+         "dataset.path"},
+        /* png's shape */
+        {DS("png", "  path: imgs\n"), NULL, "the png dataset needs the image shape", 1, 1,
+         "dataset.shape"},
+        {DS("png", "  path: imgs\n  shape: [32, 32]\n"), NULL,
+         "the png dataset's shape is [height, width, channels], found 2 dimension(s)", 4, 10,
+         "dataset.shape"},
+        {DS("png", "  path: imgs\n  shape: [32, 32, 4]\n"), NULL,
+         "png images have 1 (grey) or 3 (RGB) channels, found 4", 4, 19, "dataset.shape[2]"},
+        {DS("png", "  path: imgs\n  shape: [32, 0, 3]\n"), NULL, "must be in [1, 1048576], found 0",
+         4, 15, "dataset.shape[1]"},
+        /* which dataset takes resize and mfcc */
+        {DS("gtsrb", "  resize: true\n"), NULL,
+         "'resize' applies only to the mnist and png datasets, not gtsrb", 3, 3, "dataset.resize"},
+        {DS("synthetic", "  shape: [8]\n  classes: 2\n  resize: false\n"), NULL,
+         "'resize' applies only to the mnist and png datasets, not synthetic", 5, 3,
+         "dataset.resize"},
+        {DS("uci-har", "  mfcc:\n    frames: 20\n"), NULL,
+         "'mfcc' applies only to the fsdd dataset, not uci-har", 3, 3, "dataset.mfcc"},
+        {DS("mnist", "  mfcc: {}\n"), NULL, "'mfcc' applies only to the fsdd dataset, not mnist", 3,
+         3, "dataset.mfcc"},
+        /* types and ranges */
+        {DS("mnist", "  normalize: zscore\n"), NULL,
+         "unknown value 'zscore' (expected one of: none, element, channel)", 3, 14,
+         "dataset.normalize"},
+        {DS("mnist", "  cache: maybe\n"), NULL, "expected true or false, found 'maybe'", 3, 10,
+         "dataset.cache"},
+        {DS("mnist", "  cache_dir: ''\n"), NULL, "the cache folder is empty", 3, 14,
+         "dataset.cache_dir"},
+        {DS("synthetic", "  shape: [8]\n  classes: 2\n  cache: false\n  cache_dir: ''\n"), NULL,
+         "the cache folder is empty", 6, 14, "dataset.cache_dir"},
+        {DS("mnist", "  validation: 1\n"), NULL, "must be in [0, 1), found 1", 3, 15,
+         "dataset.validation"},
+        {DS("mnist", "  validation: -0.1\n"), NULL, "must be in [0, 1), found -0.1", 3, 15,
+         "dataset.validation"},
+        {DS("mnist", "  train_limit: -1\n"), NULL, "must be >= 0, found -1", 3, 16,
+         "dataset.train_limit"},
+        {DS("mnist", "  test_limit: -5\n"), NULL, "must be >= 0, found -5", 3, 15,
+         "dataset.test_limit"},
+        {DS("mnist", "  train_limit: 1.5\n"), NULL, "expected an integer, found '1.5'", 3, 16,
+         "dataset.train_limit"},
+        {TEMPLATE "train:\n  mixup_alpha: -0.5\n", NULL, "must be >= 0, found -0.5", 4, 16,
+         "train.mixup_alpha"},
+        {TEMPLATE "train:\n  mixup_alpha: lots\n", NULL, "expected a number, found 'lots'", 4, 16,
+         "train.mixup_alpha"},
+        /* mfcc */
+        {DS("fsdd", "  mfcc: 5\n"), NULL, "expected a mapping, found '5'", 3, 9, "dataset.mfcc"},
+        {DS("fsdd", "  mfcc:\n    frame: 20\n"), NULL,
+         "unknown key 'frame' in dataset.mfcc (expected one of: frame_ms, shift_ms, filters, "
+         "coefficients, frames, preemphasis, fft_size)",
+         4, 5, "dataset.mfcc.frame"},
+        {DS("fsdd", "  mfcc:\n    frame_ms: 0\n"), NULL, "must be > 0, found 0", 4, 15,
+         "dataset.mfcc.frame_ms"},
+        {DS("fsdd", "  mfcc:\n    frame_ms: 20000\n"), NULL, "must be <= 10000 ms, found 20000", 4,
+         15, "dataset.mfcc.frame_ms"},
+        {DS("fsdd", "  mfcc:\n    shift_ms: -1\n"), NULL, "must be > 0, found -1", 4, 15,
+         "dataset.mfcc.shift_ms"},
+        {DS("fsdd", "  mfcc:\n    shift_ms: 0.1\n"), NULL,
+         "must be >= 0.125 ms (one sample at 8000 Hz), found 0.1", 4, 15, "dataset.mfcc.shift_ms"},
+        {DS("fsdd", "  mfcc:\n    filters: 0\n"), NULL, "must be >= 1, found 0", 4, 14,
+         "dataset.mfcc.filters"},
+        {DS("fsdd", "  mfcc:\n    coefficients: 0\n"), NULL, "must be >= 1, found 0", 4, 19,
+         "dataset.mfcc.coefficients"},
+        {DS("fsdd", "  mfcc:\n    coefficients: 30\n"), NULL,
+         "coefficients (30) must be <= filters (26)", 4, 19, "dataset.mfcc.coefficients"},
+        {DS("fsdd", "  mfcc:\n    filters: 10\n"), NULL,
+         "coefficients (13) must be <= filters (10)", 4, 14, "dataset.mfcc.filters"},
+        {DS("fsdd", "  mfcc:\n    frames: 0\n"), NULL, "must be >= 1, found 0", 4, 13,
+         "dataset.mfcc.frames"},
+        {DS("fsdd", "  mfcc:\n    preemphasis: 1\n"), NULL, "must be in [0, 1), found 1", 4, 18,
+         "dataset.mfcc.preemphasis"},
+        {DS("fsdd", "  mfcc:\n    fft_size: 300\n"), NULL,
+         "must be 0 (the next power of two >= the window) or a power of two, found 300", 4, 15,
+         "dataset.mfcc.fft_size"},
+        {DS("fsdd", "  mfcc:\n    fft_size: -512\n"), NULL, "or a power of two, found -512", 4, 15,
+         "dataset.mfcc.fft_size"},
+        {DS("fsdd", "  mfcc:\n    fft_size: 256\n"), NULL,
+         "must be >= the window length (400 samples = 50 ms at 8000 Hz), found 256", 4, 15,
+         "dataset.mfcc.fft_size"},
+        /* overrides */
+        {DS("mnist", ""), "dataset.mfcc.frames=20",
+         "override 'dataset.mfcc.frames=20': 'mfcc' applies only to the fsdd dataset, not mnist", 0,
+         0, "dataset.mfcc.frames"},
+        {DS("mnist", ""), "dataset.normalize=zscore",
+         "override 'dataset.normalize=zscore': unknown value 'zscore' (expected one of: none, "
+         "element, channel)",
+         0, 0, "dataset.normalize"},
+        {TEMPLATE, "train.mixup_alpha=-1",
+         "override 'train.mixup_alpha=-1': must be >= 0, found -1", 0, 0, "train.mixup_alpha"},
+        {TEMPLATE, "dataset.path=data",
+         "override 'dataset.path=data': 'path' does not apply to the synthetic dataset", 0, 0,
+         "dataset.path"},
+        {DS("fsdd", ""), "dataset.mfcc.fft_size=128",
+         "override 'dataset.mfcc.fft_size=128': must be >= the window length", 0, 0,
+         "dataset.mfcc.fft_size"},
+        {DS("fsdd", ""), "dataset.mfcc.frame=3",
+         "override 'dataset.mfcc.frame=3': unknown key 'frame' in dataset.mfcc", 0, 0,
+         "dataset.mfcc.frame"},
+        {DS("png", "  shape: [8, 8, 3]\n"), "dataset.path=",
+         "override 'dataset.path=': the dataset path is empty", 0, 0, "dataset.path"},
+    };
+    expect_errors("test_config_dataset_errors", cases, sizeof cases / sizeof cases[0]);
+
+    /* an override of the name makes a field of the file wrong: the error points at the file */
+    const char *dir = tu_tmpdir("test_config_dataset_errors");
+    const char *path = tu_write_file(dir, "renamed.yaml", DS("fsdd", "  mfcc: {frames: 20}\n"));
+    char *rename[] = {"dataset.name=mnist"};
+    mf_config *c = NULL;
+    mf_error err;
+    assert_int_equal(mf_config_load(path, rename, 1, &c, &err), MF_ERR);
+    assert_null(c);
+    assert_non_null(strstr(err.message, "'mfcc' applies only to the fsdd dataset, not mnist"));
+    assert_string_equal(err.file, path);
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, 3);
+    assert_string_equal(err.field, "dataset.mfcc");
 }
 
 static void test_error_overrides(void **state)
@@ -752,12 +1191,16 @@ int main(void)
         cmocka_unit_test(test_template),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_dataset_defaults),
+        cmocka_unit_test(test_dataset_fields),
+        cmocka_unit_test(test_dump_dataset_fields),
         cmocka_unit_test(test_error_syntax_and_file),
         cmocka_unit_test(test_error_unknown_keys),
         cmocka_unit_test(test_error_types),
         cmocka_unit_test(test_error_layers),
         cmocka_unit_test(test_error_ranges),
         cmocka_unit_test(test_error_enums),
+        cmocka_unit_test(test_error_dataset_fields),
         cmocka_unit_test(test_error_overrides),
         cmocka_unit_test(test_error_build),
         cmocka_unit_test(test_error_build_engine_mapping),

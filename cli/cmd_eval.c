@@ -1,0 +1,129 @@
+/* mcuforge eval MODEL.h5 [--config CONFIG.yaml] [--split test|val|train] [key.sub=value ...] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "mf_config.h"
+#include "mf_datasets.h"
+#include "mf_model_io.h"
+#include "mf_train.h"
+
+static void eval_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mcuforge eval MODEL.h5 [--config CONFIG.yaml] [--split test|val|train]\n"
+            "                    [--threads N] [key.sub=value ...]\n\n"
+            "Evaluates a model on a split of its dataset (default: test) and prints the\n"
+            "accuracy, the per-class accuracy and the confusion matrix. The dataset comes from\n"
+            "the config embedded in the model file, or from --config; overrides such as\n"
+            "dataset.path=/my/copy change it. The model's own input normalisation is applied.\n");
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        eval_usage(stdout);
+        return 0;
+    }
+    const char *model_path = NULL, *config_path = NULL, *split = "test";
+    int threads = 2;
+    char **overrides = calloc((size_t)argc, sizeof *overrides);
+    int n_overrides = 0;
+    if (!overrides) return 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config") && i + 1 < argc)
+            config_path = argv[++i];
+        else if (!strcmp(argv[i], "--split") && i + 1 < argc)
+            split = argv[++i];
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (argv[i][0] != '-' && strchr(argv[i], '='))
+            overrides[n_overrides++] = argv[i];
+        else if (argv[i][0] != '-' && !model_path)
+            model_path = argv[i];
+        else {
+            fprintf(stderr, "mcuforge eval: unexpected argument '%s'\n", argv[i]);
+            eval_usage(stderr);
+            free(overrides);
+            return 2;
+        }
+    }
+    if (!model_path || (strcmp(split, "test") && strcmp(split, "val") && strcmp(split, "train")) ||
+        threads < 1 || threads > 64) {
+        if (model_path)
+            fprintf(stderr, "mcuforge eval: --split is test, val or train; --threads 1..64\n");
+        eval_usage(stderr);
+        free(overrides);
+        return 2;
+    }
+    mf_error err;
+    mf_error_clear(&err);
+    mf_model *model = NULL;
+    mf_config *cfg = NULL;
+    mf_dataset *data = NULL;
+    mf_pool *pool = NULL;
+    int *pred = NULL, rc = 1;
+    mf_metrics met = {0};
+    model = mf_model_load(model_path, &err);
+    if (!model) goto done;
+    if (config_path) {
+        if (mf_config_load(config_path, overrides, n_overrides, &cfg, &err)) goto done;
+    } else {
+        if (!model->config_text) {
+            mf_error_set(&err, "%s has no embedded config: name the dataset with --config",
+                         model_path);
+            goto done;
+        }
+        char origin[4200];
+        snprintf(origin, sizeof origin, "%s (embedded config)", model_path);
+        if (mf_config_load_text(model->config_text, origin, overrides, n_overrides,
+                                MF_CONFIG_DATASET_ONLY, &cfg, &err))
+            goto done;
+    }
+    if (mf_dataset_load(&cfg->dataset, stderr, &data, &err)) goto done;
+    if (!mf_shape_equal(&data->shape, &model->input_shape) ||
+        (int)mf_model_output_size(model) != data->classes) {
+        char a[64], b[64];
+        mf_error_set(&err, "%s takes %s and predicts %zu classes; dataset %s has %s and %d classes",
+                     model_path, mf_shape_str(&model->input_shape, a, sizeof a),
+                     mf_model_output_size(model), data->name,
+                     mf_shape_str(&data->shape, b, sizeof b), data->classes);
+        goto done;
+    }
+    mf_dataset_apply_model(model, data);
+    const float *x = data->x_test;
+    const int *y = data->y_test;
+    int n = data->n_test;
+    if (!strcmp(split, "val")) {
+        if (!data->n_val) {
+            mf_error_set(&err, "the dataset has no validation split (set dataset.validation)");
+            goto done;
+        }
+        x = data->x_val, y = data->y_val, n = data->n_val;
+    } else if (!strcmp(split, "train")) {
+        x = data->x_train, y = data->y_train, n = data->n_train;
+    }
+    pool = mf_pool_new(threads, &err);
+    pred = malloc(sizeof(int) * (size_t)(n ? n : 1));
+    if (!pool || !pred) {
+        if (!pred) mf_error_set(&err, "out of memory");
+        goto done;
+    }
+    if (mf_predict(model, pool, x, n, pred, &err) ||
+        mf_metrics_compute(y, pred, n, data->classes, &met, &err))
+        goto done;
+    printf("%s on %s, %s split (%d samples), float32:\n", model_path, data->name, split, n);
+    mf_metrics_print(stdout, &met, (const char(*)[MF_LABEL_MAX])model->class_names);
+    rc = 0;
+done:
+    if (rc) cli_fail(&err);
+    mf_metrics_free(&met);
+    free(pred);
+    mf_pool_free(pool);
+    mf_dataset_free(data);
+    mf_config_free(cfg);
+    mf_model_free(model);
+    free(overrides);
+    return rc;
+}

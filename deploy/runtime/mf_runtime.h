@@ -1,0 +1,98 @@
+/* mcuforge runtime kernels: inference for float32, int16 and int8, freestanding C11 (stdint.h,
+ * stddef.h, string.h only; no allocation, no globals). The host evaluates quantized and float
+ * models with these very files and the firmware compiles copies of them, so outputs agree bit
+ * for bit (DESIGN.md §6, §13).
+ *
+ * Layouts: activations channels-last, 1D [L][C] is 2D with h = 1; weights [cout][kh][kw][cin]
+ * for convolutions, [out][in] for dense.
+ *
+ * Fixed point (DESIGN.md §13): a value x is stored as q with x ≈ q·2^(−n). A layer's
+ * accumulator has n_acc = n_in + n_w (int32 for int8, int64 for int16); biases are stored at
+ * n_acc. Requantization to n_out: s = n_acc − n_out; s > 0 → arithmetic right shift with the
+ * rounding mode (floor: acc >> s; half-up: (acc + (1 << (s − 1))) >> s); s < 0 → saturating left
+ * shift; then saturate to the output type; a fused ReLU clamps at 0 afterwards. */
+#ifndef MF_RUNTIME_H
+#define MF_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { MF_RT_ROUND_FLOOR = 0, MF_RT_ROUND_HALF_UP = 1 };
+
+/* Window geometry of a conv or pool; 1D: h = oh = kh = sh = 1, pad_top = 0. */
+typedef struct mf_rt_geom {
+    int h, w, cin;
+    int oh, ow, cout; /* pools: cout = cin */
+    int kh, kw, sh, sw;
+    int pad_top, pad_left; /* zero padding before the first row / column ("same") */
+} mf_rt_geom;
+
+/* How an accumulator becomes an output: shift s = n_acc − n_out for the whole tensor, or per
+ * output channel when `shifts` is not NULL (per-channel weight formats). */
+typedef struct mf_rt_requant {
+    int shift;
+    const int8_t *shifts; /* NULL or cout entries */
+    int relu;             /* fused ReLU */
+    int rounding;         /* MF_RT_ROUND_* */
+} mf_rt_requant;
+
+/* ---- scalar helpers (exposed for tests and the quantizer's fake-quant) ---- */
+int8_t mf_rt_requant_s32(int32_t acc, int shift, int relu, int rounding);
+int16_t mf_rt_requant_s64(int64_t acc, int shift, int relu, int rounding);
+
+/* ---- convolution (conv1d and conv2d) ---- */
+void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                    int relu, float *out);
+void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
+                    const mf_rt_requant *rq, int16_t *out);
+void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                   const mf_rt_requant *rq, int8_t *out);
+
+/* ---- dense: out[o] = Σ in[i]·w[o][i] + bias[o] ---- */
+void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
+                     int relu, float *out);
+void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, const int64_t *bias,
+                     const mf_rt_requant *rq, int16_t *out);
+void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
+                    const mf_rt_requant *rq, int8_t *out);
+
+/* ---- pools: keep the input format; valid windows (pad 0). Average: the window sum divided
+ * by its size with floor division (floor mode) or floor((2·sum + count) / (2·count)) (half-up),
+ * never C's truncation. relu: clamp at 0 (a ReLU fused into the pool). ---- */
+void mf_rt_maxpool_f32(const mf_rt_geom *g, const float *in, int relu, float *out);
+void mf_rt_maxpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out);
+void mf_rt_maxpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out);
+void mf_rt_avgpool_f32(const mf_rt_geom *g, const float *in, int relu, float *out);
+void mf_rt_avgpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int rounding,
+                       int16_t *out);
+void mf_rt_avgpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int rounding, int8_t *out);
+/* Global pools over `positions` positions of `channels` channels. */
+void mf_rt_global_maxpool_f32(int positions, int channels, const float *in, float *out);
+void mf_rt_global_maxpool_s16(int positions, int channels, const int16_t *in, int16_t *out);
+void mf_rt_global_maxpool_s8(int positions, int channels, const int8_t *in, int8_t *out);
+void mf_rt_global_avgpool_f32(int positions, int channels, const float *in, float *out);
+void mf_rt_global_avgpool_s16(int positions, int channels, const int16_t *in, int rounding,
+                              int16_t *out);
+void mf_rt_global_avgpool_s8(int positions, int channels, const int8_t *in, int rounding,
+                             int8_t *out);
+
+/* ---- add: both inputs aligned to the finer format by exact left shifts (align_a, align_b ≥
+ * 0, in the accumulator type), added, then requantized with rq (shift = n_fine − n_out, per
+ * tensor). float: a + b (+ ReLU). n elements. ---- */
+void mf_rt_add_f32(size_t n, const float *a, const float *b, int relu, float *out);
+void mf_rt_add_s16(size_t n, const int16_t *a, int align_a, const int16_t *b, int align_b,
+                   const mf_rt_requant *rq, int16_t *out);
+void mf_rt_add_s8(size_t n, const int8_t *a, int align_a, const int8_t *b, int align_b,
+                  const mf_rt_requant *rq, int8_t *out);
+
+/* ---- standalone ReLU (when it cannot be fused), in place allowed ---- */
+void mf_rt_relu_f32(size_t n, const float *in, float *out);
+void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);
+void mf_rt_relu_s8(size_t n, const int8_t *in, int8_t *out);
+
+/* ---- format conversion: requantize a tensor from n_in to n_out fractional bits (shift =
+ * n_in − n_out), e.g. the input of a layer whose format differs ---- */
+void mf_rt_rescale_s16(size_t n, const int16_t *in, int shift, int rounding, int16_t *out);
+void mf_rt_rescale_s8(size_t n, const int8_t *in, int shift, int rounding, int8_t *out);
+
+#endif

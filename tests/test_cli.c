@@ -1,0 +1,147 @@
+/* The mcuforge executable end to end: help, train → files → eval, dataset info, exit codes and
+ * error messages on bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+static char out[65536];
+
+/* Runs mcuforge with args (a shell fragment) from the source dir; returns the exit status and
+ * keeps stdout+stderr in `out`. */
+static int mcuforge(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s/mcuforge' %s 2>&1", MF_SOURCE_DIR, MF_BINARY_DIR,
+             args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void assert_output_has(const char *text)
+{
+    if (!strstr(out, text)) fail_msg("output lacks '%s':\n%s", text, out);
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    assert_int_equal(mcuforge("--help"), 0);
+    assert_output_has("train");
+    assert_output_has("eval");
+    assert_output_has("dataset");
+    const char *verbs[] = {"train", "info", "eval", "dataset"};
+    for (int i = 0; i < 4; i++) {
+        char args[64];
+        snprintf(args, sizeof args, "%s --help", verbs[i]);
+        assert_int_equal(mcuforge(args), 0);
+        assert_output_has("usage: mcuforge");
+    }
+    assert_int_equal(mcuforge("frobnicate"), 2);
+    assert_output_has("unknown subcommand 'frobnicate'");
+    assert_int_equal(mcuforge("train"), 2);
+    assert_int_equal(mcuforge("eval"), 2);
+}
+
+static void test_train_then_eval(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_train");
+    tu_write_file(dir, "tiny.yaml",
+                  "dataset: {name: synthetic, shape: [32, 3], classes: 3, train_samples: 256,\n"
+                  "          test_samples: 64, noise: 0.5, validation: 0.25}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 2, batch_size: 32, lr: 0.05}\n");
+    char args[2048];
+    snprintf(args, sizeof args,
+             "train '%s/tiny.yaml' train.output='%s/run/model.h5' train.epochs=3", dir, dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("epoch 3/3");
+    assert_output_has("val_acc="); /* a validation split is watched during training */
+    assert_output_has("192 train / 64 validation / 64 test");
+    assert_output_has("test split, float32:");
+    const char *files[] = {"model.h5", "history.csv", "confusion.csv", "per_class.csv"};
+    for (int i = 0; i < 4; i++) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/run/%s", dir, files[i]);
+        if (access(path, R_OK) != 0) fail_msg("missing %s", path);
+    }
+    snprintf(args, sizeof args, "eval '%s/run/model.h5'", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("test split (64 samples)");
+    assert_output_has("confusion matrix");
+    snprintf(args, sizeof args, "eval '%s/run/model.h5' --split val", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("val split (64 samples)");
+    /* an override the model cannot take is an error naming both shapes */
+    snprintf(args, sizeof args, "eval '%s/run/model.h5' dataset.shape=[16,3]", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("takes 32x3");
+    snprintf(args, sizeof args, "info '%s/run/model.h5'", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("block1_add");
+}
+
+static void test_config_errors_reach_the_user(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_errors");
+    tu_write_file(dir, "bad.yaml",
+                  "dataset: {name: synthetic, shape: [32, 3], classes: 3}\n"
+                  "model:\n"
+                  "  layers:\n"
+                  "    - {name: c1, type: conv1d, filters: 4, kernel: 3}\n"
+                  "    - {name: p, type: maxpool1d, kernel: 2}\n"
+                  "    - {name: s, type: add, inputs: [c1, p]}\n"
+                  "    - {name: g, type: global_avgpool}\n"
+                  "    - {name: o, type: dense, units: 3}\n"
+                  "train: {epochs: 1}\n");
+    char args[2048];
+    snprintf(args, sizeof args, "train '%s/bad.yaml'", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("bad.yaml:6:");
+    assert_output_has("'c1' outputs 30x4 and 'p' outputs 15x4");
+    snprintf(args, sizeof args, "train '%s/bad.yaml' train.epochs=zero", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("train.epochs=zero");
+    snprintf(args, sizeof args, "train '%s/missing.yaml'", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("missing.yaml");
+}
+
+static void test_dataset_info(void **state)
+{
+    (void)state;
+    assert_int_equal(mcuforge("dataset info nosuch"), 1);
+    assert_output_has("unknown dataset 'nosuch'");
+    assert_int_equal(mcuforge("dataset info uci-har dataset.path=/nonexistent/folder"), 1);
+    assert_output_has("/nonexistent/folder");
+    assert_int_equal(mcuforge("dataset info synthetic dataset.shape=[8,2] dataset.classes=3 "
+                              "dataset.train_samples=30"),
+                     0);
+    assert_output_has("train: 30 samples");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_train_then_eval),
+        cmocka_unit_test(test_config_errors_reach_the_user),
+        cmocka_unit_test(test_dataset_info),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
