@@ -9,6 +9,7 @@ int cmd_train(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
 
 /* Prints "mcuforge: <formatted error>" to stderr and returns 1. */
 int cli_fail(const mf_error *err);

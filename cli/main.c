@@ -13,6 +13,7 @@ typedef struct {
 static const command commands[] = {
     {"train", cmd_train, "train a model from a config (YAML)"},
     {"eval", cmd_eval, "evaluate a model on its dataset: accuracy, per class, confusion"},
+    {"quantize", cmd_quantize, "post-training quantization to int16/int8, accuracy from integer kernels"},
     {"info", cmd_info, "print a model file's layers, shapes, parameters and MACs"},
     {"dataset", cmd_dataset, "dataset info (counts per split and class) or prepare (cache)"},
 };

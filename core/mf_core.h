@@ -170,6 +170,15 @@ size_t mf_model_input_size(const mf_model *m);
 size_t mf_model_output_size(const mf_model *m);
 uint64_t mf_node_macs(const mf_model *m, int node);
 uint64_t mf_model_macs(const mf_model *m);
+/* Spatial geometry of a window op (conv or pool); 1D runs as 2D with h = 1 (kernel 1 x k). */
+typedef struct mf_window {
+    int h, w, cin; /* input */
+    int kh, kw, sh, sw;
+    int pad_top, pad_left;
+    int oh, ow, cout; /* output */
+} mf_window;
+/* The window geometry of a conv or pool node (what deploy and the runtime kernels need). */
+void mf_node_window(const mf_model *m, int node, mf_window *g);
 /* Parameter tensors of a node, at most 4; returns the count. */
 int mf_node_params(const mf_model *m, int node, mf_param_desc out[4]);
 

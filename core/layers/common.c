@@ -80,6 +80,11 @@ void mf_window_of(const mf_model *m, const mf_node *node, mf_window *g)
                 node->spec.filters, g);
 }
 
+void mf_node_window(const mf_model *m, int node, mf_window *g)
+{
+    mf_window_of(m, &m->nodes[node], g);
+}
+
 int mf_window_init(const mf_model *m, const mf_node *node, int dims, int cout, mf_window *g,
                    mf_error *err)
 {

@@ -12,13 +12,7 @@ extern const mf_op_info mf_op_global_maxpool_info, mf_op_global_avgpool_info;
 extern const mf_op_info mf_op_batchnorm_info, mf_op_relu_info, mf_op_add_info;
 extern const mf_op_info mf_op_flatten_info, mf_op_dropout_info;
 
-/* Spatial geometry of a window op (conv or pool); 1D runs as 2D with h = 1 (kernel 1 x k). */
-typedef struct mf_window {
-    int h, w, cin; /* input */
-    int kh, kw, sh, sw;
-    int pad_top, pad_left;
-    int oh, ow, cout; /* output */
-} mf_window;
+
 
 /* Fills g from the input shape and the node's kernel/stride/padding; returns MF_ERR with a
  * message naming the layer (and its input) if the window does not fit. dims = 1 or 2. */

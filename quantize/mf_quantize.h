@@ -1,0 +1,92 @@
+/* Quantization (DESIGN.md §5, §13): power-of-two fixed point for int8 and int16, chosen from
+ * calibrated ranges or forced; batch-norm folded and ReLU fused first; a quantized model runs on
+ * the host through the runtime kernels (deploy/runtime), the very code the firmware runs. */
+#ifndef MF_QUANTIZE_H
+#define MF_QUANTIZE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mf_core.h"
+
+#define MF_QFORMAT_VERSION 1 /* attribute mcuforge_quantized_version of quantized model files */
+
+/* n (fractional bits) for a range r = max|x| at `bits` bits: r = 0 → bits − 1; otherwise
+ * m = floor(log2 r) + 1, n = bits − 1 − m (so r = 1.0 gives int8 Q1.6). */
+int mf_qformat_from_range(double r, int bits);
+/* q = saturate_bits(round_half_away_from_zero(x·2^n)) (C lround), the offline quantizer. */
+int64_t mf_quantize_value(double x, int n, int bits);
+
+/* ---- the deployable float graph: batch-norm folded into the preceding conv/dense, every ReLU
+ * that follows a conv, dense, add or max/avg pool as its only consumer fused into it. Returns a
+ * new model (input transform and class names copied); m is not changed. ---- */
+mf_model *mf_fold_model(const mf_model *m, mf_error *err);
+
+typedef enum { MF_PREC_FLOAT32 = 32, MF_PREC_INT16 = 16, MF_PREC_INT8 = 8 } mf_precision;
+
+/* One node of a quantized model: formats and integer parameters. Index i of mf_qmodel.nodes
+ * matches node i of the folded float model. */
+typedef struct mf_qnode {
+    int n_out;      /* output fractional bits (for max/avg pool, flatten, relu: the input's) */
+    int n_w;        /* conv/dense weight fractional bits (per tensor) */
+    int8_t *n_w_ch; /* per output channel (cout entries) or NULL */
+    void *w;        /* int8_t or int16_t, runtime layout [cout][kh][kw][cin] / [out][in] */
+    void *bias;     /* int32_t (int8 models) or int64_t (int16), at n_in + n_w, or NULL */
+    size_t n_weights, n_bias;
+    int8_t *shifts; /* per-channel requantization shifts (n_in + n_w_ch − n_out) or NULL */
+    int saturated;  /* calibration report: weights that saturated when quantized */
+} mf_qnode;
+
+typedef struct mf_qmodel {
+    mf_model *model; /* the folded float model (owned): graph, float weights, input transform */
+    int bits;        /* 8 or 16 */
+    int rounding;    /* MF_RT_ROUND_FLOOR or MF_RT_ROUND_HALF_UP */
+    int per_channel;
+    int n_in;        /* input fractional bits */
+    mf_qnode *nodes; /* model->n_nodes entries; nodes[0] describes the input (n_out = n_in) */
+} mf_qmodel;
+
+typedef struct mf_quant_options {
+    int bits;        /* 8 or 16 */
+    int rounding;    /* MF_RT_ROUND_* */
+    int per_channel; /* per-output-channel weight formats */
+    int force_n;     /* ≥ 0: every tensor gets this many fractional bits (MicroAI's force_q) */
+} mf_quant_options;
+
+/* Ranges max|x| per node output (and [0] for the input) from an inference pass of the folded
+ * model over n (preprocessed) samples; ranges has model->n_nodes entries. */
+int mf_calibrate(const mf_model *folded, const float *x, int n, int threads, double *ranges,
+                 mf_error *err);
+
+/* Builds the integer model from a folded float model and its calibrated ranges; takes
+ * ownership of folded (freed on error too). */
+mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quant_options *o,
+                           mf_error *err);
+void mf_qmodel_free(mf_qmodel *q);
+
+/* ---- running on the host through the runtime kernels ---- */
+typedef struct mf_qexec mf_qexec;
+/* q may be NULL with `model` given: the float32 path through the runtime float kernels. */
+mf_qexec *mf_qexec_new(const mf_qmodel *q, const mf_model *model, mf_error *err);
+void mf_qexec_free(mf_qexec *e);
+/* One sample (preprocessed float input): quantizes it (lround at n_in, saturated), runs every
+ * node, returns the output dequantized to float (logits) in out. */
+void mf_qexec_run(mf_qexec *e, const float *x, float *out);
+/* The raw output of node i after the last run: int8/int16/float values, count elements. */
+const void *mf_qexec_node_output(const mf_qexec *e, int node, size_t *count);
+/* Argmax predictions for n samples, split over `threads` threads. */
+int mf_qexec_predict(const mf_qmodel *q, const mf_model *model, const float *x, int n, int threads,
+                     int *pred, mf_error *err);
+
+/* Per-layer error report on a calibration batch: format, saturation count and SQNR (dB) of the
+ * integer output against the float output of the same node. */
+int mf_quant_report(const mf_qmodel *q, const float *x, int n, FILE *out, mf_error *err);
+
+/* Quantized model files: the float model file layout plus, per layer group, integer datasets
+ * (kernel_q, bias_q) and format attributes; root attributes bits, rounding, per_channel, n_in and
+ * mcuforge_quantized_version. Atomic write. */
+int mf_qmodel_save(const mf_qmodel *q, const char *path, mf_error *err);
+/* NULL with *is_float = 1 (and no error) if the file is a float model. */
+mf_qmodel *mf_qmodel_load(const char *path, int *is_float, mf_error *err);
+
+#endif

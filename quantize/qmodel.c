@@ -1,0 +1,162 @@
+/* Building the integer model: formats from ranges (DESIGN.md §13), weights transposed to the
+ * runtime layout and quantized offline with lround, biases at the accumulator format. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_quantize.h"
+#include "mf_runtime.h"
+
+void mf_qmodel_free(mf_qmodel *q)
+{
+    if (!q) return;
+    if (q->nodes)
+        for (int i = 0; i < q->model->n_nodes; i++) {
+            free(q->nodes[i].n_w_ch);
+            free(q->nodes[i].w);
+            free(q->nodes[i].bias);
+            free(q->nodes[i].shifts);
+        }
+    free(q->nodes);
+    mf_model_free(q->model);
+    free(q);
+}
+
+static int pick_n(const mf_quant_options *o, double range)
+{
+    return o->force_n >= 0 ? o->force_n : mf_qformat_from_range(range, o->bits);
+}
+
+/* Keras [k…][cin][cout] (K × cout) → runtime [cout][k…][cin] (cout × K), quantized. */
+static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int n_in)
+{
+    const mf_model *m = q->model;
+    mf_qnode *qn = &q->nodes[j];
+    mf_param_desc d[4];
+    int np = mf_node_params(m, j, d);
+    const float *w = m->params + m->nodes[j].param_offset + d[0].offset;
+    const float *b = np > 1 ? m->params + m->nodes[j].param_offset + d[1].offset : NULL;
+    const mf_shape *ks = &d[0].shape;
+    int cout = ks->dim[ks->rank - 1];
+    size_t total = mf_shape_size(ks), k = total / (size_t)cout;
+    double tensor_max = 0.0;
+    for (size_t e = 0; e < total; e++)
+        if (fabs(w[e]) > tensor_max) tensor_max = fabs(w[e]);
+    qn->n_w = pick_n(o, tensor_max);
+    qn->n_weights = total;
+    qn->n_bias = b ? (size_t)cout : 0;
+    size_t esz = o->bits == 8 ? 1 : 2;
+    qn->w = malloc(esz * total);
+    qn->bias = b ? malloc((o->bits == 8 ? 4 : 8) * (size_t)cout) : NULL;
+    if (o->per_channel) {
+        qn->n_w_ch = malloc((size_t)cout);
+        qn->shifts = malloc((size_t)cout);
+    }
+    if (!qn->w || (b && !qn->bias) || (o->per_channel && (!qn->n_w_ch || !qn->shifts)))
+        return MF_ERR;
+    for (int c = 0; c < cout; c++) {
+        int nw = qn->n_w;
+        if (o->per_channel) {
+            double cmax = 0.0;
+            for (size_t e = 0; e < k; e++)
+                if (fabs(w[e * cout + c]) > cmax) cmax = fabs(w[e * cout + c]);
+            nw = pick_n(o, cmax);
+            /* formats must fit the int8 shift table */
+            if (nw > 100) nw = 100;
+            if (nw < -100) nw = -100;
+            qn->n_w_ch[c] = (int8_t)nw;
+            qn->shifts[c] = (int8_t)(n_in + nw - qn->n_out);
+        }
+        const int64_t lim = ((int64_t)1 << (o->bits - 1)) - 1;
+        for (size_t e = 0; e < k; e++) {
+            int64_t v = mf_quantize_value(w[e * cout + c], nw, o->bits);
+            if (v == lim || v == -lim - 1) qn->saturated += fabs(ldexp(w[e * cout + c], nw)) > lim;
+            if (o->bits == 8)
+                ((int8_t *)qn->w)[(size_t)c * k + e] = (int8_t)v;
+            else
+                ((int16_t *)qn->w)[(size_t)c * k + e] = (int16_t)v;
+        }
+        if (b) {
+            int acc_bits = o->bits == 8 ? 32 : 64;
+            int64_t v = mf_quantize_value(b[c], n_in + nw, acc_bits);
+            if (o->bits == 8)
+                ((int32_t *)qn->bias)[c] = (int32_t)v;
+            else
+                ((int64_t *)qn->bias)[c] = v;
+        }
+    }
+    return MF_OK;
+}
+
+mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quant_options *o,
+                           mf_error *err)
+{
+    if (o->bits != 8 && o->bits != 16) {
+        mf_model_free(folded);
+        mf_error_set(err, "bits must be 8 or 16 (got %d)", o->bits);
+        return NULL;
+    }
+    if (o->force_n > o->bits * 2 + 8 || o->force_n < -1) {
+        mf_model_free(folded);
+        mf_error_set(err, "forced format n = %d is out of range for %d bits", o->force_n, o->bits);
+        return NULL;
+    }
+    mf_qmodel *q = calloc(1, sizeof *q);
+    if (!q) {
+        mf_model_free(folded);
+        mf_error_set(err, "out of memory");
+        return NULL;
+    }
+    q->model = folded;
+    q->bits = o->bits;
+    q->rounding = o->rounding;
+    q->per_channel = o->per_channel;
+    q->nodes = calloc((size_t)folded->n_nodes, sizeof *q->nodes);
+    if (!q->nodes) goto oom;
+    q->n_in = pick_n(o, ranges[0]);
+    q->nodes[0].n_out = q->n_in;
+    for (int k = 1; k < folded->n_nodes; k++) {
+        int j = folded->order[k];
+        const mf_node *node = &folded->nodes[j];
+        mf_qnode *qn = &q->nodes[j];
+        int n_in = q->nodes[node->inputs[0]].n_out;
+        switch (node->spec.op) {
+        case MF_OP_CONV1D:
+        case MF_OP_CONV2D:
+        case MF_OP_DENSE:
+            qn->n_out = pick_n(o, ranges[j]);
+            if (quantize_weights(q, j, o, n_in)) goto oom;
+            break;
+        case MF_OP_ADD:
+            if (node->n_inputs != 2) {
+                mf_error_set(err, "layer '%s': the integer add takes 2 inputs, not %d",
+                             node->spec.name, node->n_inputs);
+                goto fail;
+            }
+            qn->n_out = pick_n(o, ranges[j]);
+            break;
+        case MF_OP_MAXPOOL1D:
+        case MF_OP_MAXPOOL2D:
+        case MF_OP_AVGPOOL1D:
+        case MF_OP_AVGPOOL2D:
+        case MF_OP_GLOBAL_MAXPOOL:
+        case MF_OP_GLOBAL_AVGPOOL:
+        case MF_OP_FLATTEN:
+        case MF_OP_RELU:
+            qn->n_out = n_in; /* these keep their input's format */
+            break;
+        default:
+            mf_error_set(err,
+                         "layer '%s' (%s) cannot be quantized: only a batch-norm right after a "
+                         "conv or dense layer folds away",
+                         node->spec.name, mf_op_get(node->spec.op)->name);
+            goto fail;
+        }
+    }
+    return q;
+oom:
+    mf_error_set(err, "out of memory quantizing the model");
+fail:
+    mf_qmodel_free(q);
+    return NULL;
+}
