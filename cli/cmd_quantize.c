@@ -13,16 +13,21 @@
 
 static void quantize_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mcuforge quantize MODEL.h5 --bits 16|8 [--per-channel] [--calibration N]\n"
-            "                        [--rounding floor|half-up] [--force-n N] [--out PATH]\n"
-            "                        [--threads T] [key.sub=value ...]\n\n"
-            "Post-training quantization to power-of-two fixed point (DESIGN.md §13): folds\n"
-            "batch-norm, fuses ReLUs, calibrates max|x| of every tensor on the first N training\n"
-            "samples (default: all), picks formats (or forces n fractional bits everywhere, as\n"
-            "MicroAI's int16 Q6.9 does with --force-n 9), and prints the test accuracy computed\n"
-            "by the integer kernels themselves, beside the float model's, and a per-layer error\n"
-            "report. Writes MODEL.q8.h5 / MODEL.q16.h5 (or --out).\n");
+    fprintf(
+        f, "usage: mcuforge quantize MODEL.h5 --bits 16|8 [--per-channel] [--calibration N]\n"
+           "                        [--rounding floor|half-up] [--force-n N] [--out PATH]\n"
+           "                        [--qat [--epochs N] [--lr X]] [--threads T]\n"
+           "                        [key.sub=value ...]\n\n"
+           "Post-training quantization to power-of-two fixed point (DESIGN.md §13): folds\n"
+           "batch-norm, fuses ReLUs, calibrates max|x| of every tensor on the first N training\n"
+           "samples (default: all), picks formats (or forces n fractional bits everywhere, as\n"
+           "MicroAI's int16 Q6.9 does with --force-n 9), and prints the test accuracy computed\n"
+           "by the integer kernels themselves, beside the float model's, and a per-layer error\n"
+           "report. Writes MODEL.q8.h5 / MODEL.q16.h5 (or --out).\n\n"
+           "--qat fine-tunes after calibration for N epochs (default 3) with the model's own\n"
+           "optimizer settings at learning rate X (default: a tenth of the config's), the forward\n"
+           "pass computed by the integer kernels (straight-through gradients); the accuracy\n"
+           "printed is again the integer kernels'.\n");
 }
 
 int cmd_quantize(int argc, char **argv)
@@ -33,7 +38,8 @@ int cmd_quantize(int argc, char **argv)
     }
     const char *model_path = NULL, *out_path = NULL;
     mf_quant_options o = {0, MF_RT_ROUND_HALF_UP, 0, -1};
-    int calibration = 0, threads = 2;
+    int calibration = 0, threads = 2, qat = 0, qat_epochs = 3;
+    double qat_lr = 0.0;
     char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0, usage = 0;
     if (!overrides) return 1;
@@ -41,6 +47,12 @@ int cmd_quantize(int argc, char **argv)
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--bits") && next)
             o.bits = atoi(argv[++i]);
+        else if (!strcmp(a, "--qat"))
+            qat = 1;
+        else if (!strcmp(a, "--epochs") && next)
+            qat_epochs = atoi(argv[++i]);
+        else if (!strcmp(a, "--lr") && next)
+            qat_lr = atof(argv[++i]);
         else if (!strcmp(a, "--per-channel"))
             o.per_channel = 1;
         else if (!strcmp(a, "--calibration") && next)
@@ -121,10 +133,27 @@ int cmd_quantize(int argc, char **argv)
         mf_error_set(&err, "out of memory");
         goto done;
     }
-    /* float reference through the runtime float kernels, then the integer kernels */
-    if (mf_qexec_predict(NULL, q->model, data->x_test, data->n_test, threads, pred_f, &err) ||
-        mf_qexec_predict(q, NULL, data->x_test, data->n_test, threads, pred_q, &err))
+    /* the float reference (through the runtime float kernels) comes from the model as trained,
+     * before any quantization-aware fine-tuning */
+    if (mf_qexec_predict(NULL, q->model, data->x_test, data->n_test, threads, pred_f, &err))
         goto done;
+    if (qat) {
+        mf_train_config tc = cfg->train;
+        tc.epochs = qat_epochs;
+        tc.lr = qat_lr > 0 ? (float)qat_lr : cfg->train.lr * 0.1f;
+        tc.schedule = MF_SCHED_CONSTANT;
+        tc.threads = threads;
+        tc.progress = MF_PROGRESS_AUTO;
+        mf_train_result res = {0};
+        printf("quantization-aware training: %d epochs at lr %g (integer forward, "
+               "straight-through backward)\n",
+               tc.epochs, tc.lr);
+        fflush(stdout);
+        int qrc = mf_qat(q, &tc, data, stdout, &res, &err);
+        free(res.history);
+        if (qrc) goto done;
+    }
+    if (mf_qexec_predict(q, NULL, data->x_test, data->n_test, threads, pred_q, &err)) goto done;
     long ok_f = 0, ok_q = 0, agree = 0;
     for (int i = 0; i < data->n_test; i++) {
         ok_f += pred_f[i] == data->y_test[i];

@@ -255,6 +255,12 @@ const float *mf_forward(mf_workspace *ws, const float *params, float *state, con
 void mf_backward(mf_workspace *ws, const float *params, const float *dout, float *grad);
 /* After training-mode forwards on several shards: updates running statistics in state. */
 void mf_update_state(const mf_model *m, float *state, mf_workspace *const *ws, int n_shards);
+/* A forward hook may compute a node's output itself (quantization-aware training runs the
+ * integer kernels here): called before each node's float forward with the node's context;
+ * returning 1 skips the float forward. Set once per workspace, before running it. */
+typedef int (*mf_forward_hook)(void *ctx, const mf_workspace *ws, const mf_layer_ctx *c);
+void mf_workspace_set_hook(mf_workspace *ws, mf_forward_hook hook, void *ctx);
+
 /* Output of a node after the last forward (n × node size), for tests and reports. */
 const float *mf_workspace_output(const mf_workspace *ws, int node);
 

@@ -19,7 +19,15 @@ struct mf_workspace {
     size_t grad_floats;
     uint64_t seed;
     int sample_base;
+    mf_forward_hook hook;
+    void *hook_ctx;
 };
+
+void mf_workspace_set_hook(mf_workspace *ws, mf_forward_hook hook, void *ctx)
+{
+    ws->hook = hook;
+    ws->hook_ctx = ctx;
+}
 
 void mf_workspace_free(mf_workspace *ws)
 {
@@ -145,6 +153,7 @@ const float *mf_forward(mf_workspace *ws, const float *params, float *state, con
             continue;
         }
         fill_ctx(ws, i, params, state, NULL, &c);
+        if (ws->hook && ws->hook(ws->hook_ctx, ws, &c)) continue;
         mf_op_get(m->nodes[i].spec.op)->forward(&c);
     }
     return ws->act[m->output];

@@ -43,6 +43,7 @@ typedef struct mf_qmodel {
     int rounding;    /* MF_RT_ROUND_FLOOR or MF_RT_ROUND_HALF_UP */
     int per_channel;
     int n_in;        /* input fractional bits */
+    int force_n;     /* >= 0: the forced format of every tensor, else -1 */
     mf_qnode *nodes; /* model->n_nodes entries; nodes[0] describes the input (n_out = n_in) */
 } mf_qmodel;
 
@@ -63,6 +64,19 @@ int mf_calibrate(const mf_model *folded, const float *x, int n, int threads, dou
 mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quant_options *o,
                            mf_error *err);
 void mf_qmodel_free(mf_qmodel *q);
+/* Quantizes the weights and biases again from q->model's current float parameters (formats of
+ * weights recomputed, activation formats kept): what QAT does before every step. */
+int mf_qmodel_requantize_weights(mf_qmodel *q, mf_error *err);
+
+/* ---- quantization-aware training: fine-tunes q->model's float (shadow) weights with the
+ * forward pass computed by the integer kernels themselves (so the fake-quantized forward equals
+ * the integer model exactly) and straight-through gradients; activation formats stay as
+ * calibrated; q's integer weights are refreshed at the end. ---- */
+struct mf_train_config;
+struct mf_dataset;
+struct mf_train_result;
+int mf_qat(mf_qmodel *q, const struct mf_train_config *tc, const struct mf_dataset *d, FILE *log,
+           struct mf_train_result *res, mf_error *err);
 
 /* ---- running on the host through the runtime kernels ---- */
 typedef struct mf_qexec mf_qexec;
@@ -72,6 +86,13 @@ void mf_qexec_free(mf_qexec *e);
 /* One sample (preprocessed float input): quantizes it (lround at n_in, saturated), runs every
  * node, returns the output dequantized to float (logits) in out. */
 void mf_qexec_run(mf_qexec *e, const float *x, float *out);
+/* Runs node i alone for n samples whose inputs are floats (quantized with lround at the
+ * inputs' formats — exact for values that came out of this model) and writes the output
+ * dequantized into y. */
+void mf_qexec_node_batch(mf_qexec *e, int node, const float *const *x, int n, float *y);
+/* The forward pass QAT trains with (the float engine with every layer computed by the integer
+ * kernels) on n samples, into out (n × outputs): for tests, it must equal mf_qexec_run. */
+int mf_qat_forward(mf_qmodel *q, const float *x, int n, float *out, mf_error *err);
 /* The raw output of node i after the last run: int8/int16/float values, count elements. */
 const void *mf_qexec_node_output(const mf_qexec *e, int node, size_t *count);
 /* Argmax predictions for n samples, split over `threads` threads. */

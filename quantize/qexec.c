@@ -203,6 +203,17 @@ static void run_node(mf_qexec *e, int i)
     }
 }
 
+static void quantize_into(const mf_qexec *e, const float *x, size_t count, int n, void *dst)
+{
+    for (size_t i = 0; i < count; i++) {
+        int64_t v = mf_quantize_value(x[i], n, e->q->bits);
+        if (e->q->bits == 8)
+            ((int8_t *)dst)[i] = (int8_t)v;
+        else
+            ((int16_t *)dst)[i] = (int16_t)v;
+    }
+}
+
 void mf_qexec_run(mf_qexec *e, const float *x, float *out)
 {
     const mf_model *m = e->m;
@@ -210,13 +221,7 @@ void mf_qexec_run(mf_qexec *e, const float *x, float *out)
     if (!e->q)
         memcpy(e->buf[0], x, sizeof(float) * in);
     else
-        for (size_t i = 0; i < in; i++) {
-            int64_t v = mf_quantize_value(x[i], e->q->n_in, e->q->bits);
-            if (e->q->bits == 8)
-                ((int8_t *)e->buf[0])[i] = (int8_t)v;
-            else
-                ((int16_t *)e->buf[0])[i] = (int16_t)v;
-        }
+        quantize_into(e, x, in, e->q->n_in, e->buf[0]);
     for (int k = 1; k < m->n_nodes; k++)
         run_node(e, m->order[k]);
     size_t no = mf_model_output_size(m);
@@ -229,6 +234,35 @@ void mf_qexec_run(mf_qexec *e, const float *x, float *out)
     for (size_t i = 0; i < no; i++)
         out[i] =
             (float)ldexp(e->q->bits == 8 ? ((const int8_t *)y)[i] : ((const int16_t *)y)[i], -n);
+}
+
+void mf_qexec_node_batch(mf_qexec *e, int node, const float *const *x, int n, float *y)
+{
+    const mf_model *m = e->m;
+    const mf_node *nd = &m->nodes[node];
+    size_t out = mf_shape_size(&nd->out_shape);
+    int n_out = e->q ? e->q->nodes[node].n_out : 0;
+    for (int s = 0; s < n; s++) {
+        for (int k = 0; k < nd->n_inputs; k++) {
+            int src = nd->inputs[k];
+            size_t cnt = mf_shape_size(&m->nodes[src].out_shape);
+            const float *xs = x[k] + (size_t)s * cnt;
+            if (!e->q)
+                memcpy(e->buf[src], xs, sizeof(float) * cnt);
+            else
+                quantize_into(e, xs, cnt, e->q->nodes[src].n_out, e->buf[src]);
+        }
+        run_node(e, node);
+        float *ys = y + (size_t)s * out;
+        const void *b = e->buf[node];
+        for (size_t i = 0; i < out; i++) {
+            if (!e->q)
+                ys[i] = ((const float *)b)[i];
+            else
+                ys[i] = (float)ldexp(
+                    e->q->bits == 8 ? ((const int8_t *)b)[i] : ((const int16_t *)b)[i], -n_out);
+        }
+    }
 }
 
 const void *mf_qexec_node_output(const mf_qexec *e, int node, size_t *count)

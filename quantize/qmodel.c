@@ -30,6 +30,13 @@ static int pick_n(const mf_quant_options *o, double range)
 /* Keras [k…][cin][cout] (K × cout) → runtime [cout][k…][cin] (cout × K), quantized. */
 static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int n_in)
 {
+    free(q->nodes[j].w);
+    free(q->nodes[j].bias);
+    free(q->nodes[j].n_w_ch);
+    free(q->nodes[j].shifts);
+    q->nodes[j].w = q->nodes[j].bias = NULL;
+    q->nodes[j].n_w_ch = q->nodes[j].shifts = NULL;
+    q->nodes[j].saturated = 0;
     const mf_model *m = q->model;
     mf_qnode *qn = &q->nodes[j];
     mf_param_desc d[4];
@@ -111,6 +118,7 @@ mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quan
     q->bits = o->bits;
     q->rounding = o->rounding;
     q->per_channel = o->per_channel;
+    q->force_n = o->force_n;
     q->nodes = calloc((size_t)folded->n_nodes, sizeof *q->nodes);
     if (!q->nodes) goto oom;
     q->n_in = pick_n(o, ranges[0]);
@@ -159,4 +167,17 @@ oom:
 fail:
     mf_qmodel_free(q);
     return NULL;
+}
+
+int mf_qmodel_requantize_weights(mf_qmodel *q, mf_error *err)
+{
+    mf_quant_options o = {q->bits, q->rounding, q->per_channel, q->force_n};
+    const mf_model *m = q->model;
+    for (int j = 1; j < m->n_nodes; j++) {
+        mf_op op = m->nodes[j].spec.op;
+        if (op != MF_OP_CONV1D && op != MF_OP_CONV2D && op != MF_OP_DENSE) continue;
+        if (quantize_weights(q, j, &o, q->nodes[m->nodes[j].inputs[0]].n_out))
+            return mf_error_set(err, "out of memory quantizing the weights");
+    }
+    return MF_OK;
 }

@@ -200,6 +200,7 @@ mf_qmodel *mf_qmodel_load(const char *path, int *is_float, mf_error *err)
     q->bits = bits;
     q->per_channel = per_channel;
     q->n_in = n_in;
+    q->force_n = -1;
     q->rounding = strcmp(rounding, "floor") ? MF_RT_ROUND_HALF_UP : MF_RT_ROUND_FLOOR;
     q->nodes[0].n_out = n_in;
     for (int k = 1; k < m->n_nodes; k++) {

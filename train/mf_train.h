@@ -51,6 +51,17 @@ typedef struct mf_train_result {
 int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
              mf_train_result *res, mf_error *err);
 
+/* Hooks for training variants (quantization-aware training): `workspaces` is told the shard
+ * workspaces once they exist (to install forward hooks), `before_step` runs before every
+ * optimizer step's forward passes with the current parameters, `after` once training ends. */
+typedef struct mf_train_hooks {
+    void *ctx;
+    int (*workspaces)(void *ctx, mf_workspace *const *ws, int n, mf_error *err);
+    void (*before_step)(void *ctx, const float *params);
+} mf_train_hooks;
+int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
+                  const mf_train_hooks *hooks, mf_train_result *res, mf_error *err);
+
 /* Inference-mode accuracy and mean loss on (x, y), sharded over the pool. */
 int mf_evaluate(const mf_model *m, mf_pool *pool, const float *x, const int *y, int n,
                 double *accuracy, double *loss, mf_error *err);

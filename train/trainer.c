@@ -224,6 +224,12 @@ static double now_seconds(void)
 int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
              mf_train_result *res, mf_error *err)
 {
+    return mf_train_with(m, tc, d, log, NULL, res, err);
+}
+
+int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
+                  const mf_train_hooks *hooks, mf_train_result *res, mf_error *err)
+{
     memset(res, 0, sizeof *res);
     if (!mf_shape_equal(&m->input_shape, &d->shape) || (int)mf_model_output_size(m) != d->classes) {
         char a[64], b[64];
@@ -253,6 +259,13 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
         return mf_error_set(err, "out of memory");
     }
     if (engine_init(&e, m, threads, tc->batch_size, 1, err)) {
+        free(perm);
+        free(mix);
+        mf_pool_free(pool);
+        return MF_ERR;
+    }
+    if (hooks && hooks->workspaces && hooks->workspaces(hooks->ctx, e.job.ws, threads, err)) {
+        engine_free(&e);
         free(perm);
         free(mix);
         mf_pool_free(pool);
@@ -312,6 +325,7 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
                 }
                 j->mix = mix;
             }
+            if (hooks && hooks->before_step) hooks->before_step(hooks->ctx, m->params);
             mf_pool_run(pool, run_shard, j);
             double batch_loss = 0.0;
             for (int s = 0; s < threads; s++) {
@@ -357,6 +371,7 @@ int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *
         double tl;
         /* per-epoch evaluation on the validation split when there is one: the test split
          * stays unseen until the end */
+        if (hooks && hooks->before_step) hooks->before_step(hooks->ctx, m->params);
         const float *ex = d->n_val ? d->x_val : d->x_test;
         const int *ey = d->n_val ? d->y_val : d->y_test;
         int en = d->n_val ? d->n_val : d->n_test;

@@ -1,0 +1,364 @@
+/* Quantization: formats, folding, PTQ through the runtime kernels, QAT's forward, quantized
+ * model files. */
+#include <hdf5.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mf_model_io.h"
+#include "mf_quantize.h"
+#include "mf_runtime.h"
+#include "mf_train.h"
+#include "testutil.h"
+
+static void test_formats(void **state)
+{
+    (void)state;
+    assert_int_equal(mf_qformat_from_range(1.0, 8), 6); /* Q1.6, DESIGN.md §13 */
+    assert_int_equal(mf_qformat_from_range(0.0, 8), 7);
+    assert_int_equal(mf_qformat_from_range(0.99, 8), 7);
+    assert_int_equal(mf_qformat_from_range(0.3, 8), 8);    /* m = -1 */
+    assert_int_equal(mf_qformat_from_range(200.0, 16), 7); /* m = 8 */
+    assert_int_equal(mf_qformat_from_range(3.9, 16), 13);
+    assert_int_equal(mf_quantize_value(0.5, 0, 8), 1); /* half away from zero */
+    assert_int_equal(mf_quantize_value(-0.5, 0, 8), -1);
+    assert_int_equal(mf_quantize_value(1.25, 1, 8), 3);
+    assert_int_equal(mf_quantize_value(-1.25, 1, 8), -3);
+    assert_int_equal(mf_quantize_value(1000.0, 0, 8), 127);
+    assert_int_equal(mf_quantize_value(-1000.0, 0, 8), -128);
+    assert_int_equal(mf_quantize_value(1e30, 0, 16), 32767);
+    assert_int_equal(mf_quantize_value(NAN, 3, 16), 0);
+}
+
+/* conv → batchnorm → relu → dropout → maxpool → relu(after pool) … folds to conv(+relu) → pool */
+static mf_model *bn_model(void)
+{
+    mf_error err;
+    mf_shape in = {2, {12, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c1");
+    s.filters = 4;
+    s.kernel = 3;
+    s.padding = MF_PAD_SAME;
+    s.use_bias = 0;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU, "r1");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_DROPOUT, "drop");
+    s.rate = 0.5f;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c2");
+    s.filters = 4;
+    s.kernel = 3;
+    s.padding = MF_PAD_SAME;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL1D, "p");
+    s.kernel = 2;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU, "r2");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 5);
+    /* non-trivial batch-norm statistics and affine parameters */
+    const mf_node *bn = &m->nodes[mf_model_find(m, "bn")];
+    for (int c = 0; c < 4; c++) {
+        m->params[bn->param_offset + c] = 0.5f + 0.25f * c;
+        m->params[bn->param_offset + 4 + c] = 0.1f * c - 0.1f;
+        m->state[bn->state_offset + c] = 0.05f * c;
+        m->state[bn->state_offset + 4 + c] = 0.5f + 0.3f * c;
+    }
+    return m;
+}
+
+static void random_inputs(float *x, size_t n, uint64_t seed)
+{
+    mf_rng r;
+    mf_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(2.0 * mf_rng_uniform(&r) - 1.0);
+}
+
+static void test_fold_keeps_the_function(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_model *m = bn_model();
+    mf_model *f = mf_fold_model(m, &err);
+    assert_non_null(f);
+    assert_int_equal(mf_model_find(f, "bn"), -1);
+    assert_int_equal(mf_model_find(f, "r1"), -1);
+    assert_int_equal(mf_model_find(f, "r2"), -1);
+    assert_int_equal(mf_model_find(f, "drop"), -1);
+    assert_int_equal(f->nodes[mf_model_find(f, "c1")].spec.activation, MF_ACT_RELU);
+    assert_int_equal(f->nodes[mf_model_find(f, "c2")].spec.activation, MF_ACT_RELU);
+    const int n = 5;
+    float *x = malloc(sizeof(float) * 36 * n);
+    random_inputs(x, 36 * (size_t)n, 3);
+    mf_workspace *a = mf_workspace_new(m, n, 0, &err), *b = mf_workspace_new(f, n, 0, &err);
+    const float *ya = mf_forward(a, m->params, m->state, x, n, 0, 0, 0);
+    const float *yb = mf_forward(b, f->params, f->state, x, n, 0, 0, 0);
+    for (int i = 0; i < 3 * n; i++)
+        assert_float_equal(ya[i], yb[i], 1e-5);
+    /* and the runtime float kernels agree with the engine on the folded model */
+    mf_qexec *e = mf_qexec_new(NULL, f, &err);
+    float out[3];
+    mf_qexec_run(e, x, out);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(out[i], yb[i], 1e-5);
+    mf_qexec_free(e);
+    mf_workspace_free(a);
+    mf_workspace_free(b);
+    mf_model_free(f);
+    mf_model_free(m);
+    free(x);
+}
+
+/* A trained resnetv1_6 on UCI-HAR-shaped synthetic data, folded and calibrated. */
+typedef struct {
+    mf_model *model;
+    mf_dataset *data;
+} trained;
+
+static trained train_small(void)
+{
+    trained t;
+    mf_error err;
+    mf_shape shape = {2, {128, 9}};
+    assert_int_equal(mf_synthetic_generate(&shape, 6, 512, 256, 1.0f, 3, &t.data, &err), MF_OK);
+    mf_template_args a = {.width = 8, .dims = 1, .input_shape = shape, .classes = 6};
+    t.model = mf_template_build("resnetv1_6", &a, &err);
+    mf_model_init_params(t.model, 2);
+    mf_train_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.epochs = 4;
+    tc.batch_size = 32;
+    tc.lr = 0.05f;
+    tc.momentum = 0.9f;
+    tc.seed = 1;
+    tc.threads = 2;
+    tc.progress = MF_PROGRESS_NONE;
+    mf_train_result res;
+    assert_int_equal(mf_train(t.model, &tc, t.data, NULL, &res, &err), MF_OK);
+    free(res.history);
+    return t;
+}
+
+static mf_qmodel *quantize(const trained *t, int bits, int per_channel, int rounding)
+{
+    mf_error err;
+    mf_model *f = mf_fold_model(t->model, &err);
+    assert_non_null(f);
+    double *r = malloc(sizeof(double) * f->n_nodes);
+    assert_int_equal(mf_calibrate(f, t->data->x_train, t->data->n_train, 1, r, &err), MF_OK);
+    mf_quant_options o = {bits, rounding, per_channel, -1};
+    mf_qmodel *q = mf_qmodel_build(f, r, &o, &err);
+    free(r);
+    assert_non_null(q);
+    return q;
+}
+
+static double agreement(const mf_qmodel *q, const trained *t, int *pred_q)
+{
+    mf_error err;
+    int n = t->data->n_test;
+    int *pred_f = malloc(sizeof(int) * n);
+    assert_int_equal(mf_qexec_predict(NULL, q->model, t->data->x_test, n, 2, pred_f, &err), MF_OK);
+    assert_int_equal(mf_qexec_predict(q, NULL, t->data->x_test, n, 2, pred_q, &err), MF_OK);
+    int same = 0;
+    for (int i = 0; i < n; i++)
+        same += pred_f[i] == pred_q[i];
+    free(pred_f);
+    return (double)same / n;
+}
+
+static void test_ptq_and_files(void **state)
+{
+    (void)state;
+    trained t = train_small();
+    const char *dir = tu_tmpdir("quantize");
+    int n = t.data->n_test;
+    int *pred = malloc(sizeof(int) * n), *pred2 = malloc(sizeof(int) * n);
+    for (int variant = 0; variant < 4; variant++) {
+        int bits = variant < 2 ? 16 : 8, per_channel = variant % 2;
+        mf_qmodel *q =
+            quantize(&t, bits, per_channel, variant == 1 ? MF_RT_ROUND_FLOOR : MF_RT_ROUND_HALF_UP);
+        double agree = agreement(q, &t, pred);
+        printf("int%d%s: predictions agree with float on %.4f\n", bits,
+               per_channel ? " per-channel" : "", agree);
+        assert_true(agree >= (bits == 16 ? 0.99 : 0.95));
+        /* a saved and re-loaded quantized model predicts exactly the same */
+        char path[1300];
+        snprintf(path, sizeof path, "%s/q%d.h5", dir, variant);
+        mf_error err;
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        int is_float = 0;
+        mf_qmodel *back = mf_qmodel_load(path, &is_float, &err);
+        assert_non_null(back);
+        assert_int_equal(back->bits, bits);
+        assert_int_equal(back->rounding, q->rounding);
+        assert_int_equal(mf_qexec_predict(back, NULL, t.data->x_test, n, 2, pred2, &err), MF_OK);
+        assert_memory_equal(pred, pred2, sizeof(int) * n);
+        mf_qmodel_free(back);
+        mf_qmodel_free(q);
+    }
+    free(pred);
+    free(pred2);
+    mf_model_free(t.model);
+    mf_dataset_free(t.data);
+}
+
+/* QAT's forward is the integer model: equal output bits on random inputs, int8 and int16. */
+static void test_qat_forward_is_the_integer_model(void **state)
+{
+    (void)state;
+    trained t = train_small();
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_qmodel *q = quantize(&t, bits, bits == 8, MF_RT_ROUND_HALF_UP);
+        const int n = 16;
+        float *x = malloc(sizeof(float) * 128 * 9 * n), a[6 * 16], b[6];
+        random_inputs(x, 128 * 9 * (size_t)n, 11 + bits);
+        for (int i = 0; i < 128 * 9 * n; i++)
+            x[i] *= 3.0f;
+        mf_error err;
+        assert_int_equal(mf_qat_forward(q, x, n, a, &err), MF_OK);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        for (int s = 0; s < n; s++) {
+            mf_qexec_run(e, x + (size_t)s * 128 * 9, b);
+            assert_memory_equal(a + 6 * s, b, sizeof b);
+        }
+        mf_qexec_free(e);
+        free(x);
+        /* one epoch of QAT runs, changes the weights, and keeps the integer model consistent */
+        mf_train_config tc;
+        memset(&tc, 0, sizeof tc);
+        tc.epochs = 1;
+        tc.batch_size = 32;
+        tc.lr = 0.01f;
+        tc.momentum = 0.9f;
+        tc.seed = 1;
+        tc.threads = 2;
+        tc.progress = MF_PROGRESS_NONE;
+        size_t nw = q->nodes[1].n_weights * (size_t)(bits / 8);
+        void *before = malloc(nw);
+        memcpy(before, q->nodes[1].w, nw);
+        mf_train_result res;
+        assert_int_equal(mf_qat(q, &tc, t.data, NULL, &res, &err), MF_OK);
+        assert_true(memcmp(before, q->nodes[1].w, nw) != 0);
+        int *pred = malloc(sizeof(int) * t.data->n_test);
+        assert_int_equal(mf_qexec_predict(q, NULL, t.data->x_test, t.data->n_test, 2, pred, &err),
+                         MF_OK);
+        int ok = 0;
+        for (int i = 0; i < t.data->n_test; i++)
+            ok += pred[i] == t.data->y_test[i];
+        /* the last epoch's evaluation ran the same integer model */
+        assert_float_equal(res.history[0].test_accuracy, (double)ok / t.data->n_test, 1e-12);
+        free(pred);
+        free(before);
+        free(res.history);
+        mf_qmodel_free(q);
+    }
+    mf_model_free(t.model);
+    mf_dataset_free(t.data);
+}
+
+static void set_int_attr(const char *path, const char *obj, const char *name, int v)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    H5Adelete(o, name);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(o, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT, &v);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+static void test_malformed_quantized_files(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_model *m = bn_model();
+    mf_model *f = mf_fold_model(m, &err);
+    double r[16];
+    float x[36 * 4];
+    random_inputs(x, sizeof x / sizeof x[0], 1);
+    assert_int_equal(mf_calibrate(f, x, 4, 1, r, &err), MF_OK);
+    mf_quant_options o = {8, MF_RT_ROUND_HALF_UP, 0, -1};
+    mf_qmodel *q = mf_qmodel_build(f, r, &o, &err);
+    const char *dir = tu_tmpdir("quantize_bad");
+    char path[1300], cmd[3000];
+    snprintf(path, sizeof path, "%s/q.h5", dir);
+    int is_float;
+    /* a float model is recognised as such */
+    assert_int_equal(mf_model_save(m, path, &err), MF_OK);
+    assert_null(mf_qmodel_load(path, &is_float, &err));
+    assert_int_equal(is_float, 1);
+    struct {
+        const char *obj, *attr;
+        int value;
+        const char *message;
+    } cases[] = {
+        {"/", "bits", 12, "'bits' must be 8 or 16"},
+        {"/", "mcuforge_quantized_version", 7, "unsupported quantized format version 7"},
+        {"/layers/c2", "n_out", 99, "'n_out'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        set_int_attr(path, cases[i].obj, cases[i].attr, cases[i].value);
+        assert_null(mf_qmodel_load(path, &is_float, &err));
+        if (!strstr(err.message, cases[i].message))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.message, cases[i].message);
+        assert_string_equal(err.file, path);
+    }
+    /* a kernel_q dataset of the wrong size */
+    assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+    hid_t h = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Ldelete(h, "/layers/c2/kernel_q", H5P_DEFAULT);
+    hsize_t dims[1] = {5};
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t d = H5Dcreate2(h, "/layers/c2/kernel_q", H5T_STD_I8LE, sp, H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Fclose(h);
+    assert_null(mf_qmodel_load(path, &is_float, &err));
+    assert_non_null(strstr(err.message, "kernel_q"));
+    assert_string_equal(err.field, "/layers/c2");
+    /* a truncated file */
+    assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+    snprintf(cmd, sizeof cmd, "truncate -s 3000 '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    assert_null(mf_qmodel_load(path, &is_float, &err));
+    assert_true(strlen(err.message) > 0);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_fold_keeps_the_function),
+        cmocka_unit_test(test_ptq_and_files),
+        cmocka_unit_test(test_qat_forward_is_the_integer_model),
+        cmocka_unit_test(test_malformed_quantized_files),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
