@@ -10,7 +10,22 @@
  * accumulator has n_acc = n_in + n_w (int32 for int8, int64 for int16); biases are stored at
  * n_acc. Requantization to n_out: s = n_acc − n_out; s > 0 → arithmetic right shift with the
  * rounding mode (floor: acc >> s; half-up: (acc + (1 << (s − 1))) >> s); s < 0 → saturating left
- * shift; then saturate to the output type; a fused ReLU clamps at 0 afterwards. */
+ * shift; then saturate to the output type; a fused ReLU clamps at 0 afterwards.
+ * These are exact integer functions of (acc, s) for every int s: the half-up sum is formed
+ * without overflow, s ≥ the accumulator width gives −1/0 (floor) or 0 (half-up), a left shift
+ * that leaves the output range saturates (also s ≤ −width); no UB, no implementation-defined
+ * shifts (requant.c). A rounding value other than MF_RT_ROUND_HALF_UP means floor.
+ *
+ * Preconditions the quantizer/code generator guarantees (not checked here): the accumulator does
+ * not overflow (int8: kh·kw·cin·2^14 + |bias| < 2^31 is enough); average-pool windows and global
+ * pools cover < 65536 positions; add alignments lie in [0, 23] (int8) or [0, 47] (int16).
+ * Aliasing: `out` may equal an input only for relu, rescale and add (element-wise); conv,
+ * dense and pools need separate buffers.
+ *
+ * Float kernels accumulate in float in a fixed order (bias or 0 first, then ky, kx, cin
+ * ascending; pools: taps in (ky, kx) order, then sum / (float)count), one rounding per
+ * operation (-ffp-contract=off), so host and firmware agree bit for bit. Float ReLU is
+ * v < 0 ? 0 : v (−0.0f and NaN pass unchanged). */
 #ifndef MF_RUNTIME_H
 #define MF_RUNTIME_H
 
@@ -19,7 +34,10 @@
 
 enum { MF_RT_ROUND_FLOOR = 0, MF_RT_ROUND_HALF_UP = 1 };
 
-/* Window geometry of a conv or pool; 1D: h = oh = kh = sh = 1, pad_top = 0. */
+/* Window geometry of a conv or pool; 1D: h = oh = kh = sh = 1, pad_top = 0. Output (oy, ox)
+ * reads input rows iy = oy·sh − pad_top + ky and columns ix = ox·sw − pad_left + kx; taps outside
+ * the input are zero padding (conv; "same" puts the remaining padding after the last row/column
+ * implicitly) or skipped (pools, which also divide by the number of taps inside). */
 typedef struct mf_rt_geom {
     int h, w, cin;
     int oh, ow, cout; /* pools: cout = cin */
@@ -31,7 +49,7 @@ typedef struct mf_rt_geom {
  * output channel when `shifts` is not NULL (per-channel weight formats). */
 typedef struct mf_rt_requant {
     int shift;
-    const int8_t *shifts; /* NULL or cout entries */
+    const int8_t *shifts; /* NULL or cout entries (dense: n_out); overrides `shift` */
     int relu;             /* fused ReLU */
     int rounding;         /* MF_RT_ROUND_* */
 } mf_rt_requant;
@@ -40,7 +58,8 @@ typedef struct mf_rt_requant {
 int8_t mf_rt_requant_s32(int32_t acc, int shift, int relu, int rounding);
 int16_t mf_rt_requant_s64(int64_t acc, int shift, int relu, int rounding);
 
-/* ---- convolution (conv1d and conv2d) ---- */
+/* ---- convolution (conv1d and conv2d): out[oy][ox][co] = requant(bias[co] + Σ_{ky,kx,ci}
+ * in[iy][ix][ci]·w[co][ky][kx][ci]); bias NULL means 0 ---- */
 void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                     int relu, float *out);
 void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
@@ -48,7 +67,7 @@ void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, co
 void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const mf_rt_requant *rq, int8_t *out);
 
-/* ---- dense: out[o] = Σ in[i]·w[o][i] + bias[o] ---- */
+/* ---- dense: out[o] = requant(bias[o] + Σ in[i]·w[o][i]); bias NULL means 0 ---- */
 void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
                      int relu, float *out);
 void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, const int64_t *bias,
@@ -66,7 +85,8 @@ void mf_rt_avgpool_f32(const mf_rt_geom *g, const float *in, int relu, float *ou
 void mf_rt_avgpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int rounding,
                        int16_t *out);
 void mf_rt_avgpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int rounding, int8_t *out);
-/* Global pools over `positions` positions of `channels` channels. */
+/* Global pools over `positions` positions of `channels` channels: in [positions][channels],
+ * out [channels]. */
 void mf_rt_global_maxpool_f32(int positions, int channels, const float *in, float *out);
 void mf_rt_global_maxpool_s16(int positions, int channels, const int16_t *in, int16_t *out);
 void mf_rt_global_maxpool_s8(int positions, int channels, const int8_t *in, int8_t *out);
@@ -78,7 +98,7 @@ void mf_rt_global_avgpool_s8(int positions, int channels, const int8_t *in, int 
 
 /* ---- add: both inputs aligned to the finer format by exact left shifts (align_a, align_b ≥
  * 0, in the accumulator type), added, then requantized with rq (shift = n_fine − n_out, per
- * tensor). float: a + b (+ ReLU). n elements. ---- */
+ * tensor; rq->shifts is ignored). float: a + b (+ ReLU). n elements; out may be a or b. ---- */
 void mf_rt_add_f32(size_t n, const float *a, const float *b, int relu, float *out);
 void mf_rt_add_s16(size_t n, const int16_t *a, int align_a, const int16_t *b, int align_b,
                    const mf_rt_requant *rq, int16_t *out);
@@ -91,7 +111,8 @@ void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);
 void mf_rt_relu_s8(size_t n, const int8_t *in, int8_t *out);
 
 /* ---- format conversion: requantize a tensor from n_in to n_out fractional bits (shift =
- * n_in − n_out), e.g. the input of a layer whose format differs ---- */
+ * n_in − n_out, any sign; no ReLU), e.g. the input of a layer whose format differs; in place
+ * allowed ---- */
 void mf_rt_rescale_s16(size_t n, const int16_t *in, int shift, int rounding, int16_t *out);
 void mf_rt_rescale_s8(size_t n, const int8_t *in, int shift, int rounding, int8_t *out);
 

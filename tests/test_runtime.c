@@ -1,0 +1,1233 @@
+/* The runtime kernels (deploy/runtime), portable C reference path.
+ *
+ * Requantization helpers: hand-computed cases (ties in both rounding modes and both signs,
+ * saturation at both ends, left shifts with and without saturation, shift 0, shifts ≥ the
+ * accumulator width and INT_MIN/INT_MAX, ReLU after saturation), then a random sweep against
+ * ref_requant, an independent implementation on 128-bit integers with plain floor division.
+ *
+ * Integer kernels (int8 and int16), on random data, twice:
+ *   (a) against the real-valued computation: inputs, weights and biases dequantized
+ *       (q·2^(−n)), the layer computed in double (exact here: every value is a dyadic rational
+ *       of < 53 significant bits), then checked in units of the output LSB: floor mode
+ *       0 ≤ y − out < 1, half-up −0.5 ≤ y − out < 0.5; a value beyond the output range must
+ *       give the saturated output (most runs choose the output format from the data so that
+ *       nothing saturates and assert that; "tight" runs shift 3 bits less on purpose);
+ *   (b) against a straightforward integer reference written here (explicitly zero-padded
+ *       input, 64-bit accumulation, ref_requant): exact equality.
+ * Float kernels: against a double computation within 1e-5 of the sum of the magnitudes of the
+ * terms, and bit for bit against a float loop written here in the documented order (bias, then
+ * ky, kx, ci ascending; -ffp-contract=off applies to this file too).
+ *
+ * MF_TEST_VERBOSE=1 prints the number of checked and saturated outputs per test. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <limits.h>
+
+#include <cmocka.h>
+
+#include "mf_runtime.h"
+
+__extension__ typedef __int128 i128;
+
+enum { FLOOR = MF_RT_ROUND_FLOOR, HALF = MF_RT_ROUND_HALF_UP };
+
+static int verbose(void)
+{
+    const char *v = getenv("MF_TEST_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Context of the current random case, printed with a failed check. */
+static char ctx[256];
+
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            print_error("%s:%d: check failed: %s\n  case: %s\n  ", __FILE__, __LINE__, #cond,      \
+                        ctx);                                                                      \
+            print_error(__VA_ARGS__);                                                              \
+            print_error("\n");                                                                     \
+            fail();                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* ---- deterministic random numbers (splitmix64) ---- */
+
+typedef struct {
+    uint64_t s;
+} rng_t;
+
+static uint64_t rng_next(rng_t *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi], inclusive. */
+static int64_t rng_int(rng_t *r, int64_t lo, int64_t hi)
+{
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1u;
+    uint64_t v = span == 0 ? rng_next(r) : rng_next(r) % span;
+    return (int64_t)((uint64_t)lo + v);
+}
+
+static float rng_float(rng_t *r, float lo, float hi)
+{
+    double u = (double)(rng_next(r) >> 11) / 9007199254740992.0;
+    return (float)(lo + (hi - lo) * u);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size);
+    assert_non_null(p);
+    return p;
+}
+
+/* ---- the independent requantization reference ---- */
+
+static int64_t qmax_of(int bits)
+{
+    return bits == 8 ? INT8_MAX : INT16_MAX;
+}
+
+static int64_t qmin_of(int bits)
+{
+    return bits == 8 ? INT8_MIN : INT16_MIN;
+}
+
+/* floor(a / d) for d > 0 on 128-bit integers, from C's truncating division. */
+static i128 floor_div128(i128 a, i128 d)
+{
+    i128 q = a / d;
+    if (a % d != 0 && a < 0) q -= 1;
+    return q;
+}
+
+/* DESIGN.md §13 as arithmetic: right shift = floor(acc / 2^s) or floor((acc + 2^(s−1)) / 2^s),
+ * left shift = acc·2^k, then clamp to b bits, then ReLU. */
+static int64_t ref_requant(int64_t acc, int shift, int relu, int rounding, int bits)
+{
+    i128 v;
+    if (shift > 0) {
+        if (shift >= 120) /* |acc| < 2^63: floor is −1 or 0, half-up always 0 */
+            v = rounding == HALF ? 0 : acc < 0 ? -1 : 0;
+        else {
+            i128 d = (i128)1 << shift;
+            v = floor_div128((i128)acc + (rounding == HALF ? d / 2 : 0), d);
+        }
+    } else if (shift < 0) {
+        if (shift <= -60) /* saturates unless 0 */
+            v = acc == 0 ? 0 : acc > 0 ? (i128)1 << 70 : -((i128)1 << 70);
+        else
+            v = (i128)acc * ((i128)1 << -shift);
+    } else {
+        v = acc;
+    }
+    if (v > qmax_of(bits)) v = qmax_of(bits);
+    if (v < qmin_of(bits)) v = qmin_of(bits);
+    if (relu && v < 0) v = 0;
+    return (int64_t)v;
+}
+
+/* (a): the real value t = y·2^n_out (output LSBs) against the kernel's output q. Returns 1 when
+ * the value lies beyond the output range (q must then be the saturated value). */
+static int check_lsb(double t, int64_t q, int bits, int rounding, int relu)
+{
+    double r = relu && t < 0 ? 0.0 : t;
+    double hi = (double)qmax_of(bits), lo = (double)qmin_of(bits);
+    double up = rounding == HALF ? 0.5 : 0.0; /* round(r) = floor(r + up) */
+    if (r + up >= hi + 1.0) {
+        CHECK(q == qmax_of(bits), "value %.6f LSB saturates: expected %lld, got %lld", r,
+              (long long)qmax_of(bits), (long long)q);
+        return 1;
+    }
+    if (r + up < lo) {
+        CHECK(q == qmin_of(bits), "value %.6f LSB saturates: expected %lld, got %lld", r,
+              (long long)qmin_of(bits), (long long)q);
+        return 1;
+    }
+    double d = r - (double)q;
+    if (rounding == HALF)
+        CHECK(d >= -0.5 && d < 0.5, "half-up: real %.6f LSB, output %lld, error %.6f LSB", r,
+              (long long)q, d);
+    else
+        CHECK(d >= 0.0 && d < 1.0, "floor: real %.6f LSB, output %lld, error %.6f LSB", r,
+              (long long)q, d);
+    return 0;
+}
+
+/* Smallest shift s ≥ −30 such that |acc| ≤ maxabs gives |acc|·2^(−s) < qmax: no rounding mode
+ * can saturate then. */
+static int fit_shift(int64_t maxabs, int bits)
+{
+    i128 qmax = qmax_of(bits);
+    for (int s = -30; s < 64; s++) {
+        if (s < 0 && (i128)maxabs * ((i128)1 << -s) < qmax) return s;
+        if (s >= 0 && (i128)maxabs < qmax * ((i128)1 << s)) return s;
+    }
+    return 64;
+}
+
+/* ---- hand-computed requantization ---- */
+
+typedef struct {
+    int64_t acc;
+    int shift, relu, rounding;
+    int64_t want;
+} rq_case;
+
+static void requant_s8_hand(void **state)
+{
+    (void)state;
+    static const rq_case cases[] = {
+        /* exact .5 ties, both signs, both modes */
+        {3, 1, 0, FLOOR, 1},
+        {3, 1, 0, HALF, 2},
+        {-3, 1, 0, FLOOR, -2},
+        {-3, 1, 0, HALF, -1},
+        {1, 1, 0, FLOOR, 0},
+        {1, 1, 0, HALF, 1},
+        {-1, 1, 0, FLOOR, -1},
+        {-1, 1, 0, HALF, 0},
+        {6, 2, 0, FLOOR, 1}, /* 1.5 */
+        {6, 2, 0, HALF, 2},
+        {-6, 2, 0, FLOOR, -2}, /* −1.5 */
+        {-6, 2, 0, HALF, -1},
+        {5, 2, 0, FLOOR, 1}, /* 1.25 */
+        {5, 2, 0, HALF, 1},
+        {-5, 2, 0, FLOOR, -2}, /* −1.25 */
+        {-5, 2, 0, HALF, -1},
+        {-7, 2, 0, FLOOR, -2}, /* −1.75 */
+        {-7, 2, 0, HALF, -2},
+        {7, 2, 0, HALF, 2},
+        {3 << 29, 30, 0, FLOOR, 1}, /* 1.5 at a large shift */
+        {3 << 29, 30, 0, HALF, 2},
+        {-(3 << 29), 30, 0, FLOOR, -2},
+        {-(3 << 29), 30, 0, HALF, -1},
+        /* saturation at both ends */
+        {1000, 2, 0, FLOOR, 127},
+        {-1000, 2, 0, HALF, -128},
+        {255, 1, 0, FLOOR, 127}, /* 127.5 */
+        {255, 1, 0, HALF, 127},  /* 128 saturates */
+        {254, 1, 0, HALF, 127},
+        {-256, 1, 0, FLOOR, -128},
+        {-257, 1, 0, FLOOR, -128}, /* −128.5 → −129 saturates */
+        {-257, 1, 0, HALF, -128},  /* −128.5 → −128 */
+        {-259, 1, 0, HALF, -128},  /* −129.5 → −129 saturates */
+        {INT32_MAX, 1, 0, HALF, 127},
+        {INT32_MIN, 1, 0, FLOOR, -128},
+        /* shift 0 */
+        {100, 0, 0, FLOOR, 100},
+        {-5, 0, 0, HALF, -5},
+        {128, 0, 0, FLOOR, 127},
+        {-129, 0, 0, FLOOR, -128},
+        {-128, 0, 0, FLOOR, -128},
+        /* left shifts */
+        {3, -2, 0, FLOOR, 12},
+        {-3, -2, 0, HALF, -12},
+        {31, -2, 0, FLOOR, 124},
+        {32, -2, 0, FLOOR, 127}, /* 128 saturates */
+        {-32, -2, 0, FLOOR, -128},
+        {-33, -2, 0, FLOOR, -128},
+        {1, -6, 0, FLOOR, 64},
+        {1, -7, 0, FLOOR, 127},
+        {-1, -7, 0, FLOOR, -128},
+        {-1, -8, 0, FLOOR, -128},
+        {0, -40, 0, FLOOR, 0},
+        {1, -40, 0, FLOOR, 127},
+        {-1, -40, 0, HALF, -128},
+        {INT32_MAX, -1, 0, FLOOR, 127},
+        {INT32_MIN, -1, 0, FLOOR, -128},
+        {1 << 24, -7, 0, FLOOR, 127}, /* 2^31 would overflow int32 */
+        {5, INT_MIN, 0, FLOOR, 127},
+        {-5, INT_MIN, 0, FLOOR, -128},
+        {0, INT_MIN, 0, FLOOR, 0},
+        /* shifts at and beyond the accumulator width */
+        {INT32_MAX, 31, 0, FLOOR, 0},
+        {INT32_MAX, 31, 0, HALF, 1}, /* 0.99999… */
+        {INT32_MIN, 31, 0, FLOOR, -1},
+        {INT32_MIN, 31, 0, HALF, -1}, /* exactly −1 */
+        {INT32_MIN, 32, 0, FLOOR, -1},
+        {INT32_MIN, 32, 0, HALF, 0}, /* −0.5 */
+        {INT32_MAX, 32, 0, HALF, 0},
+        {-1, 40, 0, FLOOR, -1},
+        {-1, 40, 0, HALF, 0},
+        {1, 40, 0, FLOOR, 0},
+        {-1, INT_MAX, 0, FLOOR, -1},
+        {-1, INT_MAX, 0, HALF, 0},
+        {INT32_MAX, INT_MAX, 0, HALF, 0},
+        /* ReLU after saturation and rounding */
+        {1000, 2, 1, FLOOR, 127},
+        {-1000, 2, 1, FLOOR, 0},
+        {-3, 1, 1, HALF, 0},
+        {-1, 1, 1, HALF, 0},
+        {1, 1, 1, HALF, 1},
+        {-1, -40, 1, FLOOR, 0},
+        {1, -40, 1, FLOOR, 127},
+        {-1, 40, 1, FLOOR, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const rq_case *c = &cases[i];
+        snprintf(ctx, sizeof ctx, "mf_rt_requant_s32(%lld, %d, relu %d, %s)", (long long)c->acc,
+                 c->shift, c->relu, c->rounding == HALF ? "half-up" : "floor");
+        int got = mf_rt_requant_s32((int32_t)c->acc, c->shift, c->relu, c->rounding);
+        CHECK(got == c->want, "expected %lld, got %d", (long long)c->want, got);
+        int64_t ref = ref_requant(c->acc, c->shift, c->relu, c->rounding, 8);
+        CHECK(ref == c->want, "test reference: expected %lld, got %lld", (long long)c->want,
+              (long long)ref);
+    }
+}
+
+static void requant_s16_hand(void **state)
+{
+    (void)state;
+    static const rq_case cases[] = {
+        {3, 1, 0, FLOOR, 1},
+        {3, 1, 0, HALF, 2},
+        {-3, 1, 0, FLOOR, -2},
+        {-3, 1, 0, HALF, -1},
+        {-1, 1, 0, FLOOR, -1},
+        {-1, 1, 0, HALF, 0},
+        {(int64_t)3 << 40, 41, 0, FLOOR, 1},
+        {(int64_t)3 << 40, 41, 0, HALF, 2},
+        {-((int64_t)3 << 40), 41, 0, FLOOR, -2},
+        {-((int64_t)3 << 40), 41, 0, HALF, -1},
+        {-((int64_t)5 << 60), 62, 0, HALF, -1}, /* −1.25 */
+        {-((int64_t)7 << 60), 62, 0, HALF, -2}, /* −1.75 */
+        /* saturation */
+        {65535, 1, 0, FLOOR, 32767}, /* 32767.5 */
+        {65535, 1, 0, HALF, 32767},  /* 32768 saturates */
+        {65533, 1, 0, HALF, 32767},
+        {-65536, 1, 0, FLOOR, -32768},
+        {-65537, 1, 0, FLOOR, -32768}, /* −32768.5 → −32769 */
+        {-65537, 1, 0, HALF, -32768},
+        {INT64_MAX, 1, 0, HALF, 32767},
+        {INT64_MIN, 1, 0, FLOOR, -32768},
+        {INT64_MAX, 20, 0, FLOOR, 32767},
+        /* shift 0 */
+        {-32768, 0, 0, FLOOR, -32768},
+        {32768, 0, 0, FLOOR, 32767},
+        {-40000, 0, 0, HALF, -32768},
+        {1234, 0, 0, HALF, 1234},
+        /* left shifts */
+        {1, -14, 0, FLOOR, 16384},
+        {2, -14, 0, FLOOR, 32767},
+        {-2, -14, 0, FLOOR, -32768},
+        {-3, -14, 0, FLOOR, -32768},
+        {1, -15, 0, FLOOR, 32767},
+        {-1, -15, 0, FLOOR, -32768},
+        {-1023, -5, 0, HALF, -32736},
+        {INT64_MAX, -1, 0, FLOOR, 32767},
+        {INT64_MIN, -63, 0, FLOOR, -32768},
+        {0, -63, 0, FLOOR, 0},
+        {1, -64, 0, FLOOR, 32767},
+        {(int64_t)1 << 50, -20, 0, FLOOR, 32767}, /* 2^70 would overflow int64 */
+        {7, INT_MIN, 0, HALF, 32767},
+        /* shifts at and beyond the accumulator width */
+        {INT64_MAX, 62, 0, FLOOR, 1},
+        {INT64_MAX, 62, 0, HALF, 2}, /* 1.99999… */
+        {INT64_MAX, 63, 0, FLOOR, 0},
+        {INT64_MAX, 63, 0, HALF, 1},
+        {INT64_MIN, 63, 0, FLOOR, -1},
+        {INT64_MIN, 63, 0, HALF, -1},
+        {INT64_MIN, 64, 0, FLOOR, -1},
+        {INT64_MIN, 64, 0, HALF, 0},
+        {INT64_MAX, 64, 0, HALF, 0},
+        {-1, 63, 0, FLOOR, -1},
+        {-1, 63, 0, HALF, 0},
+        {-1, 100, 0, FLOOR, -1},
+        {-1, INT_MAX, 0, HALF, 0},
+        /* ReLU */
+        {-65537, 1, 1, FLOOR, 0},
+        {70000, 0, 1, FLOOR, 32767},
+        {-1, 63, 1, FLOOR, 0},
+        {-3, 1, 1, HALF, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const rq_case *c = &cases[i];
+        snprintf(ctx, sizeof ctx, "mf_rt_requant_s64(%lld, %d, relu %d, %s)", (long long)c->acc,
+                 c->shift, c->relu, c->rounding == HALF ? "half-up" : "floor");
+        int got = mf_rt_requant_s64(c->acc, c->shift, c->relu, c->rounding);
+        CHECK(got == c->want, "expected %lld, got %d", (long long)c->want, got);
+        int64_t ref = ref_requant(c->acc, c->shift, c->relu, c->rounding, 16);
+        CHECK(ref == c->want, "test reference: expected %lld, got %lld", (long long)c->want,
+              (long long)ref);
+    }
+}
+
+/* Random accumulators of every magnitude, every shift in [−70, 70] plus extremes. */
+static void requant_random(void **state)
+{
+    (void)state;
+    rng_t r = {12345};
+    static const int extreme[] = {INT_MIN, INT_MIN + 1, -1000, 100, 1000, INT_MAX};
+    long checked = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        int bits = rng_int(&r, 0, 62); /* magnitude of the accumulator */
+        int64_t a64 = rng_int(&r, INT64_MIN, INT64_MAX) >> (62 - bits);
+        int64_t a32 = rng_int(&r, INT32_MIN, INT32_MAX) >> (bits % 31);
+        if (iter % 97 == 0) a64 = iter % 2 ? INT64_MIN : INT64_MAX;
+        if (iter % 89 == 0) a32 = iter % 2 ? INT32_MIN : INT32_MAX;
+        int shift = iter % 50 == 0 ? extreme[iter / 50 % 6] : (int)rng_int(&r, -70, 70);
+        int relu = (int)rng_int(&r, 0, 1), rounding = (int)rng_int(&r, 0, 1);
+        snprintf(ctx, sizeof ctx, "random requant acc32 %ld acc64 %lld shift %d relu %d %s",
+                 (long)a32, (long long)a64, shift, relu, rounding == HALF ? "half-up" : "floor");
+        int64_t want8 = ref_requant(a32, shift, relu, rounding, 8);
+        int64_t want16 = ref_requant(a64, shift, relu, rounding, 16);
+        int got8 = mf_rt_requant_s32((int32_t)a32, shift, relu, rounding);
+        int got16 = mf_rt_requant_s64(a64, shift, relu, rounding);
+        CHECK(got8 == want8, "s32: expected %lld, got %d", (long long)want8, got8);
+        CHECK(got16 == want16, "s64: expected %lld, got %d", (long long)want16, got16);
+        checked += 2;
+    }
+    /* every accumulator around the rounding points of small shifts, exhaustively */
+    for (int shift = -9; shift <= 9; shift++)
+        for (int64_t acc = -70000; acc <= 70000; acc++)
+            for (int mode = 0; mode < 4; mode++) {
+                int relu = mode & 1, rounding = mode >> 1;
+                if (mf_rt_requant_s64(acc, shift, relu, rounding) !=
+                    ref_requant(acc, shift, relu, rounding, 16)) {
+                    snprintf(ctx, sizeof ctx, "exhaustive s64 acc %lld shift %d mode %d",
+                             (long long)acc, shift, mode);
+                    CHECK(0, "mismatch");
+                }
+                if (mf_rt_requant_s32((int32_t)acc, shift, relu, rounding) !=
+                    ref_requant(acc, shift, relu, rounding, 8)) {
+                    snprintf(ctx, sizeof ctx, "exhaustive s32 acc %lld shift %d mode %d",
+                             (long long)acc, shift, mode);
+                    CHECK(0, "mismatch");
+                }
+                checked += 2;
+            }
+    if (verbose()) printf("requant: %ld comparisons\n", checked);
+}
+
+/* ---- geometry ---- */
+
+/* TensorFlow's rules: valid out = (in − k)/s + 1; same out = ceil(in/s), pad_total =
+ * max((out − 1)·s + k − in, 0), pad_before = pad_total/2. */
+static void axis(int in, int k, int s, int same, int *out, int *pad)
+{
+    if (same) {
+        *out = (in + s - 1) / s;
+        int total = (*out - 1) * s + k - in;
+        if (total < 0) total = 0;
+        *pad = total / 2;
+    } else {
+        *out = (in - k) / s + 1;
+        *pad = 0;
+    }
+}
+
+static mf_rt_geom geom(int h, int w, int cin, int cout, int kh, int kw, int sh, int sw, int same)
+{
+    mf_rt_geom g = {0};
+    g.h = h, g.w = w, g.cin = cin, g.cout = cout, g.kh = kh, g.kw = kw, g.sh = sh, g.sw = sw;
+    axis(h, kh, sh, same, &g.oh, &g.pad_top);
+    axis(w, kw, sw, same, &g.ow, &g.pad_left);
+    return g;
+}
+
+static const char *geom_str(const mf_rt_geom *g)
+{
+    static char s[160];
+    snprintf(s, sizeof s, "in %dx%dx%d k %dx%d s %dx%d pad %d,%d out %dx%dx%d", g->h, g->w, g->cin,
+             g->kh, g->kw, g->sh, g->sw, g->pad_top, g->pad_left, g->oh, g->ow, g->cout);
+    return s;
+}
+
+/* The padded extent a geometry reads: rows 0 … (oh−1)·sh + kh − 1 of the padded input. */
+static int padded_extent(int in, int pad, int out, int k, int s)
+{
+    int need = (out - 1) * s + k;
+    return need > pad + in ? need : pad + in;
+}
+
+/* ---- integer conv and dense ---- */
+
+typedef struct {
+    int bits, rounding, relu, per_channel, bias, mode; /* mode: 0 fit, 1 tight, 2 small data */
+} int_opts;
+
+static const char *mode_name[] = {"fit", "tight", "small"};
+
+typedef struct {
+    long outputs, saturated;
+} stats;
+
+/* Calls the kernel under test through the types of `bits`; x, w, b, y hold the values as int64. */
+static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t *x,
+                      const int64_t *w, const int64_t *b, const mf_rt_requant *rq, int64_t *y)
+{
+    size_t nx = (size_t)g->h * g->w * g->cin, nw = (size_t)g->cout * g->kh * g->kw * g->cin;
+    size_t ny = (size_t)g->oh * g->ow * g->cout;
+    if (bits == 8) {
+        int8_t *xx = xcalloc(nx, 1), *ww = xcalloc(nw, 1), *yy = xcalloc(ny, 1);
+        int32_t *bb = b ? xcalloc((size_t)g->cout, sizeof *bb) : NULL;
+        for (size_t i = 0; i < nx; i++)
+            xx[i] = (int8_t)x[i];
+        for (size_t i = 0; i < nw; i++)
+            ww[i] = (int8_t)w[i];
+        for (int i = 0; b && i < g->cout; i++)
+            bb[i] = (int32_t)b[i];
+        memset(yy, 0x5a, ny);
+        if (as_dense)
+            mf_rt_dense_s8(g->cin, g->cout, xx, ww, bb, rq, yy);
+        else
+            mf_rt_conv_s8(g, xx, ww, bb, rq, yy);
+        for (size_t i = 0; i < ny; i++)
+            y[i] = yy[i];
+        free(xx), free(ww), free(yy), free(bb);
+    } else {
+        int16_t *xx = xcalloc(nx, 2), *ww = xcalloc(nw, 2), *yy = xcalloc(ny, 2);
+        int64_t *bb = b ? xcalloc((size_t)g->cout, sizeof *bb) : NULL;
+        for (size_t i = 0; i < nx; i++)
+            xx[i] = (int16_t)x[i];
+        for (size_t i = 0; i < nw; i++)
+            ww[i] = (int16_t)w[i];
+        for (int i = 0; b && i < g->cout; i++)
+            bb[i] = b[i];
+        memset(yy, 0x5a, ny * 2);
+        if (as_dense)
+            mf_rt_dense_s16(g->cin, g->cout, xx, ww, bb, rq, yy);
+        else
+            mf_rt_conv_s16(g, xx, ww, bb, rq, yy);
+        for (size_t i = 0; i < ny; i++)
+            y[i] = yy[i];
+        free(xx), free(ww), free(yy), free(bb);
+    }
+}
+
+/* One random conv (or dense: h = w = kh = kw = 1, cin = n_in, cout = n_out) run. */
+static void run_conv_int(const mf_rt_geom *g, int as_dense, const int_opts *o, uint64_t seed,
+                         stats *st)
+{
+    snprintf(ctx, sizeof ctx, "%s %s int%d %s relu %d per-channel %d bias %d data %s",
+             as_dense ? "dense" : "conv", geom_str(g), o->bits,
+             o->rounding == HALF ? "half-up" : "floor", o->relu, o->per_channel, o->bias,
+             mode_name[o->mode]);
+    rng_t r = {seed};
+    const int n_in = o->bits == 8 ? 4 : 9, n_w = o->bits == 8 ? 6 : 11, n_acc = n_in + n_w;
+    const size_t nx = (size_t)g->h * g->w * g->cin, nw = (size_t)g->cout * g->kh * g->kw * g->cin;
+    const size_t ny = (size_t)g->oh * g->ow * g->cout;
+    int64_t *x = xcalloc(nx, 8), *w = xcalloc(nw, 8), *b = xcalloc((size_t)g->cout, 8);
+    int64_t *acc = xcalloc(ny, 8), *y = xcalloc(ny, 8);
+    int64_t lo = o->mode == 2 ? -1 : qmin_of(o->bits), hi = o->mode == 2 ? 1 : qmax_of(o->bits);
+    int64_t bmax = o->mode == 2 ? 3 : o->bits == 8 ? (1 << 20) : ((int64_t)1 << 40);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = rng_int(&r, lo, hi);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = rng_int(&r, lo, hi);
+    for (int i = 0; i < g->cout; i++)
+        b[i] = o->bias ? rng_int(&r, -bmax, bmax) : 0;
+
+    /* (b) integer reference over an explicitly zero-padded copy of the input */
+    int ph = padded_extent(g->h, g->pad_top, g->oh, g->kh, g->sh);
+    int pw = padded_extent(g->w, g->pad_left, g->ow, g->kw, g->sw);
+    int64_t *xp = xcalloc((size_t)ph * pw * g->cin, 8);
+    for (int iy = 0; iy < g->h; iy++)
+        for (int ix = 0; ix < g->w; ix++)
+            for (int c = 0; c < g->cin; c++)
+                xp[((size_t)(iy + g->pad_top) * pw + ix + g->pad_left) * g->cin + c] =
+                    x[((size_t)iy * g->w + ix) * g->cin + c];
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++)
+            for (int co = 0; co < g->cout; co++) {
+                int64_t a = b[co];
+                for (int ky = 0; ky < g->kh; ky++)
+                    for (int kx = 0; kx < g->kw; kx++)
+                        for (int ci = 0; ci < g->cin; ci++)
+                            a += xp[((size_t)(oy * g->sh + ky) * pw + ox * g->sw + kx) * g->cin +
+                                    ci] *
+                                 w[(((size_t)co * g->kh + ky) * g->kw + kx) * g->cin + ci];
+                acc[((size_t)oy * g->ow + ox) * g->cout + co] = a;
+            }
+    free(xp);
+
+    /* output formats: from the largest accumulator per channel */
+    int8_t *shifts = xcalloc((size_t)g->cout, 1);
+    int tensor_shift = -30;
+    for (int co = 0; co < g->cout; co++) {
+        int64_t m = 0;
+        for (size_t p = 0; p < (size_t)g->oh * g->ow; p++) {
+            int64_t a = acc[p * g->cout + co];
+            if (a < 0 ? -a > m : a > m) m = a < 0 ? -a : a;
+        }
+        int s = fit_shift(m, o->bits) + (o->per_channel ? co % 3 : 0);
+        if (o->mode == 1) s -= 3;
+        shifts[co] = (int8_t)s;
+        if (s > tensor_shift) tensor_shift = s;
+    }
+    if (!o->per_channel)
+        for (int co = 0; co < g->cout; co++)
+            shifts[co] = (int8_t)tensor_shift;
+    mf_rt_requant rq = {tensor_shift, o->per_channel ? shifts : NULL, o->relu, o->rounding};
+
+    call_conv(g, as_dense, o->bits, x, w, o->bias ? b : NULL, &rq, y);
+
+    long sat = 0;
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++)
+            for (int co = 0; co < g->cout; co++) {
+                size_t i = ((size_t)oy * g->ow + ox) * g->cout + co;
+                int64_t want = ref_requant(acc[i], shifts[co], o->relu, o->rounding, o->bits);
+                CHECK(y[i] == want,
+                      "output (%d, %d, %d): acc %lld shift %d: expected %lld, got %lld", oy, ox, co,
+                      (long long)acc[i], shifts[co], (long long)want, (long long)y[i]);
+                /* (a) the real-valued layer, with the taps' bounds checked directly */
+                double real = ldexp((double)b[co], -n_acc);
+                for (int ky = 0; ky < g->kh; ky++)
+                    for (int kx = 0; kx < g->kw; kx++) {
+                        int iy = oy * g->sh + ky - g->pad_top, ix = ox * g->sw + kx - g->pad_left;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                        for (int ci = 0; ci < g->cin; ci++)
+                            real +=
+                                ldexp((double)x[((size_t)iy * g->w + ix) * g->cin + ci], -n_in) *
+                                ldexp((double)
+                                          w[(((size_t)co * g->kh + ky) * g->kw + kx) * g->cin + ci],
+                                      -n_w);
+                    }
+                int n_out = n_acc - shifts[co];
+                sat += check_lsb(ldexp(real, n_out), y[i], o->bits, o->rounding, o->relu);
+            }
+    if (o->mode != 1) CHECK(sat == 0, "%ld outputs saturated with a fitted format", sat);
+    st->outputs += (long)ny;
+    st->saturated += sat;
+    free(x), free(w), free(b), free(acc), free(y), free(shifts);
+}
+
+static void run_conv_int_all(const mf_rt_geom *g, int as_dense, uint64_t seed, stats *st)
+{
+    for (int v = 0; v < 96; v++) {
+        int_opts o = {v & 1 ? 16 : 8, v >> 1 & 1, v >> 2 & 1, v >> 3 & 1, !(v >> 4 & 1), v >> 5};
+        run_conv_int(g, as_dense, &o, seed * 1000 + (uint64_t)v, st);
+    }
+}
+
+static const struct {
+    int h, w, cin, cout, kh, kw, sh, sw, same;
+} conv_cases[] = {
+    /* conv1d: h = kh = sh = 1 */
+    {1, 17, 3, 5, 1, 3, 1, 1, 1},
+    {1, 17, 3, 5, 1, 3, 1, 1, 0},
+    {1, 17, 3, 5, 1, 3, 1, 2, 1},
+    {1, 17, 3, 5, 1, 3, 1, 2, 0},
+    {1, 16, 2, 4, 1, 4, 1, 2, 1}, /* even kernel: pad 1 before, 1 after */
+    {1, 16, 2, 4, 1, 5, 1, 2, 0},
+    {1, 9, 1, 1, 1, 9, 1, 1, 0}, /* kernel = input */
+    {1, 128, 9, 16, 1, 3, 1, 1, 1},
+    /* conv2d */
+    {7, 9, 3, 4, 3, 3, 1, 1, 1},
+    {7, 9, 3, 4, 3, 3, 2, 2, 1},
+    {7, 9, 3, 4, 3, 3, 1, 1, 0},
+    {7, 9, 3, 4, 3, 3, 2, 2, 0},
+    {8, 6, 2, 3, 5, 3, 2, 1, 1}, /* asymmetric kernel and strides */
+    {8, 6, 2, 3, 5, 3, 2, 1, 0},
+    {5, 7, 6, 3, 1, 1, 1, 1, 0}, /* 1x1 */
+    {5, 7, 4, 2, 1, 1, 2, 2, 0}, /* 1x1, stride 2 */
+    {3, 3, 1, 1, 2, 2, 1, 1, 1},
+    {2, 3, 2, 2, 3, 3, 1, 1, 1}, /* kernel larger than the input: padding on both sides */
+    {6, 5, 3, 2, 4, 2, 3, 3, 1},
+};
+
+static void conv_int(void **state)
+{
+    (void)state;
+    stats st = {0, 0};
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
+        mf_rt_geom g = geom(conv_cases[i].h, conv_cases[i].w, conv_cases[i].cin, conv_cases[i].cout,
+                            conv_cases[i].kh, conv_cases[i].kw, conv_cases[i].sh, conv_cases[i].sw,
+                            conv_cases[i].same);
+        run_conv_int_all(&g, 0, 100 + i, &st);
+    }
+    assert_true(st.saturated > 0); /* the tight runs did exercise saturation */
+    if (verbose()) printf("conv int: %ld outputs, %ld saturated\n", st.outputs, st.saturated);
+}
+
+static void dense_int(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {{37, 11}, {1, 1}, {64, 10}, {5, 3}, {576, 6}};
+    stats st = {0, 0};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        mf_rt_geom g = geom(1, 1, sizes[i][0], sizes[i][1], 1, 1, 1, 1, 0);
+        run_conv_int_all(&g, 1, 200 + i, &st);
+    }
+    if (verbose()) printf("dense int: %ld outputs, %ld saturated\n", st.outputs, st.saturated);
+}
+
+/* Hand-computed convolutions: padding before/after, stride, the weight layout, bias. */
+static void conv_hand(void **state)
+{
+    (void)state;
+    snprintf(ctx, sizeof ctx, "hand-computed convolutions");
+    mf_rt_requant rq = {0, NULL, 0, FLOOR};
+    const int16_t x1[4] = {1, 2, 3, 4}, w1[3] = {1, 10, 100};
+    const int64_t b1[1] = {-5000};
+    int16_t y[4];
+    /* conv1d "same", stride 1: pad 1 before and 1 after */
+    mf_rt_geom g = geom(1, 4, 1, 1, 1, 3, 1, 1, 1);
+    mf_rt_conv_s16(&g, x1, w1, NULL, &rq, y);
+    CHECK(y[0] == 210 && y[1] == 321 && y[2] == 432 && y[3] == 43, "%d %d %d %d", y[0], y[1], y[2],
+          y[3]);
+    mf_rt_conv_s16(&g, x1, w1, b1, &rq, y);
+    CHECK(y[0] == -4790 && y[3] == -4957, "%d %d", y[0], y[3]);
+    /* stride 2 "same": out 2, pad 0 before and 1 after */
+    g = geom(1, 4, 1, 1, 1, 3, 1, 2, 1);
+    CHECK(g.ow == 2 && g.pad_left == 0, "geometry %s", geom_str(&g));
+    mf_rt_conv_s16(&g, x1, w1, NULL, &rq, y);
+    CHECK(y[0] == 321 && y[1] == 43, "%d %d", y[0], y[1]);
+    /* 1x1 with 2 channels: weights [cout][cin] */
+    const int16_t x2[2] = {3, 4}, w2[4] = {1, 10, 100, 1000};
+    g = geom(1, 1, 2, 2, 1, 1, 1, 1, 0);
+    mf_rt_conv_s16(&g, x2, w2, NULL, &rq, y);
+    CHECK(y[0] == 43 && y[1] == 4300, "%d %d", y[0], y[1]);
+    /* 2x2 kernel on a 2x2 input: weights [ky][kx] row-major */
+    const int8_t x3[4] = {1, 2, 3, 4}, w3[4] = {1, 2, 4, 8};
+    const int32_t b3[1] = {1};
+    int8_t y8[2];
+    g = geom(2, 2, 1, 1, 2, 2, 1, 1, 0);
+    mf_rt_conv_s8(&g, x3, w3, b3, &rq, y8);
+    CHECK(y8[0] == 1 + 1 + 4 + 12 + 32, "%d", y8[0]);
+    /* per-channel shifts, dense */
+    const int8_t x4[2] = {10, -7}, w4[6] = {1, 0, 0, 1, 3, 3};
+    const int8_t sh4[3] = {1, -2, 0};
+    mf_rt_requant rq4 = {0, sh4, 0, HALF};
+    int8_t y4[3];
+    mf_rt_dense_s8(2, 3, x4, w4, NULL, &rq4, y4);
+    CHECK(y4[0] == 5 && y4[1] == -28 && y4[2] == 9, "%d %d %d", y4[0], y4[1], y4[2]);
+    rq4.relu = 1;
+    mf_rt_dense_s8(2, 3, x4, w4, NULL, &rq4, y4);
+    CHECK(y4[0] == 5 && y4[1] == 0 && y4[2] == 9, "%d %d %d", y4[0], y4[1], y4[2]);
+}
+
+/* ---- float conv and dense ---- */
+
+static void run_conv_f32(const mf_rt_geom *g, int as_dense, int relu, int with_bias, uint64_t seed)
+{
+    snprintf(ctx, sizeof ctx, "%s f32 %s relu %d bias %d", as_dense ? "dense" : "conv", geom_str(g),
+             relu, with_bias);
+    rng_t r = {seed};
+    const size_t nx = (size_t)g->h * g->w * g->cin, nw = (size_t)g->cout * g->kh * g->kw * g->cin;
+    const size_t ny = (size_t)g->oh * g->ow * g->cout;
+    float *x = xcalloc(nx, 4), *w = xcalloc(nw, 4), *b = xcalloc((size_t)g->cout, 4);
+    float *y = xcalloc(ny, 4);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = rng_float(&r, -1, 1);
+    for (size_t i = 0; i < nw; i++)
+        w[i] = rng_float(&r, -1, 1);
+    for (int i = 0; i < g->cout; i++)
+        b[i] = rng_float(&r, -1, 1);
+    if (as_dense)
+        mf_rt_dense_f32(g->cin, g->cout, x, w, with_bias ? b : NULL, relu, y);
+    else
+        mf_rt_conv_f32(g, x, w, with_bias ? b : NULL, relu, y);
+    for (int oy = 0; oy < g->oh; oy++)
+        for (int ox = 0; ox < g->ow; ox++)
+            for (int co = 0; co < g->cout; co++) {
+                float f = with_bias ? b[co] : 0.0f; /* the documented order, in float */
+                double d = with_bias ? b[co] : 0.0, mag = fabs(d);
+                for (int ky = 0; ky < g->kh; ky++)
+                    for (int kx = 0; kx < g->kw; kx++) {
+                        int iy = oy * g->sh + ky - g->pad_top, ix = ox * g->sw + kx - g->pad_left;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                        for (int ci = 0; ci < g->cin; ci++) {
+                            float xv = x[((size_t)iy * g->w + ix) * g->cin + ci];
+                            float wv = w[(((size_t)co * g->kh + ky) * g->kw + kx) * g->cin + ci];
+                            f += xv * wv;
+                            d += (double)xv * wv;
+                            mag += fabs((double)xv * wv);
+                        }
+                    }
+                if (relu && f < 0.0f) f = 0.0f;
+                if (relu && d < 0.0) d = 0.0;
+                float got = y[((size_t)oy * g->ow + ox) * g->cout + co];
+                CHECK(memcmp(&got, &f, sizeof f) == 0, "(%d, %d, %d): expected %a, got %a", oy, ox,
+                      co, (double)f, (double)got);
+                CHECK(fabs((double)got - d) <= 1e-5 * mag + 1e-30,
+                      "(%d, %d, %d): double %.9g, got %.9g", oy, ox, co, d, (double)got);
+            }
+    free(x), free(w), free(b), free(y);
+}
+
+static void conv_f32(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
+        mf_rt_geom g = geom(conv_cases[i].h, conv_cases[i].w, conv_cases[i].cin, conv_cases[i].cout,
+                            conv_cases[i].kh, conv_cases[i].kw, conv_cases[i].sh, conv_cases[i].sw,
+                            conv_cases[i].same);
+        for (int v = 0; v < 4; v++)
+            run_conv_f32(&g, 0, v & 1, v >> 1, 300 + i * 10 + (uint64_t)v);
+    }
+}
+
+static void dense_f32(void **state)
+{
+    (void)state;
+    static const int sizes[][2] = {{37, 11}, {1, 1}, {64, 10}, {5, 3}, {576, 6}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        mf_rt_geom g = geom(1, 1, sizes[i][0], sizes[i][1], 1, 1, 1, 1, 0);
+        for (int v = 0; v < 4; v++)
+            run_conv_f32(&g, 1, v & 1, v >> 1, 400 + i * 10 + (uint64_t)v);
+    }
+}
+
+/* ---- pools ---- */
+
+/* Calls a windowed pool (kind 0 max, 1 avg) or, with g == NULL, a global pool over
+ * `positions` × `channels`. */
+static void call_pool(const mf_rt_geom *g, int positions, int channels, int kind, int bits,
+                      int relu, int rounding, const int64_t *x, int64_t *y)
+{
+    size_t nx = g ? (size_t)g->h * g->w * g->cin : (size_t)positions * channels;
+    size_t ny = g ? (size_t)g->oh * g->ow * g->cin : (size_t)channels;
+    if (bits == 8) {
+        int8_t *xx = xcalloc(nx, 1), *yy = xcalloc(ny, 1);
+        for (size_t i = 0; i < nx; i++)
+            xx[i] = (int8_t)x[i];
+        memset(yy, 0x5a, ny);
+        if (g && kind == 0) mf_rt_maxpool_s8(g, xx, relu, yy);
+        if (g && kind == 1) mf_rt_avgpool_s8(g, xx, relu, rounding, yy);
+        if (!g && kind == 0) mf_rt_global_maxpool_s8(positions, channels, xx, yy);
+        if (!g && kind == 1) mf_rt_global_avgpool_s8(positions, channels, xx, rounding, yy);
+        for (size_t i = 0; i < ny; i++)
+            y[i] = yy[i];
+        free(xx), free(yy);
+    } else {
+        int16_t *xx = xcalloc(nx, 2), *yy = xcalloc(ny, 2);
+        for (size_t i = 0; i < nx; i++)
+            xx[i] = (int16_t)x[i];
+        memset(yy, 0x5a, ny * 2);
+        if (g && kind == 0) mf_rt_maxpool_s16(g, xx, relu, yy);
+        if (g && kind == 1) mf_rt_avgpool_s16(g, xx, relu, rounding, yy);
+        if (!g && kind == 0) mf_rt_global_maxpool_s16(positions, channels, xx, yy);
+        if (!g && kind == 1) mf_rt_global_avgpool_s16(positions, channels, xx, rounding, yy);
+        for (size_t i = 0; i < ny; i++)
+            y[i] = yy[i];
+        free(xx), free(yy);
+    }
+}
+
+/* Expected pooled value of the taps v[0..n): (b) exactly, (a) the real mean in LSBs. */
+static int64_t ref_pool(const int64_t *v, int n, int kind, int relu, int rounding, double *mean)
+{
+    int64_t r, sum = 0, m = v[0];
+    for (int i = 0; i < n; i++) {
+        sum += v[i];
+        if (v[i] > m) m = v[i];
+    }
+    *mean = kind == 0 ? (double)m : (double)sum / n;
+    if (kind == 0)
+        r = m;
+    else if (rounding == HALF) /* floor((2·sum + n) / (2·n)), as the formula says */
+        r = (int64_t)floor_div128(2 * (i128)sum + n, 2 * (i128)n);
+    else
+        r = (int64_t)floor_div128(sum, n);
+    if (relu && r < 0) r = 0;
+    return r;
+}
+
+/* narrow: values in [−3, 2], many exact ties and negative sums */
+static void run_pool_int(const mf_rt_geom *g, int positions, int channels, int kind, int bits,
+                         int relu, int rounding, int narrow, uint64_t seed, stats *st)
+{
+    snprintf(ctx, sizeof ctx, "%s%s int%d %s relu %d %s narrow %d (positions %d channels %d)",
+             g ? "" : "global ", kind ? "avgpool" : "maxpool", bits, g ? geom_str(g) : "", relu,
+             rounding == HALF ? "half-up" : "floor", narrow, positions, channels);
+    rng_t r = {seed};
+    size_t nx = g ? (size_t)g->h * g->w * g->cin : (size_t)positions * channels;
+    size_t ny = g ? (size_t)g->oh * g->ow * g->cin : (size_t)channels;
+    int64_t *x = xcalloc(nx, 8), *y = xcalloc(ny, 8);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = narrow ? rng_int(&r, -3, 2) : rng_int(&r, qmin_of(bits), qmax_of(bits));
+    call_pool(g, positions, channels, kind, bits, relu, rounding, x, y);
+    int oh = g ? g->oh : 1, ow = g ? g->ow : 1;
+    int kh = g ? g->kh : 1, kw = g ? g->kw : positions;
+    int64_t *taps = xcalloc((size_t)kh * kw, 8);
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            for (int c = 0; c < channels; c++) {
+                int n = 0;
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        if (!g) {
+                            taps[n++] = x[(size_t)kx * channels + c];
+                            continue;
+                        }
+                        int iy = oy * g->sh + ky - g->pad_top, ix = ox * g->sw + kx - g->pad_left;
+                        if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                        taps[n++] = x[((size_t)iy * g->w + ix) * channels + c];
+                    }
+                size_t i = ((size_t)oy * ow + ox) * channels + c;
+                double mean;
+                int64_t want = ref_pool(taps, n, kind, relu, rounding, &mean);
+                CHECK(y[i] == want, "output (%d, %d, %d): expected %lld, got %lld", oy, ox, c,
+                      (long long)want, (long long)y[i]);
+                int sat = check_lsb(mean, y[i], bits, kind ? rounding : FLOOR, relu);
+                CHECK(!sat, "a pool cannot saturate");
+            }
+    st->outputs += (long)ny;
+    free(x), free(y), free(taps);
+}
+
+static const struct {
+    int h, w, c, kh, kw, sh, sw, same;
+} pool_cases[] = {
+    {1, 16, 3, 1, 2, 1, 2, 0}, {1, 17, 2, 1, 3, 1, 2, 0}, /* the tail is dropped */
+    {1, 10, 4, 1, 3, 1, 1, 0},                            /* overlapping windows */
+    {7, 9, 3, 3, 2, 2, 2, 0},  {6, 6, 1, 2, 2, 2, 2, 0},
+    {5, 5, 2, 3, 3, 1, 1, 0},  {4, 4, 1, 4, 4, 1, 1, 0}, /* one window: the whole input */
+    {5, 5, 2, 3, 3, 2, 2, 1},  {1, 7, 3, 1, 4, 1, 3, 1}, /* padding (see pool.c) */
+};
+
+static void pool_int(void **state)
+{
+    (void)state;
+    stats st = {0, 0};
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++) {
+        mf_rt_geom g = geom(pool_cases[i].h, pool_cases[i].w, pool_cases[i].c, pool_cases[i].c,
+                            pool_cases[i].kh, pool_cases[i].kw, pool_cases[i].sh, pool_cases[i].sw,
+                            pool_cases[i].same);
+        for (int v = 0; v < 32; v++)
+            run_pool_int(&g, 0, g.cin, v & 1, v & 2 ? 16 : 8, v >> 2 & 1, v >> 3 & 1, v >> 4,
+                         500 + i * 100 + (uint64_t)v, &st);
+    }
+    static const int global[][2] = {{1, 3}, {17, 4}, {64, 5}, {300, 2}, {2, 1}};
+    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
+        for (int v = 0; v < 16; v++) /* global pools take no relu */
+            run_pool_int(NULL, global[i][0], global[i][1], v & 1, v & 2 ? 16 : 8, 0, v >> 2 & 1,
+                         v >> 3, 900 + i * 100 + (uint64_t)v, &st);
+    if (verbose()) printf("pool int: %ld outputs\n", st.outputs);
+}
+
+/* Averages of negative sums: floor, not C's truncation toward zero. */
+static void avgpool_hand(void **state)
+{
+    (void)state;
+    snprintf(ctx, sizeof ctx, "hand-computed average pools");
+    static const struct {
+        int n;
+        int8_t v[3];
+        int8_t floor_, half;
+    } cases[] = {
+        {2, {-3, -4}, -4, -3},    /* −3.5 */
+        {2, {-3, -2}, -3, -2},    /* −2.5 */
+        {2, {3, 2}, 2, 3},        /* 2.5 */
+        {3, {-1, -1, 0}, -1, -1}, /* −0.67 */
+        {3, {-1, 0, 0}, -1, 0},   /* −0.33 */
+        {3, {1, 1, 0}, 0, 1},     /* 0.67 */
+        {3, {1, 0, 0}, 0, 0},     /* 0.33 */
+        {3, {-128, -128, -127}, -128, -128},
+        {2, {127, 126}, 126, 127},
+        {1, {-5}, -5, -5},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = cases[i].n;
+        mf_rt_geom g = geom(1, n, 1, 1, 1, n, 1, n, 0);
+        int8_t y8;
+        int16_t x16[3], y16;
+        for (int k = 0; k < n; k++)
+            x16[k] = (int16_t)(cases[i].v[k] * 256);
+        for (int rounding = 0; rounding < 2; rounding++) {
+            int8_t want = rounding == HALF ? cases[i].half : cases[i].floor_;
+            mf_rt_avgpool_s8(&g, cases[i].v, 0, rounding, &y8);
+            CHECK(y8 == want, "case %zu rounding %d: expected %d, got %d", i, rounding, want, y8);
+            mf_rt_global_avgpool_s8(n, 1, cases[i].v, rounding, &y8);
+            CHECK(y8 == want, "global case %zu rounding %d: expected %d, got %d", i, rounding, want,
+                  y8);
+            mf_rt_avgpool_s8(&g, cases[i].v, 1, rounding, &y8);
+            CHECK(y8 == (want < 0 ? 0 : want), "relu case %zu: got %d", i, y8);
+            /* int16: the taps times 256 */
+            mf_rt_avgpool_s16(&g, x16, 0, rounding, &y16);
+            int64_t sum = 0;
+            for (int k = 0; k < n; k++)
+                sum += x16[k];
+            int64_t w16 = (int64_t)floor_div128(rounding == HALF ? 2 * (i128)sum + n : sum,
+                                                rounding == HALF ? 2 * n : n);
+            CHECK(y16 == w16, "int16 case %zu rounding %d: expected %lld, got %d", i, rounding,
+                  (long long)w16, y16);
+        }
+    }
+    /* int16 window sums beyond int16: 9 taps of −32768 and of 32767 */
+    int16_t x[9], y;
+    mf_rt_geom g = geom(3, 3, 1, 1, 3, 3, 1, 1, 0);
+    for (int k = 0; k < 9; k++)
+        x[k] = INT16_MIN;
+    mf_rt_avgpool_s16(&g, x, 0, HALF, &y);
+    CHECK(y == INT16_MIN, "got %d", y);
+    for (int k = 0; k < 9; k++)
+        x[k] = INT16_MAX;
+    mf_rt_avgpool_s16(&g, x, 0, HALF, &y);
+    CHECK(y == INT16_MAX, "got %d", y);
+    x[8] = INT16_MAX - 1; /* mean 32767 − 1/9: floor 32766, half-up 32767 */
+    mf_rt_avgpool_s16(&g, x, 0, FLOOR, &y);
+    CHECK(y == INT16_MAX - 1, "got %d", y);
+    mf_rt_avgpool_s16(&g, x, 0, HALF, &y);
+    CHECK(y == INT16_MAX, "got %d", y);
+}
+
+static void run_pool_f32(const mf_rt_geom *g, int positions, int channels, int kind, int relu,
+                         uint64_t seed)
+{
+    snprintf(ctx, sizeof ctx, "%s%s f32 %s relu %d (positions %d channels %d)", g ? "" : "global ",
+             kind ? "avgpool" : "maxpool", g ? geom_str(g) : "", relu, positions, channels);
+    rng_t r = {seed};
+    size_t nx = g ? (size_t)g->h * g->w * g->cin : (size_t)positions * channels;
+    size_t ny = g ? (size_t)g->oh * g->ow * g->cin : (size_t)channels;
+    float *x = xcalloc(nx, 4), *y = xcalloc(ny, 4);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = rng_float(&r, -1, 1);
+    if (g && kind == 0) mf_rt_maxpool_f32(g, x, relu, y);
+    if (g && kind == 1) mf_rt_avgpool_f32(g, x, relu, y);
+    if (!g && kind == 0) mf_rt_global_maxpool_f32(positions, channels, x, y);
+    if (!g && kind == 1) mf_rt_global_avgpool_f32(positions, channels, x, y);
+    int oh = g ? g->oh : 1, ow = g ? g->ow : 1;
+    int kh = g ? g->kh : 1, kw = g ? g->kw : positions;
+    for (int oy = 0; oy < oh; oy++)
+        for (int ox = 0; ox < ow; ox++)
+            for (int c = 0; c < channels; c++) {
+                float fsum = 0.0f, fmax = 0.0f;
+                double dsum = 0.0, mag = 0.0;
+                int n = 0;
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        float v;
+                        if (g) {
+                            int iy = oy * g->sh + ky - g->pad_top;
+                            int ix = ox * g->sw + kx - g->pad_left;
+                            if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w) continue;
+                            v = x[((size_t)iy * g->w + ix) * channels + c];
+                        } else {
+                            v = x[(size_t)kx * channels + c];
+                        }
+                        if (n == 0 || v > fmax) fmax = v;
+                        fsum += v;
+                        dsum += v;
+                        mag += fabs(v);
+                        n++;
+                    }
+                float f = kind ? fsum / (float)n : fmax;
+                double d = kind ? dsum / n : fmax;
+                if (relu && f < 0.0f) f = 0.0f;
+                if (relu && d < 0.0) d = 0.0;
+                float got = y[((size_t)oy * ow + ox) * channels + c];
+                CHECK(memcmp(&got, &f, sizeof f) == 0, "(%d, %d, %d): expected %a, got %a", oy, ox,
+                      c, (double)f, (double)got);
+                CHECK(fabs((double)got - d) <= 1e-5 * mag / n + 1e-30,
+                      "(%d, %d, %d): double %.9g, got %.9g", oy, ox, c, d, (double)got);
+            }
+    free(x), free(y);
+}
+
+static void pool_f32(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof pool_cases / sizeof pool_cases[0]; i++) {
+        mf_rt_geom g = geom(pool_cases[i].h, pool_cases[i].w, pool_cases[i].c, pool_cases[i].c,
+                            pool_cases[i].kh, pool_cases[i].kw, pool_cases[i].sh, pool_cases[i].sw,
+                            pool_cases[i].same);
+        for (int v = 0; v < 4; v++)
+            run_pool_f32(&g, 0, g.cin, v & 1, v >> 1, 1500 + i * 10 + (uint64_t)v);
+    }
+    static const int global[][2] = {{1, 3}, {17, 4}, {64, 5}, {100, 2}};
+    for (size_t i = 0; i < sizeof global / sizeof global[0]; i++)
+        for (int kind = 0; kind < 2; kind++)
+            run_pool_f32(NULL, global[i][0], global[i][1], kind, 0, 1900 + i * 10 + (uint64_t)kind);
+}
+
+/* ---- add ---- */
+
+static void run_add_int(int bits, size_t n, int n_a, int n_b, int n_out, int relu, int rounding,
+                        int small, uint64_t seed, stats *st)
+{
+    int n_fine = n_a > n_b ? n_a : n_b, al_a = n_fine - n_a, al_b = n_fine - n_b;
+    snprintf(ctx, sizeof ctx, "add int%d n %zu formats a %d b %d out %d relu %d %s", bits, n, n_a,
+             n_b, n_out, relu, rounding == HALF ? "half-up" : "floor");
+    rng_t r = {seed};
+    int64_t *a = xcalloc(n, 8), *b = xcalloc(n, 8), *y = xcalloc(n, 8);
+    int64_t lo = small ? -3 : qmin_of(bits), hi = small ? 3 : qmax_of(bits);
+    for (size_t i = 0; i < n; i++) {
+        a[i] = rng_int(&r, lo, hi);
+        b[i] = rng_int(&r, lo, hi);
+    }
+    mf_rt_requant rq = {n_fine - n_out, NULL, relu, rounding};
+    if (bits == 8) {
+        int8_t *aa = xcalloc(n, 1), *bb = xcalloc(n, 1), *yy = xcalloc(n, 1);
+        for (size_t i = 0; i < n; i++)
+            aa[i] = (int8_t)a[i], bb[i] = (int8_t)b[i];
+        mf_rt_add_s8(n, aa, al_a, bb, al_b, &rq, yy);
+        for (size_t i = 0; i < n; i++)
+            y[i] = yy[i];
+        mf_rt_add_s8(n, aa, al_a, bb, al_b, &rq, aa); /* in place into a */
+        CHECK(memcmp(aa, yy, n) == 0, "in place differs");
+        free(aa), free(bb), free(yy);
+    } else {
+        int16_t *aa = xcalloc(n, 2), *bb = xcalloc(n, 2), *yy = xcalloc(n, 2);
+        for (size_t i = 0; i < n; i++)
+            aa[i] = (int16_t)a[i], bb[i] = (int16_t)b[i];
+        mf_rt_add_s16(n, aa, al_a, bb, al_b, &rq, yy);
+        for (size_t i = 0; i < n; i++)
+            y[i] = yy[i];
+        mf_rt_add_s16(n, aa, al_a, bb, al_b, &rq, bb); /* in place into b */
+        CHECK(memcmp(bb, yy, n * 2) == 0, "in place differs");
+        free(aa), free(bb), free(yy);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int64_t acc = a[i] * ((int64_t)1 << al_a) + b[i] * ((int64_t)1 << al_b);
+        int64_t want = ref_requant(acc, n_fine - n_out, relu, rounding, bits);
+        CHECK(y[i] == want, "element %zu: %lld + %lld: expected %lld, got %lld", i, (long long)a[i],
+              (long long)b[i], (long long)want, (long long)y[i]);
+        double real = ldexp((double)a[i], -n_a) + ldexp((double)b[i], -n_b);
+        st->saturated += check_lsb(ldexp(real, n_out), y[i], bits, rounding, relu);
+    }
+    st->outputs += (long)n;
+    free(a), free(b), free(y);
+}
+
+static void add_int(void **state)
+{
+    (void)state;
+    /* formats (n_a, n_b, n_out) per width; small: data in [−3, 3] for left shifts */
+    static const struct {
+        int bits, n_a, n_b, n_out, small, fits;
+    } cases[] = {
+        {8, 5, 5, 4, 0, 1},    {8, 5, 5, 5, 0, 0},   {8, 7, 4, 3, 0, 1},  {8, 2, 6, 1, 0, 1},
+        {8, 3, 3, 1, 0, 1},    {8, 0, 7, 4, 0, 0},   {8, 4, 4, 7, 1, 1},  {8, 4, 2, 7, 1, 1},
+        {8, 2, 5, 6, 1, 1},    {8, 0, 23, 0, 1, 1},  {8, -2, 3, 1, 0, 0}, {8, 6, 6, 6, 0, 0},
+        {8, 10, 33, 30, 0, 0}, {16, 9, 9, 8, 0, 1},  {16, 9, 9, 9, 0, 0}, {16, 12, 9, 8, 0, 1},
+        {16, 6, 15, 12, 0, 0}, {16, 9, 9, 20, 1, 1}, {16, 9, 0, 6, 0, 0}, {16, 9, 9, 5, 0, 1},
+        {16, 1, 47, 44, 0, 0}, {16, 0, 47, 0, 1, 1},
+    };
+    stats st = {0, 0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int v = 0; v < 4; v++) {
+            long sat0 = st.saturated;
+            run_add_int(cases[i].bits, 101, cases[i].n_a, cases[i].n_b, cases[i].n_out, v & 1,
+                        v >> 1, cases[i].small, 2000 + i * 10 + (uint64_t)v, &st);
+            if (cases[i].fits) CHECK(st.saturated == sat0, "a fitting format saturated");
+        }
+    assert_true(st.saturated > 0);
+    if (verbose()) printf("add int: %ld outputs, %ld saturated\n", st.outputs, st.saturated);
+}
+
+static void add_f32(void **state)
+{
+    (void)state;
+    snprintf(ctx, sizeof ctx, "add f32");
+    rng_t r = {77};
+    enum { N = 257 };
+    float a[N], b[N], y[N], y2[N];
+    for (int i = 0; i < N; i++)
+        a[i] = rng_float(&r, -2, 2), b[i] = rng_float(&r, -2, 2);
+    for (int relu = 0; relu < 2; relu++) {
+        mf_rt_add_f32(N, a, b, relu, y);
+        memcpy(y2, a, sizeof a);
+        mf_rt_add_f32(N, y2, b, relu, y2); /* in place */
+        for (int i = 0; i < N; i++) {
+            float f = a[i] + b[i];
+            if (relu && f < 0.0f) f = 0.0f;
+            CHECK(memcmp(&f, &y[i], sizeof f) == 0 && memcmp(&f, &y2[i], sizeof f) == 0,
+                  "element %d", i);
+            double d = (double)a[i] + b[i];
+            if (relu && d < 0) d = 0;
+            CHECK(fabs(d - y[i]) <= 1e-5 * (fabs(a[i]) + fabs(b[i])), "element %d", i);
+        }
+    }
+}
+
+/* ---- relu and rescale ---- */
+
+static void relu_all(void **state)
+{
+    (void)state;
+    snprintf(ctx, sizeof ctx, "relu");
+    int8_t x8[5] = {-128, -1, 0, 1, 127}, y8[5];
+    int16_t x16[5] = {-32768, -1, 0, 1, 32767}, y16[5];
+    float xf[6] = {-1.5f, -0.0f, 0.0f, 2.5f, -1e-30f, NAN}, yf[6];
+    mf_rt_relu_s8(5, x8, y8);
+    CHECK(y8[0] == 0 && y8[1] == 0 && y8[2] == 0 && y8[3] == 1 && y8[4] == 127, "s8");
+    mf_rt_relu_s8(5, x8, x8); /* in place */
+    CHECK(memcmp(x8, y8, sizeof y8) == 0, "s8 in place");
+    mf_rt_relu_s16(5, x16, y16);
+    CHECK(y16[0] == 0 && y16[1] == 0 && y16[2] == 0 && y16[3] == 1 && y16[4] == 32767, "s16");
+    mf_rt_relu_s16(5, x16, x16);
+    CHECK(memcmp(x16, y16, sizeof y16) == 0, "s16 in place");
+    mf_rt_relu_f32(6, xf, yf);
+    CHECK(yf[0] == 0.0f && !signbit(yf[0]), "-1.5 → +0");
+    CHECK(yf[1] == 0.0f && signbit(yf[1]), "-0 passes unchanged");
+    CHECK(yf[2] == 0.0f && yf[3] == 2.5f && yf[4] == 0.0f && isnan(yf[5]), "f32");
+    mf_rt_relu_f32(6, xf, xf);
+    CHECK(memcmp(xf, yf, sizeof yf) == 0, "f32 in place");
+}
+
+static void rescale(void **state)
+{
+    (void)state;
+    rng_t r = {4242};
+    enum { N = 300 };
+    long sat = 0;
+    for (int bits = 8; bits <= 16; bits += 8)
+        for (int shift = -17; shift <= 17; shift++)
+            for (int rounding = 0; rounding < 2; rounding++) {
+                snprintf(ctx, sizeof ctx, "rescale int%d shift %d %s", bits, shift,
+                         rounding == HALF ? "half-up" : "floor");
+                int64_t x[N], y[N];
+                for (int i = 0; i < N; i++)
+                    x[i] = i == 0   ? qmax_of(bits)
+                           : i == 1 ? qmin_of(bits)
+                           : i == 2 ? 0
+                                    : rng_int(&r, qmin_of(bits), qmax_of(bits));
+                if (bits == 8) {
+                    int8_t xx[N], yy[N];
+                    for (int i = 0; i < N; i++)
+                        xx[i] = (int8_t)x[i];
+                    mf_rt_rescale_s8(N, xx, shift, rounding, yy);
+                    mf_rt_rescale_s8(N, xx, shift, rounding, xx); /* in place */
+                    CHECK(memcmp(xx, yy, sizeof yy) == 0, "in place differs");
+                    for (int i = 0; i < N; i++)
+                        y[i] = yy[i];
+                } else {
+                    int16_t xx[N], yy[N];
+                    for (int i = 0; i < N; i++)
+                        xx[i] = (int16_t)x[i];
+                    mf_rt_rescale_s16(N, xx, shift, rounding, yy);
+                    mf_rt_rescale_s16(N, xx, shift, rounding, xx);
+                    CHECK(memcmp(xx, yy, sizeof yy) == 0, "in place differs");
+                    for (int i = 0; i < N; i++)
+                        y[i] = yy[i];
+                }
+                for (int i = 0; i < N; i++) {
+                    int64_t want = ref_requant(x[i], shift, 0, rounding, bits);
+                    CHECK(y[i] == want, "%lld: expected %lld, got %lld", (long long)x[i],
+                          (long long)want, (long long)y[i]);
+                    /* real value x·2^(−n_in) in LSBs of n_out = n_in − shift */
+                    sat += check_lsb(ldexp((double)x[i], -shift), y[i], bits, rounding, 0);
+                }
+            }
+    if (verbose()) printf("rescale: %ld saturated\n", sat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(requant_s8_hand), cmocka_unit_test(requant_s16_hand),
+        cmocka_unit_test(requant_random),  cmocka_unit_test(conv_hand),
+        cmocka_unit_test(conv_int),        cmocka_unit_test(dense_int),
+        cmocka_unit_test(conv_f32),        cmocka_unit_test(dense_f32),
+        cmocka_unit_test(pool_int),        cmocka_unit_test(avgpool_hand),
+        cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
+        cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
+        cmocka_unit_test(rescale),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
