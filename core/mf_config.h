@@ -114,11 +114,28 @@ typedef struct mf_train_config {
     float mixup_alpha;     /* mixup (PAPER.md §3): λ ~ Beta(α, α) per batch; 0 (default) = off */
 } mf_train_config;
 
+typedef enum { MF_QUANT_PTQ = 0, MF_QUANT_QAT = 1 } mf_quant_method;
+typedef enum { MF_ROUNDING_HALF_UP = 0, MF_ROUNDING_FLOOR = 1 } mf_rounding_kind;
+
+/* The optional quantize section: `mcuforge run` quantizes the trained model with it. */
+typedef struct mf_quantize_config {
+    bool present;           /* the section is in the config (set by the loader) */
+    int bits;               /* 8 | 16, required */
+    mf_quant_method method; /* ptq | qat, default ptq */
+    int epochs;             /* qat: default 3 */
+    float lr;               /* qat: 0 (default) = a tenth of train.lr */
+    bool per_channel;       /* default false */
+    mf_rounding_kind rounding; /* half-up | floor, default half-up */
+    int force_n;            /* -1 (default): formats from calibrated ranges; else n everywhere */
+    int calibration;        /* training samples to calibrate on, 0 (default) = all */
+} mf_quantize_config;
+
 typedef struct mf_config {
     char *path; /* the file it came from */
     mf_dataset_config dataset;
     mf_model_config model;
     mf_train_config train;
+    mf_quantize_config quantize;
     mf_yaml_marks *marks;
 } mf_config;
 

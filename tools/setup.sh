@@ -12,6 +12,9 @@ packages=(
   libsndfile1-dev      # WAV files (spoken digits)
   libfftw3-dev         # FFT of the MFCC front end
   gnuplot-nox          # training-curve plots (PNG)
+  gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi  # Cortex-M4 firmware
+  qemu-system-arm      # the emulated STM32F405 (netduinoplus2) that runs it
+  make
   libcmocka-dev        # unit tests, run through ctest
 )
 
