@@ -6,6 +6,8 @@
 #include <hdf5.h>
 
 #include "commands.h"
+#include "mf_quantize.h"
+#include "mf_runtime.h"
 #include "mf_core.h"
 #include "mf_model_io.h"
 
@@ -165,6 +167,39 @@ static void print_model(const char *path, const mf_model *m, const provenance *p
     printf("parameter bytes:  float32 %zu, int16 %zu, int8 %zu\n", all * 4, all * 2, all);
 }
 
+static void print_extras(const mf_model *m)
+{
+    static const char *const kinds[] = {"none", "z-score per element", "z-score per channel"};
+    if (m->dataset[0]) printf("dataset:          %s\n", m->dataset);
+    printf("input transform:  %s", kinds[m->pre.kind]);
+    if (m->pre.kind) printf(" (%zu mean/std pairs)", m->pre.n);
+    printf("\n");
+    if (m->n_class_names) {
+        printf("classes:          ");
+        for (int c = 0; c < m->n_class_names; c++)
+            printf("%s%s", c ? ", " : "", m->class_names[c]);
+        printf("\n");
+    }
+}
+
+static void print_quantized(const mf_qmodel *q)
+{
+    const mf_model *m = q->model;
+    printf("\nquantized: int%d, rounding %s, %s weight formats, input Q%d.%d\n", q->bits,
+           q->rounding == MF_RT_ROUND_FLOOR ? "floor" : "half-up",
+           q->per_channel ? "per-channel" : "per-tensor", q->bits - 1 - q->n_in, q->n_in);
+    printf("  %-16s %10s %10s\n", "layer", "output", "weights");
+    for (int k = 1; k < m->n_nodes; k++) {
+        int i = m->order[k];
+        const mf_qnode *qn = &q->nodes[i];
+        char w[16] = "-";
+        if (qn->w && !qn->n_w_ch) snprintf(w, sizeof w, "Q%d.%d", q->bits - 1 - qn->n_w, qn->n_w);
+        if (qn->n_w_ch) snprintf(w, sizeof w, "per-channel");
+        printf("  %-16s %6sQ%d.%d %10s\n", m->nodes[i].spec.name, "", q->bits - 1 - qn->n_out,
+               qn->n_out, w);
+    }
+}
+
 int cmd_info(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -198,6 +233,12 @@ int cmd_info(int argc, char **argv)
     provenance p;
     read_provenance(path, &p);
     print_model(path, m, &p);
+    print_extras(m);
     mf_model_free(m);
+    int is_float = 0;
+    mf_qmodel *q = mf_qmodel_load(path, &is_float, &err);
+    if (!q && !is_float) return cli_fail(&err);
+    if (q) print_quantized(q);
+    mf_qmodel_free(q);
     return 0;
 }
