@@ -8,10 +8,11 @@
  *      reported at their position (libcyaml 1.3.1 would only log them, without positions);
  *   4. libcyaml loads the same bytes into an mf_config;
  *   5. defaults fill the fields the file does not give;
- *   6. overrides change any field by path (config_override.c);
+ *   6. overrides change any field by path (config_override.c); the quantize section is present
+ *      if the file has it or an override writes into it;
  *   7. the defaults that depend on dataset.name (path, normalize) fill what is still not given;
  *   8. values are checked: ranges, layer types and their hyperparameters, input names, which
- *      dataset fields apply to which dataset. */
+ *      dataset fields apply to which dataset, which quantize fields apply to which method. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,10 +133,29 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_FLOAT("mixup_alpha", OPT, mf_train_config, mixup_alpha),
     CYAML_FIELD_END};
 
+static const cyaml_strval_t method_names[] = {{"ptq", MF_QUANT_PTQ}, {"qat", MF_QUANT_QAT}};
+static const cyaml_strval_t rounding_names[] = {{"half-up", MF_ROUNDING_HALF_UP},
+                                                {"floor", MF_ROUNDING_FLOOR}};
+
+/* (present is not a key: the loader sets it) */
+static const cyaml_schema_field_t quantize_fields[] = {
+    CYAML_FIELD_INT("bits", OPT, mf_quantize_config, bits),
+    CYAML_FIELD_ENUM("method", ENUM_FLAGS, mf_quantize_config, method, method_names,
+                     CYAML_ARRAY_LEN(method_names)),
+    CYAML_FIELD_INT("epochs", OPT, mf_quantize_config, epochs),
+    CYAML_FIELD_FLOAT("lr", OPT, mf_quantize_config, lr),
+    CYAML_FIELD_BOOL("per_channel", OPT, mf_quantize_config, per_channel),
+    CYAML_FIELD_ENUM("rounding", ENUM_FLAGS, mf_quantize_config, rounding, rounding_names,
+                     CYAML_ARRAY_LEN(rounding_names)),
+    CYAML_FIELD_INT("force_n", OPT, mf_quantize_config, force_n),
+    CYAML_FIELD_INT("calibration", OPT, mf_quantize_config, calibration),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING("dataset", OPT, mf_config, dataset, dataset_fields),
     CYAML_FIELD_MAPPING("model", OPT, mf_config, model, model_fields),
     CYAML_FIELD_MAPPING("train", OPT, mf_config, train, train_fields),
+    CYAML_FIELD_MAPPING("quantize", OPT, mf_config, quantize, quantize_fields),
     CYAML_FIELD_END,
 };
 
@@ -181,7 +201,18 @@ static const struct {
     {"train.deterministic", "true"},
     {"train.progress", "auto"},
     {"train.mixup_alpha", "0"},
+    /* (also when the section is absent, so a config built without it has sane values) */
+    {"quantize.method", "ptq"},
+    {"quantize.epochs", "3"},
+    {"quantize.lr", "0"},
+    {"quantize.per_channel", "false"},
+    {"quantize.rounding", "half-up"},
+    {"quantize.force_n", "-1"},
+    {"quantize.calibration", "0"},
 };
+
+/* quantize.force_n: -1 (formats from the calibrated ranges) or n fractional bits everywhere. */
+#define MAX_FORCE_N 40
 
 static const char *const dataset_names[] = {"synthetic", "uci-har", "fsdd",
                                             "gtsrb",     "mnist",   "png"};
@@ -382,7 +413,7 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         rc = mf_error_set(err, "the config is empty (expected the sections dataset, model, "
-                               "train)");
+                               "train and optionally quantize)");
         mf_error_at(err, path, 0, 0, NULL);
     } else {
         /* A second document would be ignored by libcyaml: refuse it rather than drop it. */
@@ -1000,7 +1031,61 @@ static int validate_train(const mf_config *c, mf_error *err)
     return MF_OK;
 }
 
+/* The optional quantize section; creator is the override that created it (NULL if the file has
+ * it), for the errors about keys that no one wrote. */
+static int validate_quantize(const mf_config *c, const char *creator, mf_error *err)
+{
+    const mf_quantize_config *q = &c->quantize;
+    if (!q->present) return MF_OK;
+    if (!given(c, "quantize.bits")) {
+        if (!creator)
+            return mf_config_fail(c, err, "quantize.bits", true,
+                                  "the quantize section needs bits (8 or 16), e.g. bits: 8");
+        mf_error_set(err,
+                     "override '%s': the quantize section needs bits (8 or 16), e.g. "
+                     "quantize.bits=8",
+                     creator);
+        mf_error_at(err, NULL, 0, 0, "quantize.bits");
+        return MF_ERR;
+    }
+    if (q->bits != 8 && q->bits != 16)
+        return mf_config_fail(c, err, "quantize.bits", false, "must be 8 or 16, found %d", q->bits);
+    if (q->method != MF_QUANT_QAT) {
+        static const char *const qat_only[] = {"quantize.epochs", "quantize.lr"};
+        for (size_t i = 0; i < sizeof qat_only / sizeof qat_only[0]; i++)
+            if (given(c, qat_only[i]))
+                return mf_config_fail(c, err, qat_only[i], true,
+                                      "'%s' applies only to method qat (quantization-aware "
+                                      "training), not ptq",
+                                      qat_only[i] + strlen("quantize."));
+    }
+    if (check_min(c, "quantize.epochs", q->epochs, 1, err)) return MF_ERR;
+    if (!(q->lr >= 0.0f))
+        return mf_config_fail(c, err, "quantize.lr", false,
+                              "must be > 0 (or 0 for a tenth of train.lr), found %g",
+                              (double)q->lr);
+    if (q->force_n < -1 || q->force_n > MAX_FORCE_N)
+        return mf_config_fail(c, err, "quantize.force_n", false,
+                              "must be in [-1, %d] (-1: formats from the calibrated ranges), "
+                              "found %d",
+                              MAX_FORCE_N, q->force_n);
+    if (check_min(c, "quantize.calibration", q->calibration, 0, err)) return MF_ERR;
+    return MF_OK;
+}
+
 /* ---- load and free ---- */
+
+/* The first override whose key is in the section ("quantize.bits=8", "quantize={...}"), or NULL.
+ * Only called after the overrides were applied, so every key is a valid path. */
+static const char *section_override(const char *section, char *const *overrides, int n_overrides)
+{
+    size_t len = strlen(section);
+    for (int i = 0; i < n_overrides; i++) {
+        const char *arg = overrides[i];
+        if (!strncmp(arg, section, len) && arg[len] && strchr(".[= \t", arg[len])) return arg;
+    }
+    return NULL;
+}
 
 /* Loads text (owned, freed here) that came from `path` (a file name or a description such as
  * "model.h5 (embedded config)"). */
@@ -1050,14 +1135,21 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
     int rc = apply_defaults(c, err);
     if (rc == MF_OK) rc = name_layers(c, err);
     if (rc == MF_OK) rc = mf_config_apply_overrides(c, overrides, n_overrides, err);
+    const char *quantize_creator = NULL;
     if (rc == MF_OK) {
         drop_empty_template(c);
         rc = name_layers(c, err);
+        /* The section is there if the file has it or an override wrote into it. */
+        if (!mf_marks_in_file(c->marks, "quantize"))
+            quantize_creator = section_override("quantize", overrides, n_overrides);
+        c->quantize.present = mf_marks_in_file(c->marks, "quantize") || quantize_creator;
     }
     if (rc == MF_OK) rc = apply_dataset_defaults(c, err);
     if (rc == MF_OK) rc = validate_dataset(c, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_model(c, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_train(c, err);
+    if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY))
+        rc = validate_quantize(c, quantize_creator, err);
     if (rc != MF_OK) {
         mf_config_free(c);
         return MF_ERR;
@@ -1082,7 +1174,8 @@ void mf_config_free(mf_config *c)
 
 /* The dump writes what a config resolves to: every train field and the dataset fields that apply
  * to its dataset (defaults included: a real dataset's default path is written), the model as given,
- * and each layer's hyperparameters with the op's defaults filled in. Views with pointer members let
+ * and each layer's hyperparameters with the op's defaults filled in; the quantize section only when
+ * the config has it (epochs and lr only for qat). Views with pointer members let
  * libcyaml leave out what does not apply (a NULL optional pointer is not written). */
 typedef struct dump_layer {
     char *name, *type;
@@ -1124,10 +1217,22 @@ typedef struct dump_dataset {
     mf_mfcc_config *mfcc;
 } dump_dataset;
 
+/* epochs and lr only for qat (a ptq config with them does not load) */
+typedef struct dump_quantize {
+    int *bits;
+    mf_quant_method *method;
+    int *epochs;
+    float *lr;
+    bool *per_channel;
+    mf_rounding_kind *rounding;
+    int *force_n, *calibration;
+} dump_quantize;
+
 typedef struct dump_config {
     dump_dataset *dataset;
     dump_model *model;
     mf_train_config *train;
+    dump_quantize *quantize; /* NULL: the config has no quantize section */
 } dump_config;
 
 static const cyaml_schema_field_t dump_layer_fields[] = {
@@ -1182,10 +1287,25 @@ static const cyaml_schema_field_t dump_dataset_fields[] = {
     CYAML_FIELD_MAPPING_PTR("mfcc", OPT, dump_dataset, mfcc, mfcc_fields),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t dump_quantize_fields[] = {
+    CYAML_FIELD_INT_PTR("bits", OPT, dump_quantize, bits),
+    CYAML_FIELD_ENUM_PTR("method", ENUM_FLAGS, dump_quantize, method, method_names,
+                         CYAML_ARRAY_LEN(method_names)),
+    CYAML_FIELD_INT_PTR("epochs", OPT, dump_quantize, epochs),
+    CYAML_FIELD_FLOAT_PTR("lr", OPT, dump_quantize, lr),
+    CYAML_FIELD_BOOL_PTR("per_channel", OPT, dump_quantize, per_channel),
+    CYAML_FIELD_ENUM_PTR("rounding", ENUM_FLAGS, dump_quantize, rounding, rounding_names,
+                         CYAML_ARRAY_LEN(rounding_names)),
+    CYAML_FIELD_INT_PTR("force_n", OPT, dump_quantize, force_n),
+    CYAML_FIELD_INT_PTR("calibration", OPT, dump_quantize, calibration),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t dump_fields[] = {
     CYAML_FIELD_MAPPING_PTR("dataset", OPT, dump_config, dataset, dump_dataset_fields),
     CYAML_FIELD_MAPPING_PTR("model", OPT, dump_config, model, dump_model_fields),
-    CYAML_FIELD_MAPPING_PTR("train", OPT, dump_config, train, train_fields), CYAML_FIELD_END};
+    CYAML_FIELD_MAPPING_PTR("train", OPT, dump_config, train, train_fields),
+    CYAML_FIELD_MAPPING_PTR("quantize", OPT, dump_config, quantize, dump_quantize_fields),
+    CYAML_FIELD_END};
 
 static const cyaml_schema_value_t dump_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_POINTER, dump_config, dump_fields)};
@@ -1280,7 +1400,20 @@ char *mf_config_dump(const mf_config *c, mf_error *err)
         for (unsigned i = 0; i < src->model.layers_count; i++)
             dump_layer_view(&src->model.layers[i], &model.layers[i]);
     }
-    dump_config view = {&dataset, &model, &src->train};
+    mf_quantize_config *q = &src->quantize;
+    dump_quantize quantize = {
+        .bits = &q->bits,
+        .method = &q->method,
+        .per_channel = &q->per_channel,
+        .rounding = &q->rounding,
+        .force_n = &q->force_n,
+        .calibration = &q->calibration,
+    };
+    if (q->method == MF_QUANT_QAT) {
+        quantize.epochs = &q->epochs;
+        quantize.lr = &q->lr;
+    }
+    dump_config view = {&dataset, &model, &src->train, q->present ? &quantize : NULL};
 
     mf_cyaml_log log = {.used = 0};
     cyaml_config_t cfg;

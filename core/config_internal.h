@@ -17,7 +17,8 @@
 
 /* ---- schema and helpers (config.c) ---- */
 
-/* Top level: a mapping with the sections dataset, model and train, loaded into an mf_config. */
+/* Top level: a mapping with the sections dataset, model, train and (optional) quantize, loaded
+ * into an mf_config. */
 extern const cyaml_schema_value_t mf_config_schema;
 /* One entry of model.layers. */
 extern const cyaml_schema_value_t mf_layer_schema;

@@ -59,6 +59,12 @@ typedef struct mf_quant_options {
 int mf_calibrate(const mf_model *folded, const float *x, int n, int threads, double *ranges,
                  mf_error *err);
 
+/* Optional MSE range setting after mf_calibrate: per tensor, the format among the max-range
+ * one and up to 3 finer (clipping) ones with the least squared error on the calibration
+ * samples; ranges are rewritten to give that format. */
+int mf_calibrate_mse(const mf_model *folded, const float *x, int n, int bits, double *ranges,
+                     mf_error *err);
+
 /* Builds the integer model from a folded float model and its calibrated ranges; takes
  * ownership of folded (freed on error too). */
 mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quant_options *o,

@@ -669,7 +669,10 @@ static void test_error_syntax_and_file(void **state)
     const error_case cases[] = {
         {TEMPLATE "train: [1\n", NULL, "invalid YAML: did not find expected ',' or ']'", 4, 1, ""},
         {TEMPLATE "train:\n  epochs: 3\n lr: 1\n", NULL, "invalid YAML", 5, 2, ""},
-        {"", NULL, "the config is empty", 0, 0, ""},
+        {"", NULL,
+         "the config is empty (expected the sections dataset, model, train and optionally "
+         "quantize)",
+         0, 0, ""},
         {TEMPLATE "---\ntrain: {}\n", NULL, "one YAML document", 4, 1, ""},
         {TEMPLATE "dataset: {name: synthetic}\n", NULL,
          "'dataset' is given twice in the config (first at line 1)", 3, 1, "dataset"},
@@ -700,7 +703,8 @@ static void test_error_unknown_keys(void **state)
          "min_lr, seed, threads, deterministic, output, progress, mixup_alpha)",
          4, 3, "train.epoch"},
         {TEMPLATE "trian:\n  epochs: 3\n", NULL,
-         "unknown section 'trian' (expected one of: dataset, model, train)", 3, 1, "trian"},
+         "unknown section 'trian' (expected one of: dataset, model, train, quantize)", 3, 1,
+         "trian"},
         {"dataset: {name: synthetic, shape: [128, 9], clases: 6}\n", NULL,
          "unknown key 'clases' in dataset (expected one of: name, path, shape, classes,", 1, 45,
          "dataset.clases"},
@@ -1074,6 +1078,371 @@ static void test_error_overrides(void **state)
     expect_errors("test_config_override_errors", cases, sizeof cases / sizeof cases[0]);
 }
 
+/* ---- the quantize section ---- */
+
+static void assert_quantize_defaults(const mf_quantize_config *q)
+{
+    assert_int_equal(q->method, MF_QUANT_PTQ);
+    assert_int_equal(q->epochs, 3);
+    assert_true(q->lr == 0.0f);
+    assert_false(q->per_channel);
+    assert_int_equal(q->rounding, MF_ROUNDING_HALF_UP);
+    assert_int_equal(q->force_n, -1);
+    assert_int_equal(q->calibration, 0);
+}
+
+static void test_quantize_section(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_quantize");
+    /* absent: not present, the fields still hold their defaults */
+    mf_config *c = load_text(dir, "plain.yaml", template_yaml, NULL, 0);
+    assert_false(c->quantize.present);
+    assert_int_equal(c->quantize.bits, 0);
+    assert_quantize_defaults(&c->quantize);
+    mf_config_free(c);
+
+    /* only bits: the rest are defaults */
+    c = load_text(dir, "q8.yaml", TEMPLATE "quantize:\n  bits: 8\n", NULL, 0);
+    assert_true(c->quantize.present);
+    assert_int_equal(c->quantize.bits, 8);
+    assert_quantize_defaults(&c->quantize);
+    mf_config_free(c);
+
+    /* every field */
+    c = load_text(dir, "qat.yaml",
+                  TEMPLATE "quantize:\n"
+                           "  bits: 16\n"
+                           "  method: qat\n"
+                           "  epochs: 5\n"
+                           "  lr: 0.002\n"
+                           "  per_channel: true\n"
+                           "  rounding: floor\n"
+                           "  force_n: 9\n"
+                           "  calibration: 512\n",
+                  NULL, 0);
+    const mf_quantize_config *q = &c->quantize;
+    assert_true(q->present);
+    assert_int_equal(q->bits, 16);
+    assert_int_equal(q->method, MF_QUANT_QAT);
+    assert_int_equal(q->epochs, 5);
+    assert_true(q->lr == 0.002f);
+    assert_true(q->per_channel);
+    assert_int_equal(q->rounding, MF_ROUNDING_FLOOR);
+    assert_int_equal(q->force_n, 9);
+    assert_int_equal(q->calibration, 512);
+    mf_config_free(c);
+
+    /* the ends of the ranges; 0 for lr means the default */
+    c = load_text(dir, "ends.yaml",
+                  TEMPLATE "quantize: {bits: 8, method: qat, epochs: 1, lr: 0, force_n: 40, "
+                           "calibration: 0, per_channel: no}\n",
+                  NULL, 0);
+    assert_int_equal(c->quantize.epochs, 1);
+    assert_true(c->quantize.lr == 0.0f);
+    assert_int_equal(c->quantize.force_n, 40);
+    mf_config_free(c);
+    c = load_text(dir, "ends.yaml", TEMPLATE "quantize: {bits: 8, force_n: -1, method: ptq}\n",
+                  NULL, 0);
+    assert_int_equal(c->quantize.force_n, -1);
+    mf_config_free(c);
+
+    /* commands that only need data accept the section (with or without model and train) */
+    const char *texts[] = {
+        TEMPLATE "quantize:\n  bits: 8\n  method: qat\n  epochs: 2\n",
+        DATASET "quantize: {bits: 16, rounding: floor}\n",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        mf_error err;
+        c = NULL;
+        assert_int_equal(
+            mf_config_load_text(texts[i], "embedded", NULL, 0, MF_CONFIG_DATASET_ONLY, &c, &err),
+            MF_OK);
+        assert_true(c->quantize.present);
+        assert_int_equal(c->quantize.bits, i == 0 ? 8 : 16);
+        mf_config_free(c);
+    }
+}
+
+static void test_quantize_overrides(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_quantize_overrides");
+    /* one key creates the section */
+    char *create[] = {"quantize.bits=8"};
+    mf_config *c = load_text(dir, "plain.yaml", template_yaml, create, 1);
+    assert_true(c->quantize.present);
+    assert_int_equal(c->quantize.bits, 8);
+    assert_quantize_defaults(&c->quantize);
+    mf_config_free(c);
+
+    /* so does a mapping, and keys after it change it */
+    char *mapping[] = {"quantize={bits: 16, method: qat}", "quantize.epochs=2", "quantize.lr=1e-3"};
+    c = load_text(dir, "plain.yaml", template_yaml, mapping, 3);
+    assert_true(c->quantize.present);
+    assert_int_equal(c->quantize.bits, 16);
+    assert_int_equal(c->quantize.method, MF_QUANT_QAT);
+    assert_int_equal(c->quantize.epochs, 2);
+    assert_true(c->quantize.lr == 1e-3f);
+    mf_config_free(c);
+
+    /* the section created by a later key: the first override was not in it */
+    char *later[] = {"train.epochs=2", "quantize.method=qat", "quantize.bits=16"};
+    c = load_text(dir, "plain.yaml", template_yaml, later, 3);
+    assert_true(c->quantize.present);
+    assert_int_equal(c->quantize.method, MF_QUANT_QAT);
+    assert_int_equal(c->train.epochs, 2);
+    mf_config_free(c);
+
+    /* other overrides do not create it */
+    char *other[] = {"train.epochs=2", "model.width=16"};
+    c = load_text(dir, "plain.yaml", template_yaml, other, 2);
+    assert_false(c->quantize.present);
+    mf_config_free(c);
+
+    /* every field of a section in the file */
+    char *change[] = {
+        "quantize.bits=16",    "quantize.method=qat",       "quantize.epochs=4",
+        "quantize.lr=0.01",    "quantize.per_channel=true", "quantize.rounding=floor",
+        "quantize.force_n=12", "quantize.calibration=100",
+    };
+    int n = (int)(sizeof change / sizeof change[0]);
+    c = load_text(dir, "q.yaml", TEMPLATE "quantize:\n  bits: 8\n", change, n);
+    const mf_quantize_config *q = &c->quantize;
+    assert_true(q->present);
+    assert_int_equal(q->bits, 16);
+    assert_int_equal(q->method, MF_QUANT_QAT);
+    assert_int_equal(q->epochs, 4);
+    assert_true(q->lr == 0.01f);
+    assert_true(q->per_channel);
+    assert_int_equal(q->rounding, MF_ROUNDING_FLOOR);
+    assert_int_equal(q->force_n, 12);
+    assert_int_equal(q->calibration, 100);
+    mf_config_free(c);
+
+    /* a mapping merges into the file's section */
+    char *merge[] = {"quantize={method: qat, epochs: 6}"};
+    c = load_text(dir, "q.yaml", TEMPLATE "quantize:\n  bits: 8\n  rounding: floor\n", merge, 1);
+    assert_int_equal(c->quantize.bits, 8);
+    assert_int_equal(c->quantize.rounding, MF_ROUNDING_FLOOR);
+    assert_int_equal(c->quantize.method, MF_QUANT_QAT);
+    assert_int_equal(c->quantize.epochs, 6);
+    mf_config_free(c);
+
+    /* the override that makes the file's epochs wrong: the error points at the file */
+    const char *path = tu_write_file(dir, "qat.yaml",
+                                     TEMPLATE "quantize:\n  bits: 8\n  method: qat\n  epochs: 5\n");
+    char *to_ptq[] = {"quantize.method=ptq"};
+    mf_error err;
+    c = NULL;
+    assert_int_equal(mf_config_load(path, to_ptq, 1, &c, &err), MF_ERR);
+    assert_null(c);
+    assert_non_null(strstr(err.message, "'epochs' applies only to method qat (quantization-aware "
+                                        "training), not ptq"));
+    assert_string_equal(err.file, path);
+    assert_int_equal(err.line, 6);
+    assert_int_equal(err.column, 3);
+    assert_string_equal(err.field, "quantize.epochs");
+}
+
+/* The text after "quantize:" in a dump ("" if none). */
+static const char *quantize_part(const char *text)
+{
+    const char *q = strstr(text, "\nquantize:");
+    return q ? q : "";
+}
+
+static void test_quantize_dump(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_quantize_dump");
+    static const struct {
+        const char *section;    /* appended to TEMPLATE */
+        const char *over[2];    /* overrides of the first load */
+        const char *written[3]; /* must be in the quantize part of the dump */
+        const char *absent[2];  /* must not be */
+    } cases[] = {
+        {"", {NULL, NULL}, {NULL, NULL, NULL}, {NULL, NULL}},
+        {"quantize:\n  bits: 8\n",
+         {NULL, NULL},
+         {"bits: 8", "method: ptq", "rounding: half-up"},
+         {"epochs", "lr"}},
+        {"quantize:\n  bits: 16\n  per_channel: true\n  force_n: 9\n  calibration: 64\n",
+         {"quantize.rounding=floor", NULL},
+         {"per_channel: true", "force_n: 9", "rounding: floor"},
+         {"epochs", "lr:"}},
+        {"quantize: {bits: 8, method: qat, epochs: 4, lr: 0.005}\n",
+         {NULL, NULL},
+         {"method: qat", "epochs: 4", "lr: 0.005"},
+         {NULL, NULL}},
+        {"quantize: {bits: 8, method: qat}\n", /* qat with the default lr and epochs */
+         {NULL, NULL},
+         {"epochs: 3", "lr: 0", "force_n: -1"},
+         {NULL, NULL}},
+        {"", /* created by overrides */
+         {"quantize.bits=16", "quantize.method=qat"},
+         {"bits: 16", "method: qat", "calibration: 0"},
+         {NULL, NULL}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char yaml[1024], *over[2];
+        snprintf(yaml, sizeof yaml, "%s%s", TEMPLATE, cases[k].section);
+        int n = 0;
+        for (int i = 0; i < 2 && cases[k].over[i]; i++)
+            over[n++] = (char *)cases[k].over[i];
+        mf_config *a = load_text(dir, "first.yaml", yaml, over, n);
+        mf_error err;
+        char *text = mf_config_dump(a, &err);
+        assert_non_null(text);
+        const char *part = quantize_part(text);
+        if (!a->quantize.present) {
+            assert_null(strstr(text, "quantize"));
+        } else {
+            assert_true(part[0] != '\0');
+            for (int i = 0; i < 3; i++) {
+                if (cases[k].written[i] && !strstr(part, cases[k].written[i]))
+                    fprintf(stderr, "case %zu: '%s' is not in the dump:\n%s", k,
+                            cases[k].written[i], text);
+                if (cases[k].written[i]) assert_non_null(strstr(part, cases[k].written[i]));
+            }
+            for (int i = 0; i < 2; i++) {
+                if (cases[k].absent[i] && strstr(part, cases[k].absent[i]))
+                    fprintf(stderr, "case %zu: '%s' is in the dump:\n%s", k, cases[k].absent[i],
+                            text);
+                if (cases[k].absent[i]) assert_null(strstr(part, cases[k].absent[i]));
+            }
+        }
+        mf_config *b = load_text(dir, "second.yaml", text, NULL, 0);
+        char *again = mf_config_dump(b, &err);
+        assert_non_null(again);
+        assert_string_equal(text, again);
+        const mf_quantize_config *qa = &a->quantize, *qb = &b->quantize;
+        assert_int_equal(qa->present, qb->present);
+        assert_int_equal(qa->bits, qb->bits);
+        assert_int_equal(qa->method, qb->method);
+        assert_int_equal(qa->epochs, qb->epochs);
+        assert_true(qa->lr == qb->lr);
+        assert_int_equal(qa->per_channel, qb->per_channel);
+        assert_int_equal(qa->rounding, qb->rounding);
+        assert_int_equal(qa->force_n, qb->force_n);
+        assert_int_equal(qa->calibration, qb->calibration);
+        /* the embedded config of a model loads for data-only commands */
+        mf_config *e = NULL;
+        assert_int_equal(
+            mf_config_load_text(text, "embedded", NULL, 0, MF_CONFIG_DATASET_ONLY, &e, &err),
+            MF_OK);
+        assert_int_equal(e->quantize.present, qa->present);
+        mf_config_free(e);
+        free(text);
+        free(again);
+        mf_config_free(a);
+        mf_config_free(b);
+    }
+}
+
+/* line 3 is "quantize:", its keys from line 4 */
+#define QUANTIZE TEMPLATE "quantize:\n"
+
+static void test_error_quantize(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        /* keys and types */
+        {TEMPLATE "quantise:\n  bits: 8\n", NULL,
+         "unknown section 'quantise' (expected one of: dataset, model, train, quantize)", 3, 1,
+         "quantise"},
+        {QUANTIZE "  bits: 8\n  bit: 8\n", NULL,
+         "unknown key 'bit' in quantize (expected one of: bits, method, epochs, lr, per_channel, "
+         "rounding, force_n, calibration)",
+         5, 3, "quantize.bit"},
+        {QUANTIZE "  bits: 8\n  bits: 16\n", NULL,
+         "'bits' is given twice in quantize (first at line 4)", 5, 3, "quantize.bits"},
+        {TEMPLATE "quantize: 8\n", NULL, "expected a mapping, found '8'", 3, 11, "quantize"},
+        {TEMPLATE "quantize:\n", NULL, "expected a mapping, found an empty value", 3, 10,
+         "quantize"},
+        {QUANTIZE "  bits: eight\n", NULL, "expected an integer, found 'eight'", 4, 9,
+         "quantize.bits"},
+        {QUANTIZE "  bits: 8\n  epochs: 2.5\n  method: qat\n", NULL,
+         "expected an integer, found '2.5'", 5, 11, "quantize.epochs"},
+        {QUANTIZE "  bits: 8\n  method: qat\n  lr: fast\n", NULL, "expected a number, found 'fast'",
+         6, 7, "quantize.lr"},
+        {QUANTIZE "  bits: 8\n  per_channel: maybe\n", NULL,
+         "expected true or false, found 'maybe'", 5, 16, "quantize.per_channel"},
+        {QUANTIZE "  bits: 8\n  force_n: [9]\n", NULL, "expected an integer, found a list", 5, 12,
+         "quantize.force_n"},
+        {QUANTIZE "  bits: 8\n  calibration: all\n", NULL, "expected an integer, found 'all'", 5,
+         16, "quantize.calibration"},
+        /* enums */
+        {QUANTIZE "  bits: 8\n  method: int8\n", NULL,
+         "unknown value 'int8' (expected one of: ptq, qat)", 5, 11, "quantize.method"},
+        {QUANTIZE "  bits: 8\n  rounding: nearest\n", NULL,
+         "unknown value 'nearest' (expected one of: half-up, floor)", 5, 13, "quantize.rounding"},
+        /* bits */
+        {QUANTIZE "  method: qat\n", NULL,
+         "the quantize section needs bits (8 or 16), e.g. bits: 8", 3, 1, "quantize.bits"},
+        {TEMPLATE "quantize: {}\n", NULL, "the quantize section needs bits (8 or 16)", 3, 1,
+         "quantize.bits"},
+        {QUANTIZE "  bits: 12\n", NULL, "must be 8 or 16, found 12", 4, 9, "quantize.bits"},
+        {TEMPLATE "quantize: {bits: 0}\n", NULL, "must be 8 or 16, found 0", 3, 18,
+         "quantize.bits"},
+        /* what applies to qat only */
+        {QUANTIZE "  bits: 8\n  epochs: 5\n", NULL,
+         "'epochs' applies only to method qat (quantization-aware training), not ptq", 5, 3,
+         "quantize.epochs"},
+        {QUANTIZE "  bits: 8\n  method: ptq\n  lr: 0.01\n", NULL,
+         "'lr' applies only to method qat (quantization-aware training), not ptq", 6, 3,
+         "quantize.lr"},
+        {QUANTIZE "  bits: 8\n  lr: 0\n", NULL, "'lr' applies only to method qat", 5, 3,
+         "quantize.lr"},
+        /* ranges */
+        {QUANTIZE "  bits: 8\n  method: qat\n  epochs: 0\n", NULL, "must be >= 1, found 0", 6, 11,
+         "quantize.epochs"},
+        {QUANTIZE "  bits: 8\n  method: qat\n  lr: -0.1\n", NULL,
+         "must be > 0 (or 0 for a tenth of train.lr), found -0.1", 6, 7, "quantize.lr"},
+        {QUANTIZE "  bits: 8\n  force_n: 41\n", NULL,
+         "must be in [-1, 40] (-1: formats from the calibrated ranges), found 41", 5, 12,
+         "quantize.force_n"},
+        {QUANTIZE "  bits: 16\n  force_n: -2\n", NULL, "must be in [-1, 40]", 5, 12,
+         "quantize.force_n"},
+        {QUANTIZE "  bits: 8\n  calibration: -1\n", NULL, "must be >= 0, found -1", 5, 16,
+         "quantize.calibration"},
+        /* overrides */
+        {TEMPLATE, "quantize.method=qat",
+         "override 'quantize.method=qat': the quantize section needs bits (8 or 16), e.g. "
+         "quantize.bits=8",
+         0, 0, "quantize.bits"},
+        {TEMPLATE, "quantize={}", "override 'quantize={}': the quantize section needs bits", 0, 0,
+         "quantize.bits"},
+        {TEMPLATE, "quantize.bits=4", "override 'quantize.bits=4': must be 8 or 16, found 4", 0, 0,
+         "quantize.bits"},
+        {TEMPLATE, "quantize.bit=8",
+         "override 'quantize.bit=8': unknown key 'bit' in quantize (expected one of: bits, "
+         "method,",
+         0, 0, "quantize.bit"},
+        {TEMPLATE, "quantise.bits=8",
+         "override 'quantise.bits=8': unknown section 'quantise' (expected one of: dataset, "
+         "model, train, quantize)",
+         0, 0, "quantise"},
+        {TEMPLATE, "quantize=8", "override 'quantize=8': expected a mapping, found '8'", 0, 0,
+         "quantize"},
+        {TEMPLATE "quantize: {bits: 8}\n", "quantize.epochs=2",
+         "override 'quantize.epochs=2': 'epochs' applies only to method qat", 0, 0,
+         "quantize.epochs"},
+        {TEMPLATE "quantize: {bits: 8}\n", "quantize.rounding=up",
+         "override 'quantize.rounding=up': unknown value 'up' (expected one of: half-up, floor)", 0,
+         0, "quantize.rounding"},
+        {TEMPLATE "quantize: {bits: 8, method: qat}\n", "quantize.lr=-1",
+         "override 'quantize.lr=-1': must be > 0 (or 0 for a tenth of train.lr), found -1", 0, 0,
+         "quantize.lr"},
+        {TEMPLATE "quantize: {bits: 8}\n", "quantize.force_n=99",
+         "override 'quantize.force_n=99': must be in [-1, 40]", 0, 0, "quantize.force_n"},
+        {TEMPLATE "quantize: {bits: 8}\n", "quantize.per_channel=2",
+         "override 'quantize.per_channel=2': expected true or false, found '2'", 0, 0,
+         "quantize.per_channel"},
+    };
+    expect_errors("test_config_quantize_errors", cases, sizeof cases / sizeof cases[0]);
+}
+
 /* Errors from building: the config loads, the model does not fit the data or itself. */
 static void expect_build_error(const char *yaml, const mf_shape *data, int classes,
                                const char *message, int line, int column, const char *field)
@@ -1202,6 +1571,10 @@ int main(void)
         cmocka_unit_test(test_error_enums),
         cmocka_unit_test(test_error_dataset_fields),
         cmocka_unit_test(test_error_overrides),
+        cmocka_unit_test(test_quantize_section),
+        cmocka_unit_test(test_quantize_overrides),
+        cmocka_unit_test(test_quantize_dump),
+        cmocka_unit_test(test_error_quantize),
         cmocka_unit_test(test_error_build),
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),
