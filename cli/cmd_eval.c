@@ -7,6 +7,7 @@
 #include "mf_config.h"
 #include "mf_datasets.h"
 #include "mf_model_io.h"
+#include "mf_quantize.h"
 #include "mf_train.h"
 
 static void eval_usage(FILE *f)
@@ -65,6 +66,7 @@ int cmd_eval(int argc, char **argv)
     mf_pool *pool = NULL;
     int *pred = NULL, rc = 1;
     mf_metrics met = {0};
+    mf_qmodel *q = NULL;
     model = mf_model_load(model_path, &err);
     if (!model) goto done;
     if (config_path) {
@@ -110,15 +112,23 @@ int cmd_eval(int argc, char **argv)
         if (!pred) mf_error_set(&err, "out of memory");
         goto done;
     }
-    if (mf_predict(model, pool, x, n, pred, &err) ||
+    int is_float = 0;
+    q = mf_qmodel_load(model_path, &is_float, &err);
+    if (!q && !is_float) goto done;
+    /* a quantized model is evaluated by the integer kernels, as the firmware runs it */
+    if ((q ? mf_qexec_predict(q, NULL, x, n, threads, pred, &err)
+           : mf_predict(model, pool, x, n, pred, &err)) ||
         mf_metrics_compute(y, pred, n, data->classes, &met, &err))
         goto done;
-    printf("%s on %s, %s split (%d samples), float32:\n", model_path, data->name, split, n);
+    char prec[32];
+    snprintf(prec, sizeof prec, q ? "int%d (integer kernels)" : "float32", q ? q->bits : 32);
+    printf("%s on %s, %s split (%d samples), %s:\n", model_path, data->name, split, n, prec);
     mf_metrics_print(stdout, &met, (const char(*)[MF_LABEL_MAX])model->class_names);
     rc = 0;
 done:
     if (rc) cli_fail(&err);
     mf_metrics_free(&met);
+    mf_qmodel_free(q);
     free(pred);
     mf_pool_free(pool);
     mf_dataset_free(data);

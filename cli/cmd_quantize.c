@@ -30,6 +30,106 @@ static void quantize_usage(FILE *f)
            "printed is again the integer kernels'.\n");
 }
 
+int quantize_model(const quantize_request *r, mf_error *err)
+{
+    mf_model *model = NULL;
+    mf_config *cfg = NULL;
+    mf_dataset *data = NULL;
+    mf_qmodel *q = NULL;
+    double *ranges = NULL;
+    int *pred_f = NULL, *pred_q = NULL, rc = 1;
+    mf_metrics mq = {0};
+    model = mf_model_load(r->model_path, err);
+    if (!model) goto done;
+    if (!model->config_text) {
+        mf_error_set(err, "%s has no embedded config: cannot find its dataset", r->model_path);
+        goto done;
+    }
+    char origin[4200];
+    snprintf(origin, sizeof origin, "%s (embedded config)", r->model_path);
+    if (mf_config_load_text(model->config_text, origin, r->overrides, r->n_overrides,
+                            MF_CONFIG_DATASET_ONLY, &cfg, err) ||
+        mf_dataset_load(&cfg->dataset, stderr, &data, err))
+        goto done;
+    mf_dataset_apply_model(model, data);
+    mf_model *folded = mf_fold_model(model, err);
+    if (!folded) goto done;
+    int n_cal =
+        r->calibration > 0 && r->calibration < data->n_train ? r->calibration : data->n_train;
+    ranges = malloc(sizeof(double) * (size_t)folded->n_nodes);
+    if (!ranges || mf_calibrate(folded, data->x_train, n_cal, r->threads, ranges, err)) {
+        if (!ranges) mf_error_set(err, "out of memory");
+        mf_model_free(folded);
+        goto done;
+    }
+    if (r->mse && r->o.force_n < 0 &&
+        mf_calibrate_mse(folded, data->x_train, n_cal, r->o.bits, ranges, err)) {
+        mf_model_free(folded);
+        goto done;
+    }
+    q = mf_qmodel_build(folded, ranges, &r->o, err);
+    if (!q) goto done;
+    pred_f = malloc(sizeof(int) * (size_t)data->n_test);
+    pred_q = malloc(sizeof(int) * (size_t)data->n_test);
+    if (!pred_f || !pred_q) {
+        mf_error_set(err, "out of memory");
+        goto done;
+    }
+    /* the float reference (through the runtime float kernels) comes from the model as trained,
+     * before any quantization-aware fine-tuning */
+    if (mf_qexec_predict(NULL, q->model, data->x_test, data->n_test, r->threads, pred_f, err))
+        goto done;
+    if (r->qat) {
+        mf_train_config tc = cfg->train;
+        tc.epochs = r->qat_epochs;
+        /* fine-tuning continues where the float schedule ended: a larger rate first undoes
+         * the converged weights (measured on UCI-HAR: lr/10 loses 0.5-2 pt against PTQ) */
+        tc.lr =
+            r->qat_lr > 0 ? (float)r->qat_lr : mf_schedule_lr(&cfg->train, cfg->train.epochs - 1);
+        tc.schedule = MF_SCHED_CONSTANT;
+        tc.threads = r->threads;
+        tc.progress = MF_PROGRESS_AUTO;
+        mf_train_result res = {0};
+        printf("quantization-aware training: %d epochs at lr %g (integer forward, "
+               "straight-through backward)\n",
+               tc.epochs, tc.lr);
+        fflush(stdout);
+        int qrc = mf_qat(q, &tc, data, stdout, &res, err);
+        free(res.history);
+        if (qrc) goto done;
+    }
+    if (mf_qexec_predict(q, NULL, data->x_test, data->n_test, r->threads, pred_q, err)) goto done;
+    long ok_f = 0, ok_q = 0, agree = 0;
+    for (int i = 0; i < data->n_test; i++) {
+        ok_f += pred_f[i] == data->y_test[i];
+        ok_q += pred_q[i] == data->y_test[i];
+        agree += pred_f[i] == pred_q[i];
+    }
+    int n_rep = n_cal < 256 ? n_cal : 256;
+    if (mf_quant_report(q, data->x_train, n_rep, stdout, err)) goto done;
+    if (mf_metrics_compute(data->y_test, pred_q, data->n_test, data->classes, &mq, err)) goto done;
+    printf("test split, int%d (integer kernels):\n", r->o.bits);
+    mf_metrics_print(stdout, &mq, (const char(*)[MF_LABEL_MAX])model->class_names);
+    printf("float32 %.2f %% (%ld / %d), int%d %.2f %% (%ld / %d): %+.2f pt, %ld more "
+           "misclassified; predictions agree on %.2f %%\n",
+           100.0 * ok_f / data->n_test, ok_f, data->n_test, r->o.bits, 100.0 * ok_q / data->n_test,
+           ok_q, data->n_test, 100.0 * (ok_q - ok_f) / data->n_test, ok_f - ok_q,
+           100.0 * agree / data->n_test);
+    if (mf_qmodel_save(q, r->out_path, err)) goto done;
+    printf("quantized model saved to %s\n", r->out_path);
+    rc = 0;
+done:
+    mf_metrics_free(&mq);
+    free(pred_f);
+    free(pred_q);
+    free(ranges);
+    mf_qmodel_free(q);
+    mf_dataset_free(data);
+    mf_config_free(cfg);
+    mf_model_free(model);
+    return rc ? MF_ERR : MF_OK;
+}
+
 int cmd_quantize(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -100,102 +200,12 @@ int cmd_quantize(int argc, char **argv)
                  model_path, o.bits);
         out_path = default_out;
     }
+    quantize_request req = {model_path, out_path, o,       calibration, mse,        qat,
+                            qat_epochs, qat_lr,   threads, overrides,   n_overrides};
     mf_error err;
     mf_error_clear(&err);
-    mf_model *model = NULL;
-    mf_config *cfg = NULL;
-    mf_dataset *data = NULL;
-    mf_qmodel *q = NULL;
-    double *ranges = NULL;
-    int *pred_f = NULL, *pred_q = NULL, rc = 1;
-    mf_metrics mq = {0};
-    model = mf_model_load(model_path, &err);
-    if (!model) goto done;
-    if (!model->config_text) {
-        mf_error_set(&err, "%s has no embedded config: cannot find its dataset", model_path);
-        goto done;
-    }
-    char origin[4200];
-    snprintf(origin, sizeof origin, "%s (embedded config)", model_path);
-    if (mf_config_load_text(model->config_text, origin, overrides, n_overrides,
-                            MF_CONFIG_DATASET_ONLY, &cfg, &err) ||
-        mf_dataset_load(&cfg->dataset, stderr, &data, &err))
-        goto done;
-    mf_dataset_apply_model(model, data);
-    mf_model *folded = mf_fold_model(model, &err);
-    if (!folded) goto done;
-    int n_cal = calibration > 0 && calibration < data->n_train ? calibration : data->n_train;
-    ranges = malloc(sizeof(double) * (size_t)folded->n_nodes);
-    if (!ranges || mf_calibrate(folded, data->x_train, n_cal, threads, ranges, &err)) {
-        if (!ranges) mf_error_set(&err, "out of memory");
-        mf_model_free(folded);
-        goto done;
-    }
-    if (mse && o.force_n < 0 &&
-        mf_calibrate_mse(folded, data->x_train, n_cal, o.bits, ranges, &err)) {
-        mf_model_free(folded);
-        goto done;
-    }
-    q = mf_qmodel_build(folded, ranges, &o, &err);
-    if (!q) goto done;
-    pred_f = malloc(sizeof(int) * (size_t)data->n_test);
-    pred_q = malloc(sizeof(int) * (size_t)data->n_test);
-    if (!pred_f || !pred_q) {
-        mf_error_set(&err, "out of memory");
-        goto done;
-    }
-    /* the float reference (through the runtime float kernels) comes from the model as trained,
-     * before any quantization-aware fine-tuning */
-    if (mf_qexec_predict(NULL, q->model, data->x_test, data->n_test, threads, pred_f, &err))
-        goto done;
-    if (qat) {
-        mf_train_config tc = cfg->train;
-        tc.epochs = qat_epochs;
-        /* fine-tuning continues where the float schedule ended: a larger rate first undoes
-         * the converged weights (measured on UCI-HAR: lr/10 loses 0.5-2 pt against PTQ) */
-        tc.lr = qat_lr > 0 ? (float)qat_lr : mf_schedule_lr(&cfg->train, cfg->train.epochs - 1);
-        tc.schedule = MF_SCHED_CONSTANT;
-        tc.threads = threads;
-        tc.progress = MF_PROGRESS_AUTO;
-        mf_train_result res = {0};
-        printf("quantization-aware training: %d epochs at lr %g (integer forward, "
-               "straight-through backward)\n",
-               tc.epochs, tc.lr);
-        fflush(stdout);
-        int qrc = mf_qat(q, &tc, data, stdout, &res, &err);
-        free(res.history);
-        if (qrc) goto done;
-    }
-    if (mf_qexec_predict(q, NULL, data->x_test, data->n_test, threads, pred_q, &err)) goto done;
-    long ok_f = 0, ok_q = 0, agree = 0;
-    for (int i = 0; i < data->n_test; i++) {
-        ok_f += pred_f[i] == data->y_test[i];
-        ok_q += pred_q[i] == data->y_test[i];
-        agree += pred_f[i] == pred_q[i];
-    }
-    int n_rep = n_cal < 256 ? n_cal : 256;
-    if (mf_quant_report(q, data->x_train, n_rep, stdout, &err)) goto done;
-    if (mf_metrics_compute(data->y_test, pred_q, data->n_test, data->classes, &mq, &err)) goto done;
-    printf("test split, int%d (integer kernels):\n", o.bits);
-    mf_metrics_print(stdout, &mq, (const char(*)[MF_LABEL_MAX])model->class_names);
-    printf("float32 %.2f %% (%ld / %d), int%d %.2f %% (%ld / %d): %+.2f pt, %ld more "
-           "misclassified; predictions agree on %.2f %%\n",
-           100.0 * ok_f / data->n_test, ok_f, data->n_test, o.bits, 100.0 * ok_q / data->n_test,
-           ok_q, data->n_test, 100.0 * (ok_q - ok_f) / data->n_test, ok_f - ok_q,
-           100.0 * agree / data->n_test);
-    if (mf_qmodel_save(q, out_path, &err)) goto done;
-    printf("quantized model saved to %s\n", out_path);
-    rc = 0;
-done:
+    int rc = quantize_model(&req, &err) == MF_OK ? 0 : 1;
     if (rc) cli_fail(&err);
-    mf_metrics_free(&mq);
-    free(pred_f);
-    free(pred_q);
-    free(ranges);
-    mf_qmodel_free(q);
-    mf_dataset_free(data);
-    mf_config_free(cfg);
-    mf_model_free(model);
     free(overrides);
     return rc;
 }

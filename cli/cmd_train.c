@@ -66,6 +66,60 @@ static int report_test(const mf_model *model, mf_pool *pool, const mf_dataset *d
     return rc;
 }
 
+int train_from_config(const mf_config *cfg, mf_error *err)
+{
+    mf_dataset *data = NULL;
+    mf_model *model = NULL;
+    mf_pool *pool = NULL;
+    mf_train_result res = {0};
+    int rc = 1;
+    if (mf_dataset_load(&cfg->dataset, stdout, &data, err)) goto done;
+    model = mf_config_build_model(cfg, &data->shape, data->classes, err);
+    if (!model) goto done;
+    mf_model_init_params(model, cfg->train.seed);
+    model->config_text = mf_config_dump(cfg, err);
+    if (!model->config_text) goto done;
+    if (mf_model_fit_dataset(model, data, (int)cfg->dataset.normalize, err)) goto done;
+    char shape[64];
+    printf("model: %d layers, %zu parameters, %llu MACs per inference; input %s, %d classes\n",
+           model->n_nodes - 1, model->n_params, (unsigned long long)mf_model_macs(model),
+           mf_shape_str(&model->input_shape, shape, sizeof shape), data->classes);
+    printf("data: %s, %d train / %d validation / %d test samples; training %d epochs, batch %d, "
+           "%d thread(s)\n",
+           data->name, data->n_train, data->n_val, data->n_test, cfg->train.epochs,
+           cfg->train.batch_size, cfg->train.threads);
+    fflush(stdout);
+    if (mf_train(model, &cfg->train, data, stdout, &res, err)) goto done;
+    if (make_parent_dirs(cfg->train.output, err)) goto done;
+    if (mf_model_save(model, cfg->train.output, err)) goto done;
+    char hist[4096], plot[4096], confusion[4096], per_class[4096];
+    sibling_path(cfg->train.output, "history.csv", hist, sizeof hist);
+    sibling_path(cfg->train.output, "history.png", plot, sizeof plot);
+    sibling_path(cfg->train.output, "confusion.csv", confusion, sizeof confusion);
+    sibling_path(cfg->train.output, "per_class.csv", per_class, sizeof per_class);
+    if (mf_history_write_csv(&res, hist, err)) goto done;
+    /* the final figures come from the test split, whatever was watched during training */
+    pool = mf_pool_new(cfg->train.threads, err);
+    if (!pool || report_test(model, pool, data, confusion, per_class, err)) goto done;
+    mf_error plot_err;
+    mf_error_clear(&plot_err);
+    if (mf_history_plot(hist, plot, &plot_err)) {
+        char buf[1024];
+        fprintf(stderr, "mcuforge: warning: no plot: %s\n",
+                mf_error_format(&plot_err, buf, sizeof buf));
+        plot[0] = '\0';
+    }
+    printf("model saved to %s; history %s%s%s; confusion matrix %s; per class %s\n",
+           cfg->train.output, hist, plot[0] ? ", plot " : "", plot, confusion, per_class);
+    rc = 0;
+done:
+    mf_pool_free(pool);
+    free(res.history);
+    mf_model_free(model);
+    mf_dataset_free(data);
+    return rc ? MF_ERR : MF_OK;
+}
+
 int cmd_train(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -95,57 +149,11 @@ int cmd_train(int argc, char **argv)
     mf_error err;
     mf_error_clear(&err);
     mf_config *cfg = NULL;
-    mf_dataset *data = NULL;
-    mf_model *model = NULL;
-    mf_pool *pool = NULL;
-    mf_train_result res = {0};
     int rc = 1;
-    if (mf_config_load(config_path, overrides, n_overrides, &cfg, &err)) goto done;
-    if (mf_dataset_load(&cfg->dataset, stdout, &data, &err)) goto done;
-    model = mf_config_build_model(cfg, &data->shape, data->classes, &err);
-    if (!model) goto done;
-    mf_model_init_params(model, cfg->train.seed);
-    model->config_text = mf_config_dump(cfg, &err);
-    if (!model->config_text) goto done;
-    if (mf_model_fit_dataset(model, data, (int)cfg->dataset.normalize, &err)) goto done;
-    char shape[64];
-    printf("model: %d layers, %zu parameters, %llu MACs per inference; input %s, %d classes\n",
-           model->n_nodes - 1, model->n_params, (unsigned long long)mf_model_macs(model),
-           mf_shape_str(&model->input_shape, shape, sizeof shape), data->classes);
-    printf("data: %s, %d train / %d validation / %d test samples; training %d epochs, batch %d, "
-           "%d thread(s)\n",
-           data->name, data->n_train, data->n_val, data->n_test, cfg->train.epochs,
-           cfg->train.batch_size, cfg->train.threads);
-    fflush(stdout);
-    if (mf_train(model, &cfg->train, data, stdout, &res, &err)) goto done;
-    if (make_parent_dirs(cfg->train.output, &err)) goto done;
-    if (mf_model_save(model, cfg->train.output, &err)) goto done;
-    char hist[4096], plot[4096], confusion[4096], per_class[4096];
-    sibling_path(cfg->train.output, "history.csv", hist, sizeof hist);
-    sibling_path(cfg->train.output, "history.png", plot, sizeof plot);
-    sibling_path(cfg->train.output, "confusion.csv", confusion, sizeof confusion);
-    sibling_path(cfg->train.output, "per_class.csv", per_class, sizeof per_class);
-    if (mf_history_write_csv(&res, hist, &err)) goto done;
-    /* the final figures come from the test split, whatever was watched during training */
-    pool = mf_pool_new(cfg->train.threads, &err);
-    if (!pool || report_test(model, pool, data, confusion, per_class, &err)) goto done;
-    mf_error plot_err;
-    mf_error_clear(&plot_err);
-    if (mf_history_plot(hist, plot, &plot_err)) {
-        char buf[1024];
-        fprintf(stderr, "mcuforge: warning: no plot: %s\n",
-                mf_error_format(&plot_err, buf, sizeof buf));
-        plot[0] = '\0';
-    }
-    printf("model saved to %s; history %s%s%s; confusion matrix %s; per class %s\n",
-           cfg->train.output, hist, plot[0] ? ", plot " : "", plot, confusion, per_class);
-    rc = 0;
-done:
+    if (mf_config_load(config_path, overrides, n_overrides, &cfg, &err) == MF_OK &&
+        train_from_config(cfg, &err) == MF_OK)
+        rc = 0;
     if (rc) cli_fail(&err);
-    mf_pool_free(pool);
-    free(res.history);
-    mf_model_free(model);
-    mf_dataset_free(data);
     mf_config_free(cfg);
     free(overrides);
     return rc;

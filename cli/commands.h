@@ -11,6 +11,23 @@ int cmd_eval(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
 
+/* The work behind `train` (from a loaded config) and `quantize`, shared with `run`. */
+struct mf_config;
+int train_from_config(const struct mf_config *cfg, mf_error *err);
+
+#include "mf_quantize.h"
+typedef struct quantize_request {
+    const char *model_path, *out_path;
+    mf_quant_options o;
+    int calibration, mse, qat, qat_epochs;
+    double qat_lr;
+    int threads;
+    char **overrides;
+    int n_overrides;
+} quantize_request;
+int quantize_model(const quantize_request *r, mf_error *err);
+int cmd_run(int argc, char **argv);
+
 /* Prints "mcuforge: <formatted error>" to stderr and returns 1. */
 int cli_fail(const mf_error *err);
 /* True if argv has -h or --help. */

@@ -11,9 +11,11 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"run", cmd_run, "run a config's whole chain: train, then quantize (quantize section)"},
     {"train", cmd_train, "train a model from a config (YAML)"},
     {"eval", cmd_eval, "evaluate a model on its dataset: accuracy, per class, confusion"},
-    {"quantize", cmd_quantize, "post-training quantization to int16/int8, accuracy from integer kernels"},
+    {"quantize", cmd_quantize,
+     "post-training quantization to int16/int8, accuracy from integer kernels"},
     {"info", cmd_info, "print a model file's layers, shapes, parameters and MACs"},
     {"dataset", cmd_dataset, "dataset info (counts per split and class) or prepare (cache)"},
 };

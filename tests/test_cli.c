@@ -43,8 +43,8 @@ static void test_help(void **state)
     assert_output_has("train");
     assert_output_has("eval");
     assert_output_has("dataset");
-    const char *verbs[] = {"train", "info", "eval", "dataset"};
-    for (int i = 0; i < 4; i++) {
+    const char *verbs[] = {"train", "info", "eval", "dataset", "quantize", "run"};
+    for (int i = 0; i < 6; i++) {
         char args[64];
         snprintf(args, sizeof args, "%s --help", verbs[i]);
         assert_int_equal(mcuforge(args), 0);
@@ -95,6 +95,47 @@ static void test_train_then_eval(void **state)
     assert_output_has("block1_add");
 }
 
+/* run = train → quantize (the config's quantize section); eval of a quantized file uses the
+ * integer kernels and agrees with what quantize printed. */
+static void test_run_quantize_eval(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_run");
+    tu_write_file(dir, "q.yaml",
+                  "dataset: {name: synthetic, shape: [32, 3], classes: 3, train_samples: 256,\n"
+                  "          test_samples: 64, noise: 0.5}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 2, batch_size: 32, lr: 0.05}\n"
+                  "quantize: {bits: 16}\n");
+    char args[2048];
+    snprintf(args, sizeof args, "run '%s/q.yaml' train.output='%s/r/model.h5'", dir, dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("quantize: int16 PTQ");
+    assert_output_has("per-layer quantization report");
+    char *line = strstr(out, "float32 ");
+    assert_non_null(line);
+    char *int_acc = strstr(line, "int16 ");
+    assert_non_null(int_acc);
+    char printed[16];
+    snprintf(printed, sizeof printed, "%.7s", int_acc + 6); /* e.g. "85.94 %" */
+    snprintf(args, sizeof args, "eval '%s/r/model.q16.h5'", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("int16 (integer kernels)");
+    assert_output_has(printed);
+    /* int8 QAT from the command line, and bad options */
+    snprintf(args, sizeof args, "quantize '%s/r/model.h5' --bits 8 --qat --epochs 1 --range mse",
+             dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("quantization-aware training: 1 epochs");
+    assert_output_has("model.q8.h5");
+    snprintf(args, sizeof args, "quantize '%s/r/model.h5' --bits 12", dir);
+    assert_int_equal(mcuforge(args), 2);
+    assert_output_has("--bits must be 8 or 16");
+    snprintf(args, sizeof args, "info '%s/r/model.q8.h5'", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("quantized: int8");
+}
+
 static void test_config_errors_reach_the_user(void **state)
 {
     (void)state;
@@ -140,6 +181,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_train_then_eval),
+        cmocka_unit_test(test_run_quantize_eval),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),
     };
