@@ -35,6 +35,10 @@ static void test_formats(void **state)
     assert_int_equal(mf_quantize_value(-1000.0, 0, 8), -128);
     assert_int_equal(mf_quantize_value(1e30, 0, 16), 32767);
     assert_int_equal(mf_quantize_value(NAN, 3, 16), 0);
+    /* 64-bit (int16 layers' biases): saturates instead of overflowing */
+    assert_true(mf_quantize_value(1e30, 0, 64) == INT64_MAX);
+    assert_true(mf_quantize_value(-1e30, 0, 64) == INT64_MIN);
+    assert_int_equal(mf_quantize_value(-2.5, 20, 64), -2621440);
 }
 
 /* conv → batchnorm → relu → dropout → maxpool → relu(after pool) … folds to conv(+relu) → pool */
