@@ -16,6 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "evaluate a model on its dataset: accuracy, per class, confusion"},
     {"quantize", cmd_quantize,
      "post-training quantization to int16/int8, accuracy from integer kernels"},
+    {"deploy", cmd_deploy, "generate Cortex-M4F firmware; --run builds it and measures it in QEMU"},
     {"info", cmd_info, "print a model file's layers, shapes, parameters and MACs"},
     {"dataset", cmd_dataset, "dataset info (counts per split and class) or prepare (cache)"},
 };

@@ -1,4 +1,14 @@
-/* The runtime kernels (deploy/runtime), portable C reference path.
+/* The runtime kernels (deploy/runtime): the portable C reference paths and the optimized
+ * (Cortex-M4 DSP/FPU) paths.
+ *
+ * Two groups run the checks below: "reference" through the public functions (on the host: the
+ * reference paths), "optimized" through the *_opt functions, compiled into this file with C
+ * models of the DSP instructions (MF_RT_EMULATE_DSP). The optimized group adds
+ * opt_equals_ref (tests/target/equiv.c: every optimized kernel against its reference, bit for
+ * bit, on random shapes, data and requantizations plus boundary sweeps) and target_qemu (the
+ * same on the real instructions: tests/target built with arm-none-eabi-gcc and run in QEMU's
+ * Cortex-M4F, which also prints the instruction counts of the reference CNN and ResNetv1-6;
+ * skipped without the tools or with MF_TEST_NO_QEMU set).
  *
  * Requantization helpers: hand-computed cases (ties in both rounding modes and both signs,
  * saturation at both ends, left shifts with and without saturation, shift 0, shifts ≥ the
@@ -28,10 +38,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
 #include "mf_runtime.h"
+
+/* The optimized kernel paths (deploy/runtime/…_opt.c), compiled into this test with exact C
+ * models of the Cortex-M4 DSP instructions (mf_rt_dsp.h), and the random equivalence tester that
+ * the QEMU harness runs on the real instructions (tests/target/equiv.c). */
+#define MF_RT_EMULATE_DSP 1
+#include "conv_opt.c"
+#include "pool_opt.c"
+#include "add_opt.c"
+#include "elementwise_opt.c"
+#include "target/equiv.c"
+
+/* Every kernel call below goes through K(): the public function (on the host: the reference) in
+ * the "reference" group, the *_opt path in the "optimized" group, so every check of this file
+ * applies to both paths. */
+static int use_opt;
+#define K(name) (use_opt ? name##_opt : name)
 
 __extension__ typedef __int128 i128;
 
@@ -481,9 +508,9 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
             bb[i] = (int32_t)b[i];
         memset(yy, 0x5a, ny);
         if (as_dense)
-            mf_rt_dense_s8(g->cin, g->cout, xx, ww, bb, rq, yy);
+            K(mf_rt_dense_s8)(g->cin, g->cout, xx, ww, bb, rq, yy);
         else
-            mf_rt_conv_s8(g, xx, ww, bb, rq, yy);
+            K(mf_rt_conv_s8)(g, xx, ww, bb, rq, yy);
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
         free(xx), free(ww), free(yy), free(bb);
@@ -498,9 +525,9 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
             bb[i] = b[i];
         memset(yy, 0x5a, ny * 2);
         if (as_dense)
-            mf_rt_dense_s16(g->cin, g->cout, xx, ww, bb, rq, yy);
+            K(mf_rt_dense_s16)(g->cin, g->cout, xx, ww, bb, rq, yy);
         else
-            mf_rt_conv_s16(g, xx, ww, bb, rq, yy);
+            K(mf_rt_conv_s16)(g, xx, ww, bb, rq, yy);
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
         free(xx), free(ww), free(yy), free(bb);
@@ -676,37 +703,37 @@ static void conv_hand(void **state)
     int16_t y[4];
     /* conv1d "same", stride 1: pad 1 before and 1 after */
     mf_rt_geom g = geom(1, 4, 1, 1, 1, 3, 1, 1, 1);
-    mf_rt_conv_s16(&g, x1, w1, NULL, &rq, y);
+    K(mf_rt_conv_s16)(&g, x1, w1, NULL, &rq, y);
     CHECK(y[0] == 210 && y[1] == 321 && y[2] == 432 && y[3] == 43, "%d %d %d %d", y[0], y[1], y[2],
           y[3]);
-    mf_rt_conv_s16(&g, x1, w1, b1, &rq, y);
+    K(mf_rt_conv_s16)(&g, x1, w1, b1, &rq, y);
     CHECK(y[0] == -4790 && y[3] == -4957, "%d %d", y[0], y[3]);
     /* stride 2 "same": out 2, pad 0 before and 1 after */
     g = geom(1, 4, 1, 1, 1, 3, 1, 2, 1);
     CHECK(g.ow == 2 && g.pad_left == 0, "geometry %s", geom_str(&g));
-    mf_rt_conv_s16(&g, x1, w1, NULL, &rq, y);
+    K(mf_rt_conv_s16)(&g, x1, w1, NULL, &rq, y);
     CHECK(y[0] == 321 && y[1] == 43, "%d %d", y[0], y[1]);
     /* 1x1 with 2 channels: weights [cout][cin] */
     const int16_t x2[2] = {3, 4}, w2[4] = {1, 10, 100, 1000};
     g = geom(1, 1, 2, 2, 1, 1, 1, 1, 0);
-    mf_rt_conv_s16(&g, x2, w2, NULL, &rq, y);
+    K(mf_rt_conv_s16)(&g, x2, w2, NULL, &rq, y);
     CHECK(y[0] == 43 && y[1] == 4300, "%d %d", y[0], y[1]);
     /* 2x2 kernel on a 2x2 input: weights [ky][kx] row-major */
     const int8_t x3[4] = {1, 2, 3, 4}, w3[4] = {1, 2, 4, 8};
     const int32_t b3[1] = {1};
     int8_t y8[2];
     g = geom(2, 2, 1, 1, 2, 2, 1, 1, 0);
-    mf_rt_conv_s8(&g, x3, w3, b3, &rq, y8);
+    K(mf_rt_conv_s8)(&g, x3, w3, b3, &rq, y8);
     CHECK(y8[0] == 1 + 1 + 4 + 12 + 32, "%d", y8[0]);
     /* per-channel shifts, dense */
     const int8_t x4[2] = {10, -7}, w4[6] = {1, 0, 0, 1, 3, 3};
     const int8_t sh4[3] = {1, -2, 0};
     mf_rt_requant rq4 = {0, sh4, 0, HALF};
     int8_t y4[3];
-    mf_rt_dense_s8(2, 3, x4, w4, NULL, &rq4, y4);
+    K(mf_rt_dense_s8)(2, 3, x4, w4, NULL, &rq4, y4);
     CHECK(y4[0] == 5 && y4[1] == -28 && y4[2] == 9, "%d %d %d", y4[0], y4[1], y4[2]);
     rq4.relu = 1;
-    mf_rt_dense_s8(2, 3, x4, w4, NULL, &rq4, y4);
+    K(mf_rt_dense_s8)(2, 3, x4, w4, NULL, &rq4, y4);
     CHECK(y4[0] == 5 && y4[1] == 0 && y4[2] == 9, "%d %d %d", y4[0], y4[1], y4[2]);
 }
 
@@ -728,9 +755,9 @@ static void run_conv_f32(const mf_rt_geom *g, int as_dense, int relu, int with_b
     for (int i = 0; i < g->cout; i++)
         b[i] = rng_float(&r, -1, 1);
     if (as_dense)
-        mf_rt_dense_f32(g->cin, g->cout, x, w, with_bias ? b : NULL, relu, y);
+        K(mf_rt_dense_f32)(g->cin, g->cout, x, w, with_bias ? b : NULL, relu, y);
     else
-        mf_rt_conv_f32(g, x, w, with_bias ? b : NULL, relu, y);
+        K(mf_rt_conv_f32)(g, x, w, with_bias ? b : NULL, relu, y);
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
             for (int co = 0; co < g->cout; co++) {
@@ -796,10 +823,10 @@ static void call_pool(const mf_rt_geom *g, int positions, int channels, int kind
         for (size_t i = 0; i < nx; i++)
             xx[i] = (int8_t)x[i];
         memset(yy, 0x5a, ny);
-        if (g && kind == 0) mf_rt_maxpool_s8(g, xx, relu, yy);
-        if (g && kind == 1) mf_rt_avgpool_s8(g, xx, relu, rounding, yy);
-        if (!g && kind == 0) mf_rt_global_maxpool_s8(positions, channels, xx, yy);
-        if (!g && kind == 1) mf_rt_global_avgpool_s8(positions, channels, xx, rounding, yy);
+        if (g && kind == 0) K(mf_rt_maxpool_s8)(g, xx, relu, yy);
+        if (g && kind == 1) K(mf_rt_avgpool_s8)(g, xx, relu, rounding, yy);
+        if (!g && kind == 0) K(mf_rt_global_maxpool_s8)(positions, channels, xx, yy);
+        if (!g && kind == 1) K(mf_rt_global_avgpool_s8)(positions, channels, xx, rounding, yy);
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
         free(xx), free(yy);
@@ -808,10 +835,10 @@ static void call_pool(const mf_rt_geom *g, int positions, int channels, int kind
         for (size_t i = 0; i < nx; i++)
             xx[i] = (int16_t)x[i];
         memset(yy, 0x5a, ny * 2);
-        if (g && kind == 0) mf_rt_maxpool_s16(g, xx, relu, yy);
-        if (g && kind == 1) mf_rt_avgpool_s16(g, xx, relu, rounding, yy);
-        if (!g && kind == 0) mf_rt_global_maxpool_s16(positions, channels, xx, yy);
-        if (!g && kind == 1) mf_rt_global_avgpool_s16(positions, channels, xx, rounding, yy);
+        if (g && kind == 0) K(mf_rt_maxpool_s16)(g, xx, relu, yy);
+        if (g && kind == 1) K(mf_rt_avgpool_s16)(g, xx, relu, rounding, yy);
+        if (!g && kind == 0) K(mf_rt_global_maxpool_s16)(positions, channels, xx, yy);
+        if (!g && kind == 1) K(mf_rt_global_avgpool_s16)(positions, channels, xx, rounding, yy);
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
         free(xx), free(yy);
@@ -940,15 +967,15 @@ static void avgpool_hand(void **state)
             x16[k] = (int16_t)(cases[i].v[k] * 256);
         for (int rounding = 0; rounding < 2; rounding++) {
             int8_t want = rounding == HALF ? cases[i].half : cases[i].floor_;
-            mf_rt_avgpool_s8(&g, cases[i].v, 0, rounding, &y8);
+            K(mf_rt_avgpool_s8)(&g, cases[i].v, 0, rounding, &y8);
             CHECK(y8 == want, "case %zu rounding %d: expected %d, got %d", i, rounding, want, y8);
-            mf_rt_global_avgpool_s8(n, 1, cases[i].v, rounding, &y8);
+            K(mf_rt_global_avgpool_s8)(n, 1, cases[i].v, rounding, &y8);
             CHECK(y8 == want, "global case %zu rounding %d: expected %d, got %d", i, rounding, want,
                   y8);
-            mf_rt_avgpool_s8(&g, cases[i].v, 1, rounding, &y8);
+            K(mf_rt_avgpool_s8)(&g, cases[i].v, 1, rounding, &y8);
             CHECK(y8 == (want < 0 ? 0 : want), "relu case %zu: got %d", i, y8);
             /* int16: the taps times 256 */
-            mf_rt_avgpool_s16(&g, x16, 0, rounding, &y16);
+            K(mf_rt_avgpool_s16)(&g, x16, 0, rounding, &y16);
             int64_t sum = 0;
             for (int k = 0; k < n; k++)
                 sum += x16[k];
@@ -963,16 +990,16 @@ static void avgpool_hand(void **state)
     mf_rt_geom g = geom(3, 3, 1, 1, 3, 3, 1, 1, 0);
     for (int k = 0; k < 9; k++)
         x[k] = INT16_MIN;
-    mf_rt_avgpool_s16(&g, x, 0, HALF, &y);
+    K(mf_rt_avgpool_s16)(&g, x, 0, HALF, &y);
     CHECK(y == INT16_MIN, "got %d", y);
     for (int k = 0; k < 9; k++)
         x[k] = INT16_MAX;
-    mf_rt_avgpool_s16(&g, x, 0, HALF, &y);
+    K(mf_rt_avgpool_s16)(&g, x, 0, HALF, &y);
     CHECK(y == INT16_MAX, "got %d", y);
     x[8] = INT16_MAX - 1; /* mean 32767 − 1/9: floor 32766, half-up 32767 */
-    mf_rt_avgpool_s16(&g, x, 0, FLOOR, &y);
+    K(mf_rt_avgpool_s16)(&g, x, 0, FLOOR, &y);
     CHECK(y == INT16_MAX - 1, "got %d", y);
-    mf_rt_avgpool_s16(&g, x, 0, HALF, &y);
+    K(mf_rt_avgpool_s16)(&g, x, 0, HALF, &y);
     CHECK(y == INT16_MAX, "got %d", y);
 }
 
@@ -987,10 +1014,10 @@ static void run_pool_f32(const mf_rt_geom *g, int positions, int channels, int k
     float *x = xcalloc(nx, 4), *y = xcalloc(ny, 4);
     for (size_t i = 0; i < nx; i++)
         x[i] = rng_float(&r, -1, 1);
-    if (g && kind == 0) mf_rt_maxpool_f32(g, x, relu, y);
-    if (g && kind == 1) mf_rt_avgpool_f32(g, x, relu, y);
-    if (!g && kind == 0) mf_rt_global_maxpool_f32(positions, channels, x, y);
-    if (!g && kind == 1) mf_rt_global_avgpool_f32(positions, channels, x, y);
+    if (g && kind == 0) K(mf_rt_maxpool_f32)(g, x, relu, y);
+    if (g && kind == 1) K(mf_rt_avgpool_f32)(g, x, relu, y);
+    if (!g && kind == 0) K(mf_rt_global_maxpool_f32)(positions, channels, x, y);
+    if (!g && kind == 1) K(mf_rt_global_avgpool_f32)(positions, channels, x, y);
     int oh = g ? g->oh : 1, ow = g ? g->ow : 1;
     int kh = g ? g->kh : 1, kw = g ? g->kw : positions;
     for (int oy = 0; oy < oh; oy++)
@@ -1065,20 +1092,20 @@ static void run_add_int(int bits, size_t n, int n_a, int n_b, int n_out, int rel
         int8_t *aa = xcalloc(n, 1), *bb = xcalloc(n, 1), *yy = xcalloc(n, 1);
         for (size_t i = 0; i < n; i++)
             aa[i] = (int8_t)a[i], bb[i] = (int8_t)b[i];
-        mf_rt_add_s8(n, aa, al_a, bb, al_b, &rq, yy);
+        K(mf_rt_add_s8)(n, aa, al_a, bb, al_b, &rq, yy);
         for (size_t i = 0; i < n; i++)
             y[i] = yy[i];
-        mf_rt_add_s8(n, aa, al_a, bb, al_b, &rq, aa); /* in place into a */
+        K(mf_rt_add_s8)(n, aa, al_a, bb, al_b, &rq, aa); /* in place into a */
         CHECK(memcmp(aa, yy, n) == 0, "in place differs");
         free(aa), free(bb), free(yy);
     } else {
         int16_t *aa = xcalloc(n, 2), *bb = xcalloc(n, 2), *yy = xcalloc(n, 2);
         for (size_t i = 0; i < n; i++)
             aa[i] = (int16_t)a[i], bb[i] = (int16_t)b[i];
-        mf_rt_add_s16(n, aa, al_a, bb, al_b, &rq, yy);
+        K(mf_rt_add_s16)(n, aa, al_a, bb, al_b, &rq, yy);
         for (size_t i = 0; i < n; i++)
             y[i] = yy[i];
-        mf_rt_add_s16(n, aa, al_a, bb, al_b, &rq, bb); /* in place into b */
+        K(mf_rt_add_s16)(n, aa, al_a, bb, al_b, &rq, bb); /* in place into b */
         CHECK(memcmp(bb, yy, n * 2) == 0, "in place differs");
         free(aa), free(bb), free(yy);
     }
@@ -1130,9 +1157,9 @@ static void add_f32(void **state)
     for (int i = 0; i < N; i++)
         a[i] = rng_float(&r, -2, 2), b[i] = rng_float(&r, -2, 2);
     for (int relu = 0; relu < 2; relu++) {
-        mf_rt_add_f32(N, a, b, relu, y);
+        K(mf_rt_add_f32)(N, a, b, relu, y);
         memcpy(y2, a, sizeof a);
-        mf_rt_add_f32(N, y2, b, relu, y2); /* in place */
+        K(mf_rt_add_f32)(N, y2, b, relu, y2); /* in place */
         for (int i = 0; i < N; i++) {
             float f = a[i] + b[i];
             if (relu && f < 0.0f) f = 0.0f;
@@ -1154,19 +1181,19 @@ static void relu_all(void **state)
     int8_t x8[5] = {-128, -1, 0, 1, 127}, y8[5];
     int16_t x16[5] = {-32768, -1, 0, 1, 32767}, y16[5];
     float xf[6] = {-1.5f, -0.0f, 0.0f, 2.5f, -1e-30f, NAN}, yf[6];
-    mf_rt_relu_s8(5, x8, y8);
+    K(mf_rt_relu_s8)(5, x8, y8);
     CHECK(y8[0] == 0 && y8[1] == 0 && y8[2] == 0 && y8[3] == 1 && y8[4] == 127, "s8");
-    mf_rt_relu_s8(5, x8, x8); /* in place */
+    K(mf_rt_relu_s8)(5, x8, x8); /* in place */
     CHECK(memcmp(x8, y8, sizeof y8) == 0, "s8 in place");
-    mf_rt_relu_s16(5, x16, y16);
+    K(mf_rt_relu_s16)(5, x16, y16);
     CHECK(y16[0] == 0 && y16[1] == 0 && y16[2] == 0 && y16[3] == 1 && y16[4] == 32767, "s16");
-    mf_rt_relu_s16(5, x16, x16);
+    K(mf_rt_relu_s16)(5, x16, x16);
     CHECK(memcmp(x16, y16, sizeof y16) == 0, "s16 in place");
-    mf_rt_relu_f32(6, xf, yf);
+    K(mf_rt_relu_f32)(6, xf, yf);
     CHECK(yf[0] == 0.0f && !signbit(yf[0]), "-1.5 → +0");
     CHECK(yf[1] == 0.0f && signbit(yf[1]), "-0 passes unchanged");
     CHECK(yf[2] == 0.0f && yf[3] == 2.5f && yf[4] == 0.0f && isnan(yf[5]), "f32");
-    mf_rt_relu_f32(6, xf, xf);
+    K(mf_rt_relu_f32)(6, xf, xf);
     CHECK(memcmp(xf, yf, sizeof yf) == 0, "f32 in place");
 }
 
@@ -1191,8 +1218,8 @@ static void rescale(void **state)
                     int8_t xx[N], yy[N];
                     for (int i = 0; i < N; i++)
                         xx[i] = (int8_t)x[i];
-                    mf_rt_rescale_s8(N, xx, shift, rounding, yy);
-                    mf_rt_rescale_s8(N, xx, shift, rounding, xx); /* in place */
+                    K(mf_rt_rescale_s8)(N, xx, shift, rounding, yy);
+                    K(mf_rt_rescale_s8)(N, xx, shift, rounding, xx); /* in place */
                     CHECK(memcmp(xx, yy, sizeof yy) == 0, "in place differs");
                     for (int i = 0; i < N; i++)
                         y[i] = yy[i];
@@ -1200,8 +1227,8 @@ static void rescale(void **state)
                     int16_t xx[N], yy[N];
                     for (int i = 0; i < N; i++)
                         xx[i] = (int16_t)x[i];
-                    mf_rt_rescale_s16(N, xx, shift, rounding, yy);
-                    mf_rt_rescale_s16(N, xx, shift, rounding, xx);
+                    K(mf_rt_rescale_s16)(N, xx, shift, rounding, yy);
+                    K(mf_rt_rescale_s16)(N, xx, shift, rounding, xx);
                     CHECK(memcmp(xx, yy, sizeof yy) == 0, "in place differs");
                     for (int i = 0; i < N; i++)
                         y[i] = yy[i];
@@ -1217,6 +1244,89 @@ static void rescale(void **state)
     if (verbose()) printf("rescale: %ld saturated\n", sat);
 }
 
+/* ---- the same on the target: tests/target built with arm-none-eabi-gcc, run in QEMU ----
+ * Builds the harness (make, out of tree in the build folder) and runs it on qemu-system-arm's
+ * netduinoplus2 with -icount shift=0,sleep=off: on the Cortex-M4F every optimized kernel (real
+ * DSP instructions) is compared with its reference on random data, then the instruction counts
+ * of the reference CNN (TARGET.md §8.1) and ResNetv1-6 are measured with TIM2 and printed. The
+ * firmware's exit status is 0 only if every comparison matched. Skipped when the cross compiler,
+ * QEMU or make is missing, or when MF_TEST_NO_QEMU is set (non-empty, not "0"). */
+
+static int have_tool(const char *name)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
+}
+
+static void target_qemu(void **state)
+{
+    (void)state;
+    const char *no = getenv("MF_TEST_NO_QEMU");
+    if (no && *no && strcmp(no, "0") != 0) {
+        print_message("MF_TEST_NO_QEMU is set: target test skipped\n");
+        skip();
+    }
+    if (!have_tool("arm-none-eabi-gcc") || !have_tool("qemu-system-arm") || !have_tool("make")) {
+        print_message("arm-none-eabi-gcc, qemu-system-arm or make missing: target test skipped\n");
+        skip();
+    }
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "make -s -j2 -C '%s/tests/target' BUILD='%s/tests/target-harness' "
+             ">'%s/tests/target-harness.log' 2>&1",
+             MF_SOURCE_DIR, MF_BINARY_DIR, MF_BINARY_DIR);
+    if (system(cmd) != 0) {
+        snprintf(cmd, sizeof cmd, "cat '%s/tests/target-harness.log'", MF_BINARY_DIR);
+        if (system(cmd) != 0) print_error("(no build log)\n");
+        fail_msg("building the target harness failed (log above)");
+    }
+    snprintf(cmd, sizeof cmd,
+             "timeout 600 qemu-system-arm -M netduinoplus2 -display none -monitor none "
+             "-serial null -chardev stdio,id=semi "
+             "-semihosting-config enable=on,target=native,chardev=semi "
+             "-icount shift=0,sleep=off -kernel '%s/tests/target-harness/harness.elf' "
+             "</dev/null 2>&1",
+             MF_BINARY_DIR);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char line[512];
+    while (fgets(line, sizeof line, f))
+        fputs(line, stdout);
+    fflush(stdout);
+    int status = pclose(f);
+    assert_true(status != -1 && WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- optimized paths against the references, on random shapes and data ---- */
+
+static void log_line(const char *line)
+{
+    print_error("%s\n", line);
+}
+
+static void opt_equals_ref(void **state)
+{
+    (void)state;
+    long fails = mf_equiv_run(20240611, 300, log_line);
+    assert_int_equal(fails, 0);
+}
+
+static int select_opt(void **state)
+{
+    (void)state;
+    use_opt = 1;
+    return 0;
+}
+
+static int select_ref(void **state)
+{
+    (void)state;
+    use_opt = 0;
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1229,5 +1339,17 @@ int main(void)
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
         cmocka_unit_test(rescale),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest opt_tests[] = {
+        cmocka_unit_test(conv_hand),      cmocka_unit_test(conv_int),
+        cmocka_unit_test(dense_int),      cmocka_unit_test(conv_f32),
+        cmocka_unit_test(dense_f32),      cmocka_unit_test(pool_int),
+        cmocka_unit_test(avgpool_hand),   cmocka_unit_test(pool_f32),
+        cmocka_unit_test(add_int),        cmocka_unit_test(add_f32),
+        cmocka_unit_test(relu_all),       cmocka_unit_test(rescale),
+        cmocka_unit_test(opt_equals_ref), cmocka_unit_test(target_qemu),
+    };
+    int fails = cmocka_run_group_tests_name("reference", tests, select_ref, NULL);
+    fails +=
+        cmocka_run_group_tests_name("optimized (emulated DSP)", opt_tests, select_opt, select_ref);
+    return fails;
 }

@@ -13,9 +13,10 @@
  * Output [oh][ow][cout] = requant(acc) with the shift of the tensor or of channel co
  * (mf_rt_requant_s32/_s64); float: relu → acc < 0 ? 0 : acc. `out` must not alias `in`. */
 #include "mf_runtime.h"
+#include "mf_rt_dsp.h"
 
-void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
-                    int relu, float *out)
+void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                        int relu, float *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -38,8 +39,8 @@ void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const 
             }
 }
 
-void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
-                    const mf_rt_requant *rq, int16_t *out)
+void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -63,8 +64,8 @@ void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, co
             }
 }
 
-void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const mf_rt_requant *rq, int8_t *out)
+void mf_rt_conv_s8_ref(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                       const mf_rt_requant *rq, int8_t *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -86,4 +87,199 @@ void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const
                 out[((size_t)oy * g->ow + ox) * g->cout + co] =
                     mf_rt_requant_s32(acc, shift, rq->relu, rq->rounding);
             }
+}
+
+/* ---- fused conv + max pool, reference: each conv output of a pool window computed as above
+ * (one output at a time), then the window's maximum as mf_rt_maxpool_* takes it ---- */
+
+static float conv_f32_at(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                         int relu, int oy, int ox, int co)
+{
+    float acc = bias ? bias[co] : 0.0f;
+    for (int ky = 0; ky < g->kh; ky++) {
+        int iy = oy * g->sh - g->pad_top + ky;
+        if (iy < 0 || iy >= g->h) continue;
+        for (int kx = 0; kx < g->kw; kx++) {
+            int ix = ox * g->sw - g->pad_left + kx;
+            if (ix < 0 || ix >= g->w) continue;
+            const float *x = in + ((size_t)iy * g->w + ix) * g->cin;
+            const float *k = w + (((size_t)co * g->kh + ky) * g->kw + kx) * g->cin;
+            for (int ci = 0; ci < g->cin; ci++)
+                acc += x[ci] * k[ci];
+        }
+    }
+    if (relu && acc < 0.0f) acc = 0.0f;
+    return acc;
+}
+
+static int16_t conv_s16_at(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                           const int64_t *bias, const mf_rt_requant *rq, int oy, int ox, int co)
+{
+    int64_t acc = bias ? bias[co] : 0;
+    for (int ky = 0; ky < g->kh; ky++) {
+        int iy = oy * g->sh - g->pad_top + ky;
+        if (iy < 0 || iy >= g->h) continue;
+        for (int kx = 0; kx < g->kw; kx++) {
+            int ix = ox * g->sw - g->pad_left + kx;
+            if (ix < 0 || ix >= g->w) continue;
+            const int16_t *x = in + ((size_t)iy * g->w + ix) * g->cin;
+            const int16_t *k = w + (((size_t)co * g->kh + ky) * g->kw + kx) * g->cin;
+            for (int ci = 0; ci < g->cin; ci++)
+                acc += (int64_t)x[ci] * k[ci];
+        }
+    }
+    int shift = rq->shifts ? rq->shifts[co] : rq->shift;
+    return mf_rt_requant_s64(acc, shift, rq->relu, rq->rounding);
+}
+
+static int8_t conv_s8_at(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int oy, int ox, int co)
+{
+    int32_t acc = bias ? bias[co] : 0;
+    for (int ky = 0; ky < g->kh; ky++) {
+        int iy = oy * g->sh - g->pad_top + ky;
+        if (iy < 0 || iy >= g->h) continue;
+        for (int kx = 0; kx < g->kw; kx++) {
+            int ix = ox * g->sw - g->pad_left + kx;
+            if (ix < 0 || ix >= g->w) continue;
+            const int8_t *x = in + ((size_t)iy * g->w + ix) * g->cin;
+            const int8_t *k = w + (((size_t)co * g->kh + ky) * g->kw + kx) * g->cin;
+            for (int ci = 0; ci < g->cin; ci++)
+                acc += (int32_t)x[ci] * k[ci];
+        }
+    }
+    int shift = rq->shifts ? rq->shifts[co] : rq->shift;
+    return mf_rt_requant_s32(acc, shift, rq->relu, rq->rounding);
+}
+
+void mf_rt_conv_maxpool_f32_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const float *in, const float *w, const float *bias,
+                                int relu, float *out)
+{
+    if (pool_kh < 1 || pool_kw < 1 || pool_sh < 1 || pool_sw < 1 || pool_kh > g->oh ||
+        pool_kw > g->ow)
+        return; /* outside the documented preconditions: no output */
+    int poh = (g->oh - pool_kh) / pool_sh + 1, pow = (g->ow - pool_kw) / pool_sw + 1;
+    for (int py = 0; py < poh; py++)
+        for (int px = 0; px < pow; px++)
+            for (int co = 0; co < g->cout; co++) {
+                float m = 0.0f;
+                for (int wy = 0; wy < pool_kh; wy++)
+                    for (int wx = 0; wx < pool_kw; wx++) {
+                        float v = conv_f32_at(g, in, w, bias, relu, py * pool_sh + wy,
+                                              px * pool_sw + wx, co);
+                        if ((wy == 0 && wx == 0) || v > m) m = v;
+                    }
+                out[((size_t)py * pow + px) * g->cout + co] = m;
+            }
+}
+
+void mf_rt_conv_maxpool_s16_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const int16_t *in, const int16_t *w,
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+{
+    if (pool_kh < 1 || pool_kw < 1 || pool_sh < 1 || pool_sw < 1 || pool_kh > g->oh ||
+        pool_kw > g->ow)
+        return; /* outside the documented preconditions: no output */
+    int poh = (g->oh - pool_kh) / pool_sh + 1, pow = (g->ow - pool_kw) / pool_sw + 1;
+    for (int py = 0; py < poh; py++)
+        for (int px = 0; px < pow; px++)
+            for (int co = 0; co < g->cout; co++) {
+                int16_t m = 0;
+                for (int wy = 0; wy < pool_kh; wy++)
+                    for (int wx = 0; wx < pool_kw; wx++) {
+                        int16_t v = conv_s16_at(g, in, w, bias, rq, py * pool_sh + wy,
+                                                px * pool_sw + wx, co);
+                        if ((wy == 0 && wx == 0) || v > m) m = v;
+                    }
+                out[((size_t)py * pow + px) * g->cout + co] = m;
+            }
+}
+
+void mf_rt_conv_maxpool_s8_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                               const mf_rt_requant *rq, int8_t *out)
+{
+    if (pool_kh < 1 || pool_kw < 1 || pool_sh < 1 || pool_sw < 1 || pool_kh > g->oh ||
+        pool_kw > g->ow)
+        return; /* outside the documented preconditions: no output */
+    int poh = (g->oh - pool_kh) / pool_sh + 1, pow = (g->ow - pool_kw) / pool_sw + 1;
+    for (int py = 0; py < poh; py++)
+        for (int px = 0; px < pow; px++)
+            for (int co = 0; co < g->cout; co++) {
+                int8_t m = 0;
+                for (int wy = 0; wy < pool_kh; wy++)
+                    for (int wx = 0; wx < pool_kw; wx++) {
+                        int8_t v = conv_s8_at(g, in, w, bias, rq, py * pool_sh + wy,
+                                              px * pool_sw + wx, co);
+                        if ((wy == 0 && wx == 0) || v > m) m = v;
+                    }
+                out[((size_t)py * pow + px) * g->cout + co] = m;
+            }
+}
+
+/* ---- dispatch: the optimized path where the core has one (mf_rt_dsp.h), else the reference ----
+ */
+
+void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                    int relu, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_conv_f32_opt(g, in, w, bias, relu, out);
+#else
+    mf_rt_conv_f32_ref(g, in, w, bias, relu, out);
+#endif
+}
+
+void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
+                    const mf_rt_requant *rq, int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_s16_opt(g, in, w, bias, rq, out);
+#else
+    mf_rt_conv_s16_ref(g, in, w, bias, rq, out);
+#endif
+}
+
+void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                   const mf_rt_requant *rq, int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_s8_opt(g, in, w, bias, rq, out);
+#else
+    mf_rt_conv_s8_ref(g, in, w, bias, rq, out);
+#endif
+}
+
+void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                            int pool_sw, const float *in, const float *w, const float *bias,
+                            int relu, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_conv_maxpool_f32_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, relu, out);
+#else
+    mf_rt_conv_maxpool_f32_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, relu, out);
+#endif
+}
+
+void mf_rt_conv_maxpool_s16(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                            int pool_sw, const int16_t *in, const int16_t *w, const int64_t *bias,
+                            const mf_rt_requant *rq, int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_maxpool_s16_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+#else
+    mf_rt_conv_maxpool_s16_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+#endif
+}
+
+void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                           int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                           const mf_rt_requant *rq, int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+#else
+    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+#endif
 }

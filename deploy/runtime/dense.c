@@ -8,9 +8,10 @@
  *   out[o] = requant(acc[o]) with the tensor shift or shifts[o] (mf_rt_requant_s32/_s64);
  *   float: relu → acc < 0 ? 0 : acc. `out` must not alias `in`. */
 #include "mf_runtime.h"
+#include "mf_rt_dsp.h"
 
-void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
-                     int relu, float *out)
+void mf_rt_dense_f32_ref(int n_in, int n_out, const float *in, const float *w, const float *bias,
+                         int relu, float *out)
 {
     for (int o = 0; o < n_out; o++) {
         const float *k = w + (size_t)o * n_in;
@@ -22,8 +23,8 @@ void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const
     }
 }
 
-void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, const int64_t *bias,
-                     const mf_rt_requant *rq, int16_t *out)
+void mf_rt_dense_s16_ref(int n_in, int n_out, const int16_t *in, const int16_t *w,
+                         const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
 {
     for (int o = 0; o < n_out; o++) {
         const int16_t *k = w + (size_t)o * n_in;
@@ -35,8 +36,8 @@ void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, c
     }
 }
 
-void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                    const mf_rt_requant *rq, int8_t *out)
+void mf_rt_dense_s8_ref(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
+                        const mf_rt_requant *rq, int8_t *out)
 {
     for (int o = 0; o < n_out; o++) {
         const int8_t *k = w + (size_t)o * n_in;
@@ -46,4 +47,37 @@ void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, cons
         int shift = rq->shifts ? rq->shifts[o] : rq->shift;
         out[o] = mf_rt_requant_s32(acc, shift, rq->relu, rq->rounding);
     }
+}
+
+/* ---- dispatch: the optimized path where the core has one (mf_rt_dsp.h), else the reference ----
+ */
+
+void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
+                     int relu, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_dense_f32_opt(n_in, n_out, in, w, bias, relu, out);
+#else
+    mf_rt_dense_f32_ref(n_in, n_out, in, w, bias, relu, out);
+#endif
+}
+
+void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, const int64_t *bias,
+                     const mf_rt_requant *rq, int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_dense_s16_opt(n_in, n_out, in, w, bias, rq, out);
+#else
+    mf_rt_dense_s16_ref(n_in, n_out, in, w, bias, rq, out);
+#endif
+}
+
+void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
+                    const mf_rt_requant *rq, int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_dense_s8_opt(n_in, n_out, in, w, bias, rq, out);
+#else
+    mf_rt_dense_s8_ref(n_in, n_out, in, w, bias, rq, out);
+#endif
 }

@@ -116,4 +116,93 @@ void mf_rt_relu_s8(size_t n, const int8_t *in, int8_t *out);
 void mf_rt_rescale_s16(size_t n, const int16_t *in, int shift, int rounding, int16_t *out);
 void mf_rt_rescale_s8(size_t n, const int8_t *in, int shift, int rounding, int8_t *out);
 
+/* ---- fused convolution + max pool (DESIGN.md §7: a max-pool with stride ≥ pool size fused into
+ * its producer, so the full-resolution conv output never exists) ----
+ * out = maxpool(conv(in)) where conv is mf_rt_conv_* with geometry `conv` (and rq / relu), and the
+ * max pool is mf_rt_maxpool_* with relu 0 over its output [conv->oh][conv->ow][conv->cout] with
+ * pool window pool_kh × pool_kw, strides pool_sh × pool_sw and no padding (valid windows):
+ *   out [poh][pow][cout], poh = (conv->oh − pool_kh) / pool_sh + 1, pow = (conv->ow − pool_kw) /
+ *   pool_sw + 1 (1D: pool_kh = pool_sh = 1); requires 1 ≤ pool_kh ≤ conv->oh, 1 ≤ pool_kw ≤
+ *   conv->ow, strides ≥ 1.
+ * Bit-identical to the unfused pair: every conv output of a window is requantized (with the fused
+ * ReLU of rq / relu) exactly as mf_rt_conv_* does, then the window's maximum is taken as
+ * mf_rt_maxpool_* does (first tap in (ky, kx) order, replaced by every later tap strictly
+ * greater). A ReLU that follows the pool (pool → ReLU) equals one fused into the conv for the
+ * integer kernels (requantization is monotonic); for float32 the two orders differ only in the
+ * sign of a zero (max(−1, −0.0) → −0.0 → ReLU −0.0, against ReLU first: max(+0.0, −0.0) = +0.0).
+ * Any pool geometry is computed correctly; only stride ≥ size avoids recomputing conv outputs.
+ * `out` must not alias `in`. */
+void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                            int pool_sw, const float *in, const float *w, const float *bias,
+                            int relu, float *out);
+void mf_rt_conv_maxpool_s16(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                            int pool_sw, const int16_t *in, const int16_t *w, const int64_t *bias,
+                            const mf_rt_requant *rq, int16_t *out);
+void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                           int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                           const mf_rt_requant *rq, int8_t *out);
+
+/* ---- reference paths ----
+ * Every public kernel above is a dispatcher: on a Cortex-M with the DSP extension
+ * (__ARM_FEATURE_DSP) the integer kernels run an optimized path (SXTB16 + SMLAD on int8 pairs,
+ * SMLALD for int16, SSAT/USAT, 2 output channels × 2 positions per inner loop, the rounding
+ * folded into the accumulator start), and with a single-precision FPU (__ARM_FP) the float
+ * kernels run a blocked path with VMLA.F32 that keeps each output's documented order of
+ * operations; elsewhere (the host) they run these portable C reference implementations. Both
+ * paths give bit-identical outputs for every input: tests/test_runtime.c compares them on the
+ * host (DSP instructions emulated in C, MF_RT_EMULATE_DSP) and on QEMU's Cortex-M4F
+ * (tests/target). The optimized paths live in the *_opt.c files (private header mf_rt_dsp.h);
+ * the _ref functions are always available, with the same signatures and semantics as the
+ * public ones.
+ * Stack: the optimized conv/dense kernels keep a channel pair's expanded weights on the stack
+ * (MF_RT_WEXP_WORDS words, 640 B by default; larger kernels fall back to a path without it);
+ * measured peak stack of a whole int8 network ≈ 1.3 KB more than with the reference kernels. */
+void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                        int relu, float *out);
+void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_conv_s8_ref(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                       const mf_rt_requant *rq, int8_t *out);
+void mf_rt_conv_maxpool_f32_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const float *in, const float *w, const float *bias,
+                                int relu, float *out);
+void mf_rt_conv_maxpool_s16_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const int16_t *in, const int16_t *w,
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_conv_maxpool_s8_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                               const mf_rt_requant *rq, int8_t *out);
+void mf_rt_dense_f32_ref(int n_in, int n_out, const float *in, const float *w, const float *bias,
+                         int relu, float *out);
+void mf_rt_dense_s16_ref(int n_in, int n_out, const int16_t *in, const int16_t *w,
+                         const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_dense_s8_ref(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
+                        const mf_rt_requant *rq, int8_t *out);
+void mf_rt_maxpool_f32_ref(const mf_rt_geom *g, const float *in, int relu, float *out);
+void mf_rt_maxpool_s16_ref(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out);
+void mf_rt_maxpool_s8_ref(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out);
+void mf_rt_avgpool_f32_ref(const mf_rt_geom *g, const float *in, int relu, float *out);
+void mf_rt_avgpool_s16_ref(const mf_rt_geom *g, const int16_t *in, int relu, int rounding,
+                           int16_t *out);
+void mf_rt_avgpool_s8_ref(const mf_rt_geom *g, const int8_t *in, int relu, int rounding,
+                          int8_t *out);
+void mf_rt_global_maxpool_f32_ref(int positions, int channels, const float *in, float *out);
+void mf_rt_global_maxpool_s16_ref(int positions, int channels, const int16_t *in, int16_t *out);
+void mf_rt_global_maxpool_s8_ref(int positions, int channels, const int8_t *in, int8_t *out);
+void mf_rt_global_avgpool_f32_ref(int positions, int channels, const float *in, float *out);
+void mf_rt_global_avgpool_s16_ref(int positions, int channels, const int16_t *in, int rounding,
+                                  int16_t *out);
+void mf_rt_global_avgpool_s8_ref(int positions, int channels, const int8_t *in, int rounding,
+                                 int8_t *out);
+void mf_rt_add_f32_ref(size_t n, const float *a, const float *b, int relu, float *out);
+void mf_rt_add_s16_ref(size_t n, const int16_t *a, int align_a, const int16_t *b, int align_b,
+                       const mf_rt_requant *rq, int16_t *out);
+void mf_rt_add_s8_ref(size_t n, const int8_t *a, int align_a, const int8_t *b, int align_b,
+                      const mf_rt_requant *rq, int8_t *out);
+void mf_rt_relu_f32_ref(size_t n, const float *in, float *out);
+void mf_rt_relu_s16_ref(size_t n, const int16_t *in, int16_t *out);
+void mf_rt_relu_s8_ref(size_t n, const int8_t *in, int8_t *out);
+void mf_rt_rescale_s16_ref(size_t n, const int16_t *in, int shift, int rounding, int16_t *out);
+void mf_rt_rescale_s8_ref(size_t n, const int8_t *in, int shift, int rounding, int8_t *out);
+
 #endif

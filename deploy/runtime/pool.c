@@ -19,6 +19,7 @@
  * ascending order as the window (positions < 65536 for the integer averages).
  * `out` must not alias `in`. */
 #include "mf_runtime.h"
+#include "mf_rt_dsp.h"
 
 /* floor(num / den) for den > 0 (C's `/` truncates toward zero). */
 static int32_t floor_div_s32(int32_t num, int32_t den)
@@ -42,7 +43,7 @@ static int32_t avg_s32(int32_t sum, int32_t count, int rounding)
 
 /* ---- max ---- */
 
-void mf_rt_maxpool_f32(const mf_rt_geom *g, const float *in, int relu, float *out)
+void mf_rt_maxpool_f32_ref(const mf_rt_geom *g, const float *in, int relu, float *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -65,7 +66,7 @@ void mf_rt_maxpool_f32(const mf_rt_geom *g, const float *in, int relu, float *ou
             }
 }
 
-void mf_rt_maxpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out)
+void mf_rt_maxpool_s16_ref(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -88,7 +89,7 @@ void mf_rt_maxpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int16_t
             }
 }
 
-void mf_rt_maxpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out)
+void mf_rt_maxpool_s8_ref(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -113,7 +114,7 @@ void mf_rt_maxpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *o
 
 /* ---- average ---- */
 
-void mf_rt_avgpool_f32(const mf_rt_geom *g, const float *in, int relu, float *out)
+void mf_rt_avgpool_f32_ref(const mf_rt_geom *g, const float *in, int relu, float *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -136,7 +137,8 @@ void mf_rt_avgpool_f32(const mf_rt_geom *g, const float *in, int relu, float *ou
             }
 }
 
-void mf_rt_avgpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int rounding, int16_t *out)
+void mf_rt_avgpool_s16_ref(const mf_rt_geom *g, const int16_t *in, int relu, int rounding,
+                           int16_t *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -158,7 +160,8 @@ void mf_rt_avgpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int rou
             }
 }
 
-void mf_rt_avgpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int rounding, int8_t *out)
+void mf_rt_avgpool_s8_ref(const mf_rt_geom *g, const int8_t *in, int relu, int rounding,
+                          int8_t *out)
 {
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
@@ -182,7 +185,7 @@ void mf_rt_avgpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int round
 
 /* ---- global ---- */
 
-void mf_rt_global_maxpool_f32(int positions, int channels, const float *in, float *out)
+void mf_rt_global_maxpool_f32_ref(int positions, int channels, const float *in, float *out)
 {
     for (int c = 0; c < channels; c++) {
         float m = positions > 0 ? in[c] : 0.0f;
@@ -194,7 +197,7 @@ void mf_rt_global_maxpool_f32(int positions, int channels, const float *in, floa
     }
 }
 
-void mf_rt_global_maxpool_s16(int positions, int channels, const int16_t *in, int16_t *out)
+void mf_rt_global_maxpool_s16_ref(int positions, int channels, const int16_t *in, int16_t *out)
 {
     for (int c = 0; c < channels; c++) {
         int16_t m = positions > 0 ? in[c] : 0;
@@ -206,7 +209,7 @@ void mf_rt_global_maxpool_s16(int positions, int channels, const int16_t *in, in
     }
 }
 
-void mf_rt_global_maxpool_s8(int positions, int channels, const int8_t *in, int8_t *out)
+void mf_rt_global_maxpool_s8_ref(int positions, int channels, const int8_t *in, int8_t *out)
 {
     for (int c = 0; c < channels; c++) {
         int8_t m = positions > 0 ? in[c] : 0;
@@ -218,7 +221,7 @@ void mf_rt_global_maxpool_s8(int positions, int channels, const int8_t *in, int8
     }
 }
 
-void mf_rt_global_avgpool_f32(int positions, int channels, const float *in, float *out)
+void mf_rt_global_avgpool_f32_ref(int positions, int channels, const float *in, float *out)
 {
     for (int c = 0; c < channels; c++) {
         float sum = 0.0f;
@@ -228,8 +231,8 @@ void mf_rt_global_avgpool_f32(int positions, int channels, const float *in, floa
     }
 }
 
-void mf_rt_global_avgpool_s16(int positions, int channels, const int16_t *in, int rounding,
-                              int16_t *out)
+void mf_rt_global_avgpool_s16_ref(int positions, int channels, const int16_t *in, int rounding,
+                                  int16_t *out)
 {
     for (int c = 0; c < channels; c++) {
         int32_t sum = 0;
@@ -239,8 +242,8 @@ void mf_rt_global_avgpool_s16(int positions, int channels, const int16_t *in, in
     }
 }
 
-void mf_rt_global_avgpool_s8(int positions, int channels, const int8_t *in, int rounding,
-                             int8_t *out)
+void mf_rt_global_avgpool_s8_ref(int positions, int channels, const int8_t *in, int rounding,
+                                 int8_t *out)
 {
     for (int c = 0; c < channels; c++) {
         int32_t sum = 0;
@@ -248,4 +251,117 @@ void mf_rt_global_avgpool_s8(int positions, int channels, const int8_t *in, int 
             sum += in[(size_t)p * channels + c];
         out[c] = (int8_t)avg_s32(sum, positions, rounding);
     }
+}
+
+/* ---- dispatch: the optimized path where the core has one (mf_rt_dsp.h), else the reference ----
+ */
+
+void mf_rt_maxpool_f32(const mf_rt_geom *g, const float *in, int relu, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_maxpool_f32_opt(g, in, relu, out);
+#else
+    mf_rt_maxpool_f32_ref(g, in, relu, out);
+#endif
+}
+
+void mf_rt_maxpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_maxpool_s16_opt(g, in, relu, out);
+#else
+    mf_rt_maxpool_s16_ref(g, in, relu, out);
+#endif
+}
+
+void mf_rt_maxpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_maxpool_s8_opt(g, in, relu, out);
+#else
+    mf_rt_maxpool_s8_ref(g, in, relu, out);
+#endif
+}
+
+void mf_rt_avgpool_f32(const mf_rt_geom *g, const float *in, int relu, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_avgpool_f32_opt(g, in, relu, out);
+#else
+    mf_rt_avgpool_f32_ref(g, in, relu, out);
+#endif
+}
+
+void mf_rt_avgpool_s16(const mf_rt_geom *g, const int16_t *in, int relu, int rounding, int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_avgpool_s16_opt(g, in, relu, rounding, out);
+#else
+    mf_rt_avgpool_s16_ref(g, in, relu, rounding, out);
+#endif
+}
+
+void mf_rt_avgpool_s8(const mf_rt_geom *g, const int8_t *in, int relu, int rounding, int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_avgpool_s8_opt(g, in, relu, rounding, out);
+#else
+    mf_rt_avgpool_s8_ref(g, in, relu, rounding, out);
+#endif
+}
+
+void mf_rt_global_maxpool_f32(int positions, int channels, const float *in, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_global_maxpool_f32_opt(positions, channels, in, out);
+#else
+    mf_rt_global_maxpool_f32_ref(positions, channels, in, out);
+#endif
+}
+
+void mf_rt_global_maxpool_s16(int positions, int channels, const int16_t *in, int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_global_maxpool_s16_opt(positions, channels, in, out);
+#else
+    mf_rt_global_maxpool_s16_ref(positions, channels, in, out);
+#endif
+}
+
+void mf_rt_global_maxpool_s8(int positions, int channels, const int8_t *in, int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_global_maxpool_s8_opt(positions, channels, in, out);
+#else
+    mf_rt_global_maxpool_s8_ref(positions, channels, in, out);
+#endif
+}
+
+void mf_rt_global_avgpool_f32(int positions, int channels, const float *in, float *out)
+{
+#if defined(MF_RT_OPT_F32)
+    mf_rt_global_avgpool_f32_opt(positions, channels, in, out);
+#else
+    mf_rt_global_avgpool_f32_ref(positions, channels, in, out);
+#endif
+}
+
+void mf_rt_global_avgpool_s16(int positions, int channels, const int16_t *in, int rounding,
+                              int16_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_global_avgpool_s16_opt(positions, channels, in, rounding, out);
+#else
+    mf_rt_global_avgpool_s16_ref(positions, channels, in, rounding, out);
+#endif
+}
+
+void mf_rt_global_avgpool_s8(int positions, int channels, const int8_t *in, int rounding,
+                             int8_t *out)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_global_avgpool_s8_opt(positions, channels, in, rounding, out);
+#else
+    mf_rt_global_avgpool_s8_ref(positions, channels, in, rounding, out);
+#endif
 }

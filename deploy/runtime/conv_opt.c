@@ -1,0 +1,1616 @@
+/* Convolution, fused convolution + max pool, and dense: optimized paths (see mf_rt_dsp.h for
+ * when they are used). Bit-identical to conv.c's and dense.c's references for every input.
+ *
+ * Structure (all three types): output channels in pairs (co, co + 1; an odd last channel is
+ * computed as the pair (co, co) and stored once), output positions in pairs along a row: a
+ * "block" is 2 channels × 2 positions, so every loaded word serves several multiply-adds. A
+ * position's valid taps form a rectangle [ky0, ky1) × [kx0, kx1), and for each ky the valid
+ * input and the matching weights are contiguous runs of (kx1 − kx0)·cin values (channels-last
+ * input, [cout][kh][kw][cin] weights): zero padding is never read nor multiplied, it is skipped
+ * exactly as the reference skips it. Columns whose kw taps all lie inside the input (the
+ * interior: all but ⌈pad/stride⌉ columns at each edge) step pointers; edge columns take a
+ * generic path with per-position tap ranges (conv_*_one).
+ *
+ * int8: once per channel pair the weights are expanded into a stack buffer (expand_s8: SXTB16
+ *   of the even and odd bytes, the two channels interleaved, each kernel row padded to a
+ *   multiple of 4 with zero weights). The inner loop (mac_s8_2x2, inline assembly on the M4)
+ *   loads 4 input bytes of each position with one unaligned LDR, splits them with SXTB16 /
+ *   SXTB16 ROR #8 into 16-bit lanes, fetches the matching weight words with LDRD and adds with
+ *   SMLAD: 2 LDR + 4 SXTB16 + 2 LDRD + 8 SMLAD per 16 MACs. The sums are exact in int32 (no
+ *   intermediate overflow: see the bound below; integer additions in any order). A padded lane
+ *   multiplies an input byte by 0, but reads up to 3 bytes past the row, so only blocks whose
+ *   reads stay inside the input tensor take it (all but the last block or two of a tensor);
+ *   the others, and kernels too large for the buffer (MF_RT_WEXP_WORDS), use the plain C
+ *   kernel on the original weights (dot_s8_2x2, SXTB16 + SMLAD, same exact sums).
+ * int16: once per channel pair the two channels' weights are interleaved pairwise (interleave_s16,
+ *   odd rows padded with a zero weight); the inner loop (mac_s16_2x2, inline assembly) takes per
+ *   2 values 1 LDR + 1 LDRD + 2 SMLALD into int64 accumulators (the reference's int64 sums
+ *   exactly), two positions per call one after the other (4 int64 accumulators at once would
+ *   not fit the M4's registers).
+ * Requantization: a channel with shift s in [0, 31] ([0, 63] for int16) starts its accumulator
+ *   at bias + 2^(s−1) (half-up) and ends with one arithmetic shift and SSAT/USAT, when the bound
+ *   |bias| + taps·2^14 + 2^(s−1) ≤ 2^31 − 1 shows that no sum can leave int32 (mf_rt_dsp.h);
+ *   int16 with s in [1, 31] shifts the two 32-bit halves of the int64 sum (rq_s16_31). Any other
+ *   channel ends in the reference's mf_rt_requant_s32/_s64 of the plain accumulator. The common
+ *   case (expanded weights, both channels, fast requantization) runs in one non-inlined loop per
+ *   variant (run_s8_* / run_s16_*) that keeps its state in callee-saved registers.
+ * float: each output keeps its own accumulator, started at the bias (or 0.0f) and updated with
+ *   x·w in the order ky, kx, ci ascending — the reference's order, one rounding per multiply and
+ *   per add. On the M4 the update is VMLA.F32, which is not fused (ARMv7-M: the product is
+ *   rounded, then added with a second rounding), i.e. exactly the reference's `acc += x * w`;
+ *   GCC does not emit VMLA under -ffp-contract=off, so the inner loop is inline assembly
+ *   (VLDM of 4 floats per operand, 16 VMLA for a 2 × 2 block); MF_RT_EMULATE_DSP runs the same
+ *   loop structure in C.
+ * Fused max pool: the conv outputs of a window are computed in blocks and reduced to their
+ *   maximum. Integers: requantization is monotonic (shift, rounding, saturation and ReLU never
+ *   reverse an order) and every output of a channel uses the same shift, so
+ *   max_taps requant(acc) = requant(max_taps acc): the maximum is taken over accumulators and
+ *   requantized once. Float: the outputs (ReLU applied) are folded in the pool's tap order,
+ *   first tap then every strictly greater one, exactly as mf_rt_maxpool_f32 does. Windows one
+ *   conv row high (every 1D pool) step pointers along the row like the plain conv; others
+ *   (2D pools, edges) are computed window by window.
+ * Dense: outputs in pairs sharing every input load, the conv's inner kernels and
+ *   requantization (a dense layer is a 1 × 1 conv of one position).
+ * Stack: the weight buffer (MF_RT_WEXP_WORDS words, 640 B by default) plus about 0.6 KB of frames
+ *   (measured peak growth of a whole int8 network: ~1.3 KB over the reference kernels'). */
+#include "mf_rt_dsp.h"
+
+#if defined(MF_RT_OPT_INT) || defined(MF_RT_OPT_F32)
+
+/* Valid taps of output o along one axis: k0 ≤ k < k1 with 0 ≤ o·s − pad + k < n (may be empty). */
+MF_RT_INLINE void conv_tap_range(int o, int s, int pad, int n, int k, int *k0, int *k1)
+{
+    int start = o * s - pad;
+    int end = n - start;
+    *k0 = start < 0 ? -start : 0;
+    *k1 = end < k ? end : k;
+}
+
+/* What every output row shares. */
+typedef struct {
+    int ox_lo, ox_hi; /* interior columns [ox_lo, ox_hi): all kw taps inside the input */
+    int n;            /* kw·cin: one row of taps, contiguous in the input and in the weights */
+    ptrdiff_t dx;     /* sw·cin: input elements between neighbouring output columns */
+    ptrdiff_t row;    /* w·cin: input elements between rows */
+    size_t K;         /* kh·kw·cin: the weights of one output channel */
+} conv_plan;
+
+MF_RT_INLINE conv_plan conv_plan_of(const mf_rt_geom *g)
+{
+    conv_plan p;
+    int last = g->w + g->pad_left - g->kw; /* interior: 0 ≤ ox·sw − pad_left, ox·sw ≤ last */
+    p.ox_lo = g->pad_left > 0 ? (g->pad_left + g->sw - 1) / g->sw : 0;
+    p.ox_hi = last < 0 ? 0 : last / g->sw + 1;
+    if (p.ox_lo > g->ow) p.ox_lo = g->ow;
+    if (p.ox_hi > g->ow) p.ox_hi = g->ow;
+    if (p.ox_hi < p.ox_lo) p.ox_hi = p.ox_lo;
+    p.n = g->kw * g->cin;
+    p.dx = (ptrdiff_t)g->sw * g->cin;
+    p.row = (ptrdiff_t)g->w * g->cin;
+    p.K = (size_t)g->kh * g->kw * g->cin;
+    return p;
+}
+
+/* The valid kernel rows of output row oy: ky0 ≤ ky < ky0 + rows (rows ≤ 0: none lies inside);
+ * conv_x_at gives the input offset of output (oy, ox)'s tap (ky, 0), channel 0. */
+typedef struct {
+    int rows, ky0;
+} conv_rows;
+
+MF_RT_INLINE conv_rows conv_rows_of(const mf_rt_geom *g, int oy)
+{
+    conv_rows r;
+    int ky1;
+    conv_tap_range(oy, g->sh, g->pad_top, g->h, g->kh, &r.ky0, &ky1);
+    r.rows = ky1 - r.ky0;
+    return r;
+}
+
+MF_RT_INLINE size_t conv_x_at(const mf_rt_geom *g, int oy, int ky0, int ox)
+{
+    return ((size_t)(oy * g->sh - g->pad_top + ky0) * g->w + (size_t)(ox * g->sw - g->pad_left)) *
+           g->cin;
+}
+
+enum { RQ_SLOW = 0, RQ_FAST = 1, RQ_FAST_RELU = 2 };
+
+#endif
+
+#if defined(MF_RT_OPT_INT)
+
+/* ======================= int8 ======================= */
+
+/* a[0] += x0·w0, a[1] += x1·w0, a[2] += x0·w1, a[3] += x1·w1 over n values. */
+MF_RT_INLINE void dot_s8_2x2(int n, const int8_t *restrict x0, const int8_t *restrict x1,
+                             const int8_t *restrict w0, const int8_t *restrict w1,
+                             int32_t *restrict a)
+{
+    int32_t a00 = a[0], a01 = a[1], a10 = a[2], a11 = a[3];
+#define MF_DOT_S8_2X2_STEP                                                                         \
+    do {                                                                                           \
+        uint32_t p = mf_ld32(x0), q = mf_ld32(x1);                                                 \
+        x0 += 4, x1 += 4;                                                                          \
+        uint32_t pe = mf_sxtb16(p), po = mf_sxtb16_ror8(p);                                        \
+        uint32_t qe = mf_sxtb16(q), qo = mf_sxtb16_ror8(q);                                        \
+        uint32_t k = mf_ld32(w0);                                                                  \
+        w0 += 4;                                                                                   \
+        uint32_t ke = mf_sxtb16(k), ko = mf_sxtb16_ror8(k);                                        \
+        a00 = mf_smlad(pe, ke, a00);                                                               \
+        a00 = mf_smlad(po, ko, a00);                                                               \
+        a01 = mf_smlad(qe, ke, a01);                                                               \
+        a01 = mf_smlad(qo, ko, a01);                                                               \
+        k = mf_ld32(w1);                                                                           \
+        w1 += 4;                                                                                   \
+        ke = mf_sxtb16(k), ko = mf_sxtb16_ror8(k);                                                 \
+        a10 = mf_smlad(pe, ke, a10);                                                               \
+        a10 = mf_smlad(po, ko, a10);                                                               \
+        a11 = mf_smlad(qe, ke, a11);                                                               \
+        a11 = mf_smlad(qo, ko, a11);                                                               \
+    } while (0)
+    for (; n >= 8; n -= 8) {
+        MF_DOT_S8_2X2_STEP;
+        MF_DOT_S8_2X2_STEP;
+    }
+    if (n >= 4) {
+        MF_DOT_S8_2X2_STEP;
+        n -= 4;
+    }
+#undef MF_DOT_S8_2X2_STEP
+    for (; n > 0; n--) {
+        int32_t p = *x0++, q = *x1++, k0 = *w0++, k1 = *w1++;
+        a00 += p * k0, a01 += q * k0, a10 += p * k1, a11 += q * k1;
+    }
+    a[0] = a00, a[1] = a01, a[2] = a10, a[3] = a11;
+}
+
+/* a[0] += x·w0, a[1] += x·w1 over n values. */
+MF_RT_NOINLINE void dot_s8_1x2(int n, const int8_t *restrict x, const int8_t *restrict w0,
+                               const int8_t *restrict w1, int32_t *restrict a)
+{
+    int32_t a0 = a[0], a1 = a[1];
+    for (; n >= 4; n -= 4) {
+        uint32_t p = mf_ld32(x);
+        x += 4;
+        uint32_t pe = mf_sxtb16(p), po = mf_sxtb16_ror8(p);
+        uint32_t k = mf_ld32(w0);
+        w0 += 4;
+        a0 = mf_smlad(pe, mf_sxtb16(k), a0);
+        a0 = mf_smlad(po, mf_sxtb16_ror8(k), a0);
+        k = mf_ld32(w1);
+        w1 += 4;
+        a1 = mf_smlad(pe, mf_sxtb16(k), a1);
+        a1 = mf_smlad(po, mf_sxtb16_ror8(k), a1);
+    }
+    for (; n > 0; n--) {
+        int32_t p = *x++;
+        a0 += p * *w0++, a1 += p * *w1++;
+    }
+    a[0] = a0, a[1] = a1;
+}
+
+/* Channels (c0, c1) at one position (oy, ox), any position (edges): a[0] (c0), a[1] (c1) += the
+ * valid taps. w0: weights of c0; c1's are at w0 + wst. */
+MF_RT_NOINLINE void conv_s8_one(const mf_rt_geom *g, const int8_t *in, const int8_t *w0, size_t wst,
+                                int oy, int ox, int32_t *a)
+{
+    int ky0, ky1, kx0, kx1;
+    conv_tap_range(oy, g->sh, g->pad_top, g->h, g->kh, &ky0, &ky1);
+    conv_tap_range(ox, g->sw, g->pad_left, g->w, g->kw, &kx0, &kx1);
+    int n = (kx1 - kx0) * g->cin;
+    if (n <= 0) return;
+    for (int ky = ky0; ky < ky1; ky++) {
+        const int8_t *x = in + conv_x_at(g, oy, ky, ox) + (size_t)kx0 * g->cin;
+        const int8_t *k = w0 + ((size_t)ky * g->kw + kx0) * g->cin;
+        dot_s8_1x2(n, x, k, k + wst, a);
+    }
+}
+
+/* ---- int8 interior: expanded weights ----
+ * A channel pair's weights serve every position, so the engine expands them once per pair into
+ * a stack buffer (at most MF_RT_WEXP_WORDS words): for each kernel row (ky) and each group of 4
+ * values, the words SXTB16(w0), SXTB16(w0 ROR 8), SXTB16(w1), SXTB16(w1 ROR 8); a row's last
+ * partial group is padded with zero weights. Per group the inner loop then needs 2 LDR, 4
+ * SXTB16, 2 LDRD and 8 SMLAD (16 MACs); on the M4 it is inline assembly (GCC neither merges the
+ * LDRDs nor keeps its 14 values in registers), on the host (MF_RT_EMULATE_DSP) the same loop in
+ * C. A padded lane multiplies an input byte by 0 (exact), but it reads up to 3 bytes past the
+ * row: blocks whose reads would leave the input tensor take the exact path on the original
+ * weights instead (the last block or two of a tensor). */
+#ifndef MF_RT_WEXP_WORDS
+#define MF_RT_WEXP_WORDS 160 /* 640 B of stack: kernels up to kh·kw·cin ≈ 150 */
+#endif
+
+/* Expands `rows` kernel rows of n values of channels (w0, w0 + wst), padded to groups of 4. */
+MF_RT_NOINLINE void expand_s8(const int8_t *w0, size_t wst, int rows, int n, uint32_t *out)
+{
+    for (int r = 0; r < rows; r++) {
+        const int8_t *k = w0 + (size_t)r * n;
+        for (int i = 0; i < n; i += 4, out += 4) {
+            uint32_t a = 0, b = 0;
+            if (i + 4 <= n) {
+                a = mf_ld32(k + i), b = mf_ld32(k + wst + i);
+            } else {
+                for (int j = 0; i + j < n; j++) {
+                    a |= (uint32_t)(uint8_t)k[i + j] << (8 * j);
+                    b |= (uint32_t)(uint8_t)k[wst + i + j] << (8 * j);
+                }
+            }
+            out[0] = mf_sxtb16(a), out[1] = mf_sxtb16_ror8(a);
+            out[2] = mf_sxtb16(b), out[3] = mf_sxtb16_ror8(b);
+        }
+    }
+}
+
+/* acc[0] += x0·w0, acc[1] += x1·w0, acc[2] += x0·w1, acc[3] += x1·w1 over 4·groups values,
+ * x1 = x0 + dx, groups ≥ 1. */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_NOINLINE void mac_s8_2x2(int32_t *acc, const int8_t *x0, ptrdiff_t dx, const uint32_t *wp,
+                               int groups)
+{
+    const int8_t *x1 = x0 + dx;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    for (; groups > 0; groups--, x0 += 4, x1 += 4, wp += 4) {
+        uint32_t p = mf_ld32(x0), q = mf_ld32(x1);
+        uint32_t pe = mf_sxtb16(p), po = mf_sxtb16_ror8(p);
+        uint32_t qe = mf_sxtb16(q), qo = mf_sxtb16_ror8(q);
+        a00 = mf_smlad(po, wp[1], mf_smlad(pe, wp[0], a00));
+        a01 = mf_smlad(qo, wp[1], mf_smlad(qe, wp[0], a01));
+        a10 = mf_smlad(po, wp[3], mf_smlad(pe, wp[2], a10));
+        a11 = mf_smlad(qo, wp[3], mf_smlad(qe, wp[2], a11));
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+#else
+/* The same in assembly, as a naked function (AAPCS: r0 acc, r1 x0, r2 dx, r3 wp, groups on the
+ * stack): the accumulators move with one LDM / STM, the registers are saved once. The loop is
+ * the C model's: per group 2 LDR (unaligned) + 4 SXTB16 + 2 LDRD + 8 SMLAD. */
+__attribute__((naked, noinline)) static void
+mac_s8_2x2(MF_RT_UNUSED int32_t *acc, MF_RT_UNUSED const int8_t *x0, MF_RT_UNUSED ptrdiff_t dx,
+           MF_RT_UNUSED const uint32_t *wp, MF_RT_UNUSED int groups)
+{
+    __asm__ volatile("push {r0, r4-r11, lr}\n\t"
+                     "ldr r12, [sp, #40]\n\t" /* groups */
+                     "add r2, r1, r2\n\t"     /* x1 */
+                     "ldm r0, {r4-r7}\n\t"    /* a00 a01 a10 a11 */
+                     "1:\n\t"
+                     "ldr r8, [r1], #4\n\t"
+                     "ldr r9, [r2], #4\n\t"
+                     "ldrd r10, r11, [r3], #8\n\t"
+                     "sxtb16 lr, r8, ror #8\n\t"
+                     "sxtb16 r8, r8\n\t"
+                     "sxtb16 r0, r9, ror #8\n\t"
+                     "sxtb16 r9, r9\n\t"
+                     "smlad r4, r8, r10, r4\n\t"
+                     "smlad r4, lr, r11, r4\n\t"
+                     "smlad r5, r9, r10, r5\n\t"
+                     "smlad r5, r0, r11, r5\n\t"
+                     "ldrd r10, r11, [r3], #8\n\t"
+                     "smlad r6, r8, r10, r6\n\t"
+                     "smlad r6, lr, r11, r6\n\t"
+                     "smlad r7, r9, r10, r7\n\t"
+                     "smlad r7, r0, r11, r7\n\t"
+                     "subs r12, r12, #1\n\t"
+                     "bne 1b\n\t"
+                     "ldr r0, [sp]\n\t"
+                     "stm r0, {r4-r7}\n\t"
+                     "pop {r0, r4-r11, pc}\n\t");
+}
+#endif
+
+/* What the interior blocks of one output row share. */
+typedef struct {
+    const int8_t *k;    /* c0's weights from the first valid kernel row (c1's at k + wst) */
+    const uint32_t *wp; /* the expanded weights from that row, or NULL */
+    size_t wst;
+    ptrdiff_t dx, row; /* input elements between the two positions, between input rows */
+    ptrdiff_t lim;     /* the expanded path reads inside the input iff x − in ≤ lim */
+    int rows, n, groups;
+    int32_t i0, i1; /* accumulator starts */
+} blk_s8;
+
+/* The exact path: original weights, C. */
+MF_RT_NOINLINE void blk_s8_2x2_c(const blk_s8 *b, const int8_t *x, int32_t *a)
+{
+    const int8_t *k = b->k;
+    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
+        dot_s8_2x2(b->n, x, x + b->dx, k, k + b->wst, a);
+}
+
+/* a[0] = (c0, x), a[1] = (c0, x + dx), a[2] = (c1, x), a[3] = (c1, x + dx). */
+MF_RT_INLINE void blk_s8_2x2(const blk_s8 *b, const int8_t *in, const int8_t *x, int32_t *a)
+{
+    a[0] = a[1] = b->i0;
+    a[2] = a[3] = b->i1;
+    if (b->wp && x - in <= b->lim) {
+        const uint32_t *wp = b->wp;
+        for (int r = b->rows; r > 0; r--, x += b->row, wp += 4 * b->groups)
+            mac_s8_2x2(a, x, b->dx, wp, b->groups);
+    } else {
+        blk_s8_2x2_c(b, x, a);
+    }
+}
+
+/* a[0] = (c0, x), a[1] = (c1, x). */
+MF_RT_NOINLINE void blk_s8_1x2(const blk_s8 *b, const int8_t *x, int32_t *a)
+{
+    const int8_t *k = b->k;
+    a[0] = b->i0, a[1] = b->i1;
+    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
+        dot_s8_1x2(b->n, x, k, k + b->wst, a);
+}
+
+/* ---- the common case in one loop ----
+ * Expanded weights, both channels present, fast requantization, blocks whose padded reads stay
+ * inside the input: a run of blocks along an output row, `step` input elements apart, each
+ * giving 4 outputs (plain conv: 2 positions × 2 channels) or 2 (fused max pool of width 2: the
+ * maximum of the 2 positions). One non-inlined function per (ReLU, pool) keeps the loop state
+ * in callee-saved registers across the calls of mac_s8_2x2. */
+typedef struct {
+    const uint32_t *wp; /* expanded weights from the first valid kernel row */
+    ptrdiff_t dx, row;  /* second position, next input row */
+    int rows, groups;
+    int32_t i0, i1;
+    int s0, s1; /* shifts */
+} run_s8;
+
+MF_RT_INLINE void run_s8_body(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
+                              ptrdiff_t ostep, int cout, int blocks, const int relu, const int pool)
+{
+    for (; blocks > 0; blocks--, x += step, o += ostep) {
+        int32_t a[4];
+        a[0] = a[1] = r->i0;
+        a[2] = a[3] = r->i1;
+        if (r->rows == 1) { /* 1D and every kernel one row high */
+            mac_s8_2x2(a, x, r->dx, r->wp, r->groups);
+        } else {
+            const int8_t *xr = x;
+            const uint32_t *wp = r->wp;
+            for (int k = r->rows; k > 0; k--, xr += r->row, wp += 4 * r->groups)
+                mac_s8_2x2(a, xr, r->dx, wp, r->groups);
+        }
+        if (pool) {
+            int32_t u = (a[0] > a[1] ? a[0] : a[1]) >> r->s0;
+            int32_t v = (a[2] > a[3] ? a[2] : a[3]) >> r->s1;
+            o[0] = (int8_t)(relu ? mf_usat7(u) : mf_ssat8(u));
+            o[1] = (int8_t)(relu ? mf_usat7(v) : mf_ssat8(v));
+        } else {
+            const int32_t q0 = a[0] >> r->s0, q1 = a[1] >> r->s0;
+            const int32_t q2 = a[2] >> r->s1, q3 = a[3] >> r->s1;
+            o[0] = (int8_t)(relu ? mf_usat7(q0) : mf_ssat8(q0));
+            o[cout] = (int8_t)(relu ? mf_usat7(q1) : mf_ssat8(q1));
+            o[1] = (int8_t)(relu ? mf_usat7(q2) : mf_ssat8(q2));
+            o[cout + 1] = (int8_t)(relu ? mf_usat7(q3) : mf_ssat8(q3));
+        }
+    }
+}
+
+MF_RT_NOINLINE void run_s8_plain(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
+                                 ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s8_body(r, x, step, o, ostep, cout, blocks, 0, 0);
+}
+
+MF_RT_NOINLINE void run_s8_plain_relu(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
+                                      ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s8_body(r, x, step, o, ostep, cout, blocks, 1, 0);
+}
+
+MF_RT_NOINLINE void run_s8_pool(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
+                                ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s8_body(r, x, step, o, ostep, cout, blocks, 0, 1);
+}
+
+MF_RT_NOINLINE void run_s8_pool_relu(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
+                                     ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s8_body(r, x, step, o, ostep, cout, blocks, 1, 1);
+}
+
+/* How many of `blocks` blocks starting at input offset off, `step` apart, read inside the input
+ * on the expanded path (a prefix: offsets only grow). */
+MF_RT_INLINE int run_safe(ptrdiff_t lim, ptrdiff_t off, ptrdiff_t step, int blocks)
+{
+    if (lim == PTRDIFF_MAX) return blocks;
+    if (off > lim) return 0;
+    ptrdiff_t n = step > 0 ? (lim - off) / step + 1 : blocks;
+    return n < blocks ? (int)n : blocks;
+}
+
+/* A channel pair. */
+typedef struct {
+    const int8_t *w0; /* weights of channel co at ky = 0 */
+    size_t wst;       /* to channel co + 1's (0 for an odd last channel) */
+    mf_rt_chan_s8 c0, c1;
+    int two;            /* co + 1 exists */
+    const uint32_t *wx; /* expanded weights (NULL: none) */
+} pair_s8;
+
+/* The block context of output row oy. */
+MF_RT_INLINE blk_s8 blk_s8_of(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c, int oy)
+{
+    blk_s8 b;
+    const conv_rows r = conv_rows_of(g, oy);
+    const int ky0 = r.rows > 0 ? r.ky0 : 0;
+    b.rows = r.rows > 0 ? r.rows : 0;
+    b.n = p->n;
+    b.groups = (p->n + 3) >> 2;
+    b.k = c->w0 + (size_t)ky0 * p->n;
+    b.wp = c->wx ? c->wx + (size_t)ky0 * 4 * b.groups : NULL;
+    b.wst = c->wst;
+    b.dx = p->dx, b.row = p->row;
+    b.lim = (p->n & 3) == 0 ? PTRDIFF_MAX
+                            : (ptrdiff_t)((size_t)g->h * g->w * g->cin) -
+                                  (p->dx + (ptrdiff_t)(b.rows - 1) * p->row + 4 * b.groups);
+    b.i0 = c->c0.init, b.i1 = c->c1.init;
+    return b;
+}
+
+/* Input at (oy, interior column ox), first valid kernel row; `in` when no row is valid. */
+MF_RT_INLINE const int8_t *conv_s8_x(const mf_rt_geom *g, const int8_t *in, int oy, int ox)
+{
+    const conv_rows r = conv_rows_of(g, oy);
+    return r.rows > 0 ? in + conv_x_at(g, oy, r.ky0, ox) : in;
+}
+
+MF_RT_INLINE int8_t rq_s8(int32_t acc, const mf_rt_chan_s8 *c, const mf_rt_requant *rq,
+                          const int mode)
+{
+    if (mode == RQ_FAST_RELU) return (int8_t)mf_usat7(acc >> c->shift);
+    if (mode == RQ_FAST) return (int8_t)mf_ssat8(acc >> c->shift);
+    return mf_rt_requant_s32(acc, c->shift, rq->relu, rq->rounding);
+}
+
+/* Runtime-mode requantization (edges). */
+MF_RT_NOINLINE int8_t rq_s8_any(int32_t acc, const mf_rt_chan_s8 *c, const mf_rt_requant *rq)
+{
+    return c->fast ? (int8_t)(rq->relu ? mf_usat7(acc >> c->shift) : mf_ssat8(acc >> c->shift))
+                   : mf_rt_requant_s32(acc, c->shift, rq->relu, rq->rounding);
+}
+
+/* Edge column: the generic path. */
+MF_RT_NOINLINE void conv_s8_edge(const mf_rt_geom *g, const pair_s8 *c, const int8_t *in,
+                                 const mf_rt_requant *rq, int oy, int ox, int8_t *o)
+{
+    int32_t a[2] = {c->c0.init, c->c1.init};
+    conv_s8_one(g, in, c->w0, c->wst, oy, ox, a);
+    o[0] = rq_s8_any(a[0], &c->c0, rq);
+    if (c->two) o[1] = rq_s8_any(a[1], &c->c1, rq);
+}
+
+/* Plain conv, one channel pair, every output row. */
+MF_RT_NOINLINE void conv_s8_pair(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c,
+                                 const int8_t *in, const mf_rt_requant *rq, int8_t *out, int mode)
+{
+    const int cout = g->cout;
+    const ptrdiff_t dx2 = 2 * p->dx;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int8_t *o = out + (size_t)oy * g->ow * cout;
+        for (int ox = 0; ox < p->ox_lo; ox++, o += cout)
+            conv_s8_edge(g, c, in, rq, oy, ox, o);
+        const blk_s8 b = blk_s8_of(g, p, c, oy);
+        const int8_t *x = conv_s8_x(g, in, oy, p->ox_lo);
+        int count = p->ox_hi - p->ox_lo;
+        if (mode != RQ_SLOW && c->two && b.wp && b.rows > 0) {
+            const int fast = run_safe(b.lim, x - in, dx2, count / 2);
+            const run_s8 r = {b.wp, b.dx, b.row,       b.rows,     b.groups,
+                              b.i0, b.i1, c->c0.shift, c->c1.shift};
+            if (mode == RQ_FAST_RELU)
+                run_s8_plain_relu(&r, x, dx2, o, 2 * cout, cout, fast);
+            else
+                run_s8_plain(&r, x, dx2, o, 2 * cout, cout, fast);
+            count -= 2 * fast, x += dx2 * fast, o += 2 * (ptrdiff_t)cout * fast;
+        }
+        for (; count >= 2; count -= 2, x += dx2, o += 2 * cout) {
+            int32_t a[4];
+            blk_s8_2x2(&b, in, x, a);
+            o[0] = rq_s8(a[0], &c->c0, rq, mode);
+            o[cout] = rq_s8(a[1], &c->c0, rq, mode);
+            if (c->two) {
+                o[1] = rq_s8(a[2], &c->c1, rq, mode);
+                o[cout + 1] = rq_s8(a[3], &c->c1, rq, mode);
+            }
+        }
+        if (count > 0) {
+            int32_t a[2];
+            blk_s8_1x2(&b, x, a);
+            o[0] = rq_s8(a[0], &c->c0, rq, mode);
+            if (c->two) o[1] = rq_s8(a[1], &c->c1, rq, mode);
+            o += cout;
+        }
+        for (int ox = p->ox_hi; ox < g->ow; ox++, o += cout)
+            conv_s8_edge(g, c, in, rq, oy, ox, o);
+    }
+}
+
+/* The maximum accumulators over the conv outputs of a window, any window (generic). */
+MF_RT_NOINLINE void conv_s8_window(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c,
+                                   const int8_t *in, int pkh, int pkw, int oy0, int ox0, int32_t *m)
+{
+    const int inside = ox0 >= p->ox_lo && ox0 + pkw <= p->ox_hi;
+    int32_t m0 = INT32_MIN, m1 = INT32_MIN;
+    for (int wy = 0; wy < pkh; wy++) {
+        const int oy = oy0 + wy;
+        if (inside) {
+            const blk_s8 b = blk_s8_of(g, p, c, oy);
+            const int8_t *x = conv_s8_x(g, in, oy, ox0);
+            int wx = 0;
+            for (; wx + 1 < pkw; wx += 2, x += 2 * p->dx) {
+                int32_t a[4];
+                blk_s8_2x2(&b, in, x, a);
+                int32_t u = a[0] > a[1] ? a[0] : a[1], v = a[2] > a[3] ? a[2] : a[3];
+                m0 = u > m0 ? u : m0;
+                m1 = v > m1 ? v : m1;
+            }
+            if (wx < pkw) {
+                int32_t a[2];
+                blk_s8_1x2(&b, x, a);
+                m0 = a[0] > m0 ? a[0] : m0;
+                m1 = a[1] > m1 ? a[1] : m1;
+            }
+        } else {
+            for (int wx = 0; wx < pkw; wx++) {
+                int32_t a[2] = {c->c0.init, c->c1.init};
+                conv_s8_one(g, in, c->w0, c->wst, oy, ox0 + wx, a);
+                m0 = a[0] > m0 ? a[0] : m0;
+                m1 = a[1] > m1 ? a[1] : m1;
+            }
+        }
+    }
+    m[0] = m0, m[1] = m1;
+}
+
+/* Fused conv + max pool, one channel pair: the maximum accumulator of each window, requantized
+ * once. Windows one conv row high whose columns are all interior (every window of a 1D pool
+ * but the edges) step pointers along the row; the others take conv_s8_window. */
+MF_RT_NOINLINE void conv_s8_pool_pair(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c,
+                                      int pkh, int pkw, int psh, int psw, int poh, int pow,
+                                      const int8_t *in, const mf_rt_requant *rq, int8_t *out,
+                                      int mode)
+{
+    const int cout = g->cout;
+    /* windows [px_lo, px_hi) have all their columns inside [ox_lo, ox_hi) */
+    int px_lo = (p->ox_lo + psw - 1) / psw,
+        px_hi = p->ox_hi >= pkw ? (p->ox_hi - pkw) / psw + 1 : 0;
+    if (px_hi > pow) px_hi = pow;
+    if (px_lo > px_hi || pkh != 1) px_lo = px_hi = pow;
+    for (int py = 0; py < poh; py++) {
+        int8_t *o = out + (size_t)py * pow * cout;
+        int px = 0;
+        for (; px < px_lo; px++, o += cout) {
+            int32_t m[2];
+            conv_s8_window(g, p, c, in, pkh, pkw, py * psh, px * psw, m);
+            o[0] = rq_s8(m[0], &c->c0, rq, mode);
+            if (c->two) o[1] = rq_s8(m[1], &c->c1, rq, mode);
+        }
+        if (px < px_hi) {
+            const int oy = py * psh;
+            const blk_s8 b = blk_s8_of(g, p, c, oy);
+            const int8_t *x = conv_s8_x(g, in, oy, px * psw);
+            const ptrdiff_t step = psw * p->dx;
+            if (pkw == 2 && mode != RQ_SLOW && c->two && b.wp && b.rows > 0) {
+                const int fast = run_safe(b.lim, x - in, step, px_hi - px);
+                const run_s8 r = {b.wp, b.dx, b.row,       b.rows,     b.groups,
+                                  b.i0, b.i1, c->c0.shift, c->c1.shift};
+                if (mode == RQ_FAST_RELU)
+                    run_s8_pool_relu(&r, x, step, o, cout, cout, fast);
+                else
+                    run_s8_pool(&r, x, step, o, cout, cout, fast);
+                px += fast, x += step * fast, o += (ptrdiff_t)cout * fast;
+            }
+            for (; px < px_hi; px++, o += cout, x += step) {
+                if (pkw == 2) { /* the common case: one block per window */
+                    int32_t a[4];
+                    blk_s8_2x2(&b, in, x, a);
+                    o[0] = rq_s8(a[0] > a[1] ? a[0] : a[1], &c->c0, rq, mode);
+                    if (c->two) o[1] = rq_s8(a[2] > a[3] ? a[2] : a[3], &c->c1, rq, mode);
+                    continue;
+                }
+                int32_t m0 = INT32_MIN, m1 = INT32_MIN;
+                const int8_t *xw = x;
+                int wx = 0;
+                for (; wx + 1 < pkw; wx += 2, xw += 2 * p->dx) {
+                    int32_t a[4];
+                    blk_s8_2x2(&b, in, xw, a);
+                    int32_t u = a[0] > a[1] ? a[0] : a[1], v = a[2] > a[3] ? a[2] : a[3];
+                    m0 = u > m0 ? u : m0;
+                    m1 = v > m1 ? v : m1;
+                }
+                if (wx < pkw) {
+                    int32_t a[2];
+                    blk_s8_1x2(&b, xw, a);
+                    m0 = a[0] > m0 ? a[0] : m0;
+                    m1 = a[1] > m1 ? a[1] : m1;
+                }
+                o[0] = rq_s8(m0, &c->c0, rq, mode);
+                if (c->two) o[1] = rq_s8(m1, &c->c1, rq, mode);
+            }
+        }
+        for (; px < pow; px++, o += cout) {
+            int32_t m[2];
+            conv_s8_window(g, p, c, in, pkh, pkw, py * psh, px * psw, m);
+            o[0] = rq_s8(m[0], &c->c0, rq, mode);
+            if (c->two) o[1] = rq_s8(m[1], &c->c1, rq, mode);
+        }
+    }
+}
+
+static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                           const int8_t *in, const int8_t *w, const int32_t *bias,
+                           const mf_rt_requant *rq, int8_t *out)
+{
+    if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1) return;
+    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const int plain = pkh == 1 && pkw == 1 && psh == 1 && psw == 1;
+    const conv_plan p = conv_plan_of(g);
+    /* expanding pays when the pair computes several 2 × 2 blocks */
+    uint32_t wexp[MF_RT_WEXP_WORDS];
+    const long words = 4L * ((p.n + 3) >> 2) * g->kh;
+    const long blocks =
+        plain ? (long)g->oh * ((p.ox_hi - p.ox_lo) / 2) : (long)poh * pow * (pkw / 2);
+    const int expand = words <= MF_RT_WEXP_WORDS && blocks >= 2;
+    for (int co = 0; co < g->cout; co += 2) {
+        pair_s8 c;
+        c.two = co + 1 < g->cout;
+        c.c0 = mf_rt_chan_setup_s8(bias, co, rq, (int64_t)p.K);
+        c.c1 = c.two ? mf_rt_chan_setup_s8(bias, co + 1, rq, (int64_t)p.K) : c.c0;
+        c.w0 = w + (size_t)co * p.K;
+        c.wst = c.two ? p.K : 0;
+        c.wx = NULL;
+        if (expand) {
+            expand_s8(c.w0, c.wst, g->kh, p.n, wexp);
+            c.wx = wexp;
+        }
+        const int mode = !(c.c0.fast && c.c1.fast) ? RQ_SLOW : rq->relu ? RQ_FAST_RELU : RQ_FAST;
+        if (mode == RQ_SLOW) { /* the slow path wants the plain accumulators */
+            c.c0.init = bias ? bias[co] : 0;
+            c.c1.init = bias ? bias[c.two ? co + 1 : co] : 0;
+            c.c0.fast = c.c1.fast = 0;
+        }
+        if (plain)
+            conv_s8_pair(g, &p, &c, in, rq, out + co, mode);
+        else
+            conv_s8_pool_pair(g, &p, &c, pkh, pkw, psh, psw, poh, pow, in, rq, out + co, mode);
+    }
+}
+
+void mf_rt_conv_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                       const mf_rt_requant *rq, int8_t *out)
+{
+    conv_s8_engine(g, 1, 1, 1, 1, in, w, bias, rq, out);
+}
+
+void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                               const mf_rt_requant *rq, int8_t *out)
+{
+    conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+}
+
+/* ======================= int16 ======================= */
+
+/* a0 += x·w0, a1 += x·w1 over n values (2 channels × 1 position: 4 int64 accumulators). */
+MF_RT_INLINE void dot_s16_1x2(int n, const int16_t *restrict x, const int16_t *restrict w0,
+                              const int16_t *restrict w1, int64_t *restrict a0,
+                              int64_t *restrict a1)
+{
+    int64_t s0 = *a0, s1 = *a1;
+    for (; n >= 4; n -= 4) {
+        uint32_t p = mf_ld32(x), q = mf_ld32(x + 2);
+        x += 4;
+        s0 = mf_smlald(p, mf_ld32(w0), s0);
+        s1 = mf_smlald(p, mf_ld32(w1), s1);
+        s0 = mf_smlald(q, mf_ld32(w0 + 2), s0);
+        s1 = mf_smlald(q, mf_ld32(w1 + 2), s1);
+        w0 += 4, w1 += 4;
+    }
+    if (n >= 2) {
+        uint32_t p = mf_ld32(x);
+        x += 2;
+        s0 = mf_smlald(p, mf_ld32(w0), s0);
+        s1 = mf_smlald(p, mf_ld32(w1), s1);
+        w0 += 2, w1 += 2;
+        n -= 2;
+    }
+    if (n > 0) {
+        int32_t p = *x;
+        s0 += (int64_t)(p * *w0), s1 += (int64_t)(p * *w1);
+    }
+    *a0 = s0, *a1 = s1;
+}
+
+MF_RT_NOINLINE void conv_s16_one(const mf_rt_geom *g, const int16_t *in, const int16_t *w0,
+                                 size_t wst, int oy, int ox, int64_t *a)
+{
+    int ky0, ky1, kx0, kx1;
+    conv_tap_range(oy, g->sh, g->pad_top, g->h, g->kh, &ky0, &ky1);
+    conv_tap_range(ox, g->sw, g->pad_left, g->w, g->kw, &kx0, &kx1);
+    int n = (kx1 - kx0) * g->cin;
+    if (n <= 0) return;
+    for (int ky = ky0; ky < ky1; ky++) {
+        const int16_t *x = in + conv_x_at(g, oy, ky, ox) + (size_t)kx0 * g->cin;
+        const int16_t *k = w0 + ((size_t)ky * g->kw + kx0) * g->cin;
+        dot_s16_1x2(n, x, k, k + wst, &a[0], &a[1]);
+    }
+}
+
+/* ---- int16 interior: interleaved weights ----
+ * Per channel pair, once: for each kernel row and each pair of values, the words w0[2i, 2i+1]
+ * and w1[2i, 2i+1] side by side (a stack buffer of at most MF_RT_WEXP_WORDS words; an odd row
+ * ends with a pair padded with a zero weight), so one LDRD fetches both channels' weights: per 2
+ * values 1 LDR, 1 LDRD, 2 SMLALD (4 MACs). Inline assembly on the M4 (2 pairs per iteration),
+ * the same loop in C on the host. A padded lane reads one int16 past the row; blocks whose
+ * reads would leave the input take the exact path on the original weights. */
+MF_RT_NOINLINE void interleave_s16(const int16_t *w0, size_t wst, int rows, int n, uint32_t *out)
+{
+    for (int r = 0; r < rows; r++) {
+        const int16_t *k = w0 + (size_t)r * n;
+        for (int i = 0; i < n; i += 2, out += 2) {
+            if (i + 2 <= n) {
+                out[0] = mf_ld32(k + i), out[1] = mf_ld32(k + wst + i);
+            } else {
+                out[0] = (uint32_t)(uint16_t)k[i];
+                out[1] = (uint32_t)(uint16_t)k[wst + i];
+            }
+        }
+    }
+}
+
+/* s0 += x·w0, s1 += x·w1 over 2·pairs values, pairs ≥ 1. */
+MF_RT_INLINE void mac_s16_run(int64_t *s0p, int64_t *s1p, const int16_t *x, const uint32_t *wp,
+                              int pairs)
+{
+    int64_t s0 = *s0p, s1 = *s1p;
+#if defined(MF_RT_EMULATE_DSP)
+    for (; pairs > 0; pairs--, x += 2, wp += 2) {
+        uint32_t v = mf_ld32(x);
+        s0 = mf_smlald(v, wp[0], s0);
+        s1 = mf_smlald(v, wp[1], s1);
+    }
+#else
+    uint32_t v, k0, k1;
+    if (pairs & 1)
+        __asm__("ldr %[v], [%[x]], #4\n\t"
+                "ldrd %[k0], %[k1], [%[wp]], #8\n\t"
+                "smlald %Q[s0], %R[s0], %[v], %[k0]\n\t"
+                "smlald %Q[s1], %R[s1], %[v], %[k1]\n\t"
+                : [s0] "+r"(s0), [s1] "+r"(s1), [x] "+r"(x), [wp] "+r"(wp), [v] "=&r"(v),
+                  [k0] "=&r"(k0), [k1] "=&r"(k1)
+                :
+                : "memory");
+    pairs >>= 1;
+    if (pairs > 0)
+        __asm__("1:\n\t"
+                "ldr %[v], [%[x]], #4\n\t"
+                "ldrd %[k0], %[k1], [%[wp]], #8\n\t"
+                "smlald %Q[s0], %R[s0], %[v], %[k0]\n\t"
+                "smlald %Q[s1], %R[s1], %[v], %[k1]\n\t"
+                "ldr %[v], [%[x]], #4\n\t"
+                "ldrd %[k0], %[k1], [%[wp]], #8\n\t"
+                "smlald %Q[s0], %R[s0], %[v], %[k0]\n\t"
+                "smlald %Q[s1], %R[s1], %[v], %[k1]\n\t"
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b\n\t"
+                : [s0] "+r"(s0), [s1] "+r"(s1), [x] "+r"(x), [wp] "+r"(wp), [n] "+r"(pairs),
+                  [v] "=&r"(v), [k0] "=&r"(k0), [k1] "=&r"(k1)
+                :
+                : "cc", "memory");
+#endif
+    *s0p = s0, *s1p = s1;
+}
+
+/* acc[0] += x·w0, acc[1] += x·w1 (one position). */
+MF_RT_NOINLINE void mac_s16_1x2(int64_t *acc, const int16_t *x, const uint32_t *wp, int pairs)
+{
+    mac_s16_run(&acc[0], &acc[1], x, wp, pairs);
+}
+
+/* acc[0] = (c0, x0), acc[1] = (c0, x0 + dx), acc[2] = (c1, x0), acc[3] = (c1, x0 + dx): two
+ * positions per call, one after the other over the same weights. */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_NOINLINE void mac_s16_2x2(int64_t *acc, const int16_t *x0, ptrdiff_t dx, const uint32_t *wp,
+                                int pairs)
+{
+    mac_s16_run(&acc[0], &acc[2], x0, wp, pairs);
+    mac_s16_run(&acc[1], &acc[3], x0 + dx, wp, pairs);
+}
+#else
+/* The same in assembly, as a naked function (AAPCS: r0 acc, r1 x0, r2 dx in int16 elements, r3
+ * wp, pairs on the stack): per pass the two accumulators of one position in r4:r5 and r6:r7,
+ * per pair of values 1 LDR (unaligned) + 1 LDRD + 2 SMLALD, two pairs per iteration. */
+/* clang-format off */
+#define MF_MAC_S16_PASS(X, L1, L2, L3)        \
+    "mov lr, r3\n\t"                          \
+    "tst r12, #1\n\t"                         \
+    "beq " L2 "f\n\t"                         \
+    "ldr r9, [" X "], #4\n\t"                 \
+    "ldrd r10, r11, [lr], #8\n\t"             \
+    "smlald r4, r5, r9, r10\n\t"              \
+    "smlald r6, r7, r9, r11\n"                \
+    L2 ":\n\t"                                \
+    "lsrs r8, r12, #1\n\t"                    \
+    "beq " L3 "f\n"                           \
+    L1 ":\n\t"                                \
+    "ldr r9, [" X "], #4\n\t"                 \
+    "ldrd r10, r11, [lr], #8\n\t"             \
+    "smlald r4, r5, r9, r10\n\t"              \
+    "smlald r6, r7, r9, r11\n\t"              \
+    "ldr r9, [" X "], #4\n\t"                 \
+    "ldrd r10, r11, [lr], #8\n\t"             \
+    "smlald r4, r5, r9, r10\n\t"              \
+    "smlald r6, r7, r9, r11\n\t"              \
+    "subs r8, r8, #1\n\t"                     \
+    "bne " L1 "b\n"                           \
+    L3 ":\n\t"
+__attribute__((naked, noinline)) static void mac_s16_2x2(MF_RT_UNUSED int64_t *acc,
+                                                         MF_RT_UNUSED const int16_t *x0,
+                                                         MF_RT_UNUSED ptrdiff_t dx,
+                                                         MF_RT_UNUSED const uint32_t *wp,
+                                                         MF_RT_UNUSED int pairs)
+{
+    __asm__ volatile(
+        "push {r4-r11, lr}\n\t"
+        "ldr r12, [sp, #36]\n\t"        /* pairs */
+        "add r2, r1, r2, lsl #1\n\t"    /* x1 */
+        "ldrd r4, r5, [r0]\n\t"         /* acc[0] (c0, x0) */
+        "ldrd r6, r7, [r0, #16]\n\t"    /* acc[2] (c1, x0) */
+        MF_MAC_S16_PASS("r1", "1", "2", "3")
+        "strd r4, r5, [r0]\n\t"
+        "strd r6, r7, [r0, #16]\n\t"
+        "ldrd r4, r5, [r0, #8]\n\t"     /* acc[1] (c0, x1) */
+        "ldrd r6, r7, [r0, #24]\n\t"    /* acc[3] (c1, x1) */
+        MF_MAC_S16_PASS("r2", "4", "5", "6")
+        "strd r4, r5, [r0, #8]\n\t"
+        "strd r6, r7, [r0, #24]\n\t"
+        "pop {r4-r11, pc}\n\t");
+}
+/* clang-format on */
+#undef MF_MAC_S16_PASS
+#endif
+
+typedef struct {
+    const int16_t *k;   /* c0's weights from the first valid kernel row (c1's at k + wst) */
+    const uint32_t *wp; /* the interleaved weights from that row, or NULL */
+    size_t wst;
+    ptrdiff_t dx, row;
+    ptrdiff_t lim; /* the interleaved path reads inside the input iff x − in ≤ lim */
+    int rows, n, pairs;
+    int64_t i0, i1;
+} blk_s16;
+
+MF_RT_NOINLINE void blk_s16_1x2_c(const blk_s16 *b, const int16_t *x, int64_t *a)
+{
+    const int16_t *k = b->k;
+    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
+        dot_s16_1x2(b->n, x, k, k + b->wst, &a[0], &a[1]);
+}
+
+/* a[0] = (c0, x), a[1] = (c1, x). */
+MF_RT_INLINE void blk_s16_1x2(const blk_s16 *b, const int16_t *in, const int16_t *x, int64_t *a)
+{
+    a[0] = b->i0, a[1] = b->i1;
+    if (b->wp && x - in <= b->lim) {
+        const uint32_t *wp = b->wp;
+        for (int r = b->rows; r > 0; r--, x += b->row, wp += 2 * b->pairs)
+            mac_s16_1x2(a, x, wp, b->pairs);
+    } else {
+        blk_s16_1x2_c(b, x, a);
+    }
+}
+
+/* a[0] = (c0, x), a[1] = (c0, x + dx), a[2] = (c1, x), a[3] = (c1, x + dx); the second
+ * position must satisfy the limit too (x + dx − in ≤ lim). */
+MF_RT_INLINE void blk_s16_2x2(const blk_s16 *b, const int16_t *in, const int16_t *x, int64_t *a)
+{
+    if (b->wp && x + b->dx - in <= b->lim) {
+        a[0] = a[1] = b->i0;
+        a[2] = a[3] = b->i1;
+        const uint32_t *wp = b->wp;
+        for (int r = b->rows; r > 0; r--, x += b->row, wp += 2 * b->pairs)
+            mac_s16_2x2(a, x, b->dx, wp, b->pairs);
+    } else {
+        int64_t t[2];
+        blk_s16_1x2(b, in, x, t);
+        a[0] = t[0], a[2] = t[1];
+        blk_s16_1x2(b, in, x + b->dx, t);
+        a[1] = t[0], a[3] = t[1];
+    }
+}
+
+/* ---- the common case in one loop (see run_s8): interleaved weights, both channels, fast
+ * requantization with a shift in [1, 31], blocks whose padded reads stay inside the input ---- */
+typedef struct {
+    const uint32_t *wp;
+    ptrdiff_t dx, row;
+    int rows, pairs;
+    int64_t i0, i1;
+    int s0, s1;
+} run_s16;
+
+/* sat16(acc >> s) (ReLU: [0, 32767]) for s in [1, 31], from the two halves of acc. */
+MF_RT_INLINE int16_t rq_s16_31(int64_t acc, int sh, const int relu)
+{
+    const uint32_t lo = (uint32_t)acc;
+    const int32_t hi = (int32_t)(acc >> 32);
+    const int32_t l2 = mf_s32((lo >> sh) | ((uint32_t)hi << (32 - sh)));
+    const int32_t h2 = hi >> sh;
+    int32_t v;
+    if (h2 == (l2 >> 31))
+        v = relu ? mf_usat15(l2) : mf_ssat16(l2);
+    else
+        v = relu ? (h2 < 0 ? 0 : 32767) : (h2 < 0 ? -32768 : 32767);
+    return (int16_t)v;
+}
+
+MF_RT_INLINE void run_s16_body(const run_s16 *r, const int16_t *x, ptrdiff_t step, int16_t *o,
+                               ptrdiff_t ostep, int cout, int blocks, const int relu,
+                               const int pool)
+{
+    for (; blocks > 0; blocks--, x += step, o += ostep) {
+        int64_t a[4];
+        a[0] = a[1] = r->i0;
+        a[2] = a[3] = r->i1;
+        if (r->rows == 1) {
+            mac_s16_2x2(a, x, r->dx, r->wp, r->pairs);
+        } else {
+            const int16_t *xr = x;
+            const uint32_t *wp = r->wp;
+            for (int k = r->rows; k > 0; k--, xr += r->row, wp += 2 * r->pairs)
+                mac_s16_2x2(a, xr, r->dx, wp, r->pairs);
+        }
+        if (pool) {
+            o[0] = rq_s16_31(a[0] > a[1] ? a[0] : a[1], r->s0, relu);
+            o[1] = rq_s16_31(a[2] > a[3] ? a[2] : a[3], r->s1, relu);
+        } else {
+            o[0] = rq_s16_31(a[0], r->s0, relu);
+            o[cout] = rq_s16_31(a[1], r->s0, relu);
+            o[1] = rq_s16_31(a[2], r->s1, relu);
+            o[cout + 1] = rq_s16_31(a[3], r->s1, relu);
+        }
+    }
+}
+
+MF_RT_NOINLINE void run_s16_plain(const run_s16 *r, const int16_t *x, ptrdiff_t step, int16_t *o,
+                                  ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s16_body(r, x, step, o, ostep, cout, blocks, 0, 0);
+}
+
+MF_RT_NOINLINE void run_s16_plain_relu(const run_s16 *r, const int16_t *x, ptrdiff_t step,
+                                       int16_t *o, ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s16_body(r, x, step, o, ostep, cout, blocks, 1, 0);
+}
+
+MF_RT_NOINLINE void run_s16_pool(const run_s16 *r, const int16_t *x, ptrdiff_t step, int16_t *o,
+                                 ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s16_body(r, x, step, o, ostep, cout, blocks, 0, 1);
+}
+
+MF_RT_NOINLINE void run_s16_pool_relu(const run_s16 *r, const int16_t *x, ptrdiff_t step,
+                                      int16_t *o, ptrdiff_t ostep, int cout, int blocks)
+{
+    run_s16_body(r, x, step, o, ostep, cout, blocks, 1, 1);
+}
+
+typedef struct {
+    const int16_t *w0;
+    size_t wst;
+    mf_rt_chan_s16 c0, c1;
+    int two;
+    const uint32_t *wx; /* interleaved weights (NULL: none) */
+} pair_s16;
+
+MF_RT_INLINE blk_s16 blk_s16_of(const mf_rt_geom *g, const conv_plan *p, const pair_s16 *c, int oy)
+{
+    blk_s16 b;
+    const conv_rows r = conv_rows_of(g, oy);
+    const int ky0 = r.rows > 0 ? r.ky0 : 0;
+    b.rows = r.rows > 0 ? r.rows : 0;
+    b.n = p->n;
+    b.pairs = (p->n + 1) >> 1;
+    b.k = c->w0 + (size_t)ky0 * p->n;
+    b.wp = c->wx ? c->wx + (size_t)ky0 * 2 * b.pairs : NULL;
+    b.wst = c->wst;
+    b.dx = p->dx, b.row = p->row;
+    b.lim = (p->n & 1) == 0 ? PTRDIFF_MAX
+                            : (ptrdiff_t)((size_t)g->h * g->w * g->cin) -
+                                  ((ptrdiff_t)(b.rows - 1) * p->row + 2 * b.pairs);
+    b.i0 = c->c0.init, b.i1 = c->c1.init;
+    return b;
+}
+
+MF_RT_INLINE const int16_t *conv_s16_x(const mf_rt_geom *g, const int16_t *in, int oy, int ox)
+{
+    const conv_rows r = conv_rows_of(g, oy);
+    return r.rows > 0 ? in + conv_x_at(g, oy, r.ky0, ox) : in;
+}
+
+/* The fast int16 requantization: (acc >> s) saturated to int16 (ReLU: to [0, 32767]). When the
+ * shifted value fits in int32 (its high word is the sign of its low word), SSAT/USAT does it. */
+MF_RT_INLINE int16_t rq_s16(int64_t acc, const mf_rt_chan_s16 *c, const mf_rt_requant *rq,
+                            const int mode)
+{
+    if (mode == RQ_SLOW) return mf_rt_requant_s64(acc, c->shift, rq->relu, rq->rounding);
+    const int sh = c->shift;
+    if (sh >= 1 && sh <= 31) return rq_s16_31(acc, sh, mode == RQ_FAST_RELU);
+    int64_t q = acc >> sh;
+    int32_t v;
+    if (q >= INT32_MIN && q <= INT32_MAX)
+        v = (int32_t)q;
+    else
+        v = q < 0 ? INT32_MIN : INT32_MAX;
+    return (int16_t)(mode == RQ_FAST_RELU ? mf_usat15(v) : mf_ssat16(v));
+}
+
+MF_RT_NOINLINE int16_t rq_s16_any(int64_t acc, const mf_rt_chan_s16 *c, const mf_rt_requant *rq)
+{
+    if (!c->fast) return mf_rt_requant_s64(acc, c->shift, rq->relu, rq->rounding);
+    return rq->relu ? rq_s16(acc, c, rq, RQ_FAST_RELU) : rq_s16(acc, c, rq, RQ_FAST);
+}
+
+MF_RT_NOINLINE void conv_s16_edge(const mf_rt_geom *g, const pair_s16 *c, const int16_t *in,
+                                  const mf_rt_requant *rq, int oy, int ox, int16_t *o)
+{
+    int64_t a[2] = {c->c0.init, c->c1.init};
+    conv_s16_one(g, in, c->w0, c->wst, oy, ox, a);
+    o[0] = rq_s16_any(a[0], &c->c0, rq);
+    if (c->two) o[1] = rq_s16_any(a[1], &c->c1, rq);
+}
+
+MF_RT_NOINLINE void conv_s16_pair(const mf_rt_geom *g, const conv_plan *p, const pair_s16 *c,
+                                  const int16_t *in, const mf_rt_requant *rq, int16_t *out,
+                                  int mode)
+{
+    const int cout = g->cout;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int16_t *o = out + (size_t)oy * g->ow * cout;
+        for (int ox = 0; ox < p->ox_lo; ox++, o += cout)
+            conv_s16_edge(g, c, in, rq, oy, ox, o);
+        const blk_s16 b = blk_s16_of(g, p, c, oy);
+        const int16_t *x = conv_s16_x(g, in, oy, p->ox_lo);
+        int count = p->ox_hi - p->ox_lo;
+        if (mode != RQ_SLOW && c->two && b.wp && b.rows > 0 && c->c0.shift >= 1 &&
+            c->c0.shift <= 31 && c->c1.shift >= 1 && c->c1.shift <= 31) {
+            /* the second position of a block reads furthest: offset x + dx */
+            const ptrdiff_t dx2 = 2 * p->dx;
+            const int fast = run_safe(b.lim, x + p->dx - in, dx2, count / 2);
+            const run_s16 r = {b.wp, b.dx, b.row,       b.rows,     b.pairs,
+                               b.i0, b.i1, c->c0.shift, c->c1.shift};
+            if (mode == RQ_FAST_RELU)
+                run_s16_plain_relu(&r, x, dx2, o, 2 * cout, cout, fast);
+            else
+                run_s16_plain(&r, x, dx2, o, 2 * cout, cout, fast);
+            count -= 2 * fast, x += dx2 * fast, o += 2 * (ptrdiff_t)cout * fast;
+        }
+        for (; count >= 2; count -= 2, x += 2 * p->dx, o += 2 * cout) {
+            int64_t a[4];
+            blk_s16_2x2(&b, in, x, a);
+            o[0] = rq_s16(a[0], &c->c0, rq, mode);
+            o[cout] = rq_s16(a[1], &c->c0, rq, mode);
+            if (c->two) {
+                o[1] = rq_s16(a[2], &c->c1, rq, mode);
+                o[cout + 1] = rq_s16(a[3], &c->c1, rq, mode);
+            }
+        }
+        if (count > 0) {
+            int64_t a[2];
+            blk_s16_1x2(&b, in, x, a);
+            o[0] = rq_s16(a[0], &c->c0, rq, mode);
+            if (c->two) o[1] = rq_s16(a[1], &c->c1, rq, mode);
+            o += cout;
+        }
+        for (int ox = p->ox_hi; ox < g->ow; ox++, o += cout)
+            conv_s16_edge(g, c, in, rq, oy, ox, o);
+    }
+}
+
+MF_RT_NOINLINE void conv_s16_window(const mf_rt_geom *g, const conv_plan *p, const pair_s16 *c,
+                                    const int16_t *in, int pkh, int pkw, int oy0, int ox0,
+                                    int64_t *m)
+{
+    const int inside = ox0 >= p->ox_lo && ox0 + pkw <= p->ox_hi;
+    int64_t m0 = INT64_MIN, m1 = INT64_MIN;
+    for (int wy = 0; wy < pkh; wy++) {
+        const int oy = oy0 + wy;
+        const blk_s16 b = blk_s16_of(g, p, c, oy);
+        const int16_t *x = inside ? conv_s16_x(g, in, oy, ox0) : in;
+        for (int wx = 0; wx < pkw; wx++, x += inside ? p->dx : 0) {
+            int64_t a[2] = {c->c0.init, c->c1.init};
+            if (inside)
+                blk_s16_1x2(&b, in, x, a);
+            else
+                conv_s16_one(g, in, c->w0, c->wst, oy, ox0 + wx, a);
+            m0 = a[0] > m0 ? a[0] : m0;
+            m1 = a[1] > m1 ? a[1] : m1;
+        }
+    }
+    m[0] = m0, m[1] = m1;
+}
+
+MF_RT_NOINLINE void conv_s16_pool_pair(const mf_rt_geom *g, const conv_plan *p, const pair_s16 *c,
+                                       int pkh, int pkw, int psh, int psw, int poh, int pow,
+                                       const int16_t *in, const mf_rt_requant *rq, int16_t *out,
+                                       int mode)
+{
+    const int cout = g->cout;
+    int px_lo = (p->ox_lo + psw - 1) / psw,
+        px_hi = p->ox_hi >= pkw ? (p->ox_hi - pkw) / psw + 1 : 0;
+    if (px_hi > pow) px_hi = pow;
+    if (px_lo > px_hi || pkh != 1) px_lo = px_hi = pow;
+    for (int py = 0; py < poh; py++) {
+        int16_t *o = out + (size_t)py * pow * cout;
+        int px = 0;
+        for (; px < px_lo; px++, o += cout) {
+            int64_t m[2];
+            conv_s16_window(g, p, c, in, pkh, pkw, py * psh, px * psw, m);
+            o[0] = rq_s16(m[0], &c->c0, rq, mode);
+            if (c->two) o[1] = rq_s16(m[1], &c->c1, rq, mode);
+        }
+        if (px < px_hi) {
+            const int oy = py * psh;
+            const blk_s16 b = blk_s16_of(g, p, c, oy);
+            const int16_t *x = conv_s16_x(g, in, oy, px * psw);
+            const ptrdiff_t step = psw * p->dx;
+            if (pkw == 2 && mode != RQ_SLOW && c->two && b.wp && b.rows > 0 && c->c0.shift >= 1 &&
+                c->c0.shift <= 31 && c->c1.shift >= 1 && c->c1.shift <= 31) {
+                const int fast = run_safe(b.lim, x + p->dx - in, step, px_hi - px);
+                const run_s16 r = {b.wp, b.dx, b.row,       b.rows,     b.pairs,
+                                   b.i0, b.i1, c->c0.shift, c->c1.shift};
+                if (mode == RQ_FAST_RELU)
+                    run_s16_pool_relu(&r, x, step, o, cout, cout, fast);
+                else
+                    run_s16_pool(&r, x, step, o, cout, cout, fast);
+                px += fast, x += step * fast, o += (ptrdiff_t)cout * fast;
+            }
+            for (; px < px_hi; px++, o += cout, x += step) {
+                if (pkw == 2) { /* the common case: one block per window */
+                    int64_t a[4];
+                    blk_s16_2x2(&b, in, x, a);
+                    o[0] = rq_s16(a[0] > a[1] ? a[0] : a[1], &c->c0, rq, mode);
+                    if (c->two) o[1] = rq_s16(a[2] > a[3] ? a[2] : a[3], &c->c1, rq, mode);
+                    continue;
+                }
+                int64_t m0 = INT64_MIN, m1 = INT64_MIN;
+                const int16_t *xw = x;
+                for (int wx = 0; wx < pkw; wx++, xw += p->dx) {
+                    int64_t a[2];
+                    blk_s16_1x2(&b, in, xw, a);
+                    m0 = a[0] > m0 ? a[0] : m0;
+                    m1 = a[1] > m1 ? a[1] : m1;
+                }
+                o[0] = rq_s16(m0, &c->c0, rq, mode);
+                if (c->two) o[1] = rq_s16(m1, &c->c1, rq, mode);
+            }
+        }
+        for (; px < pow; px++, o += cout) {
+            int64_t m[2];
+            conv_s16_window(g, p, c, in, pkh, pkw, py * psh, px * psw, m);
+            o[0] = rq_s16(m[0], &c->c0, rq, mode);
+            if (c->two) o[1] = rq_s16(m[1], &c->c1, rq, mode);
+        }
+    }
+}
+
+static void conv_s16_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                            const int16_t *in, const int16_t *w, const int64_t *bias,
+                            const mf_rt_requant *rq, int16_t *out)
+{
+    if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1) return;
+    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const int plain = pkh == 1 && pkw == 1 && psh == 1 && psw == 1;
+    const conv_plan p = conv_plan_of(g);
+    uint32_t wil[MF_RT_WEXP_WORDS];
+    const long words = 2L * ((p.n + 1) >> 1) * g->kh;
+    const long positions = plain ? (long)g->oh * (p.ox_hi - p.ox_lo) : (long)poh * pow * pkh * pkw;
+    const int interleave = words <= MF_RT_WEXP_WORDS && positions >= 3;
+    for (int co = 0; co < g->cout; co += 2) {
+        pair_s16 c;
+        c.two = co + 1 < g->cout;
+        c.c0 = mf_rt_chan_setup_s16(bias, co, rq, (int64_t)p.K);
+        c.c1 = c.two ? mf_rt_chan_setup_s16(bias, co + 1, rq, (int64_t)p.K) : c.c0;
+        c.w0 = w + (size_t)co * p.K;
+        c.wst = c.two ? p.K : 0;
+        c.wx = NULL;
+        if (interleave) {
+            interleave_s16(c.w0, c.wst, g->kh, p.n, wil);
+            c.wx = wil;
+        }
+        const int mode = !(c.c0.fast && c.c1.fast) ? RQ_SLOW : rq->relu ? RQ_FAST_RELU : RQ_FAST;
+        if (mode == RQ_SLOW) {
+            c.c0.init = bias ? bias[co] : 0;
+            c.c1.init = bias ? bias[c.two ? co + 1 : co] : 0;
+            c.c0.fast = c.c1.fast = 0;
+        }
+        if (plain)
+            conv_s16_pair(g, &p, &c, in, rq, out + co, mode);
+        else
+            conv_s16_pool_pair(g, &p, &c, pkh, pkw, psh, psw, poh, pow, in, rq, out + co, mode);
+    }
+}
+
+void mf_rt_conv_s16_opt(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+{
+    conv_s16_engine(g, 1, 1, 1, 1, in, w, bias, rq, out);
+}
+
+void mf_rt_conv_maxpool_s16_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const int16_t *in, const int16_t *w,
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+{
+    conv_s16_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+}
+
+/* ======================= dense (int8, int16) =======================
+ * out[o] = requant(bias[o] + Σ in[i]·w[o][i]): outputs in pairs sharing every input load
+ * (int8: SXTB16 + SMLAD, dot_s8_1x2; int16: SMLALD, dot_s16_1x2), the conv's requantization
+ * (fast when the bound holds, with n_in taps; else the reference's). */
+void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
+                        const mf_rt_requant *rq, int8_t *out)
+{
+    const size_t K = (size_t)(n_in > 0 ? n_in : 0);
+    for (int o = 0; o < n_out; o += 2) {
+        const int two = o + 1 < n_out;
+        mf_rt_chan_s8 c0 = mf_rt_chan_setup_s8(bias, o, rq, (int64_t)K);
+        mf_rt_chan_s8 c1 = two ? mf_rt_chan_setup_s8(bias, o + 1, rq, (int64_t)K) : c0;
+        if (!c0.fast || !c1.fast) { /* plain accumulators for the reference's requantization */
+            c0.init = bias ? bias[o] : 0, c0.fast = 0;
+            c1.init = bias ? bias[two ? o + 1 : o] : 0, c1.fast = 0;
+        }
+        int32_t a[2] = {c0.init, c1.init};
+        const int8_t *w0 = w + (size_t)o * K;
+        dot_s8_1x2((int)K, in, w0, two ? w0 + K : w0, a);
+        out[o] = rq_s8_any(a[0], &c0, rq);
+        if (two) out[o + 1] = rq_s8_any(a[1], &c1, rq);
+    }
+}
+
+void mf_rt_dense_s16_opt(int n_in, int n_out, const int16_t *in, const int16_t *w,
+                         const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+{
+    const size_t K = (size_t)(n_in > 0 ? n_in : 0);
+    for (int o = 0; o < n_out; o += 2) {
+        const int two = o + 1 < n_out;
+        mf_rt_chan_s16 c0 = mf_rt_chan_setup_s16(bias, o, rq, (int64_t)K);
+        mf_rt_chan_s16 c1 = two ? mf_rt_chan_setup_s16(bias, o + 1, rq, (int64_t)K) : c0;
+        if (!c0.fast || !c1.fast) {
+            c0.init = bias ? bias[o] : 0, c0.fast = 0;
+            c1.init = bias ? bias[two ? o + 1 : o] : 0, c1.fast = 0;
+        }
+        int64_t a0 = c0.init, a1 = c1.init;
+        const int16_t *w0 = w + (size_t)o * K;
+        dot_s16_1x2((int)K, in, w0, two ? w0 + K : w0, &a0, &a1);
+        out[o] = rq_s16_any(a0, &c0, rq);
+        if (two) out[o + 1] = rq_s16_any(a1, &c1, rq);
+    }
+}
+
+#endif /* MF_RT_OPT_INT */
+
+#if defined(MF_RT_OPT_F32)
+
+/* ======================= float32 ======================= */
+
+/* acc + a·b with two roundings (VMLA.F32 on the M4, not fused). */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_INLINE float mf_vmla(float acc, float a, float b)
+{
+    return acc + a * b;
+}
+#else
+MF_RT_INLINE float mf_vmla(float acc, float a, float b)
+{
+    __asm__("vmla.f32 %0, %1, %2" : "+t"(acc) : "t"(a), "t"(b));
+    return acc;
+}
+#endif
+
+/* acc[0] += x0·w0, acc[1] += x1·w0, acc[2] += x0·w1, acc[3] += x1·w1 over n values
+ * (x1 = x0 + dx, w1 = w0 + wst), each sum in index order, as the reference adds. */
+MF_RT_INLINE void mac_f32_2x2(float *acc, const float *x0, ptrdiff_t dx, const float *w0,
+                              size_t wst, int n)
+{
+    const float *x1 = x0 + dx, *w1 = w0 + wst;
+    float a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int blocks = n >> 2;
+#if defined(MF_RT_EMULATE_DSP)
+    for (; blocks > 0; blocks--, x0 += 4, x1 += 4, w0 += 4, w1 += 4)
+        for (int i = 0; i < 4; i++) {
+            a00 = mf_vmla(a00, x0[i], w0[i]);
+            a01 = mf_vmla(a01, x1[i], w0[i]);
+            a10 = mf_vmla(a10, x0[i], w1[i]);
+            a11 = mf_vmla(a11, x1[i], w1[i]);
+        }
+#else
+    if (blocks > 0)
+        __asm__("1:\n\t"
+                "vldmia %[x0]!, {s0-s3}\n\t"
+                "vldmia %[x1]!, {s4-s7}\n\t"
+                "vldmia %[w0]!, {s8-s11}\n\t"
+                "vldmia %[w1]!, {s12-s15}\n\t"
+                "vmla.f32 %[a00], s0, s8\n\t"
+                "vmla.f32 %[a01], s4, s8\n\t"
+                "vmla.f32 %[a10], s0, s12\n\t"
+                "vmla.f32 %[a11], s4, s12\n\t"
+                "vmla.f32 %[a00], s1, s9\n\t"
+                "vmla.f32 %[a01], s5, s9\n\t"
+                "vmla.f32 %[a10], s1, s13\n\t"
+                "vmla.f32 %[a11], s5, s13\n\t"
+                "vmla.f32 %[a00], s2, s10\n\t"
+                "vmla.f32 %[a01], s6, s10\n\t"
+                "vmla.f32 %[a10], s2, s14\n\t"
+                "vmla.f32 %[a11], s6, s14\n\t"
+                "vmla.f32 %[a00], s3, s11\n\t"
+                "vmla.f32 %[a01], s7, s11\n\t"
+                "vmla.f32 %[a10], s3, s15\n\t"
+                "vmla.f32 %[a11], s7, s15\n\t"
+                "subs %[cnt], %[cnt], #1\n\t"
+                "bne 1b\n\t"
+                : [a00] "+t"(a00), [a01] "+t"(a01), [a10] "+t"(a10), [a11] "+t"(a11), [x0] "+r"(x0),
+                  [x1] "+r"(x1), [w0] "+r"(w0), [w1] "+r"(w1), [cnt] "+r"(blocks)
+                :
+                : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12",
+                  "s13", "s14", "s15", "cc", "memory");
+#endif
+    for (n &= 3; n > 0; n--) {
+        float p = *x0++, q = *x1++, k0 = *w0++, k1 = *w1++;
+        a00 = mf_vmla(a00, p, k0);
+        a01 = mf_vmla(a01, q, k0);
+        a10 = mf_vmla(a10, p, k1);
+        a11 = mf_vmla(a11, q, k1);
+    }
+    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
+}
+
+MF_RT_NOINLINE void dot_f32_1x2(int n, const float *restrict x, const float *restrict w0,
+                                const float *restrict w1, float *restrict a)
+{
+    float a0 = a[0], a1 = a[1];
+    for (int i = 0; i < n; i++) {
+        float p = x[i];
+        a0 = mf_vmla(a0, p, w0[i]);
+        a1 = mf_vmla(a1, p, w1[i]);
+    }
+    a[0] = a0, a[1] = a1;
+}
+
+MF_RT_NOINLINE void conv_f32_one(const mf_rt_geom *g, const float *in, const float *w0, size_t wst,
+                                 int oy, int ox, float *a)
+{
+    int ky0, ky1, kx0, kx1;
+    conv_tap_range(oy, g->sh, g->pad_top, g->h, g->kh, &ky0, &ky1);
+    conv_tap_range(ox, g->sw, g->pad_left, g->w, g->kw, &kx0, &kx1);
+    int n = (kx1 - kx0) * g->cin;
+    if (n <= 0) return;
+    for (int ky = ky0; ky < ky1; ky++) {
+        const float *x = in + conv_x_at(g, oy, ky, ox) + (size_t)kx0 * g->cin;
+        const float *k = w0 + ((size_t)ky * g->kw + kx0) * g->cin;
+        dot_f32_1x2(n, x, k, k + wst, a);
+    }
+}
+
+MF_RT_INLINE float relu_f32(float v, int relu)
+{
+    return relu && v < 0.0f ? 0.0f : v;
+}
+
+/* What the interior blocks of one output row share. */
+typedef struct {
+    const float *k; /* c0's weights from the first valid kernel row (c1's at k + wst) */
+    size_t wst;
+    ptrdiff_t dx, row;
+    int rows, n;
+    float b0, b1; /* accumulator starts (the biases) */
+} blk_f32;
+
+MF_RT_INLINE blk_f32 blk_f32_of(const mf_rt_geom *g, const conv_plan *p, const float *w0,
+                                size_t wst, float b0, float b1, int oy)
+{
+    blk_f32 b;
+    const conv_rows r = conv_rows_of(g, oy);
+    b.rows = r.rows > 0 ? r.rows : 0;
+    b.n = p->n;
+    b.k = w0 + (size_t)(r.rows > 0 ? r.ky0 : 0) * p->n;
+    b.wst = wst;
+    b.dx = p->dx, b.row = p->row;
+    b.b0 = b0, b.b1 = b1;
+    return b;
+}
+
+MF_RT_INLINE const float *conv_f32_x(const mf_rt_geom *g, const float *in, int oy, int ox)
+{
+    const conv_rows r = conv_rows_of(g, oy);
+    return r.rows > 0 ? in + conv_x_at(g, oy, r.ky0, ox) : in;
+}
+
+/* a[0] = (c0, x), a[1] = (c0, x + dx), a[2] = (c1, x), a[3] = (c1, x + dx). */
+MF_RT_INLINE void blk_f32_2x2(const blk_f32 *b, const float *x, float *a)
+{
+    a[0] = a[1] = b->b0;
+    a[2] = a[3] = b->b1;
+    const float *k = b->k;
+    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
+        mac_f32_2x2(a, x, b->dx, k, b->wst, b->n);
+}
+
+/* a[0] = (c0, x), a[1] = (c1, x). */
+MF_RT_NOINLINE void blk_f32_1x2(const blk_f32 *b, const float *x, float *a)
+{
+    const float *k = b->k;
+    a[0] = b->b0, a[1] = b->b1;
+    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
+        dot_f32_1x2(b->n, x, k, k + b->wst, a);
+}
+
+/* The window of (oy0, ox0), any window: outputs folded in the pool's tap order. */
+MF_RT_NOINLINE void conv_f32_window(const mf_rt_geom *g, const conv_plan *p, const float *in,
+                                    const float *w0, size_t wst, float b0, float b1, int relu,
+                                    int pkh, int pkw, int oy0, int ox0, float *m)
+{
+    const int inside = ox0 >= p->ox_lo && ox0 + pkw <= p->ox_hi;
+    float m0 = 0.0f, m1 = 0.0f;
+    int first = 1;
+    for (int wy = 0; wy < pkh; wy++) {
+        const int oy = oy0 + wy;
+        const blk_f32 b = blk_f32_of(g, p, w0, wst, b0, b1, oy);
+        const float *x = inside ? conv_f32_x(g, in, oy, ox0) : in;
+        for (int wx = 0; wx < pkw; wx++) {
+            float a[2];
+            if (inside) {
+                blk_f32_1x2(&b, x, a);
+                x += p->dx;
+            } else {
+                a[0] = b0, a[1] = b1;
+                conv_f32_one(g, in, w0, wst, oy, ox0 + wx, a);
+            }
+            float u = relu_f32(a[0], relu), v = relu_f32(a[1], relu);
+            if (first || u > m0) m0 = u;
+            if (first || v > m1) m1 = v;
+            first = 0;
+        }
+    }
+    m[0] = m0, m[1] = m1;
+}
+
+static void conv_f32_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                            const float *in, const float *w, const float *bias, int relu,
+                            float *out)
+{
+    if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1) return;
+    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const int plain = pkh == 1 && pkw == 1 && psh == 1 && psw == 1;
+    const conv_plan p = conv_plan_of(g);
+    const int cout = g->cout;
+    for (int co = 0; co < cout; co += 2) {
+        const int two = co + 1 < cout;
+        const float b0 = bias ? bias[co] : 0.0f, b1 = bias && two ? bias[co + 1] : b0;
+        const float *w0 = w + (size_t)co * p.K;
+        const size_t wst = two ? p.K : 0;
+        if (plain) {
+            for (int oy = 0; oy < g->oh; oy++) {
+                float *o = out + (size_t)oy * g->ow * cout + co;
+                for (int ox = 0; ox < p.ox_lo; ox++, o += cout) {
+                    float a[2] = {b0, b1};
+                    conv_f32_one(g, in, w0, wst, oy, ox, a);
+                    o[0] = relu_f32(a[0], relu);
+                    if (two) o[1] = relu_f32(a[1], relu);
+                }
+                const blk_f32 b = blk_f32_of(g, &p, w0, wst, b0, b1, oy);
+                const float *x = conv_f32_x(g, in, oy, p.ox_lo);
+                int count = p.ox_hi - p.ox_lo;
+                for (; count >= 2; count -= 2, x += 2 * p.dx, o += 2 * cout) {
+                    float a[4];
+                    blk_f32_2x2(&b, x, a);
+                    o[0] = relu_f32(a[0], relu);
+                    o[cout] = relu_f32(a[1], relu);
+                    if (two) {
+                        o[1] = relu_f32(a[2], relu);
+                        o[cout + 1] = relu_f32(a[3], relu);
+                    }
+                }
+                if (count > 0) {
+                    float a[2];
+                    blk_f32_1x2(&b, x, a);
+                    o[0] = relu_f32(a[0], relu);
+                    if (two) o[1] = relu_f32(a[1], relu);
+                    o += cout;
+                }
+                for (int ox = p.ox_hi; ox < g->ow; ox++, o += cout) {
+                    float a[2] = {b0, b1};
+                    conv_f32_one(g, in, w0, wst, oy, ox, a);
+                    o[0] = relu_f32(a[0], relu);
+                    if (two) o[1] = relu_f32(a[1], relu);
+                }
+            }
+            continue;
+        }
+        /* fused: windows one row high with interior columns step pointers, pairs of taps per
+         * block; the others take conv_f32_window */
+        int px_lo = (p.ox_lo + psw - 1) / psw,
+            px_hi = p.ox_hi >= pkw ? (p.ox_hi - pkw) / psw + 1 : 0;
+        if (px_hi > pow) px_hi = pow;
+        if (px_lo > px_hi || pkh != 1) px_lo = px_hi = pow;
+        for (int py = 0; py < poh; py++) {
+            float *o = out + (size_t)py * pow * cout + co;
+            int px = 0;
+            for (; px < pow; px++, o += cout) {
+                float m[2];
+                if (px == px_lo && px < px_hi) {
+                    const int oy = py * psh;
+                    const blk_f32 b = blk_f32_of(g, &p, w0, wst, b0, b1, oy);
+                    const float *x = conv_f32_x(g, in, oy, px * psw);
+                    for (; px < px_hi; px++, o += cout, x += psw * p.dx) {
+                        if (pkw == 2) { /* the common case: one block per window */
+                            float a[4];
+                            blk_f32_2x2(&b, x, a);
+                            float u0 = relu_f32(a[0], relu), u1 = relu_f32(a[1], relu);
+                            float v0 = relu_f32(a[2], relu), v1 = relu_f32(a[3], relu);
+                            o[0] = u1 > u0 ? u1 : u0; /* first tap, then a strictly greater */
+                            if (two) o[1] = v1 > v0 ? v1 : v0;
+                            continue;
+                        }
+                        const float *xw = x;
+                        int wx = 0;
+                        float m0 = 0.0f, m1 = 0.0f;
+                        for (; wx + 1 < pkw; wx += 2, xw += 2 * p.dx) {
+                            float a[4];
+                            blk_f32_2x2(&b, xw, a);
+                            float u0 = relu_f32(a[0], relu), u1 = relu_f32(a[1], relu);
+                            float v0 = relu_f32(a[2], relu), v1 = relu_f32(a[3], relu);
+                            if (wx == 0 || u0 > m0) m0 = u0;
+                            if (wx == 0 || v0 > m1) m1 = v0;
+                            if (u1 > m0) m0 = u1;
+                            if (v1 > m1) m1 = v1;
+                        }
+                        if (wx < pkw) {
+                            float a[2];
+                            blk_f32_1x2(&b, xw, a);
+                            float u = relu_f32(a[0], relu), v = relu_f32(a[1], relu);
+                            if (wx == 0 || u > m0) m0 = u;
+                            if (wx == 0 || v > m1) m1 = v;
+                        }
+                        o[0] = m0;
+                        if (two) o[1] = m1;
+                    }
+                    if (px >= pow) break;
+                }
+                conv_f32_window(g, &p, in, w0, wst, b0, b1, relu, pkh, pkw, py * psh, px * psw, m);
+                o[0] = m[0];
+                if (two) o[1] = m[1];
+            }
+        }
+    }
+}
+
+void mf_rt_conv_f32_opt(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                        int relu, float *out)
+{
+    conv_f32_engine(g, 1, 1, 1, 1, in, w, bias, relu, out);
+}
+
+void mf_rt_conv_maxpool_f32_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const float *in, const float *w, const float *bias,
+                                int relu, float *out)
+{
+    conv_f32_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, relu, out);
+}
+
+/* dense float: outputs in pairs sharing the input loads, each sum bias first, then i ascending
+ * (the reference's order), VMLA on the M4. */
+void mf_rt_dense_f32_opt(int n_in, int n_out, const float *in, const float *w, const float *bias,
+                         int relu, float *out)
+{
+    const size_t K = (size_t)(n_in > 0 ? n_in : 0);
+    for (int o = 0; o < n_out; o += 2) {
+        const int two = o + 1 < n_out;
+        float a[2] = {bias ? bias[o] : 0.0f, bias && two ? bias[o + 1] : 0.0f};
+        const float *w0 = w + (size_t)o * K;
+        dot_f32_1x2((int)K, in, w0, two ? w0 + K : w0, a);
+        out[o] = relu_f32(a[0], relu);
+        if (two) out[o + 1] = relu_f32(a[1], relu);
+    }
+}
+
+#endif /* MF_RT_OPT_F32 */

@@ -1,0 +1,804 @@
+/* Optimized runtime kernels against their portable references, on random data and shapes.
+ *
+ * Freestanding C (stdint/stddef/string), shared by the QEMU firmware (tests/target/main.c, real
+ * DSP instructions) and by tests/test_runtime.c (the host, with MF_RT_EMULATE_DSP and the *_opt.c
+ * files included before this one). Every case fills inputs from a small PRNG, runs `<kernel>_opt`
+ * and `<kernel>_ref` into two output buffers pre-filled with the same canary, and compares the
+ * whole buffers (so a write past the output is caught too): bytes for the integer kernels, bits
+ * for float (two NaNs count as equal; −0.0 and +0.0 do not). The fused conv + max-pool kernels
+ * are also checked against the unfused reference pair.
+ *
+ * Inputs sit at the start or at the end of their static buffers (alternating), so that on the
+ * host AddressSanitizer's global redzones catch a read past either end; int8 tensors start at odd
+ * addresses too (unaligned word loads). Shapes cover conv1d and conv2d, strides 1–3, "same" and
+ * "valid", kernels larger than the input, odd channel counts; requantization covers per-tensor
+ * and per-channel shifts from −40 to 40 (left shifts, 0, ≥ the accumulator width), both rounding
+ * modes, ReLU, saturation, and biases at the accumulator's limit (the slow requantization path).
+ *
+ * mf_equiv_run(seed, cases, log) runs `cases` random cases per kernel and returns the number of
+ * mismatches; log (may be NULL) receives one line per mismatch (the first 20). */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mf_runtime.h"
+#include "mf_rt_dsp.h"
+
+#if !defined(MF_RT_OPT_INT) || !defined(MF_RT_OPT_F32)
+#error "equiv.c needs the optimized paths (a DSP + FPU target, or MF_RT_EMULATE_DSP)"
+#endif
+
+/* ---- capacities: h ≤ 5, w ≤ 20, cin ≤ 17, cout ≤ 9, kh ≤ 3, kw ≤ 5 ---- */
+enum {
+    EQ_IN = 1700,   /* 5·20·17 */
+    EQ_W = 2295,    /* 9·3·5·17 */
+    EQ_OUT = 1700,  /* pools: as large as their input */
+    EQ_CANARY = 16, /* elements after the output that must stay untouched */
+};
+
+typedef void (*eq_log_fn)(const char *line);
+
+/* eq_t* hold the unfused conv output, or the second operand of an add. A case uses the buffers
+ * of one type at a time: on the target they overlay each other (RAM), on the host they are
+ * separate arrays so that AddressSanitizer's redzones sit at both ends of each. */
+#define EQ_BUFFERS(T, BT)                                                                          \
+    struct {                                                                                       \
+        T x[EQ_IN + 4], t[EQ_IN + 4], w[EQ_W + 4];                                                 \
+        T o1[EQ_OUT + EQ_CANARY], o2[EQ_OUT + EQ_CANARY], o3[EQ_OUT + EQ_CANARY];                  \
+    }
+#if defined(__arm__)
+static union {
+    EQ_BUFFERS(float, float) f;
+    EQ_BUFFERS(int16_t, int64_t) h;
+    EQ_BUFFERS(int8_t, int32_t) b;
+} eq_buf;
+#define eq_xf   eq_buf.f.x
+#define eq_tf   eq_buf.f.t
+#define eq_wf   eq_buf.f.w
+#define eq_of1  eq_buf.f.o1
+#define eq_of2  eq_buf.f.o2
+#define eq_of3  eq_buf.f.o3
+#define eq_x16  eq_buf.h.x
+#define eq_t16  eq_buf.h.t
+#define eq_w16  eq_buf.h.w
+#define eq_o16a eq_buf.h.o1
+#define eq_o16b eq_buf.h.o2
+#define eq_o16c eq_buf.h.o3
+#define eq_x8   eq_buf.b.x
+#define eq_t8   eq_buf.b.t
+#define eq_w8   eq_buf.b.w
+#define eq_o8a  eq_buf.b.o1
+#define eq_o8b  eq_buf.b.o2
+#define eq_o8c  eq_buf.b.o3
+#else
+static float eq_xf[EQ_IN + 4], eq_tf[EQ_IN + 4], eq_wf[EQ_W + 4];
+static float eq_of1[EQ_OUT + EQ_CANARY], eq_of2[EQ_OUT + EQ_CANARY], eq_of3[EQ_OUT + EQ_CANARY];
+static int16_t eq_x16[EQ_IN + 4], eq_t16[EQ_IN + 4], eq_w16[EQ_W + 4];
+static int16_t eq_o16a[EQ_OUT + EQ_CANARY], eq_o16b[EQ_OUT + EQ_CANARY],
+    eq_o16c[EQ_OUT + EQ_CANARY];
+static int8_t eq_x8[EQ_IN + 4], eq_t8[EQ_IN + 4], eq_w8[EQ_W + 4];
+static int8_t eq_o8a[EQ_OUT + EQ_CANARY], eq_o8b[EQ_OUT + EQ_CANARY], eq_o8c[EQ_OUT + EQ_CANARY];
+#endif
+static float eq_biasf[16];
+static int64_t eq_bias16[16];
+static int32_t eq_bias8[16];
+static int8_t eq_shifts[16];
+
+/* ---- state of a run ---- */
+typedef struct {
+    uint64_t s;
+    long fails;
+    long cases;
+    int placement; /* alternates inputs between buffer start and end */
+    eq_log_fn log;
+} eq_state;
+
+static uint32_t eq_next(eq_state *st) /* splitmix64, upper half */
+{
+    uint64_t z = (st->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+static int32_t eq_int(eq_state *st, int32_t lo, int32_t hi) /* uniform in [lo, hi] */
+{
+    uint32_t span = (uint32_t)hi - (uint32_t)lo + 1u;
+    uint32_t v = span == 0 ? eq_next(st) : eq_next(st) % span;
+    return (int32_t)((int64_t)lo + v);
+}
+
+static int eq_pct(eq_state *st, int pct)
+{
+    return (int)(eq_next(st) % 100u) < pct;
+}
+
+/* ---- messages without printf ---- */
+typedef struct {
+    char b[200];
+    size_t n;
+} eq_msg;
+
+static void eq_puts(eq_msg *m, const char *s)
+{
+    while (*s && m->n + 1 < sizeof m->b)
+        m->b[m->n++] = *s++;
+    m->b[m->n] = 0;
+}
+
+static void eq_puti(eq_msg *m, long v)
+{
+    char t[24];
+    int i = 23;
+    unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+    t[i] = 0;
+    do {
+        t[--i] = (char)('0' + u % 10u);
+        u /= 10u;
+    } while (u);
+    if (v < 0) t[--i] = '-';
+    eq_puts(m, t + i);
+}
+
+static void eq_geom_str(eq_msg *m, const mf_rt_geom *g)
+{
+    eq_puts(m, " in ");
+    eq_puti(m, g->h), eq_puts(m, "x"), eq_puti(m, g->w), eq_puts(m, "x"), eq_puti(m, g->cin);
+    eq_puts(m, " k "), eq_puti(m, g->kh), eq_puts(m, "x"), eq_puti(m, g->kw);
+    eq_puts(m, " s "), eq_puti(m, g->sh), eq_puts(m, "x"), eq_puti(m, g->sw);
+    eq_puts(m, " pad "), eq_puti(m, g->pad_top), eq_puts(m, ","), eq_puti(m, g->pad_left);
+    eq_puts(m, " out "), eq_puti(m, g->oh), eq_puts(m, "x"), eq_puti(m, g->ow), eq_puts(m, "x");
+    eq_puti(m, g->cout);
+}
+
+static void eq_fail(eq_state *st, const char *kernel, const mf_rt_geom *g, const char *extra,
+                    long index)
+{
+    st->fails++;
+    if (!st->log || st->fails > 20) return;
+    eq_msg m = {{0}, 0};
+    eq_puts(&m, "MISMATCH ");
+    eq_puts(&m, kernel);
+    eq_puts(&m, " case ");
+    eq_puti(&m, st->cases);
+    if (g) eq_geom_str(&m, g);
+    if (extra) eq_puts(&m, " "), eq_puts(&m, extra);
+    eq_puts(&m, " first difference at ");
+    eq_puti(&m, index);
+    st->log(m.b);
+}
+
+/* First differing element, or −1. */
+static long eq_cmp8(const int8_t *a, const int8_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return (long)i;
+    return -1;
+}
+
+static long eq_cmp16(const int16_t *a, const int16_t *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return (long)i;
+    return -1;
+}
+
+static long eq_cmpf(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u, v;
+        memcpy(&u, &a[i], 4);
+        memcpy(&v, &b[i], 4);
+        int nan_u = (u & 0x7F800000u) == 0x7F800000u && (u & 0x7FFFFFu);
+        int nan_v = (v & 0x7F800000u) == 0x7F800000u && (v & 0x7FFFFFu);
+        if (nan_u && nan_v) continue;
+        if (u != v) return (long)i;
+    }
+    return -1;
+}
+
+/* ---- placement of an n-element input inside a buffer of cap elements ---- */
+static size_t eq_place(eq_state *st, size_t n, size_t cap)
+{
+    st->placement++;
+    if (n > cap) n = cap;
+    switch (st->placement % 3) {
+    case 0:
+        return 0;
+    case 1:
+        return cap - n;
+    default:
+        return cap - n >= 1 ? 1 : 0;
+    }
+}
+
+/* ---- random data ---- */
+static void eq_fill8(eq_state *st, int8_t *p, size_t n)
+{
+    int mode = eq_int(st, 0, 11), k = eq_pct(st, 50) ? -128 : 127;
+    for (size_t i = 0; i < n; i++)
+        p[i] = (int8_t)(mode == 0   ? eq_int(st, -1, 1)
+                        : mode == 1 ? (eq_pct(st, 50) ? -128 : 127)
+                        : mode == 2 ? k /* sums at their extremes */
+                                    : eq_int(st, -128, 127));
+}
+
+static void eq_fill16(eq_state *st, int16_t *p, size_t n)
+{
+    int mode = eq_int(st, 0, 11), k = eq_pct(st, 50) ? -32768 : 32767;
+    for (size_t i = 0; i < n; i++)
+        p[i] = (int16_t)(mode == 0   ? eq_int(st, -3, 3)
+                         : mode == 1 ? (eq_pct(st, 50) ? -32768 : 32767)
+                         : mode == 3 ? k
+                         : mode == 2 ? eq_int(st, -512, 511)
+                                     : eq_int(st, -32768, 32767));
+}
+
+static float eq_float(eq_state *st, int specials)
+{
+    if (specials && eq_pct(st, 3)) {
+        static const uint32_t sp[] = {0x00000000u, 0x80000000u, 0x7F800000u, 0xFF800000u,
+                                      0x7FC00000u, 0x00000001u, 0x80400000u, 0x7F7FFFFFu};
+        float f;
+        memcpy(&f, &sp[eq_next(st) % 8u], 4);
+        return f;
+    }
+    int32_t m = eq_int(st, -(1 << 23), 1 << 23);
+    return (float)m / (float)(1 << 23);
+}
+
+static void eq_fillf(eq_state *st, float *p, size_t n, int specials)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = eq_float(st, specials);
+}
+
+static int eq_shift(eq_state *st, int lo, int hi)
+{
+    static const int extreme[] = {-40, -31, -30, -24, -23, -16, -15, -9, -1, 0,
+                                  29,  30,  31,  32,  33,  40,  62,  63, 64};
+    if (eq_pct(st, 12)) return extreme[eq_next(st) % (sizeof extreme / sizeof extreme[0])];
+    return eq_int(st, lo, hi);
+}
+
+/* rq with a per-tensor shift or per-channel shifts (in eq_shifts) */
+static mf_rt_requant eq_rq(eq_state *st, int channels, int lo, int hi)
+{
+    mf_rt_requant rq;
+    rq.shift = eq_shift(st, lo, hi);
+    rq.shifts = NULL;
+    if (eq_pct(st, 40)) {
+        for (int c = 0; c < channels && c < 16; c++)
+            eq_shifts[c] = (int8_t)eq_shift(st, lo, hi);
+        rq.shifts = eq_shifts;
+    }
+    rq.relu = eq_pct(st, 50);
+    rq.rounding = eq_pct(st, 50) ? MF_RT_ROUND_HALF_UP : MF_RT_ROUND_FLOOR;
+    return rq;
+}
+
+/* TensorFlow's rules: valid out = (in − k)/s + 1; same out = ceil(in/s), pad before = half of
+ * max((out − 1)·s + k − in, 0). */
+static void eq_axis(int in, int k, int s, int same, int *out, int *pad)
+{
+    if (same) {
+        *out = (in + s - 1) / s;
+        int total = (*out - 1) * s + k - in;
+        *pad = total > 0 ? total / 2 : 0;
+    } else {
+        *out = (in - k) / s + 1;
+        *pad = 0;
+    }
+}
+
+static mf_rt_geom eq_geom(eq_state *st, int pool)
+{
+    static const int cins[] = {1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17};
+    static const int couts[] = {1, 2, 3, 4, 5, 6, 8, 9};
+    mf_rt_geom g;
+    int two_d = eq_pct(st, 40);
+    g.h = two_d ? eq_int(st, 1, 5) : 1;
+    g.kh = two_d ? eq_int(st, 1, 3) : 1;
+    g.sh = two_d ? eq_int(st, 1, 3) : 1;
+    g.w = eq_int(st, 1, 20);
+    g.kw = eq_int(st, 1, 5);
+    g.sw = eq_int(st, 1, eq_pct(st, 60) ? 1 : 3);
+    g.cin = cins[eq_next(st) % (sizeof cins / sizeof cins[0])];
+    g.cout = pool ? g.cin : couts[eq_next(st) % (sizeof couts / sizeof couts[0])];
+    int same = eq_pct(st, 60) || g.kh > g.h || g.kw > g.w;
+    eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);
+    eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+    return g;
+}
+
+static size_t eq_nin(const mf_rt_geom *g)
+{
+    return (size_t)g->h * g->w * g->cin;
+}
+
+static size_t eq_nout(const mf_rt_geom *g)
+{
+    return (size_t)g->oh * g->ow * g->cout;
+}
+
+static size_t eq_nw(const mf_rt_geom *g)
+{
+    return (size_t)g->cout * g->kh * g->kw * g->cin;
+}
+
+/* ---- conv and fused conv + max pool ---- */
+
+/* A pool geometry over the conv output; 0 when the output is too small for one. */
+static int eq_pool_of(eq_state *st, const mf_rt_geom *g, int *pkh, int *pkw, int *psh, int *psw)
+{
+    *pkh = g->oh >= 2 && eq_pct(st, 60) ? eq_int(st, 1, g->oh < 3 ? g->oh : 3) : 1;
+    *pkw = eq_int(st, 1, g->ow < 3 ? g->ow : 3);
+    *psh = eq_pct(st, 70) ? *pkh : eq_int(st, 1, 3);
+    *psw = eq_pct(st, 70) ? *pkw : eq_int(st, 1, 3);
+    return 1;
+}
+
+static mf_rt_geom eq_pool_geom(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw)
+{
+    mf_rt_geom p;
+    p.h = g->oh, p.w = g->ow, p.cin = p.cout = g->cout;
+    p.kh = pkh, p.kw = pkw, p.sh = psh, p.sw = psw;
+    p.oh = (g->oh - pkh) / psh + 1, p.ow = (g->ow - pkw) / psw + 1;
+    p.pad_top = p.pad_left = 0;
+    return p;
+}
+
+static void eq_conv_s8(eq_state *st)
+{
+    mf_rt_geom g = eq_geom(st, 0);
+    size_t nx = eq_nin(&g), nw = eq_nw(&g), ny = eq_nout(&g);
+    int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x, nx);
+    eq_fill8(st, w, nw);
+    int64_t K = (int64_t)g.kh * g.kw * g.cin;
+    int32_t bmax = (int32_t)(INT32_MAX - K * 16384);
+    for (int c = 0; c < g.cout; c++)
+        eq_bias8[c] = eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
+    const int32_t *bias = eq_pct(st, 15) ? NULL : eq_bias8;
+    mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
+
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_s8_opt(&g, x, w, bias, &rq, eq_o8a);
+    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b);
+    long d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_s8", &g, NULL, d);
+
+    int pkh, pkw, psh, psw;
+    eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    mf_rt_geom p = eq_pool_geom(&g, pkh, pkw, psh, psw);
+    size_t np = eq_nout(&p);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    memset(eq_o8c, 0x5A, sizeof eq_o8c);
+    mf_rt_conv_maxpool_s8_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8a);
+    mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8b);
+    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_t8);
+    mf_rt_maxpool_s8_ref(&p, eq_t8, 0, eq_o8c);
+    d = eq_cmp8(eq_o8a, eq_o8b, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_maxpool_s8 opt/ref", &g, NULL, d);
+    d = eq_cmp8(eq_o8b, eq_o8c, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_maxpool_s8 ref/unfused", &g, NULL, d);
+}
+
+static void eq_conv_s16(eq_state *st)
+{
+    mf_rt_geom g = eq_geom(st, 0);
+    size_t nx = eq_nin(&g), nw = eq_nw(&g), ny = eq_nout(&g);
+    int16_t *x = eq_x16 + eq_place(st, nx, EQ_IN + 4);
+    int16_t *w = eq_w16 + eq_place(st, nw, EQ_W + 4);
+    eq_fill16(st, x, nx);
+    eq_fill16(st, w, nw);
+    for (int c = 0; c < g.cout; c++) {
+        int64_t big = ((int64_t)1 << 62) + eq_int(st, -1000, 1000);
+        eq_bias16[c] = eq_pct(st, 10)   ? (eq_pct(st, 50) ? big : -big)
+                       : eq_pct(st, 50) ? (int64_t)eq_int(st, INT32_MIN, INT32_MAX) * 4096
+                                        : eq_int(st, -65536, 65536);
+    }
+    const int64_t *bias = eq_pct(st, 15) ? NULL : eq_bias16;
+    mf_rt_requant rq = eq_rq(st, g.cout, 10, 40);
+
+    memset(eq_o16a, 0x5A, sizeof eq_o16a);
+    memset(eq_o16b, 0x5A, sizeof eq_o16b);
+    mf_rt_conv_s16_opt(&g, x, w, bias, &rq, eq_o16a);
+    mf_rt_conv_s16_ref(&g, x, w, bias, &rq, eq_o16b);
+    long d = eq_cmp16(eq_o16a, eq_o16b, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_s16", &g, NULL, d);
+
+    int pkh, pkw, psh, psw;
+    eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    mf_rt_geom p = eq_pool_geom(&g, pkh, pkw, psh, psw);
+    size_t np = eq_nout(&p);
+    memset(eq_o16a, 0x5A, sizeof eq_o16a);
+    memset(eq_o16b, 0x5A, sizeof eq_o16b);
+    memset(eq_o16c, 0x5A, sizeof eq_o16c);
+    mf_rt_conv_maxpool_s16_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o16a);
+    mf_rt_conv_maxpool_s16_ref(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o16b);
+    mf_rt_conv_s16_ref(&g, x, w, bias, &rq, eq_t16);
+    mf_rt_maxpool_s16_ref(&p, eq_t16, 0, eq_o16c);
+    d = eq_cmp16(eq_o16a, eq_o16b, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_maxpool_s16 opt/ref", &g, NULL, d);
+    d = eq_cmp16(eq_o16b, eq_o16c, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_maxpool_s16 ref/unfused", &g, NULL, d);
+}
+
+static void eq_conv_f32(eq_state *st)
+{
+    mf_rt_geom g = eq_geom(st, 0);
+    size_t nx = eq_nin(&g), nw = eq_nw(&g), ny = eq_nout(&g);
+    float *x = eq_xf + eq_place(st, nx, EQ_IN + 4);
+    float *w = eq_wf + eq_place(st, nw, EQ_W + 4);
+    int specials = eq_pct(st, 20);
+    eq_fillf(st, x, nx, specials);
+    eq_fillf(st, w, nw, specials);
+    eq_fillf(st, eq_biasf, 16, specials);
+    const float *bias = eq_pct(st, 15) ? NULL : eq_biasf;
+    int relu = eq_pct(st, 50);
+
+    memset(eq_of1, 0x5A, sizeof eq_of1);
+    memset(eq_of2, 0x5A, sizeof eq_of2);
+    mf_rt_conv_f32_opt(&g, x, w, bias, relu, eq_of1);
+    mf_rt_conv_f32_ref(&g, x, w, bias, relu, eq_of2);
+    long d = eq_cmpf(eq_of1, eq_of2, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_f32", &g, NULL, d);
+
+    int pkh, pkw, psh, psw;
+    eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    mf_rt_geom p = eq_pool_geom(&g, pkh, pkw, psh, psw);
+    size_t np = eq_nout(&p);
+    memset(eq_of1, 0x5A, sizeof eq_of1);
+    memset(eq_of2, 0x5A, sizeof eq_of2);
+    memset(eq_of3, 0x5A, sizeof eq_of3);
+    mf_rt_conv_maxpool_f32_opt(&g, pkh, pkw, psh, psw, x, w, bias, relu, eq_of1);
+    mf_rt_conv_maxpool_f32_ref(&g, pkh, pkw, psh, psw, x, w, bias, relu, eq_of2);
+    mf_rt_conv_f32_ref(&g, x, w, bias, relu, eq_tf);
+    mf_rt_maxpool_f32_ref(&p, eq_tf, 0, eq_of3);
+    d = eq_cmpf(eq_of1, eq_of2, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_maxpool_f32 opt/ref", &g, NULL, d);
+    d = eq_cmpf(eq_of2, eq_of3, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_maxpool_f32 ref/unfused", &g, NULL, d);
+}
+
+/* ---- dense ---- */
+
+static void eq_dense(eq_state *st)
+{
+    int n_in = eq_pct(st, 20) ? eq_int(st, 1, 4) : eq_int(st, 1, 250);
+    int n_out = eq_int(st, 1, 9);
+    mf_rt_geom g = {1, 1, n_in, 1, 1, n_out, 1, 1, 1, 1, 0, 0};
+    size_t nw = (size_t)n_in * n_out;
+    long d;
+    /* int8 */
+    int8_t *x8 = eq_x8 + eq_place(st, (size_t)n_in, EQ_IN + 4);
+    int8_t *w8 = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x8, (size_t)n_in);
+    eq_fill8(st, w8, nw);
+    for (int c = 0; c < n_out; c++)
+        eq_bias8[c] = eq_int(st, -100000, 100000);
+    mf_rt_requant rq = eq_rq(st, n_out, -3, 16);
+    const int32_t *bias8 = eq_pct(st, 20) ? NULL : eq_bias8;
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_dense_s8_opt(n_in, n_out, x8, w8, bias8, &rq, eq_o8a);
+    mf_rt_dense_s8_ref(n_in, n_out, x8, w8, bias8, &rq, eq_o8b);
+    if ((d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY)) >= 0)
+        eq_fail(st, "dense_s8", &g, NULL, d);
+    /* int16 */
+    int16_t *x16 = eq_x16 + eq_place(st, (size_t)n_in, EQ_IN + 4);
+    int16_t *w16 = eq_w16 + eq_place(st, nw, EQ_W + 4);
+    eq_fill16(st, x16, (size_t)n_in);
+    eq_fill16(st, w16, nw);
+    for (int c = 0; c < n_out; c++)
+        eq_bias16[c] = (int64_t)eq_int(st, INT32_MIN, INT32_MAX) * 64;
+    rq = eq_rq(st, n_out, 10, 40);
+    memset(eq_o16a, 0x5A, sizeof eq_o16a);
+    memset(eq_o16b, 0x5A, sizeof eq_o16b);
+    mf_rt_dense_s16_opt(n_in, n_out, x16, w16, eq_bias16, &rq, eq_o16a);
+    mf_rt_dense_s16_ref(n_in, n_out, x16, w16, eq_bias16, &rq, eq_o16b);
+    if ((d = eq_cmp16(eq_o16a, eq_o16b, (size_t)n_out + EQ_CANARY)) >= 0)
+        eq_fail(st, "dense_s16", &g, NULL, d);
+    /* float */
+    float *xf = eq_xf + eq_place(st, (size_t)n_in, EQ_IN + 4);
+    float *wf = eq_wf + eq_place(st, nw, EQ_W + 4);
+    int specials = eq_pct(st, 20), relu = eq_pct(st, 50);
+    eq_fillf(st, xf, (size_t)n_in, specials);
+    eq_fillf(st, wf, nw, specials);
+    eq_fillf(st, eq_biasf, 16, specials);
+    memset(eq_of1, 0x5A, sizeof eq_of1);
+    memset(eq_of2, 0x5A, sizeof eq_of2);
+    mf_rt_dense_f32_opt(n_in, n_out, xf, wf, eq_biasf, relu, eq_of1);
+    mf_rt_dense_f32_ref(n_in, n_out, xf, wf, eq_biasf, relu, eq_of2);
+    if ((d = eq_cmpf(eq_of1, eq_of2, (size_t)n_out + EQ_CANARY)) >= 0)
+        eq_fail(st, "dense_f32", &g, NULL, d);
+}
+
+/* ---- pools ---- */
+
+static void eq_pools(eq_state *st)
+{
+    mf_rt_geom g = eq_geom(st, 1);
+    if (eq_pct(st, 50)) { /* valid windows, as models use them */
+        eq_axis(g.h, g.kh <= g.h ? g.kh : (g.kh = g.h), g.sh, 0, &g.oh, &g.pad_top);
+        eq_axis(g.w, g.kw <= g.w ? g.kw : (g.kw = g.w), g.sw, 0, &g.ow, &g.pad_left);
+    }
+    size_t nx = eq_nin(&g), ny = eq_nout(&g);
+    int relu = eq_pct(st, 50), rounding = eq_pct(st, 50);
+    long d;
+
+#define EQ_POOL(kernel, call_opt, call_ref, a, b, cmp)                                             \
+    do {                                                                                           \
+        memset(a, 0x5A, sizeof a);                                                                 \
+        memset(b, 0x5A, sizeof b);                                                                 \
+        call_opt;                                                                                  \
+        call_ref;                                                                                  \
+        if ((d = cmp(a, b, ny + EQ_CANARY)) >= 0) eq_fail(st, kernel, &g, NULL, d);                \
+    } while (0)
+
+    int8_t *x8 = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    eq_fill8(st, x8, nx);
+    EQ_POOL("maxpool_s8", mf_rt_maxpool_s8_opt(&g, x8, relu, eq_o8a),
+            mf_rt_maxpool_s8_ref(&g, x8, relu, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
+    EQ_POOL("avgpool_s8", mf_rt_avgpool_s8_opt(&g, x8, relu, rounding, eq_o8a),
+            mf_rt_avgpool_s8_ref(&g, x8, relu, rounding, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
+    int16_t *x16 = eq_x16 + eq_place(st, nx, EQ_IN + 4);
+    eq_fill16(st, x16, nx);
+    EQ_POOL("maxpool_s16", mf_rt_maxpool_s16_opt(&g, x16, relu, eq_o16a),
+            mf_rt_maxpool_s16_ref(&g, x16, relu, eq_o16b), eq_o16a, eq_o16b, eq_cmp16);
+    EQ_POOL("avgpool_s16", mf_rt_avgpool_s16_opt(&g, x16, relu, rounding, eq_o16a),
+            mf_rt_avgpool_s16_ref(&g, x16, relu, rounding, eq_o16b), eq_o16a, eq_o16b, eq_cmp16);
+    float *xf = eq_xf + eq_place(st, nx, EQ_IN + 4);
+    eq_fillf(st, xf, nx, eq_pct(st, 30));
+    EQ_POOL("maxpool_f32", mf_rt_maxpool_f32_opt(&g, xf, relu, eq_of1),
+            mf_rt_maxpool_f32_ref(&g, xf, relu, eq_of2), eq_of1, eq_of2, eq_cmpf);
+    EQ_POOL("avgpool_f32", mf_rt_avgpool_f32_opt(&g, xf, relu, eq_of1),
+            mf_rt_avgpool_f32_ref(&g, xf, relu, eq_of2), eq_of1, eq_of2, eq_cmpf);
+
+    /* global pools: up to 1700 positions (the int8 average's 16-bit lanes restart every 256) */
+    int channels = eq_int(st, 1, 17);
+    int positions = eq_int(st, 1, (int)(EQ_IN / (size_t)channels));
+    if (eq_pct(st, 10)) positions = 0;
+    nx = (size_t)positions * channels;
+    ny = (size_t)channels;
+    g.h = 1, g.w = positions, g.cin = g.cout = channels;
+    x8 = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    eq_fill8(st, x8, nx);
+    EQ_POOL("global_maxpool_s8", mf_rt_global_maxpool_s8_opt(positions, channels, x8, eq_o8a),
+            mf_rt_global_maxpool_s8_ref(positions, channels, x8, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
+    EQ_POOL("global_avgpool_s8",
+            mf_rt_global_avgpool_s8_opt(positions, channels, x8, rounding, eq_o8a),
+            mf_rt_global_avgpool_s8_ref(positions, channels, x8, rounding, eq_o8b), eq_o8a, eq_o8b,
+            eq_cmp8);
+    x16 = eq_x16 + eq_place(st, nx, EQ_IN + 4);
+    eq_fill16(st, x16, nx);
+    EQ_POOL("global_maxpool_s16", mf_rt_global_maxpool_s16_opt(positions, channels, x16, eq_o16a),
+            mf_rt_global_maxpool_s16_ref(positions, channels, x16, eq_o16b), eq_o16a, eq_o16b,
+            eq_cmp16);
+    EQ_POOL("global_avgpool_s16",
+            mf_rt_global_avgpool_s16_opt(positions, channels, x16, rounding, eq_o16a),
+            mf_rt_global_avgpool_s16_ref(positions, channels, x16, rounding, eq_o16b), eq_o16a,
+            eq_o16b, eq_cmp16);
+    xf = eq_xf + eq_place(st, nx, EQ_IN + 4);
+    eq_fillf(st, xf, nx, eq_pct(st, 30));
+    EQ_POOL("global_maxpool_f32", mf_rt_global_maxpool_f32_opt(positions, channels, xf, eq_of1),
+            mf_rt_global_maxpool_f32_ref(positions, channels, xf, eq_of2), eq_of1, eq_of2, eq_cmpf);
+    EQ_POOL("global_avgpool_f32", mf_rt_global_avgpool_f32_opt(positions, channels, xf, eq_of1),
+            mf_rt_global_avgpool_f32_ref(positions, channels, xf, eq_of2), eq_of1, eq_of2, eq_cmpf);
+#undef EQ_POOL
+}
+
+/* ---- add, relu, rescale (element-wise; in place too) ---- */
+
+static void eq_eltwise(eq_state *st)
+{
+    size_t n = (size_t)(eq_pct(st, 20) ? eq_int(st, 0, 5) : eq_int(st, 0, 1300));
+    size_t ny = n;
+    long d;
+    mf_rt_geom g = {1, (int)n, 1, 1, (int)n, 1, 1, 1, 1, 1, 0, 0};
+    char what[48];
+
+#define EQ_ELT(kernel, call_opt, call_ref, a, b, cmp)                                              \
+    do {                                                                                           \
+        memset(a, 0x5A, sizeof a);                                                                 \
+        memset(b, 0x5A, sizeof b);                                                                 \
+        call_opt;                                                                                  \
+        call_ref;                                                                                  \
+        if ((d = cmp(a, b, ny + EQ_CANARY)) >= 0) eq_fail(st, kernel, &g, what, d);                \
+    } while (0)
+
+    int la = eq_pct(st, 50) ? 0 : eq_int(st, 0, 24), lb = eq_pct(st, 50) ? 0 : eq_int(st, 0, 24);
+    mf_rt_requant rq = eq_rq(st, 1, -3, 12);
+    rq.shifts = NULL;
+    {
+        eq_msg m = {{0}, 0};
+        eq_puts(&m, "align "), eq_puti(&m, la), eq_puts(&m, ","), eq_puti(&m, lb);
+        eq_puts(&m, " shift "), eq_puti(&m, rq.shift), eq_puts(&m, " relu ");
+        eq_puti(&m, rq.relu), eq_puts(&m, " round "), eq_puti(&m, rq.rounding);
+        memcpy(what, m.b, sizeof what - 1);
+        what[sizeof what - 1] = 0;
+    }
+
+    /* int8 */
+    int8_t *a8 = eq_x8 + eq_place(st, n, EQ_IN + 4), *b8 = eq_t8 + eq_place(st, n, EQ_IN + 4);
+    eq_fill8(st, a8, n);
+    eq_fill8(st, b8, n);
+    EQ_ELT("add_s8", mf_rt_add_s8_opt(n, a8, la, b8, lb, &rq, eq_o8a),
+           mf_rt_add_s8_ref(n, a8, la, b8, lb, &rq, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
+    EQ_ELT("relu_s8", mf_rt_relu_s8_opt(n, a8, eq_o8a), mf_rt_relu_s8_ref(n, a8, eq_o8b), eq_o8a,
+           eq_o8b, eq_cmp8);
+    int s = eq_shift(st, -10, 12);
+    EQ_ELT("rescale_s8", mf_rt_rescale_s8_opt(n, a8, s, rq.rounding, eq_o8a),
+           mf_rt_rescale_s8_ref(n, a8, s, rq.rounding, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
+    if (n <= EQ_OUT) { /* in place: out == in */
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        memcpy(eq_o8a, a8, n);
+        mf_rt_relu_s8_opt(n, eq_o8a, eq_o8a);
+        mf_rt_relu_s8_ref(n, a8, eq_o8b);
+        if ((d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY)) >= 0)
+            eq_fail(st, "relu_s8 in place", &g, NULL, d);
+    }
+
+    /* int16 */
+    int16_t *a16 = eq_x16 + eq_place(st, n, EQ_IN + 4), *b16 = eq_t16 + eq_place(st, n, EQ_IN + 4);
+    eq_fill16(st, a16, n);
+    eq_fill16(st, b16, n);
+    rq.shift = eq_shift(st, -3, 20);
+    la = eq_pct(st, 50) ? 0 : eq_int(st, 0, 48), lb = eq_pct(st, 50) ? 0 : eq_int(st, 0, 48);
+    if (eq_pct(st, 50)) la = la % 4, lb = lb % 4;
+    EQ_ELT("add_s16", mf_rt_add_s16_opt(n, a16, la, b16, lb, &rq, eq_o16a),
+           mf_rt_add_s16_ref(n, a16, la, b16, lb, &rq, eq_o16b), eq_o16a, eq_o16b, eq_cmp16);
+    EQ_ELT("relu_s16", mf_rt_relu_s16_opt(n, a16, eq_o16a), mf_rt_relu_s16_ref(n, a16, eq_o16b),
+           eq_o16a, eq_o16b, eq_cmp16);
+    s = eq_shift(st, -10, 20);
+    EQ_ELT("rescale_s16", mf_rt_rescale_s16_opt(n, a16, s, rq.rounding, eq_o16a),
+           mf_rt_rescale_s16_ref(n, a16, s, rq.rounding, eq_o16b), eq_o16a, eq_o16b, eq_cmp16);
+    if (n <= EQ_OUT) { /* in place: the add into its first operand */
+        memset(eq_o16a, 0x5A, sizeof eq_o16a);
+        memset(eq_o16b, 0x5A, sizeof eq_o16b);
+        memcpy(eq_o16a, a16, n * 2);
+        mf_rt_add_s16_opt(n, eq_o16a, 1, b16, 0, &rq, eq_o16a);
+        mf_rt_add_s16_ref(n, a16, 1, b16, 0, &rq, eq_o16b);
+        if ((d = eq_cmp16(eq_o16a, eq_o16b, n + EQ_CANARY)) >= 0)
+            eq_fail(st, "add_s16 in place", &g, NULL, d);
+    }
+
+    /* float */
+    float *af = eq_xf + eq_place(st, n, EQ_IN + 4), *bf = eq_tf + eq_place(st, n, EQ_IN + 4);
+    eq_fillf(st, af, n, eq_pct(st, 30));
+    eq_fillf(st, bf, n, eq_pct(st, 30));
+    EQ_ELT("add_f32", mf_rt_add_f32_opt(n, af, bf, rq.relu, eq_of1),
+           mf_rt_add_f32_ref(n, af, bf, rq.relu, eq_of2), eq_of1, eq_of2, eq_cmpf);
+    EQ_ELT("relu_f32", mf_rt_relu_f32_opt(n, af, eq_of1), mf_rt_relu_f32_ref(n, af, eq_of2), eq_of1,
+           eq_of2, eq_cmpf);
+#undef EQ_ELT
+}
+
+/* ---- deterministic sweeps at the limits: accumulators at the edge of int32 / int64 (constant
+ * extreme data, biases at the quantizer's bound), every shift, both roundings, with and without
+ * ReLU; the fast requantization's applicability bounds are exercised on both sides ---- */
+
+static void eq_extreme_conv(eq_state *st)
+{
+    mf_rt_geom g = {1, 8, 5, 1, 8, 3, 1, 3, 1, 1, 0, 1}; /* conv1d, k 3, same: taps 15 inside */
+    const int64_t K = 15;
+    static const int xw8[4][2] = {{-128, -128}, {127, -128}, {-128, 127}, {127, 127}};
+    static const int xw16[4][2] = {
+        {-32768, -32768}, {32767, -32768}, {-32768, 32767}, {32767, 32767}};
+    const int32_t bmax8 = (int32_t)(INT32_MAX - K * 16384);
+    const int32_t b8[] = {bmax8, -bmax8, bmax8 - 1, 1 << 30, -(1 << 30), 0};
+    const int64_t p61 = (int64_t)1 << 61, p62 = (int64_t)1 << 62;
+    const int64_t b16[] = {p61 - 1, p61, -p61 + 1, -p61, p62, -p62, 0};
+    long d;
+    for (int pat = 0; pat < 4; pat++)
+        for (int bi = 0; bi < (int)(sizeof b8 / sizeof b8[0]); bi++)
+            for (int s = -2; s <= 40; s++)
+                for (int v = 0; v < 2; v++) {
+                    st->cases++;
+                    memset(eq_x8, xw8[pat][0], 40);
+                    memset(eq_w8, xw8[pat][1], 45);
+                    eq_bias8[0] = b8[bi], eq_bias8[1] = -b8[bi], eq_bias8[2] = b8[bi] / 2;
+                    mf_rt_requant rq = {s, NULL, (s & 1) ^ v, v ? MF_RT_ROUND_HALF_UP : 0};
+                    memset(eq_o8a, 0x5A, 64);
+                    memset(eq_o8b, 0x5A, 64);
+                    mf_rt_conv_s8_opt(&g, eq_x8, eq_w8, eq_bias8, &rq, eq_o8a);
+                    mf_rt_conv_s8_ref(&g, eq_x8, eq_w8, eq_bias8, &rq, eq_o8b);
+                    if ((d = eq_cmp8(eq_o8a, eq_o8b, 64)) >= 0)
+                        eq_fail(st, "conv_s8 extreme", &g, NULL, d);
+                }
+    for (int pat = 0; pat < 4; pat++)
+        for (int bi = 0; bi < (int)(sizeof b16 / sizeof b16[0]); bi++)
+            for (int s = -2; s <= 66; s++)
+                for (int v = 0; v < 2; v++) {
+                    st->cases++;
+                    for (int i = 0; i < 45; i++)
+                        eq_x16[i] = (int16_t)xw16[pat][0], eq_w16[i] = (int16_t)xw16[pat][1];
+                    eq_bias16[0] = b16[bi], eq_bias16[1] = -b16[bi], eq_bias16[2] = b16[bi] / 2;
+                    mf_rt_requant rq = {s, NULL, (s & 1) ^ v, v ? MF_RT_ROUND_HALF_UP : 0};
+                    memset(eq_o16a, 0x5A, 128);
+                    memset(eq_o16b, 0x5A, 128);
+                    mf_rt_conv_s16_opt(&g, eq_x16, eq_w16, eq_bias16, &rq, eq_o16a);
+                    mf_rt_conv_s16_ref(&g, eq_x16, eq_w16, eq_bias16, &rq, eq_o16b);
+                    if ((d = eq_cmp16(eq_o16a, eq_o16b, 64)) >= 0)
+                        eq_fail(st, "conv_s16 extreme", &g, NULL, d);
+                }
+}
+
+static void eq_extreme_eltwise(eq_state *st)
+{
+    static const int8_t v8[] = {-128, -127, -65, -64, -2, -1, 0, 1, 2, 63, 64, 126, 127, 5, -5, 99};
+    static const int16_t v16[] = {-32768, -32767, -16385, -16384, -2,    -1, 0,   1,
+                                  2,      16383,  16384,  32766,  32767, 77, -77, 1000};
+    static const int aligns[] = {0, 1, 7, 8, 14, 15, 16, 17, 23, 24, 30, 47, 48};
+    const int na = (int)(sizeof aligns / sizeof aligns[0]);
+    mf_rt_geom g = {1, 16, 1, 1, 16, 1, 1, 1, 1, 1, 0, 0};
+    long d;
+    for (int bits = 8; bits <= 16; bits += 8) {
+        for (int i = 0; i < 16; i++) {
+            if (bits == 8)
+                eq_x8[i] = v8[i], eq_t8[i] = v8[15 - i];
+            else
+                eq_x16[i] = v16[i], eq_t16[i] = v16[15 - i];
+        }
+        for (int s = -40; s <= 40; s++)
+            for (int v = 0; v < 2; v++) {
+                int rounding = v ? MF_RT_ROUND_HALF_UP : MF_RT_ROUND_FLOOR;
+                st->cases++;
+                if (bits == 8) {
+                    memset(eq_o8a, 0x5A, 32), memset(eq_o8b, 0x5A, 32);
+                    mf_rt_rescale_s8_opt(16, eq_x8, s, rounding, eq_o8a);
+                    mf_rt_rescale_s8_ref(16, eq_x8, s, rounding, eq_o8b);
+                    if ((d = eq_cmp8(eq_o8a, eq_o8b, 32)) >= 0)
+                        eq_fail(st, "rescale_s8 extreme", &g, NULL, d);
+                } else {
+                    memset(eq_o16a, 0x5A, 64), memset(eq_o16b, 0x5A, 64);
+                    mf_rt_rescale_s16_opt(16, eq_x16, s, rounding, eq_o16a);
+                    mf_rt_rescale_s16_ref(16, eq_x16, s, rounding, eq_o16b);
+                    if ((d = eq_cmp16(eq_o16a, eq_o16b, 32)) >= 0)
+                        eq_fail(st, "rescale_s16 extreme", &g, NULL, d);
+                }
+                if (s < -3 || s > 34) continue;
+                for (int a = 0; a < na; a++)
+                    for (int b = 0; b < na; b++) {
+                        mf_rt_requant rq = {s, NULL, (a + b) & 1, rounding};
+                        if (bits == 8) {
+                            memset(eq_o8a, 0x5A, 32), memset(eq_o8b, 0x5A, 32);
+                            mf_rt_add_s8_opt(16, eq_x8, aligns[a], eq_t8, aligns[b], &rq, eq_o8a);
+                            mf_rt_add_s8_ref(16, eq_x8, aligns[a], eq_t8, aligns[b], &rq, eq_o8b);
+                            if ((d = eq_cmp8(eq_o8a, eq_o8b, 32)) >= 0)
+                                eq_fail(st, "add_s8 extreme", &g, NULL, d);
+                        } else {
+                            memset(eq_o16a, 0x5A, 64), memset(eq_o16b, 0x5A, 64);
+                            mf_rt_add_s16_opt(16, eq_x16, aligns[a], eq_t16, aligns[b], &rq,
+                                              eq_o16a);
+                            mf_rt_add_s16_ref(16, eq_x16, aligns[a], eq_t16, aligns[b], &rq,
+                                              eq_o16b);
+                            if ((d = eq_cmp16(eq_o16a, eq_o16b, 32)) >= 0)
+                                eq_fail(st, "add_s16 extreme", &g, NULL, d);
+                        }
+                    }
+            }
+    }
+}
+
+static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
+{
+    eq_state st = {seed, 0, 0, 0, log};
+    eq_extreme_conv(&st);
+    eq_extreme_eltwise(&st);
+    for (int i = 0; i < cases; i++) {
+        st.cases = i;
+        eq_conv_s8(&st);
+        eq_conv_s16(&st);
+        eq_conv_f32(&st);
+        eq_dense(&st);
+        eq_pools(&st);
+        eq_eltwise(&st);
+    }
+    return st.fails;
+}

@@ -1,0 +1,535 @@
+/* Deploy: the memory planner (lifetimes, in-place reuse, views, lower bound ≤ arena, a
+ * hand-checked residual graph), the generator's checks (unsupported layers and budgets before
+ * any file is written, linker budget messages), and firmware for float32, int16 and int8 built
+ * with arm-none-eabi-gcc and run in QEMU with 100 % bit-exactness against the host (skipped when
+ * the toolchain or QEMU is missing). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "mf_deploy.h"
+#include "mf_plan.h"
+#include "mf_quantize.h"
+#include "mf_runtime.h"
+#include "mf_train.h"
+#include "testutil.h"
+
+/* ---- planner ---- */
+
+static mf_plan_step step1(int out, int in, unsigned inplace, int alias)
+{
+    mf_plan_step s;
+    memset(&s, 0, sizeof s);
+    s.out = out;
+    s.n_in = 1;
+    s.in[0] = in;
+    s.inplace = inplace;
+    s.alias = alias;
+    return s;
+}
+
+static mf_plan_step step2(int out, int a, int b, unsigned inplace)
+{
+    mf_plan_step s = step1(out, a, inplace, 0);
+    s.n_in = 2;
+    s.in[1] = b;
+    return s;
+}
+
+/* no two buffers whose lifetimes intersect overlap in the arena; every tensor inside it */
+static void check_placement(const mf_plan *p)
+{
+    for (int a = 0; a < p->n_buffers; a++) {
+        const mf_plan_buffer *x = &p->buffers[a];
+        assert_true(x->offset % p->align == 0);
+        assert_true(x->offset + x->size <= p->arena);
+        for (int b = a + 1; b < p->n_buffers; b++) {
+            const mf_plan_buffer *y = &p->buffers[b];
+            int live_together = x->first <= y->last && y->first <= x->last;
+            int disjoint = x->offset + x->size <= y->offset || y->offset + y->size <= x->offset;
+            if (live_together) assert_true(disjoint);
+        }
+    }
+    assert_true(p->lower_bound <= p->arena);
+}
+
+static void test_plan_chain_lifetimes(void **state)
+{
+    (void)state;
+    /* input(96) → a(200) → b(48) → c(16, output) */
+    size_t sizes[4] = {96, 200, 48, 16};
+    mf_plan_step steps[3] = {step1(1, 0, 0, 0), step1(2, 1, 0, 0), step1(3, 2, 0, 0)};
+    mf_plan p;
+    mf_error err;
+    assert_int_equal(mf_plan_build(4, sizes, 0, 3, 3, steps, 8, &p, &err), MF_OK);
+    assert_int_equal(p.tensors[0].first, 0);
+    assert_int_equal(p.tensors[0].last, 1);
+    assert_int_equal(p.tensors[1].first, 1);
+    assert_int_equal(p.tensors[1].last, 2);
+    assert_int_equal(p.tensors[2].first, 2);
+    assert_int_equal(p.tensors[2].last, 3);
+    assert_int_equal(p.tensors[3].first, 3);
+    assert_int_equal(p.tensors[3].last, 4); /* the output is read after the last step */
+    assert_int_equal(p.n_buffers, 4);
+    assert_int_equal(p.lower_bound, 296); /* input + a at step 1 */
+    assert_int_equal(p.arena, 296);       /* optimal here */
+    check_placement(&p);
+    mf_plan_free(&p);
+}
+
+static void test_plan_inplace_relu_and_views(void **state)
+{
+    (void)state;
+    /* input(64) → conv(128) → relu(128, in place) → flatten(view) → dense(8) */
+    size_t sizes[5] = {64, 128, 128, 128, 8};
+    mf_plan_step steps[4] = {step1(1, 0, 0, 0), step1(2, 1, 1u, 0), step1(3, 2, 0, 1),
+                             step1(4, 3, 0, 0)};
+    mf_plan p;
+    mf_error err;
+    assert_int_equal(mf_plan_build(5, sizes, 0, 4, 4, steps, 8, &p, &err), MF_OK);
+    assert_int_equal(p.tensors[2].buffer, p.tensors[1].buffer); /* relu in place */
+    assert_int_equal(p.tensors[3].buffer, p.tensors[2].buffer); /* flatten = alias */
+    assert_int_equal(p.n_buffers, 3);
+    const mf_plan_buffer *b = &p.buffers[p.tensors[1].buffer];
+    assert_int_equal(b->first, 1);
+    assert_int_equal(b->last, 4); /* extended to the dense layer that reads the view */
+    assert_int_equal(p.lower_bound, 192);
+    assert_int_equal(p.arena, 192);
+    check_placement(&p);
+    mf_plan_free(&p);
+
+    /* the relu's input is still read later: no in-place */
+    size_t sizes2[4] = {64, 128, 128, 128};
+    mf_plan_step steps2[3] = {step1(1, 0, 0, 0), step1(2, 1, 1u, 0), step2(3, 2, 1, 0)};
+    assert_int_equal(mf_plan_build(4, sizes2, 0, 3, 3, steps2, 8, &p, &err), MF_OK);
+    assert_int_not_equal(p.tensors[2].buffer, p.tensors[1].buffer);
+    check_placement(&p);
+    mf_plan_free(&p);
+}
+
+/* Hand-checked residual block: x(64) → c1(128) → c2(128) → add(c2, c1) → d(16).
+ * Lifetimes: x [0,1], c1 [1,3], c2 [2,3], add in place into c2 → buffer [2,4], d [4,5].
+ * Live sums: t0 64, t1 192, t2 256, t3 256, t4 144, t5 16 → lower bound 256; x and the c2/add
+ * buffer never live together, so the arena is exactly 256. */
+static void test_plan_residual_hand_checked(void **state)
+{
+    (void)state;
+    size_t sizes[5] = {64, 128, 128, 128, 16};
+    mf_plan_step steps[4] = {step1(1, 0, 0, 0), step1(2, 1, 0, 0), step2(3, 2, 1, 3u),
+                             step1(4, 3, 0, 0)};
+    mf_plan p;
+    mf_error err;
+    assert_int_equal(mf_plan_build(5, sizes, 0, 4, 4, steps, 8, &p, &err), MF_OK);
+    assert_int_equal(p.tensors[3].buffer, p.tensors[2].buffer); /* add into c2, which dies */
+    const mf_plan_buffer *bc1 = &p.buffers[p.tensors[1].buffer];
+    const mf_plan_buffer *badd = &p.buffers[p.tensors[3].buffer];
+    assert_int_equal(bc1->first, 1);
+    assert_int_equal(bc1->last, 3);
+    assert_int_equal(badd->first, 2);
+    assert_int_equal(badd->last, 4);
+    assert_int_equal(p.lower_bound, 256);
+    assert_int_equal(p.bound_time, 2);
+    assert_int_equal(p.arena, 256);
+    assert_true(mf_plan_offset(&p, 1) != mf_plan_offset(&p, 2));
+    check_placement(&p);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    const char *names[5] = {"x", "c1", "c2", "add", "d"};
+    mf_plan_print(&p, names, f);
+    fclose(f);
+    assert_non_null(strstr(text, "arena 256 bytes; lower bound 256 bytes"));
+    assert_non_null(strstr(text, "shares c2"));
+    free(text);
+    mf_plan_free(&p);
+}
+
+/* Random DAGs: placements are valid, lower bound ≤ arena, the arena stays near the bound. */
+static void test_plan_random_graphs(void **state)
+{
+    (void)state;
+    mf_rng r;
+    mf_rng_seed(&r, 42);
+    double worst = 0.0;
+    for (int g = 0; g < 300; g++) {
+        int n = 2 + (int)mf_rng_below(&r, 30);
+        size_t sizes[32];
+        mf_plan_step steps[31];
+        for (int t = 0; t < n; t++)
+            sizes[t] = 8 * (1 + mf_rng_below(&r, 64));
+        for (int s = 1; s < n; s++) {
+            int a = (int)mf_rng_below(&r, (uint32_t)s);
+            if (s > 1 && mf_rng_below(&r, 3) == 0) {
+                int b = (int)mf_rng_below(&r, (uint32_t)s);
+                sizes[s] = sizes[a];
+                if (sizes[b] != sizes[a]) b = a;
+                steps[s - 1] = step2(s, a, b, 3u);
+            } else {
+                unsigned kind = mf_rng_below(&r, 4);
+                if (kind == 0) sizes[s] = sizes[a];
+                steps[s - 1] = step1(s, a, kind == 0 ? 1u : 0u, 0);
+            }
+        }
+        mf_plan p;
+        mf_error err;
+        assert_int_equal(mf_plan_build(n, sizes, 0, n - 1, n - 1, steps, 8, &p, &err), MF_OK);
+        check_placement(&p);
+        double over = (double)p.arena / (double)p.lower_bound;
+        if (over > worst) worst = over;
+        mf_plan_free(&p);
+    }
+    print_message("random graphs: worst arena / lower bound = %.3f\n", worst);
+    assert_true(worst < 1.5);
+}
+
+static void test_plan_errors(void **state)
+{
+    (void)state;
+    size_t sizes[3] = {8, 8, 8};
+    mf_plan_step bad[2] = {step1(1, 2, 0, 0), step1(2, 1, 0, 0)}; /* reads 2 before it exists */
+    mf_plan p;
+    mf_error err;
+    mf_error_clear(&err);
+    assert_int_equal(mf_plan_build(3, sizes, 0, 2, 2, bad, 8, &p, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "before it is produced"));
+}
+
+/* ---- generator checks (no toolchain needed) ---- */
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static void test_unsupported_layer_before_any_file(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {16, 4}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    /* a batch-norm right after the input cannot fold into anything */
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "lonely_bn");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 1);
+    float x[64] = {0};
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/never-written", tu_tmpdir("deploy_unsupported"));
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = 1;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "lonely_bn"));
+    assert_non_null(strstr(err.message, "batchnorm"));
+    assert_false(exists(dir));
+    mf_model_free(m);
+}
+
+static mf_model *dense_model(int n_in, int units)
+{
+    mf_error err;
+    mf_shape in = {1, {n_in}};
+    mf_model *m = mf_model_new(&in, &err);
+    assert_non_null(m);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_DENSE, "big");
+    s.filters = units;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 3);
+    return m;
+}
+
+static void test_budgets_before_any_file(void **state)
+{
+    (void)state;
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/never-written", tu_tmpdir("deploy_budget"));
+    mf_error err;
+    /* flash: (1024·300 + 300) float32 parameters = 1,230,000 bytes = 1 MiB + 181,424 */
+    mf_model *m = dense_model(1024, 300);
+    float *x = calloc(40000, sizeof(float));
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = 1;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_ERR);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, "flash budget"));
+    assert_non_null(strstr(err.message, "exceeded by 181424 bytes"));
+    mf_model_free(m);
+    /* RAM: a 40,000-float input and a 2-float output live together: arena 160,008 bytes, + 4 KiB
+     * of stack = 164,104 bytes = 128 KiB + 33,032 */
+    m = dense_model(40000, 2);
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_ERR);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, "RAM budget"));
+    assert_non_null(strstr(err.message, "exceeded by 33032 bytes"));
+    assert_false(exists(dir));
+    mf_model_free(m);
+    free(x);
+}
+
+static void test_linker_budget_messages(void **state)
+{
+    (void)state;
+    char msg[512];
+    const char *ld = "/usr/bin/ld: firmware.elf section `.rodata' will not fit in region `FLASH'\n"
+                     "/usr/bin/ld: region `FLASH' overflowed by 5128 bytes\n"
+                     "collect2: error: ld returned 1 exit status\n";
+    assert_int_equal(mf_deploy_parse_budget(ld, msg, sizeof msg), 1);
+    assert_string_equal(msg, "flash budget (1 MiB) exceeded by 5128 bytes");
+    const char *ram = "ld: region `RAM' overflowed by 300 bytes\n";
+    assert_int_equal(mf_deploy_parse_budget(ram, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "RAM budget"));
+    assert_non_null(strstr(msg, "exceeded by 300 bytes"));
+    assert_int_equal(mf_deploy_parse_budget("undefined reference to `foo'", msg, sizeof msg), 0);
+}
+
+/* A name that is not a C identifier (a tampered model in memory; files are checked on load)
+ * is refused before anything is written, by the fold (float32) or by the generator (integers). */
+static void test_bad_names_rejected(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {1, {8}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_DENSE, "fine");
+    s.filters = 2;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 1);
+    float x[8] = {0};
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/never-written", tu_tmpdir("deploy_names"));
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = 1;
+    /* the quantized path (no fold): the generator's own check */
+    mf_model *folded = mf_fold_model(m, &err);
+    double ranges[2] = {1.0, 1.0};
+    mf_quant_options qo = {8, MF_RT_ROUND_HALF_UP, 0, -1};
+    mf_qmodel *q = mf_qmodel_build(folded, ranges, &qo, &err);
+    assert_non_null(q);
+    snprintf(q->model->nodes[1].spec.name, MF_NAME_MAX, "x*/ evil();/*");
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(q, NULL, &o, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "cannot be used in generated C"));
+    /* the float path */
+    snprintf(m->nodes[1].spec.name, MF_NAME_MAX, "x*/ evil();/*");
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "x*/ evil();/*"));
+    assert_false(exists(dir));
+    mf_qmodel_free(q);
+    mf_model_free(m);
+}
+
+/* ---- firmware in QEMU ---- */
+
+typedef struct fixture {
+    mf_model *model;  /* resnetv1_6 width 4, 32×3 input, 4 classes, z-score per element */
+    mf_dataset *data; /* preprocessed (training split, for calibration) */
+    float *raw_test;  /* raw test inputs */
+    int *labels;
+    int n_test;
+} fixture;
+
+static int setup_fixture(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    mf_error err;
+    mf_shape shape = {2, {32, 3}};
+    if (mf_synthetic_generate(&shape, 4, 256, 20, 0.5f, 7, &f->data, &err)) return -1;
+    f->n_test = f->data->n_test;
+    size_t in = 32 * 3;
+    f->raw_test = malloc(sizeof(float) * in * (size_t)f->n_test);
+    f->labels = malloc(sizeof(int) * (size_t)f->n_test);
+    /* raw values with an offset and scale, so that the firmware's z-score matters */
+    for (size_t i = 0; i < in * (size_t)f->n_test; i++)
+        f->data->x_test[i] = 3.0f * f->data->x_test[i] + 1.5f;
+    for (int i = 0; i < f->data->n_train * (int)in; i++)
+        f->data->x_train[i] = 3.0f * f->data->x_train[i] + 1.5f;
+    memcpy(f->raw_test, f->data->x_test, sizeof(float) * in * (size_t)f->n_test);
+    memcpy(f->labels, f->data->y_test, sizeof(int) * (size_t)f->n_test);
+    mf_template_args a = {.width = 4, .dims = 1, .input_shape = shape, .classes = 4};
+    f->model = mf_template_build("resnetv1_6", &a, &err);
+    if (!f->model) return -1;
+    mf_model_init_params(f->model, 5);
+    if (mf_model_fit_dataset(f->model, f->data, MF_NORM_ELEMENT, &err)) return -1;
+    mf_train_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.epochs = 2;
+    tc.batch_size = 32;
+    tc.lr = 0.05f;
+    tc.momentum = 0.9f;
+    tc.seed = 1;
+    tc.threads = 2;
+    tc.progress = MF_PROGRESS_NONE;
+    mf_train_result res;
+    if (mf_train(f->model, &tc, f->data, NULL, &res, &err)) return -1;
+    free(res.history);
+    *state = f;
+    return 0;
+}
+
+static int teardown_fixture(void **state)
+{
+    fixture *f = *state;
+    if (!f) return 0;
+    mf_model_free(f->model);
+    mf_dataset_free(f->data);
+    free(f->raw_test);
+    free(f->labels);
+    free(f);
+    return 0;
+}
+
+static mf_qmodel *quantize(const fixture *f, int bits)
+{
+    mf_error err;
+    mf_model *folded = mf_fold_model(f->model, &err);
+    assert_non_null(folded);
+    double *r = malloc(sizeof(double) * (size_t)folded->n_nodes);
+    assert_int_equal(mf_calibrate(folded, f->data->x_train, f->data->n_train, 1, r, &err), MF_OK);
+    mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+    mf_qmodel *q = mf_qmodel_build(folded, r, &o, &err);
+    free(r);
+    assert_non_null(q);
+    return q;
+}
+
+static int toolchain_present(void)
+{
+    const char *missing = mf_deploy_missing_tool();
+    if (missing) print_message("skipped: %s not installed (bash tools/setup.sh)\n", missing);
+    return missing == NULL;
+}
+
+static void run_one(const fixture *f, int bits, int stream)
+{
+    char name[64];
+    snprintf(name, sizeof name, "deploy_fw_%d", bits);
+    const char *dir = tu_tmpdir(name);
+    mf_qmodel *q = bits == 32 ? NULL : quantize(f, bits);
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = f->raw_test;
+    o.labels = f->labels;
+    o.n_vectors = f->n_test;
+    o.stream = stream;
+    mf_deploy_summary sum;
+    mf_error err;
+    mf_error_clear(&err);
+    int rc = mf_deploy_generate(q, bits == 32 ? f->model : NULL, &o, &sum, &err);
+    if (rc) print_message("generate: %s\n", err.message);
+    assert_int_equal(rc, MF_OK);
+    assert_true(sum.lower_bound <= sum.arena);
+    mf_deploy_report r;
+    mf_deploy_run_options ro = {60, 2, NULL};
+    rc = mf_deploy_run(dir, &ro, &r, &err);
+    if (rc) print_message("run: %s\n", err.message);
+    assert_int_equal(rc, MF_OK);
+    print_message("%s: %d vectors, bit-exact %d, inputs exact %d, %.0f instructions, model flash "
+                  "%zu B, arena %zu B (bound %zu), stack %zu B, build %.1f s, run %.2f s\n",
+                  r.precision, r.n_vectors, r.bit_exact, r.input_exact, r.instr_mean, r.flash_model,
+                  r.ram_arena, r.arena_lower_bound, r.ram_stack_peak, r.build_s, r.run_s);
+    assert_int_equal(r.n_vectors, f->n_test);
+    assert_int_equal(r.bit_exact, f->n_test); /* 100 %: the same kernels on both sides */
+    assert_int_equal(r.input_exact, f->n_test);
+    assert_int_equal(r.ram_arena, sum.arena);
+    assert_true(r.instr_min > 0 && r.instr_min <= r.instr_max);
+    assert_true(r.flash_model > sum.weights);
+    assert_int_equal(r.n_layers, sum.n_layers);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    assert_true(exists(path));
+    mf_deploy_report_free(&r);
+    mf_qmodel_free(q);
+}
+
+static void test_firmware_float32(void **state)
+{
+    if (!toolchain_present()) skip();
+    run_one(*state, 32, 1);
+}
+
+static void test_firmware_int16(void **state)
+{
+    if (!toolchain_present()) skip();
+    run_one(*state, 16, 0); /* vectors in flash */
+}
+
+static void test_firmware_int8(void **state)
+{
+    if (!toolchain_present()) skip();
+    run_one(*state, 8, 1);
+}
+
+/* A model whose weights pass the generator's check but whose firmware does not fit: the link
+ * fails and the error says which budget and by how many bytes. */
+static void test_firmware_over_flash_budget(void **state)
+{
+    (void)state;
+    if (!toolchain_present()) skip();
+    const char *dir = tu_tmpdir("deploy_fw_over");
+    /* float32 dense 2046 → 128: (2046·128 + 128)·4 = 1,048,064 bytes of weights (512 under
+     * 1 MiB); code, vectors and startup push the image over */
+    mf_model *m = dense_model(2046, 128);
+    float *x = calloc(2046, sizeof(float));
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = 1;
+    o.stream = 1;
+    mf_error err;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_OK);
+    mf_deploy_report r;
+    mf_deploy_run_options ro = {60, 2, NULL};
+    assert_int_equal(mf_deploy_run(dir, &ro, &r, &err), MF_ERR);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, "flash budget (1 MiB) exceeded by"));
+    mf_model_free(m);
+    free(x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plan_chain_lifetimes),
+        cmocka_unit_test(test_plan_inplace_relu_and_views),
+        cmocka_unit_test(test_plan_residual_hand_checked),
+        cmocka_unit_test(test_plan_random_graphs),
+        cmocka_unit_test(test_plan_errors),
+        cmocka_unit_test(test_unsupported_layer_before_any_file),
+        cmocka_unit_test(test_budgets_before_any_file),
+        cmocka_unit_test(test_linker_budget_messages),
+        cmocka_unit_test(test_bad_names_rejected),
+        cmocka_unit_test(test_firmware_float32),
+        cmocka_unit_test(test_firmware_int16),
+        cmocka_unit_test(test_firmware_int8),
+        cmocka_unit_test(test_firmware_over_flash_budget),
+    };
+    return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
+}
