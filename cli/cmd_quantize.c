@@ -19,9 +19,10 @@ static void quantize_usage(FILE *f)
            "                        [--qat [--epochs N] [--lr X]] [--threads T]\n"
            "                        [key.sub=value ...]\n\n"
            "Post-training quantization to power-of-two fixed point (DESIGN.md §13): folds\n"
-           "batch-norm, fuses ReLUs, calibrates max|x| of every tensor on the first N training\n"
-           "samples (default: all), picks formats (or forces n fractional bits everywhere, as\n"
-           "MicroAI's int16 Q6.9 does with --force-n 9), and prints the test accuracy computed\n"
+           "batch-norm, fuses ReLUs, calibrates max|x| of every tensor on N training samples\n"
+           "spread evenly over the split (default: all), picks formats (or forces n fractional\n"
+           "bits everywhere, as MicroAI's int16 Q6.9 does with --force-n 9), and prints the\n"
+           "test accuracy computed\n"
            "by the integer kernels themselves, beside the float model's, and a per-layer error\n"
            "report. Writes MODEL.q8.h5 / MODEL.q16.h5 (or --out).\n\n"
            "--qat fine-tunes after calibration for N epochs (default 3) with the model's own\n"
@@ -30,8 +31,18 @@ static void quantize_usage(FILE *f)
            "printed is again the integer kernels'.\n");
 }
 
+/* m samples of `per` floats taken evenly from n (all of them when m = n). */
+static float *strided_copy(const float *x, int n, size_t per, int m)
+{
+    float *out = malloc(sizeof(float) * per * (size_t)(m ? m : 1));
+    for (int k = 0; out && k < m; k++)
+        memcpy(out + (size_t)k * per, x + (size_t)((long)k * n / m) * per, sizeof(float) * per);
+    return out;
+}
+
 int quantize_model(const quantize_request *r, mf_error *err)
 {
+    float *cal = NULL, *report = NULL;
     mf_model *model = NULL;
     mf_config *cfg = NULL;
     mf_dataset *data = NULL;
@@ -56,14 +67,19 @@ int quantize_model(const quantize_request *r, mf_error *err)
     if (!folded) goto done;
     int n_cal =
         r->calibration > 0 && r->calibration < data->n_train ? r->calibration : data->n_train;
+    /* evenly spaced over the training split: some datasets are stored sorted by class */
+    cal = strided_copy(data->x_train, data->n_train, mf_model_input_size(model), n_cal);
+    report = strided_copy(data->x_train, data->n_train, mf_model_input_size(model),
+                          n_cal < 256 ? n_cal : 256);
     ranges = malloc(sizeof(double) * (size_t)folded->n_nodes);
-    if (!ranges || mf_calibrate(folded, data->x_train, n_cal, r->threads, ranges, err)) {
+    if (!cal || !report) mf_error_set(err, "out of memory");
+    if (!cal || !report || !ranges || mf_calibrate(folded, cal, n_cal, r->threads, ranges, err)) {
         if (!ranges) mf_error_set(err, "out of memory");
         mf_model_free(folded);
         goto done;
     }
     if (r->mse && r->o.force_n < 0 &&
-        mf_calibrate_mse(folded, data->x_train, n_cal, r->o.bits, ranges, err)) {
+        mf_calibrate_mse(folded, cal, n_cal, r->o.bits, ranges, err)) {
         mf_model_free(folded);
         goto done;
     }
@@ -106,7 +122,7 @@ int quantize_model(const quantize_request *r, mf_error *err)
         agree += pred_f[i] == pred_q[i];
     }
     int n_rep = n_cal < 256 ? n_cal : 256;
-    if (mf_quant_report(q, data->x_train, n_rep, stdout, err)) goto done;
+    if (mf_quant_report(q, report, n_rep, stdout, err)) goto done;
     if (mf_metrics_compute(data->y_test, pred_q, data->n_test, data->classes, &mq, err)) goto done;
     printf("test split, int%d (integer kernels):\n", r->o.bits);
     mf_metrics_print(stdout, &mq, (const char(*)[MF_LABEL_MAX])model->class_names);
@@ -123,6 +139,8 @@ done:
     free(pred_f);
     free(pred_q);
     free(ranges);
+    free(cal);
+    free(report);
     mf_qmodel_free(q);
     mf_dataset_free(data);
     mf_config_free(cfg);
