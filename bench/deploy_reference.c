@@ -69,7 +69,10 @@ static mf_model *reference_cnn(mf_error *err)
 
 int main(int argc, char **argv)
 {
+    /* deploy_reference [OUT_DIR] [OPT_FLAGS]: OPT_FLAGS replaces the default optimisation
+     * flags, to compare size/speed trade-offs on the same model */
     const char *out = argc > 1 ? argv[1] : "deploy_reference";
+    const char *opt = argc > 2 ? argv[2] : MF_DEPLOY_DEFAULT_OPT;
     mf_error err;
     mf_error_clear(&err);
     const char *missing = mf_deploy_missing_tool();
@@ -98,7 +101,7 @@ int main(int argc, char **argv)
            "-mfloat-abi=hard -mfpu=fpv4-sp-d16 %s -ffp-contract=off -fno-fast-math "
            "-ffunction-sections -fdata-sections -Wl,--gc-sections --specs=nano.specs "
            "(arm-none-eabi-gcc 12.2)\n",
-           (unsigned long long)mf_model_macs(m), m->n_params, MF_DEPLOY_DEFAULT_OPT);
+           (unsigned long long)mf_model_macs(m), m->n_params, opt);
     static const int precisions[3] = {32, 16, 8};
     for (int k = 0; k < 3 && !rc; k++) {
         int bits = precisions[k];
@@ -127,6 +130,7 @@ int main(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s/%s", out, name);
         mf_deploy_options o = {0};
         o.out_dir = dir;
+        o.opt = opt;
         o.vectors = x;
         o.n_vectors = N_VECTORS;
         o.stream = 1;

@@ -49,6 +49,7 @@
  * the QEMU harness runs on the real instructions (tests/target/equiv.c). */
 #define MF_RT_EMULATE_DSP 1
 #include "conv_opt.c"
+#include "conv_s8_opt.c"
 #include "pool_opt.c"
 #include "add_opt.c"
 #include "elementwise_opt.c"

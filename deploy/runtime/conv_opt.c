@@ -1,7 +1,8 @@
-/* Convolution, fused convolution + max pool, and dense: optimized paths (see mf_rt_dsp.h for
- * when they are used). Bit-identical to conv.c's and dense.c's references for every input.
+/* int16 and float32 convolution, fused convolution + max pool, and dense: optimized paths (see
+ * mf_rt_dsp.h for when they are used; int8 has its own, smaller design in conv_s8_opt.c).
+ * Bit-identical to conv.c's and dense.c's references for every input.
  *
- * Structure (all three types): output channels in pairs (co, co + 1; an odd last channel is
+ * Structure (both types): output channels in pairs (co, co + 1; an odd last channel is
  * computed as the pair (co, co) and stored once), output positions in pairs along a row: a
  * "block" is 2 channels × 2 positions, so every loaded word serves several multiply-adds. A
  * position's valid taps form a rectangle [ky0, ky1) × [kx0, kx1), and for each ky the valid
@@ -11,29 +12,18 @@
  * interior: all but ⌈pad/stride⌉ columns at each edge) step pointers; edge columns take a
  * generic path with per-position tap ranges (conv_*_one).
  *
- * int8: once per channel pair the weights are expanded into a stack buffer (expand_s8: SXTB16
- *   of the even and odd bytes, the two channels interleaved, each kernel row padded to a
- *   multiple of 4 with zero weights). The inner loop (mac_s8_2x2, inline assembly on the M4)
- *   loads 4 input bytes of each position with one unaligned LDR, splits them with SXTB16 /
- *   SXTB16 ROR #8 into 16-bit lanes, fetches the matching weight words with LDRD and adds with
- *   SMLAD: 2 LDR + 4 SXTB16 + 2 LDRD + 8 SMLAD per 16 MACs. The sums are exact in int32 (no
- *   intermediate overflow: see the bound below; integer additions in any order). A padded lane
- *   multiplies an input byte by 0, but reads up to 3 bytes past the row, so only blocks whose
- *   reads stay inside the input tensor take it (all but the last block or two of a tensor);
- *   the others, and kernels too large for the buffer (MF_RT_WEXP_WORDS), use the plain C
- *   kernel on the original weights (dot_s8_2x2, SXTB16 + SMLAD, same exact sums).
  * int16: once per channel pair the two channels' weights are interleaved pairwise (interleave_s16,
  *   odd rows padded with a zero weight); the inner loop (mac_s16_2x2, inline assembly) takes per
  *   2 values 1 LDR + 1 LDRD + 2 SMLALD into int64 accumulators (the reference's int64 sums
  *   exactly), two positions per call one after the other (4 int64 accumulators at once would
  *   not fit the M4's registers).
- * Requantization: a channel with shift s in [0, 31] ([0, 63] for int16) starts its accumulator
- *   at bias + 2^(s−1) (half-up) and ends with one arithmetic shift and SSAT/USAT, when the bound
- *   |bias| + taps·2^14 + 2^(s−1) ≤ 2^31 − 1 shows that no sum can leave int32 (mf_rt_dsp.h);
- *   int16 with s in [1, 31] shifts the two 32-bit halves of the int64 sum (rq_s16_31). Any other
- *   channel ends in the reference's mf_rt_requant_s32/_s64 of the plain accumulator. The common
- *   case (expanded weights, both channels, fast requantization) runs in one non-inlined loop per
- *   variant (run_s8_* / run_s16_*) that keeps its state in callee-saved registers.
+ * Requantization: a channel with shift s in [0, 63] starts its accumulator at bias + 2^(s−1)
+ *   (half-up) and ends with one arithmetic shift and SSAT/USAT when no sum can leave int64
+ *   (mf_rt_dsp.h); with s in [1, 31] it shifts the two 32-bit halves of the int64 sum
+ *   (rq_s16_31). Any other channel ends in the reference's mf_rt_requant_s64 of the plain
+ *   accumulator. The common case (interleaved weights, both channels, fast requantization) runs
+ *   in one non-inlined loop per variant (run_s16_*) that keeps its state in callee-saved
+ *   registers.
  * float: each output keeps its own accumulator, started at the bias (or 0.0f) and updated with
  *   x·w in the order ky, kx, ci ascending — the reference's order, one rounding per multiply and
  *   per add. On the M4 the update is VMLA.F32, which is not fused (ARMv7-M: the product is
@@ -42,7 +32,7 @@
  *   (VLDM of 4 floats per operand, 16 VMLA for a 2 × 2 block); MF_RT_EMULATE_DSP runs the same
  *   loop structure in C.
  * Fused max pool: the conv outputs of a window are computed in blocks and reduced to their
- *   maximum. Integers: requantization is monotonic (shift, rounding, saturation and ReLU never
+ *   maximum. int16: requantization is monotonic (shift, rounding, saturation and ReLU never
  *   reverse an order) and every output of a channel uses the same shift, so
  *   max_taps requant(acc) = requant(max_taps acc): the maximum is taken over accumulators and
  *   requantized once. Float: the outputs (ReLU applied) are folded in the pool's tap order,
@@ -51,8 +41,8 @@
  *   (2D pools, edges) are computed window by window.
  * Dense: outputs in pairs sharing every input load, the conv's inner kernels and
  *   requantization (a dense layer is a 1 × 1 conv of one position).
- * Stack: the weight buffer (MF_RT_WEXP_WORDS words, 640 B by default) plus about 0.6 KB of frames
- *   (measured peak growth of a whole int8 network: ~1.3 KB over the reference kernels'). */
+ * Stack: the int16 weight buffer (MF_RT_WEXP_WORDS words, 640 B by default) plus about 0.6 KB of
+ *   frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT) || defined(MF_RT_OPT_F32)
@@ -114,301 +104,8 @@ MF_RT_INLINE size_t conv_x_at(const mf_rt_geom *g, int oy, int ky0, int ox)
 
 enum { RQ_SLOW = 0, RQ_FAST = 1, RQ_FAST_RELU = 2 };
 
-#endif
-
-#if defined(MF_RT_OPT_INT)
-
-/* ======================= int8 ======================= */
-
-/* a[0] += x0·w0, a[1] += x1·w0, a[2] += x0·w1, a[3] += x1·w1 over n values. */
-MF_RT_INLINE void dot_s8_2x2(int n, const int8_t *restrict x0, const int8_t *restrict x1,
-                             const int8_t *restrict w0, const int8_t *restrict w1,
-                             int32_t *restrict a)
-{
-    int32_t a00 = a[0], a01 = a[1], a10 = a[2], a11 = a[3];
-#define MF_DOT_S8_2X2_STEP                                                                         \
-    do {                                                                                           \
-        uint32_t p = mf_ld32(x0), q = mf_ld32(x1);                                                 \
-        x0 += 4, x1 += 4;                                                                          \
-        uint32_t pe = mf_sxtb16(p), po = mf_sxtb16_ror8(p);                                        \
-        uint32_t qe = mf_sxtb16(q), qo = mf_sxtb16_ror8(q);                                        \
-        uint32_t k = mf_ld32(w0);                                                                  \
-        w0 += 4;                                                                                   \
-        uint32_t ke = mf_sxtb16(k), ko = mf_sxtb16_ror8(k);                                        \
-        a00 = mf_smlad(pe, ke, a00);                                                               \
-        a00 = mf_smlad(po, ko, a00);                                                               \
-        a01 = mf_smlad(qe, ke, a01);                                                               \
-        a01 = mf_smlad(qo, ko, a01);                                                               \
-        k = mf_ld32(w1);                                                                           \
-        w1 += 4;                                                                                   \
-        ke = mf_sxtb16(k), ko = mf_sxtb16_ror8(k);                                                 \
-        a10 = mf_smlad(pe, ke, a10);                                                               \
-        a10 = mf_smlad(po, ko, a10);                                                               \
-        a11 = mf_smlad(qe, ke, a11);                                                               \
-        a11 = mf_smlad(qo, ko, a11);                                                               \
-    } while (0)
-    for (; n >= 8; n -= 8) {
-        MF_DOT_S8_2X2_STEP;
-        MF_DOT_S8_2X2_STEP;
-    }
-    if (n >= 4) {
-        MF_DOT_S8_2X2_STEP;
-        n -= 4;
-    }
-#undef MF_DOT_S8_2X2_STEP
-    for (; n > 0; n--) {
-        int32_t p = *x0++, q = *x1++, k0 = *w0++, k1 = *w1++;
-        a00 += p * k0, a01 += q * k0, a10 += p * k1, a11 += q * k1;
-    }
-    a[0] = a00, a[1] = a01, a[2] = a10, a[3] = a11;
-}
-
-/* a[0] += x·w0, a[1] += x·w1 over n values. */
-MF_RT_NOINLINE void dot_s8_1x2(int n, const int8_t *restrict x, const int8_t *restrict w0,
-                               const int8_t *restrict w1, int32_t *restrict a)
-{
-    int32_t a0 = a[0], a1 = a[1];
-    for (; n >= 4; n -= 4) {
-        uint32_t p = mf_ld32(x);
-        x += 4;
-        uint32_t pe = mf_sxtb16(p), po = mf_sxtb16_ror8(p);
-        uint32_t k = mf_ld32(w0);
-        w0 += 4;
-        a0 = mf_smlad(pe, mf_sxtb16(k), a0);
-        a0 = mf_smlad(po, mf_sxtb16_ror8(k), a0);
-        k = mf_ld32(w1);
-        w1 += 4;
-        a1 = mf_smlad(pe, mf_sxtb16(k), a1);
-        a1 = mf_smlad(po, mf_sxtb16_ror8(k), a1);
-    }
-    for (; n > 0; n--) {
-        int32_t p = *x++;
-        a0 += p * *w0++, a1 += p * *w1++;
-    }
-    a[0] = a0, a[1] = a1;
-}
-
-/* Channels (c0, c1) at one position (oy, ox), any position (edges): a[0] (c0), a[1] (c1) += the
- * valid taps. w0: weights of c0; c1's are at w0 + wst. */
-MF_RT_NOINLINE void conv_s8_one(const mf_rt_geom *g, const int8_t *in, const int8_t *w0, size_t wst,
-                                int oy, int ox, int32_t *a)
-{
-    int ky0, ky1, kx0, kx1;
-    conv_tap_range(oy, g->sh, g->pad_top, g->h, g->kh, &ky0, &ky1);
-    conv_tap_range(ox, g->sw, g->pad_left, g->w, g->kw, &kx0, &kx1);
-    int n = (kx1 - kx0) * g->cin;
-    if (n <= 0) return;
-    for (int ky = ky0; ky < ky1; ky++) {
-        const int8_t *x = in + conv_x_at(g, oy, ky, ox) + (size_t)kx0 * g->cin;
-        const int8_t *k = w0 + ((size_t)ky * g->kw + kx0) * g->cin;
-        dot_s8_1x2(n, x, k, k + wst, a);
-    }
-}
-
-/* ---- int8 interior: expanded weights ----
- * A channel pair's weights serve every position, so the engine expands them once per pair into
- * a stack buffer (at most MF_RT_WEXP_WORDS words): for each kernel row (ky) and each group of 4
- * values, the words SXTB16(w0), SXTB16(w0 ROR 8), SXTB16(w1), SXTB16(w1 ROR 8); a row's last
- * partial group is padded with zero weights. Per group the inner loop then needs 2 LDR, 4
- * SXTB16, 2 LDRD and 8 SMLAD (16 MACs); on the M4 it is inline assembly (GCC neither merges the
- * LDRDs nor keeps its 14 values in registers), on the host (MF_RT_EMULATE_DSP) the same loop in
- * C. A padded lane multiplies an input byte by 0 (exact), but it reads up to 3 bytes past the
- * row: blocks whose reads would leave the input tensor take the exact path on the original
- * weights instead (the last block or two of a tensor). */
-#ifndef MF_RT_WEXP_WORDS
-#define MF_RT_WEXP_WORDS 160 /* 640 B of stack: kernels up to kh·kw·cin ≈ 150 */
-#endif
-
-/* Expands `rows` kernel rows of n values of channels (w0, w0 + wst), padded to groups of 4. */
-MF_RT_NOINLINE void expand_s8(const int8_t *w0, size_t wst, int rows, int n, uint32_t *out)
-{
-    for (int r = 0; r < rows; r++) {
-        const int8_t *k = w0 + (size_t)r * n;
-        for (int i = 0; i < n; i += 4, out += 4) {
-            uint32_t a = 0, b = 0;
-            if (i + 4 <= n) {
-                a = mf_ld32(k + i), b = mf_ld32(k + wst + i);
-            } else {
-                for (int j = 0; i + j < n; j++) {
-                    a |= (uint32_t)(uint8_t)k[i + j] << (8 * j);
-                    b |= (uint32_t)(uint8_t)k[wst + i + j] << (8 * j);
-                }
-            }
-            out[0] = mf_sxtb16(a), out[1] = mf_sxtb16_ror8(a);
-            out[2] = mf_sxtb16(b), out[3] = mf_sxtb16_ror8(b);
-        }
-    }
-}
-
-/* acc[0] += x0·w0, acc[1] += x1·w0, acc[2] += x0·w1, acc[3] += x1·w1 over 4·groups values,
- * x1 = x0 + dx, groups ≥ 1. */
-#if defined(MF_RT_EMULATE_DSP)
-MF_RT_NOINLINE void mac_s8_2x2(int32_t *acc, const int8_t *x0, ptrdiff_t dx, const uint32_t *wp,
-                               int groups)
-{
-    const int8_t *x1 = x0 + dx;
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    for (; groups > 0; groups--, x0 += 4, x1 += 4, wp += 4) {
-        uint32_t p = mf_ld32(x0), q = mf_ld32(x1);
-        uint32_t pe = mf_sxtb16(p), po = mf_sxtb16_ror8(p);
-        uint32_t qe = mf_sxtb16(q), qo = mf_sxtb16_ror8(q);
-        a00 = mf_smlad(po, wp[1], mf_smlad(pe, wp[0], a00));
-        a01 = mf_smlad(qo, wp[1], mf_smlad(qe, wp[0], a01));
-        a10 = mf_smlad(po, wp[3], mf_smlad(pe, wp[2], a10));
-        a11 = mf_smlad(qo, wp[3], mf_smlad(qe, wp[2], a11));
-    }
-    acc[0] = a00, acc[1] = a01, acc[2] = a10, acc[3] = a11;
-}
-#else
-/* The same in assembly, as a naked function (AAPCS: r0 acc, r1 x0, r2 dx, r3 wp, groups on the
- * stack): the accumulators move with one LDM / STM, the registers are saved once. The loop is
- * the C model's: per group 2 LDR (unaligned) + 4 SXTB16 + 2 LDRD + 8 SMLAD. */
-__attribute__((naked, noinline)) static void
-mac_s8_2x2(MF_RT_UNUSED int32_t *acc, MF_RT_UNUSED const int8_t *x0, MF_RT_UNUSED ptrdiff_t dx,
-           MF_RT_UNUSED const uint32_t *wp, MF_RT_UNUSED int groups)
-{
-    __asm__ volatile("push {r0, r4-r11, lr}\n\t"
-                     "ldr r12, [sp, #40]\n\t" /* groups */
-                     "add r2, r1, r2\n\t"     /* x1 */
-                     "ldm r0, {r4-r7}\n\t"    /* a00 a01 a10 a11 */
-                     "1:\n\t"
-                     "ldr r8, [r1], #4\n\t"
-                     "ldr r9, [r2], #4\n\t"
-                     "ldrd r10, r11, [r3], #8\n\t"
-                     "sxtb16 lr, r8, ror #8\n\t"
-                     "sxtb16 r8, r8\n\t"
-                     "sxtb16 r0, r9, ror #8\n\t"
-                     "sxtb16 r9, r9\n\t"
-                     "smlad r4, r8, r10, r4\n\t"
-                     "smlad r4, lr, r11, r4\n\t"
-                     "smlad r5, r9, r10, r5\n\t"
-                     "smlad r5, r0, r11, r5\n\t"
-                     "ldrd r10, r11, [r3], #8\n\t"
-                     "smlad r6, r8, r10, r6\n\t"
-                     "smlad r6, lr, r11, r6\n\t"
-                     "smlad r7, r9, r10, r7\n\t"
-                     "smlad r7, r0, r11, r7\n\t"
-                     "subs r12, r12, #1\n\t"
-                     "bne 1b\n\t"
-                     "ldr r0, [sp]\n\t"
-                     "stm r0, {r4-r7}\n\t"
-                     "pop {r0, r4-r11, pc}\n\t");
-}
-#endif
-
-/* What the interior blocks of one output row share. */
-typedef struct {
-    const int8_t *k;    /* c0's weights from the first valid kernel row (c1's at k + wst) */
-    const uint32_t *wp; /* the expanded weights from that row, or NULL */
-    size_t wst;
-    ptrdiff_t dx, row; /* input elements between the two positions, between input rows */
-    ptrdiff_t lim;     /* the expanded path reads inside the input iff x − in ≤ lim */
-    int rows, n, groups;
-    int32_t i0, i1; /* accumulator starts */
-} blk_s8;
-
-/* The exact path: original weights, C. */
-MF_RT_NOINLINE void blk_s8_2x2_c(const blk_s8 *b, const int8_t *x, int32_t *a)
-{
-    const int8_t *k = b->k;
-    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
-        dot_s8_2x2(b->n, x, x + b->dx, k, k + b->wst, a);
-}
-
-/* a[0] = (c0, x), a[1] = (c0, x + dx), a[2] = (c1, x), a[3] = (c1, x + dx). */
-MF_RT_INLINE void blk_s8_2x2(const blk_s8 *b, const int8_t *in, const int8_t *x, int32_t *a)
-{
-    a[0] = a[1] = b->i0;
-    a[2] = a[3] = b->i1;
-    if (b->wp && x - in <= b->lim) {
-        const uint32_t *wp = b->wp;
-        for (int r = b->rows; r > 0; r--, x += b->row, wp += 4 * b->groups)
-            mac_s8_2x2(a, x, b->dx, wp, b->groups);
-    } else {
-        blk_s8_2x2_c(b, x, a);
-    }
-}
-
-/* a[0] = (c0, x), a[1] = (c1, x). */
-MF_RT_NOINLINE void blk_s8_1x2(const blk_s8 *b, const int8_t *x, int32_t *a)
-{
-    const int8_t *k = b->k;
-    a[0] = b->i0, a[1] = b->i1;
-    for (int r = b->rows; r > 0; r--, x += b->row, k += b->n)
-        dot_s8_1x2(b->n, x, k, k + b->wst, a);
-}
-
-/* ---- the common case in one loop ----
- * Expanded weights, both channels present, fast requantization, blocks whose padded reads stay
- * inside the input: a run of blocks along an output row, `step` input elements apart, each
- * giving 4 outputs (plain conv: 2 positions × 2 channels) or 2 (fused max pool of width 2: the
- * maximum of the 2 positions). One non-inlined function per (ReLU, pool) keeps the loop state
- * in callee-saved registers across the calls of mac_s8_2x2. */
-typedef struct {
-    const uint32_t *wp; /* expanded weights from the first valid kernel row */
-    ptrdiff_t dx, row;  /* second position, next input row */
-    int rows, groups;
-    int32_t i0, i1;
-    int s0, s1; /* shifts */
-} run_s8;
-
-MF_RT_INLINE void run_s8_body(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
-                              ptrdiff_t ostep, int cout, int blocks, const int relu, const int pool)
-{
-    for (; blocks > 0; blocks--, x += step, o += ostep) {
-        int32_t a[4];
-        a[0] = a[1] = r->i0;
-        a[2] = a[3] = r->i1;
-        if (r->rows == 1) { /* 1D and every kernel one row high */
-            mac_s8_2x2(a, x, r->dx, r->wp, r->groups);
-        } else {
-            const int8_t *xr = x;
-            const uint32_t *wp = r->wp;
-            for (int k = r->rows; k > 0; k--, xr += r->row, wp += 4 * r->groups)
-                mac_s8_2x2(a, xr, r->dx, wp, r->groups);
-        }
-        if (pool) {
-            int32_t u = (a[0] > a[1] ? a[0] : a[1]) >> r->s0;
-            int32_t v = (a[2] > a[3] ? a[2] : a[3]) >> r->s1;
-            o[0] = (int8_t)(relu ? mf_usat7(u) : mf_ssat8(u));
-            o[1] = (int8_t)(relu ? mf_usat7(v) : mf_ssat8(v));
-        } else {
-            const int32_t q0 = a[0] >> r->s0, q1 = a[1] >> r->s0;
-            const int32_t q2 = a[2] >> r->s1, q3 = a[3] >> r->s1;
-            o[0] = (int8_t)(relu ? mf_usat7(q0) : mf_ssat8(q0));
-            o[cout] = (int8_t)(relu ? mf_usat7(q1) : mf_ssat8(q1));
-            o[1] = (int8_t)(relu ? mf_usat7(q2) : mf_ssat8(q2));
-            o[cout + 1] = (int8_t)(relu ? mf_usat7(q3) : mf_ssat8(q3));
-        }
-    }
-}
-
-MF_RT_NOINLINE void run_s8_plain(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
-                                 ptrdiff_t ostep, int cout, int blocks)
-{
-    run_s8_body(r, x, step, o, ostep, cout, blocks, 0, 0);
-}
-
-MF_RT_NOINLINE void run_s8_plain_relu(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
-                                      ptrdiff_t ostep, int cout, int blocks)
-{
-    run_s8_body(r, x, step, o, ostep, cout, blocks, 1, 0);
-}
-
-MF_RT_NOINLINE void run_s8_pool(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
-                                ptrdiff_t ostep, int cout, int blocks)
-{
-    run_s8_body(r, x, step, o, ostep, cout, blocks, 0, 1);
-}
-
-MF_RT_NOINLINE void run_s8_pool_relu(const run_s8 *r, const int8_t *x, ptrdiff_t step, int8_t *o,
-                                     ptrdiff_t ostep, int cout, int blocks)
-{
-    run_s8_body(r, x, step, o, ostep, cout, blocks, 1, 1);
-}
-
 /* How many of `blocks` blocks starting at input offset off, `step` apart, read inside the input
- * on the expanded path (a prefix: offsets only grow). */
+ * on the padded path (a prefix: offsets only grow). */
 MF_RT_INLINE int run_safe(ptrdiff_t lim, ptrdiff_t off, ptrdiff_t step, int blocks)
 {
     if (lim == PTRDIFF_MAX) return blocks;
@@ -417,275 +114,9 @@ MF_RT_INLINE int run_safe(ptrdiff_t lim, ptrdiff_t off, ptrdiff_t step, int bloc
     return n < blocks ? (int)n : blocks;
 }
 
-/* A channel pair. */
-typedef struct {
-    const int8_t *w0; /* weights of channel co at ky = 0 */
-    size_t wst;       /* to channel co + 1's (0 for an odd last channel) */
-    mf_rt_chan_s8 c0, c1;
-    int two;            /* co + 1 exists */
-    const uint32_t *wx; /* expanded weights (NULL: none) */
-} pair_s8;
+#endif
 
-/* The block context of output row oy. */
-MF_RT_INLINE blk_s8 blk_s8_of(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c, int oy)
-{
-    blk_s8 b;
-    const conv_rows r = conv_rows_of(g, oy);
-    const int ky0 = r.rows > 0 ? r.ky0 : 0;
-    b.rows = r.rows > 0 ? r.rows : 0;
-    b.n = p->n;
-    b.groups = (p->n + 3) >> 2;
-    b.k = c->w0 + (size_t)ky0 * p->n;
-    b.wp = c->wx ? c->wx + (size_t)ky0 * 4 * b.groups : NULL;
-    b.wst = c->wst;
-    b.dx = p->dx, b.row = p->row;
-    b.lim = (p->n & 3) == 0 ? PTRDIFF_MAX
-                            : (ptrdiff_t)((size_t)g->h * g->w * g->cin) -
-                                  (p->dx + (ptrdiff_t)(b.rows - 1) * p->row + 4 * b.groups);
-    b.i0 = c->c0.init, b.i1 = c->c1.init;
-    return b;
-}
-
-/* Input at (oy, interior column ox), first valid kernel row; `in` when no row is valid. */
-MF_RT_INLINE const int8_t *conv_s8_x(const mf_rt_geom *g, const int8_t *in, int oy, int ox)
-{
-    const conv_rows r = conv_rows_of(g, oy);
-    return r.rows > 0 ? in + conv_x_at(g, oy, r.ky0, ox) : in;
-}
-
-MF_RT_INLINE int8_t rq_s8(int32_t acc, const mf_rt_chan_s8 *c, const mf_rt_requant *rq,
-                          const int mode)
-{
-    if (mode == RQ_FAST_RELU) return (int8_t)mf_usat7(acc >> c->shift);
-    if (mode == RQ_FAST) return (int8_t)mf_ssat8(acc >> c->shift);
-    return mf_rt_requant_s32(acc, c->shift, rq->relu, rq->rounding);
-}
-
-/* Runtime-mode requantization (edges). */
-MF_RT_NOINLINE int8_t rq_s8_any(int32_t acc, const mf_rt_chan_s8 *c, const mf_rt_requant *rq)
-{
-    return c->fast ? (int8_t)(rq->relu ? mf_usat7(acc >> c->shift) : mf_ssat8(acc >> c->shift))
-                   : mf_rt_requant_s32(acc, c->shift, rq->relu, rq->rounding);
-}
-
-/* Edge column: the generic path. */
-MF_RT_NOINLINE void conv_s8_edge(const mf_rt_geom *g, const pair_s8 *c, const int8_t *in,
-                                 const mf_rt_requant *rq, int oy, int ox, int8_t *o)
-{
-    int32_t a[2] = {c->c0.init, c->c1.init};
-    conv_s8_one(g, in, c->w0, c->wst, oy, ox, a);
-    o[0] = rq_s8_any(a[0], &c->c0, rq);
-    if (c->two) o[1] = rq_s8_any(a[1], &c->c1, rq);
-}
-
-/* Plain conv, one channel pair, every output row. */
-MF_RT_NOINLINE void conv_s8_pair(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c,
-                                 const int8_t *in, const mf_rt_requant *rq, int8_t *out, int mode)
-{
-    const int cout = g->cout;
-    const ptrdiff_t dx2 = 2 * p->dx;
-    for (int oy = 0; oy < g->oh; oy++) {
-        int8_t *o = out + (size_t)oy * g->ow * cout;
-        for (int ox = 0; ox < p->ox_lo; ox++, o += cout)
-            conv_s8_edge(g, c, in, rq, oy, ox, o);
-        const blk_s8 b = blk_s8_of(g, p, c, oy);
-        const int8_t *x = conv_s8_x(g, in, oy, p->ox_lo);
-        int count = p->ox_hi - p->ox_lo;
-        if (mode != RQ_SLOW && c->two && b.wp && b.rows > 0) {
-            const int fast = run_safe(b.lim, x - in, dx2, count / 2);
-            const run_s8 r = {b.wp, b.dx, b.row,       b.rows,     b.groups,
-                              b.i0, b.i1, c->c0.shift, c->c1.shift};
-            if (mode == RQ_FAST_RELU)
-                run_s8_plain_relu(&r, x, dx2, o, 2 * cout, cout, fast);
-            else
-                run_s8_plain(&r, x, dx2, o, 2 * cout, cout, fast);
-            count -= 2 * fast, x += dx2 * fast, o += 2 * (ptrdiff_t)cout * fast;
-        }
-        for (; count >= 2; count -= 2, x += dx2, o += 2 * cout) {
-            int32_t a[4];
-            blk_s8_2x2(&b, in, x, a);
-            o[0] = rq_s8(a[0], &c->c0, rq, mode);
-            o[cout] = rq_s8(a[1], &c->c0, rq, mode);
-            if (c->two) {
-                o[1] = rq_s8(a[2], &c->c1, rq, mode);
-                o[cout + 1] = rq_s8(a[3], &c->c1, rq, mode);
-            }
-        }
-        if (count > 0) {
-            int32_t a[2];
-            blk_s8_1x2(&b, x, a);
-            o[0] = rq_s8(a[0], &c->c0, rq, mode);
-            if (c->two) o[1] = rq_s8(a[1], &c->c1, rq, mode);
-            o += cout;
-        }
-        for (int ox = p->ox_hi; ox < g->ow; ox++, o += cout)
-            conv_s8_edge(g, c, in, rq, oy, ox, o);
-    }
-}
-
-/* The maximum accumulators over the conv outputs of a window, any window (generic). */
-MF_RT_NOINLINE void conv_s8_window(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c,
-                                   const int8_t *in, int pkh, int pkw, int oy0, int ox0, int32_t *m)
-{
-    const int inside = ox0 >= p->ox_lo && ox0 + pkw <= p->ox_hi;
-    int32_t m0 = INT32_MIN, m1 = INT32_MIN;
-    for (int wy = 0; wy < pkh; wy++) {
-        const int oy = oy0 + wy;
-        if (inside) {
-            const blk_s8 b = blk_s8_of(g, p, c, oy);
-            const int8_t *x = conv_s8_x(g, in, oy, ox0);
-            int wx = 0;
-            for (; wx + 1 < pkw; wx += 2, x += 2 * p->dx) {
-                int32_t a[4];
-                blk_s8_2x2(&b, in, x, a);
-                int32_t u = a[0] > a[1] ? a[0] : a[1], v = a[2] > a[3] ? a[2] : a[3];
-                m0 = u > m0 ? u : m0;
-                m1 = v > m1 ? v : m1;
-            }
-            if (wx < pkw) {
-                int32_t a[2];
-                blk_s8_1x2(&b, x, a);
-                m0 = a[0] > m0 ? a[0] : m0;
-                m1 = a[1] > m1 ? a[1] : m1;
-            }
-        } else {
-            for (int wx = 0; wx < pkw; wx++) {
-                int32_t a[2] = {c->c0.init, c->c1.init};
-                conv_s8_one(g, in, c->w0, c->wst, oy, ox0 + wx, a);
-                m0 = a[0] > m0 ? a[0] : m0;
-                m1 = a[1] > m1 ? a[1] : m1;
-            }
-        }
-    }
-    m[0] = m0, m[1] = m1;
-}
-
-/* Fused conv + max pool, one channel pair: the maximum accumulator of each window, requantized
- * once. Windows one conv row high whose columns are all interior (every window of a 1D pool
- * but the edges) step pointers along the row; the others take conv_s8_window. */
-MF_RT_NOINLINE void conv_s8_pool_pair(const mf_rt_geom *g, const conv_plan *p, const pair_s8 *c,
-                                      int pkh, int pkw, int psh, int psw, int poh, int pow,
-                                      const int8_t *in, const mf_rt_requant *rq, int8_t *out,
-                                      int mode)
-{
-    const int cout = g->cout;
-    /* windows [px_lo, px_hi) have all their columns inside [ox_lo, ox_hi) */
-    int px_lo = (p->ox_lo + psw - 1) / psw,
-        px_hi = p->ox_hi >= pkw ? (p->ox_hi - pkw) / psw + 1 : 0;
-    if (px_hi > pow) px_hi = pow;
-    if (px_lo > px_hi || pkh != 1) px_lo = px_hi = pow;
-    for (int py = 0; py < poh; py++) {
-        int8_t *o = out + (size_t)py * pow * cout;
-        int px = 0;
-        for (; px < px_lo; px++, o += cout) {
-            int32_t m[2];
-            conv_s8_window(g, p, c, in, pkh, pkw, py * psh, px * psw, m);
-            o[0] = rq_s8(m[0], &c->c0, rq, mode);
-            if (c->two) o[1] = rq_s8(m[1], &c->c1, rq, mode);
-        }
-        if (px < px_hi) {
-            const int oy = py * psh;
-            const blk_s8 b = blk_s8_of(g, p, c, oy);
-            const int8_t *x = conv_s8_x(g, in, oy, px * psw);
-            const ptrdiff_t step = psw * p->dx;
-            if (pkw == 2 && mode != RQ_SLOW && c->two && b.wp && b.rows > 0) {
-                const int fast = run_safe(b.lim, x - in, step, px_hi - px);
-                const run_s8 r = {b.wp, b.dx, b.row,       b.rows,     b.groups,
-                                  b.i0, b.i1, c->c0.shift, c->c1.shift};
-                if (mode == RQ_FAST_RELU)
-                    run_s8_pool_relu(&r, x, step, o, cout, cout, fast);
-                else
-                    run_s8_pool(&r, x, step, o, cout, cout, fast);
-                px += fast, x += step * fast, o += (ptrdiff_t)cout * fast;
-            }
-            for (; px < px_hi; px++, o += cout, x += step) {
-                if (pkw == 2) { /* the common case: one block per window */
-                    int32_t a[4];
-                    blk_s8_2x2(&b, in, x, a);
-                    o[0] = rq_s8(a[0] > a[1] ? a[0] : a[1], &c->c0, rq, mode);
-                    if (c->two) o[1] = rq_s8(a[2] > a[3] ? a[2] : a[3], &c->c1, rq, mode);
-                    continue;
-                }
-                int32_t m0 = INT32_MIN, m1 = INT32_MIN;
-                const int8_t *xw = x;
-                int wx = 0;
-                for (; wx + 1 < pkw; wx += 2, xw += 2 * p->dx) {
-                    int32_t a[4];
-                    blk_s8_2x2(&b, in, xw, a);
-                    int32_t u = a[0] > a[1] ? a[0] : a[1], v = a[2] > a[3] ? a[2] : a[3];
-                    m0 = u > m0 ? u : m0;
-                    m1 = v > m1 ? v : m1;
-                }
-                if (wx < pkw) {
-                    int32_t a[2];
-                    blk_s8_1x2(&b, xw, a);
-                    m0 = a[0] > m0 ? a[0] : m0;
-                    m1 = a[1] > m1 ? a[1] : m1;
-                }
-                o[0] = rq_s8(m0, &c->c0, rq, mode);
-                if (c->two) o[1] = rq_s8(m1, &c->c1, rq, mode);
-            }
-        }
-        for (; px < pow; px++, o += cout) {
-            int32_t m[2];
-            conv_s8_window(g, p, c, in, pkh, pkw, py * psh, px * psw, m);
-            o[0] = rq_s8(m[0], &c->c0, rq, mode);
-            if (c->two) o[1] = rq_s8(m[1], &c->c1, rq, mode);
-        }
-    }
-}
-
-static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
-                           const int8_t *in, const int8_t *w, const int32_t *bias,
-                           const mf_rt_requant *rq, int8_t *out)
-{
-    if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1) return;
-    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
-    const int plain = pkh == 1 && pkw == 1 && psh == 1 && psw == 1;
-    const conv_plan p = conv_plan_of(g);
-    /* expanding pays when the pair computes several 2 × 2 blocks */
-    uint32_t wexp[MF_RT_WEXP_WORDS];
-    const long words = 4L * ((p.n + 3) >> 2) * g->kh;
-    const long blocks =
-        plain ? (long)g->oh * ((p.ox_hi - p.ox_lo) / 2) : (long)poh * pow * (pkw / 2);
-    const int expand = words <= MF_RT_WEXP_WORDS && blocks >= 2;
-    for (int co = 0; co < g->cout; co += 2) {
-        pair_s8 c;
-        c.two = co + 1 < g->cout;
-        c.c0 = mf_rt_chan_setup_s8(bias, co, rq, (int64_t)p.K);
-        c.c1 = c.two ? mf_rt_chan_setup_s8(bias, co + 1, rq, (int64_t)p.K) : c.c0;
-        c.w0 = w + (size_t)co * p.K;
-        c.wst = c.two ? p.K : 0;
-        c.wx = NULL;
-        if (expand) {
-            expand_s8(c.w0, c.wst, g->kh, p.n, wexp);
-            c.wx = wexp;
-        }
-        const int mode = !(c.c0.fast && c.c1.fast) ? RQ_SLOW : rq->relu ? RQ_FAST_RELU : RQ_FAST;
-        if (mode == RQ_SLOW) { /* the slow path wants the plain accumulators */
-            c.c0.init = bias ? bias[co] : 0;
-            c.c1.init = bias ? bias[c.two ? co + 1 : co] : 0;
-            c.c0.fast = c.c1.fast = 0;
-        }
-        if (plain)
-            conv_s8_pair(g, &p, &c, in, rq, out + co, mode);
-        else
-            conv_s8_pool_pair(g, &p, &c, pkh, pkw, psh, psw, poh, pow, in, rq, out + co, mode);
-    }
-}
-
-void mf_rt_conv_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       const mf_rt_requant *rq, int8_t *out)
-{
-    conv_s8_engine(g, 1, 1, 1, 1, in, w, bias, rq, out);
-}
-
-void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
-                               int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                               const mf_rt_requant *rq, int8_t *out)
-{
-    conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
-}
+#if defined(MF_RT_OPT_INT)
 
 /* ======================= int16 ======================= */
 
@@ -741,6 +172,10 @@ MF_RT_NOINLINE void conv_s16_one(const mf_rt_geom *g, const int16_t *in, const i
  * values 1 LDR, 1 LDRD, 2 SMLALD (4 MACs). Inline assembly on the M4 (2 pairs per iteration),
  * the same loop in C on the host. A padded lane reads one int16 past the row; blocks whose
  * reads would leave the input take the exact path on the original weights. */
+#ifndef MF_RT_WEXP_WORDS
+#define MF_RT_WEXP_WORDS 160 /* 640 B of stack: kernels up to kh·kw·cin ≈ 300 */
+#endif
+
 MF_RT_NOINLINE void interleave_s16(const int16_t *w0, size_t wst, int rows, int n, uint32_t *out)
 {
     for (int r = 0; r < rows; r++) {
@@ -1243,30 +678,10 @@ void mf_rt_conv_maxpool_s16_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw
     conv_s16_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
 }
 
-/* ======================= dense (int8, int16) =======================
+/* ======================= dense (int16) =======================
  * out[o] = requant(bias[o] + Σ in[i]·w[o][i]): outputs in pairs sharing every input load
- * (int8: SXTB16 + SMLAD, dot_s8_1x2; int16: SMLALD, dot_s16_1x2), the conv's requantization
+ * (SMLALD, dot_s16_1x2), the conv's requantization
  * (fast when the bound holds, with n_in taps; else the reference's). */
-void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out)
-{
-    const size_t K = (size_t)(n_in > 0 ? n_in : 0);
-    for (int o = 0; o < n_out; o += 2) {
-        const int two = o + 1 < n_out;
-        mf_rt_chan_s8 c0 = mf_rt_chan_setup_s8(bias, o, rq, (int64_t)K);
-        mf_rt_chan_s8 c1 = two ? mf_rt_chan_setup_s8(bias, o + 1, rq, (int64_t)K) : c0;
-        if (!c0.fast || !c1.fast) { /* plain accumulators for the reference's requantization */
-            c0.init = bias ? bias[o] : 0, c0.fast = 0;
-            c1.init = bias ? bias[two ? o + 1 : o] : 0, c1.fast = 0;
-        }
-        int32_t a[2] = {c0.init, c1.init};
-        const int8_t *w0 = w + (size_t)o * K;
-        dot_s8_1x2((int)K, in, w0, two ? w0 + K : w0, a);
-        out[o] = rq_s8_any(a[0], &c0, rq);
-        if (two) out[o + 1] = rq_s8_any(a[1], &c1, rq);
-    }
-}
-
 void mf_rt_dense_s16_opt(int n_in, int n_out, const int16_t *in, const int16_t *w,
                          const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
 {

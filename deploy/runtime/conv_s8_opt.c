@@ -1,0 +1,381 @@
+/* int8 convolution, fused convolution + max pool, and dense: the optimized paths (see
+ * mf_rt_dsp.h for when they are used). Bit-identical to conv.c's and dense.c's references.
+ *
+ * Written for size first, then speed: one small loop structure serves every geometry (1D, 2D,
+ * strides, padding, any pool window), so a firmware carries a few hundred bytes of kernel code.
+ *
+ * Convolution: output positions are taken in pairs (plain conv: neighbours in raster order;
+ * fused pool: the positions of one window, two at a time). For a pair, the receptive fields
+ * (K = kh·kw·cin values each, weight order [ky][kx][ci]) are gathered into an int8 column with
+ * zeros where the window hangs over the input's edge (im2col_s8), then split once into 16-bit
+ * lanes (SXTB16 of the even and of the odd bytes of every 4 values, both positions interleaved:
+ * the "lanes"). Every output channel pair then reuses those lanes: the inner loop (mac_s8_2x2,
+ * inline assembly on the M4) takes per 4 values one LDM of the 4 lane words, one LDR of each
+ * channel's 4 weights straight from flash, 4 SXTB16 and 8 SMLAD: 16 MACs in 15 instructions
+ * + the loop's 2. Weights are read as stored ([cout][kh][kw][cin], no repacking, no copy); the
+ * K mod 4 last weights of a channel come from the word that ends with them, shifted, so no read
+ * leaves the weight array. Sums are
+ * exact int32 sums (the quantizer bounds them, conv.c), added in another order than the
+ * reference's: integer addition does not care.
+ *
+ * Requantization: when every channel passes the bound of mf_rt_chan_setup_s8 (the usual case),
+ * accumulators start at bias + 2^(s−1) and end with one shift and SSAT/USAT; otherwise every
+ * channel starts at its bias and ends in the reference's mf_rt_requant_s32.
+ * Fused max pool: requantization is monotonic (shift, rounding, saturation and ReLU never reverse
+ * an order) and one channel has one shift, so the maximum of the requantized outputs equals the
+ * requantized maximum: each pair's larger accumulator is requantized and folded into the output
+ * with max.
+ * Stack: about 6·K + 4·cout + 20 bytes of variable-length arrays (K = kh·kw·cin) plus ~150
+ * bytes of frames. */
+#include "mf_rt_dsp.h"
+
+#if defined(MF_RT_OPT_INT)
+
+/* What the multiply-add loop reads and advances (mac_s8_4x1). */
+typedef struct {
+    const uint32_t *lanes; /*  0: per 4 values 8 words: SXTB16(x), SXTB16(x ROR 8) of 4 positions */
+    const int8_t *w;       /*  4: the current channel's weights (advances by K) */
+    int32_t *acc;          /*  8: out, 4 per channel (advances) */
+    const int32_t *init;   /* 12: accumulator start per channel (advances) */
+    int groups;            /* 16: K / 4 */
+    int back;              /* 20: 4 − K mod 4, or 0 when K mod 4 = 0 */
+    int channels;          /* 24: channels to compute, ≥ 1 (counts down) */
+    int K;                 /* 28: values per channel */
+} mac_job;
+
+/* For each channel: acc[0..3] = init + the sums of the 4 positions' K values times the
+ * channel's weights. Per 4 values: one LDR of the 4 weights straight from the weight array, 2
+ * SXTB16, 2 LDM of the lanes and 8 SMLAD: 16 MACs in 13 instructions + the loop's 2. The K mod
+ * 4 last weights come from the word that ends at w + K (inside the array, K ≥ 4) shifted right
+ * by 8·back bits: they land in the low bytes with zeros above, so the lanes' values past K (any)
+ * are multiplied by 0. Sums are exact int32 sums (the quantizer bounds them, conv.c). */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
+{
+    for (; j->channels > 0; j->channels--, j->w += j->K, j->init++, j->acc += 4) {
+        const int8_t *w = j->w;
+        const uint32_t *l = j->lanes;
+        int32_t a[4] = {j->init[0], j->init[0], j->init[0], j->init[0]};
+        for (int n = j->groups + (j->back != 0); n > 0; n--, l += 8, w += 4) {
+            int sh = 0;
+            if (n == 1 && j->back) w -= j->back, sh = 8 * j->back;
+            const uint32_t k = mf_ld32(w) >> sh, ke = mf_sxtb16(k), ko = mf_sxtb16_ror8(k);
+            for (int e = 0; e < 4; e++)
+                a[e] = mf_smlad(l[2 * e + 1], ko, mf_smlad(l[2 * e], ke, a[e]));
+        }
+        for (int e = 0; e < 4; e++)
+            j->acc[e] = a[e];
+    }
+}
+#else
+/* The same in assembly (naked; r0 = job, kept at [sp]): GCC would spill some of the 13 values
+ * the inner loop keeps live. The K mod 4 step repeats the loop body with LSR'd weights. */
+__attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
+{
+    __asm__ volatile("push {r0, r4-r11, lr}\n\t"
+                     "0:\n\t"
+                     "ldr r0, [sp]\n\t"
+                     "ldm r0, {r1, r2, r3, r12}\n\t" /* lanes, w, acc, init */
+                     "ldr r4, [r12], #4\n\t"
+                     "str r12, [r0, #12]\n\t"
+                     "ldr r12, [r0, #28]\n\t"
+                     "add r12, r2, r12\n\t"
+                     "str r12, [r0, #4]\n\t" /* the next channel's w */
+                     "mov r5, r4\n\t"
+                     "mov r6, r4\n\t"
+                     "mov r7, r4\n\t"
+                     "ldr r0, [r0, #16]\n\t" /* groups */
+                     "cbz r0, 3f\n\t"
+                     "1:\n\t"
+                     "ldr r12, [r2], #4\n\t"
+                     "sxtb16 lr, r12\n\t"
+                     "sxtb16 r12, r12, ror #8\n\t"
+                     "ldm r1!, {r8-r11}\n\t"
+                     "smlad r4, r8, lr, r4\n\t"
+                     "smlad r4, r9, r12, r4\n\t"
+                     "smlad r5, r10, lr, r5\n\t"
+                     "smlad r5, r11, r12, r5\n\t"
+                     "ldm r1!, {r8-r11}\n\t"
+                     "smlad r6, r8, lr, r6\n\t"
+                     "smlad r6, r9, r12, r6\n\t"
+                     "smlad r7, r10, lr, r7\n\t"
+                     "smlad r7, r11, r12, r7\n\t"
+                     "subs r0, r0, #1\n\t"
+                     "bne 1b\n\t"
+                     "3:\n\t"
+                     "ldr r0, [sp]\n\t"
+                     "ldr r0, [r0, #20]\n\t" /* back */
+                     "cbz r0, 2f\n\t"
+                     "subs r2, r2, r0\n\t"
+                     "lsls r0, r0, #3\n\t"
+                     "ldr r12, [r2]\n\t"
+                     "lsr r12, r12, r0\n\t"
+                     "sxtb16 lr, r12\n\t"
+                     "sxtb16 r12, r12, ror #8\n\t"
+                     "ldm r1!, {r8-r11}\n\t"
+                     "smlad r4, r8, lr, r4\n\t"
+                     "smlad r4, r9, r12, r4\n\t"
+                     "smlad r5, r10, lr, r5\n\t"
+                     "smlad r5, r11, r12, r5\n\t"
+                     "ldm r1!, {r8-r11}\n\t"
+                     "smlad r6, r8, lr, r6\n\t"
+                     "smlad r6, r9, r12, r6\n\t"
+                     "smlad r7, r10, lr, r7\n\t"
+                     "smlad r7, r11, r12, r7\n\t"
+                     "2:\n\t"
+                     "stm r3!, {r4-r7}\n\t"
+                     "ldr r0, [sp]\n\t"
+                     "str r3, [r0, #8]\n\t"
+                     "ldr r12, [r0, #24]\n\t"
+                     "subs r12, r12, #1\n\t"
+                     "str r12, [r0, #24]\n\t"
+                     "bne 0b\n\t"
+                     "pop {r0, r4-r11, pc}\n\t");
+}
+#endif
+
+/* The lanes of 4 fields f[0..3] over 4·groups values: per 4 values, SXTB16(x) and
+ * SXTB16(x ROR 8) of each field in turn (8 words). */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_NOINLINE void lanes_s8_4(const int8_t *const *f, uint32_t *lanes, int groups)
+{
+    for (int i = 0; i < 4 * groups; i += 4)
+        for (int e = 0; e < 4; e++, lanes += 2) {
+            const uint32_t u = mf_ld32(f[e] + i);
+            lanes[0] = mf_sxtb16(u), lanes[1] = mf_sxtb16_ror8(u);
+        }
+}
+#else
+/* In assembly: 4 LDR, 8 SXTB16 and 2 STM per 4 values (GCC keeps the pointers in memory). */
+__attribute__((naked, noinline)) static void lanes_s8_4(MF_RT_UNUSED const int8_t *const *f,
+                                                        MF_RT_UNUSED uint32_t *lanes,
+                                                        MF_RT_UNUSED int groups)
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "ldm r0, {r4-r7}\n\t"
+                     "1:\n\t"
+                     "ldr r8, [r4], #4\n\t"
+                     "ldr r10, [r5], #4\n\t"
+                     "sxtb16 r9, r8, ror #8\n\t"
+                     "sxtb16 r8, r8\n\t"
+                     "sxtb16 r11, r10, ror #8\n\t"
+                     "sxtb16 r10, r10\n\t"
+                     "stm r1!, {r8-r11}\n\t"
+                     "ldr r0, [r6], #4\n\t"
+                     "ldr r12, [r7], #4\n\t"
+                     "sxtb16 r3, r0, ror #8\n\t"
+                     "sxtb16 r0, r0\n\t"
+                     "sxtb16 lr, r12, ror #8\n\t"
+                     "sxtb16 r12, r12\n\t"
+                     "stm r1!, {r0, r3, r12, lr}\n\t"
+                     "subs r2, r2, #1\n\t"
+                     "bne 1b\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+#endif
+
+/* The receptive field of output (oy, ox), K values in weight order, gathered into col with
+ * zeros outside the input (the edges: a plain byte loop is enough). */
+MF_RT_NOINLINE void gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
+{
+    for (int ky = 0; ky < g->kh; ky++)
+        for (int kx = 0; kx < g->kw; kx++) {
+            const int iy = oy * g->sh - g->pad_top + ky, ix = ox * g->sw - g->pad_left + kx;
+            const int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+            const int8_t *x = in + ((ptrdiff_t)iy * g->w + ix) * g->cin;
+            for (int ci = 0; ci < g->cin; ci++)
+                *col++ = inside ? x[ci] : 0;
+        }
+}
+
+/* Requantization: shift and saturation (fast), or the reference's. */
+MF_RT_INLINE int8_t rq_s8(int32_t acc, int s, int fast, int relu, int rounding)
+{
+    if (fast) return (int8_t)(relu ? mf_usat7(acc >> s) : mf_ssat8(acc >> s));
+    return mf_rt_requant_s32(acc, s, relu, rounding);
+}
+
+/* What the quads of one layer share. */
+typedef struct {
+    const mf_rt_geom *g;
+    const int8_t *in, *w;
+    const int32_t *init;
+    const mf_rt_requant *rq;
+    int8_t *col;     /* 4·K + 4 bytes: gathered fields (+ 4 bytes read past the last) */
+    uint32_t *lanes; /* 8 words per 4 values */
+    int32_t *acc;    /* 4 words per channel */
+    int K, fast;
+    /* a field lies in the input as is (kernel one row high) for ox in [ox_lo, ox_hi) and
+     * 0 ≤ iy < h, when its padded reads end by `end` */
+    int direct, ox_lo, ox_hi;
+    ptrdiff_t end;
+} layer_s8;
+
+/* Four conv positions: each one's field (a pointer into the input, or NULL: gather it), output
+ * and whether its value folds into the output with max (a pool window's later taps). */
+typedef struct {
+    const int8_t *f[4];
+    int oy[4], ox[4], fold[4];
+    int8_t *o[4];
+} quad_s8;
+
+MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, quad_s8 *q)
+{
+    const int K = L->K, cout = L->g->cout, padded = (K + 3) & ~3;
+    for (int e = 0; e < 4; e++)
+        if (!q->f[e]) {
+            gather_s8(L->g, L->in, q->oy[e], q->ox[e], L->col + e * K);
+            q->f[e] = L->col + e * K;
+        }
+    lanes_s8_4(q->f, L->lanes, padded >> 2);
+    if (K >= 4) {
+        mac_job j = {L->lanes, L->w, L->acc, L->init, K >> 2, K & 3 ? 4 - (K & 3) : 0, cout, K};
+        mac_s8_4x1(&j);
+    } else { /* the last word read must stay inside the weights: a copy, one channel at a time */
+        for (int c = 0; c < cout; c++) {
+            int8_t t[4] = {0};
+            for (int i = 0; i < K; i++)
+                t[4 - K + i] = L->w[c * K + i];
+            mac_job j = {L->lanes, t + 4 - K, L->acc + 4 * c, L->init + c, 0, 4 - K, 1, K};
+            mac_s8_4x1(&j);
+        }
+    }
+    /* int8 stores may alias anything: the layer's constants live in locals */
+    const int8_t *shifts = L->rq->shifts;
+    const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
+    for (int e = 0; e < 4; e++) {
+        const int32_t *a = L->acc + e;
+        int8_t *out = q->o[e];
+        const int fold = q->fold[e];
+        if (fast && !shifts) { /* the common case, its own loops */
+            if (relu)
+                for (int c = 0; c < cout; c++, a += 4) {
+                    const int32_t v = mf_usat7(*a >> shift);
+                    out[c] = (int8_t)(fold && out[c] > v ? out[c] : v);
+                }
+            else
+                for (int c = 0; c < cout; c++, a += 4) {
+                    const int32_t v = mf_ssat8(*a >> shift);
+                    out[c] = (int8_t)(fold && out[c] > v ? out[c] : v);
+                }
+            continue;
+        }
+        for (int c = 0; c < cout; c++, a += 4) {
+            const int8_t v = rq_s8(*a, shifts ? shifts[c] : shift, fast, relu, rounding);
+            out[c] = fold && out[c] > v ? out[c] : v;
+        }
+    }
+}
+
+/* The accumulator start of every channel (init), and whether all of them take the fast
+ * requantization; if not, every channel starts at its plain bias (the reference's). */
+MF_RT_NOINLINE int init_s8(const int32_t *bias, const mf_rt_requant *rq, int K, int cout,
+                           int32_t *init)
+{
+    int fast = 1;
+    for (int c = 0; c < cout; c++) {
+        const mf_rt_chan_s8 ch = mf_rt_chan_setup_s8(bias, c, rq, K);
+        init[c] = ch.init;
+        fast &= ch.fast;
+    }
+    for (int c = 0; c < cout; c++)
+        if (!fast) init[c] = bias ? bias[c] : 0;
+    return fast;
+}
+
+/* Every tap of every pool window in order (a plain conv is a pool of one tap), four at a time;
+ * a window's first tap stores its output, the others fold in with max. The last quad repeats
+ * its last position: a store or a max again changes nothing. */
+MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
+{
+    const mf_rt_geom *g = L->g;
+    const int sh = g->sh, sw = g->sw, pt = g->pad_top, pl = g->pad_left, h = g->h, wd = g->w;
+    const int cin = g->cin, cout = g->cout, direct = L->direct, ox_lo = L->ox_lo;
+    const int ox_hi = L->ox_hi, poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const ptrdiff_t end = L->end;
+    quad_s8 q;
+    int e = 0;
+    for (int py = 0; py < poh; py++)
+        for (int px = 0; px < pow; px++, out += cout)
+            for (int wy = 0; wy < pkh; wy++)
+                for (int wx = 0; wx < pkw; wx++) {
+                    const int oy = py * psh + wy, ox = px * psw + wx, iy = oy * sh - pt;
+                    const ptrdiff_t at = ((ptrdiff_t)iy * wd + ox * sw - pl) * cin;
+                    q.f[e] = direct && ox >= ox_lo && ox < ox_hi && iy >= 0 && iy < h && at <= end
+                                 ? L->in + at
+                                 : NULL;
+                    q.oy[e] = oy, q.ox[e] = ox, q.o[e] = out, q.fold[e] = wy | wx;
+                    if (++e == 4) quad_s8_run(L, &q), e = 0;
+                }
+    if (e == 0) return;
+    for (int k = e; k < 4; k++)
+        q.f[k] = q.f[e - 1], q.oy[k] = q.oy[e - 1], q.ox[k] = q.ox[e - 1], q.o[k] = q.o[e - 1],
+        q.fold[k] = q.fold[e - 1];
+    quad_s8_run(L, &q);
+}
+
+/* Plain conv: pkh = pkw = psh = psw = 1. */
+static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                           const int8_t *in, const int8_t *w, const int32_t *bias,
+                           const mf_rt_requant *rq, int8_t *out)
+{
+    if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1 || g->cout < 1)
+        return;
+    const int K = g->kh * g->kw * g->cin;
+    if (K < 1) return; /* validated geometries have K ≥ 1 */
+    int8_t col[4 * K + 4];
+    uint32_t lanes[((K + 3) >> 2) * 8];
+    int32_t init[g->cout], acc[4 * g->cout];
+    layer_s8 L = {g, in, w, init, rq, col, lanes, acc, K, 0, g->kh == 1, 0, 0, 0};
+    L.fast = init_s8(bias, rq, K, g->cout, init);
+    /* interior columns: ox·sw − pad_left ≥ 0 and ox·sw − pad_left + kw ≤ w */
+    L.ox_lo = (g->pad_left + g->sw - 1) / g->sw;
+    L.ox_hi = g->w + g->pad_left - g->kw >= 0 ? (g->w + g->pad_left - g->kw) / g->sw + 1 : 0;
+    L.end = (ptrdiff_t)g->h * g->w * g->cin - ((K + 3) & ~3);
+    col[4 * K] = col[4 * K + 1] = col[4 * K + 2] = col[4 * K + 3] = 0;
+    walk_s8(&L, pkh, pkw, psh, psw, out);
+}
+
+void mf_rt_conv_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                       const mf_rt_requant *rq, int8_t *out)
+{
+    conv_s8_engine(g, 1, 1, 1, 1, in, w, bias, rq, out);
+}
+
+void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                               const mf_rt_requant *rq, int8_t *out)
+{
+    conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+}
+
+/* Dense: outputs in pairs sharing each input load (SXTB16 + SMLAD on words of 4 values, the
+ * last n_in mod 4 in C), the conv's requantization. */
+void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
+                        const mf_rt_requant *rq, int8_t *out)
+{
+    if (n_in < 0 || n_out < 1) return;
+    int32_t init[n_out];
+    const int fast = init_s8(bias, rq, n_in, n_out, init);
+    for (int c = 0; c < n_out; c += 2) {
+        const int d = c + 1 < n_out;
+        const int8_t *w0 = w + (size_t)c * n_in, *w1 = w0 + d * n_in;
+        int32_t a0 = init[c], a1 = init[c + d];
+        int i = 0;
+        for (; i + 4 <= n_in; i += 4) {
+            const uint32_t x = mf_ld32(in + i), xe = mf_sxtb16(x), xo = mf_sxtb16_ror8(x);
+            uint32_t k = mf_ld32(w0 + i);
+            a0 = mf_smlad(xo, mf_sxtb16_ror8(k), mf_smlad(xe, mf_sxtb16(k), a0));
+            k = mf_ld32(w1 + i);
+            a1 = mf_smlad(xo, mf_sxtb16_ror8(k), mf_smlad(xe, mf_sxtb16(k), a1));
+        }
+        for (; i < n_in; i++)
+            a0 += (int32_t)in[i] * w0[i], a1 += (int32_t)in[i] * w1[i];
+        const int s0 = rq->shifts ? rq->shifts[c] : rq->shift;
+        const int s1 = rq->shifts ? rq->shifts[c + d] : rq->shift;
+        out[c] = rq_s8(a0, s0, fast, rq->relu, rq->rounding);
+        if (d) out[c + 1] = rq_s8(a1, s1, fast, rq->relu, rq->rounding);
+    }
+}
+
+#endif /* MF_RT_OPT_INT */
