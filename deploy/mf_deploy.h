@@ -36,16 +36,13 @@
 #define MF_DEPLOY_RAM_BYTES       (128u * 1024u)  /* 128 KiB SRAM (no CCM in QEMU 7.2) */
 #define MF_DEPLOY_MIN_STACK_BYTES (4u * 1024u)    /* reserved below the top of RAM (link.ld) */
 /* Compiler optimisation flags of the generated Makefile unless told otherwise. Chosen by
- * measurement (reference CNN and ResNetv1-6 on QEMU, arm-none-eabi-gcc 12.2): link-time
- * optimisation lets GCC propagate each layer's constant geometry (the static const mf_rt_geom /
- * mf_rt_requant of model.c) into the generic runtime kernels and clone them per call site
- * (-fipa-cp-clone), i.e. the "shapes as compile-time constants" a generator should give; that
- * was both faster and smaller than -O2, -O3 or -Os without LTO (the generic kernels' unused
- * paths disappear in the clones). One LTO partition: the firmware is small, and the result does
- * not depend on the machine's core count. -O3 -flto was a few % faster but larger. The fixed
- * flags (-ffp-contract=off -fno-fast-math, sections + --gc-sections, nano.specs) are in the
- * Makefile template. */
-#define MF_DEPLOY_DEFAULT_OPT "-O2 -flto -flto-partition=one -fipa-cp-clone"
+ * measurement (bench/deploy_reference and the UCI-HAR ResNetv1-6, arm-none-eabi-gcc 12.2): -O2
+ * with link-time optimisation in one partition (the firmware is small; the result does not
+ * depend on the machine's core count). -fipa-cp-clone (kernels cloned per layer) made the int8
+ * firmware ~300 B larger for < 2 % fewer instructions; -Os is ~300 B smaller and ~7 % slower;
+ * -O3 larger. The fixed flags (-ffp-contract=off -fno-fast-math, sections + --gc-sections,
+ * nano.specs) are in the Makefile template. */
+#define MF_DEPLOY_DEFAULT_OPT "-O2 -flto -flto-partition=one"
 
 typedef struct mf_deploy_options {
     const char *out_dir;  /* created if missing; files in it are replaced */

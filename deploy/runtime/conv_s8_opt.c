@@ -211,23 +211,27 @@ typedef struct {
     ptrdiff_t end;
 } layer_s8;
 
-/* Four conv positions: each one's field (a pointer into the input, or NULL: gather it), output
- * and whether its value folds into the output with max (a pool window's later taps). */
+/* One conv position of a quad: its field (a pointer into the input, or NULL: gather it), its
+ * output and whether its value folds into the output with max (a pool window's later taps). */
 typedef struct {
-    const int8_t *f[4];
-    int oy[4], ox[4], fold[4];
-    int8_t *o[4];
-} quad_s8;
+    const int8_t *f;
+    int8_t *o;
+    int oy, ox, fold;
+} pos_s8;
 
-MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, quad_s8 *q)
+/* Every output channel of four conv positions. */
+MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
 {
     const int K = L->K, cout = L->g->cout, padded = (K + 3) & ~3;
-    for (int e = 0; e < 4; e++)
-        if (!q->f[e]) {
-            gather_s8(L->g, L->in, q->oy[e], q->ox[e], L->col + e * K);
-            q->f[e] = L->col + e * K;
+    const int8_t *f[4];
+    for (int e = 0; e < 4; e++) {
+        f[e] = q[e].f;
+        if (!f[e]) {
+            gather_s8(L->g, L->in, q[e].oy, q[e].ox, L->col + e * K);
+            f[e] = L->col + e * K;
         }
-    lanes_s8_4(q->f, L->lanes, padded >> 2);
+    }
+    lanes_s8_4(f, L->lanes, padded >> 2);
     if (K >= 4) {
         mac_job j = {L->lanes, L->w, L->acc, L->init, K >> 2, K & 3 ? 4 - (K & 3) : 0, cout, K};
         mac_s8_4x1(&j);
@@ -245,8 +249,8 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, quad_s8 *q)
     const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
     for (int e = 0; e < 4; e++) {
         const int32_t *a = L->acc + e;
-        int8_t *out = q->o[e];
-        const int fold = q->fold[e];
+        int8_t *out = q[e].o;
+        const int fold = q[e].fold;
         if (fast && !shifts) { /* the common case, its own loops */
             if (relu)
                 for (int c = 0; c < cout; c++, a += 4) {
@@ -293,7 +297,7 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
     const int cin = g->cin, cout = g->cout, direct = L->direct, ox_lo = L->ox_lo;
     const int ox_hi = L->ox_hi, poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
     const ptrdiff_t end = L->end;
-    quad_s8 q;
+    pos_s8 q[4];
     int e = 0;
     for (int py = 0; py < poh; py++)
         for (int px = 0; px < pow; px++, out += cout)
@@ -301,17 +305,16 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
                 for (int wx = 0; wx < pkw; wx++) {
                     const int oy = py * psh + wy, ox = px * psw + wx, iy = oy * sh - pt;
                     const ptrdiff_t at = ((ptrdiff_t)iy * wd + ox * sw - pl) * cin;
-                    q.f[e] = direct && ox >= ox_lo && ox < ox_hi && iy >= 0 && iy < h && at <= end
+                    q[e].f = direct && ox >= ox_lo && ox < ox_hi && iy >= 0 && iy < h && at <= end
                                  ? L->in + at
                                  : NULL;
-                    q.oy[e] = oy, q.ox[e] = ox, q.o[e] = out, q.fold[e] = wy | wx;
-                    if (++e == 4) quad_s8_run(L, &q), e = 0;
+                    q[e].o = out, q[e].oy = oy, q[e].ox = ox, q[e].fold = wy | wx;
+                    if (++e == 4) quad_s8_run(L, q), e = 0;
                 }
     if (e == 0) return;
     for (int k = e; k < 4; k++)
-        q.f[k] = q.f[e - 1], q.oy[k] = q.oy[e - 1], q.ox[k] = q.ox[e - 1], q.o[k] = q.o[e - 1],
-        q.fold[k] = q.fold[e - 1];
-    quad_s8_run(L, &q);
+        q[k] = q[e - 1];
+    quad_s8_run(L, q);
 }
 
 /* Plain conv: pkh = pkw = psh = psw = 1. */

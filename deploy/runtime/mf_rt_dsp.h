@@ -74,8 +74,6 @@ void mf_rt_global_maxpool_s16_opt(int positions, int channels, const int16_t *in
 void mf_rt_global_maxpool_s8_opt(int positions, int channels, const int8_t *in, int8_t *out);
 void mf_rt_global_avgpool_s16_opt(int positions, int channels, const int16_t *in, int rounding,
                                   int16_t *out);
-void mf_rt_global_avgpool_s8_opt(int positions, int channels, const int8_t *in, int rounding,
-                                 int8_t *out);
 void mf_rt_add_s16_opt(size_t n, const int16_t *a, int align_a, const int16_t *b, int align_b,
                        const mf_rt_requant *rq, int16_t *out);
 void mf_rt_add_s8_opt(size_t n, const int8_t *a, int align_a, const int8_t *b, int align_b,

@@ -13,7 +13,8 @@
  *     reference's floor division (half-up: floor((sum + ⌊count/2⌋) / count)).
  *   avg, int16: int32 sums, 4 channels at a time. avg, float: per channel 0.0f + taps in (ky, kx)
  *     order, then / (float)count, 4 channels at a time (the reference's order).
- * Global pools: the same per channel group, positions ascending. */
+ * Global pools: the same per channel group, positions ascending (int8 average: none, see
+ * pool.c). */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT) || defined(MF_RT_OPT_F32)
@@ -285,37 +286,6 @@ void mf_rt_global_maxpool_s16_opt(int positions, int channels, const int16_t *in
             m = v > m ? v : m;
         }
         out[c] = (int16_t)m;
-    }
-}
-
-void mf_rt_global_avgpool_s8_opt(int positions, int channels, const int8_t *in, int rounding,
-                                 int8_t *out)
-{
-    const size_t C = (size_t)(channels > 0 ? channels : 0);
-    size_t c = 0;
-    for (; c + 4 <= C; c += 4) {
-        int32_t s[4] = {0, 0, 0, 0};
-        const int8_t *p = in + c;
-        for (int i = 0; i < positions;) {
-            int chunk = positions - i < 256 ? positions - i : 256; /* 16-bit lanes stay exact */
-            uint32_t e = 0, d = 0;
-            for (int k = 0; k < chunk; k++, p += C) {
-                uint32_t v = mf_ld32(p);
-                e = mf_sadd16(e, mf_sxtb16(v));
-                d = mf_sadd16(d, mf_sxtb16_ror8(v));
-            }
-            s[0] += mf_lane16(e, 0), s[1] += mf_lane16(d, 0);
-            s[2] += mf_lane16(e, 1), s[3] += mf_lane16(d, 1);
-            i += chunk;
-        }
-        for (int k = 0; k < 4; k++)
-            out[c + k] = (int8_t)pool_avg(s[k], positions, rounding);
-    }
-    for (; c < C; c++) {
-        int32_t sum = 0;
-        for (int i = 0; i < positions; i++)
-            sum += in[(size_t)i * C + c];
-        out[c] = (int8_t)pool_avg(sum, positions, rounding);
     }
 }
 

@@ -559,7 +559,7 @@ static void eq_pools(eq_state *st)
     EQ_POOL("avgpool_f32", mf_rt_avgpool_f32_opt(&g, xf, relu, eq_of1),
             mf_rt_avgpool_f32_ref(&g, xf, relu, eq_of2), eq_of1, eq_of2, eq_cmpf);
 
-    /* global pools: up to 1700 positions (the int8 average's 16-bit lanes restart every 256) */
+    /* global pools: up to 1700 positions */
     int channels = eq_int(st, 1, 17);
     int positions = eq_int(st, 1, (int)(EQ_IN / (size_t)channels));
     if (eq_pct(st, 10)) positions = 0;
@@ -570,10 +570,6 @@ static void eq_pools(eq_state *st)
     eq_fill8(st, x8, nx);
     EQ_POOL("global_maxpool_s8", mf_rt_global_maxpool_s8_opt(positions, channels, x8, eq_o8a),
             mf_rt_global_maxpool_s8_ref(positions, channels, x8, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
-    EQ_POOL("global_avgpool_s8",
-            mf_rt_global_avgpool_s8_opt(positions, channels, x8, rounding, eq_o8a),
-            mf_rt_global_avgpool_s8_ref(positions, channels, x8, rounding, eq_o8b), eq_o8a, eq_o8b,
-            eq_cmp8);
     x16 = eq_x16 + eq_place(st, nx, EQ_IN + 4);
     eq_fill16(st, x16, nx);
     EQ_POOL("global_maxpool_s16", mf_rt_global_maxpool_s16_opt(positions, channels, x16, eq_o16a),
