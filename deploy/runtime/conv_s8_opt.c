@@ -34,8 +34,8 @@
 /* What the multiply-add loop reads and advances (mac_s8_4x1). */
 typedef struct {
     const uint32_t *lanes; /*  0: per 4 values 8 words: SXTB16(x), SXTB16(x ROR 8) of 4 positions */
-    const int8_t *w;       /*  4: the current channel's weights (advances by K) */
-    int32_t *acc;          /*  8: out, 4 per channel (advances) */
+    const int8_t *w;       /*  4: the first channel's weights (the others follow, K apart) */
+    int32_t *acc;          /*  8: out, 4 per channel */
     const int32_t *init;   /* 12: accumulator start per channel (advances) */
     int groups;            /* 16: K / 4 */
     int back;              /* 20: 4 − K mod 4, or 0 when K mod 4 = 0 */
@@ -52,8 +52,10 @@ typedef struct {
 #if defined(MF_RT_EMULATE_DSP)
 MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
 {
-    for (; j->channels > 0; j->channels--, j->w += j->K, j->init++, j->acc += 4) {
-        const int8_t *w = j->w;
+    const int8_t *wc = j->w;
+    int32_t *acc = j->acc;
+    for (; j->channels > 0; j->channels--, wc += j->K, j->init++, acc += 4) {
+        const int8_t *w = wc;
         const uint32_t *l = j->lanes;
         int32_t a[4] = {j->init[0], j->init[0], j->init[0], j->init[0]};
         for (int n = j->groups + (j->back != 0); n > 0; n--, l += 8, w += 4) {
@@ -64,7 +66,7 @@ MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
                 a[e] = mf_smlad(l[2 * e + 1], ko, mf_smlad(l[2 * e], ke, a[e]));
         }
         for (int e = 0; e < 4; e++)
-            j->acc[e] = a[e];
+            acc[e] = a[e];
     }
 }
 #else
@@ -73,14 +75,14 @@ MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
 __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
 {
     __asm__ volatile("push {r0, r4-r11, lr}\n\t"
+                     "ldr r2, [r0, #4]\n\t" /* w: each channel's loop ends at the next's */
+                     "ldr r3, [r0, #8]\n\t" /* acc */
                      "0:\n\t"
                      "ldr r0, [sp]\n\t"
-                     "ldm r0, {r1, r2, r3, r12}\n\t" /* lanes, w, acc, init */
+                     "ldr r1, [r0]\n\t"       /* lanes */
+                     "ldr r12, [r0, #12]\n\t" /* init */
                      "ldr r4, [r12], #4\n\t"
                      "str r12, [r0, #12]\n\t"
-                     "ldr r12, [r0, #28]\n\t"
-                     "add r12, r2, r12\n\t"
-                     "str r12, [r0, #4]\n\t" /* the next channel's w */
                      "mov r5, r4\n\t"
                      "mov r6, r4\n\t"
                      "mov r7, r4\n\t"
@@ -108,7 +110,7 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      "cbz r0, 2f\n\t"
                      "subs r2, r2, r0\n\t"
                      "lsls r0, r0, #3\n\t"
-                     "ldr r12, [r2]\n\t"
+                     "ldr r12, [r2], #4\n\t"
                      "lsr r12, r12, r0\n\t"
                      "sxtb16 lr, r12\n\t"
                      "sxtb16 r12, r12, ror #8\n\t"
@@ -125,7 +127,6 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      "2:\n\t"
                      "stm r3!, {r4-r7}\n\t"
                      "ldr r0, [sp]\n\t"
-                     "str r3, [r0, #8]\n\t"
                      "ldr r12, [r0, #24]\n\t"
                      "subs r12, r12, #1\n\t"
                      "str r12, [r0, #24]\n\t"
