@@ -7,13 +7,16 @@
  * and checks the totals per inference:
  *   reference CNN (TARGET.md §8.1): int8 ≤ 400,000 (CMSIS-NN s8: 571,305), int16 and float32
  *   ≤ 450,000; ResNetv1-6 width 8 on 128×9, int8 ≤ 250,000.
- * Both optimized variants (unfused and fused) must meet a target. Exit status 0 when all are
- * met, 1 when one is not, 2 when the harness cannot be built or run.
+ * The fused variant is what `mcuforge deploy` generates and is checked against the target; the
+ * unfused one (deploy --no-fuse) is printed beside it. Exit status 0 when all are met, 1 when
+ * one is not, 2 when the harness cannot be built or run.
  * Usage: runtime_kernels [build-dir] (default ./runtime_kernels_target); OPT="-O3" etc. in the
- * environment is passed to the firmware build (default -O2). */
+ * environment is passed to the firmware build (default: deploy's, MF_DEPLOY_DEFAULT_OPT). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "mf_deploy.h"
 
 static const struct {
     const char *title; /* prefix of the harness's table title */
@@ -59,12 +62,12 @@ int main(int argc, char **argv)
     snprintf(cmd, sizeof cmd,
              "make -s -j2 -C '%s/../tests/target' BUILD=\"$(pwd)/%s\" EXTRA_CFLAGS=-DEQUIV_CASES=0 "
              "OPT='%s' >/dev/null",
-             src, build, opt && *opt ? opt : "-O2");
+             src, build, opt && *opt ? opt : MF_DEPLOY_DEFAULT_OPT);
     if (build[0] == '/')
         snprintf(cmd, sizeof cmd,
                  "make -s -j2 -C '%s/../tests/target' BUILD='%s' EXTRA_CFLAGS=-DEQUIV_CASES=0 "
                  "OPT='%s' >/dev/null",
-                 src, build, opt && *opt ? opt : "-O2");
+                 src, build, opt && *opt ? opt : MF_DEPLOY_DEFAULT_OPT);
     if (system(cmd) != 0) {
         fprintf(stderr, "runtime_kernels: building the harness failed (%s)\n", cmd);
         return 2;
@@ -105,7 +108,7 @@ int main(int argc, char **argv)
             missed++;
             continue;
         }
-        int ok = got[i][1] <= targets[i].target && got[i][2] <= targets[i].target;
+        int ok = got[i][2] <= targets[i].target;
         missed += !ok;
         printf("  %-48s  %8ld / %8ld  (reference kernels %ld)  target <= %ld  %s\n",
                targets[i].title, got[i][1], got[i][2], got[i][0], targets[i].target,
