@@ -1553,6 +1553,28 @@ static void test_error_encoding(void **state)
     assert_int_equal(err.offset, 16);
 }
 
+/* Every committed config loads and validates; the deploy config of UCI-HAR keeps the
+ * per-channel z-score its firmware size depends on. */
+static void test_committed_configs(void **state)
+{
+    (void)state;
+    static const char *names[] = {"uci_har_resnet", "uci_har_resnet_w8", "spoken_resnet",
+                                  "gtsrb_resnet",   "mnist_lenet5",      "synthetic_resnet"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/configs/%s.yaml", MF_SOURCE_DIR, names[i]);
+        mf_config *c = NULL;
+        mf_error err;
+        mf_error_clear(&err);
+        if (mf_config_load(path, NULL, 0, &c, &err)) fail_msg("%s: %s", path, err.message);
+        if (!strcmp(names[i], "uci_har_resnet_w8")) {
+            assert_int_equal(c->dataset.normalize, MF_NORM_CHANNEL);
+            assert_int_equal(c->model.width, 8);
+        }
+        mf_config_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1578,6 +1600,7 @@ int main(void)
         cmocka_unit_test(test_error_build),
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),
+        cmocka_unit_test(test_committed_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

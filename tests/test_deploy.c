@@ -486,6 +486,36 @@ static void test_firmware_int8(void **state)
     run_one(*state, 8, 1);
 }
 
+/* z-score per channel (3 means, 3 deviations in the firmware instead of 96 of each): the
+ * firmware's model_quantize_input must index its statistics by channel and still give the
+ * host's quantized inputs bit for bit. */
+static void test_firmware_int8_channel_zscore(void **state)
+{
+    if (!toolchain_present()) skip();
+    fixture *f = *state;
+    mf_error err;
+    mf_preprocess saved = f->model->pre;
+    f->model->pre = (mf_preprocess){0, 0, NULL, NULL};
+    const float mean[3] = {1.25f, 1.5f, 1.75f}, std[3] = {2.5f, 3.0f, 3.5f};
+    assert_int_equal(mf_model_set_preprocess(f->model, 2, 3, mean, std, &err), MF_OK);
+    run_one(f, 8, 1);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/test-tmp/deploy_fw_8/model.c", MF_BINARY_DIR);
+    FILE *mc = fopen(path, "r");
+    assert_non_null(mc);
+    char line[512];
+    int per_channel = 0, per_element = 0;
+    while (fgets(line, sizeof line, mc)) {
+        per_channel |= strstr(line, "mf_pre_mean[c]") != NULL;
+        per_element |= strstr(line, "mf_pre_mean[i]") != NULL;
+    }
+    fclose(mc);
+    assert_true(per_channel && !per_element);
+    free(f->model->pre.mean);
+    free(f->model->pre.std);
+    f->model->pre = saved;
+}
+
 /* A model whose weights pass the generator's check but whose firmware does not fit: the link
  * fails and the error says which budget and by how many bytes. */
 static void test_firmware_over_flash_budget(void **state)
@@ -529,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_firmware_float32),
         cmocka_unit_test(test_firmware_int16),
         cmocka_unit_test(test_firmware_int8),
+        cmocka_unit_test(test_firmware_int8_channel_zscore),
         cmocka_unit_test(test_firmware_over_flash_budget),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
