@@ -758,7 +758,7 @@ static void eq_extreme_eltwise(eq_state *st)
                     if ((d = eq_cmp16(eq_o16a, eq_o16b, 32)) >= 0)
                         eq_fail(st, "rescale_s16 extreme", &g, NULL, d);
                 }
-                if (s < -3 || s > 34) continue;
+                if (s < -20 || s > 34) continue;
                 for (int a = 0; a < na; a++)
                     for (int b = 0; b < na; b++) {
                         mf_rt_requant rq = {s, NULL, (a + b) & 1, rounding};
