@@ -2,31 +2,31 @@
  * mf_rt_dsp.h for when they are used). Bit-identical to conv.c's and dense.c's references.
  *
  * Written for size first, then speed: one small loop structure serves every geometry (1D, 2D,
- * strides, padding, any pool window), so a firmware carries a few hundred bytes of kernel code.
+ * strides, padding, any pool window), so a firmware carries about 1.5 KB of kernel code.
  *
- * Convolution: output positions are taken in pairs (plain conv: neighbours in raster order;
- * fused pool: the positions of one window, two at a time). For a pair, the receptive fields
- * (K = kh·kw·cin values each, weight order [ky][kx][ci]) are gathered into an int8 column with
- * zeros where the window hangs over the input's edge (im2col_s8), then split once into 16-bit
- * lanes (SXTB16 of the even and of the odd bytes of every 4 values, both positions interleaved:
- * the "lanes"). Every output channel pair then reuses those lanes: the inner loop (mac_s8_2x2,
- * inline assembly on the M4) takes per 4 values one LDM of the 4 lane words, one LDR of each
- * channel's 4 weights straight from flash, 4 SXTB16 and 8 SMLAD: 16 MACs in 15 instructions
- * + the loop's 2. Weights are read as stored ([cout][kh][kw][cin], no repacking, no copy); the
- * K mod 4 last weights of a channel come from the word that ends with them, shifted, so no read
- * leaves the weight array. Sums are
- * exact int32 sums (the quantizer bounds them, conv.c), added in another order than the
- * reference's: integer addition does not care.
+ * Convolution: the conv positions to compute are walked window by window (a plain conv is a
+ * pool of one tap) and taken four at a time ("quads"). A position's receptive field (K =
+ * kh·kw·cin values, weight order [ky][kx][ci]) is read where it lies in the input when it is
+ * contiguous there (kernel one row high, not over an edge), else gathered with zeros where the
+ * window hangs over the input's edge (gather_s8). The four fields are split once into 16-bit
+ * lanes (lanes_s8_4: SXTB16 of the even and of the odd bytes of every 4 values). Every output
+ * channel then runs one inner loop over the lanes (mac_s8_4x1, inline assembly on the M4): per
+ * 4 values one LDR of the channel's 4 weights straight from flash, 2 SXTB16, 2 LDM of lanes and
+ * 8 SMLAD: 16 MACs in 13 instructions + the loop's 2. Weights are read as stored
+ * ([cout][kh][kw][cin], no repacking, no copy); the K mod 4 last weights of a channel come from
+ * the word that ends with them, shifted, so no read leaves the weight array. Sums are exact
+ * int32 sums (the quantizer bounds them, conv.c), added in another order than the reference's:
+ * integer addition does not care.
  *
- * Requantization: when every channel passes the bound of mf_rt_chan_setup_s8 (the usual case),
- * accumulators start at bias + 2^(s−1) and end with one shift and SSAT/USAT; otherwise every
- * channel starts at its bias and ends in the reference's mf_rt_requant_s32.
+ * Requantization: when every channel passes the bound of init_s8 (the usual case), accumulators
+ * start at bias + 2^(s−1) and end with one shift and SSAT/USAT; otherwise every channel starts
+ * at its bias and ends in the reference's mf_rt_requant_s32.
  * Fused max pool: requantization is monotonic (shift, rounding, saturation and ReLU never reverse
  * an order) and one channel has one shift, so the maximum of the requantized outputs equals the
- * requantized maximum: each pair's larger accumulator is requantized and folded into the output
+ * requantized maximum: a window's first tap stores its requantized value, the others fold in
  * with max.
- * Stack: about 6·K + 4·cout + 20 bytes of variable-length arrays (K = kh·kw·cin) plus ~150
- * bytes of frames. */
+ * Stack: variable-length arrays of about 12·K + 16·cout bytes (4 fields, their lanes, 4
+ * accumulators per channel) plus ~200 bytes of frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)

@@ -144,9 +144,9 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
 
 /* ---- reference paths ----
  * Every public kernel above is a dispatcher: on a Cortex-M with the DSP extension
- * (__ARM_FEATURE_DSP) the integer kernels run an optimized path (SXTB16 + SMLAD on int8 pairs,
- * SMLALD for int16, SSAT/USAT, 2 output channels × 2 positions per inner loop, the rounding
- * folded into the accumulator start), and with a single-precision FPU (__ARM_FP) the float
+ * (__ARM_FEATURE_DSP) the integer kernels run an optimized path (int8: SXTB16 + SMLAD, one
+ * channel × 4 positions per inner loop; int16: SMLALD, 2 channels × 2 positions; SSAT/USAT, the
+ * rounding folded into the accumulator start), and with a single-precision FPU (__ARM_FP) the float
  * kernels run a blocked path with VMLA.F32 that keeps each output's documented order of
  * operations; elsewhere (the host) they run these portable C reference implementations. Both
  * paths give bit-identical outputs for every input: tests/test_runtime.c compares them on the
@@ -154,9 +154,10 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
  * (tests/target). The optimized paths live in the *_opt.c files (private header mf_rt_dsp.h);
  * the _ref functions are always available, with the same signatures and semantics as the
  * public ones.
- * Stack: the optimized conv/dense kernels keep a channel pair's expanded weights on the stack
- * (MF_RT_WEXP_WORDS words, 640 B by default; larger kernels fall back to a path without it);
- * measured peak stack of a whole int8 network ≈ 1.3 KB more than with the reference kernels. */
+ * Stack: the optimized int8 conv keeps 4 receptive fields and their lanes on the stack (about
+ * 12·K + 16·cout bytes, K = kh·kw·cin: ~1.1 KB for K = 48, cout = 32); the int16 conv a
+ * channel pair's interleaved weights (MF_RT_WEXP_WORDS words, 640 B by default; larger kernels
+ * fall back to a path without it). */
 void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                         int relu, float *out);
 void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
