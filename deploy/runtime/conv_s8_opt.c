@@ -72,6 +72,21 @@ MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
 #else
 /* The same in assembly (naked; r0 = job, kept at [sp]): GCC would spill some of the 13 values
  * the inner loop keeps live. The K mod 4 step repeats the loop body with LSR'd weights. */
+/* One group of 4 values: r12 = the channel's 4 weights, r1 → the 8 lane words (advanced). */
+#define MAC_S8_4X1_GROUP                                                                           \
+    "sxtb16 lr, r12\n\t"                                                                           \
+    "sxtb16 r12, r12, ror #8\n\t"                                                                  \
+    "ldm r1!, {r8-r11}\n\t"                                                                        \
+    "smlad r4, r8, lr, r4\n\t"                                                                     \
+    "smlad r4, r9, r12, r4\n\t"                                                                    \
+    "smlad r5, r10, lr, r5\n\t"                                                                    \
+    "smlad r5, r11, r12, r5\n\t"                                                                   \
+    "ldm r1!, {r8-r11}\n\t"                                                                        \
+    "smlad r6, r8, lr, r6\n\t"                                                                     \
+    "smlad r6, r9, r12, r6\n\t"                                                                    \
+    "smlad r7, r10, lr, r7\n\t"                                                                    \
+    "smlad r7, r11, r12, r7\n\t"
+/* clang-format off */
 __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
 {
     __asm__ volatile("push {r0, r4-r11, lr}\n\t"
@@ -90,18 +105,7 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      "cbz r0, 3f\n\t"
                      "1:\n\t"
                      "ldr r12, [r2], #4\n\t"
-                     "sxtb16 lr, r12\n\t"
-                     "sxtb16 r12, r12, ror #8\n\t"
-                     "ldm r1!, {r8-r11}\n\t"
-                     "smlad r4, r8, lr, r4\n\t"
-                     "smlad r4, r9, r12, r4\n\t"
-                     "smlad r5, r10, lr, r5\n\t"
-                     "smlad r5, r11, r12, r5\n\t"
-                     "ldm r1!, {r8-r11}\n\t"
-                     "smlad r6, r8, lr, r6\n\t"
-                     "smlad r6, r9, r12, r6\n\t"
-                     "smlad r7, r10, lr, r7\n\t"
-                     "smlad r7, r11, r12, r7\n\t"
+                     MAC_S8_4X1_GROUP
                      "subs r0, r0, #1\n\t"
                      "bne 1b\n\t"
                      "3:\n\t"
@@ -112,18 +116,7 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      "lsls r0, r0, #3\n\t"
                      "ldr r12, [r2], #4\n\t"
                      "lsr r12, r12, r0\n\t"
-                     "sxtb16 lr, r12\n\t"
-                     "sxtb16 r12, r12, ror #8\n\t"
-                     "ldm r1!, {r8-r11}\n\t"
-                     "smlad r4, r8, lr, r4\n\t"
-                     "smlad r4, r9, r12, r4\n\t"
-                     "smlad r5, r10, lr, r5\n\t"
-                     "smlad r5, r11, r12, r5\n\t"
-                     "ldm r1!, {r8-r11}\n\t"
-                     "smlad r6, r8, lr, r6\n\t"
-                     "smlad r6, r9, r12, r6\n\t"
-                     "smlad r7, r10, lr, r7\n\t"
-                     "smlad r7, r11, r12, r7\n\t"
+                     MAC_S8_4X1_GROUP
                      "2:\n\t"
                      "stm r3!, {r4-r7}\n\t"
                      "ldr r0, [sp]\n\t"
@@ -133,6 +126,7 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      "bne 0b\n\t"
                      "pop {r0, r4-r11, pc}\n\t");
 }
+/* clang-format on */
 #endif
 
 /* The lanes of 4 fields f[0..3] over 4·groups values: per 4 values, SXTB16(x) and
