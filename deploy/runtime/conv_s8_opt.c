@@ -250,12 +250,12 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
             if (relu)
                 for (int c = 0; c < cout; c++, a += 4) {
                     const int32_t v = mf_usat7(*a >> shift);
-                    out[c] = (int8_t)(fold && out[c] > v ? out[c] : v);
+                    if (!fold || v > out[c]) out[c] = (int8_t)v;
                 }
             else
                 for (int c = 0; c < cout; c++, a += 4) {
                     const int32_t v = mf_ssat8(*a >> shift);
-                    out[c] = (int8_t)(fold && out[c] > v ? out[c] : v);
+                    if (!fold || v > out[c]) out[c] = (int8_t)v;
                 }
             continue;
         }
