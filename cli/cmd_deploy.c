@@ -111,25 +111,36 @@ int cmd_deploy(int argc, char **argv)
         free(overrides);
         return 2;
     }
-    if (all_test) stream = 1;
-    if (n_vectors < 0) n_vectors = 20;
+    deploy_request req = {model_path, out_dir,   cflags,    opt,        precision,
+                          run,        n_vectors, all_test,  stream,     threads,
+                          timeout_s,  no_fuse,   overrides, n_overrides};
     mf_error err;
     mf_error_clear(&err);
+    int rc = deploy_model(&req, &err) ? cli_fail(&err) : 0;
+    free(overrides);
+    return rc;
+}
+
+int deploy_model(const deploy_request *r, mf_error *err)
+{
+    const char *model_path = r->model_path, *out_dir = r->out_dir;
+    int precision = r->precision, n_vectors = r->n_vectors < 0 ? 20 : r->n_vectors;
+    const int all_test = r->all_test, stream = r->stream || r->all_test, threads = r->threads;
     mf_model *model = NULL, *folded = NULL;
     mf_qmodel *q = NULL;
     mf_config *cfg = NULL;
     mf_dataset *data = NULL;
     float *vectors = NULL;
-    int *labels = NULL, rc = 1;
+    int *labels = NULL, rc = MF_ERR;
     double *ranges = NULL;
     mf_deploy_report rep;
     memset(&rep, 0, sizeof rep);
     int is_float = 0;
-    q = mf_qmodel_load(model_path, &is_float, &err);
+    q = mf_qmodel_load(model_path, &is_float, err);
     if (!q && !is_float) goto done;
     if (q) {
         if (precision && precision != q->bits) {
-            mf_error_set(&err,
+            mf_error_set(err,
                          "%s is an int%d model; --precision %s disagrees (deploy the float model "
                          "with that precision instead)",
                          model_path, q->bits,
@@ -140,10 +151,10 @@ int cmd_deploy(int argc, char **argv)
         }
         precision = q->bits;
     } else {
-        model = mf_model_load(model_path, &err);
+        model = mf_model_load(model_path, err);
         if (!model) goto done;
         if (!precision) {
-            mf_error_set(&err, "%s is a float model: choose --precision float32, int16 or int8",
+            mf_error_set(err, "%s is a float model: choose --precision float32, int16 or int8",
                          model_path);
             goto done;
         }
@@ -154,14 +165,14 @@ int cmd_deploy(int argc, char **argv)
     if (m->config_text) {
         char origin[4200];
         snprintf(origin, sizeof origin, "%s (embedded config)", model_path);
-        if (mf_config_load_text(m->config_text, origin, overrides, n_overrides,
-                                MF_CONFIG_DATASET_ONLY, &cfg, &err) ||
-            mf_dataset_load(&cfg->dataset, stderr, &data, &err))
+        if (mf_config_load_text(m->config_text, origin, r->overrides, r->n_overrides,
+                                MF_CONFIG_DATASET_ONLY, &cfg, err) ||
+            mf_dataset_load(&cfg->dataset, stderr, &data, err))
             goto done;
         if (!mf_shape_equal(&data->shape, &m->input_shape) ||
             (int)mf_model_output_size(m) != data->classes) {
             char a[64], b[64];
-            mf_error_set(&err,
+            mf_error_set(err,
                          "%s takes %s and predicts %zu classes; dataset %s has %s and %d "
                          "classes",
                          model_path, mf_shape_str(&m->input_shape, a, sizeof a),
@@ -171,13 +182,13 @@ int cmd_deploy(int argc, char **argv)
         }
         if (all_test || n_vectors > data->n_test) n_vectors = data->n_test;
         if (n_vectors < 1) {
-            mf_error_set(&err, "dataset %s has no test samples", data->name);
+            mf_error_set(err, "dataset %s has no test samples", data->name);
             goto done;
         }
         vectors = malloc(sizeof(float) * in_size * (size_t)n_vectors);
         labels = malloc(sizeof(int) * (size_t)n_vectors);
         if (!vectors || !labels) {
-            mf_error_set(&err, "out of memory");
+            mf_error_set(err, "out of memory");
             goto done;
         }
         memcpy(vectors, data->x_test, sizeof(float) * in_size * (size_t)n_vectors);
@@ -186,13 +197,13 @@ int cmd_deploy(int argc, char **argv)
                data->name, stream ? "streamed from vectors.bin" : "in flash");
     } else {
         if (all_test || (!q && precision != 32)) {
-            mf_error_set(&err, "%s has no embedded config: no dataset for %s", model_path,
+            mf_error_set(err, "%s has no embedded config: no dataset for %s", model_path,
                          all_test ? "--all-test" : "calibration");
             goto done;
         }
         vectors = malloc(sizeof(float) * in_size * (size_t)n_vectors);
         if (!vectors) {
-            mf_error_set(&err, "out of memory");
+            mf_error_set(err, "out of memory");
             goto done;
         }
         mf_rng r;
@@ -211,15 +222,15 @@ int cmd_deploy(int argc, char **argv)
                model_path, precision, data->n_train);
         fflush(stdout);
         mf_dataset_apply_model(model, data); /* the test copy above stays raw */
-        folded = mf_fold_model(model, &err);
+        folded = mf_fold_model(model, err);
         if (!folded) goto done;
         ranges = malloc(sizeof(double) * (size_t)folded->n_nodes);
         if (!ranges) {
-            mf_error_set(&err, "out of memory");
+            mf_error_set(err, "out of memory");
             goto done;
         }
-        if (mf_calibrate(folded, data->x_train, data->n_train, threads, ranges, &err)) goto done;
-        q = mf_qmodel_build(folded, ranges, &qo, &err);
+        if (mf_calibrate(folded, data->x_train, data->n_train, threads, ranges, err)) goto done;
+        q = mf_qmodel_build(folded, ranges, &qo, err);
         folded = NULL; /* owned by q (freed on error too) */
         if (!q) goto done;
     }
@@ -229,27 +240,26 @@ int cmd_deploy(int argc, char **argv)
     o.labels = labels;
     o.n_vectors = n_vectors;
     o.stream = stream;
-    o.opt = opt;
-    o.cflags = cflags;
-    o.no_fuse = no_fuse;
+    o.opt = r->opt;
+    o.cflags = r->cflags;
+    o.no_fuse = r->no_fuse;
     o.log = stdout;
-    if (mf_deploy_generate(q, q ? NULL : model, &o, NULL, &err)) goto done;
-    if (run) {
-        mf_deploy_run_options ro = {timeout_s, threads, stdout};
-        if (mf_deploy_run(out_dir, &ro, &rep, &err)) goto done;
+    if (mf_deploy_generate(q, q ? NULL : model, &o, NULL, err)) goto done;
+    if (r->run) {
+        mf_deploy_run_options ro = {r->timeout_s, threads, stdout};
+        if (mf_deploy_run(out_dir, &ro, &rep, err)) goto done;
         mf_deploy_report_print(&rep, stdout);
         printf("report written to %s/report.json\n", out_dir);
         if (rep.bit_exact != rep.n_vectors) {
-            mf_error_set(&err,
+            mf_error_set(err,
                          "only %d of %d outputs on target are bit-identical to the host's: the "
                          "firmware and the host kernels disagree",
                          rep.bit_exact, rep.n_vectors);
             goto done;
         }
     }
-    rc = 0;
+    rc = MF_OK;
 done:
-    if (rc) cli_fail(&err);
     mf_deploy_report_free(&rep);
     free(ranges);
     mf_model_free(folded);
@@ -259,6 +269,5 @@ done:
     mf_config_free(cfg);
     mf_qmodel_free(q);
     mf_model_free(model);
-    free(overrides);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* mcuforge run CONFIG.yaml [key.sub=value ...]: the whole chain the config describes — train,
- * then quantize when the config has a quantize section. */
+ * then quantize when the config has a quantize section, then deploy (and run on the emulated
+ * target) when it has a deploy section. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,16 @@
 
 static void run_usage(FILE *f)
 {
-    fprintf(f, "usage: mcuforge run CONFIG.yaml [key.sub=value ...]\n\n"
-               "Runs the chain the config describes: trains the model (as 'mcuforge train'),\n"
-               "then, when the config has a quantize section, quantizes it (as 'mcuforge\n"
-               "quantize' with the section's settings) and writes <model>.q8.h5 / .q16.h5 beside\n"
-               "it. Overrides apply to every section, e.g. quantize.bits=8.\n");
+    fprintf(f,
+            "usage: mcuforge run CONFIG.yaml [key.sub=value ...]\n\n"
+            "Runs the chain the config describes: trains the model (as 'mcuforge train'),\n"
+            "then, when the config has a quantize section, quantizes it (as 'mcuforge\n"
+            "quantize' with the section's settings) and writes <model>.q8.h5 / .q16.h5 beside\n"
+            "it, then, when the config has a deploy section, deploys that model (or the float\n"
+            "model, in float32, without a quantize section) as 'mcuforge deploy' does: firmware\n"
+            "in deploy.out (default <model folder>/firmware), built and measured in QEMU unless\n"
+            "deploy.run is false, report.json there. Overrides apply to every section, e.g.\n"
+            "quantize.bits=8 deploy.all_test=true.\n");
 }
 
 int cmd_run(int argc, char **argv)
@@ -52,8 +58,9 @@ int cmd_run(int argc, char **argv)
         train_from_config(cfg, &err))
         goto done;
     const mf_quantize_config *qc = &cfg->quantize;
+    char out[4200];
+    snprintf(out, sizeof out, "%s", cfg->train.output); /* the model the next step takes */
     if (qc->present) {
-        char out[4200];
         const char *model = cfg->train.output;
         size_t len = strlen(model);
         int h5 = len > 3 && !strcmp(model + len - 3, ".h5");
@@ -74,6 +81,35 @@ int cmd_run(int argc, char **argv)
         printf("quantize: int%d %s\n", qc->bits, qc->method == MF_QUANT_QAT ? "QAT" : "PTQ");
         fflush(stdout);
         if (quantize_model(&req, &err)) goto done;
+    }
+    const mf_deploy_config *dc = &cfg->deploy;
+    if (dc->present) {
+        char fw[4200];
+        const char *slash = strrchr(cfg->train.output, '/');
+        if (dc->out)
+            snprintf(fw, sizeof fw, "%s", dc->out);
+        else if (slash)
+            snprintf(fw, sizeof fw, "%.*s/firmware", (int)(slash - cfg->train.output),
+                     cfg->train.output);
+        else
+            snprintf(fw, sizeof fw, "firmware");
+        deploy_request dr = {out,
+                             fw,
+                             NULL,
+                             dc->opt,
+                             qc->present ? 0 : 32,
+                             dc->run,
+                             dc->all_test ? -1 : dc->vectors,
+                             dc->all_test,
+                             dc->stream,
+                             cfg->train.threads,
+                             dc->timeout,
+                             0,
+                             NULL, /* the model's embedded config has the overrides already */
+                             0};
+        printf("deploy: %s → %s\n", out, fw);
+        fflush(stdout);
+        if (deploy_model(&dr, &err)) goto done;
     }
     rc = 0;
 done:

@@ -27,6 +27,16 @@ typedef struct quantize_request {
     int n_overrides;
 } quantize_request;
 int quantize_model(const quantize_request *r, mf_error *err);
+/* mcuforge deploy's work (cmd_deploy.c), also the last step of mcuforge run. n_vectors −1:
+ * the default (20); all_test implies stream; overrides apply to the model's embedded config. */
+typedef struct deploy_request {
+    const char *model_path, *out_dir, *cflags, *opt;
+    int precision; /* 0 (a quantized model's own), 32, 16 or 8 */
+    int run, n_vectors, all_test, stream, threads, timeout_s, no_fuse;
+    char **overrides;
+    int n_overrides;
+} deploy_request;
+int deploy_model(const deploy_request *r, mf_error *err);
 int cmd_run(int argc, char **argv);
 
 /* Prints "mcuforge: <formatted error>" to stderr and returns 1. */

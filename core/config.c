@@ -151,11 +151,23 @@ static const cyaml_schema_field_t quantize_fields[] = {
     CYAML_FIELD_INT("calibration", OPT, mf_quantize_config, calibration),
     CYAML_FIELD_END};
 
+/* (present is not a key: the loader sets it) */
+static const cyaml_schema_field_t deploy_fields[] = {
+    CYAML_FIELD_STRING_PTR("out", OPT, mf_deploy_config, out, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("vectors", OPT, mf_deploy_config, vectors),
+    CYAML_FIELD_BOOL("all_test", OPT, mf_deploy_config, all_test),
+    CYAML_FIELD_BOOL("stream", OPT, mf_deploy_config, stream),
+    CYAML_FIELD_BOOL("run", OPT, mf_deploy_config, run),
+    CYAML_FIELD_STRING_PTR("opt", OPT, mf_deploy_config, opt, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_INT("timeout", OPT, mf_deploy_config, timeout),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING("dataset", OPT, mf_config, dataset, dataset_fields),
     CYAML_FIELD_MAPPING("model", OPT, mf_config, model, model_fields),
     CYAML_FIELD_MAPPING("train", OPT, mf_config, train, train_fields),
     CYAML_FIELD_MAPPING("quantize", OPT, mf_config, quantize, quantize_fields),
+    CYAML_FIELD_MAPPING("deploy", OPT, mf_config, deploy, deploy_fields),
     CYAML_FIELD_END,
 };
 
@@ -209,6 +221,11 @@ static const struct {
     {"quantize.rounding", "half-up"},
     {"quantize.force_n", "-1"},
     {"quantize.calibration", "0"},
+    {"deploy.vectors", "20"},
+    {"deploy.all_test", "false"},
+    {"deploy.stream", "false"},
+    {"deploy.run", "true"},
+    {"deploy.timeout", "120"},
 };
 
 /* quantize.force_n: -1 (formats from the calibrated ranges) or n fractional bits everywhere. */
@@ -413,7 +430,7 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         rc = mf_error_set(err, "the config is empty (expected the sections dataset, model, "
-                               "train and optionally quantize)");
+                               "train and optionally quantize and deploy)");
         mf_error_at(err, path, 0, 0, NULL);
     } else {
         /* A second document would be ignored by libcyaml: refuse it rather than drop it. */
@@ -1073,6 +1090,23 @@ static int validate_quantize(const mf_config *c, const char *creator, mf_error *
     return MF_OK;
 }
 
+/* The optional deploy section. */
+static int validate_deploy(const mf_config *c, mf_error *err)
+{
+    const mf_deploy_config *d = &c->deploy;
+    if (!d->present) return MF_OK;
+    if (d->all_test && given(c, "deploy.vectors"))
+        return mf_config_fail(c, err, "deploy.vectors", true,
+                              "vectors and all_test exclude each other (all_test streams the "
+                              "whole test split)");
+    if (check_min(c, "deploy.vectors", d->vectors, 1, err) ||
+        check_min(c, "deploy.timeout", d->timeout, 1, err))
+        return MF_ERR;
+    if (d->out && !d->out[0])
+        return mf_config_fail(c, err, "deploy.out", false, "the firmware folder is empty");
+    return MF_OK;
+}
+
 /* ---- load and free ---- */
 
 /* The first override whose key is in the section ("quantize.bits=8", "quantize={...}"), or NULL.
@@ -1143,6 +1177,8 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
         if (!mf_marks_in_file(c->marks, "quantize"))
             quantize_creator = section_override("quantize", overrides, n_overrides);
         c->quantize.present = mf_marks_in_file(c->marks, "quantize") || quantize_creator;
+        c->deploy.present = mf_marks_in_file(c->marks, "deploy") ||
+                            section_override("deploy", overrides, n_overrides);
     }
     if (rc == MF_OK) rc = apply_dataset_defaults(c, err);
     if (rc == MF_OK) rc = validate_dataset(c, err);
@@ -1150,6 +1186,7 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_train(c, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY))
         rc = validate_quantize(c, quantize_creator, err);
+    if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_deploy(c, err);
     if (rc != MF_OK) {
         mf_config_free(c);
         return MF_ERR;

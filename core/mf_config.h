@@ -31,29 +31,29 @@ typedef struct mf_mfcc_config {
 } mf_mfcc_config;
 
 typedef struct mf_dataset_config {
-    char *name;          /* synthetic | uci-har | fsdd | gtsrb | mnist | png */
-    char *path;          /* folder; default per DESIGN.md §13 (relative to the repo root), e.g.
-                            ../shared/data/uci-har/reconstructed; png: required */
-    int *shape;          /* synthetic: sample shape; png: [height, width, channels] */
+    char *name; /* synthetic | uci-har | fsdd | gtsrb | mnist | png */
+    char *path; /* folder; default per DESIGN.md §13 (relative to the repo root), e.g.
+                   ../shared/data/uci-har/reconstructed; png: required */
+    int *shape; /* synthetic: sample shape; png: [height, width, channels] */
     unsigned shape_count;
-    int classes;         /* synthetic: number of classes */
-    int train_samples;   /* synthetic: default 2048 */
-    int test_samples;    /* synthetic: default 512 */
-    float noise;         /* synthetic: noise std, default 1.0 */
-    unsigned seed;       /* synthetic: generator seed, default 1; validation split seed */
+    int classes;            /* synthetic: number of classes */
+    int train_samples;      /* synthetic: default 2048 */
+    int test_samples;       /* synthetic: default 512 */
+    float noise;            /* synthetic: noise std, default 1.0 */
+    unsigned seed;          /* synthetic: generator seed, default 1; validation split seed */
     mf_norm_kind normalize; /* none | element | channel; default element (synthetic: none) */
-    bool cache;          /* keep prepared tensors in HDF5 under cache_dir; default true
-                            (synthetic: never cached) */
-    char *cache_dir;     /* default "cache" */
-    float validation;    /* fraction of the training groups (subjects for uci-har, tracks
-                            for gtsrb, speakers' repetitions for fsdd, random samples
-                            otherwise) held out for validation; default 0 */
-    bool resize;         /* mnist: resize 28x28 to 32x32 instead of zero-padding by 2;
-                            png: resize images whose size differs from shape instead of
-                            rejecting them; default false */
-    int train_limit;     /* use only the first N training samples (0: all); for quick runs */
-    int test_limit;      /* same for the test split */
-    mf_mfcc_config mfcc; /* fsdd */
+    bool cache;             /* keep prepared tensors in HDF5 under cache_dir; default true
+                               (synthetic: never cached) */
+    char *cache_dir;        /* default "cache" */
+    float validation;       /* fraction of the training groups (subjects for uci-har, tracks
+                               for gtsrb, speakers' repetitions for fsdd, random samples
+                               otherwise) held out for validation; default 0 */
+    bool resize;            /* mnist: resize 28x28 to 32x32 instead of zero-padding by 2;
+                               png: resize images whose size differs from shape instead of
+                               rejecting them; default false */
+    int train_limit;        /* use only the first N training samples (0: all); for quick runs */
+    int test_limit;         /* same for the test split */
+    mf_mfcc_config mfcc;    /* fsdd */
 } mf_dataset_config;
 
 typedef struct mf_layer_config {
@@ -111,7 +111,7 @@ typedef struct mf_train_config {
     bool deterministic; /* default true: fixed thread count, fixed reduction order */
     char *output;       /* model file, default "runs/<config stem>/model.h5" */
     mf_progress_kind progress; /* auto (bar on a terminal, lines otherwise) | bar | lines | none */
-    float mixup_alpha;     /* mixup (PAPER.md §3): λ ~ Beta(α, α) per batch; 0 (default) = off */
+    float mixup_alpha; /* mixup (PAPER.md §3): λ ~ Beta(α, α) per batch; 0 (default) = off */
 } mf_train_config;
 
 typedef enum { MF_QUANT_PTQ = 0, MF_QUANT_QAT = 1 } mf_quant_method;
@@ -119,16 +119,30 @@ typedef enum { MF_ROUNDING_HALF_UP = 0, MF_ROUNDING_FLOOR = 1 } mf_rounding_kind
 
 /* The optional quantize section: `mcuforge run` quantizes the trained model with it. */
 typedef struct mf_quantize_config {
-    bool present;           /* the section is in the config (set by the loader) */
-    int bits;               /* 8 | 16, required */
-    mf_quant_method method; /* ptq | qat, default ptq */
-    int epochs;             /* qat: default 3 */
-    float lr;               /* qat: 0 (default) = a tenth of train.lr */
-    bool per_channel;       /* default false */
+    bool present;              /* the section is in the config (set by the loader) */
+    int bits;                  /* 8 | 16, required */
+    mf_quant_method method;    /* ptq | qat, default ptq */
+    int epochs;                /* qat: default 3 */
+    float lr;                  /* qat: 0 (default) = a tenth of train.lr */
+    bool per_channel;          /* default false */
     mf_rounding_kind rounding; /* half-up | floor, default half-up */
-    int force_n;            /* -1 (default): formats from calibrated ranges; else n everywhere */
-    int calibration;        /* training samples to calibrate on, 0 (default) = all */
+    int force_n;               /* -1 (default): formats from calibrated ranges; else n everywhere */
+    int calibration;           /* training samples to calibrate on, 0 (default) = all */
 } mf_quantize_config;
+
+/* The optional deploy section: `mcuforge run` then deploys the (quantized) model as firmware
+ * and, with run, measures it in QEMU (as `mcuforge deploy`). Precision: the quantize
+ * section's bits, float32 without one. */
+typedef struct mf_deploy_config {
+    bool present;  /* the section is in the config (set by the loader) */
+    char *out;     /* firmware folder, default "<model folder>/firmware" (NULL: default) */
+    int vectors;   /* test vectors, default 20 */
+    bool all_test; /* the whole test split (streamed), default false */
+    bool stream;   /* vectors through semihosting instead of flash, default false */
+    bool run;      /* build and run in QEMU, default true */
+    char *opt;     /* optimisation flags (NULL: the generator's default) */
+    int timeout;   /* seconds per QEMU run, default 120 */
+} mf_deploy_config;
 
 typedef struct mf_config {
     char *path; /* the file it came from */
@@ -136,6 +150,7 @@ typedef struct mf_config {
     mf_model_config model;
     mf_train_config train;
     mf_quantize_config quantize;
+    mf_deploy_config deploy;
     mf_yaml_marks *marks;
 } mf_config;
 

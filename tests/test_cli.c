@@ -136,6 +136,43 @@ static void test_run_quantize_eval(void **state)
     assert_output_has("quantized: int8");
 }
 
+/* run with a deploy section: train → int8 → firmware → QEMU, the report where the config says;
+ * and the deploy section's own errors. */
+static void test_run_deploy(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_run_deploy");
+    tu_write_file(dir, "d.yaml",
+                  "dataset: {name: synthetic, shape: [32, 3], classes: 3, train_samples: 256,\n"
+                  "          test_samples: 64, noise: 0.5}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 1, batch_size: 32, lr: 0.05}\n"
+                  "quantize: {bits: 8}\n"
+                  "deploy: {vectors: 5}\n");
+    char args[2048];
+    snprintf(args, sizeof args, "run '%s/d.yaml' deploy.vectors=0", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("deploy.vectors");
+    snprintf(args, sizeof args, "run '%s/d.yaml' deploy.all_test=true", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("d.yaml:6:");
+    assert_output_has("vectors and all_test exclude each other");
+    if (system("command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm "
+               ">/dev/null") != 0) {
+        print_message("skipped the firmware run: no arm-none-eabi-gcc or qemu-system-arm\n");
+        return;
+    }
+    snprintf(args, sizeof args, "run '%s/d.yaml' train.output='%s/r/model.h5'", dir, dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("deploy: ");
+    assert_output_has("100.00 % of outputs identical");
+    char path[2200];
+    snprintf(path, sizeof path, "%s/r/firmware/report.json", dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    fclose(f);
+}
+
 static void test_config_errors_reach_the_user(void **state)
 {
     (void)state;
@@ -182,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_train_then_eval),
         cmocka_unit_test(test_run_quantize_eval),
+        cmocka_unit_test(test_run_deploy),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),
     };

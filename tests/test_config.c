@@ -671,7 +671,7 @@ static void test_error_syntax_and_file(void **state)
         {TEMPLATE "train:\n  epochs: 3\n lr: 1\n", NULL, "invalid YAML", 5, 2, ""},
         {"", NULL,
          "the config is empty (expected the sections dataset, model, train and optionally "
-         "quantize)",
+         "quantize and deploy)",
          0, 0, ""},
         {TEMPLATE "---\ntrain: {}\n", NULL, "one YAML document", 4, 1, ""},
         {TEMPLATE "dataset: {name: synthetic}\n", NULL,
@@ -703,7 +703,7 @@ static void test_error_unknown_keys(void **state)
          "min_lr, seed, threads, deterministic, output, progress, mixup_alpha)",
          4, 3, "train.epoch"},
         {TEMPLATE "trian:\n  epochs: 3\n", NULL,
-         "unknown section 'trian' (expected one of: dataset, model, train, quantize)", 3, 1,
+         "unknown section 'trian' (expected one of: dataset, model, train, quantize, deploy)", 3, 1,
          "trian"},
         {"dataset: {name: synthetic, shape: [128, 9], clases: 6}\n", NULL,
          "unknown key 'clases' in dataset (expected one of: name, path, shape, classes,", 1, 45,
@@ -1343,14 +1343,53 @@ static void test_quantize_dump(void **state)
 /* line 3 is "quantize:", its keys from line 4 */
 #define QUANTIZE TEMPLATE "quantize:\n"
 
+/* line 3 is "deploy:", its keys from line 4 */
+#define DEPLOY TEMPLATE "deploy:\n"
+
+static void test_error_deploy(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {DEPLOY "  vector: 5\n", NULL,
+         "unknown key 'vector' in deploy (expected one of: out, vectors, all_test, stream, run, "
+         "opt, timeout)",
+         4, 3, "deploy.vector"},
+        {DEPLOY "  vectors: 0\n", NULL, "must be >= 1, found 0", 4, 12, "deploy.vectors"},
+        {DEPLOY "  vectors: 5\n  all_test: true\n", NULL, "vectors and all_test exclude each other",
+         4, 3, "deploy.vectors"},
+        {DEPLOY "  timeout: 0\n", NULL, "must be >= 1, found 0", 4, 12, "deploy.timeout"},
+        {DEPLOY "  out: ''\n", NULL, "the firmware folder is empty", 4, 8, "deploy.out"},
+        {DEPLOY "  run: sometimes\n", NULL, "expected true or false, found 'sometimes'", 4, 8,
+         "deploy.run"},
+        {TEMPLATE, "deploy.vectors=-2", "must be >= 1, found -2", 0, 0, "deploy.vectors"},
+    };
+    expect_errors("test_config_deploy_errors", cases, sizeof cases / sizeof cases[0]);
+    /* the section's defaults, and its absence */
+    const char *dir = tu_tmpdir("test_config_deploy");
+    mf_config *c = NULL;
+    mf_error err;
+    assert_int_equal(
+        mf_config_load(tu_write_file(dir, "a.yaml", DEPLOY "  stream: true\n"), NULL, 0, &c, &err),
+        MF_OK);
+    assert_true(c->deploy.present && c->deploy.stream && c->deploy.run);
+    assert_int_equal(c->deploy.vectors, 20);
+    assert_int_equal(c->deploy.timeout, 120);
+    assert_null(c->deploy.out);
+    mf_config_free(c);
+    assert_int_equal(mf_config_load(tu_write_file(dir, "b.yaml", TEMPLATE), NULL, 0, &c, &err),
+                     MF_OK);
+    assert_false(c->deploy.present);
+    mf_config_free(c);
+}
+
 static void test_error_quantize(void **state)
 {
     (void)state;
     const error_case cases[] = {
         /* keys and types */
         {TEMPLATE "quantise:\n  bits: 8\n", NULL,
-         "unknown section 'quantise' (expected one of: dataset, model, train, quantize)", 3, 1,
-         "quantise"},
+         "unknown section 'quantise' (expected one of: dataset, model, train, quantize, deploy)", 3,
+         1, "quantise"},
         {QUANTIZE "  bits: 8\n  bit: 8\n", NULL,
          "unknown key 'bit' in quantize (expected one of: bits, method, epochs, lr, per_channel, "
          "rounding, force_n, calibration)",
@@ -1421,7 +1460,7 @@ static void test_error_quantize(void **state)
          0, 0, "quantize.bit"},
         {TEMPLATE, "quantise.bits=8",
          "override 'quantise.bits=8': unknown section 'quantise' (expected one of: dataset, "
-         "model, train, quantize)",
+         "model, train, quantize, deploy)",
          0, 0, "quantise"},
         {TEMPLATE, "quantize=8", "override 'quantize=8': expected a mapping, found '8'", 0, 0,
          "quantize"},
@@ -1601,6 +1640,7 @@ int main(void)
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),
         cmocka_unit_test(test_committed_configs),
+        cmocka_unit_test(test_error_deploy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
