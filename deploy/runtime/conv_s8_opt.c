@@ -282,30 +282,32 @@ MF_RT_NOINLINE int init_s8(const int32_t *bias, const mf_rt_requant *rq, int K, 
     return fast;
 }
 
-/* Every tap of every pool window in order (a plain conv is a pool of one tap), four at a time;
- * a window's first tap stores its output, the others fold in with max. The last quad repeats
- * its last position: a store or a max again changes nothing. */
+/* Every tap of every pool window (a plain conv is a pool of one tap), four at a time, row of
+ * windows by row of windows and within one kernel row of the windows (wy) after the other; a
+ * window's first tap stores its output, the others fold in with max. The last quad repeats its
+ * last position: a store or a max again changes nothing. */
 MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
 {
     const mf_rt_geom *g = L->g;
-    const int sh = g->sh, sw = g->sw, pt = g->pad_top, pl = g->pad_left, h = g->h, wd = g->w;
-    const int cin = g->cin, cout = g->cout, direct = L->direct, ox_lo = L->ox_lo;
-    const int ox_hi = L->ox_hi, poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
-    const ptrdiff_t end = L->end;
+    const int cout = g->cout, ox_lo = L->ox_lo, ox_hi = L->ox_hi;
+    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const ptrdiff_t end = L->end, step = (ptrdiff_t)g->sw * g->cin;
     pos_s8 q[4];
     int e = 0;
-    for (int py = 0; py < poh; py++)
-        for (int px = 0; px < pow; px++, out += cout)
-            for (int wy = 0; wy < pkh; wy++)
-                for (int wx = 0; wx < pkw; wx++) {
-                    const int oy = py * psh + wy, ox = px * psw + wx, iy = oy * sh - pt;
-                    const ptrdiff_t at = ((ptrdiff_t)iy * wd + ox * sw - pl) * cin;
-                    q[e].f = direct && ox >= ox_lo && ox < ox_hi && iy >= 0 && iy < h && at <= end
-                                 ? L->in + at
-                                 : NULL;
-                    q[e].o = out, q[e].oy = oy, q[e].ox = ox, q[e].fold = wy | wx;
+    for (int py = 0; py < poh; py++, out += (size_t)pow * cout)
+        for (int wy = 0; wy < pkh; wy++) {
+            const int oy = py * psh + wy, iy = oy * g->sh - g->pad_top;
+            const int row_ok = L->direct && iy >= 0 && iy < g->h;
+            const ptrdiff_t row = ((ptrdiff_t)iy * g->w - g->pad_left) * g->cin;
+            int8_t *o = out;
+            for (int px = 0; px < pow; px++, o += cout)
+                for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
+                    const ptrdiff_t at = row + ox * step;
+                    q[e].f = row_ok && ox >= ox_lo && ox < ox_hi && at <= end ? L->in + at : NULL;
+                    q[e].o = o, q[e].oy = oy, q[e].ox = ox, q[e].fold = wy | wx;
                     if (++e == 4) quad_s8_run(L, q), e = 0;
                 }
+        }
     if (e == 0) return;
     for (int k = e; k < 4; k++)
         q[k] = q[e - 1];
