@@ -36,10 +36,10 @@ typedef struct {
     const uint32_t *lanes; /*  0: per 4 values 8 words: SXTB16(x), SXTB16(x ROR 8) of 4 positions */
     const int8_t *w;       /*  4: the first channel's weights (the others follow, K apart) */
     int32_t *acc;          /*  8: out, 4 per channel */
-    const int32_t *init;   /* 12: accumulator start per channel (advances) */
+    const int32_t *init;   /* 12: accumulator start per channel */
     int groups;            /* 16: K / 4 */
     int back;              /* 20: 4 − K mod 4, or 0 when K mod 4 = 0 */
-    int channels;          /* 24: channels to compute, ≥ 1 (counts down) */
+    int channels;          /* 24: channels to compute, ≥ 1 */
     int K;                 /* 28: values per channel */
 } mac_job;
 
@@ -50,14 +50,14 @@ typedef struct {
  * by 8·back bits: they land in the low bytes with zeros above, so the lanes' values past K (any)
  * are multiplied by 0. Sums are exact int32 sums (the quantizer bounds them, conv.c). */
 #if defined(MF_RT_EMULATE_DSP)
-MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
+MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
 {
     const int8_t *wc = j->w;
     int32_t *acc = j->acc;
-    for (; j->channels > 0; j->channels--, wc += j->K, j->init++, acc += 4) {
+    for (int c = 0; c < j->channels; c++, wc += j->K, acc += 4) {
         const int8_t *w = wc;
         const uint32_t *l = j->lanes;
-        int32_t a[4] = {j->init[0], j->init[0], j->init[0], j->init[0]};
+        int32_t a[4] = {j->init[c], j->init[c], j->init[c], j->init[c]};
         for (int n = j->groups + (j->back != 0); n > 0; n--, l += 8, w += 4) {
             int sh = 0;
             if (n == 1 && j->back) w -= j->back, sh = 8 * j->back;
@@ -70,8 +70,9 @@ MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
     }
 }
 #else
-/* The same in assembly (naked; r0 = job, kept at [sp]): GCC would spill some of the 13 values
- * the inner loop keeps live. The K mod 4 step repeats the loop body with LSR'd weights. */
+/* The same in assembly (naked; the job's counters copied to the stack frame): GCC would spill
+ * some of the 13 values the inner loop keeps live. The K mod 4 step repeats the loop body with
+ * LSR'd weights. */
 /* One group of 4 values: r12 = the channel's 4 weights, r1 → the 8 lane words (advanced). */
 #define MAC_S8_4X1_GROUP                                                                           \
     "sxtb16 lr, r12\n\t"                                                                           \
@@ -87,21 +88,24 @@ MF_RT_NOINLINE void mac_s8_4x1(mac_job *j)
     "smlad r7, r10, lr, r7\n\t"                                                                    \
     "smlad r7, r11, r12, r7\n\t"
 /* clang-format off */
-__attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
+__attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED const mac_job *j)
 {
-    __asm__ volatile("push {r0, r4-r11, lr}\n\t"
-                     "ldr r2, [r0, #4]\n\t" /* w: each channel's loop ends at the next's */
-                     "ldr r3, [r0, #8]\n\t" /* acc */
-                     "0:\n\t"
-                     "ldr r0, [sp]\n\t"
-                     "ldr r1, [r0]\n\t"       /* lanes */
-                     "ldr r12, [r0, #12]\n\t" /* init */
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "sub sp, sp, #28\n\t"   /* [sp] lanes, init, groups, back, channels */
+                     "ldm r0, {r1, r2, r3, r12}\n\t" /* lanes, w, acc, init */
+                     "ldrd r4, r5, [r0, #16]\n\t"  /* groups, back */
+                     "ldr r6, [r0, #24]\n\t"       /* channels */
+                     "strd r1, r12, [sp]\n\t"
+                     "strd r4, r5, [sp, #8]\n\t"
+                     "str r6, [sp, #16]\n\t"
+                     "0:\n\t" /* r2: this channel's weights (each loop ends at the next's) */
+                     "ldrd r1, r12, [sp]\n\t"
                      "ldr r4, [r12], #4\n\t"
-                     "str r12, [r0, #12]\n\t"
+                     "str r12, [sp, #4]\n\t"
                      "mov r5, r4\n\t"
                      "mov r6, r4\n\t"
                      "mov r7, r4\n\t"
-                     "ldr r0, [r0, #16]\n\t" /* groups */
+                     "ldr r0, [sp, #8]\n\t"
                      "cbz r0, 3f\n\t"
                      "1:\n\t"
                      "ldr r12, [r2], #4\n\t"
@@ -109,8 +113,7 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      "subs r0, r0, #1\n\t"
                      "bne 1b\n\t"
                      "3:\n\t"
-                     "ldr r0, [sp]\n\t"
-                     "ldr r0, [r0, #20]\n\t" /* back */
+                     "ldr r0, [sp, #12]\n\t"
                      "cbz r0, 2f\n\t"
                      "subs r2, r2, r0\n\t"
                      "lsls r0, r0, #3\n\t"
@@ -119,12 +122,12 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED mac_job *j)
                      MAC_S8_4X1_GROUP
                      "2:\n\t"
                      "stm r3!, {r4-r7}\n\t"
-                     "ldr r0, [sp]\n\t"
-                     "ldr r12, [r0, #24]\n\t"
+                     "ldr r12, [sp, #16]\n\t"
                      "subs r12, r12, #1\n\t"
-                     "str r12, [r0, #24]\n\t"
+                     "str r12, [sp, #16]\n\t"
                      "bne 0b\n\t"
-                     "pop {r0, r4-r11, pc}\n\t");
+                     "add sp, sp, #28\n\t"
+                     "pop {r4-r11, pc}\n\t");
 }
 /* clang-format on */
 #endif
