@@ -9,7 +9,7 @@
  *                         the memory plan (mf_plan.h); model_quantize_input() applies the model's
  *                         own preprocessing and input quantization
  *   model_weights.c       const arrays in flash, runtime layout, with shape comments
- *   runtime/              verbatim copies of the runtime kernel sources used (deploy/runtime/)
+ *   runtime/              verbatim copies of the runtime kernel sources used (runtime/)
  *   main.c, startup.c, semihost.[ch], mf_icount.h, link.ld, Makefile
  *                         copied from deploy/firmware/ (the harness: test vectors, instruction
  *                         counts with TIM2, stack painting, semihosting, fault reports)

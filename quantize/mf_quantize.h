@@ -1,6 +1,6 @@
 /* Quantization (DESIGN.md §5, §13): power-of-two fixed point for int8 and int16, chosen from
  * calibrated ranges or forced; batch-norm folded and ReLU fused first; a quantized model runs on
- * the host through the runtime kernels (deploy/runtime), the very code the firmware runs. */
+ * the host through the runtime kernels (runtime), the very code the firmware runs. */
 #ifndef MF_QUANTIZE_H
 #define MF_QUANTIZE_H
 
@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "mf_core.h"
+#include "mf_lower.h"
 
 #define MF_QFORMAT_VERSION 1 /* attribute mcuforge_quantized_version of quantized model files */
 
@@ -24,28 +25,7 @@ mf_model *mf_fold_model(const mf_model *m, mf_error *err);
 
 typedef enum { MF_PREC_FLOAT32 = 32, MF_PREC_INT16 = 16, MF_PREC_INT8 = 8 } mf_precision;
 
-/* One node of a quantized model: formats and integer parameters. Index i of mf_qmodel.nodes
- * matches node i of the folded float model. */
-typedef struct mf_qnode {
-    int n_out;      /* output fractional bits (for max/avg pool, flatten, relu: the input's) */
-    int n_w;        /* conv/dense weight fractional bits (per tensor) */
-    int8_t *n_w_ch; /* per output channel (cout entries) or NULL */
-    void *w;        /* int8_t or int16_t, runtime layout [cout][kh][kw][cin] / [out][in] */
-    void *bias;     /* int32_t (int8 models) or int64_t (int16), at n_in + n_w, or NULL */
-    size_t n_weights, n_bias;
-    int8_t *shifts; /* per-channel requantization shifts (n_in + n_w_ch − n_out) or NULL */
-    int saturated;  /* calibration report: weights that saturated when quantized */
-} mf_qnode;
-
-typedef struct mf_qmodel {
-    mf_model *model; /* the folded float model (owned): graph, float weights, input transform */
-    int bits;        /* 8 or 16 */
-    int rounding;    /* MF_RT_ROUND_FLOOR or MF_RT_ROUND_HALF_UP */
-    int per_channel;
-    int n_in;        /* input fractional bits */
-    int force_n;     /* >= 0: the forced format of every tensor, else -1 */
-    mf_qnode *nodes; /* model->n_nodes entries; nodes[0] describes the input (n_out = n_in) */
-} mf_qmodel;
+/* mf_qnode and mf_qmodel, the quantized model lowering consumes, are in lower/mf_lower.h. */
 
 typedef struct mf_quant_options {
     int bits;        /* 8 or 16 */
@@ -89,6 +69,8 @@ typedef struct mf_qexec mf_qexec;
 /* q may be NULL with `model` given: the float32 path through the runtime float kernels. */
 mf_qexec *mf_qexec_new(const mf_qmodel *q, const mf_model *model, mf_error *err);
 void mf_qexec_free(mf_qexec *e);
+/* Lowers the model again after its integer weights or weight formats changed (QAT's steps). */
+int mf_qexec_refresh(mf_qexec *e, mf_error *err);
 /* One sample (preprocessed float input): quantizes it (lround at n_in, saturated), runs every
  * node, returns the output dequantized to float (logits) in out. */
 void mf_qexec_run(mf_qexec *e, const float *x, float *out);

@@ -50,7 +50,9 @@ static void qat_before_step(void *p, const float *params)
 {
     (void)params; /* q->model->params are the shadow weights themselves */
     qat_ctx *ctx = p;
-    mf_qmodel_requantize_weights(ctx->q, ctx->err);
+    if (mf_qmodel_requantize_weights(ctx->q, ctx->err)) return;
+    for (int s = 0; s < ctx->n && ctx->exec; s++)
+        if (ctx->exec[s] && mf_qexec_refresh(ctx->exec[s], ctx->err)) return;
 }
 
 int mf_qat(mf_qmodel *q, const mf_train_config *tc, const mf_dataset *d, FILE *log,

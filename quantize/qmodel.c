@@ -128,32 +128,18 @@ mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quan
         const mf_node *node = &folded->nodes[j];
         mf_qnode *qn = &q->nodes[j];
         int n_in = q->nodes[node->inputs[0]].n_out;
-        switch (node->spec.op) {
-        case MF_OP_CONV1D:
-        case MF_OP_CONV2D:
-        case MF_OP_DENSE:
+        switch (mf_lower_qrule(node->spec.op)) {
+        case MF_QRULE_WEIGHTED:
             qn->n_out = pick_n(o, ranges[j]);
             if (quantize_weights(q, j, o, n_in)) goto oom;
             break;
-        case MF_OP_ADD:
-            if (node->n_inputs != 2) {
-                mf_error_set(err, "layer '%s': the integer add takes 2 inputs, not %d",
-                             node->spec.name, node->n_inputs);
-                goto fail;
-            }
+        case MF_QRULE_CALIBRATED:
             qn->n_out = pick_n(o, ranges[j]);
             break;
-        case MF_OP_MAXPOOL1D:
-        case MF_OP_MAXPOOL2D:
-        case MF_OP_AVGPOOL1D:
-        case MF_OP_AVGPOOL2D:
-        case MF_OP_GLOBAL_MAXPOOL:
-        case MF_OP_GLOBAL_AVGPOOL:
-        case MF_OP_FLATTEN:
-        case MF_OP_RELU:
+        case MF_QRULE_KEEP_INPUT:
             qn->n_out = n_in; /* these keep their input's format */
             break;
-        default:
+        case MF_QRULE_UNSUPPORTED:
             mf_error_set(err,
                          "layer '%s' (%s) cannot be quantized: only a batch-norm right after a "
                          "conv or dense layer folds away",
@@ -174,8 +160,7 @@ int mf_qmodel_requantize_weights(mf_qmodel *q, mf_error *err)
     mf_quant_options o = {q->bits, q->rounding, q->per_channel, q->force_n};
     const mf_model *m = q->model;
     for (int j = 1; j < m->n_nodes; j++) {
-        mf_op op = m->nodes[j].spec.op;
-        if (op != MF_OP_CONV1D && op != MF_OP_CONV2D && op != MF_OP_DENSE) continue;
+        if (mf_lower_qrule(m->nodes[j].spec.op) != MF_QRULE_WEIGHTED) continue;
         if (quantize_weights(q, j, &o, q->nodes[m->nodes[j].inputs[0]].n_out))
             return mf_error_set(err, "out of memory quantizing the weights");
     }

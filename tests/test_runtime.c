@@ -1,4 +1,4 @@
-/* The runtime kernels (deploy/runtime): the portable C reference paths and the optimized
+/* The runtime kernels (runtime): the portable C reference paths and the optimized
  * (Cortex-M4 DSP/FPU) paths.
  *
  * Two groups run the checks below: "reference" through the public functions (on the host: the
@@ -44,7 +44,7 @@
 
 #include "mf_runtime.h"
 
-/* The optimized kernel paths (deploy/runtime/…_opt.c), compiled into this test with exact C
+/* The optimized kernel paths (runtime/…_opt.c), compiled into this test with exact C
  * models of the Cortex-M4 DSP instructions (mf_rt_dsp.h), and the random equivalence tester that
  * the QEMU harness runs on the real instructions (tests/target/equiv.c). */
 #define MF_RT_EMULATE_DSP 1
@@ -490,6 +490,12 @@ typedef struct {
 
 static const char *mode_name[] = {"fit", "tight", "small"};
 
+/* A scratch buffer of exactly `bytes` (at least 1), freed by the caller. */
+static void *scratch_exact(size_t bytes)
+{
+    return xcalloc(bytes ? bytes : 1, 1);
+}
+
 typedef struct {
     long outputs, saturated;
 } stats;
@@ -500,6 +506,7 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
 {
     size_t nx = (size_t)g->h * g->w * g->cin, nw = (size_t)g->cout * g->kh * g->kw * g->cin;
     size_t ny = (size_t)g->oh * g->ow * g->cout;
+    void *scr = NULL; /* exactly the getter's bytes, so AddressSanitizer sees an overrun */
     if (bits == 8) {
         int8_t *xx = xcalloc(nx, 1), *ww = xcalloc(nw, 1), *yy = xcalloc(ny, 1);
         int32_t *bb = b ? xcalloc((size_t)g->cout, sizeof *bb) : NULL;
@@ -511,12 +518,15 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
             bb[i] = (int32_t)b[i];
         memset(yy, 0x5a, ny);
         if (as_dense)
-            K(mf_rt_dense_s8)(g->cin, g->cout, xx, ww, bb, rq, yy);
+            K(mf_rt_dense_s8)
+            (g->cin, g->cout, xx, ww, bb, rq, yy,
+             scr = scratch_exact(mf_rt_dense_s8_scratch_bytes(g->cout)));
         else
-            K(mf_rt_conv_s8)(g, xx, ww, bb, rq, yy);
+            K(mf_rt_conv_s8)
+            (g, xx, ww, bb, rq, yy, scr = scratch_exact(mf_rt_conv_s8_scratch_bytes(g)));
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
-        free(xx), free(ww), free(yy), free(bb);
+        free(xx), free(ww), free(yy), free(bb), free(scr);
     } else {
         int16_t *xx = xcalloc(nx, 2), *ww = xcalloc(nw, 2), *yy = xcalloc(ny, 2);
         int64_t *bb = b ? xcalloc((size_t)g->cout, sizeof *bb) : NULL;
@@ -530,10 +540,11 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
         if (as_dense)
             K(mf_rt_dense_s16)(g->cin, g->cout, xx, ww, bb, rq, yy);
         else
-            K(mf_rt_conv_s16)(g, xx, ww, bb, rq, yy);
+            K(mf_rt_conv_s16)
+            (g, xx, ww, bb, rq, yy, scr = scratch_exact(mf_rt_conv_s16_scratch_bytes(g)));
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
-        free(xx), free(ww), free(yy), free(bb);
+        free(xx), free(ww), free(yy), free(bb), free(scr);
     }
 }
 
@@ -700,43 +711,44 @@ static void conv_hand(void **state)
 {
     (void)state;
     snprintf(ctx, sizeof ctx, "hand-computed convolutions");
+    static uint64_t scr_mem[64]; /* more than any of these small layers' getters ask */
     mf_rt_requant rq = {0, NULL, 0, FLOOR};
     const int16_t x1[4] = {1, 2, 3, 4}, w1[3] = {1, 10, 100};
     const int64_t b1[1] = {-5000};
     int16_t y[4];
     /* conv1d "same", stride 1: pad 1 before and 1 after */
     mf_rt_geom g = geom(1, 4, 1, 1, 1, 3, 1, 1, 1);
-    K(mf_rt_conv_s16)(&g, x1, w1, NULL, &rq, y);
+    K(mf_rt_conv_s16)(&g, x1, w1, NULL, &rq, y, scr_mem);
     CHECK(y[0] == 210 && y[1] == 321 && y[2] == 432 && y[3] == 43, "%d %d %d %d", y[0], y[1], y[2],
           y[3]);
-    K(mf_rt_conv_s16)(&g, x1, w1, b1, &rq, y);
+    K(mf_rt_conv_s16)(&g, x1, w1, b1, &rq, y, scr_mem);
     CHECK(y[0] == -4790 && y[3] == -4957, "%d %d", y[0], y[3]);
     /* stride 2 "same": out 2, pad 0 before and 1 after */
     g = geom(1, 4, 1, 1, 1, 3, 1, 2, 1);
     CHECK(g.ow == 2 && g.pad_left == 0, "geometry %s", geom_str(&g));
-    K(mf_rt_conv_s16)(&g, x1, w1, NULL, &rq, y);
+    K(mf_rt_conv_s16)(&g, x1, w1, NULL, &rq, y, scr_mem);
     CHECK(y[0] == 321 && y[1] == 43, "%d %d", y[0], y[1]);
     /* 1x1 with 2 channels: weights [cout][cin] */
     const int16_t x2[2] = {3, 4}, w2[4] = {1, 10, 100, 1000};
     g = geom(1, 1, 2, 2, 1, 1, 1, 1, 0);
-    K(mf_rt_conv_s16)(&g, x2, w2, NULL, &rq, y);
+    K(mf_rt_conv_s16)(&g, x2, w2, NULL, &rq, y, scr_mem);
     CHECK(y[0] == 43 && y[1] == 4300, "%d %d", y[0], y[1]);
     /* 2x2 kernel on a 2x2 input: weights [ky][kx] row-major */
     const int8_t x3[4] = {1, 2, 3, 4}, w3[4] = {1, 2, 4, 8};
     const int32_t b3[1] = {1};
     int8_t y8[2];
     g = geom(2, 2, 1, 1, 2, 2, 1, 1, 0);
-    K(mf_rt_conv_s8)(&g, x3, w3, b3, &rq, y8);
+    K(mf_rt_conv_s8)(&g, x3, w3, b3, &rq, y8, scr_mem);
     CHECK(y8[0] == 1 + 1 + 4 + 12 + 32, "%d", y8[0]);
     /* per-channel shifts, dense */
     const int8_t x4[2] = {10, -7}, w4[6] = {1, 0, 0, 1, 3, 3};
     const int8_t sh4[3] = {1, -2, 0};
     mf_rt_requant rq4 = {0, sh4, 0, HALF};
     int8_t y4[3];
-    K(mf_rt_dense_s8)(2, 3, x4, w4, NULL, &rq4, y4);
+    K(mf_rt_dense_s8)(2, 3, x4, w4, NULL, &rq4, y4, scr_mem);
     CHECK(y4[0] == 5 && y4[1] == -28 && y4[2] == 9, "%d %d %d", y4[0], y4[1], y4[2]);
     rq4.relu = 1;
-    K(mf_rt_dense_s8)(2, 3, x4, w4, NULL, &rq4, y4);
+    K(mf_rt_dense_s8)(2, 3, x4, w4, NULL, &rq4, y4, scr_mem);
     CHECK(y4[0] == 5 && y4[1] == 0 && y4[2] == 9, "%d %d %d", y4[0], y4[1], y4[2]);
 }
 

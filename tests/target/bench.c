@@ -146,6 +146,12 @@ static union {
     BUFS(float, float) f32;
 } B;
 
+/* Kernel working memory (mf_rt_*_scratch_bytes): the largest layer here, conv 16 → 32 with
+ * k = 3 in int8, needs 1.2 KB; bench_run checks the getters of its largest layers against this size
+ * first. */
+static uint64_t bench_scratch_mem[256];
+#define bench_scratch ((void *)bench_scratch_mem)
+
 /* ---- results ---- */
 enum { MODE_REF, MODE_OPT, MODE_FUSED, MODES };
 
@@ -196,47 +202,50 @@ __attribute__((noipa)) static void cnn_s8_run(table *t, int mode)
     uint32_t m[8];
     if (mode == MODE_REF) {
         m[0] = now();
-        mf_rt_conv_s8_ref(&g1, B.s8.x, B.s8.w1, B.s8.b1, &rq_conv, B.s8.a);
+        mf_rt_conv_s8_ref(&g1, B.s8.x, B.s8.w1, B.s8.b1, &rq_conv, B.s8.a, bench_scratch);
         m[1] = now();
         mf_rt_maxpool_s8_ref(&p1, B.s8.a, 0, B.s8.b);
         m[2] = now();
-        mf_rt_conv_s8_ref(&g2, B.s8.b, B.s8.w2, B.s8.b2, &rq_conv, B.s8.a);
+        mf_rt_conv_s8_ref(&g2, B.s8.b, B.s8.w2, B.s8.b2, &rq_conv, B.s8.a, bench_scratch);
         m[3] = now();
         mf_rt_maxpool_s8_ref(&p2, B.s8.a, 0, B.s8.b);
         m[4] = now();
-        mf_rt_conv_s8_ref(&g3, B.s8.b, B.s8.w3, B.s8.b3, &rq_conv, B.s8.a);
+        mf_rt_conv_s8_ref(&g3, B.s8.b, B.s8.w3, B.s8.b3, &rq_conv, B.s8.a, bench_scratch);
         m[5] = now();
         mf_rt_global_avgpool_s8_ref(32, 32, B.s8.a, MF_RT_ROUND_HALF_UP, B.s8.b);
         m[6] = now();
-        mf_rt_dense_s8_ref(32, 6, B.s8.b, B.s8.wd, B.s8.bd, &rq_dense, B.s8.out[mode]);
+        mf_rt_dense_s8_ref(32, 6, B.s8.b, B.s8.wd, B.s8.bd, &rq_dense, B.s8.out[mode],
+                           bench_scratch);
         m[7] = now();
     } else if (mode == MODE_OPT) {
         m[0] = now();
-        mf_rt_conv_s8(&g1, B.s8.x, B.s8.w1, B.s8.b1, &rq_conv, B.s8.a);
+        mf_rt_conv_s8(&g1, B.s8.x, B.s8.w1, B.s8.b1, &rq_conv, B.s8.a, bench_scratch);
         m[1] = now();
         mf_rt_maxpool_s8(&p1, B.s8.a, 0, B.s8.b);
         m[2] = now();
-        mf_rt_conv_s8(&g2, B.s8.b, B.s8.w2, B.s8.b2, &rq_conv, B.s8.a);
+        mf_rt_conv_s8(&g2, B.s8.b, B.s8.w2, B.s8.b2, &rq_conv, B.s8.a, bench_scratch);
         m[3] = now();
         mf_rt_maxpool_s8(&p2, B.s8.a, 0, B.s8.b);
         m[4] = now();
-        mf_rt_conv_s8(&g3, B.s8.b, B.s8.w3, B.s8.b3, &rq_conv, B.s8.a);
+        mf_rt_conv_s8(&g3, B.s8.b, B.s8.w3, B.s8.b3, &rq_conv, B.s8.a, bench_scratch);
         m[5] = now();
         mf_rt_global_avgpool_s8(32, 32, B.s8.a, MF_RT_ROUND_HALF_UP, B.s8.b);
         m[6] = now();
-        mf_rt_dense_s8(32, 6, B.s8.b, B.s8.wd, B.s8.bd, &rq_dense, B.s8.out[mode]);
+        mf_rt_dense_s8(32, 6, B.s8.b, B.s8.wd, B.s8.bd, &rq_dense, B.s8.out[mode], bench_scratch);
         m[7] = now();
     } else {
         m[0] = now();
-        mf_rt_conv_maxpool_s8(&g1, 1, 2, 1, 2, B.s8.x, B.s8.w1, B.s8.b1, &rq_conv, B.s8.b);
+        mf_rt_conv_maxpool_s8(&g1, 1, 2, 1, 2, B.s8.x, B.s8.w1, B.s8.b1, &rq_conv, B.s8.b,
+                              bench_scratch);
         m[1] = m[2] = now();
-        mf_rt_conv_maxpool_s8(&g2, 1, 2, 1, 2, B.s8.b, B.s8.w2, B.s8.b2, &rq_conv, B.s8.a);
+        mf_rt_conv_maxpool_s8(&g2, 1, 2, 1, 2, B.s8.b, B.s8.w2, B.s8.b2, &rq_conv, B.s8.a,
+                              bench_scratch);
         m[3] = m[4] = now();
-        mf_rt_conv_s8(&g3, B.s8.a, B.s8.w3, B.s8.b3, &rq_conv, B.s8.b);
+        mf_rt_conv_s8(&g3, B.s8.a, B.s8.w3, B.s8.b3, &rq_conv, B.s8.b, bench_scratch);
         m[5] = now();
         mf_rt_global_avgpool_s8(32, 32, B.s8.b, MF_RT_ROUND_HALF_UP, B.s8.a);
         m[6] = now();
-        mf_rt_dense_s8(32, 6, B.s8.a, B.s8.wd, B.s8.bd, &rq_dense, B.s8.out[mode]);
+        mf_rt_dense_s8(32, 6, B.s8.a, B.s8.wd, B.s8.bd, &rq_dense, B.s8.out[mode], bench_scratch);
         m[7] = now();
     }
     for (int i = 0; i < 7; i++)
@@ -253,15 +262,15 @@ __attribute__((noipa)) static void cnn_s16_run(table *t, int mode)
     uint32_t m[8];
     if (mode == MODE_REF) {
         m[0] = now();
-        mf_rt_conv_s16_ref(&g1, B.s16.x, B.s16.w1, B.s16.b1, &rq_conv, B.s16.a);
+        mf_rt_conv_s16_ref(&g1, B.s16.x, B.s16.w1, B.s16.b1, &rq_conv, B.s16.a, bench_scratch);
         m[1] = now();
         mf_rt_maxpool_s16_ref(&p1, B.s16.a, 0, B.s16.b);
         m[2] = now();
-        mf_rt_conv_s16_ref(&g2, B.s16.b, B.s16.w2, B.s16.b2, &rq_conv, B.s16.a);
+        mf_rt_conv_s16_ref(&g2, B.s16.b, B.s16.w2, B.s16.b2, &rq_conv, B.s16.a, bench_scratch);
         m[3] = now();
         mf_rt_maxpool_s16_ref(&p2, B.s16.a, 0, B.s16.b);
         m[4] = now();
-        mf_rt_conv_s16_ref(&g3, B.s16.b, B.s16.w3, B.s16.b3, &rq_conv, B.s16.a);
+        mf_rt_conv_s16_ref(&g3, B.s16.b, B.s16.w3, B.s16.b3, &rq_conv, B.s16.a, bench_scratch);
         m[5] = now();
         mf_rt_global_avgpool_s16_ref(32, 32, B.s16.a, MF_RT_ROUND_HALF_UP, B.s16.b);
         m[6] = now();
@@ -269,15 +278,15 @@ __attribute__((noipa)) static void cnn_s16_run(table *t, int mode)
         m[7] = now();
     } else if (mode == MODE_OPT) {
         m[0] = now();
-        mf_rt_conv_s16(&g1, B.s16.x, B.s16.w1, B.s16.b1, &rq_conv, B.s16.a);
+        mf_rt_conv_s16(&g1, B.s16.x, B.s16.w1, B.s16.b1, &rq_conv, B.s16.a, bench_scratch);
         m[1] = now();
         mf_rt_maxpool_s16(&p1, B.s16.a, 0, B.s16.b);
         m[2] = now();
-        mf_rt_conv_s16(&g2, B.s16.b, B.s16.w2, B.s16.b2, &rq_conv, B.s16.a);
+        mf_rt_conv_s16(&g2, B.s16.b, B.s16.w2, B.s16.b2, &rq_conv, B.s16.a, bench_scratch);
         m[3] = now();
         mf_rt_maxpool_s16(&p2, B.s16.a, 0, B.s16.b);
         m[4] = now();
-        mf_rt_conv_s16(&g3, B.s16.b, B.s16.w3, B.s16.b3, &rq_conv, B.s16.a);
+        mf_rt_conv_s16(&g3, B.s16.b, B.s16.w3, B.s16.b3, &rq_conv, B.s16.a, bench_scratch);
         m[5] = now();
         mf_rt_global_avgpool_s16(32, 32, B.s16.a, MF_RT_ROUND_HALF_UP, B.s16.b);
         m[6] = now();
@@ -285,11 +294,13 @@ __attribute__((noipa)) static void cnn_s16_run(table *t, int mode)
         m[7] = now();
     } else {
         m[0] = now();
-        mf_rt_conv_maxpool_s16(&g1, 1, 2, 1, 2, B.s16.x, B.s16.w1, B.s16.b1, &rq_conv, B.s16.b);
+        mf_rt_conv_maxpool_s16(&g1, 1, 2, 1, 2, B.s16.x, B.s16.w1, B.s16.b1, &rq_conv, B.s16.b,
+                               bench_scratch);
         m[1] = m[2] = now();
-        mf_rt_conv_maxpool_s16(&g2, 1, 2, 1, 2, B.s16.b, B.s16.w2, B.s16.b2, &rq_conv, B.s16.a);
+        mf_rt_conv_maxpool_s16(&g2, 1, 2, 1, 2, B.s16.b, B.s16.w2, B.s16.b2, &rq_conv, B.s16.a,
+                               bench_scratch);
         m[3] = m[4] = now();
-        mf_rt_conv_s16(&g3, B.s16.a, B.s16.w3, B.s16.b3, &rq_conv, B.s16.b);
+        mf_rt_conv_s16(&g3, B.s16.a, B.s16.w3, B.s16.b3, &rq_conv, B.s16.b, bench_scratch);
         m[5] = now();
         mf_rt_global_avgpool_s16(32, 32, B.s16.b, MF_RT_ROUND_HALF_UP, B.s16.a);
         m[6] = now();
@@ -388,39 +399,42 @@ __attribute__((noipa)) static void res_s8_run(table *t, int mode)
     uint32_t m[13];
     const int ref = mode == MODE_REF;
     m[0] = now();
-    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&g1, x, B.s8.w1, B.s8.b1, &rq_r, a);
+    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&g1, x, B.s8.w1, B.s8.b1, &rq_r, a, bench_scratch);
     m[1] = now();
     if (mode == MODE_FUSED) {
-        mf_rt_conv_maxpool_s8(&gk, 1, 2, 1, 2, a, B.s8.w2, B.s8.b2, &rq_r, c);
+        mf_rt_conv_maxpool_s8(&gk, 1, 2, 1, 2, a, B.s8.w2, B.s8.b2, &rq_r, c, bench_scratch);
         m[2] = m[3] = now();
     } else {
-        (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gk, a, B.s8.w2, B.s8.b2, &rq_n, b);
+        (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gk, a, B.s8.w2, B.s8.b2, &rq_n, b,
+                                                  bench_scratch);
         m[2] = now();
         (ref ? mf_rt_maxpool_s8_ref : mf_rt_maxpool_s8)(&p, b, 1, c);
         m[3] = now();
     }
-    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gh, c, B.s8.w3, B.s8.b3, &rq_n, e);
+    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gh, c, B.s8.w3, B.s8.b3, &rq_n, e, bench_scratch);
     m[4] = now();
     if (mode == MODE_FUSED) {
-        mf_rt_conv_maxpool_s8(&gs, 1, 2, 1, 2, a, B.s8.ws, B.s8.bs, &rq_n, d);
+        mf_rt_conv_maxpool_s8(&gs, 1, 2, 1, 2, a, B.s8.ws, B.s8.bs, &rq_n, d, bench_scratch);
         m[5] = m[6] = now();
     } else {
-        (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gs, a, B.s8.ws, B.s8.bs, &rq_n, b);
+        (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gs, a, B.s8.ws, B.s8.bs, &rq_n, b,
+                                                  bench_scratch);
         m[5] = now();
         (ref ? mf_rt_maxpool_s8_ref : mf_rt_maxpool_s8)(&p, b, 0, d);
         m[6] = now();
     }
     (ref ? mf_rt_add_s8_ref : mf_rt_add_s8)(512, e, 0, d, 0, &rq_add, d);
     m[7] = now();
-    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gh, d, B.s8.w4, B.s8.b4, &rq_r, c);
+    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gh, d, B.s8.w4, B.s8.b4, &rq_r, c, bench_scratch);
     m[8] = now();
-    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gh, c, B.s8.w5, B.s8.b5, &rq_n, e);
+    (ref ? mf_rt_conv_s8_ref : mf_rt_conv_s8)(&gh, c, B.s8.w5, B.s8.b5, &rq_n, e, bench_scratch);
     m[9] = now();
     (ref ? mf_rt_add_s8_ref : mf_rt_add_s8)(512, e, 0, d, 0, &rq_add, e);
     m[10] = now();
     (ref ? mf_rt_global_maxpool_s8_ref : mf_rt_global_maxpool_s8)(64, 8, e, c);
     m[11] = now();
-    (ref ? mf_rt_dense_s8_ref : mf_rt_dense_s8)(8, 6, c, B.s8.wd, B.s8.bd, &rq_d, B.s8.out[mode]);
+    (ref ? mf_rt_dense_s8_ref : mf_rt_dense_s8)(8, 6, c, B.s8.wd, B.s8.bd, &rq_d, B.s8.out[mode],
+                                                bench_scratch);
     m[12] = now();
     for (int i = 0; i < 12; i++)
         t->r[i].t[mode] = m[i + 1] - m[i];
@@ -439,33 +453,39 @@ __attribute__((noipa)) static void res_s16_run(table *t, int mode)
     uint32_t m[13];
     const int ref = mode == MODE_REF;
     m[0] = now();
-    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&g1, x, B.s16.w1, B.s16.b1, &rq_r, a);
+    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&g1, x, B.s16.w1, B.s16.b1, &rq_r, a,
+                                                bench_scratch);
     m[1] = now();
     if (mode == MODE_FUSED) {
-        mf_rt_conv_maxpool_s16(&gk, 1, 2, 1, 2, a, B.s16.w2, B.s16.b2, &rq_r, c);
+        mf_rt_conv_maxpool_s16(&gk, 1, 2, 1, 2, a, B.s16.w2, B.s16.b2, &rq_r, c, bench_scratch);
         m[2] = m[3] = now();
     } else {
-        (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gk, a, B.s16.w2, B.s16.b2, &rq_n, b);
+        (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gk, a, B.s16.w2, B.s16.b2, &rq_n, b,
+                                                    bench_scratch);
         m[2] = now();
         (ref ? mf_rt_maxpool_s16_ref : mf_rt_maxpool_s16)(&p, b, 1, c);
         m[3] = now();
     }
-    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gh, c, B.s16.w3, B.s16.b3, &rq_n, e);
+    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gh, c, B.s16.w3, B.s16.b3, &rq_n, e,
+                                                bench_scratch);
     m[4] = now();
     if (mode == MODE_FUSED) {
-        mf_rt_conv_maxpool_s16(&gs, 1, 2, 1, 2, a, B.s16.ws, B.s16.bs, &rq_n, d);
+        mf_rt_conv_maxpool_s16(&gs, 1, 2, 1, 2, a, B.s16.ws, B.s16.bs, &rq_n, d, bench_scratch);
         m[5] = m[6] = now();
     } else {
-        (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gs, a, B.s16.ws, B.s16.bs, &rq_n, b);
+        (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gs, a, B.s16.ws, B.s16.bs, &rq_n, b,
+                                                    bench_scratch);
         m[5] = now();
         (ref ? mf_rt_maxpool_s16_ref : mf_rt_maxpool_s16)(&p, b, 0, d);
         m[6] = now();
     }
     (ref ? mf_rt_add_s16_ref : mf_rt_add_s16)(512, e, 0, d, 0, &rq_add, d);
     m[7] = now();
-    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gh, d, B.s16.w4, B.s16.b4, &rq_r, c);
+    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gh, d, B.s16.w4, B.s16.b4, &rq_r, c,
+                                                bench_scratch);
     m[8] = now();
-    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gh, c, B.s16.w5, B.s16.b5, &rq_n, e);
+    (ref ? mf_rt_conv_s16_ref : mf_rt_conv_s16)(&gh, c, B.s16.w5, B.s16.b5, &rq_n, e,
+                                                bench_scratch);
     m[9] = now();
     (ref ? mf_rt_add_s16_ref : mf_rt_add_s16)(512, e, 0, d, 0, &rq_add, e);
     m[10] = now();
@@ -670,6 +690,12 @@ int bench_run(void)
     long sums[MODES];
     put("\n=== instruction counts (QEMU netduinoplus2, TIM2, -icount shift=0,sleep=off) ===\n");
     put("flags: arm-none-eabi-gcc " __VERSION__ " " BENCH_FLAGS "\n");
+    const mf_rt_geom largest = conv1d(32, 16, 32, 3);
+    if (mf_rt_conv_s8_scratch_bytes(&largest) > sizeof bench_scratch_mem ||
+        mf_rt_conv_s16_scratch_bytes(&largest) > sizeof bench_scratch_mem) {
+        put("bench: the kernels' scratch exceeds bench_scratch_mem\n");
+        return 1;
+    }
 
     data_s8();
     cnn_table_init(&t, "reference CNN (TARGET.md 8.1), int8");

@@ -84,6 +84,17 @@ static int64_t eq_bias16[16];
 static int32_t eq_bias8[16];
 static int8_t eq_shifts[16];
 
+/* Kernel scratch (mf_rt_*_scratch_bytes): the requested bytes at the very end of a static
+ * array, so that a kernel writing past its scratch leaves the array (AddressSanitizer's redzone
+ * on the host). 4 KB hold the largest case (K ≤ 255, cout ≤ 9); NULL beyond, which faults. */
+static uint64_t eq_scratch_mem[512];
+
+static void *eq_scratch(size_t bytes)
+{
+    if (bytes > sizeof eq_scratch_mem) return NULL;
+    return (char *)eq_scratch_mem + (sizeof eq_scratch_mem - bytes);
+}
+
 /* ---- state of a run ---- */
 typedef struct {
     uint64_t s;
@@ -365,8 +376,8 @@ static void eq_conv_s8(eq_state *st)
 
     memset(eq_o8a, 0x5A, sizeof eq_o8a);
     memset(eq_o8b, 0x5A, sizeof eq_o8b);
-    mf_rt_conv_s8_opt(&g, x, w, bias, &rq, eq_o8a);
-    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b);
+    mf_rt_conv_s8_opt(&g, x, w, bias, &rq, eq_o8a, eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b, eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
     long d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_s8", &g, NULL, d);
 
@@ -377,9 +388,11 @@ static void eq_conv_s8(eq_state *st)
     memset(eq_o8a, 0x5A, sizeof eq_o8a);
     memset(eq_o8b, 0x5A, sizeof eq_o8b);
     memset(eq_o8c, 0x5A, sizeof eq_o8c);
-    mf_rt_conv_maxpool_s8_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8a);
-    mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8b);
-    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_t8);
+    mf_rt_conv_maxpool_s8_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8a,
+                              eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+    mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8b,
+                              eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_t8, eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
     mf_rt_maxpool_s8_ref(&p, eq_t8, 0, eq_o8c);
     d = eq_cmp8(eq_o8a, eq_o8b, np + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 opt/ref", &g, NULL, d);
@@ -406,8 +419,8 @@ static void eq_conv_s16(eq_state *st)
 
     memset(eq_o16a, 0x5A, sizeof eq_o16a);
     memset(eq_o16b, 0x5A, sizeof eq_o16b);
-    mf_rt_conv_s16_opt(&g, x, w, bias, &rq, eq_o16a);
-    mf_rt_conv_s16_ref(&g, x, w, bias, &rq, eq_o16b);
+    mf_rt_conv_s16_opt(&g, x, w, bias, &rq, eq_o16a, eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
+    mf_rt_conv_s16_ref(&g, x, w, bias, &rq, eq_o16b, eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
     long d = eq_cmp16(eq_o16a, eq_o16b, ny + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_s16", &g, NULL, d);
 
@@ -418,9 +431,11 @@ static void eq_conv_s16(eq_state *st)
     memset(eq_o16a, 0x5A, sizeof eq_o16a);
     memset(eq_o16b, 0x5A, sizeof eq_o16b);
     memset(eq_o16c, 0x5A, sizeof eq_o16c);
-    mf_rt_conv_maxpool_s16_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o16a);
-    mf_rt_conv_maxpool_s16_ref(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o16b);
-    mf_rt_conv_s16_ref(&g, x, w, bias, &rq, eq_t16);
+    mf_rt_conv_maxpool_s16_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o16a,
+                               eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
+    mf_rt_conv_maxpool_s16_ref(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o16b,
+                               eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
+    mf_rt_conv_s16_ref(&g, x, w, bias, &rq, eq_t16, eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
     mf_rt_maxpool_s16_ref(&p, eq_t16, 0, eq_o16c);
     d = eq_cmp16(eq_o16a, eq_o16b, np + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_maxpool_s16 opt/ref", &g, NULL, d);
@@ -485,8 +500,10 @@ static void eq_dense(eq_state *st)
     const int32_t *bias8 = eq_pct(st, 20) ? NULL : eq_bias8;
     memset(eq_o8a, 0x5A, sizeof eq_o8a);
     memset(eq_o8b, 0x5A, sizeof eq_o8b);
-    mf_rt_dense_s8_opt(n_in, n_out, x8, w8, bias8, &rq, eq_o8a);
-    mf_rt_dense_s8_ref(n_in, n_out, x8, w8, bias8, &rq, eq_o8b);
+    mf_rt_dense_s8_opt(n_in, n_out, x8, w8, bias8, &rq, eq_o8a,
+                       eq_scratch(mf_rt_dense_s8_scratch_bytes(n_out)));
+    mf_rt_dense_s8_ref(n_in, n_out, x8, w8, bias8, &rq, eq_o8b,
+                       eq_scratch(mf_rt_dense_s8_scratch_bytes(n_out)));
     if ((d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY)) >= 0)
         eq_fail(st, "dense_s8", &g, NULL, d);
     /* int16 */
@@ -702,8 +719,10 @@ static void eq_extreme_conv(eq_state *st)
                     mf_rt_requant rq = {s, NULL, (s & 1) ^ v, v ? MF_RT_ROUND_HALF_UP : 0};
                     memset(eq_o8a, 0x5A, 64);
                     memset(eq_o8b, 0x5A, 64);
-                    mf_rt_conv_s8_opt(&g, eq_x8, eq_w8, eq_bias8, &rq, eq_o8a);
-                    mf_rt_conv_s8_ref(&g, eq_x8, eq_w8, eq_bias8, &rq, eq_o8b);
+                    mf_rt_conv_s8_opt(&g, eq_x8, eq_w8, eq_bias8, &rq, eq_o8a,
+                                      eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+                    mf_rt_conv_s8_ref(&g, eq_x8, eq_w8, eq_bias8, &rq, eq_o8b,
+                                      eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
                     if ((d = eq_cmp8(eq_o8a, eq_o8b, 64)) >= 0)
                         eq_fail(st, "conv_s8 extreme", &g, NULL, d);
                 }
@@ -718,8 +737,10 @@ static void eq_extreme_conv(eq_state *st)
                     mf_rt_requant rq = {s, NULL, (s & 1) ^ v, v ? MF_RT_ROUND_HALF_UP : 0};
                     memset(eq_o16a, 0x5A, 128);
                     memset(eq_o16b, 0x5A, 128);
-                    mf_rt_conv_s16_opt(&g, eq_x16, eq_w16, eq_bias16, &rq, eq_o16a);
-                    mf_rt_conv_s16_ref(&g, eq_x16, eq_w16, eq_bias16, &rq, eq_o16b);
+                    mf_rt_conv_s16_opt(&g, eq_x16, eq_w16, eq_bias16, &rq, eq_o16a,
+                                       eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
+                    mf_rt_conv_s16_ref(&g, eq_x16, eq_w16, eq_bias16, &rq, eq_o16b,
+                                       eq_scratch(mf_rt_conv_s16_scratch_bytes(&g)));
                     if ((d = eq_cmp16(eq_o16a, eq_o16b, 64)) >= 0)
                         eq_fail(st, "conv_s16 extreme", &g, NULL, d);
                 }

@@ -41,8 +41,8 @@
  *   (2D pools, edges) are computed window by window.
  * Dense: outputs in pairs sharing every input load, the conv's inner kernels and
  *   requantization (a dense layer is a 1 × 1 conv of one position).
- * Stack: the int16 weight buffer (MF_RT_WEXP_WORDS words, 640 B by default) plus about 0.6 KB of
- *   frames. */
+ * Working memory: the int16 conv's interleaved weights live in the caller's scratch
+ *   (mf_rt_conv_s16_scratch_bytes, at most MF_RT_WEXP_WORDS words); the stack holds frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT) || defined(MF_RT_OPT_F32)
@@ -167,14 +167,11 @@ MF_RT_NOINLINE void conv_s16_one(const mf_rt_geom *g, const int16_t *in, const i
 
 /* ---- int16 interior: interleaved weights ----
  * Per channel pair, once: for each kernel row and each pair of values, the words w0[2i, 2i+1]
- * and w1[2i, 2i+1] side by side (a stack buffer of at most MF_RT_WEXP_WORDS words; an odd row
+ * and w1[2i, 2i+1] side by side (the caller's scratch, at most MF_RT_WEXP_WORDS words; an odd row
  * ends with a pair padded with a zero weight), so one LDRD fetches both channels' weights: per 2
  * values 1 LDR, 1 LDRD, 2 SMLALD (4 MACs). Inline assembly on the M4 (2 pairs per iteration),
  * the same loop in C on the host. A padded lane reads one int16 past the row; blocks whose
  * reads would leave the input take the exact path on the original weights. */
-#ifndef MF_RT_WEXP_WORDS
-#define MF_RT_WEXP_WORDS 160 /* 640 B of stack: kernels up to kh·kw·cin ≈ 300 */
-#endif
 
 MF_RT_NOINLINE void interleave_s16(const int16_t *w0, size_t wst, int rows, int n, uint32_t *out)
 {
@@ -630,13 +627,13 @@ MF_RT_NOINLINE void conv_s16_pool_pair(const mf_rt_geom *g, const conv_plan *p, 
 
 static void conv_s16_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
                             const int16_t *in, const int16_t *w, const int64_t *bias,
-                            const mf_rt_requant *rq, int16_t *out)
+                            const mf_rt_requant *rq, int16_t *out, void *scratch)
 {
     if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1) return;
     const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
     const int plain = pkh == 1 && pkw == 1 && psh == 1 && psw == 1;
     const conv_plan p = conv_plan_of(g);
-    uint32_t wil[MF_RT_WEXP_WORDS];
+    uint32_t *wil = scratch; /* mf_rt_conv_s16_scratch_bytes */
     const long words = 2L * ((p.n + 1) >> 1) * g->kh;
     const long positions = plain ? (long)g->oh * (p.ox_hi - p.ox_lo) : (long)poh * pow * pkh * pkw;
     const int interleave = words <= MF_RT_WEXP_WORDS && positions >= 3;
@@ -666,16 +663,17 @@ static void conv_s16_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int 
 }
 
 void mf_rt_conv_s16_opt(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
-                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out, void *scratch)
 {
-    conv_s16_engine(g, 1, 1, 1, 1, in, w, bias, rq, out);
+    conv_s16_engine(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
 }
 
 void mf_rt_conv_maxpool_s16_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                 int pool_sw, const int16_t *in, const int16_t *w,
-                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out,
+                                void *scratch)
 {
-    conv_s16_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+    conv_s16_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
 }
 
 /* ======================= dense (int16) =======================

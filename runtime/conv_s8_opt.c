@@ -25,8 +25,9 @@
  * an order) and one channel has one shift, so the maximum of the requantized outputs equals the
  * requantized maximum: a window's first tap stores its requantized value, the others fold in
  * with max.
- * Stack: variable-length arrays of about 12·K + 16·cout bytes (4 fields, their lanes, 4
- * accumulators per channel) plus ~200 bytes of frames. */
+ * Working memory: the caller's scratch of mf_rt_conv_s8_scratch_bytes() (4 fields, their lanes,
+ * 4 accumulators and a start per channel: about 12·K + 20·cout bytes, planned in the arena);
+ * the stack holds only the frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)
@@ -320,15 +321,16 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
 /* Plain conv: pkh = pkw = psh = psw = 1. */
 static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
                            const int8_t *in, const int8_t *w, const int32_t *bias,
-                           const mf_rt_requant *rq, int8_t *out)
+                           const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
     if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1 || g->cout < 1)
         return;
     const int K = g->kh * g->kw * g->cin;
     if (K < 1) return; /* validated geometries have K ≥ 1 */
-    int8_t col[4 * K + 4];
-    uint32_t lanes[((K + 3) >> 2) * 8];
-    int32_t init[g->cout], acc[4 * g->cout];
+    /* scratch (mf_rt_conv_s8_scratch_bytes): lanes, accumulators, their starts, 4 fields */
+    uint32_t *lanes = scratch;
+    int32_t *acc = (int32_t *)(lanes + ((K + 3) >> 2) * 8), *init = acc + 4 * g->cout;
+    int8_t *col = (int8_t *)(init + g->cout);
     layer_s8 L = {g, in, w, init, rq, col, lanes, acc, K, 0, g->kh == 1, 0, 0, 0};
     L.fast = init_s8(bias, rq, K, g->cout, init);
     /* interior columns: ox·sw − pad_left ≥ 0 and ox·sw − pad_left + kw ≤ w */
@@ -340,25 +342,25 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
 }
 
 void mf_rt_conv_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       const mf_rt_requant *rq, int8_t *out)
+                       const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
-    conv_s8_engine(g, 1, 1, 1, 1, in, w, bias, rq, out);
+    conv_s8_engine(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
 }
 
 void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                               const mf_rt_requant *rq, int8_t *out)
+                               const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
-    conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+    conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
 }
 
 /* Dense: outputs in pairs sharing each input load (SXTB16 + SMLAD on words of 4 values, the
  * last n_in mod 4 in C), the conv's requantization. */
 void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out)
+                        const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
     if (n_in < 0 || n_out < 1) return;
-    int32_t init[n_out];
+    int32_t *init = scratch; /* n_out accumulator starts (mf_rt_dense_s8_scratch_bytes) */
     const int fast = init_s8(bias, rq, n_in, n_out, init);
     for (int c = 0; c < n_out; c += 2) {
         const int d = c + 1 < n_out;

@@ -40,8 +40,9 @@ void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, co
 }
 
 void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
-                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out, void *scratch)
 {
+    (void)scratch; /* the reference needs no working memory */
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
             for (int co = 0; co < g->cout; co++) {
@@ -65,8 +66,9 @@ void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w
 }
 
 void mf_rt_conv_s8_ref(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       const mf_rt_requant *rq, int8_t *out)
+                       const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
+    (void)scratch; /* the reference needs no working memory */
     for (int oy = 0; oy < g->oh; oy++)
         for (int ox = 0; ox < g->ow; ox++)
             for (int co = 0; co < g->cout; co++) {
@@ -176,8 +178,10 @@ void mf_rt_conv_maxpool_f32_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, i
 
 void mf_rt_conv_maxpool_s16_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                 int pool_sw, const int16_t *in, const int16_t *w,
-                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out)
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out,
+                                void *scratch)
 {
+    (void)scratch; /* the reference needs no working memory */
     if (pool_kh < 1 || pool_kw < 1 || pool_sh < 1 || pool_sw < 1 || pool_kh > g->oh ||
         pool_kw > g->ow)
         return; /* outside the documented preconditions: no output */
@@ -198,8 +202,9 @@ void mf_rt_conv_maxpool_s16_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, i
 
 void mf_rt_conv_maxpool_s8_ref(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                               const mf_rt_requant *rq, int8_t *out)
+                               const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
+    (void)scratch; /* the reference needs no working memory */
     if (pool_kh < 1 || pool_kw < 1 || pool_sh < 1 || pool_sw < 1 || pool_kh > g->oh ||
         pool_kw > g->ow)
         return; /* outside the documented preconditions: no output */
@@ -232,22 +237,22 @@ void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const 
 }
 
 void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
-                    const mf_rt_requant *rq, int16_t *out)
+                    const mf_rt_requant *rq, int16_t *out, void *scratch)
 {
 #if defined(MF_RT_OPT_INT)
-    mf_rt_conv_s16_opt(g, in, w, bias, rq, out);
+    mf_rt_conv_s16_opt(g, in, w, bias, rq, out, scratch);
 #else
-    mf_rt_conv_s16_ref(g, in, w, bias, rq, out);
+    mf_rt_conv_s16_ref(g, in, w, bias, rq, out, scratch);
 #endif
 }
 
 void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const mf_rt_requant *rq, int8_t *out)
+                   const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
 #if defined(MF_RT_OPT_INT)
-    mf_rt_conv_s8_opt(g, in, w, bias, rq, out);
+    mf_rt_conv_s8_opt(g, in, w, bias, rq, out, scratch);
 #else
-    mf_rt_conv_s8_ref(g, in, w, bias, rq, out);
+    mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
 #endif
 }
 
@@ -264,22 +269,40 @@ void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, in
 
 void mf_rt_conv_maxpool_s16(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                             int pool_sw, const int16_t *in, const int16_t *w, const int64_t *bias,
-                            const mf_rt_requant *rq, int16_t *out)
+                            const mf_rt_requant *rq, int16_t *out, void *scratch)
 {
 #if defined(MF_RT_OPT_INT)
-    mf_rt_conv_maxpool_s16_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+    mf_rt_conv_maxpool_s16_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                               scratch);
 #else
-    mf_rt_conv_maxpool_s16_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+    mf_rt_conv_maxpool_s16_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                               scratch);
 #endif
 }
 
 void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                            int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                           const mf_rt_requant *rq, int8_t *out)
+                           const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
 #if defined(MF_RT_OPT_INT)
-    mf_rt_conv_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+    mf_rt_conv_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                              scratch);
 #else
-    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out);
+    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                              scratch);
 #endif
+}
+
+size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    const size_t K = (size_t)g->kh * g->kw * g->cin, cout = (size_t)g->cout;
+    /* lanes (8 words per 4 values), 4 accumulators + 1 start per channel, 4 fields + 4 zeros */
+    const size_t bytes = 32 * ((K + 3) / 4) + 20 * cout + 4 * K + 4;
+    return (bytes + 7) & ~(size_t)7;
+}
+
+size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g)
+{
+    const size_t words = 2 * (((size_t)g->kw * g->cin + 1) / 2) * (size_t)g->kh;
+    return words <= MF_RT_WEXP_WORDS ? 4 * words : 0;
 }

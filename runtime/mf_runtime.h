@@ -54,6 +54,18 @@ typedef struct mf_rt_requant {
     int rounding;         /* MF_RT_ROUND_* */
 } mf_rt_requant;
 
+/* ---- working memory (CMSIS-NN's buffer-size getter habit) ----
+ * Kernels that need working memory take a `scratch` pointer as their last argument: at least the
+ * bytes the matching getter returns, 8-byte aligned, not overlapping any argument, owned by the
+ * caller for the call only (the memory planner gives it a one-call lifetime in the arena). A
+ * getter returning 0 means scratch may be NULL. The getters describe the optimized paths' needs
+ * on every platform (the plan is made on the host for the target); the reference paths ignore
+ * scratch. No runtime function keeps more than 256 bytes on the stack (-Wstack-usage=256). */
+#define MF_RT_WEXP_WORDS 160 /* int16 conv: interleaved weights of kh·kw·cin ≤ ~300 (640 B) */
+size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g);  /* also conv_maxpool_s8 */
+size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s16 */
+size_t mf_rt_dense_s8_scratch_bytes(int n_out);
+
 /* ---- scalar helpers (exposed for tests and the quantizer's fake-quant) ---- */
 int8_t mf_rt_requant_s32(int32_t acc, int shift, int relu, int rounding);
 int16_t mf_rt_requant_s64(int64_t acc, int shift, int relu, int rounding);
@@ -63,9 +75,9 @@ int16_t mf_rt_requant_s64(int64_t acc, int shift, int relu, int rounding);
 void mf_rt_conv_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                     int relu, float *out);
 void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
-                    const mf_rt_requant *rq, int16_t *out);
+                    const mf_rt_requant *rq, int16_t *out, void *scratch);
 void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                   const mf_rt_requant *rq, int8_t *out);
+                   const mf_rt_requant *rq, int8_t *out, void *scratch);
 
 /* ---- dense: out[o] = requant(bias[o] + Σ in[i]·w[o][i]); bias NULL means 0 ---- */
 void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
@@ -73,7 +85,7 @@ void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const
 void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, const int64_t *bias,
                      const mf_rt_requant *rq, int16_t *out);
 void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                    const mf_rt_requant *rq, int8_t *out);
+                    const mf_rt_requant *rq, int8_t *out, void *scratch);
 
 /* ---- pools: keep the input format; valid windows (pad 0). Average: the window sum divided
  * by its size with floor division (floor mode) or floor((2·sum + count) / (2·count)) (half-up),
@@ -137,10 +149,10 @@ void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, in
                             int relu, float *out);
 void mf_rt_conv_maxpool_s16(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                             int pool_sw, const int16_t *in, const int16_t *w, const int64_t *bias,
-                            const mf_rt_requant *rq, int16_t *out);
+                            const mf_rt_requant *rq, int16_t *out, void *scratch);
 void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                            int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                           const mf_rt_requant *rq, int8_t *out);
+                           const mf_rt_requant *rq, int8_t *out, void *scratch);
 
 /* ---- reference paths ----
  * Every public kernel above is a dispatcher: on a Cortex-M with the DSP extension
@@ -154,31 +166,32 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
  * (tests/target). The optimized paths live in the *_opt.c files (private header mf_rt_dsp.h);
  * the _ref functions are always available, with the same signatures and semantics as the
  * public ones.
- * Stack: the optimized int8 conv keeps 4 receptive fields and their lanes on the stack (about
- * 12·K + 16·cout bytes, K = kh·kw·cin: ~1.1 KB for K = 48, cout = 32); the int16 conv a
- * channel pair's interleaved weights (MF_RT_WEXP_WORDS words, 640 B by default; larger kernels
- * fall back to a path without it). */
+ * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes and 4 accumulators per
+ * channel in scratch (about 12·K + 20·cout bytes, K = kh·kw·cin); the int8 dense one int32 per
+ * output; the int16 conv a channel pair's interleaved weights (at most MF_RT_WEXP_WORDS words;
+ * larger kernels take a path without them and need no scratch). */
 void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                         int relu, float *out);
 void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
-                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out, void *scratch);
 void mf_rt_conv_s8_ref(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       const mf_rt_requant *rq, int8_t *out);
+                       const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_conv_maxpool_f32_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                 int pool_sw, const float *in, const float *w, const float *bias,
                                 int relu, float *out);
 void mf_rt_conv_maxpool_s16_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                 int pool_sw, const int16_t *in, const int16_t *w,
-                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out,
+                                void *scratch);
 void mf_rt_conv_maxpool_s8_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                               const mf_rt_requant *rq, int8_t *out);
+                               const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_dense_f32_ref(int n_in, int n_out, const float *in, const float *w, const float *bias,
                          int relu, float *out);
 void mf_rt_dense_s16_ref(int n_in, int n_out, const int16_t *in, const int16_t *w,
                          const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
 void mf_rt_dense_s8_ref(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out);
+                        const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_maxpool_f32_ref(const mf_rt_geom *g, const float *in, int relu, float *out);
 void mf_rt_maxpool_s16_ref(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out);
 void mf_rt_maxpool_s8_ref(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out);

@@ -1,4 +1,4 @@
-/* Private to deploy/runtime: what the optimized kernel paths (*_opt.c) share. Not part of the
+/* Private to runtime: what the optimized kernel paths (*_opt.c) share. Not part of the
  * runtime's API; the firmware copies it with the other runtime files.
  *
  * Which path a public kernel takes (the dispatch sits in each family's reference file):
@@ -51,19 +51,20 @@
 /* ---- the optimized paths (bit-identical to the *_ref functions of mf_runtime.h) ---- */
 #if defined(MF_RT_OPT_INT)
 void mf_rt_conv_s16_opt(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
-                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+                        const int64_t *bias, const mf_rt_requant *rq, int16_t *out, void *scratch);
 void mf_rt_conv_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
-                       const mf_rt_requant *rq, int8_t *out);
+                       const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_conv_maxpool_s16_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                 int pool_sw, const int16_t *in, const int16_t *w,
-                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+                                const int64_t *bias, const mf_rt_requant *rq, int16_t *out,
+                                void *scratch);
 void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
-                               const mf_rt_requant *rq, int8_t *out);
+                               const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_dense_s16_opt(int n_in, int n_out, const int16_t *in, const int16_t *w,
                          const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
 void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out);
+                        const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_maxpool_s16_opt(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out);
 void mf_rt_maxpool_s8_opt(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out);
 void mf_rt_avgpool_s16_opt(const mf_rt_geom *g, const int16_t *in, int relu, int rounding,

@@ -177,6 +177,15 @@ int mf_plan_build(int n_tensors, const size_t *sizes, int input, int output, int
             goto done;
         }
         first[st->out] = s + 1;
+        if (st->has_scratch) {
+            int t = st->scratch;
+            if (t < 0 || t >= n_tensors || first[t] >= 0 || t == st->out || st->alias) {
+                mf_error_set(err, "memory plan: step %d has a malformed scratch tensor %d", s + 1,
+                             t);
+                goto done;
+            }
+            first[t] = last[t] = s + 1;
+        }
     }
     if (first[output] < 0) {
         mf_error_set(err, "memory plan: the output tensor %d is never produced", output);
@@ -316,6 +325,7 @@ void mf_plan_print(const mf_plan *p, const char *const *names, FILE *f)
             snprintf(nm, sizeof nm, "%s", names[t]);
         else
             snprintf(nm, sizeof nm, "t%d", t);
+        if (x->buffer < 0 && x->size == 0) continue; /* a call without scratch */
         if (x->buffer < 0) {
             fprintf(f, "  %-28s %8s %8zu  %-9s  not materialised\n", nm, "-", x->size, "-");
             continue;

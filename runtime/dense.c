@@ -37,8 +37,9 @@ void mf_rt_dense_s16_ref(int n_in, int n_out, const int16_t *in, const int16_t *
 }
 
 void mf_rt_dense_s8_ref(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out)
+                        const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
+    (void)scratch; /* the reference needs no working memory */
     for (int o = 0; o < n_out; o++) {
         const int8_t *k = w + (size_t)o * n_in;
         int32_t acc = bias ? bias[o] : 0;
@@ -73,11 +74,16 @@ void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, c
 }
 
 void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                    const mf_rt_requant *rq, int8_t *out)
+                    const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
 #if defined(MF_RT_OPT_INT)
-    mf_rt_dense_s8_opt(n_in, n_out, in, w, bias, rq, out);
+    mf_rt_dense_s8_opt(n_in, n_out, in, w, bias, rq, out, scratch);
 #else
-    mf_rt_dense_s8_ref(n_in, n_out, in, w, bias, rq, out);
+    mf_rt_dense_s8_ref(n_in, n_out, in, w, bias, rq, out, scratch);
 #endif
+}
+
+size_t mf_rt_dense_s8_scratch_bytes(int n_out)
+{
+    return n_out > 0 ? ((size_t)4 * (size_t)n_out + 7) & ~(size_t)7 : 0;
 }

@@ -1,9 +1,10 @@
 /* Static memory plan for the generated firmware (DESIGN.md §7, §13): every activation tensor
- * (the model input and output included) gets a size, the step that produces it and the last step
- * that reads it; tensors that may share storage (a flatten's view, an element-wise op writing
- * into an input that dies there) are merged into one buffer; buffers are placed in ONE arena by
- * first-fit over lifetimes, trying several orders (largest first, earliest first, longest
- * lifetime first, largest size·lifetime first) and keeping the smallest arena.
+ * (the model input and output included) and every kernel's scratch gets a size, the step that
+ * produces it and the last step that reads it (scratch: its own step only); tensors that may share
+ * storage (a flatten's view, an element-wise op writing into an input that dies there) are merged
+ * into one buffer; buffers are placed in ONE arena by first-fit over lifetimes, trying several
+ * orders (largest first, earliest first, longest lifetime first, largest size·lifetime first) and
+ * keeping the smallest arena.
  *
  * Time: the input is written at time 0 (before step 1), step s (1..n_steps) runs at time s, and
  * the output is read at time n_steps + 1 (model_run copies it out). Two buffers conflict when
@@ -30,6 +31,9 @@ typedef struct mf_plan_step {
     unsigned inplace; /* bit k: out may overwrite in[k] when in[k] dies at this step and
                          has out's size (element-wise ops: relu, add) */
     int alias;        /* 1: out is a view of in[0] (flatten): same storage, no code */
+    int has_scratch;  /* 1: tensor `scratch` is this step's working memory: it lives during
+                         this step only, so it overlaps neither the inputs nor the output */
+    int scratch;
 } mf_plan_step;
 
 typedef struct mf_plan_tensor {

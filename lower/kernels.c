@@ -1,0 +1,125 @@
+/* The kernel table: for each kernel kind and precision, the runtime function, its argument list
+ * (mf_call_args: what the generator prints) and its scratch getter; and the host interpreter's
+ * call of that same function with the same arguments (mf_program_run_call). tests/test_lower.c
+ * compiles the generated C against these kernels and checks both agree on random models. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lower_internal.h"
+
+static const struct {
+    const char *stem;
+    const char *args[3]; /* float32, int16, int8 */
+} kernels[MF_K_COUNT] = {
+    [MF_K_CONV] = {"conv", {"G I W B L O", "G I W B R O S", "G I W B R O S"}},
+    [MF_K_CONV_MAXPOOL] = {"conv_maxpool", {"G P I W B L O", "G P I W B R O S", "G P I W B R O S"}},
+    [MF_K_DENSE] = {"dense", {"N M I W B L O", "N M I W B R O", "N M I W B R O S"}},
+    [MF_K_MAXPOOL] = {"maxpool", {"G I 0 O", "G I 0 O", "G I 0 O"}},
+    [MF_K_AVGPOOL] = {"avgpool", {"G I 0 O", "G I 0 D O", "G I 0 D O"}},
+    [MF_K_GLOBAL_MAXPOOL] = {"global_maxpool", {"Q H I O", "Q H I O", "Q H I O"}},
+    [MF_K_GLOBAL_AVGPOOL] = {"global_avgpool", {"Q H I O", "Q H I D O", "Q H I D O"}},
+    [MF_K_ADD] = {"add", {"Z I J L O", "Z I A J C R O", "Z I A J C R O"}},
+    [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
+};
+
+static int prec(int bits)
+{
+    return bits == 8 ? 2 : bits == 16 ? 1 : 0;
+}
+
+const char *mf_call_args(const mf_call *c, int bits)
+{
+    return kernels[c->kind].args[prec(bits)];
+}
+
+void mf_call_name(mf_call *c, int bits)
+{
+    static const char *const sfx[3] = {"f32", "s16", "s8"};
+    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s_%s", kernels[c->kind].stem, sfx[prec(bits)]);
+}
+
+size_t mf_call_scratch_bytes(const mf_call *c, int bits)
+{
+    if (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL) {
+        if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
+        if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
+    }
+    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_out);
+    return 0;
+}
+
+/* ---- the host interpreter: one call ---- */
+
+#define AT(off) ((void *)((char *)arena + (off)))
+
+void mf_program_run_call(const mf_program *p, int k, void *arena)
+{
+    const mf_call *c = &p->calls[k];
+    const void *a = AT(c->in_off[0]), *b = c->n_inputs > 1 ? AT(c->in_off[1]) : NULL;
+    void *o = AT(c->out_off), *s = c->scratch_bytes ? AT(c->scratch_off) : NULL;
+    const void *w = c->w.data, *bias = c->bias.data;
+    const mf_rt_geom *g = &c->geom;
+    const mf_rt_requant *rq = &c->rq;
+    const int bits = p->bits;
+    switch (c->kind) {
+    case MF_K_CONV:
+        if (bits == 32) mf_rt_conv_f32(g, a, w, bias, c->relu, o);
+        if (bits == 16) mf_rt_conv_s16(g, a, w, bias, rq, o, s);
+        if (bits == 8) mf_rt_conv_s8(g, a, w, bias, rq, o, s);
+        break;
+    case MF_K_CONV_MAXPOOL:
+        if (bits == 32)
+            mf_rt_conv_maxpool_f32(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias,
+                                   c->relu, o);
+        if (bits == 16)
+            mf_rt_conv_maxpool_s16(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias,
+                                   rq, o, s);
+        if (bits == 8)
+            mf_rt_conv_maxpool_s8(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq,
+                                  o, s);
+        break;
+    case MF_K_DENSE:
+        if (bits == 32) mf_rt_dense_f32(c->n_in, c->n_out, a, w, bias, c->relu, o);
+        if (bits == 16) mf_rt_dense_s16(c->n_in, c->n_out, a, w, bias, rq, o);
+        if (bits == 8) mf_rt_dense_s8(c->n_in, c->n_out, a, w, bias, rq, o, s);
+        break;
+    case MF_K_MAXPOOL:
+        if (bits == 32) mf_rt_maxpool_f32(g, a, 0, o);
+        if (bits == 16) mf_rt_maxpool_s16(g, a, 0, o);
+        if (bits == 8) mf_rt_maxpool_s8(g, a, 0, o);
+        break;
+    case MF_K_AVGPOOL:
+        if (bits == 32) mf_rt_avgpool_f32(g, a, 0, o);
+        if (bits == 16) mf_rt_avgpool_s16(g, a, 0, c->rounding, o);
+        if (bits == 8) mf_rt_avgpool_s8(g, a, 0, c->rounding, o);
+        break;
+    case MF_K_GLOBAL_MAXPOOL:
+        if (bits == 32) mf_rt_global_maxpool_f32(c->n_in, c->n_out, a, o);
+        if (bits == 16) mf_rt_global_maxpool_s16(c->n_in, c->n_out, a, o);
+        if (bits == 8) mf_rt_global_maxpool_s8(c->n_in, c->n_out, a, o);
+        break;
+    case MF_K_GLOBAL_AVGPOOL:
+        if (bits == 32) mf_rt_global_avgpool_f32(c->n_in, c->n_out, a, o);
+        if (bits == 16) mf_rt_global_avgpool_s16(c->n_in, c->n_out, a, c->rounding, o);
+        if (bits == 8) mf_rt_global_avgpool_s8(c->n_in, c->n_out, a, c->rounding, o);
+        break;
+    case MF_K_ADD:
+        if (bits == 32) mf_rt_add_f32(c->count, a, b, c->relu, o);
+        if (bits == 16) mf_rt_add_s16(c->count, a, c->align_a, b, c->align_b, rq, o);
+        if (bits == 8) mf_rt_add_s8(c->count, a, c->align_a, b, c->align_b, rq, o);
+        break;
+    case MF_K_RELU:
+        if (bits == 32) mf_rt_relu_f32(c->count, a, o);
+        if (bits == 16) mf_rt_relu_s16(c->count, a, o);
+        if (bits == 8) mf_rt_relu_s8(c->count, a, o);
+        break;
+    case MF_K_COUNT:
+        break;
+    }
+}
+
+void mf_program_run(const mf_program *p, void *arena)
+{
+    for (int k = 0; k < p->n_calls; k++)
+        mf_program_run_call(p, k, arena);
+}

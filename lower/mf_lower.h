@@ -1,0 +1,154 @@
+/* Lowering (DESIGN.md §6-7): a folded model (float32) or a quantized model (int16, int8) becomes
+ * a lowered program, the ONE form that both the host executes (mf_program_run: evaluation,
+ * quantize's reports, QAT's forward, the expected outputs of firmware tests) and the generator
+ * prints as C (deploy/). A program is an ordered list of kernel calls; each call holds the
+ * runtime kernel, its constant parameters (geometry, shifts, alignments, rounding, fused ReLU
+ * and pool), its weight/bias/shift blobs in the runtime layout, and arena offsets for its
+ * inputs, output and scratch, placed by the memory planner (mf_plan.h).
+ *
+ * Every op has ONE lowering entry (lower/ops.c: validate → lower → scratch size), in the spirit
+ * of TFLM's Prepare/Eval. Per-op knowledge (which ops quantize how, which kernel runs them, with
+ * which shifts) is reached only through that table. */
+#ifndef MF_LOWER_H
+#define MF_LOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mf_core.h"
+#include "mf_plan.h"
+#include "mf_runtime.h"
+
+/* ---- the quantized model lowering consumes (built by quantize/) ---- */
+
+/* One node of a quantized model: formats and integer parameters. Index i of mf_qmodel.nodes
+ * matches node i of the folded float model. */
+typedef struct mf_qnode {
+    int n_out;      /* output fractional bits (for max/avg pool, flatten, relu: the input's) */
+    int n_w;        /* conv/dense weight fractional bits (per tensor) */
+    int8_t *n_w_ch; /* per output channel (cout entries) or NULL */
+    void *w;        /* int8_t or int16_t, runtime layout [cout][kh][kw][cin] / [out][in] */
+    void *bias;     /* int32_t (int8 models) or int64_t (int16), at n_in + n_w, or NULL */
+    size_t n_weights, n_bias;
+    int8_t *shifts; /* per-channel requantization shifts (n_in + n_w_ch − n_out) or NULL */
+    int saturated;  /* calibration report: weights that saturated when quantized */
+} mf_qnode;
+
+typedef struct mf_qmodel {
+    mf_model *model; /* the folded float model (owned): graph, float weights, input transform */
+    int bits;        /* 8 or 16 */
+    int rounding;    /* MF_RT_ROUND_FLOOR or MF_RT_ROUND_HALF_UP */
+    int per_channel;
+    int n_in;        /* input fractional bits */
+    int force_n;     /* >= 0: the forced format of every tensor, else -1 */
+    mf_qnode *nodes; /* model->n_nodes entries; nodes[0] describes the input (n_out = n_in) */
+} mf_qmodel;
+
+/* How quantization gives an op's output its format (the op's lowering entry says). */
+typedef enum mf_qrule {
+    MF_QRULE_UNSUPPORTED = 0, /* the op cannot be quantized (e.g. a batch-norm left unfolded) */
+    MF_QRULE_WEIGHTED,        /* calibrated output format; weights and biases quantized */
+    MF_QRULE_CALIBRATED,      /* calibrated output format (add) */
+    MF_QRULE_KEEP_INPUT,      /* the input's format (pools, relu, flatten) */
+} mf_qrule;
+mf_qrule mf_lower_qrule(mf_op op);
+
+/* ---- the program ---- */
+
+typedef enum mf_kernel_kind {
+    MF_K_CONV,
+    MF_K_CONV_MAXPOOL, /* a conv with the max-pool that follows it fused in (DESIGN.md §7) */
+    MF_K_DENSE,
+    MF_K_MAXPOOL,
+    MF_K_AVGPOOL,
+    MF_K_GLOBAL_MAXPOOL,
+    MF_K_GLOBAL_AVGPOOL,
+    MF_K_ADD,
+    MF_K_RELU,
+    MF_K_COUNT
+} mf_kernel_kind;
+
+/* A constant array a call reads from flash: weights, biases or per-channel shifts. */
+typedef struct mf_blob {
+    const void *data; /* NULL: absent (a NULL argument) */
+    size_t count;     /* elements */
+    int esz;          /* bytes per element: 1, 2, 4 (int32 or float) or 8 */
+    int is_float;
+    char shape[96]; /* "[16 cout][3 k][9 cin]" */
+} mf_blob;
+
+#define MF_CALL_MAX_IN 2
+
+typedef struct mf_call {
+    mf_kernel_kind kind;
+    int node;        /* the graph node this call writes (the pool of a fused conv + pool) */
+    int first;       /* the node whose inputs it reads (the conv of a fused pair; else = node) */
+    char kernel[40]; /* runtime function, "mf_rt_conv_s8" */
+    /* constant parameters */
+    mf_rt_geom geom;                        /* conv and pools (of the conv when fused) */
+    int pool_kh, pool_kw, pool_sh, pool_sw; /* fused max pool */
+    int n_in, n_out;                        /* dense: sizes; global pools: positions, channels */
+    size_t count;                           /* element-wise ops: elements */
+    mf_rt_requant rq;                       /* integer conv/dense/add; rq.shifts = shifts.data */
+    int relu;                               /* float kernels' fused ReLU */
+    int rounding;                           /* integer avgpool */
+    int align_a, align_b;                   /* integer add */
+    mf_blob w, bias, shifts;
+    /* tensors: graph node indices, and where they live */
+    int n_inputs, in[MF_CALL_MAX_IN], out;
+    size_t in_off[MF_CALL_MAX_IN], out_off;
+    size_t scratch_bytes, scratch_off; /* scratch_bytes 0: none (NULL) */
+} mf_call;
+
+typedef struct mf_lower_options {
+    int fuse_pools; /* 1: conv → max-pool pairs with stride ≥ size run as one fused call */
+    int keep_all;   /* 1: every tensor keeps its own storage to the end (per-node outputs stay
+                       readable: reports, QAT); 0: the planned arena with reuse (firmware) */
+    int align;      /* arena offset alignment (0: 8) */
+} mf_lower_options;
+
+typedef struct mf_program {
+    const mf_model *m;  /* the folded graph (not owned) */
+    const mf_qmodel *q; /* NULL: float32 (not owned) */
+    int bits;           /* 32, 16, 8 */
+    size_t esz;         /* bytes per activation element */
+    int n_calls;
+    mf_call *calls;
+    int *call_of; /* node → index of the call that writes it, or -1 (views, fused convs) */
+    mf_plan plan; /* tensors 0..n_nodes−1 = nodes, n_nodes + k = call k's scratch */
+    size_t in_off, out_off; /* the model input and output in the arena */
+    size_t weight_bytes;    /* bytes of all blobs */
+    size_t scratch_peak;    /* the largest scratch of one call */
+    float **wf;             /* float32: weights per node in the runtime layout (owned) */
+} mf_program;
+
+/* Lowers a folded float model (q NULL; m folded by mf_fold_model) or a quantized model (q;
+ * m ignored). Every node is validated first: an op without a lowering, a name that cannot
+ * become a C identifier, a degenerate window, non-finite parameters are errors naming the
+ * layer. */
+int mf_lower_program(const mf_qmodel *q, const mf_model *m, const mf_lower_options *o,
+                     mf_program *p, mf_error *err);
+void mf_program_free(mf_program *p);
+
+/* The arena the program runs in: plan.arena bytes, aligned to 8 (malloc'd by the caller). */
+/* Runs every call in order on `arena` (input already in place at in_off). */
+void mf_program_run(const mf_program *p, void *arena);
+/* Runs call k alone (its inputs already in place). */
+void mf_program_run_call(const mf_program *p, int k, void *arena);
+
+/* The program and its memory plan as text (mcuforge lower). */
+void mf_program_print(const mf_program *p, FILE *f);
+
+/* The runtime function's arguments of call c, in order, one letter each (what the host
+ * interpreter passes, for the generator to print the same call):
+ *   G &geom   P pool_kh, pool_kw, pool_sh, pool_sw   I input 0   J input 1   O output
+ *   W weights B bias (or NULL)   R &rq   L relu   D rounding   A align_a   C align_b
+ *   N n_in    M n_out   Q positions (n_in)   H channels (n_out)   Z count   0 the literal 0
+ *   S scratch (or NULL) */
+const char *mf_call_args(const mf_call *c, int bits);
+
+/* Qm.n of a b-bit format as text ("Q0.7"), or "float" */
+const char *mf_lower_qfmt(int bits, int n, char *buf, size_t size);
+
+#endif

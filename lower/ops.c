@@ -1,0 +1,261 @@
+/* The lowering table: one entry per op of the layer registry (quantization rule, validate,
+ * lower; the scratch size comes from the kernel the entry picks, kernels.c). Everything an op
+ * needs to become a kernel call is decided here, once: its kernel, geometry, requantization
+ * shift, alignments, rounding, and its blobs in the runtime layout. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lower_internal.h"
+
+/* ---- helpers shared by entries ---- */
+
+static int check_window(const lower_ctx *x, int i, mf_error *err)
+{
+    mf_window w;
+    mf_node_window(x->m, i, &w);
+    if (w.oh < 1 || w.ow < 1 || w.kh < 1 || w.kw < 1 || w.sh < 1 || w.sw < 1)
+        return mf_error_set(err, "layer '%s' (%s): degenerate window geometry",
+                            x->m->nodes[i].spec.name, mf_op_get(x->m->nodes[i].spec.op)->name);
+    return MF_OK;
+}
+
+static int n_of(const lower_ctx *x, int node)
+{
+    return x->q ? x->q->nodes[node].n_out : 0;
+}
+
+static mf_rt_geom geom_of(const mf_model *m, int i)
+{
+    mf_window w;
+    mf_node_window(m, i, &w);
+    mf_rt_geom g = {w.h,  w.w,  w.cin, w.oh, w.ow,      w.cout,
+                    w.kh, w.kw, w.sh,  w.sw, w.pad_top, w.pad_left};
+    return g;
+}
+
+static size_t size_of(const mf_model *m, int node)
+{
+    return mf_shape_size(&m->nodes[node].out_shape);
+}
+
+/* ---- conv and dense ---- */
+
+static int validate_weighted(const lower_ctx *x, int i, mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    if (node->spec.op != MF_OP_DENSE && check_window(x, i, err)) return MF_ERR;
+    if (x->q && !x->q->nodes[i].w)
+        return mf_error_set(err, "layer '%s' (%s) has no quantized weights", node->spec.name,
+                            mf_op_get(node->spec.op)->name);
+    mf_param_desc d[4];
+    int np = mf_node_params(x->m, i, d);
+    for (int k = 0; k < np; k++) {
+        const float *p = x->m->params + node->param_offset + d[k].offset;
+        size_t n = mf_shape_size(&d[k].shape);
+        for (size_t e = 0; e < n; e++)
+            if (!isfinite(p[e]))
+                return mf_error_set(err, "layer '%s': %s[%zu] is not finite (%g)", node->spec.name,
+                                    d[k].name, e, (double)p[e]);
+    }
+    return MF_OK;
+}
+
+/* Weights, biases and per-channel shifts in the runtime layout, and the requantization of the
+ * accumulator (s = n_in + n_w − n_out, DESIGN.md §13). */
+static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wshape, mf_call *c)
+{
+    const mf_node *node = &x->m->nodes[i];
+    if (x->q) {
+        const mf_qnode *qn = &x->q->nodes[i];
+        c->w = (mf_blob){qn->w, qn->n_weights, x->bits / 8, 0, ""};
+        if (qn->bias) c->bias = (mf_blob){qn->bias, qn->n_bias, x->bits == 8 ? 4 : 8, 0, ""};
+        if (qn->shifts) c->shifts = (mf_blob){qn->shifts, cout, 1, 0, ""};
+        c->rq.shift = n_of(x, node->inputs[0]) + qn->n_w - qn->n_out;
+        c->rq.shifts = qn->shifts;
+        c->rq.relu = node->spec.activation == MF_ACT_RELU;
+        c->rq.rounding = x->q->rounding;
+    } else {
+        mf_param_desc d[4];
+        int np = mf_node_params(x->m, i, d);
+        c->w = (mf_blob){x->wf[i], mf_shape_size(&d[0].shape), 4, 1, ""};
+        if (node->spec.use_bias && np > 1)
+            c->bias = (mf_blob){x->m->params + node->param_offset + d[1].offset, cout, 4, 1, ""};
+        c->relu = node->spec.activation == MF_ACT_RELU;
+    }
+    snprintf(c->w.shape, sizeof c->w.shape, "%s", wshape);
+    snprintf(c->bias.shape, sizeof c->bias.shape, "[%zu]", cout);
+    snprintf(c->shifts.shape, sizeof c->shifts.shape, "[%zu]", cout);
+}
+
+static void lower_conv(const lower_ctx *x, int i, mf_call *c)
+{
+    char shape[96];
+    c->kind = MF_K_CONV;
+    c->geom = geom_of(x->m, i);
+    const mf_rt_geom *g = &c->geom;
+    if (x->m->nodes[i].spec.op == MF_OP_CONV1D)
+        snprintf(shape, sizeof shape, "[%d cout][%d k][%d cin]", g->cout, g->kw, g->cin);
+    else
+        snprintf(shape, sizeof shape, "[%d cout][%d kh][%d kw][%d cin]", g->cout, g->kh, g->kw,
+                 g->cin);
+    weight_blobs(x, i, (size_t)g->cout, shape, c);
+}
+
+static void lower_dense(const lower_ctx *x, int i, mf_call *c)
+{
+    char shape[96];
+    c->kind = MF_K_DENSE;
+    c->n_in = (int)size_of(x->m, x->m->nodes[i].inputs[0]);
+    c->n_out = (int)size_of(x->m, i);
+    snprintf(shape, sizeof shape, "[%d out][%d in]", c->n_out, c->n_in);
+    weight_blobs(x, i, (size_t)c->n_out, shape, c);
+}
+
+/* ---- pools ---- */
+
+static int validate_pool(const lower_ctx *x, int i, mf_error *err)
+{
+    return check_window(x, i, err);
+}
+
+static int validate_avgpool(const lower_ctx *x, int i, mf_error *err)
+{
+    if (check_window(x, i, err)) return MF_ERR;
+    mf_window w;
+    mf_node_window(x->m, i, &w);
+    if ((long)w.kh * w.kw >= 65536)
+        return mf_error_set(err,
+                            "layer '%s' (%s): a window of %d taps is too large for the integer "
+                            "average (< 65536)",
+                            x->m->nodes[i].spec.name, mf_op_get(x->m->nodes[i].spec.op)->name,
+                            w.kh * w.kw);
+    return MF_OK;
+}
+
+static void lower_maxpool(const lower_ctx *x, int i, mf_call *c)
+{
+    c->kind = MF_K_MAXPOOL;
+    c->geom = geom_of(x->m, i);
+}
+
+static void lower_avgpool(const lower_ctx *x, int i, mf_call *c)
+{
+    c->kind = MF_K_AVGPOOL;
+    c->geom = geom_of(x->m, i);
+    c->rounding = x->q ? x->q->rounding : 0;
+}
+
+static int validate_global(const lower_ctx *x, int i, mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    size_t ch = size_of(x->m, i);
+    size_t pos = size_of(x->m, node->inputs[0]) / (ch ? ch : 1);
+    if (pos >= 65536)
+        return mf_error_set(err, "layer '%s' (%s): %zu positions is too many (< 65536)",
+                            node->spec.name, mf_op_get(node->spec.op)->name, pos);
+    return MF_OK;
+}
+
+static void lower_global(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_node *node = &x->m->nodes[i];
+    c->kind = node->spec.op == MF_OP_GLOBAL_AVGPOOL ? MF_K_GLOBAL_AVGPOOL : MF_K_GLOBAL_MAXPOOL;
+    c->n_out = (int)size_of(x->m, i);
+    c->n_in = (int)(size_of(x->m, node->inputs[0]) / (size_t)c->n_out);
+    c->rounding = x->q ? x->q->rounding : 0;
+}
+
+/* ---- element-wise ---- */
+
+static int validate_add(const lower_ctx *x, int i, mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    if (node->n_inputs != 2)
+        return mf_error_set(err,
+                            "layer '%s' (add) has %d inputs: the add kernel takes two tensors "
+                            "only",
+                            node->spec.name, node->n_inputs);
+    if (x->q) {
+        int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
+        int d = na > nb ? na - nb : nb - na, max = x->bits == 8 ? 23 : 47;
+        if (d > max)
+            return mf_error_set(err,
+                                "layer '%s' (add): its inputs' formats differ by %d bits, more "
+                                "than the int%d add kernel aligns (%d)",
+                                node->spec.name, d, x->bits, max);
+    }
+    return MF_OK;
+}
+
+/* Both inputs aligned to the finer format by exact left shifts, then requantized once
+ * (DESIGN.md §13). */
+static void lower_add(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_node *node = &x->m->nodes[i];
+    c->kind = MF_K_ADD;
+    c->count = size_of(x->m, i);
+    c->relu = node->spec.activation == MF_ACT_RELU;
+    if (x->q) {
+        int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
+        int fine = na > nb ? na : nb;
+        c->align_a = fine - na;
+        c->align_b = fine - nb;
+        c->rq.shift = fine - n_of(x, i);
+        c->rq.relu = c->relu;
+        c->rq.rounding = x->q->rounding;
+    }
+}
+
+static void lower_relu(const lower_ctx *x, int i, mf_call *c)
+{
+    c->kind = MF_K_RELU;
+    c->count = size_of(x->m, i);
+}
+
+/* ---- the table ---- */
+
+static const lower_entry entries[MF_OP_COUNT] = {
+    [MF_OP_CONV1D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_conv},
+    [MF_OP_CONV2D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_conv},
+    [MF_OP_DENSE] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dense},
+    [MF_OP_MAXPOOL1D] = {MF_QRULE_KEEP_INPUT, validate_pool, lower_maxpool},
+    [MF_OP_MAXPOOL2D] = {MF_QRULE_KEEP_INPUT, validate_pool, lower_maxpool},
+    [MF_OP_AVGPOOL1D] = {MF_QRULE_KEEP_INPUT, validate_avgpool, lower_avgpool},
+    [MF_OP_AVGPOOL2D] = {MF_QRULE_KEEP_INPUT, validate_avgpool, lower_avgpool},
+    [MF_OP_GLOBAL_MAXPOOL] = {MF_QRULE_KEEP_INPUT, validate_global, lower_global},
+    [MF_OP_GLOBAL_AVGPOOL] = {MF_QRULE_KEEP_INPUT, validate_global, lower_global},
+    [MF_OP_ADD] = {MF_QRULE_CALIBRATED, validate_add, lower_add},
+    [MF_OP_RELU] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu},
+    [MF_OP_FLATTEN] = {MF_QRULE_KEEP_INPUT, NULL, NULL}, /* a view: no call, no memory */
+};
+
+const lower_entry *mf_lower_entry(mf_op op)
+{
+    if ((int)op < 0 || op >= MF_OP_COUNT || entries[op].qrule == MF_QRULE_UNSUPPORTED) return NULL;
+    return &entries[op];
+}
+
+mf_qrule mf_lower_qrule(mf_op op)
+{
+    const lower_entry *e = mf_lower_entry(op);
+    return e ? e->qrule : MF_QRULE_UNSUPPORTED;
+}
+
+int mf_lower_fusable_pool(const mf_model *m, int i)
+{
+    const mf_node *node = &m->nodes[i];
+    if (node->spec.op != MF_OP_MAXPOOL1D && node->spec.op != MF_OP_MAXPOOL2D) return -1;
+    int src = node->inputs[0];
+    mf_op sop = m->nodes[src].spec.op;
+    if (sop != MF_OP_CONV1D && sop != MF_OP_CONV2D) return -1;
+    int consumers = 0;
+    for (int j = 1; j < m->n_nodes; j++)
+        for (int k = 0; k < m->nodes[j].n_inputs; k++)
+            consumers += m->nodes[j].inputs[k] == src;
+    mf_window w;
+    mf_node_window(m, i, &w);
+    if (consumers != 1 || src == m->output || w.sh < w.kh || w.sw < w.kw || w.pad_top || w.pad_left)
+        return -1;
+    return src;
+}
