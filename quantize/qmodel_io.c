@@ -80,11 +80,15 @@ int mf_qmodel_save(const mf_qmodel *q, const char *path, mf_error *err)
         const mf_qnode *qn = &q->nodes[i];
         rc = attr_int(g, "n_out", qn->n_out);
         if (!rc && qn->w) {
+            /* one format per output channel, with or without a bias */
+            mf_param_desc d[4];
+            mf_node_params(m, i, d);
+            size_t cout = (size_t)d[0].shape.dim[d[0].shape.rank - 1];
             rc = attr_int(g, "n_w", qn->n_w) ||
                  write_ints(g, "kernel_q", wt, wm, qn->n_weights, qn->w) ||
                  (qn->bias && write_ints(g, "bias_q", bt, bm, qn->n_bias, qn->bias)) ||
-                 (qn->n_w_ch && write_ints(g, "n_w_ch", H5T_STD_I8LE, H5T_NATIVE_INT8,
-                                           qn->n_bias ? qn->n_bias : qn->n_weights, qn->n_w_ch));
+                 (qn->n_w_ch &&
+                  write_ints(g, "n_w_ch", H5T_STD_I8LE, H5T_NATIVE_INT8, cout, qn->n_w_ch));
         }
         H5Gclose(g);
     }

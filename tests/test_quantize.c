@@ -226,6 +226,72 @@ static void test_ptq_and_files(void **state)
     mf_dataset_free(t.data);
 }
 
+/* Regression: per-channel formats of layers without a bias. The writer took the per-channel
+ * count from the bias (0 without one) and wrote n_weights entries from a cout-entry buffer:
+ * heap bytes in the file, and a load error "dataset 'n_w_ch': expected 4 integers". */
+static void test_per_channel_without_bias_round_trips(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {12, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c1");
+    s.filters = 4;
+    s.kernel = 3;
+    s.padding = MF_PAD_SAME;
+    s.use_bias = 0;
+    s.activation = MF_ACT_RELU;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    s.use_bias = 0;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 11);
+    float x[16 * 36];
+    random_inputs(x, 16 * 36, 3);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *f = mf_fold_model(m, &err);
+        assert_non_null(f);
+        double r[8];
+        assert_int_equal(mf_calibrate(f, x, 16, 1, r, &err), MF_OK);
+        mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 1, -1};
+        mf_qmodel *q = mf_qmodel_build(f, r, &o, &err);
+        assert_non_null(q);
+        char path[1300];
+        snprintf(path, sizeof path, "%s/nobias%d.h5", tu_tmpdir("quantize"), bits);
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        int is_float = 0;
+        mf_qmodel *back = mf_qmodel_load(path, &is_float, &err);
+        if (!back) fail_msg("%s", err.message);
+        for (int i = 1; i < q->model->n_nodes; i++) {
+            const mf_qnode *a = &q->nodes[i], *b = &back->nodes[i];
+            if (!a->n_w_ch) continue;
+            const mf_shape *os = &q->model->nodes[i].out_shape;
+            size_t cout = (size_t)os->dim[os->rank - 1];
+            assert_null(a->bias);
+            assert_non_null(b->n_w_ch);
+            assert_memory_equal(a->n_w_ch, b->n_w_ch, cout);
+            assert_memory_equal(a->shifts, b->shifts, cout);
+        }
+        float y1[3], y2[3];
+        mf_qexec *e1 = mf_qexec_new(q, NULL, &err), *e2 = mf_qexec_new(back, NULL, &err);
+        assert_non_null(e1);
+        assert_non_null(e2);
+        mf_qexec_run(e1, x, y1);
+        mf_qexec_run(e2, x, y2);
+        assert_memory_equal(y1, y2, sizeof y1);
+        mf_qexec_free(e1);
+        mf_qexec_free(e2);
+        mf_qmodel_free(back);
+        mf_qmodel_free(q);
+    }
+    mf_model_free(m);
+}
+
 /* QAT's forward is the integer model: equal output bits on random inputs, int8 and int16. */
 static void test_qat_forward_is_the_integer_model(void **state)
 {
@@ -361,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_fold_keeps_the_function),
         cmocka_unit_test(test_ptq_and_files),
+        cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),
         cmocka_unit_test(test_malformed_quantized_files),
     };
