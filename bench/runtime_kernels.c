@@ -1,6 +1,7 @@
 /* Instruction counts of the runtime kernels on the target, checked against the project's targets.
  *
- * Builds tests/target (the QEMU harness of the runtime kernels) in benchmark-only mode
+ * Builds tests/target (the QEMU harness of the runtime kernels; start-up, linker script and
+ * semihosting from deploy/board/, as the generated firmware) in benchmark-only mode
  * (EQUIV_CASES=0) with arm-none-eabi-gcc, runs it in qemu-system-arm's netduinoplus2 with
  * -icount shift=0,sleep=off (TIM2 counts executed instructions exactly, TARGET.md §6), prints its
  * per-layer tables (reference kernels, optimized kernels, optimized with conv → max-pool fused)

@@ -121,54 +121,60 @@ int cmd_deploy(int argc, char **argv)
     return rc;
 }
 
-int deploy_model(const deploy_request *r, mf_error *err)
+void deploy_inputs_free(deploy_inputs *in)
 {
-    const char *model_path = r->model_path, *out_dir = r->out_dir;
+    free(in->ranges);
+    mf_model_free(in->folded);
+    free(in->vectors);
+    free(in->labels);
+    mf_dataset_free(in->data);
+    mf_config_free(in->cfg);
+    mf_qmodel_free(in->q);
+    mf_model_free(in->model);
+    memset(in, 0, sizeof *in);
+}
+
+int deploy_inputs_load(const deploy_request *r, FILE *log, deploy_inputs *in, mf_error *err)
+{
+    memset(in, 0, sizeof *in);
+    const char *model_path = r->model_path;
     int precision = r->precision, n_vectors = r->n_vectors < 0 ? 20 : r->n_vectors;
     const int all_test = r->all_test, stream = r->stream || r->all_test, threads = r->threads;
-    mf_model *model = NULL, *folded = NULL;
-    mf_qmodel *q = NULL;
-    mf_config *cfg = NULL;
-    mf_dataset *data = NULL;
-    float *vectors = NULL;
-    int *labels = NULL, rc = MF_ERR;
-    double *ranges = NULL;
-    mf_deploy_report rep;
-    memset(&rep, 0, sizeof rep);
     int is_float = 0;
-    q = mf_qmodel_load(model_path, &is_float, err);
-    if (!q && !is_float) goto done;
-    if (q) {
-        if (precision && precision != q->bits) {
+    in->q = mf_qmodel_load(model_path, &is_float, err);
+    if (!in->q && !is_float) goto fail;
+    if (in->q) {
+        if (precision && precision != in->q->bits) {
             mf_error_set(err,
                          "%s is an int%d model; --precision %s disagrees (deploy the float model "
                          "with that precision instead)",
-                         model_path, q->bits,
+                         model_path, in->q->bits,
                          precision == 32   ? "float32"
                          : precision == 16 ? "int16"
                                            : "int8");
-            goto done;
+            goto fail;
         }
-        precision = q->bits;
+        precision = in->q->bits;
     } else {
-        model = mf_model_load(model_path, err);
-        if (!model) goto done;
+        in->model = mf_model_load(model_path, err);
+        if (!in->model) goto fail;
         if (!precision) {
             mf_error_set(err, "%s is a float model: choose --precision float32, int16 or int8",
                          model_path);
-            goto done;
+            goto fail;
         }
     }
-    const mf_model *m = q ? q->model : model;
+    const mf_model *m = in->q ? in->q->model : in->model;
     size_t in_size = mf_model_input_size(m);
     /* the dataset: test vectors (raw) and, for PTQ, the calibration set */
     if (m->config_text) {
         char origin[4200];
         snprintf(origin, sizeof origin, "%s (embedded config)", model_path);
         if (mf_config_load_text(m->config_text, origin, r->overrides, r->n_overrides,
-                                MF_CONFIG_DATASET_ONLY, &cfg, err) ||
-            mf_dataset_load(&cfg->dataset, stderr, &data, err))
-            goto done;
+                                MF_CONFIG_DATASET_ONLY, &in->cfg, err) ||
+            mf_dataset_load(&in->cfg->dataset, log ? stderr : NULL, &in->data, err))
+            goto fail;
+        mf_dataset *data = in->data;
         if (!mf_shape_equal(&data->shape, &m->input_shape) ||
             (int)mf_model_output_size(m) != data->classes) {
             char a[64], b[64];
@@ -178,73 +184,97 @@ int deploy_model(const deploy_request *r, mf_error *err)
                          model_path, mf_shape_str(&m->input_shape, a, sizeof a),
                          mf_model_output_size(m), data->name,
                          mf_shape_str(&data->shape, b, sizeof b), data->classes);
-            goto done;
+            goto fail;
         }
         if (all_test || n_vectors > data->n_test) n_vectors = data->n_test;
         if (n_vectors < 1) {
             mf_error_set(err, "dataset %s has no test samples", data->name);
-            goto done;
+            goto fail;
         }
-        vectors = malloc(sizeof(float) * in_size * (size_t)n_vectors);
-        labels = malloc(sizeof(int) * (size_t)n_vectors);
-        if (!vectors || !labels) {
+        in->vectors = malloc(sizeof(float) * in_size * (size_t)n_vectors);
+        in->labels = malloc(sizeof(int) * (size_t)n_vectors);
+        if (!in->vectors || !in->labels) {
             mf_error_set(err, "out of memory");
-            goto done;
+            goto fail;
         }
-        memcpy(vectors, data->x_test, sizeof(float) * in_size * (size_t)n_vectors);
-        memcpy(labels, data->y_test, sizeof(int) * (size_t)n_vectors);
-        printf("test vectors: %d of %d from the %s test split (%s)\n", n_vectors, data->n_test,
-               data->name, stream ? "streamed from vectors.bin" : "in flash");
+        memcpy(in->vectors, data->x_test, sizeof(float) * in_size * (size_t)n_vectors);
+        memcpy(in->labels, data->y_test, sizeof(int) * (size_t)n_vectors);
+        if (log)
+            fprintf(log, "test vectors: %d of %d from the %s test split (%s)\n", n_vectors,
+                    data->n_test, data->name, stream ? "streamed from vectors.bin" : "in flash");
     } else {
-        if (all_test || (!q && precision != 32)) {
+        if (all_test || (!in->q && precision != 32)) {
             mf_error_set(err, "%s has no embedded config: no dataset for %s", model_path,
                          all_test ? "--all-test" : "calibration");
-            goto done;
+            goto fail;
         }
-        vectors = malloc(sizeof(float) * in_size * (size_t)n_vectors);
-        if (!vectors) {
+        in->vectors = malloc(sizeof(float) * in_size * (size_t)n_vectors);
+        if (!in->vectors) {
             mf_error_set(err, "out of memory");
-            goto done;
+            goto fail;
         }
-        mf_rng r;
-        mf_rng_seed(&r, 1);
+        mf_rng rng;
+        mf_rng_seed(&rng, 1);
         for (size_t i = 0; i < in_size * (size_t)n_vectors; i++)
-            vectors[i] = (float)(2.0 * mf_rng_uniform(&r) - 1.0);
-        printf("%s has no embedded config: %d pseudo-random test vectors in [-1, 1), no "
-               "labels\n",
-               model_path, n_vectors);
+            in->vectors[i] = (float)(2.0 * mf_rng_uniform(&rng) - 1.0);
+        if (log)
+            fprintf(log,
+                    "%s has no embedded config: %d pseudo-random test vectors in [-1, 1), no "
+                    "labels\n",
+                    model_path, n_vectors);
     }
-    if (!q && precision != 32) {
+    in->n_vectors = n_vectors;
+    if (!in->q && precision != 32) {
         mf_quant_options qo = {precision, MF_RT_ROUND_HALF_UP, 0, -1};
-        printf("%s is a float model: quantizing to int%d with the PTQ defaults (per-tensor "
-               "formats, half-up rounding, calibration on all %d training samples); use mcuforge "
-               "quantize for other options\n",
-               model_path, precision, data->n_train);
-        fflush(stdout);
-        mf_dataset_apply_model(model, data); /* the test copy above stays raw */
-        folded = mf_fold_model(model, err);
-        if (!folded) goto done;
-        ranges = malloc(sizeof(double) * (size_t)folded->n_nodes);
-        if (!ranges) {
-            mf_error_set(err, "out of memory");
-            goto done;
+        if (log) {
+            fprintf(log,
+                    "%s is a float model: quantizing to int%d with the PTQ defaults (per-tensor "
+                    "formats, half-up rounding, calibration on all %d training samples); use "
+                    "mcuforge quantize for other options\n",
+                    model_path, precision, in->data->n_train);
+            fflush(log);
         }
-        if (mf_calibrate(folded, data->x_train, data->n_train, threads, ranges, err)) goto done;
-        q = mf_qmodel_build(folded, ranges, &qo, err);
-        folded = NULL; /* owned by q (freed on error too) */
-        if (!q) goto done;
+        mf_dataset_apply_model(in->model, in->data); /* the test copy above stays raw */
+        in->folded = mf_fold_model(in->model, err);
+        if (!in->folded) goto fail;
+        in->ranges = malloc(sizeof(double) * (size_t)in->folded->n_nodes);
+        if (!in->ranges) {
+            mf_error_set(err, "out of memory");
+            goto fail;
+        }
+        if (mf_calibrate(in->folded, in->data->x_train, in->data->n_train, threads, in->ranges,
+                         err))
+            goto fail;
+        in->q = mf_qmodel_build(in->folded, in->ranges, &qo, err);
+        in->folded = NULL; /* owned by q (freed on error too) */
+        if (!in->q) goto fail;
     }
+    return MF_OK;
+fail:
+    deploy_inputs_free(in);
+    return MF_ERR;
+}
+
+int deploy_model(const deploy_request *r, mf_error *err)
+{
+    const char *out_dir = r->out_dir;
+    const int stream = r->stream || r->all_test, threads = r->threads;
+    int rc = MF_ERR;
+    deploy_inputs in;
+    mf_deploy_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (deploy_inputs_load(r, stdout, &in, err)) return MF_ERR;
     mf_deploy_options o = {0};
     o.out_dir = out_dir;
-    o.vectors = vectors;
-    o.labels = labels;
-    o.n_vectors = n_vectors;
+    o.vectors = in.vectors;
+    o.labels = in.labels;
+    o.n_vectors = in.n_vectors;
     o.stream = stream;
     o.opt = r->opt;
     o.cflags = r->cflags;
     o.no_fuse = r->no_fuse;
     o.log = stdout;
-    if (mf_deploy_generate(q, q ? NULL : model, &o, NULL, err)) goto done;
+    if (mf_deploy_generate(in.q, in.q ? NULL : in.model, &o, NULL, err)) goto done;
     if (r->run) {
         mf_deploy_run_options ro = {r->timeout_s, threads, stdout};
         if (mf_deploy_run(out_dir, &ro, &rep, err)) goto done;
@@ -261,13 +291,6 @@ int deploy_model(const deploy_request *r, mf_error *err)
     rc = MF_OK;
 done:
     mf_deploy_report_free(&rep);
-    free(ranges);
-    mf_model_free(folded);
-    free(vectors);
-    free(labels);
-    mf_dataset_free(data);
-    mf_config_free(cfg);
-    mf_qmodel_free(q);
-    mf_model_free(model);
+    deploy_inputs_free(&in);
     return rc;
 }

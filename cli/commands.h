@@ -37,6 +37,22 @@ typedef struct deploy_request {
     int n_overrides;
 } deploy_request;
 int deploy_model(const deploy_request *r, mf_error *err);
+/* What deploy (and lower) start from: the quantized model (loaded, or a float model quantized
+ * with the PTQ defaults), or the float model for float32; the dataset of its embedded config;
+ * the raw test vectors and labels. Notes go to log (NULL: quiet). */
+#include <stdio.h>
+typedef struct deploy_inputs {
+    mf_model *model, *folded;
+    mf_qmodel *q;
+    struct mf_config *cfg;
+    struct mf_dataset *data;
+    float *vectors;
+    int *labels, n_vectors;
+    double *ranges;
+} deploy_inputs;
+int deploy_inputs_load(const deploy_request *r, FILE *log, deploy_inputs *in, mf_error *err);
+void deploy_inputs_free(deploy_inputs *in);
+int cmd_lower(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 /* Prints "mcuforge: <formatted error>" to stderr and returns 1. */

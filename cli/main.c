@@ -17,6 +17,8 @@ static const command commands[] = {
     {"quantize", cmd_quantize,
      "post-training quantization to int16/int8, accuracy from integer kernels"},
     {"deploy", cmd_deploy, "generate Cortex-M4F firmware; --run builds it and measures it in QEMU"},
+    {"lower", cmd_lower,
+     "print the lowered program (kernel calls, arena, scratch) and memory plan"},
     {"info", cmd_info, "print a model file's layers, shapes, parameters and MACs"},
     {"dataset", cmd_dataset, "dataset info (counts per split and class) or prepare (cache)"},
 };

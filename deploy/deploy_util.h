@@ -25,6 +25,11 @@ int mf_read_file(const char *path, char **data, size_t *n, size_t limit, mf_erro
 /* mkdir -p: the folder and any missing parents. */
 int mf_make_dir(const char *path, mf_error *err);
 
+/* The folder holding runtime/ and deploy/board/ (datadir.c): $MCUFORGE_SOURCE_DIR if set and
+ * not empty; else <folder of the running executable>/../share/mcuforge if it exists (an
+ * installed mcuforge, `cmake --install`); else compiled_in (the source tree). Static storage. */
+const char *mf_deploy_data_dir(const char *compiled_in);
+
 uint32_t mf_fnv1a32(const void *data, size_t n);
 uint64_t mf_fnv1a64(uint64_t h, const void *data, size_t n);
 #define MF_FNV64_INIT 14695981039346656037ull

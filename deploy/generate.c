@@ -25,8 +25,7 @@
 
 static const char *source_dir(void)
 {
-    const char *s = getenv("MCUFORGE_SOURCE_DIR");
-    return s && *s ? s : MF_SOURCE_DIR;
+    return mf_deploy_data_dir(MF_SOURCE_DIR);
 }
 
 /* ---- files ---- */
@@ -41,7 +40,7 @@ static int write_text(const char *dir, const char *name, const mf_sb *b, mf_erro
 static int copy_template(const char *dir, const char *name, mf_error *err)
 {
     char src[4500], dst[4500];
-    snprintf(src, sizeof src, "%s/deploy/firmware/%s", source_dir(), name);
+    snprintf(src, sizeof src, "%s/deploy/board/%s", source_dir(), name);
     snprintf(dst, sizeof dst, "%s/%s", dir, name);
     char *data;
     size_t n;

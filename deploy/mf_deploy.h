@@ -11,7 +11,7 @@
  *   model_weights.c       const arrays in flash, runtime layout, with shape comments
  *   runtime/              verbatim copies of the runtime kernel sources used (runtime/)
  *   main.c, startup.c, semihost.[ch], mf_icount.h, link.ld, Makefile
- *                         copied from deploy/firmware/ (the harness: test vectors, instruction
+ *                         copied from deploy/board/ (the harness: test vectors, instruction
  *                         counts with TIM2, stack painting, semihosting, fault reports)
  *   config.mk             compiler flags and source lists chosen by the generator
  *   vectors.h + vectors.c (vectors in flash) or vectors.bin (streamed through semihosting)

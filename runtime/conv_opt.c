@@ -431,7 +431,7 @@ typedef struct {
     size_t wst;
     mf_rt_chan_s16 c0, c1;
     int two;
-    const uint32_t *wx; /* interleaved weights (NULL: none) */
+    uint32_t *wx; /* interleaved weights (NULL: none) */
 } pair_s16;
 
 MF_RT_INLINE blk_s16 blk_s16_of(const mf_rt_geom *g, const conv_plan *p, const pair_s16 *c, int oy)
@@ -633,22 +633,17 @@ static void conv_s16_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int 
     const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
     const int plain = pkh == 1 && pkw == 1 && psh == 1 && psw == 1;
     const conv_plan p = conv_plan_of(g);
-    uint32_t *wil = scratch; /* mf_rt_conv_s16_scratch_bytes */
-    const long words = 2L * ((p.n + 1) >> 1) * g->kh;
+    /* scratch: mf_rt_conv_s16_scratch_bytes, NULL when the kernel is too large to interleave */
     const long positions = plain ? (long)g->oh * (p.ox_hi - p.ox_lo) : (long)poh * pow * pkh * pkw;
-    const int interleave = words <= MF_RT_WEXP_WORDS && positions >= 3;
+    pair_s16 c;
+    c.wx = positions >= 3 ? scratch : NULL; /* the same buffer for every pair */
     for (int co = 0; co < g->cout; co += 2) {
-        pair_s16 c;
         c.two = co + 1 < g->cout;
         c.c0 = mf_rt_chan_setup_s16(bias, co, rq, (int64_t)p.K);
         c.c1 = c.two ? mf_rt_chan_setup_s16(bias, co + 1, rq, (int64_t)p.K) : c.c0;
         c.w0 = w + (size_t)co * p.K;
         c.wst = c.two ? p.K : 0;
-        c.wx = NULL;
-        if (interleave) {
-            interleave_s16(c.w0, c.wst, g->kh, p.n, wil);
-            c.wx = wil;
-        }
+        if (c.wx) interleave_s16(c.w0, c.wst, g->kh, p.n, c.wx);
         const int mode = !(c.c0.fast && c.c1.fast) ? RQ_SLOW : rq->relu ? RQ_FAST_RELU : RQ_FAST;
         if (mode == RQ_SLOW) {
             c.c0.init = bias ? bias[co] : 0;

@@ -62,7 +62,8 @@ typedef struct mf_rt_requant {
  * on every platform (the plan is made on the host for the target); the reference paths ignore
  * scratch. No runtime function keeps more than 256 bytes on the stack (-Wstack-usage=256). */
 #define MF_RT_WEXP_WORDS 160 /* int16 conv: interleaved weights of kh·kw·cin ≤ ~300 (640 B) */
-size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g);  /* also conv_maxpool_s8 */
+size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s8 */
+/* int16 conv: 0 (pass NULL: the path without interleaved weights) above MF_RT_WEXP_WORDS */
 size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s16 */
 size_t mf_rt_dense_s8_scratch_bytes(int n_out);
 

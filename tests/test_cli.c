@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "mf_deploy.h"
 #include "testutil.h"
 
 static char out[65536];
@@ -43,8 +44,8 @@ static void test_help(void **state)
     assert_output_has("train");
     assert_output_has("eval");
     assert_output_has("dataset");
-    const char *verbs[] = {"train", "info", "eval", "dataset", "quantize", "run"};
-    for (int i = 0; i < 6; i++) {
+    const char *verbs[] = {"train", "info", "eval", "dataset", "quantize", "run", "lower"};
+    for (int i = 0; i < 7; i++) {
         char args[64];
         snprintf(args, sizeof args, "%s --help", verbs[i]);
         assert_int_equal(mcuforge(args), 0);
@@ -136,6 +137,43 @@ static void test_run_quantize_eval(void **state)
     assert_output_has("quantized: int8");
 }
 
+/* lower: the program and memory plan of a float model at each precision; bad arguments. */
+static void test_lower_prints_program(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_lower");
+    tu_write_file(dir, "l.yaml",
+                  "dataset: {name: synthetic, shape: [32, 3], classes: 3, train_samples: 128,\n"
+                  "          test_samples: 32, noise: 0.5}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 1, batch_size: 32, lr: 0.05, progress: none}\n");
+    char args[2048];
+    snprintf(args, sizeof args, "train '%s/l.yaml' train.output='%s/model.h5'", dir, dir);
+    assert_int_equal(mcuforge(args), 0);
+    snprintf(args, sizeof args, "lower '%s/model.h5' --precision int8", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("lowered program: int8");
+    assert_output_has("mf_rt_conv_maxpool_s8");
+    assert_output_has("mf_rt_add_s8");
+    assert_output_has("scratch");
+    assert_output_has("requantize: shift");
+    assert_output_has("memory plan");
+    assert_output_has("lower bound");
+    snprintf(args, sizeof args, "lower '%s/model.h5' --precision float32 --no-fuse", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("lowered program: float32");
+    assert_output_has("mf_rt_maxpool_f32");
+    snprintf(args, sizeof args, "lower '%s/model.h5'", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("choose --precision");
+    snprintf(args, sizeof args, "lower '%s/model.h5' --precision int9", dir);
+    assert_int_equal(mcuforge(args), 2);
+    assert_int_equal(mcuforge("lower"), 2);
+    snprintf(args, sizeof args, "lower '%s/missing.h5' --precision int8", dir);
+    assert_int_equal(mcuforge(args), 1);
+    assert_output_has("missing.h5");
+}
+
 /* run with a deploy section: train → int8 → firmware → QEMU, the report where the config says;
  * and the deploy section's own errors. */
 static void test_run_deploy(void **state)
@@ -157,9 +195,10 @@ static void test_run_deploy(void **state)
     assert_int_equal(mcuforge(args), 1);
     assert_output_has("d.yaml:6:");
     assert_output_has("vectors and all_test exclude each other");
-    if (system("command -v arm-none-eabi-gcc >/dev/null && command -v qemu-system-arm "
-               ">/dev/null") != 0) {
-        print_message("skipped the firmware run: no arm-none-eabi-gcc or qemu-system-arm\n");
+    const char *missing = mf_deploy_missing_tool();
+    if (missing) {
+        if (!tu_tool_missing_ok(missing)) fail_msg("%s is missing (CI=true)", missing);
+        print_message("skipped the firmware run\n");
         return;
     }
     snprintf(args, sizeof args, "run '%s/d.yaml' train.output='%s/r/model.h5'", dir, dir);
@@ -219,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_train_then_eval),
         cmocka_unit_test(test_run_quantize_eval),
+        cmocka_unit_test(test_lower_prints_program),
         cmocka_unit_test(test_run_deploy),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),

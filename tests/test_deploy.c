@@ -2,7 +2,7 @@
  * hand-checked residual graph), the generator's checks (unsupported layers and budgets before
  * any file is written, linker budget messages), and firmware for float32, int16 and int8 built
  * with arm-none-eabi-gcc and run in QEMU with 100 % bit-exactness against the host (skipped when
- * the toolchain or QEMU is missing). */
+ * the toolchain or QEMU is missing, failed instead with CI=true: tu_tool_missing_ok). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -419,11 +419,13 @@ static mf_qmodel *quantize(const fixture *f, int bits)
     return q;
 }
 
-static int toolchain_present(void)
+/* Skips the test when a firmware tool is missing (fails with CI=true). */
+static void require_toolchain(void)
 {
     const char *missing = mf_deploy_missing_tool();
-    if (missing) print_message("skipped: %s not installed (bash tools/setup.sh)\n", missing);
-    return missing == NULL;
+    if (!missing) return;
+    if (!tu_tool_missing_ok(missing)) fail_msg("%s is missing (CI=true)", missing);
+    skip();
 }
 
 static void run_one(const fixture *f, int bits, int stream)
@@ -470,19 +472,19 @@ static void run_one(const fixture *f, int bits, int stream)
 
 static void test_firmware_float32(void **state)
 {
-    if (!toolchain_present()) skip();
+    require_toolchain();
     run_one(*state, 32, 1);
 }
 
 static void test_firmware_int16(void **state)
 {
-    if (!toolchain_present()) skip();
+    require_toolchain();
     run_one(*state, 16, 0); /* vectors in flash */
 }
 
 static void test_firmware_int8(void **state)
 {
-    if (!toolchain_present()) skip();
+    require_toolchain();
     run_one(*state, 8, 1);
 }
 
@@ -491,7 +493,7 @@ static void test_firmware_int8(void **state)
  * host's quantized inputs bit for bit. */
 static void test_firmware_int8_channel_zscore(void **state)
 {
-    if (!toolchain_present()) skip();
+    require_toolchain();
     fixture *f = *state;
     mf_error err;
     mf_preprocess saved = f->model->pre;
@@ -521,7 +523,7 @@ static void test_firmware_int8_channel_zscore(void **state)
 static void test_firmware_over_flash_budget(void **state)
 {
     (void)state;
-    if (!toolchain_present()) skip();
+    require_toolchain();
     const char *dir = tu_tmpdir("deploy_fw_over");
     /* float32 dense 2046 → 128: (2046·128 + 128)·4 = 1,048,064 bytes of weights (512 under
      * 1 MiB); code, vectors and startup push the image over */

@@ -42,7 +42,9 @@
 
 #include <cmocka.h>
 
+#include "mf_deploy.h"
 #include "mf_runtime.h"
+#include "testutil.h"
 
 /* The optimized kernel paths (runtime/…_opt.c), compiled into this test with exact C
  * models of the Cortex-M4 DSP instructions (mf_rt_dsp.h), and the random equivalence tester that
@@ -490,10 +492,10 @@ typedef struct {
 
 static const char *mode_name[] = {"fit", "tight", "small"};
 
-/* A scratch buffer of exactly `bytes` (at least 1), freed by the caller. */
+/* A scratch buffer of exactly `bytes` (NULL for 0, as the getters ask), freed by the caller. */
 static void *scratch_exact(size_t bytes)
 {
-    return xcalloc(bytes ? bytes : 1, 1);
+    return bytes ? xcalloc(bytes, 1) : NULL;
 }
 
 typedef struct {
@@ -517,13 +519,12 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
         for (int i = 0; b && i < g->cout; i++)
             bb[i] = (int32_t)b[i];
         memset(yy, 0x5a, ny);
+        scr = scratch_exact(as_dense ? mf_rt_dense_s8_scratch_bytes(g->cout)
+                                     : mf_rt_conv_s8_scratch_bytes(g));
         if (as_dense)
-            K(mf_rt_dense_s8)
-            (g->cin, g->cout, xx, ww, bb, rq, yy,
-             scr = scratch_exact(mf_rt_dense_s8_scratch_bytes(g->cout)));
+            K(mf_rt_dense_s8)(g->cin, g->cout, xx, ww, bb, rq, yy, scr);
         else
-            K(mf_rt_conv_s8)
-            (g, xx, ww, bb, rq, yy, scr = scratch_exact(mf_rt_conv_s8_scratch_bytes(g)));
+            K(mf_rt_conv_s8)(g, xx, ww, bb, rq, yy, scr);
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
         free(xx), free(ww), free(yy), free(bb), free(scr);
@@ -537,11 +538,11 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
         for (int i = 0; b && i < g->cout; i++)
             bb[i] = b[i];
         memset(yy, 0x5a, ny * 2);
+        scr = as_dense ? NULL : scratch_exact(mf_rt_conv_s16_scratch_bytes(g));
         if (as_dense)
             K(mf_rt_dense_s16)(g->cin, g->cout, xx, ww, bb, rq, yy);
         else
-            K(mf_rt_conv_s16)
-            (g, xx, ww, bb, rq, yy, scr = scratch_exact(mf_rt_conv_s16_scratch_bytes(g)));
+            K(mf_rt_conv_s16)(g, xx, ww, bb, rq, yy, scr);
         for (size_t i = 0; i < ny; i++)
             y[i] = yy[i];
         free(xx), free(ww), free(yy), free(bb), free(scr);
@@ -1265,14 +1266,8 @@ static void rescale(void **state)
  * DSP instructions) is compared with its reference on random data, then the instruction counts
  * of the reference CNN (TARGET.md §8.1) and ResNetv1-6 are measured with TIM2 and printed. The
  * firmware's exit status is 0 only if every comparison matched. Skipped when the cross compiler,
- * QEMU or make is missing, or when MF_TEST_NO_QEMU is set (non-empty, not "0"). */
-
-static int have_tool(const char *name)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", name);
-    return system(cmd) == 0;
-}
+ * QEMU or make is missing (failed instead with CI=true: tu_tool_missing_ok), or when
+ * MF_TEST_NO_QEMU is set (non-empty, not "0"). */
 
 static void target_qemu(void **state)
 {
@@ -1282,8 +1277,9 @@ static void target_qemu(void **state)
         print_message("MF_TEST_NO_QEMU is set: target test skipped\n");
         skip();
     }
-    if (!have_tool("arm-none-eabi-gcc") || !have_tool("qemu-system-arm") || !have_tool("make")) {
-        print_message("arm-none-eabi-gcc, qemu-system-arm or make missing: target test skipped\n");
+    const char *missing = mf_deploy_missing_tool(); /* the harness needs the same tools */
+    if (missing) {
+        if (!tu_tool_missing_ok(missing)) fail_msg("%s is missing (CI=true)", missing);
         skip();
     }
     char cmd[2048];

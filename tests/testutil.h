@@ -11,4 +11,10 @@ const char *tu_write_file(const char *dir, const char *name, const char *text);
 /* Path of a file in the source tree (static storage). */
 const char *tu_source_path(const char *rel);
 
+/* A test needs `tool` (arm-none-eabi-gcc, qemu-system-arm, ...) and it is missing: whether the
+ * test may be skipped. Prints why. Outside CI it may (returns 1); with CI=true (or CI=1) in the
+ * environment a missing firmware tool is a failure (returns 0): CI must not pass by skipping.
+ * Use: if (missing) { if (!tu_tool_missing_ok(missing)) fail(); skip(); } */
+int tu_tool_missing_ok(const char *tool);
+
 #endif

@@ -86,12 +86,12 @@ static int8_t eq_shifts[16];
 
 /* Kernel scratch (mf_rt_*_scratch_bytes): the requested bytes at the very end of a static
  * array, so that a kernel writing past its scratch leaves the array (AddressSanitizer's redzone
- * on the host). 4 KB hold the largest case (K ≤ 255, cout ≤ 9); NULL beyond, which faults. */
+ * on the host). 4 KB hold the largest case (K ≤ 255, cout ≤ 9); NULL beyond (a fault). */
 static uint64_t eq_scratch_mem[512];
 
 static void *eq_scratch(size_t bytes)
 {
-    if (bytes > sizeof eq_scratch_mem) return NULL;
+    if (bytes == 0 || bytes > sizeof eq_scratch_mem) return NULL; /* 0: the kernel wants NULL */
     return (char *)eq_scratch_mem + (sizeof eq_scratch_mem - bytes);
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "mf_icount.h" /* deploy/board/, as semihost.h */
 #include "semihost.h"
 
 #include "equiv.c"
@@ -41,9 +42,7 @@ static void put_long(long v)
 
 int main(void)
 {
-    *(volatile uint32_t *)0x40000028u = 0;           /* TIM2_PSC: 1 tick = 1 instruction */
-    *(volatile uint32_t *)0x4000002Cu = 0xFFFFFFFFu; /* TIM2_ARR */
-    *(volatile uint32_t *)0x40000000u = 1;           /* TIM2_CR1: CEN */
+    mf_icount_init(); /* TIM2: 1 tick = 1 instruction */
 
     long fails = 0;
     if (EQUIV_CASES > 0) { /* EQUIV_CASES=0: benchmarks only (profiling builds) */

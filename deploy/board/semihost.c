@@ -1,5 +1,6 @@
 /* Console helpers over semihosting: decimal and hex without printf (newlib's stdio would need
- * syscall stubs and several KB of flash). */
+ * syscall stubs and several KB of flash). Used by startup.c's fault reports, the generated
+ * firmware's harness and tests/target. */
 #include "semihost.h"
 
 void sh_line_flush(sh_line *l)

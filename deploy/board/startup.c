@@ -1,7 +1,9 @@
 /* Startup for the STM32F405 (Cortex-M4F) as QEMU 7.2 netduinoplus2 emulates it (TARGET.md §3):
  * vector table, .data copy and .bss clear, FPU enable, fault handlers that print the fault
  * status registers and the stacked frame over semihosting and exit with status 126 (125 for
- * any other unexpected exception). main's return value becomes QEMU's exit status. */
+ * any other unexpected exception). main's return value becomes QEMU's exit status. The board
+ * support of deploy/board/ (this file, link.ld, semihost.[ch]) is copied into every generated
+ * firmware and linked into the kernel harness tests/target. */
 #include <stdint.h>
 
 #include "semihost.h"

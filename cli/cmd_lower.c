@@ -1,0 +1,88 @@
+/* mcuforge lower MODEL.h5 [--precision float32|int16|int8] [--no-fuse] [key.sub=value ...] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "mf_lower.h"
+#include "mf_quantize.h"
+
+static void lower_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mcuforge lower MODEL.h5 [--precision float32|int16|int8] [--no-fuse]\n"
+            "                     [key.sub=value ...]\n\n"
+            "Prints the lowered program deploy would generate, without building anything: every\n"
+            "kernel call in order (runtime function, layers, input/output tensors with their\n"
+            "shapes, Q formats and arena ranges, kernel scratch, geometry, requantization shift,\n"
+            "alignments, rounding, blob sizes), then the memory plan (tensor offsets, lifetimes,\n"
+            "arena and its lower bound). The host evaluates and the firmware runs exactly this\n"
+            "program.\n\n"
+            "MODEL.h5 is a quantized model (its precision) or a float model: float32 lowers it as\n"
+            "is (batch-norm folded, ReLU fused); int16/int8 first quantize it as deploy does\n"
+            "(PTQ defaults, the dataset of its embedded config; key=value overrides apply).\n"
+            "--no-fuse keeps conv -> max-pool pairs as two calls.\n");
+}
+
+int cmd_lower(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        lower_usage(stdout);
+        return 0;
+    }
+    deploy_request r;
+    memset(&r, 0, sizeof r);
+    r.n_vectors = 1;
+    r.threads = 2;
+    r.overrides = calloc((size_t)argc, sizeof *r.overrides);
+    if (!r.overrides) return 1;
+    int usage = 0;
+    for (int i = 1; i < argc && !usage; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--precision") && next) {
+            const char *p = argv[++i];
+            r.precision = !strcmp(p, "float32") ? 32
+                          : !strcmp(p, "int16") ? 16
+                          : !strcmp(p, "int8")  ? 8
+                                                : 0;
+            usage = !r.precision;
+        } else if (!strcmp(a, "--no-fuse"))
+            r.no_fuse = 1;
+        else if (a[0] != '-' && strchr(a, '='))
+            r.overrides[r.n_overrides++] = argv[i];
+        else if (a[0] != '-' && !r.model_path)
+            r.model_path = a;
+        else
+            usage = 1;
+    }
+    if (usage || !r.model_path) {
+        fprintf(stderr, "mcuforge lower: %s\n",
+                !r.model_path ? "name a model file" : "bad arguments (see --help)");
+        lower_usage(stderr);
+        free(r.overrides);
+        return 2;
+    }
+    mf_error err;
+    mf_error_clear(&err);
+    deploy_inputs in;
+    mf_model *folded = NULL;
+    mf_program p;
+    memset(&p, 0, sizeof p);
+    int rc = 1;
+    if (deploy_inputs_load(&r, NULL, &in, &err)) {
+        free(r.overrides);
+        return cli_fail(&err);
+    }
+    if (!in.q && !(folded = mf_fold_model(in.model, &err))) goto done;
+    mf_lower_options o = {!r.no_fuse, 0, 8};
+    if (mf_lower_program(in.q, folded, &o, &p, &err)) goto done;
+    mf_program_print(&p, stdout);
+    rc = 0;
+done:
+    if (rc) cli_fail(&err);
+    mf_program_free(&p);
+    mf_model_free(folded);
+    deploy_inputs_free(&in);
+    free(r.overrides);
+    return rc;
+}
