@@ -60,7 +60,9 @@ typedef struct mf_rt_requant {
  * caller for the call only (the memory planner gives it a one-call lifetime in the arena). A
  * getter returning 0 means scratch may be NULL. The getters describe the optimized paths' needs
  * on every platform (the plan is made on the host for the target); the reference paths ignore
- * scratch. No runtime function keeps more than 256 bytes on the stack (-Wstack-usage=256). */
+ * scratch. No runtime function has a variable-length array or a stack buffer: frames stay
+ * within 256 bytes on the host (-Wstack-usage=256) and 384 on the Cortex-M4 (tests/target), where
+ * the int16 and float32 conv paths spill accumulators. */
 #define MF_RT_WEXP_WORDS 160 /* int16 conv: interleaved weights of kh·kw·cin ≤ ~300 (640 B) */
 size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s8 */
 /* int16 conv: 0 (pass NULL: the path without interleaved weights) above MF_RT_WEXP_WORDS */

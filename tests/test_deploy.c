@@ -546,6 +546,109 @@ static void test_firmware_over_flash_budget(void **state)
     free(x);
 }
 
+/* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
+ * then a global average and a dense layer: random weights, PTQ on random inputs. */
+static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
+{
+    mf_error err;
+    mf_shape in = {2, {len, cin}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "wide");
+    s.filters = 8;
+    s.kernel = 9;
+    s.padding = MF_PAD_SAME;
+    s.activation = MF_ACT_RELU;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_GLOBAL_AVGPOOL, "gap");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 3);
+    size_t n = 8 * (size_t)len * (size_t)cin;
+    float *x = malloc(sizeof(float) * n);
+    mf_rng r;
+    mf_rng_seed(&r, 9);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(2.0 * mf_rng_uniform(&r) - 1.0);
+    mf_model *folded = mf_fold_model(m, &err);
+    assert_non_null(folded);
+    double ranges[8];
+    assert_int_equal(mf_calibrate(folded, x, 8, 1, ranges, &err), MF_OK);
+    mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+    mf_qmodel *q = mf_qmodel_build(folded, ranges, &o, &err);
+    assert_non_null(q);
+    mf_model_free(m);
+    *x_out = x;
+    return q;
+}
+
+/* Regression: the int8 conv kept ~12·K bytes of variable-length arrays on the stack, so a
+ * receptive field of thousands of values overflowed into the arena and the firmware printed
+ * wrong outputs without an error. Its working memory is now planned scratch: K = 3,600 runs
+ * bit-exact in QEMU (int8 and int16), and a field that cannot fit is refused before any file is
+ * written, naming the RAM budget and the bytes over. */
+static void test_firmware_large_receptive_field(void **state)
+{
+    (void)state;
+    require_toolchain();
+    for (int bits = 8; bits <= 16; bits += 8) {
+        float *x;
+        mf_qmodel *q = wide_conv(16, 400, bits, &x);
+        char name[64];
+        snprintf(name, sizeof name, "deploy_fw_wide%d", bits);
+        const char *dir = tu_tmpdir(name);
+        mf_deploy_options o = {0};
+        o.out_dir = dir;
+        o.vectors = x;
+        o.n_vectors = 4;
+        o.stream = 1;
+        mf_deploy_summary sum;
+        mf_error err;
+        mf_error_clear(&err);
+        int rc = mf_deploy_generate(q, NULL, &o, &sum, &err);
+        if (rc) fail_msg("generate: %s", err.message);
+        mf_deploy_report r;
+        mf_deploy_run_options ro = {60, 2, NULL};
+        rc = mf_deploy_run(dir, &ro, &r, &err);
+        if (rc) fail_msg("run: %s", err.message);
+        print_message("int%d conv K = 3600: arena %zu B (scratch included), stack %zu B, bit-exact "
+                      "%d/%d\n",
+                      bits, r.ram_arena, r.ram_stack_peak, r.bit_exact, r.n_vectors);
+        assert_int_equal(r.bit_exact, 4);
+        if (bits == 8)
+            assert_true(r.ram_arena >= mf_rt_conv_s8_scratch_bytes(
+                                           &(mf_rt_geom){1, 16, 400, 1, 16, 8, 1, 9, 1, 1, 0, 4}));
+        assert_true(r.ram_stack_peak < 1024);
+        mf_deploy_report_free(&r);
+        mf_qmodel_free(q);
+        free(x);
+    }
+    /* K = 18,000: ~216 KB of scratch cannot fit 128 KiB */
+    float *x;
+    mf_qmodel *q = wide_conv(4, 2000, 8, &x);
+    const char *dir = tu_tmpdir("deploy_fw_wide_over");
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = 1;
+    o.stream = 1;
+    mf_error err;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(q, NULL, &o, NULL, &err), MF_ERR);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, "RAM budget"));
+    assert_non_null(strstr(err.message, "exceeded by"));
+    assert_non_null(strstr(err.message, "scratch"));
+    char path[1200];
+    snprintf(path, sizeof path, "%s/model.c", dir);
+    assert_false(exists(path));
+    mf_qmodel_free(q);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_firmware_int8),
         cmocka_unit_test(test_firmware_int8_channel_zscore),
         cmocka_unit_test(test_firmware_over_flash_budget),
+        cmocka_unit_test(test_firmware_large_receptive_field),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }
