@@ -351,50 +351,29 @@ static void emit_step(const mf_program *p, int i, mf_sb *stat, mf_sb *body)
 static void emit_preprocess(const mf_program *g, mf_sb *b)
 {
     const mf_model *m = g->m;
-    size_t in = mf_model_input_size(m);
-    int pre = m->pre.kind != 0 && m->pre.n > 0;
     mf_sb_printf(b, "/* ---- input: the model's own preprocessing and quantization ---- */\n");
-    if (pre) {
+    if (g->pre_n) {
         mf_sb_printf(b,
                      "/* z-score %s: x' = (x − mean[i %% %zu]) / std[i %% %zu], in float as the "
                      "host computes it */\n",
-                     m->pre.kind == 1 ? "per element" : "per channel", m->pre.n, m->pre.n);
-        emit_float_array(b, "static ", "mf_pre_mean", m->pre.mean, m->pre.n);
-        emit_float_array(b, "static ", "mf_pre_std", m->pre.std, m->pre.n);
+                     g->pre_n == mf_model_input_size(m) ? "per element" : "per channel", g->pre_n,
+                     g->pre_n);
+        emit_float_array(b, "static ", "mf_pre_mean", g->pre_mean, g->pre_n);
+        emit_float_array(b, "static ", "mf_pre_std", g->pre_std, g->pre_n);
         mf_sb_printf(b, "\n");
     }
-    if (g->q) {
-        int lim = g->bits == 8 ? 127 : 32767;
-        mf_sb_printf(b,
-                     "/* q = saturate(lround(x · 2^%d)): round half away from zero, as the host's\n"
-                     " * offline quantizer (x · 2^n is exact in float) */\n"
-                     "static model_t mf_quantize_in(float x)\n{\n"
-                     "    const float v = x * %af; /* 2^%d */\n"
-                     "    if (!(v < %d.0f)) return v != v ? 0 : %d;\n"
-                     "    if (!(v > %d.0f)) return %d;\n"
-                     "    int32_t t = (int32_t)v; /* toward zero; |v| < 2^15 */\n"
-                     "    const float frac = v - (float)t; /* exact */\n"
-                     "    if (frac >= 0.5f)\n        t++;\n"
-                     "    else if (frac <= -0.5f)\n        t--;\n"
-                     "    return (model_t)t;\n}\n\n",
-                     g->q->n_in, ldexp(1.0, g->q->n_in), g->q->n_in, lim, lim, -lim - 1, -lim - 1);
-    }
-    mf_sb_printf(b, "__attribute__((noinline)) void model_quantize_input(const float *raw, "
-                    "model_t *q)\n{\n");
-    mf_sb_printf(b, "    for (uint32_t i = 0; i < %zuu; i++) {\n", in);
-    if (pre) {
-        if (m->pre.n == in)
-            mf_sb_printf(b, "        const float x = (raw[i] - mf_pre_mean[i]) / mf_pre_std[i];\n");
-        else
-            mf_sb_printf(b,
-                         "        const uint32_t c = i %% %zuu;\n"
-                         "        const float x = (raw[i] - mf_pre_mean[c]) / mf_pre_std[c];\n",
-                         m->pre.n);
-    } else {
-        mf_sb_printf(b, "        const float x = raw[i];\n");
-    }
-    mf_sb_printf(b, g->q ? "        q[i] = mf_quantize_in(x);\n" : "        q[i] = x;\n");
-    mf_sb_printf(b, "    }\n}\n\n");
+    mf_sb_printf(b, "/* the runtime's input function, as the host computes the expected outputs");
+    if (g->q)
+        mf_sb_printf(b, ":\n * q = saturate(lround(x' · 2^%d)) */\n", g->q->n_in);
+    else
+        mf_sb_printf(b, " */\n");
+    mf_sb_printf(b,
+                 "__attribute__((noinline)) void model_quantize_input(const float *raw, "
+                 "model_t *q)\n{\n    %s(MODEL_INPUT_SIZE, raw, %s, %s, %zuu, ",
+                 g->input_kernel, g->pre_n ? "mf_pre_mean" : "NULL",
+                 g->pre_n ? "mf_pre_std" : "NULL", g->pre_n);
+    if (g->q) mf_sb_printf(b, "%af, ", (double)g->in_scale);
+    mf_sb_printf(b, "q);\n}\n\n");
     if (g->q)
         mf_sb_printf(b,
                      "float model_dequantize_output(model_t q)\n{\n"

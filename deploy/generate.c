@@ -75,7 +75,6 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     int n_rt = 0, rc = MF_ERR;
     mf_sb weights = {0}, decl = {0}, model_c = {0}, model_h = {0}, vec_h = {0}, vec_c = {0},
           config = {0}, manifest = {0}, plan_txt = {0}, expected = {0};
-    float *x = NULL;
     void *arena = NULL;
     FILE *planf = NULL;
     char *plan_buf = NULL;
@@ -139,6 +138,15 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         }
         mf_rt_mark_uses(rt, n_rt, d);
     }
+    {
+        int d = mf_rt_file_defining(rt, n_rt, g.input_kernel);
+        if (d < 0) {
+            mf_error_set(err, "runtime function %s is not defined in %s/runtime", g.input_kernel,
+                         source_dir());
+            goto done;
+        }
+        mf_rt_mark_uses(rt, n_rt, d);
+    }
     /* hash of what is deployed */
     uint64_t h = mf_fnv1a64(MF_FNV64_INIT, model_c.p, model_c.len);
     h = mf_fnv1a64(h, weights.p, weights.len);
@@ -173,8 +181,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     mf_sb_printf(&vec_h, "\n#endif\n");
     /* expected outputs: the host runs this very program (fused, planned) with the kernels */
     arena = calloc(1, g.plan.arena ? g.plan.arena : 1);
-    x = malloc(sizeof(float) * in_size);
-    if (!arena || !x) {
+    if (!arena) {
         mf_error_set(err, "out of memory");
         goto done;
     }
@@ -186,17 +193,8 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         mf_sb_append(&expected, hdr, sizeof hdr);
     }
     for (int v = 0; v < o->n_vectors; v++) {
-        memcpy(x, o->vectors + (size_t)v * in_size, sizeof(float) * in_size);
-        mf_model_preprocess(m, x, 1);
-        char *qin = (char *)arena + g.in_off;
-        for (size_t i = 0; i < in_size; i++) {
-            if (!q)
-                ((float *)qin)[i] = x[i];
-            else if (q->bits == 8)
-                ((int8_t *)qin)[i] = (int8_t)mf_quantize_value(x[i], q->n_in, 8);
-            else
-                ((int16_t *)qin)[i] = (int16_t)mf_quantize_value(x[i], q->n_in, 16);
-        }
+        const char *qin = (const char *)arena + g.in_off;
+        mf_program_input(&g, o->vectors + (size_t)v * in_size, arena);
         uint32_t rec[2] = {(uint32_t)(o->labels ? o->labels[v] : -1),
                            mf_fnv1a32(qin, in_size * g.esz)};
         mf_program_run(&g, arena);
@@ -342,7 +340,6 @@ done:
     if (planf) fclose(planf);
     free(plan_buf);
     free(arena);
-    free(x);
     mf_rt_files_free(rt, n_rt);
     mf_sb_free(&weights);
     mf_sb_free(&decl);

@@ -522,7 +522,7 @@ static int map_split(const char *dir, mf_deploy_report *r, mf_error *err)
         if (strstr(rest, ".a(") || !strcmp(sec, "*fill*") || !rest[0])
             cat = LIBS;
         else if (!strncmp(sym, "mf_pre_", 7) || !strcmp(sym, "model_quantize_input") ||
-                 !strcmp(sym, "mf_quantize_in"))
+                 !strncmp(sym, "mf_rt_input_", 12))
             cat = PRE;
         else if (is_layer_symbol(sym, "_w") || is_layer_symbol(sym, "_b") ||
                  is_layer_symbol(sym, "_shifts"))

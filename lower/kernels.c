@@ -118,6 +118,15 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
     }
 }
 
+void mf_program_input(const mf_program *p, const float *raw, void *arena)
+{
+    const size_t n = mf_model_input_size(p->m);
+    void *o = AT(p->in_off);
+    if (p->bits == 32) mf_rt_input_f32(n, raw, p->pre_mean, p->pre_std, p->pre_n, o);
+    if (p->bits == 16) mf_rt_input_s16(n, raw, p->pre_mean, p->pre_std, p->pre_n, p->in_scale, o);
+    if (p->bits == 8) mf_rt_input_s8(n, raw, p->pre_mean, p->pre_std, p->pre_n, p->in_scale, o);
+}
+
 void mf_program_run(const mf_program *p, void *arena)
 {
     for (int k = 0; k < p->n_calls; k++)

@@ -121,6 +121,12 @@ typedef struct mf_program {
     size_t weight_bytes;    /* bytes of all blobs */
     size_t scratch_peak;    /* the largest scratch of one call */
     float **wf;             /* float32: weights per node in the runtime layout (owned) */
+    /* the input: the model's z-score statistics (pre_n 0: none) and quantization scale 2^n_in,
+     * applied by input_kernel (mf_rt_input_*) */
+    const float *pre_mean, *pre_std;
+    size_t pre_n;
+    float in_scale;
+    char input_kernel[24];
 } mf_program;
 
 /* Lowers a folded float model (q NULL; m folded by mf_fold_model) or a quantized model (q;
@@ -134,6 +140,9 @@ void mf_program_free(mf_program *p);
 /* The arena the program runs in: plan.arena bytes, aligned to 8 (malloc'd by the caller). */
 /* Runs every call in order on `arena` (input already in place at in_off). */
 void mf_program_run(const mf_program *p, void *arena);
+/* Raw input values (before the model's preprocessing) → the program's input in the arena,
+ * with the runtime's input function (the firmware's model_quantize_input does the same). */
+void mf_program_input(const mf_program *p, const float *raw, void *arena);
 /* Runs call k alone (its inputs already in place). */
 void mf_program_run_call(const mf_program *p, int k, void *arena);
 

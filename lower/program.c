@@ -1,6 +1,8 @@
 /* Lowering a model into a program: validation of every node, conv → max-pool fusion, one call
  * per remaining op (ops.c), the memory plan over activations and kernel scratch, arena offsets. */
 #include <ctype.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +243,16 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
         goto fail;
     }
     if ((o && o->keep_all ? place_all(p, align, err) : place_planned(p, align, err))) goto fail;
+    if (m->pre.kind != 0 && m->pre.n > 0) {
+        p->pre_mean = m->pre.mean;
+        p->pre_std = m->pre.std;
+        p->pre_n = m->pre.n;
+    }
+    p->in_scale = q ? ldexpf(1.0f, q->n_in) : 1.0f;
+    snprintf(p->input_kernel, sizeof p->input_kernel, "mf_rt_input_%s",
+             p->bits == 32   ? "f32"
+             : p->bits == 16 ? "s16"
+                             : "s8");
     free(fused_into);
     free(fused_src);
     return MF_OK;

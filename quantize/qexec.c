@@ -89,10 +89,15 @@ void mf_qexec_run(mf_qexec *e, const float *x, float *out)
 {
     const mf_model *m = e->m;
     size_t in = mf_model_input_size(m);
+    void *q_in = node_buf(e, 0);
+    /* the runtime's input quantizer, as the firmware's model_quantize_input (x is already
+     * preprocessed: no statistics here) */
     if (!e->q)
-        memcpy(node_buf(e, 0), x, sizeof(float) * in);
+        memcpy(q_in, x, sizeof(float) * in);
+    else if (e->q->bits == 8)
+        mf_rt_input_s8(in, x, NULL, NULL, 0, e->prog.in_scale, q_in);
     else
-        quantize_into(e, x, in, e->q->n_in, node_buf(e, 0));
+        mf_rt_input_s16(in, x, NULL, NULL, 0, e->prog.in_scale, q_in);
     mf_program_run(&e->prog, e->arena);
     dequantize(e, node_buf(e, m->output), mf_model_output_size(m),
                e->q ? e->q->nodes[m->output].n_out : 0, out);

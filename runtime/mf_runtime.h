@@ -125,6 +125,16 @@ void mf_rt_relu_f32(size_t n, const float *in, float *out);
 void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);
 void mf_rt_relu_s8(size_t n, const int8_t *in, int8_t *out);
 
+/* ---- the model's input (model_quantize_input): raw values → z-score x' = (x − mean[c]) /
+ * std[c] in float, c = i mod n_stats (n_stats = 0: none; n_stats = n: per element), then for
+ * the integer models q = saturate(lround(x' · scale)), scale = 2^n_in. n elements. ---- */
+void mf_rt_input_f32(size_t n, const float *raw, const float *mean, const float *std,
+                     size_t n_stats, float *out);
+void mf_rt_input_s16(size_t n, const float *raw, const float *mean, const float *std,
+                     size_t n_stats, float scale, int16_t *out);
+void mf_rt_input_s8(size_t n, const float *raw, const float *mean, const float *std, size_t n_stats,
+                    float scale, int8_t *out);
+
 /* ---- format conversion: requantize a tensor from n_in to n_out fractional bits (shift =
  * n_in − n_out, any sign; no ReLU), e.g. the input of a layer whose format differs; in place
  * allowed ---- */

@@ -508,8 +508,9 @@ static void test_firmware_int8_channel_zscore(void **state)
     char line[512];
     int per_channel = 0, per_element = 0;
     while (fgets(line, sizeof line, mc)) {
-        per_channel |= strstr(line, "mf_pre_mean[c]") != NULL;
-        per_element |= strstr(line, "mf_pre_mean[i]") != NULL;
+        /* the statistics have one entry per channel (3), not per element (96) */
+        per_channel |= strstr(line, "mf_pre_mean, mf_pre_std, 3u") != NULL;
+        per_element |= strstr(line, "mf_pre_mean, mf_pre_std, 96u") != NULL;
     }
     fclose(mc);
     assert_true(per_channel && !per_element);
