@@ -232,14 +232,15 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     mf_sb_printf(&manifest,
                  "mcuforge-deploy 1\ngenerator mcuforge %s\nprecision %s\nbits %d\nhash %s\n"
                  "vectors %d\nstreamed %d\nprofile_vectors %d\ninput_size %zu\noutput_size %zu\n"
-                 "macs %llu\narena %zu\nlower_bound %zu\nweights %zu\ncflags %s%s%s\nlayers %d\n",
+                 "macs %llu\narena %zu\nscratch %zu\nlower_bound %zu\nweights %zu\ncflags %s%s%s\n"
+                 "layers %d\n",
                  MF_VERSION,
                  g.bits == 32   ? "float32"
                  : g.bits == 16 ? "int16"
                                 : "int8",
                  g.bits, hash, o->n_vectors, o->stream ? 1 : 0, profile_vectors, in_size, out_size,
-                 (unsigned long long)mf_model_macs(m), g.plan.arena, g.plan.lower_bound,
-                 g.weight_bytes, opt, extra[0] ? " " : "", extra, g.n_calls);
+                 (unsigned long long)mf_model_macs(m), g.plan.arena, g.scratch_peak,
+                 g.plan.lower_bound, g.weight_bytes, opt, extra[0] ? " " : "", extra, g.n_calls);
     for (int k = 0; k < g.n_calls; k++) {
         const mf_call *c = &g.calls[k];
         char si[48], so[48];

@@ -121,6 +121,9 @@ typedef struct mf_deploy_report {
     size_t flash_model;    /* rom_total − flash_empty (DESIGN.md §13) */
     /* RAM */
     size_t ram_arena, ram_stack_peak, ram_model_other, ram_static_total;
+    size_t ram_arena_scratch; /* the largest kernel scratch, planned inside the arena */
+    size_t ram_stack_bound;   /* static bound of model_run's stack (disassembly of the image) */
+    char stack_path[1024];    /* the call chain that reaches it, frames in bytes */
     size_t arena_lower_bound;
     double build_s, run_s, profile_s;
 } mf_deploy_report;

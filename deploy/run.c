@@ -17,6 +17,7 @@
 
 #include "deploy_util.h"
 #include "mf_deploy.h"
+#include "stack_bound.h"
 
 #define OUTPUT_LIMIT ((size_t)256 << 20)
 
@@ -46,8 +47,12 @@ static int in_path(const char *name)
 
 const char *mf_deploy_missing_tool(void)
 {
-    static const char *const tools[] = {"arm-none-eabi-gcc", "arm-none-eabi-size",
-                                        "qemu-system-arm", "make", "timeout"};
+    static const char *const tools[] = {"arm-none-eabi-gcc",
+                                        "arm-none-eabi-size",
+                                        "arm-none-eabi-objdump",
+                                        "qemu-system-arm",
+                                        "make",
+                                        "timeout"};
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
         if (!in_path(tools[i])) return tools[i];
     return NULL;
@@ -187,7 +192,7 @@ int mf_deploy_parse_budget(const char *out, char *msg, size_t size)
 typedef struct manifest {
     char precision[16], hash[17], cflags[1024];
     int bits, n_vectors, streamed, profile_vectors, n_layers;
-    size_t in_size, out_size, arena, lower_bound, weights;
+    size_t in_size, out_size, arena, lower_bound, weights, scratch;
     unsigned long long macs;
     mf_deploy_layer *layers;
 } manifest;
@@ -233,6 +238,8 @@ static int read_manifest(const char *dir, manifest *mf, mf_error *err)
             mf->macs = strtoull(val, NULL, 10);
         else if (!strcmp(key, "arena"))
             mf->arena = strtoull(val, NULL, 10);
+        else if (!strcmp(key, "scratch"))
+            mf->scratch = strtoull(val, NULL, 10);
         else if (!strcmp(key, "lower_bound"))
             mf->lower_bound = strtoull(val, NULL, 10);
         else if (!strcmp(key, "weights"))
@@ -624,6 +631,32 @@ static int run_qemu(const char *dir, const char *elf, int timeout_s, char **out,
     return MF_ERR;
 }
 
+/* model_run's static stack bound from the disassembly of firmware.elf (stack_bound.h) */
+static int stack_bound(const char *dir, mf_deploy_report *r, mf_error *err)
+{
+    char *argv[] = {"arm-none-eabi-objdump", "-d", "--no-show-raw-insn", "firmware.elf", NULL};
+    char *out = NULL;
+    int st = 0;
+    if (run_capture(dir, argv, &out, &st, err)) return MF_ERR;
+    if (st != 0) {
+        mf_error_set(err, "arm-none-eabi-objdump failed on %s/firmware.elf (status %d): %s", dir,
+                     st, tail(out, 3));
+        free(out);
+        return MF_ERR;
+    }
+    mf_stack_bound b;
+    int rc = mf_stack_bound_objdump(out, "model_run", &b, err);
+    free(out);
+    if (rc) {
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err->message);
+        return mf_error_set(err, "%s/firmware.elf: %s", dir, why);
+    }
+    r->ram_stack_bound = b.bytes;
+    snprintf(r->stack_path, sizeof r->stack_path, "%s", b.path);
+    return MF_OK;
+}
+
 static int parse_main_output(const char *out, const manifest *mf, const expected *ex,
                              mf_deploy_report *r, mf_error *err)
 {
@@ -753,6 +786,7 @@ int mf_deploy_run(const char *dir, const mf_deploy_run_options *o, mf_deploy_rep
     r->layers = mf.layers;
     mf.layers = NULL;
     r->arena_lower_bound = mf.lower_bound;
+    r->ram_arena_scratch = mf.scratch;
     char *out = NULL;
     int rc = MF_ERR, st = 0;
     const char *missing = mf_deploy_missing_tool();
@@ -795,16 +829,6 @@ int mf_deploy_run(const char *dir, const mf_deploy_run_options *o, mf_deploy_rep
     }
     free(out);
     out = NULL;
-    /* run */
-    if (log) fprintf(log, "running %d vectors in QEMU...\n", mf.n_vectors), fflush(log);
-    if (run_qemu(dir, "firmware.elf", timeout_s, &out, &r->run_s, err)) goto done;
-    if (parse_main_output(out, &mf, &ex, r, err)) goto done;
-    free(out);
-    out = NULL;
-    if (run_qemu(dir, "firmware_profile.elf", timeout_s, &out, &r->profile_s, err)) goto done;
-    if (parse_profile_output(out, r, err)) goto done;
-    free(out);
-    out = NULL;
     /* sizes */
     size_t t, d, b, te, de, be;
     if (elf_size(dir, "firmware.elf", &t, &d, &b, err) ||
@@ -814,6 +838,34 @@ int mf_deploy_run(const char *dir, const mf_deploy_run_options *o, mf_deploy_rep
     r->flash_empty = te + de;
     r->flash_model = r->rom_total > r->flash_empty ? r->rom_total - r->flash_empty : 0;
     (void)b; /* .bss of arm-none-eabi-size includes the stack reserve: the map gives the rest */
+    /* the static stack bound of model_run in the image that runs, against the RAM left */
+    if (stack_bound(dir, r, err)) goto done;
+    if (r->ram_static_total + r->ram_stack_bound > MF_DEPLOY_RAM_BYTES) {
+        mf_error_set(err,
+                     "%s: RAM budget (128 KiB = %u bytes) exceeded by %zu bytes: static data %zu "
+                     "bytes (the arena %zu of them) + the stack bound of model_run %zu bytes (%s)",
+                     dir, MF_DEPLOY_RAM_BYTES,
+                     r->ram_static_total + r->ram_stack_bound - MF_DEPLOY_RAM_BYTES,
+                     r->ram_static_total, r->ram_arena, r->ram_stack_bound, r->stack_path);
+        goto done;
+    }
+    /* run */
+    if (log) fprintf(log, "running %d vectors in QEMU...\n", mf.n_vectors), fflush(log);
+    if (run_qemu(dir, "firmware.elf", timeout_s, &out, &r->run_s, err)) goto done;
+    if (parse_main_output(out, &mf, &ex, r, err)) goto done;
+    if (r->ram_stack_peak > r->ram_stack_bound) {
+        mf_error_set(err,
+                     "%s: the painted stack peak of model_run, %zu bytes, exceeds its static "
+                     "bound of %zu bytes (%s): the bound misses a frame",
+                     dir, r->ram_stack_peak, r->ram_stack_bound, r->stack_path);
+        goto done;
+    }
+    free(out);
+    out = NULL;
+    if (run_qemu(dir, "firmware_profile.elf", timeout_s, &out, &r->profile_s, err)) goto done;
+    if (parse_profile_output(out, r, err)) goto done;
+    free(out);
+    out = NULL;
     r->macs_per_instr = r->instr_mean > 0 ? (double)r->macs / r->instr_mean : 0.0;
     char path[4200];
     snprintf(path, sizeof path, "%s/report.json", dir);
@@ -905,12 +957,16 @@ void mf_deploy_report_print(const mf_deploy_report *r, FILE *f)
                             (double)r->arena_lower_bound
                       : 0.0;
     fprintf(f,
-            "  RAM             arena %s B (lower bound %s B, %+.1f %%) + peak stack %s B + "
-            "other static of the model %s B = %s B; static RAM of the whole firmware %s B\n",
+            "  RAM             arena %s B (lower bound %s B, %+.1f %%; kernel scratch up to %s B "
+            "of it) + peak stack %s B + other static of the model %s B = %s B; static RAM of the "
+            "whole firmware %s B\n",
             grouped(r->ram_arena, a, sizeof a), grouped(r->arena_lower_bound, b, sizeof b), over,
-            grouped(r->ram_stack_peak, c, sizeof c), grouped(r->ram_model_other, d, sizeof d),
+            grouped(r->ram_arena_scratch, h, sizeof h), grouped(r->ram_stack_peak, c, sizeof c),
+            grouped(r->ram_model_other, d, sizeof d),
             grouped(r->ram_arena + r->ram_stack_peak + r->ram_model_other, e, sizeof e),
             grouped(r->ram_static_total, g, sizeof g));
+    fprintf(f, "  stack bound     %s B (static, from the disassembly: %s)\n",
+            grouped(r->ram_stack_bound, a, sizeof a), r->stack_path);
     fprintf(f,
             "  time            build %.1f s, QEMU run %.2f s (%d vectors), profiling run %.2f s\n",
             r->build_s, r->run_s, r->n_vectors, r->profile_s);
@@ -975,14 +1031,16 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
                  "%zu, \"input_preprocessing\": %zu, \"harness\": %zu, \"libs_and_padding\": "
                  "%zu},\n"
                  "  \"flash_model\": %zu,\n  \"flash_empty_firmware\": %zu,\n"
-                 "  \"ram\": {\"arena\": %zu, \"arena_lower_bound\": %zu, \"stack_peak\": %zu, "
-                 "\"model_other_static\": %zu, \"model_total\": %zu, \"firmware_static\": %zu},\n"
+                 "  \"ram\": {\"arena\": %zu, \"arena_lower_bound\": %zu, \"arena_scratch\": "
+                 "%zu, \"stack_peak\": %zu, \"stack_bound\": %zu, \"model_other_static\": %zu, "
+                 "\"model_total\": %zu, \"firmware_static\": %zu},\n"
                  "  \"seconds\": {\"build\": %.3f, \"run\": %.3f, \"profile_run\": %.3f}\n}\n",
                  r->profile_vectors, r->rom_total, r->rom_kernels, r->rom_weights,
                  r->rom_model_code, r->rom_preprocess, r->rom_harness, r->rom_libs, r->flash_model,
-                 r->flash_empty, r->ram_arena, r->arena_lower_bound, r->ram_stack_peak,
-                 r->ram_model_other, r->ram_arena + r->ram_stack_peak + r->ram_model_other,
-                 r->ram_static_total, r->build_s, r->run_s, r->profile_s);
+                 r->flash_empty, r->ram_arena, r->arena_lower_bound, r->ram_arena_scratch,
+                 r->ram_stack_peak, r->ram_stack_bound, r->ram_model_other,
+                 r->ram_arena + r->ram_stack_peak + r->ram_model_other, r->ram_static_total,
+                 r->build_s, r->run_s, r->profile_s);
     if (b.oom) {
         mf_sb_free(&b);
         return mf_error_set(err, "out of memory writing %s", path);

@@ -19,6 +19,7 @@
 #include "mf_quantize.h"
 #include "mf_runtime.h"
 #include "mf_train.h"
+#include "stack_bound.h"
 #include "testutil.h"
 
 /* ---- planner ---- */
@@ -460,6 +461,8 @@ static void run_one(const fixture *f, int bits, int stream)
     assert_int_equal(r.bit_exact, f->n_test); /* 100 %: the same kernels on both sides */
     assert_int_equal(r.input_exact, f->n_test);
     assert_int_equal(r.ram_arena, sum.arena);
+    assert_true(r.ram_stack_peak <= r.ram_stack_bound); /* the run checks it too */
+    print_message("stack bound %zu B: %s\n", r.ram_stack_bound, r.stack_path);
     assert_true(r.instr_min > 0 && r.instr_min <= r.instr_max);
     assert_true(r.flash_model > sum.weights);
     assert_int_equal(r.n_layers, sum.n_layers);
@@ -545,6 +548,48 @@ static void test_firmware_over_flash_budget(void **state)
     assert_non_null(strstr(err.message, "flash budget (1 MiB) exceeded by"));
     mf_model_free(m);
     free(x);
+}
+
+/* The static stack bound from a disassembly: frames from push/stmdb/vpush/sub sp, calls from
+ * bl and tail branches, the deepest chain; recursion and indirect calls give no bound. */
+static void test_stack_bound_from_disassembly(void **state)
+{
+    (void)state;
+    const char *text = "08000c1c <model_run>:\n"
+                       " 8000c1c:\tstmdb\tsp!, {r4, r5, r6, r7, r8, r9, sl, fp, lr}\n"
+                       " 8000c24:\tsub\tsp, #36\t@ 0x24\n"
+                       " 8000c32:\tbl\t800021c <mf_copy>\n"
+                       " 8000c56:\tbl\t8000ab0 <engine.constprop.0>\n"
+                       " 8000c60:\tb.n\t8000c24 <model_run+0x8>\n"
+                       " 8000c70:\tb.w\t8000d00 <dense>\n"
+                       "0800021c <mf_copy>:\n"
+                       " 800021c:\tbx\tlr\n"
+                       "08000ab0 <engine.constprop.0>:\n"
+                       " 8000ab0:\tpush\t{r4, r5, lr}\n"
+                       " 8000ab2:\tvpush\t{d8-d9}\n"
+                       " 8000ab6:\tsub.w\tsp, sp, #200\n"
+                       " 8000aba:\tbl\t8000b00 <mac>\n"
+                       "08000b00 <mac>:\n"
+                       " 8000b00:\tpush\t{r4-r11, lr}\n"
+                       " 8000b04:\tsub\tsp, sp, #28\n"
+                       " 8000b08:\tb.n\t8000b00 <mac>\n"
+                       "08000d00 <dense>:\n"
+                       " 8000d00:\tpush\t{r4, lr}\n";
+    mf_stack_bound b;
+    mf_error err;
+    mf_error_clear(&err);
+    assert_int_equal(mf_stack_bound_objdump(text, "model_run", &b, &err), MF_OK);
+    /* model_run 36 + 36, engine 12 + 16 + 200, mac 36 + 28 */
+    assert_int_equal(b.bytes, 72 + 228 + 64);
+    assert_string_equal(b.path, "model_run (72) > engine.constprop.0 (228) > mac (64)");
+    const char *rec = "08000000 <f>:\n 8000000:\tpush\t{lr}\n 8000002:\tbl\t8000010 <g>\n"
+                      "08000010 <g>:\n 8000010:\tbl\t8000000 <f>\n";
+    assert_int_equal(mf_stack_bound_objdump(rec, "f", &b, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "recursive"));
+    const char *ind = "08000000 <f>:\n 8000000:\tblx\tr3\n";
+    assert_int_equal(mf_stack_bound_objdump(ind, "f", &b, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "pointer"));
+    assert_int_equal(mf_stack_bound_objdump(ind, "model_run", &b, &err), MF_ERR);
 }
 
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
@@ -661,6 +706,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_layer_before_any_file),
         cmocka_unit_test(test_budgets_before_any_file),
         cmocka_unit_test(test_linker_budget_messages),
+        cmocka_unit_test(test_stack_bound_from_disassembly),
         cmocka_unit_test(test_bad_names_rejected),
         cmocka_unit_test(test_firmware_float32),
         cmocka_unit_test(test_firmware_int16),
