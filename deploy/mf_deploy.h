@@ -4,9 +4,10 @@
  * in qemu-system-arm, and reports what it measured.
  *
  * The project (DIR):
- *   model.h, model.c      the model's API and straight-line code: one runtime-kernel call per
- *                         layer in topological order, activations in one static arena placed by
- *                         the memory plan (mf_plan.h); model_quantize_input() applies the model's
+ *   model.h, model.c      the model's API and straight-line code: the lowered program
+ *                         (lower/mf_lower.h) printed as one runtime-kernel call per entry,
+ *                         activations and kernel scratch in one static arena placed by the
+ *                         memory plan (mf_plan.h); model_quantize_input() applies the model's
  *                         own preprocessing and input quantization
  *   model_weights.c       const arrays in flash, runtime layout, with shape comments
  *   runtime/              verbatim copies of the runtime kernel sources used (runtime/)
@@ -15,8 +16,8 @@
  *                         counts with TIM2, stack painting, semihosting, fault reports)
  *   config.mk             compiler flags and source lists chosen by the generator
  *   vectors.h + vectors.c (vectors in flash) or vectors.bin (streamed through semihosting)
- *   expected.bin          the host's outputs for the same vectors (mf_qexec_run, the same
- *                         kernels), for the bit-exactness check
+ *   expected.bin          the host's outputs for the same vectors: the same lowered program run
+ *                         by the interpreter with the same kernels, for the bit-exactness check
  *   deploy.manifest       what the runner needs to know (layers, MACs, plan figures)
  *   plan.txt              the memory plan as printed
  *   report.json           written by mf_deploy_run
@@ -130,7 +131,8 @@ typedef struct mf_deploy_report {
 
 /* Builds the project in dir (three variants: firmware.elf, firmware_profile.elf with per-layer
  * counts, firmware_empty.elf without the model), runs firmware.elf and firmware_profile.elf in
- * QEMU under `timeout`, compares the outputs with expected.bin, measures sizes, fills r and
+ * QEMU under `timeout`, compares the outputs with expected.bin, measures sizes, bounds model_run's
+ * stack statically from the disassembly (a run whose painted peak exceeds it fails), fills r and
  * writes dir/report.json atomically. Errors: missing tools (bash tools/setup.sh installs them),
  * budgets (which one, by how many bytes), build/QEMU failures with the tool's message, faults
  * (the fault registers), hangs (the timeout). Free r with mf_deploy_report_free. */
