@@ -107,18 +107,9 @@ int main(int argc, char **argv)
         int bits = precisions[k];
         mf_qmodel *q = NULL;
         if (bits != 32) {
-            mf_model *folded = mf_fold_model(m, &err);
-            double *ranges = folded ? malloc(sizeof(double) * (size_t)folded->n_nodes) : NULL;
-            if (!folded || !ranges || mf_calibrate(folded, x, N_CAL, 2, ranges, &err)) {
-                fprintf(stderr, "deploy_reference: %s\n", err.message);
-                free(ranges);
-                mf_model_free(folded);
-                rc = 1;
-                break;
-            }
-            mf_quant_options qo = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
-            q = mf_qmodel_build(folded, ranges, &qo, &err);
-            free(ranges);
+            /* the pipeline's one PTQ policy: all N_CAL samples, max ranges, half-up */
+            mf_ptq_options po = {{bits, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, 2};
+            q = mf_ptq(m, x, N_CAL, &po, &err);
             if (!q) {
                 fprintf(stderr, "deploy_reference: %s\n", err.message);
                 rc = 1;

@@ -5,7 +5,7 @@
 
 #include "commands.h"
 #include "mf_lower.h"
-#include "mf_quantize.h"
+#include "mf_pipeline.h"
 
 static void lower_usage(FILE *f)
 {
@@ -30,10 +30,11 @@ int cmd_lower(int argc, char **argv)
         lower_usage(stdout);
         return 0;
     }
-    deploy_request r;
+    mf_deploy_request r;
     memset(&r, 0, sizeof r);
     r.n_vectors = 1;
     r.threads = 2;
+    r.ptq = (mf_ptq_options){{0, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, 2};
     r.overrides = calloc((size_t)argc, sizeof *r.overrides);
     if (!r.overrides) return 1;
     int usage = 0;
@@ -64,12 +65,12 @@ int cmd_lower(int argc, char **argv)
     }
     mf_error err;
     mf_error_clear(&err);
-    deploy_inputs in;
+    mf_deploy_inputs in;
     mf_model *folded = NULL;
     mf_program p;
     memset(&p, 0, sizeof p);
     int rc = 1;
-    if (deploy_inputs_load(&r, NULL, &in, &err)) {
+    if (mf_pipeline_deploy_inputs(&r, NULL, &in, &err)) {
         free(r.overrides);
         return cli_fail(&err);
     }
@@ -82,7 +83,7 @@ done:
     if (rc) cli_fail(&err);
     mf_program_free(&p);
     mf_model_free(folded);
-    deploy_inputs_free(&in);
+    mf_deploy_inputs_free(&in);
     free(r.overrides);
     return rc;
 }

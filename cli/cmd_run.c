@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "mf_config.h"
-#include "mf_runtime.h"
+#include "mf_pipeline.h"
 
 static void run_usage(FILE *f)
 {
@@ -55,62 +54,8 @@ int cmd_run(int argc, char **argv)
     mf_config *cfg = NULL;
     int rc = 1;
     if (mf_config_load(config_path, overrides, n_overrides, &cfg, &err) ||
-        train_from_config(cfg, &err))
+        mf_pipeline_run(cfg, stdout, &err))
         goto done;
-    const mf_quantize_config *qc = &cfg->quantize;
-    char out[4200];
-    snprintf(out, sizeof out, "%s", cfg->train.output); /* the model the next step takes */
-    if (qc->present) {
-        const char *model = cfg->train.output;
-        size_t len = strlen(model);
-        int h5 = len > 3 && !strcmp(model + len - 3, ".h5");
-        snprintf(out, sizeof out, "%.*s.q%d.h5", (int)(h5 ? len - 3 : len), model, qc->bits);
-        quantize_request req = {
-            model,
-            out,
-            {qc->bits, qc->rounding == MF_ROUNDING_FLOOR ? MF_RT_ROUND_FLOOR : MF_RT_ROUND_HALF_UP,
-             qc->per_channel ? 1 : 0, qc->force_n},
-            qc->calibration,
-            0,
-            qc->method == MF_QUANT_QAT,
-            qc->epochs,
-            qc->lr,
-            cfg->train.threads,
-            NULL,
-            0};
-        printf("quantize: int%d %s\n", qc->bits, qc->method == MF_QUANT_QAT ? "QAT" : "PTQ");
-        fflush(stdout);
-        if (quantize_model(&req, &err)) goto done;
-    }
-    const mf_deploy_config *dc = &cfg->deploy;
-    if (dc->present) {
-        char fw[4200];
-        const char *slash = strrchr(cfg->train.output, '/');
-        if (dc->out)
-            snprintf(fw, sizeof fw, "%s", dc->out);
-        else if (slash)
-            snprintf(fw, sizeof fw, "%.*s/firmware", (int)(slash - cfg->train.output),
-                     cfg->train.output);
-        else
-            snprintf(fw, sizeof fw, "firmware");
-        deploy_request dr = {out,
-                             fw,
-                             NULL,
-                             dc->opt,
-                             qc->present ? 0 : 32,
-                             dc->run,
-                             dc->all_test ? -1 : dc->vectors,
-                             dc->all_test,
-                             dc->stream,
-                             cfg->train.threads,
-                             dc->timeout,
-                             0,
-                             NULL, /* the model's embedded config has the overrides already */
-                             0};
-        printf("deploy: %s → %s\n", out, fw);
-        fflush(stdout);
-        if (deploy_model(&dr, &err)) goto done;
-    }
     rc = 0;
 done:
     if (rc) cli_fail(&err);

@@ -120,11 +120,18 @@ typedef struct mf_node {
 
 #define MF_LABEL_MAX 64 /* class name length, terminator included */
 
+/* Input normalisation: the config's dataset.normalize and a model file's preprocessing kind. */
+typedef enum {
+    MF_NORM_NONE = 0,    /* "none" */
+    MF_NORM_ELEMENT = 1, /* "element": z-score per (position, channel), MicroAI's axis=0 */
+    MF_NORM_CHANNEL = 2  /* "channel": z-score per channel */
+} mf_norm_kind;
+
 /* The input transform a model was trained with (DESIGN.md §13): x' = (x − mean) / std, either
  * per input element (n = input size) or per channel (n = channels); kind 0 = none (n = 0).
  * Evaluation and deployment apply the same transform. */
 typedef struct mf_preprocess {
-    int kind; /* 0 none, 1 element, 2 channel (the values of mf_norm_kind) */
+    int kind; /* an mf_norm_kind: 0 none, 1 element, 2 channel */
     size_t n;
     float *mean;
     float *std;
@@ -142,9 +149,9 @@ typedef struct mf_model {
     float *state;
     char *config_text; /* resolved config (YAML) the model was trained from, may be NULL */
     mf_preprocess pre;
-    char dataset[MF_LABEL_MAX];          /* dataset name, "" if unknown */
-    int n_class_names;                   /* 0 or the output size */
-    char (*class_names)[MF_LABEL_MAX];   /* may be NULL */
+    char dataset[MF_LABEL_MAX];        /* dataset name, "" if unknown */
+    int n_class_names;                 /* 0 or the output size */
+    char (*class_names)[MF_LABEL_MAX]; /* may be NULL */
 } mf_model;
 
 /* Building: new → add layers (any order; inputs resolved by name) → finalize (topological
@@ -286,7 +293,7 @@ uint64_t mf_rng_u64(mf_rng *r);
 double mf_rng_uniform(mf_rng *r); /* [0, 1) */
 double mf_rng_normal(mf_rng *r);
 uint32_t mf_rng_below(mf_rng *r, uint32_t n); /* [0, n) without modulo bias */
-double mf_rng_gamma(mf_rng *r, double shape);  /* Gamma(shape, 1), shape > 0 */
+double mf_rng_gamma(mf_rng *r, double shape); /* Gamma(shape, 1), shape > 0 */
 double mf_rng_beta(mf_rng *r, double a, double b);
 uint64_t mf_hash64(uint64_t a, uint64_t b);
 

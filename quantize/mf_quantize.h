@@ -45,6 +45,21 @@ int mf_calibrate(const mf_model *folded, const float *x, int n, int threads, dou
 int mf_calibrate_mse(const mf_model *folded, const float *x, int n, int bits, double *ranges,
                      mf_error *err);
 
+/* ---- post-training quantization: the one policy (quantize, deploy, run, benchmarks) ---- */
+typedef struct mf_ptq_options {
+    mf_quant_options q;
+    int calibration; /* samples spread evenly over the given ones (0: all of them) */
+    int mse;         /* 1: the MSE range search after max calibration (--range mse) */
+    int threads;
+} mf_ptq_options;
+/* Folds `model` (not changed), calibrates on a strided subset of the n (preprocessed) samples
+ * x, picks formats and quantizes. */
+mf_qmodel *mf_ptq(const mf_model *model, const float *x, int n, const mf_ptq_options *o,
+                  mf_error *err);
+/* m samples of `per` floats taken evenly from the n in x (all of them, in order, when m = n);
+ * malloc'd, NULL when out of memory. */
+float *mf_ptq_subset(const float *x, int n, size_t per, int m);
+
 /* Builds the integer model from a folded float model and its calibrated ranges; takes
  * ownership of folded (freed on error too). */
 mf_qmodel *mf_qmodel_build(mf_model *folded, const double *ranges, const mf_quant_options *o,

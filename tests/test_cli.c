@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "mf_deploy.h"
+#include "mf_quantize.h"
 #include "testutil.h"
 
 static char out[65536];
@@ -174,6 +175,66 @@ static void test_lower_prints_program(void **state)
     assert_output_has("missing.h5");
 }
 
+/* Two quantized model files hold the same formats and integers. */
+static void assert_same_qmodel(const char *a_path, const char *b_path)
+{
+    mf_error err;
+    int is_float = 0;
+    mf_qmodel *a = mf_qmodel_load(a_path, &is_float, &err);
+    if (!a) fail_msg("%s: %s", a_path, err.message);
+    mf_qmodel *b = mf_qmodel_load(b_path, &is_float, &err);
+    if (!b) fail_msg("%s: %s", b_path, err.message);
+    assert_int_equal(a->bits, b->bits);
+    assert_int_equal(a->n_in, b->n_in);
+    assert_int_equal(a->rounding, b->rounding);
+    assert_int_equal(a->model->n_nodes, b->model->n_nodes);
+    for (int i = 0; i < a->model->n_nodes; i++) {
+        const mf_qnode *x = &a->nodes[i], *y = &b->nodes[i];
+        assert_int_equal(x->n_out, y->n_out);
+        assert_int_equal(x->n_weights, y->n_weights);
+        assert_int_equal(x->n_bias, y->n_bias);
+        if (!x->w) continue;
+        assert_int_equal(x->n_w, y->n_w);
+        assert_memory_equal(x->w, y->w, x->n_weights * (size_t)(a->bits / 8));
+        if (x->bias) assert_memory_equal(x->bias, y->bias, x->n_bias * (a->bits == 8 ? 4 : 8));
+        assert_true((x->n_w_ch == NULL) == (y->n_w_ch == NULL));
+    }
+    mf_qmodel_free(a);
+    mf_qmodel_free(b);
+}
+
+/* One PTQ policy: deploy of a float model at int8 quantizes exactly as quantize does, with the
+ * same options (default, and a strided calibration subset with MSE ranges). */
+static void test_deploy_quantizes_as_quantize(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_one_ptq");
+    tu_write_file(dir, "p.yaml",
+                  "dataset: {name: synthetic, shape: [32, 3], classes: 3, train_samples: 200,\n"
+                  "          test_samples: 16, noise: 0.5}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 1, batch_size: 32, lr: 0.05, progress: none}\n");
+    char args[2048], a[1400], b[1400];
+    snprintf(args, sizeof args, "train '%s/p.yaml' train.output='%s/model.h5'", dir, dir);
+    assert_int_equal(mcuforge(args), 0);
+    static const char *const options[] = {"", "--calibration 50 --range mse"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(args, sizeof args, "quantize '%s/model.h5' --bits 8 %s --out '%s/q%d.h5'", dir,
+                 options[k], dir, k);
+        assert_int_equal(mcuforge(args), 0);
+        snprintf(args, sizeof args, "deploy '%s/model.h5' --precision int8 %s --out '%s/fw%d'", dir,
+                 options[k], dir, k);
+        assert_int_equal(mcuforge(args), 0);
+        assert_output_has("model.q8.h5");
+        snprintf(a, sizeof a, "%s/q%d.h5", dir, k);
+        snprintf(b, sizeof b, "%s/fw%d/model.q8.h5", dir, k);
+        assert_same_qmodel(a, b);
+    }
+    snprintf(args, sizeof args, "deploy '%s/model.h5' --precision int8 --range median --out x",
+             dir);
+    assert_int_equal(mcuforge(args), 2);
+}
+
 /* run with a deploy section: train → int8 → firmware → QEMU, the report where the config says;
  * and the deploy section's own errors. */
 static void test_run_deploy(void **state)
@@ -259,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_train_then_eval),
         cmocka_unit_test(test_run_quantize_eval),
         cmocka_unit_test(test_lower_prints_program),
+        cmocka_unit_test(test_deploy_quantizes_as_quantize),
         cmocka_unit_test(test_run_deploy),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),

@@ -1,5 +1,5 @@
-/* Configs (core/config*.c): loading, defaults, overrides, dump round trips, building models, and
- * every validation error with its message, line, column and field. */
+/* Configs (config/config*.c): loading, defaults, overrides, dump round trips, building models,
+ * and every validation error with its message, line, column and field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1086,7 +1086,7 @@ static void assert_quantize_defaults(const mf_quantize_config *q)
     assert_int_equal(q->epochs, 3);
     assert_true(q->lr == 0.0f);
     assert_false(q->per_channel);
-    assert_int_equal(q->rounding, MF_ROUNDING_HALF_UP);
+    assert_int_equal(q->rounding, MF_RT_ROUND_HALF_UP);
     assert_int_equal(q->force_n, -1);
     assert_int_equal(q->calibration, 0);
 }
@@ -1128,7 +1128,7 @@ static void test_quantize_section(void **state)
     assert_int_equal(q->epochs, 5);
     assert_true(q->lr == 0.002f);
     assert_true(q->per_channel);
-    assert_int_equal(q->rounding, MF_ROUNDING_FLOOR);
+    assert_int_equal(q->rounding, MF_RT_ROUND_FLOOR);
     assert_int_equal(q->force_n, 9);
     assert_int_equal(q->calibration, 512);
     mf_config_free(c);
@@ -1215,7 +1215,7 @@ static void test_quantize_overrides(void **state)
     assert_int_equal(q->epochs, 4);
     assert_true(q->lr == 0.01f);
     assert_true(q->per_channel);
-    assert_int_equal(q->rounding, MF_ROUNDING_FLOOR);
+    assert_int_equal(q->rounding, MF_RT_ROUND_FLOOR);
     assert_int_equal(q->force_n, 12);
     assert_int_equal(q->calibration, 100);
     mf_config_free(c);
@@ -1224,7 +1224,7 @@ static void test_quantize_overrides(void **state)
     char *merge[] = {"quantize={method: qat, epochs: 6}"};
     c = load_text(dir, "q.yaml", TEMPLATE "quantize:\n  bits: 8\n  rounding: floor\n", merge, 1);
     assert_int_equal(c->quantize.bits, 8);
-    assert_int_equal(c->quantize.rounding, MF_ROUNDING_FLOOR);
+    assert_int_equal(c->quantize.rounding, MF_RT_ROUND_FLOOR);
     assert_int_equal(c->quantize.method, MF_QUANT_QAT);
     assert_int_equal(c->quantize.epochs, 6);
     mf_config_free(c);

@@ -7,15 +7,10 @@
 
 #include <stdbool.h>
 
-#include "mf_core.h"
+#include "mf_core.h"    /* mf_norm_kind, mf_model, mf_error */
+#include "mf_runtime.h" /* MF_RT_ROUND_*: the rounding modes quantized files and firmware use */
 
 typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index */
-
-typedef enum {
-    MF_NORM_NONE = 0,    /* "none" */
-    MF_NORM_ELEMENT = 1, /* "element": z-score per (position, channel), MicroAI's axis=0 */
-    MF_NORM_CHANNEL = 2  /* "channel": z-score per channel */
-} mf_norm_kind;
 
 /* MFCC front end (fsdd). Defaults (DESIGN.md §13): 50 ms Hamming window, 25 ms shift, 26 mel
  * filters, 13 features = log frame energy + c1..c12, 39 frames, pre-emphasis 0.97, FFT size the
@@ -115,19 +110,20 @@ typedef struct mf_train_config {
 } mf_train_config;
 
 typedef enum { MF_QUANT_PTQ = 0, MF_QUANT_QAT = 1 } mf_quant_method;
-typedef enum { MF_ROUNDING_HALF_UP = 0, MF_ROUNDING_FLOOR = 1 } mf_rounding_kind;
+/* quantize.rounding holds the runtime's values (MF_RT_ROUND_HALF_UP for "half-up",
+ * MF_RT_ROUND_FLOOR for "floor"): one numbering for configs, quantized files and firmware. */
 
 /* The optional quantize section: `mcuforge run` quantizes the trained model with it. */
 typedef struct mf_quantize_config {
-    bool present;              /* the section is in the config (set by the loader) */
-    int bits;                  /* 8 | 16, required */
-    mf_quant_method method;    /* ptq | qat, default ptq */
-    int epochs;                /* qat: default 3 */
-    float lr;                  /* qat: 0 (default) = a tenth of train.lr */
-    bool per_channel;          /* default false */
-    mf_rounding_kind rounding; /* half-up | floor, default half-up */
-    int force_n;               /* -1 (default): formats from calibrated ranges; else n everywhere */
-    int calibration;           /* training samples to calibrate on, 0 (default) = all */
+    bool present;           /* the section is in the config (set by the loader) */
+    int bits;               /* 8 | 16, required */
+    mf_quant_method method; /* ptq | qat, default ptq */
+    int epochs;             /* qat: default 3 */
+    float lr;               /* qat: 0 (default) = a tenth of train.lr */
+    bool per_channel;       /* default false */
+    int rounding;           /* MF_RT_ROUND_*: half-up | floor, default half-up */
+    int force_n;            /* -1 (default): formats from calibrated ranges; else n everywhere */
+    int calibration;        /* training samples to calibrate on, 0 (default) = all */
 } mf_quantize_config;
 
 /* The optional deploy section: `mcuforge run` then deploys the (quantized) model as firmware

@@ -134,8 +134,8 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_END};
 
 static const cyaml_strval_t method_names[] = {{"ptq", MF_QUANT_PTQ}, {"qat", MF_QUANT_QAT}};
-static const cyaml_strval_t rounding_names[] = {{"half-up", MF_ROUNDING_HALF_UP},
-                                                {"floor", MF_ROUNDING_FLOOR}};
+static const cyaml_strval_t rounding_names[] = {{"half-up", MF_RT_ROUND_HALF_UP},
+                                                {"floor", MF_RT_ROUND_FLOOR}};
 
 /* (present is not a key: the loader sets it) */
 static const cyaml_schema_field_t quantize_fields[] = {
@@ -1261,7 +1261,7 @@ typedef struct dump_quantize {
     int *epochs;
     float *lr;
     bool *per_channel;
-    mf_rounding_kind *rounding;
+    int *rounding;
     int *force_n, *calibration;
 } dump_quantize;
 

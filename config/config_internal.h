@@ -1,6 +1,7 @@
-/* Private to the config module (core/config*.c): the libcyaml schema, the index of where each
- * field was written (marks), and the schema walk over YAML nodes that loading (type checks with
- * line/column) and overrides (setting any field by its dotted path) share. */
+/* Private to the config module (config/config*.c; nothing outside config/ includes it): the
+ * libcyaml schema, the index of where each field was written (marks), and the schema walk over
+ * YAML nodes that loading (type checks with line/column) and overrides (setting any field by its
+ * dotted path) share. */
 #ifndef MF_CONFIG_INTERNAL_H
 #define MF_CONFIG_INTERNAL_H
 

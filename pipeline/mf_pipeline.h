@@ -1,0 +1,65 @@
+/* The pipeline (DESIGN.md §1): train → quantize → deploy → run on the emulated target, as
+ * library calls shared by the CLI verbs (train, quantize, deploy, lower, run), the benchmarks
+ * and any program linking the libraries. Post-training quantization has one policy everywhere
+ * (mf_ptq: a calibration subset spread evenly over the training split, max or MSE ranges).
+ * Progress notes and results go to `log` (NULL: quiet); errors are returned in err. */
+#ifndef MF_PIPELINE_H
+#define MF_PIPELINE_H
+
+#include <stdio.h>
+
+#include "mf_config.h"
+#include "mf_core.h"
+#include "mf_datasets.h"
+#include "mf_quantize.h"
+
+/* Trains the model cfg describes and writes train.output with history.csv, history.png,
+ * confusion.csv and per_class.csv beside it. */
+int mf_pipeline_train(const mf_config *cfg, FILE *log, mf_error *err);
+
+/* Quantizes a float model file with its embedded config's dataset: PTQ (or PTQ then QAT),
+ * accuracy of the integer program against the float one, the per-layer error report, then the
+ * quantized model file. */
+typedef struct mf_quantize_request {
+    const char *model_path, *out_path;
+    mf_ptq_options ptq;
+    int qat, qat_epochs;
+    double qat_lr;    /* 0: the learning rate of the last epoch of the float schedule */
+    char **overrides; /* key=value applied to the embedded config */
+    int n_overrides;
+} mf_quantize_request;
+int mf_pipeline_quantize(const mf_quantize_request *r, FILE *log, mf_error *err);
+
+/* Deploys a model file: a quantized model at its precision, or a float model at float32 or,
+ * quantized first with r->ptq (written to out_dir/model.q8.h5 / .q16.h5), at int16/int8. */
+typedef struct mf_deploy_request {
+    const char *model_path, *out_dir, *cflags, *opt;
+    int precision; /* 0 (a quantized model's own), 32, 16 or 8 */
+    int run, n_vectors, all_test, stream, threads, timeout_s, no_fuse;
+    mf_ptq_options ptq; /* bits and threads are set from precision and threads */
+    char **overrides;   /* key=value applied to the model's embedded config */
+    int n_overrides;
+} mf_deploy_request;
+int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err);
+
+/* What deploy (and lower) start from: the quantized model (loaded, or quantized here), or the
+ * float model for float32; the dataset of its embedded config; the raw test vectors (n_vectors
+ * −1: 20; all_test: the whole split) and their labels. */
+typedef struct mf_deploy_inputs {
+    mf_model *model;
+    mf_qmodel *q;
+    int quantized_here; /* q came from a float model through mf_ptq */
+    mf_config *cfg;
+    mf_dataset *data;
+    float *vectors;
+    int *labels, n_vectors;
+} mf_deploy_inputs;
+int mf_pipeline_deploy_inputs(const mf_deploy_request *r, FILE *log, mf_deploy_inputs *in,
+                              mf_error *err);
+void mf_deploy_inputs_free(mf_deploy_inputs *in);
+
+/* The chain a config describes: train, then quantize when it has a quantize section, then
+ * deploy (and measure on the target) when it has a deploy section. */
+int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err);
+
+#endif

@@ -1,0 +1,71 @@
+/* The whole chain a config describes: train, then quantize (quantize section), then deploy and
+ * measure on the emulated target (deploy section). */
+#include <stdio.h>
+#include <string.h>
+
+#include "mf_pipeline.h"
+#include "mf_runtime.h"
+
+int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
+{
+    if (mf_pipeline_train(cfg, log, err)) return MF_ERR;
+    const mf_quantize_config *qc = &cfg->quantize;
+    char out[4200];
+    snprintf(out, sizeof out, "%s", cfg->train.output); /* the model the next step takes */
+    if (qc->present) {
+        const char *model = cfg->train.output;
+        size_t len = strlen(model);
+        int h5 = len > 3 && !strcmp(model + len - 3, ".h5");
+        snprintf(out, sizeof out, "%.*s.q%d.h5", (int)(h5 ? len - 3 : len), model, qc->bits);
+        mf_quantize_request req = {model,
+                                   out,
+                                   {{qc->bits, qc->rounding, qc->per_channel ? 1 : 0, qc->force_n},
+                                    qc->calibration,
+                                    0,
+                                    cfg->train.threads},
+                                   qc->method == MF_QUANT_QAT,
+                                   qc->epochs,
+                                   qc->lr,
+                                   NULL,
+                                   0};
+        if (log) {
+            fprintf(log, "quantize: int%d %s\n", qc->bits,
+                    qc->method == MF_QUANT_QAT ? "QAT" : "PTQ");
+            fflush(log);
+        }
+        if (mf_pipeline_quantize(&req, log, err)) return MF_ERR;
+    }
+    const mf_deploy_config *dc = &cfg->deploy;
+    if (dc->present) {
+        char fw[4200];
+        const char *slash = strrchr(cfg->train.output, '/');
+        if (dc->out)
+            snprintf(fw, sizeof fw, "%s", dc->out);
+        else if (slash)
+            snprintf(fw, sizeof fw, "%.*s/firmware", (int)(slash - cfg->train.output),
+                     cfg->train.output);
+        else
+            snprintf(fw, sizeof fw, "firmware");
+        mf_deploy_request dr = {out,
+                                fw,
+                                NULL,
+                                dc->opt,
+                                qc->present ? 0 : 32,
+                                dc->run,
+                                dc->all_test ? -1 : dc->vectors,
+                                dc->all_test,
+                                dc->stream,
+                                cfg->train.threads,
+                                dc->timeout,
+                                0,
+                                {{32, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, cfg->train.threads},
+                                NULL, /* the model's embedded config has the overrides already */
+                                0};
+        if (log) {
+            fprintf(log, "deploy: %s → %s\n", out, fw);
+            fflush(log);
+        }
+        if (mf_pipeline_deploy(&dr, log, err)) return MF_ERR;
+    }
+    return MF_OK;
+}
