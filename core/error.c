@@ -11,13 +11,19 @@ void mf_error_clear(mf_error *e)
     e->offset = -1;
 }
 
-int mf_error_set(mf_error *e, const char *fmt, ...)
+int mf_error_setv(mf_error *e, const char *fmt, va_list ap)
 {
     if (!e) return MF_ERR;
     mf_error_clear(e);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    return MF_ERR;
+}
+
+int mf_error_set(mf_error *e, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    mf_error_setv(e, fmt, ap);
     va_end(ap);
     return MF_ERR;
 }

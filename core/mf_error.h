@@ -3,6 +3,7 @@
 #ifndef MF_ERROR_H
 #define MF_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define MF_OK  0
@@ -22,6 +23,8 @@ void mf_error_clear(mf_error *e);
 /* Formats the message (printf-style) and returns MF_ERR, so callers can write
  * `return mf_error_set(err, "...", ...);`. A NULL record is allowed. */
 int mf_error_set(mf_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* mf_error_set with a va_list (for functions that take a format of their own). */
+int mf_error_setv(mf_error *e, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Attach a location to an already-set error (any argument may be NULL/0/-1 to leave it). */
 void mf_error_at(mf_error *e, const char *file, int line, int column, const char *field);

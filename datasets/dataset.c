@@ -1,13 +1,12 @@
 /* What every dataset shares: allocation, the loader dispatch, limits, the validation split and
  * z-score normalisation with training statistics. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cache.h"
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 #include "prepare.h"
 
 mf_dataset *mf_dataset_alloc(const char *name, const mf_shape *shape, int classes, int n_train,
@@ -91,20 +90,6 @@ static void loader_params(const mf_dataset_config *cfg, char *buf, size_t size)
                  cfg->shape[2]);
 }
 
-static int make_dirs(const char *dir, mf_error *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s/", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return mf_error_set(err, "cannot create folder %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    return MF_OK;
-}
-
 static int mf_dataset_load_cached(const mf_dataset_config *cfg, FILE *log, mf_dataset **out,
                                   mf_error *err)
 {
@@ -113,8 +98,7 @@ static int mf_dataset_load_cached(const mf_dataset_config *cfg, FILE *log, mf_da
     char params[256], file[4200];
     uint64_t key;
     loader_params(cfg, params, sizeof params);
-    struct stat st;
-    if (stat(cfg->path, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (!mf_file_is_dir(cfg->path))
         return mf_error_set(err,
                             "dataset %s: folder %s does not exist (set dataset.path to your "
                             "copy)",
@@ -128,7 +112,7 @@ static int mf_dataset_load_cached(const mf_dataset_config *cfg, FILE *log, mf_da
         return MF_OK;
     }
     if (load_raw(cfg, out, err)) return MF_ERR;
-    if (make_dirs(cfg->cache_dir, err) || mf_cache_save(file, *out, err)) {
+    if (mf_file_make_dirs(cfg->cache_dir, err) || mf_cache_save(file, *out, err)) {
         mf_dataset_free(*out);
         *out = NULL;
         return MF_ERR;

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 #include "textio.h"
 
 #define GTSRB_CLASSES    43
@@ -62,29 +62,6 @@ static const char *const gtsrb_names[GTSRB_CLASSES] = {
     "End of no passing",
     "End of no passing by vehicles over 3.5 metric tons",
 };
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* dir/base.gz when it exists, else dir/base; returns 1 when found (0: out holds dir/base). */
-static int find_file(const char *dir, const char *base, char *out, size_t size)
-{
-    int w = snprintf(out, size, "%s/%s.gz", dir, base);
-    if (w > 0 && (size_t)w < size && is_file(out)) return 1;
-    w = snprintf(out, size, "%s/%s", dir, base);
-    return w > 0 && (size_t)w < size && is_file(out);
-}
-
-static int need_file(const char *dir, const char *base, char *out, size_t size, mf_error *err)
-{
-    if (find_file(dir, base, out, size)) return MF_OK;
-    mf_error_set(err, "GTSRB: neither '%s.gz' nor '%s' found in '%s'", base, base, dir);
-    mf_error_at(err, out, 0, 0, NULL);
-    return MF_ERR;
-}
 
 /* Splits a line at ';' in place, trimming blanks; returns the field count (or max + 1 when there
  * are more than max fields). */
@@ -276,9 +253,9 @@ static int read_split(const char *dir, const char *prefix, char *img_path, char 
     int nd, dims[4];
     *img = *lab = NULL;
     snprintf(base, sizeof base, "%s-images-idx4-ubyte", prefix);
-    if (need_file(dir, base, img_path, size, err)) return MF_ERR;
+    if (mf_file_need_gz(dir, base, "GTSRB", img_path, size, err)) return MF_ERR;
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
-    if (need_file(dir, base, lab_path, size, err)) return MF_ERR;
+    if (mf_file_need_gz(dir, base, "GTSRB", lab_path, size, err)) return MF_ERR;
     if (mf_idx_read(img_path, 4, &nd, dims, img, err)) return MF_ERR;
     if (nd != 4 || dims[1] != GTSRB_SIDE || dims[2] != GTSRB_SIDE || dims[3] != GTSRB_CH) {
         mf_error_set(
@@ -325,8 +302,7 @@ static void convert(const uint8_t *img, const uint8_t *lab, int n, float *x, int
 int mf_load_gtsrb(const char *dir, mf_dataset **out, mf_error *err)
 {
     *out = NULL;
-    struct stat st;
-    if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (!mf_file_is_dir(dir)) {
         mf_error_set(err, "GTSRB folder '%s' does not exist", dir ? dir : "");
         mf_error_at(err, dir, 0, 0, NULL);
         return MF_ERR;
@@ -335,8 +311,11 @@ int mf_load_gtsrb(const char *dir, mf_dataset **out, mf_error *err)
     uint8_t *xi = NULL, *yi = NULL, *xt = NULL, *yt = NULL;
     mf_dataset *d = NULL;
     int n_train = 0, n_test = 0;
-    if (need_file(dir, "train-annotations.csv", tr_csv, sizeof tr_csv, err)) return MF_ERR;
-    int have_test_csv = find_file(dir, "test-annotations.csv", te_csv, sizeof te_csv);
+    if (mf_file_need_gz(dir, "train-annotations.csv", "GTSRB", tr_csv, sizeof tr_csv, err))
+        return MF_ERR;
+    char te_base[4096];
+    snprintf(te_base, sizeof te_base, "%s/test-annotations.csv", dir);
+    int have_test_csv = mf_file_find_gz(te_base, te_csv, sizeof te_csv);
     if (read_split(dir, "train", tr_img, tr_lab, sizeof tr_img, &xi, &yi, &n_train, err)) goto fail;
     if (read_split(dir, "test", te_img, te_lab, sizeof te_img, &xt, &yt, &n_test, err)) goto fail;
     mf_shape shape = {3, {GTSRB_SIDE, GTSRB_SIDE, GTSRB_CH, 0}};

@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 
 /* Hard limit on the data of one IDX file, checked before allocating. */
 #define IDX_MAX_BYTES ((size_t)1 << 30)
@@ -73,17 +73,7 @@ int mf_idx_read(const char *path, int max_dims, int *ndim, int dims[4], uint8_t 
         dims[i] = 0;
     if (max_dims < 1 || max_dims > 4)
         return mf_error_set(err, "IDX reader: max_dims = %d is out of range (1 to 4)", max_dims);
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        mf_error_set(err, "cannot open '%s': %s", path, strerror(errno));
-        mf_error_at(err, path, 0, 0, NULL);
-        return MF_ERR;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        mf_error_set(err, "'%s' is not a regular file", path);
-        mf_error_at(err, path, 0, 0, NULL);
-        return MF_ERR;
-    }
+    if (mf_file_check_regular(path, err)) return MF_ERR;
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (!gz) {

@@ -4,29 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 #include "resize.h"
 
 #define MNIST_SIDE 28
 #define MNIST_OUT  32
 #define MNIST_PAD  ((MNIST_OUT - MNIST_SIDE) / 2)
-
-/* dir/base.gz when it exists, else dir/base when that exists; otherwise an error naming both. */
-static int find_file(const char *dir, const char *base, char *out, size_t size, mf_error *err)
-{
-    struct stat st;
-    int w = snprintf(out, size, "%s/%s.gz", dir, base);
-    if (w < 0 || (size_t)w >= size)
-        return mf_error_set(err, "path '%s/%s.gz' is too long", dir, base);
-    if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) return MF_OK;
-    snprintf(out, size, "%s/%s", dir, base);
-    if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) return MF_OK;
-    mf_error_set(err, "MNIST: neither '%s.gz' nor '%s' found in '%s'", base, base, dir);
-    mf_error_at(err, out, 0, 0, NULL);
-    return MF_ERR;
-}
 
 /* Reads one split: images (N×28×28) and labels (N, 0..9), checked against each other. */
 static int read_split(const char *dir, const char *prefix, char *img_path, char *lab_path,
@@ -36,9 +21,9 @@ static int read_split(const char *dir, const char *prefix, char *img_path, char 
     int nd, dims[4];
     *img = *lab = NULL;
     snprintf(base, sizeof base, "%s-images-idx3-ubyte", prefix);
-    if (find_file(dir, base, img_path, size, err)) return MF_ERR;
+    if (mf_file_need_gz(dir, base, "MNIST", img_path, size, err)) return MF_ERR;
     snprintf(base, sizeof base, "%s-labels-idx1-ubyte", prefix);
-    if (find_file(dir, base, lab_path, size, err)) return MF_ERR;
+    if (mf_file_need_gz(dir, base, "MNIST", lab_path, size, err)) return MF_ERR;
     if (mf_idx_read(img_path, 3, &nd, dims, img, err)) return MF_ERR;
     if (nd != 3 || dims[1] != MNIST_SIDE || dims[2] != MNIST_SIDE) {
         mf_error_set(err, "MNIST images must be N x 28 x 28, found %d dimensions (%d x %d x %d)",
@@ -93,8 +78,7 @@ static void convert(const uint8_t *img, const uint8_t *lab, int n, int resize, f
 int mf_load_mnist(const char *dir, int resize, mf_dataset **out, mf_error *err)
 {
     *out = NULL;
-    struct stat st;
-    if (!dir || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    if (!mf_file_is_dir(dir)) {
         mf_error_set(err, "MNIST folder '%s' does not exist", dir ? dir : "");
         mf_error_at(err, dir, 0, 0, NULL);
         return MF_ERR;

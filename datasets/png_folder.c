@@ -14,6 +14,7 @@
 #include <png.h>
 
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 #include "resize.h"
 
 #define PNG_MAX_SIDE   16384
@@ -247,12 +248,6 @@ done:
 
 /* ---- the folder ---- */
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* The *.png files of every class folder of one split; count = their total. */
 static int list_split(const char *split_dir, const name_list *classes, name_list *files, int *count,
                       mf_error *err)
@@ -304,14 +299,14 @@ int mf_load_png_folder(const char *root, int height, int width, int channels, in
     if (!root || w1 < 0 || w2 < 0 || (size_t)w1 >= sizeof train_dir ||
         (size_t)w2 >= sizeof test_dir)
         return mf_error_set(err, "PNG folder: the root path is missing or too long");
-    if (!is_dir(root)) {
+    if (!mf_file_is_dir(root)) {
         mf_error_set(err, "PNG folder '%s' does not exist", root);
         mf_error_at(err, root, 0, 0, NULL);
         return MF_ERR;
     }
     const char *split_dirs[2] = {train_dir, test_dir};
     for (int s = 0; s < 2; s++)
-        if (!is_dir(split_dirs[s])) {
+        if (!mf_file_is_dir(split_dirs[s])) {
             mf_error_set(err,
                          "folder '%s' does not exist (expected %s/train/<class>/*.png and "
                          "%s/test/<class>/*.png)",

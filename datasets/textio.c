@@ -7,35 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
+
+#include "mf_fileio.h"
 
 #define TEXTIO_CHUNK    ((size_t)256 * 1024)
 #define TEXTIO_MAX_LINE ((size_t)64 * 1024 * 1024)
-
-int mf_textio_is_file(const char *path)
-{
-    struct stat st;
-    return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-int mf_textio_is_dir(const char *path)
-{
-    struct stat st;
-    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-int mf_textio_find(const char *base, char *out, size_t size)
-{
-    int w = snprintf(out, size, "%s", base);
-    if (w < 0 || (size_t)w >= size) return 0;
-    if (mf_textio_is_file(out)) return 1;
-    w = snprintf(out, size, "%s.gz", base);
-    if (w < 0 || (size_t)w >= size) return 0;
-    if (mf_textio_is_file(out)) return 1;
-    snprintf(out, size, "%s", base);
-    return 0;
-}
 
 int mf_textio_blank(const char *line, size_t len)
 {
@@ -67,17 +44,7 @@ int mf_textio_open(mf_textio *t, const char *path, size_t max_line, mf_error *er
         mf_error_at(err, path, 0, 0, NULL);
         return MF_ERR;
     }
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        mf_error_set(err, "cannot open '%s': %s", path, strerror(errno));
-        mf_error_at(err, path, 0, 0, NULL);
-        return MF_ERR;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        mf_error_set(err, "'%s' is not a regular file", path);
-        mf_error_at(err, path, 0, 0, NULL);
-        return MF_ERR;
-    }
+    if (mf_file_check_regular(path, err)) return MF_ERR;
     t->path = malloc(strlen(path) + 1);
     t->cap = TEXTIO_CHUNK + max_line + 3; /* chunk + line + "\r\n" + terminator */
     t->buf = malloc(t->cap);

@@ -42,16 +42,6 @@ int mf_textio_next(mf_textio *t, char **line, size_t *len, mf_error *err);
 /* Closes the file and frees the buffers (safe on a zeroed or already-closed reader). */
 void mf_textio_close(mf_textio *t);
 
-/* 1 when path names an existing regular file, else 0. */
-int mf_textio_is_file(const char *path);
-
-/* 1 when path names an existing directory, else 0. */
-int mf_textio_is_dir(const char *path);
-
-/* Writes "<base>" into out when that file exists, else "<base>.gz" when that one does; returns 1
- * when one was found, 0 otherwise (out then holds base) or when the name does not fit. */
-int mf_textio_find(const char *base, char *out, size_t size);
-
 /* Whether a line holds only blanks (spaces, tabs, CR). */
 int mf_textio_blank(const char *line, size_t len);
 

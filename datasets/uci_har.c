@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 #include "textio.h"
 
 #define HAR_STEPS    128
@@ -52,18 +53,18 @@ static int path_join(char *out, const char *dir, const char *name, mf_error *err
 
 static int need_dir(const char *path, mf_error *err)
 {
-    if (mf_textio_is_dir(path)) return MF_OK;
+    if (mf_file_is_dir(path)) return MF_OK;
     mf_error_set(err, "UCI-HAR: folder '%s' not found; %s", path, HAR_LAYOUT);
     mf_error_at(err, path, 0, 0, NULL);
     return MF_ERR;
 }
 
-/* Finds dir/name (or dir/name.gz) into out. */
+/* Finds dir/name (or dir/name.gz, mf_file_find_gz) into out. */
 static int need_file(char *out, const char *dir, const char *name, mf_error *err)
 {
     char base[HAR_PATH];
     if (path_join(base, dir, name, err)) return MF_ERR;
-    if (mf_textio_find(base, out, HAR_PATH)) return MF_OK;
+    if (mf_file_find_gz(base, out, HAR_PATH)) return MF_OK;
     mf_error_set(err, "UCI-HAR: file '%s' not found (nor '%s.gz'); %s", base, base, HAR_LAYOUT);
     mf_error_at(err, base, 0, 0, NULL);
     return MF_ERR;
@@ -321,7 +322,7 @@ static int load_class_names(const char *root, mf_dataset *d, mf_error *err)
     for (size_t w = 0; w < sizeof where / sizeof where[0]; w++) {
         int len = snprintf(base, sizeof base, "%s/%s", root, where[w]);
         if (len < 0 || len >= (int)sizeof base) continue;
-        if (mf_textio_find(base, path, sizeof path)) return read_class_names(path, names, err);
+        if (mf_file_find_gz(base, path, sizeof path)) return read_class_names(path, names, err);
     }
     for (int k = 0; k < HAR_CLASSES; k++)
         snprintf(names[k], MF_CLASS_NAME_MAX, "%s", HAR_DEFAULT_NAMES[k]);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "deploy_util.h"
+#include "mf_fileio.h"
 #include "mf_deploy.h"
 #include "emit.h"
 #include "mf_lower.h"
@@ -34,7 +35,7 @@ static int write_text(const char *dir, const char *name, const mf_sb *b, mf_erro
 {
     char path[4500];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    return mf_write_atomic(path, b->p ? b->p : "", b->len, err);
+    return mf_file_write_bytes(path, b->p ? b->p : "", b->len, err);
 }
 
 static int copy_template(const char *dir, const char *name, mf_error *err)
@@ -45,7 +46,7 @@ static int copy_template(const char *dir, const char *name, mf_error *err)
     char *data;
     size_t n;
     if (mf_read_file(src, &data, &n, (size_t)1 << 20, err)) return MF_ERR;
-    int rc = mf_write_atomic(dst, data, n, err);
+    int rc = mf_file_write_bytes(dst, data, n, err);
     free(data);
     return rc;
 }
@@ -148,8 +149,8 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         mf_rt_mark_uses(rt, n_rt, d);
     }
     /* hash of what is deployed */
-    uint64_t h = mf_fnv1a64(MF_FNV64_INIT, model_c.p, model_c.len);
-    h = mf_fnv1a64(h, weights.p, weights.len);
+    uint64_t h = mf_hash_fnv1a64(MF_FNV1A64_INIT, model_c.p, model_c.len);
+    h = mf_hash_fnv1a64(h, weights.p, weights.len);
     char hash[17];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)h);
     mf_emit_model_h(&g, hash, &model_h);
@@ -196,7 +197,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         const char *qin = (const char *)arena + g.in_off;
         mf_program_input(&g, o->vectors + (size_t)v * in_size, arena);
         uint32_t rec[2] = {(uint32_t)(o->labels ? o->labels[v] : -1),
-                           mf_fnv1a32(qin, in_size * g.esz)};
+                           mf_hash_fnv1a32(MF_FNV1A32_INIT, qin, in_size * g.esz)};
         mf_program_run(&g, arena);
         mf_sb_append(&expected, rec, sizeof rec);
         mf_sb_append(&expected, (char *)arena + g.out_off, out_size * g.esz);
@@ -267,7 +268,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     const char *dir = o->out_dir;
     char rtdir[4200];
     snprintf(rtdir, sizeof rtdir, "%s/runtime", dir);
-    if (mf_make_dir(dir, err) || mf_make_dir(rtdir, err)) goto done;
+    if (mf_file_make_dirs(dir, err) || mf_file_make_dirs(rtdir, err)) goto done;
     {
         /* stale runtime copies of an earlier generation */
         DIR *d = opendir(rtdir);
@@ -290,7 +291,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         if (rt[i].is_c && !rt[i].used) continue;
         char path[4500];
         snprintf(path, sizeof path, "%s/%s", rtdir, rt[i].name);
-        if (mf_write_atomic(path, rt[i].text, strlen(rt[i].text), err)) goto done;
+        if (mf_file_write_bytes(path, rt[i].text, strlen(rt[i].text), err)) goto done;
     }
     static const char *const templates[] = {"main.c",      "startup.c", "semihost.c", "semihost.h",
                                             "mf_icount.h", "link.ld",   "Makefile"};
@@ -306,7 +307,8 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         remove_file(dir, "vectors.c");
         char path[4500];
         snprintf(path, sizeof path, "%s/vectors.bin", dir);
-        if (mf_write_atomic(path, o->vectors, (size_t)o->n_vectors * in_size * sizeof(float), err))
+        if (mf_file_write_bytes(path, o->vectors, (size_t)o->n_vectors * in_size * sizeof(float),
+                                err))
             goto done;
     } else {
         remove_file(dir, "vectors.bin");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "deploy_util.h"
+#include "mf_fileio.h"
 #include "mf_deploy.h"
 #include "stack_bound.h"
 
@@ -1045,7 +1046,7 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
         mf_sb_free(&b);
         return mf_error_set(err, "out of memory writing %s", path);
     }
-    int rc = mf_write_atomic(path, b.p, b.len, err);
+    int rc = mf_file_write_bytes(path, b.p, b.len, err);
     mf_sb_free(&b);
     return rc;
 }

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "deploy_util.h"
 
@@ -63,26 +62,6 @@ void mf_sb_free(mf_sb *b)
     memset(b, 0, sizeof *b);
 }
 
-int mf_write_atomic(const char *path, const void *data, size_t n, mf_error *err)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return mf_error_set(err, "cannot create %s: %s", tmp, strerror(errno));
-    int ok = n == 0 || fwrite(data, 1, n, f) == n;
-    ok = fclose(f) == 0 && ok;
-    if (!ok) {
-        remove(tmp);
-        return mf_error_set(err, "cannot write %s (disk full?)", tmp);
-    }
-    if (rename(tmp, path)) {
-        int e = errno;
-        remove(tmp);
-        return mf_error_set(err, "cannot rename %s to %s: %s", tmp, path, strerror(e));
-    }
-    return MF_OK;
-}
-
 int mf_read_file(const char *path, char **data, size_t *n, size_t limit, mf_error *err)
 {
     *data = NULL;
@@ -115,49 +94,4 @@ int mf_read_file(const char *path, char **data, size_t *n, size_t limit, mf_erro
     *data = buf;
     if (n) *n = (size_t)size;
     return MF_OK;
-}
-
-int mf_make_dir(const char *path, mf_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) == 0) {
-        if (S_ISDIR(st.st_mode)) return MF_OK;
-        return mf_error_set(err, "%s exists and is not a folder", path);
-    }
-    /* parents first (mkdir -p) */
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) return mf_error_set(err, "folder name too long: %s", path);
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i < n; i++) {
-        if (buf[i] != '/') continue;
-        buf[i] = 0;
-        if (stat(buf, &st) != 0 && mkdir(buf, 0777) && errno != EEXIST)
-            return mf_error_set(err, "cannot create the folder %s: %s", buf, strerror(errno));
-        buf[i] = '/';
-    }
-    if (mkdir(path, 0777) && errno != EEXIST)
-        return mf_error_set(err, "cannot create the folder %s: %s", path, strerror(errno));
-    return MF_OK;
-}
-
-uint32_t mf_fnv1a32(const void *data, size_t n)
-{
-    const unsigned char *b = data;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
-uint64_t mf_fnv1a64(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
 }

@@ -159,10 +159,14 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
     o.no_fuse = r->no_fuse;
     o.log = log;
     if (mf_deploy_generate(in.q, in.q ? NULL : in.model, &o, NULL, err)) goto done;
-    if (in.quantized_here) {
-        /* the quantized model the firmware runs, beside it */
+    for (int bits = 8; bits <= 16; bits += 8) {
+        /* the quantized model the firmware runs, beside it; none of an earlier deploy stays */
         char path[4200];
-        snprintf(path, sizeof path, "%s/model.q%d.h5", out_dir, in.q->bits);
+        snprintf(path, sizeof path, "%s/model.q%d.h5", out_dir, bits);
+        if (!in.quantized_here || in.q->bits != bits) {
+            remove(path);
+            continue;
+        }
         if (mf_qmodel_save(in.q, path, err)) goto done;
         if (log) fprintf(log, "quantized model saved to %s\n", path);
     }

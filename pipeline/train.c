@@ -1,10 +1,9 @@
 /* The training step of the pipeline: a config → a trained model file and its reports. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "mf_fileio.h"
 #include "mf_model_io.h"
 #include "mf_pipeline.h"
 #include "mf_train.h"
@@ -12,16 +11,13 @@
 /* mkdir -p for the folder part of path. */
 static int make_parent_dirs(const char *path, mf_error *err)
 {
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return MF_OK;
     char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return mf_error_set(err, "cannot create folder %s: %s", buf, strerror(errno));
-        *p = '/';
-    }
-    return MF_OK;
+    if ((size_t)(slash - path) >= sizeof buf)
+        return mf_error_set(err, "folder name too long: %s", path);
+    snprintf(buf, sizeof buf, "%.*s", (int)(slash - path), path);
+    return mf_file_make_dirs(buf, err);
 }
 
 /* dir(path)/name into out */

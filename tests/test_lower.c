@@ -33,7 +33,7 @@
 
 #include <cmocka.h>
 
-#include "deploy_util.h" /* mf_fnv1a32: the hash expected.bin uses */
+#include "mf_fileio.h" /* mf_hash_fnv1a32: the hash expected.bin uses */
 #include "mf_core.h"
 #include "mf_deploy.h"
 #include "mf_lower.h"
@@ -450,15 +450,6 @@ static int read_all(const char *path, unsigned char **data, size_t *len, mf_erro
     return MF_OK;
 }
 
-static int write_all(const char *path, const void *data, size_t len, mf_error *err)
-{
-    FILE *f = fopen(path, "wb");
-    if (!f) return mf_error_set(err, "cannot write %s: %s", path, strerror(errno));
-    size_t w = fwrite(data, 1, len, f);
-    if (fclose(f) != 0 || w != len) return mf_error_set(err, "cannot write %s", path);
-    return MF_OK;
-}
-
 /* Index of the first value that differs between a and b (n values of esz bytes each), or -1. */
 static long first_diff(const unsigned char *a, const unsigned char *b, size_t n, size_t esz)
 {
@@ -708,7 +699,7 @@ static int check_expected_bin(const char *dir, size_t in_size, size_t out_size, 
         memcpy(h, r, sizeof h);
         if (h[0] != UINT32_MAX)
             rc = mf_error_set(err, "%s: vector %d: label %u, not -1", path, v, h[0]);
-        else if (h[1] != mf_fnv1a32(mine, in_b))
+        else if (h[1] != mf_hash_fnv1a32(MF_FNV1A32_INIT, mine, in_b))
             rc =
                 mf_error_set(err, "%s: vector %d: the input hash differs from the host's", path, v);
         else if (memcmp(r + 8, mine + in_b, out_b))
@@ -812,11 +803,12 @@ static int prepare_project(const mcase *mc, int i, int bits, project *p, mf_erro
     /* what the host builds need and must reproduce */
     char path[PATH_LEN];
     snprintf(path, sizeof path, "%s/host_main.c", p->dir);
-    if (write_all(path, host_main_c, strlen(host_main_c), err)) goto done;
+    if (mf_file_write_bytes(path, host_main_c, strlen(host_main_c), err)) goto done;
     snprintf(path, sizeof path, "%s/host_in.bin", p->dir);
-    if (write_all(path, mc->raw, sizeof(float) * N_VEC * in_size, err)) goto done;
+    if (mf_file_write_bytes(path, mc->raw, sizeof(float) * N_VEC * in_size, err)) goto done;
     snprintf(path, sizeof path, "%s/interp.bin", p->dir);
-    if (write_all(path, recs, N_VEC * (in_b + out_b), err) || list_runtime(p, err)) goto done;
+    if (mf_file_write_bytes(path, recs, N_VEC * (in_b + out_b), err) || list_runtime(p, err))
+        goto done;
     rc = MF_OK;
 done:
     free(arena);

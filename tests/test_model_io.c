@@ -6,7 +6,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,18 +343,6 @@ static void assert_contains(const char *text, const char *part)
 {
     if (!strstr(text, part)) fprintf(stderr, "expected '%s' in: %s\n", part, text);
     assert_non_null(strstr(text, part));
-}
-
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n;
 }
 
 static char *read_text(const char *path)
@@ -829,7 +816,7 @@ static void test_atomic_write(void **state)
     setup_paths(&p, "atomic");
     mf_model *m = model_2d();
     save_ok(m, p.model);
-    assert_int_equal(count_entries(p.dir), 1); /* no temp file left */
+    assert_int_equal(tu_count_entries(p.dir), 1); /* no temp file left */
 
     /* overwriting an existing file */
     mf_model *other = model_unordered();
@@ -837,7 +824,7 @@ static void test_atomic_write(void **state)
     mf_model *back = load_ok(p.model);
     assert_same_model(other, back, 0);
     mf_model_free(back);
-    assert_int_equal(count_entries(p.dir), 1);
+    assert_int_equal(tu_count_entries(p.dir), 1);
 
     /* a save that fails half-way (after the temp file exists) leaves the old file intact */
     size_t saved = m->n_params;
@@ -849,7 +836,7 @@ static void test_atomic_write(void **state)
     assert_int_equal(open_ids(), ids);
     m->n_params = saved;
     assert_string_equal(err.file, p.model);
-    assert_int_equal(count_entries(p.dir), 1);
+    assert_int_equal(tu_count_entries(p.dir), 1);
     back = load_ok(p.model);
     assert_same_model(other, back, 0);
     mf_model_free(back);
@@ -870,8 +857,8 @@ static void test_atomic_write(void **state)
     assert_int_equal(mf_model_save(m, as_dir, &err), MF_ERR);
     assert_int_equal(open_ids(), ids);
     assert_contains(err.message, "rename");
-    assert_int_equal(count_entries(p.dir), 2);
-    assert_int_equal(count_entries(as_dir), 0);
+    assert_int_equal(tu_count_entries(p.dir), 2);
+    assert_int_equal(tu_count_entries(as_dir), 0);
     mf_model_free(other);
     mf_model_free(m);
 }

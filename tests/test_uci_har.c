@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "mf_datasets.h"
+#include "mf_fileio.h"
 #include "textio.h"
 #include "testutil.h"
 
@@ -639,14 +640,14 @@ static void test_textio(void **state)
     /* find: .txt first, then .txt.gz */
     char base[1200], found[2048];
     snprintf(base, sizeof base, "%s/a.txt", dir);
-    assert_int_equal(mf_textio_find(base, found, sizeof found), 1);
+    assert_int_equal(mf_file_find_gz(base, found, sizeof found), 1);
     assert_string_equal(found, base);
     assert_int_equal(remove(base), 0);
-    assert_int_equal(mf_textio_find(base, found, sizeof found), 1);
+    assert_int_equal(mf_file_find_gz(base, found, sizeof found), 1);
     assert_non_null(strstr(found, "a.txt.gz"));
     snprintf(base, sizeof base, "%s/zzz.txt", dir);
-    assert_int_equal(mf_textio_find(base, found, sizeof found), 0);
-    assert_int_equal(mf_textio_find(base, found, 8), 0);
+    assert_int_equal(mf_file_find_gz(base, found, sizeof found), 0);
+    assert_int_equal(mf_file_find_gz(base, found, 8), 0);
 }
 
 /* ---- the reconstructed data set ---- */
@@ -657,7 +658,7 @@ static void test_reconstructed(void **state)
     const char *env = getenv("MF_SKIP_REAL_DATA");
     if (env && env[0] && strcmp(env, "0") != 0) skip();
     const char *root = MF_SOURCE_DIR "/../shared/data/uci-har/reconstructed";
-    if (!mf_textio_is_dir(root)) skip();
+    if (!mf_file_is_dir(root)) skip();
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     mf_dataset *d = NULL;

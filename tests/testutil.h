@@ -8,6 +8,8 @@
 const char *tu_tmpdir(const char *test_name);
 /* Writes text to dir/name and returns the path (static storage, overwritten per call). */
 const char *tu_write_file(const char *dir, const char *name, const char *text);
+/* How many entries dir holds ("." and ".." not counted), -1 when it cannot be read. */
+int tu_count_entries(const char *dir);
 /* Path of a file in the source tree (static storage). */
 const char *tu_source_path(const char *rel);
 

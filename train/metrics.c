@@ -2,8 +2,8 @@
  * written as CSV. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
+#include "mf_fileio.h"
 #include "mf_train.h"
 
 int mf_metrics_compute(const int *labels, const int *pred, int n, int classes, mf_metrics *out,
@@ -72,13 +72,15 @@ void mf_metrics_print(FILE *f, const mf_metrics *m, const char (*names)[MF_LABEL
 
 /* CSV with a header row of predicted classes and one row per true class; then a per-class
  * file: class,name,samples,correct,accuracy. Both atomic. */
-int mf_metrics_write_csv(const mf_metrics *m, const char (*names)[MF_LABEL_MAX],
-                         const char *confusion_path, const char *per_class_path, mf_error *err)
+typedef struct metrics_out {
+    const mf_metrics *m;
+    const char (*names)[MF_LABEL_MAX];
+} metrics_out;
+
+static int print_confusion(FILE *f, void *ctx, mf_error *err)
 {
-    char tmp[4200], buf[16];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", confusion_path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return mf_error_set(err, "cannot write %s", tmp);
+    (void)err;
+    const mf_metrics *m = ((const metrics_out *)ctx)->m;
     fprintf(f, "true\\predicted");
     for (int j = 0; j < m->classes; j++)
         fprintf(f, ",%d", j);
@@ -89,25 +91,31 @@ int mf_metrics_write_csv(const mf_metrics *m, const char (*names)[MF_LABEL_MAX],
             fprintf(f, ",%ld", m->confusion[(size_t)c * m->classes + j]);
         fprintf(f, "\n");
     }
-    if (fclose(f) != 0 || rename(tmp, confusion_path) != 0) {
-        remove(tmp);
-        return mf_error_set(err, "cannot write %s", confusion_path);
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", per_class_path, (long)getpid());
-    f = fopen(tmp, "w");
-    if (!f) return mf_error_set(err, "cannot write %s", tmp);
+    return MF_OK;
+}
+
+static int print_per_class(FILE *f, void *ctx, mf_error *err)
+{
+    (void)err;
+    const metrics_out *o = ctx;
+    const mf_metrics *m = o->m;
+    char buf[16];
     fprintf(f, "class,name,samples,correct,accuracy\n");
     for (int c = 0; c < m->classes; c++) {
         long t = row_total(m, c), ok = m->confusion[(size_t)c * m->classes + c];
-        const char *name = name_of(names, c, buf, sizeof buf);
+        const char *name = name_of(o->names, c, buf, sizeof buf);
         /* names may hold commas (GTSRB): quote them */
         fprintf(f, "%d,\"%s\",%ld,%ld,%.6f\n", c, name, t, ok, t ? (double)ok / t : 0.0);
     }
-    if (fclose(f) != 0 || rename(tmp, per_class_path) != 0) {
-        remove(tmp);
-        return mf_error_set(err, "cannot write %s", per_class_path);
-    }
     return MF_OK;
+}
+
+int mf_metrics_write_csv(const mf_metrics *m, const char (*names)[MF_LABEL_MAX],
+                         const char *confusion_path, const char *per_class_path, mf_error *err)
+{
+    metrics_out o = {m, names};
+    if (mf_file_write_text(confusion_path, print_confusion, &o, err)) return MF_ERR;
+    return mf_file_write_text(per_class_path, print_per_class, &o, err);
 }
 
 /* Training curves as a PNG through gnuplot: loss (left) and accuracy (right) per epoch. */

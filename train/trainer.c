@@ -4,11 +4,12 @@
  * thread count) therefore gives bit-identical weights run after run on one machine. */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "mf_fileio.h"
 #include "mf_train.h"
 #include "progress.h"
 
@@ -390,12 +391,10 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
     return rc;
 }
 
-int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error *err)
+static int print_history(FILE *f, void *ctx, mf_error *err)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f) return mf_error_set(err, "cannot write %s", tmp);
+    (void)err;
+    const mf_train_result *res = ctx;
     const char *e = res->eval_split ? res->eval_split : "test";
     fprintf(f, "epoch,loss,accuracy,%s_loss,%s_accuracy,lr,seconds\n", e, e);
     for (int k = 0; k < res->epochs; k++) {
@@ -403,9 +402,10 @@ int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error 
         fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.3f\n", k + 1, s->loss, s->accuracy, s->test_loss,
                 s->test_accuracy, s->lr, s->seconds);
     }
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        remove(tmp);
-        return mf_error_set(err, "cannot write %s", path);
-    }
     return MF_OK;
+}
+
+int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error *err)
+{
+    return mf_file_write_text(path, print_history, (void *)res, err);
 }

@@ -1,0 +1,218 @@
+/* Atomic writes, the plain-or-gzip lookup, regular-file checks, FNV-1a (mf_fileio.h). */
+#include "mf_fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Sets err (about path) and returns MF_ERR. */
+static int fail(mf_error *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(mf_error *err, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    mf_error_setv(err, fmt, ap);
+    va_end(ap);
+    mf_error_at(err, path, 0, 0, NULL);
+    return MF_ERR;
+}
+
+/* Flushes the file name to disk. EINVAL: the file system cannot sync (nothing to do). */
+static int sync_file(const char *name, const char *path, mf_error *err)
+{
+    int fd = open(name, O_RDONLY);
+    if (fd < 0) return fail(err, path, "cannot open '%s' to flush it: %s", name, strerror(errno));
+    if (fsync(fd) != 0 && errno != EINVAL) {
+        int e = errno;
+        close(fd);
+        return fail(err, path, "cannot flush '%s' to disk: %s", name, strerror(e));
+    }
+    close(fd);
+    return MF_OK;
+}
+
+/* Flushes the folder holding path, so that a rename in it is on disk. */
+static int sync_folder(const char *path, mf_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return fail(err, path, "out of memory");
+    int rc = MF_OK;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) {
+        rc = fail(err, path, "cannot open the folder '%s' to flush it: %s", dir, strerror(errno));
+    } else {
+        if (fsync(fd) != 0 && errno != EINVAL)
+            rc = fail(err, path, "cannot flush the folder '%s' to disk: %s", dir, strerror(errno));
+        close(fd);
+    }
+    free(dir);
+    return rc;
+}
+
+int mf_file_write_atomic(const char *path, mf_file_fill fill, void *ctx, mf_error *err)
+{
+    if (!path || !path[0]) return fail(err, NULL, "cannot write a file without a name");
+    size_t len = strlen(path) + 32;
+    char *tmp = malloc(len);
+    if (!tmp) return fail(err, path, "out of memory");
+    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    int rc = fill(tmp, ctx, err);
+    if (rc != MF_OK && err && !err->file[0]) mf_error_at(err, path, 0, 0, NULL);
+    if (rc == MF_OK) rc = sync_file(tmp, path, err);
+    if (rc == MF_OK && rename(tmp, path) != 0)
+        rc = fail(err, path, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+    if (rc != MF_OK) remove(tmp);
+    free(tmp);
+    if (rc != MF_OK) return MF_ERR;
+    return sync_folder(path, err);
+}
+
+typedef struct stream {
+    mf_file_print print;
+    void *ctx;
+} stream;
+
+/* The temporary file as a stream: print fills it, then any error the stream met is reported
+ * (errno is that of the failing call). */
+static int fill_stream(const char *tmp, void *ctx, mf_error *err)
+{
+    const stream *s = ctx;
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return fail(err, NULL, "cannot create the temporary file '%s': %s", tmp, strerror(errno));
+    errno = 0;
+    if (s->print(f, s->ctx, err) != MF_OK) {
+        fclose(f);
+        return MF_ERR;
+    }
+    int e = ferror(f) ? (errno ? errno : EIO) : 0;
+    errno = 0;
+    if (fclose(f) != 0 && !e) e = errno ? errno : EIO;
+    if (e) return fail(err, NULL, "cannot write '%s': %s", tmp, strerror(e));
+    return MF_OK;
+}
+
+int mf_file_write_text(const char *path, mf_file_print print, void *ctx, mf_error *err)
+{
+    stream s = {print, ctx};
+    return mf_file_write_atomic(path, fill_stream, &s, err);
+}
+
+typedef struct bytes {
+    const void *data;
+    size_t n;
+} bytes;
+
+static int print_bytes(FILE *f, void *ctx, mf_error *err)
+{
+    (void)err;
+    const bytes *b = ctx;
+    if (b->n) fwrite(b->data, 1, b->n, f); /* a short write sets the stream's error */
+    return MF_OK;
+}
+
+int mf_file_write_bytes(const char *path, const void *data, size_t n, mf_error *err)
+{
+    bytes b = {data, n};
+    return mf_file_write_text(path, print_bytes, &b, err);
+}
+
+int mf_file_is_regular(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int mf_file_is_dir(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mf_file_check_regular(const char *path, mf_error *err)
+{
+    struct stat st;
+    if (!path) return fail(err, NULL, "no file name given");
+    if (stat(path, &st) != 0) return fail(err, path, "cannot open '%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fail(err, path, "'%s' is not a regular file", path);
+    return MF_OK;
+}
+
+int mf_file_find_gz(const char *base, char *out, size_t size)
+{
+    if (!size) return 0;
+    int w = snprintf(out, size, "%s", base);
+    if (w < 0 || (size_t)w >= size) return 0;
+    if (mf_file_is_regular(out)) return 1;
+    if ((size_t)w + 3 < size) {
+        memcpy(out + w, ".gz", 4);
+        if (mf_file_is_regular(out)) return 1;
+        out[w] = '\0';
+    }
+    return 0;
+}
+
+int mf_file_need_gz(const char *dir, const char *name, const char *what, char *out, size_t size,
+                    mf_error *err)
+{
+    int w = snprintf(out, size, "%s/%s.gz", dir, name);
+    if (w < 0 || (size_t)w >= size)
+        return fail(err, NULL, "%s: the path '%s/%s.gz' is too long", what, dir, name);
+    out[w - 3] = '\0';
+    char *base = strdup(out);
+    if (!base) return fail(err, out, "out of memory");
+    int found = mf_file_find_gz(base, out, size);
+    free(base);
+    if (found) return MF_OK;
+    return fail(err, out, "%s: neither '%s' nor '%s.gz' found in '%s'", what, name, name, dir);
+}
+
+uint32_t mf_hash_fnv1a32(uint32_t h, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= MF_FNV1A32_PRIME;
+    }
+    return h;
+}
+
+uint64_t mf_hash_fnv1a64(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= MF_FNV1A64_PRIME;
+    }
+    return h;
+}
+
+int mf_file_make_dirs(const char *path, mf_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) return MF_OK;
+        return mf_error_set(err, "%s exists and is not a folder", path);
+    }
+    /* parents first (mkdir -p) */
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof buf) return mf_error_set(err, "folder name too long: %s", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i < n; i++) {
+        if (buf[i] != '/') continue;
+        buf[i] = 0;
+        if (stat(buf, &st) != 0 && mkdir(buf, 0777) && errno != EEXIST)
+            return mf_error_set(err, "cannot create the folder %s: %s", buf, strerror(errno));
+        buf[i] = '/';
+    }
+    if (mkdir(path, 0777) && errno != EEXIST)
+        return mf_error_set(err, "cannot create the folder %s: %s", path, strerror(errno));
+    return MF_OK;
+}
