@@ -10,7 +10,9 @@
 #include "mf_core.h"
 #include "mf_lower.h"
 
-#define MF_QFORMAT_VERSION 1 /* attribute mcuforge_quantized_version of quantized model files */
+/* attribute mcuforge_quantized_version of quantized model files: 2 writes the string attribute
+ * `rounding` as a variable-length UTF-8 string (1: fixed-length); both are read */
+#define MF_QFORMAT_VERSION 2
 
 /* n (fractional bits) for a range r = max|x| at `bits` bits: r = 0 → bits − 1; otherwise
  * m = floor(log2 r) + 1, n = bits − 1 − m (so r = 1.0 gives int8 Q1.6). */

@@ -128,10 +128,10 @@ static int read_qmodel(const mf_h5 *h, mf_qmodel *q)
     char rounding[16];
     if (mf_h5_attr_read_int(h, f, ROOT, "mcuforge_quantized_version", INT_MIN, INT_MAX, &version))
         return MF_ERR;
-    if (version != MF_QFORMAT_VERSION)
+    if (version < 1 || version > MF_QFORMAT_VERSION)
         return mf_h5_fail(h, ROOT,
                           "unsupported quantized format version %d (mcuforge_quantized_version); "
-                          "this mcuforge reads version %d",
+                          "this mcuforge reads versions 1 to %d",
                           version, MF_QFORMAT_VERSION);
     if (mf_h5_attr_read_int(h, f, ROOT, "bits", INT_MIN, INT_MAX, &q->bits)) return MF_ERR;
     if (q->bits != 8 && q->bits != 16)

@@ -360,6 +360,40 @@ static void set_int_attr(const char *path, const char *obj, const char *name, in
     H5Fclose(f);
 }
 
+/* A version-1 file (rounding as a fixed-length string, as mcuforge wrote it before version 2)
+ * still loads, with the same rounding. */
+static void test_reads_version_1_files(void **state)
+{
+    (void)state;
+    trained t = train_small();
+    mf_qmodel *q = quantize(&t, 8, 0, MF_RT_ROUND_FLOOR);
+    char path[1300];
+    snprintf(path, sizeof path, "%s/v1.h5", tu_tmpdir("quantize"));
+    mf_error err;
+    assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+    set_int_attr(path, "/", "mcuforge_quantized_version", 1);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    H5Adelete(f, "rounding");
+    hid_t st = H5Tcopy(H5T_C_S1);
+    H5Tset_size(st, 6);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(f, "rounding", st, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, st, "floor");
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(st);
+    H5Fclose(f);
+    int is_float = 0;
+    mf_qmodel *back = mf_qmodel_load(path, &is_float, &err);
+    if (!back) fail_msg("%s", err.message);
+    assert_int_equal(back->rounding, MF_RT_ROUND_FLOOR);
+    assert_int_equal(back->n_in, q->n_in);
+    mf_qmodel_free(back);
+    mf_qmodel_free(q);
+    mf_model_free(t.model);
+    mf_dataset_free(t.data);
+}
+
 static void test_malformed_quantized_files(void **state)
 {
     (void)state;
@@ -429,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),
+        cmocka_unit_test(test_reads_version_1_files),
         cmocka_unit_test(test_malformed_quantized_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
