@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "mf_train.h"
+#include "testutil.h"
 
 static mf_train_config base_config(void)
 {
@@ -286,6 +289,98 @@ static void test_shape_mismatch_is_an_error(void **state)
     mf_dataset_free(d);
 }
 
+/* ---- the history plot: file names reach gnuplot as data, never as script text ---- */
+
+static int gnuplot_in_path(void)
+{
+    const char *path = getenv("PATH");
+    char full[4200];
+    for (const char *p = path ? path : ""; *p;) {
+        size_t len = strcspn(p, ":");
+        snprintf(full, sizeof full, "%.*s/gnuplot", (int)(len ? len : 1), len ? p : ".");
+        if (access(full, X_OK) == 0) return 1;
+        p += len;
+        if (*p == ':') p++;
+    }
+    return 0;
+}
+
+static int is_png(const char *path)
+{
+    unsigned char magic[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t got = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return got == 8 && !memcmp(magic, "\x89PNG\r\n\x1a\n", 8);
+}
+
+static void write_history(const char *path)
+{
+    mf_epoch_stats h[3] = {{1.0, 0.5, 1.1, 0.4, 0.05, 1, 100},
+                           {0.8, 0.6, 0.9, 0.55, 0.05, 1, 100},
+                           {0.6, 0.7, 0.8, 0.6, 0.05, 1, 100}};
+    mf_train_result res = {3, "val", h};
+    mf_error err;
+    assert_int_equal(mf_history_write_csv(&res, path, &err), MF_OK);
+}
+
+static void test_plot_file_names_are_data(void **state)
+{
+    (void)state;
+    if (!gnuplot_in_path()) {
+        if (!tu_tool_missing_ok("gnuplot")) fail();
+        skip();
+    }
+    const char *dir = tu_tmpdir("test_train_plot");
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    mf_error err;
+
+    /* train.output = "x';system('touch PWNED');'y/model.h5": the folder exists (the pipeline
+     * makes it), gnuplot must draw into it and run nothing */
+    const char *evil = "x';system('touch PWNED');'y";
+    assert_int_equal(mkdir(evil, 0777), 0);
+    char csv[4200], png[4200];
+    snprintf(csv, sizeof csv, "%s/history.csv", evil);
+    snprintf(png, sizeof png, "%s/history.png", evil);
+    write_history(csv);
+    int rc = mf_history_plot(csv, png, &err);
+    if (rc) fprintf(stderr, "plot: %s\n", err.message);
+    assert_int_equal(access("PWNED", F_OK), -1);
+    assert_int_equal(access(evil, F_OK), 0);
+    assert_int_equal(rc, MF_OK);
+    assert_true(is_png(png));
+    assert_int_equal(tu_count_entries(evil), 2); /* history.csv, history.png: no temporaries */
+
+    /* a folder with a quote in its name */
+    assert_int_equal(mkdir("bob's runs", 0777), 0);
+    write_history("bob's runs/history.csv");
+    rc = mf_history_plot("bob's runs/history.csv", "bob's runs/history.png", &err);
+    if (rc) fprintf(stderr, "plot: %s\n", err.message);
+    assert_int_equal(rc, MF_OK);
+    assert_true(is_png("bob's runs/history.png"));
+
+    /* names gnuplot reads as commands: '<cmd' as a data file, '|cmd' as the output */
+    write_history("<touch PWNED2");
+    rc = mf_history_plot("<touch PWNED2", "|touch PWNED3", &err);
+    if (rc) fprintf(stderr, "plot: %s\n", err.message);
+    assert_int_equal(access("PWNED2", F_OK), -1);
+    assert_int_equal(access("PWNED3", F_OK), -1);
+    assert_int_equal(rc, MF_OK);
+    assert_true(is_png("|touch PWNED3"));
+
+    /* a missing history: the error names it, and nothing is left behind */
+    int before = tu_count_entries(".");
+    assert_int_equal(mf_history_plot("missing.csv", "missing.png", &err), MF_ERR);
+    assert_non_null(strstr(err.message, "missing.csv"));
+    assert_int_equal(access("missing.png", F_OK), -1);
+    assert_int_equal(tu_count_entries("."), before);
+
+    assert_int_equal(chdir(cwd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_resnet_learns_synthetic),
         cmocka_unit_test(test_shape_mismatch_is_an_error),
+        cmocka_unit_test(test_plot_file_names_are_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
