@@ -137,8 +137,8 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *m, const mf_lower_optio
                      mf_program *p, mf_error *err);
 void mf_program_free(mf_program *p);
 
-/* The arena the program runs in: plan.arena bytes, aligned to 8 (malloc'd by the caller). */
-/* Runs every call in order on `arena` (input already in place at in_off). */
+/* Runs every call in order on `arena` (plan.arena bytes, 8-byte aligned, owned by the caller;
+ * the input already in place at in_off). */
 void mf_program_run(const mf_program *p, void *arena);
 /* Raw input values (before the model's preprocessing) → the program's input in the arena,
  * with the runtime's input function (the firmware's model_quantize_input does the same). */
