@@ -289,6 +289,90 @@ static void test_shape_mismatch_is_an_error(void **state)
     mf_dataset_free(d);
 }
 
+/* ---- no training on nothing, no model from a diverged run ---- */
+
+static void test_empty_training_split_is_refused(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {16, 2}};
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 16, 8, 0.5f, 5, &d, &err), MF_OK);
+    int n_train = d->n_train;
+    d->n_train = 0;
+    mf_model *m = tiny_model();
+    mf_train_config tc = base_config();
+    mf_train_result res;
+    mf_error_clear(&err);
+    assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_ERR);
+    fprintf(stderr, "empty split: %s\n", err.message);
+    assert_non_null(strstr(err.message, "dataset 'synthetic'"));
+    assert_non_null(strstr(err.message, "the training split is empty"));
+    assert_null(res.history);
+    assert_int_equal(res.epochs, 0);
+    /* the statistics of the input transform come from the training split too */
+    mf_error_clear(&err);
+    assert_int_equal(mf_model_fit_dataset(m, d, MF_NORM_ELEMENT, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "the training split is empty"));
+    d->n_train = n_train;
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
+typedef struct poison {
+    mf_model *m;
+    int calls, at; /* before_step call that puts NaNs into the weights */
+} poison;
+
+static void poison_before_step(void *ctx, const float *params)
+{
+    (void)params;
+    poison *p = ctx;
+    if (++p->calls == p->at)
+        for (size_t i = 0; i < p->m->n_params; i++)
+            p->m->params[i] = NAN;
+}
+
+static void test_non_finite_loss_stops_training(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {16, 2}};
+    /* 48 samples in batches of 16: 3 steps per epoch; before_step runs before each step and
+     * before each epoch's evaluation, so call 6 is epoch 2's second step */
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 48, 16, 0.5f, 5, &d, &err), MF_OK);
+    mf_model *m = tiny_model();
+    mf_train_config tc = base_config();
+    tc.epochs = 4;
+    poison p = {m, 0, 6};
+    mf_train_hooks hooks = {&p, NULL, poison_before_step};
+    mf_train_result res;
+    mf_error_clear(&err);
+    assert_int_equal(mf_train_with(m, &tc, d, NULL, &hooks, &res, &err), MF_ERR);
+    fprintf(stderr, "diverged: %s\n", err.message);
+    assert_non_null(strstr(err.message, "not finite"));
+    assert_non_null(strstr(err.message, "epoch 2, step 2 of 3"));
+    assert_int_equal(res.epochs, 1);
+    free(res.history);
+
+    /* weights that turn non-finite in the very last step (one step, an infinite lr) are
+     * caught too, though no later loss shows it */
+    mf_model_init_params(m, 11);
+    tc = base_config();
+    tc.epochs = 1;
+    tc.batch_size = 48;
+    tc.lr = INFINITY;
+    mf_error_clear(&err);
+    int rc = mf_train(m, &tc, d, NULL, &res, &err);
+    fprintf(stderr, "infinite lr: %s\n", rc ? err.message : "(trained)");
+    assert_int_equal(rc, MF_ERR);
+    assert_non_null(strstr(err.message, "the weights are not finite after epoch 1, step 1 of 1"));
+    free(res.history);
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
 /* ---- the history plot: file names reach gnuplot as data, never as script text ---- */
 
 static int gnuplot_in_path(void)
@@ -393,6 +477,8 @@ int main(void)
         cmocka_unit_test(test_resnet_learns_synthetic),
         cmocka_unit_test(test_shape_mismatch_is_an_error),
         cmocka_unit_test(test_plot_file_names_are_data),
+        cmocka_unit_test(test_empty_training_split_is_refused),
+        cmocka_unit_test(test_non_finite_loss_stops_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,8 +46,14 @@ typedef struct mf_train_result {
     mf_epoch_stats *history; /* epochs entries; caller frees */
 } mf_train_result;
 
+/* MF_OK when d has training samples; else an error naming the dataset and the empty split
+ * (training, and the input statistics, would be 0/0). */
+int mf_dataset_check_train_split(const mf_dataset *d, mf_error *err);
+
 /* Trains m in place (parameters initialised by the caller) on d. Progress goes to `log`
- * (a bar if it is a terminal and tc->progress allows, else one line per epoch). */
+ * (a bar if it is a terminal and tc->progress allows, else one line per epoch). An empty
+ * training split is refused up front; the first non-finite loss (or non-finite weights at the
+ * end of an epoch) stops training with an error naming the epoch and step. */
 int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
              mf_train_result *res, mf_error *err);
 

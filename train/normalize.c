@@ -18,6 +18,7 @@ int mf_model_fit_dataset(mf_model *m, mf_dataset *d, int normalize, mf_error *er
 {
     size_t n;
     float *mean, *std;
+    if (mf_dataset_check_train_split(d, err)) return MF_ERR;
     if (mf_dataset_norm_stats(d, normalize, &n, &mean, &std, err)) return MF_ERR;
     int rc = mf_model_set_preprocess(m, normalize, n, mean, std, err);
     free(mean);

@@ -215,6 +215,28 @@ int mf_evaluate(const mf_model *m, mf_pool *pool, const float *x, const int *y, 
     return MF_OK;
 }
 
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+int mf_dataset_check_train_split(const mf_dataset *d, mf_error *err)
+{
+    if (d->n_train >= 1) return MF_OK;
+    if (d->n_val > 0)
+        return mf_error_set(err,
+                            "dataset '%s': the training split is empty (0 samples; the "
+                            "validation split holds %d): nothing to train on (lower "
+                            "dataset.validation)",
+                            d->name, d->n_val);
+    return mf_error_set(err,
+                        "dataset '%s': the training split is empty (0 samples): nothing to "
+                        "train on",
+                        d->name);
+}
+
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -232,6 +254,7 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
                   const mf_train_hooks *hooks, mf_train_result *res, mf_error *err)
 {
     memset(res, 0, sizeof *res);
+    if (mf_dataset_check_train_split(d, err)) return MF_ERR;
     if (!mf_shape_equal(&m->input_shape, &d->shape) || (int)mf_model_output_size(m) != d->classes) {
         char a[64], b[64];
         return mf_error_set(err,
@@ -303,6 +326,7 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
         }
         double loss_sum = 0.0;
         long correct = 0;
+        int steps = (d->n_train + tc->batch_size - 1) / tc->batch_size;
         for (int start = 0; start < d->n_train; start += tc->batch_size) {
             j->x = d->x_train;
             j->y = d->y_train;
@@ -347,20 +371,30 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
                 shard_range(j->n, threads, s, &lo, &hi);
                 if (hi > lo) ran[active++] = j->ws[s];
             }
-            mf_update_state(m, m->state, ran, active);
+            /* the first non-finite loss stops the run before it touches the weights or the
+             * running statistics: the caller gets an error, not a NaN model */
             if (!isfinite(batch_loss)) {
                 rc = mf_error_set(err,
-                                  "training diverged at epoch %d (loss is not finite); lower "
-                                  "train.lr",
-                                  epoch + 1);
+                                  "training diverged: the loss is not finite at epoch %d, step %d "
+                                  "of %d (lower train.lr)",
+                                  epoch + 1, start / tc->batch_size + 1, steps);
                 break;
             }
+            mf_update_state(m, m->state, ran, active);
             mf_optimizer_step(&opt, m->params, j->grad[0], lr);
             loss_sum += batch_loss;
             mf_progress_batch(&prog, epoch, start + j->n, loss_sum / (start + j->n),
                               (double)correct / (start + j->n), now_seconds() - t0);
         }
         if (rc) break;
+        /* a finite loss can still leave non-finite weights behind (the last step's update) */
+        if (!all_finite(m->params, m->n_params) || !all_finite(m->state, m->n_state)) {
+            rc = mf_error_set(err,
+                              "training diverged: the weights are not finite after epoch %d, "
+                              "step %d of %d (lower train.lr)",
+                              epoch + 1, steps, steps);
+            break;
+        }
         double train_seconds = now_seconds() - t0;
         mf_epoch_stats *st = &res->history[epoch];
         st->loss = loss_sum / d->n_train;
