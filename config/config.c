@@ -14,12 +14,16 @@
  *   8. values are checked: ranges, layer types and their hyperparameters, input names, which
  *      dataset fields apply to which dataset, which quantize fields apply to which method. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_internal.h"
+#include "mf_fileio.h"
 
 /* ---- schema ---- */
 
@@ -351,11 +355,33 @@ int mf_config_fail(const mf_config *c, mf_error *err, const char *path, bool at_
 /* Config files are small; this bounds what a wrong path (a dataset, say) can make us read. */
 #define MAX_CONFIG_BYTES (16L << 20)
 
+/* Only a regular file is read: opening a FIFO without a writer would block forever, and a
+ * device such as /dev/zero never ends. The open itself does not block (O_NONBLOCK), so a FIFO
+ * put in place after a check cannot hang it either; fstat on what was opened decides. */
 static int read_file(const char *path, unsigned char **out, size_t *size, mf_error *err)
 {
-    FILE *f = fopen(path, "rb");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        mf_error_set(err, "cannot open config file '%s': %s", path, strerror(errno));
+        mf_error_at(err, path, 0, 0, NULL);
+        return MF_ERR;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        /* "'<path>' is not a regular file" (or why it cannot be checked) */
+        if (mf_file_check_regular(path, err) == MF_OK)
+            mf_error_set(err, "'%s' is not a regular file", path);
+        char why[sizeof err->message];
+        memcpy(why, err->message, sizeof why);
+        mf_error_set(err, "config file %s (a FIFO, device or folder cannot be a config)", why);
+        mf_error_at(err, path, 0, 0, NULL);
+        return MF_ERR;
+    }
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         mf_error_set(err, "cannot open config file '%s': %s", path, strerror(errno));
+        close(fd);
         mf_error_at(err, path, 0, 0, NULL);
         return MF_ERR;
     }

@@ -7,9 +7,12 @@
 
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mf_config.h"
 #include "mf_core.h"
@@ -1592,6 +1595,46 @@ static void test_error_encoding(void **state)
     assert_int_equal(err.offset, 16);
 }
 
+/* A FIFO (or a folder) given as the config is refused at once, naming it: opening a FIFO without
+ * a writer would block forever. (The alarm interrupts a blocked open, so a regression fails
+ * instead of hanging.) */
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void test_error_not_regular_file(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_fifo");
+    char fifo[1200];
+    snprintf(fifo, sizeof fifo, "%s/config.yaml", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm; /* no SA_RESTART: a blocked open() returns EINTR */
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    const char *paths[] = {fifo, dir};
+    for (int i = 0; i < 2; i++) {
+        mf_config *c = NULL;
+        mf_error err;
+        mf_error_clear(&err);
+        alarm(3);
+        int rc = mf_config_load(paths[i], NULL, 0, &c, &err);
+        alarm(0);
+        char buf[1400];
+        fprintf(stderr, "%s\n", mf_error_format(&err, buf, sizeof buf));
+        assert_int_equal(rc, MF_ERR);
+        assert_null(c);
+        char expected[1300];
+        snprintf(expected, sizeof expected, "'%s' is not a regular file", paths[i]);
+        assert_non_null(strstr(err.message, expected));
+        assert_string_equal(err.file, paths[i]);
+    }
+    sigaction(SIGALRM, &old, NULL);
+}
+
 /* Every committed config loads and validates; the deploy config of UCI-HAR keeps the
  * per-channel z-score its firmware size depends on. */
 static void test_committed_configs(void **state)
@@ -1639,6 +1682,7 @@ int main(void)
         cmocka_unit_test(test_error_build),
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),
+        cmocka_unit_test(test_error_not_regular_file),
         cmocka_unit_test(test_committed_configs),
         cmocka_unit_test(test_error_deploy),
     };
