@@ -30,6 +30,17 @@ int mf_pipeline_quantize(const mf_quantize_request *r, FILE *log, mf_error *err)
                             MF_CONFIG_DATASET_ONLY, &cfg, err) ||
         mf_dataset_load(&cfg->dataset, log ? stderr : NULL, &data, err))
         goto done;
+    /* an override (or an edited config) may describe samples the model cannot take: PTQ would
+     * read each sample at the model's input size, past the end of the dataset's buffer */
+    if (!mf_shape_equal(&data->shape, &model->input_shape) ||
+        (int)mf_model_output_size(model) != data->classes) {
+        char a[64], b[64];
+        mf_error_set(err, "%s takes %s and predicts %zu classes; dataset %s has %s and %d classes",
+                     r->model_path, mf_shape_str(&model->input_shape, a, sizeof a),
+                     mf_model_output_size(model), data->name,
+                     mf_shape_str(&data->shape, b, sizeof b), data->classes);
+        goto done;
+    }
     mf_dataset_apply_model(model, data);
     q = mf_ptq(model, data->x_train, data->n_train, &r->ptq, err);
     if (!q) goto done;

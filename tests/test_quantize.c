@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "mf_model_io.h"
+#include "mf_pipeline.h"
 #include "mf_quantize.h"
 #include "mf_runtime.h"
 #include "mf_train.h"
@@ -455,6 +456,60 @@ static void test_malformed_quantized_files(void **state)
     mf_model_free(m);
 }
 
+/* Regression: quantize checked neither the input shape nor the class count of the model against
+ * its dataset (eval and deploy do): with dataset.shape=[8,4] PTQ read past the training buffer
+ * (ASan: heap overflow in mf_pipeline_quantize) and Release wrote a quantized model; a class
+ * count mismatch was accepted too. Both are refused before anything is quantized or written. */
+static void test_quantize_refuses_a_dataset_the_model_cannot_take(void **state)
+{
+    (void)state;
+    mf_model *m = bn_model(); /* takes 12x3, predicts 3 classes */
+    m->config_text = strdup("dataset: {name: synthetic, shape: [12, 3], classes: 3, "
+                            "train_samples: 64, test_samples: 16}\n");
+    assert_non_null(m->config_text);
+    const char *dir = tu_tmpdir("quantize_mismatch");
+    char path[1300], out[1300];
+    snprintf(path, sizeof path, "%s/m.h5", dir);
+    snprintf(out, sizeof out, "%s/m.q8.h5", dir);
+    mf_error err;
+    assert_int_equal(mf_model_save(m, path, &err), MF_OK);
+    struct {
+        const char *override, *message;
+    } cases[] = {
+        {"dataset.shape=[8,4]", "takes 12x3 and predicts 3 classes; dataset synthetic has 8x4 "
+                                "and 3 classes"},
+        {"dataset.classes=5", "takes 12x3 and predicts 3 classes; dataset synthetic has 12x3 "
+                              "and 5 classes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *ov[1] = {(char *)cases[i].override};
+        mf_quantize_request r;
+        memset(&r, 0, sizeof r);
+        r.model_path = path;
+        r.out_path = out;
+        r.ptq.q = (mf_quant_options){8, MF_RT_ROUND_HALF_UP, 0, -1};
+        r.ptq.threads = 1;
+        r.overrides = ov;
+        r.n_overrides = 1;
+        mf_error_clear(&err);
+        assert_int_equal(mf_pipeline_quantize(&r, NULL, &err), MF_ERR);
+        if (!strstr(err.message, cases[i].message))
+            fail_msg("%s: '%s' lacks '%s'", cases[i].override, err.message, cases[i].message);
+        assert_non_null(strstr(err.message, path));
+        assert_int_equal(tu_count_entries(dir), 1); /* no quantized model written */
+    }
+    /* the model's own dataset still quantizes */
+    mf_quantize_request r;
+    memset(&r, 0, sizeof r);
+    r.model_path = path;
+    r.out_path = out;
+    r.ptq.q = (mf_quant_options){8, MF_RT_ROUND_HALF_UP, 0, -1};
+    r.ptq.threads = 1;
+    if (mf_pipeline_quantize(&r, NULL, &err)) fail_msg("%s", err.message);
+    assert_int_equal(tu_count_entries(dir), 2);
+    mf_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_qat_forward_is_the_integer_model),
         cmocka_unit_test(test_reads_version_1_files),
         cmocka_unit_test(test_malformed_quantized_files),
+        cmocka_unit_test(test_quantize_refuses_a_dataset_the_model_cannot_take),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
