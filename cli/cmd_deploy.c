@@ -44,6 +44,9 @@ static void deploy_usage(FILE *f)
         "the conv (fused kernel, the full-resolution output never exists); --no-fuse keeps\n"
         "the two calls. --cflags appends compiler flags; --opt replaces the optimisation\n"
         "flags, by default:\n    %s\n"
+        "Both take flags separated by spaces, each one of -O0|1|2|3|s|g|z, -g, -fNAME[=VALUE],\n"
+        "-mNAME, -WNAME[=VALUE], -DMACRO[=VALUE] (NAME: a-z 0-9 -; VALUE: letters, digits,\n"
+        "_ . , -); anything else is refused (the flags go into a Makefile run by the shell).\n"
         "--timeout S limits each QEMU run (default 120 s).\n",
         MF_DEPLOY_DEFAULT_OPT);
 }
@@ -65,11 +68,13 @@ int cmd_deploy(int argc, char **argv)
     const char *model_path = NULL, *out_dir = NULL, *cflags = NULL, *opt = NULL;
     int precision = 0, run = 0, n_vectors = -1, all_test = 0, stream = 0, threads = 2;
     int timeout_s = 120, usage = 0, no_fuse = 0, calibration = 0, mse = 0, per_channel = 0;
-    int rounding = MF_RT_ROUND_HALF_UP;
+    int rounding = MF_RT_ROUND_HALF_UP, flags_bad = 0;
+    mf_error err;
+    mf_error_clear(&err);
     char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0;
     if (!overrides) return 1;
-    for (int i = 1; i < argc && !usage; i++) {
+    for (int i = 1; i < argc && !usage && !flags_bad; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--precision") && next) {
             precision = parse_precision(argv[++i]);
@@ -86,11 +91,13 @@ int cmd_deploy(int argc, char **argv)
             stream = 1;
         else if (!strcmp(a, "--no-fuse"))
             no_fuse = 1;
-        else if (!strcmp(a, "--cflags") && next)
+        else if (!strcmp(a, "--cflags") && next) {
             cflags = argv[++i];
-        else if (!strcmp(a, "--opt") && next)
+            if (mf_deploy_check_flags("--cflags", cflags, &err)) flags_bad = 1;
+        } else if (!strcmp(a, "--opt") && next) {
             opt = argv[++i];
-        else if (!strcmp(a, "--timeout") && next)
+            if (mf_deploy_check_flags("--opt", opt, &err)) flags_bad = 1;
+        } else if (!strcmp(a, "--timeout") && next)
             timeout_s = atoi(argv[++i]);
         else if (!strcmp(a, "--threads") && next)
             threads = atoi(argv[++i]);
@@ -113,6 +120,12 @@ int cmd_deploy(int argc, char **argv)
         else
             usage = 1;
     }
+    if (flags_bad) {
+        char buf[2048];
+        fprintf(stderr, "mcuforge deploy: %s\n", mf_error_format(&err, buf, sizeof buf));
+        free(overrides);
+        return 2;
+    }
     if (usage || !model_path || !out_dir || (all_test && n_vectors >= 0) ||
         (n_vectors == 0 || n_vectors < -1) || threads < 1 || threads > 64 || timeout_s < 1 ||
         calibration < 0) {
@@ -125,23 +138,23 @@ int cmd_deploy(int argc, char **argv)
         free(overrides);
         return 2;
     }
-    mf_deploy_request req = {model_path,
-                             out_dir,
-                             cflags,
-                             opt,
-                             precision,
-                             run,
-                             n_vectors,
-                             all_test,
-                             stream,
-                             threads,
-                             timeout_s,
-                             no_fuse,
-                             {{precision, rounding, per_channel, -1}, calibration, mse, threads},
-                             overrides,
-                             n_overrides};
-    mf_error err;
-    mf_error_clear(&err);
+    mf_deploy_request req = {
+        .model_path = model_path,
+        .out_dir = out_dir,
+        .cflags = cflags,
+        .opt = opt,
+        .precision = precision,
+        .run = run,
+        .n_vectors = n_vectors,
+        .all_test = all_test,
+        .stream = stream,
+        .threads = threads,
+        .timeout_s = timeout_s,
+        .no_fuse = no_fuse,
+        .ptq = {{precision, rounding, per_channel, -1}, calibration, mse, threads},
+        .overrides = overrides,
+        .n_overrides = n_overrides,
+        .opt_field = "--opt"};
     int rc = mf_pipeline_deploy(&req, stdout, &err) ? cli_fail(&err) : 0;
     free(overrides);
     return rc;

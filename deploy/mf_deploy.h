@@ -54,10 +54,13 @@ typedef struct mf_deploy_options {
     int stream;           /* 1: vectors.bin read through semihosting; 0: in flash */
     const char *opt;      /* optimisation flags (NULL: MF_DEPLOY_DEFAULT_OPT) */
     const char *cflags;   /* extra compiler flags appended (NULL: none) */
-    int profile_vectors;  /* vectors the per-layer build runs (0: 3) */
-    int align;            /* arena offset alignment in bytes (0: 8) */
-    int no_fuse;          /* 1: keep conv → max-pool pairs as two calls (default: fused) */
-    FILE *log;            /* the plan and notes (NULL: quiet) */
+    /* What the user called opt and cflags, for errors ("--opt", "deploy.opt", "--cflags");
+     * NULL: "opt" and "cflags". Both must pass mf_deploy_check_flags. */
+    const char *opt_field, *cflags_field;
+    int profile_vectors; /* vectors the per-layer build runs (0: 3) */
+    int align;           /* arena offset alignment in bytes (0: 8) */
+    int no_fuse;         /* 1: keep conv → max-pool pairs as two calls (default: fused) */
+    FILE *log;           /* the plan and notes (NULL: quiet) */
 } mf_deploy_options;
 
 typedef struct mf_deploy_summary {
@@ -77,6 +80,14 @@ typedef struct mf_deploy_summary {
  * and the excess in bytes. summary may be NULL. */
 int mf_deploy_generate(const mf_qmodel *q, const mf_model *m, const mf_deploy_options *o,
                        mf_deploy_summary *summary, mf_error *err);
+
+/* Compiler flags go into config.mk, whose recipe lines make runs through /bin/sh, so each flag
+ * (flags are separated by spaces) must have one of the shapes -O0|1|2|3|s|g|z, -g,
+ * -fNAME[=VALUE], -mNAME (a-z, 0-9, '=', '.', '-'), -WNAME[=VALUE], -DMACRO[=VALUE]
+ * (NAME: lower-case letters, digits, '-'; VALUE: letters, digits, '_', '.', ',', '-'; a -D value
+ * without ','). Anything else (shell metacharacters, quotes, control characters, other options)
+ * is refused: MF_ERR with err naming `field` and the value. NULL or "" flags are fine. */
+int mf_deploy_check_flags(const char *field, const char *flags, mf_error *err);
 
 /* ---- build + QEMU + report ---- */
 

@@ -147,6 +147,11 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
     mf_deploy_inputs in;
     mf_deploy_report rep;
     memset(&rep, 0, sizeof rep);
+    const char *opt_field = r->opt_field ? r->opt_field : "--opt";
+    /* the flags before the model is loaded or quantized (the generator checks them again) */
+    if (mf_deploy_check_flags(opt_field, r->opt, err) ||
+        mf_deploy_check_flags("--cflags", r->cflags, err))
+        return MF_ERR;
     if (mf_pipeline_deploy_inputs(r, log, &in, err)) return MF_ERR;
     mf_deploy_options o = {0};
     o.out_dir = out_dir;
@@ -156,6 +161,8 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
     o.stream = stream;
     o.opt = r->opt;
     o.cflags = r->cflags;
+    o.opt_field = opt_field;
+    o.cflags_field = "--cflags";
     o.no_fuse = r->no_fuse;
     o.log = log;
     if (mf_deploy_generate(in.q, in.q ? NULL : in.model, &o, NULL, err)) goto done;

@@ -39,6 +39,8 @@ typedef struct mf_deploy_request {
     mf_ptq_options ptq; /* bits and threads are set from precision and threads */
     char **overrides;   /* key=value applied to the model's embedded config */
     int n_overrides;
+    const char *opt_field; /* what the user called opt, for errors (NULL: "--opt"); cflags are
+                              "--cflags" */
 } mf_deploy_request;
 int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err);
 

@@ -3,11 +3,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mf_deploy.h"
 #include "mf_pipeline.h"
 #include "mf_runtime.h"
 
 int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
 {
+    /* what can be checked before training: the deploy section's compiler flags */
+    if (cfg->deploy.present && mf_deploy_check_flags("deploy.opt", cfg->deploy.opt, err))
+        return MF_ERR;
     if (mf_pipeline_train(cfg, log, err)) return MF_ERR;
     const mf_quantize_config *qc = &cfg->quantize;
     char out[4200];
@@ -46,21 +50,23 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
                      cfg->train.output);
         else
             snprintf(fw, sizeof fw, "firmware");
-        mf_deploy_request dr = {out,
-                                fw,
-                                NULL,
-                                dc->opt,
-                                qc->present ? 0 : 32,
-                                dc->run,
-                                dc->all_test ? -1 : dc->vectors,
-                                dc->all_test,
-                                dc->stream,
-                                cfg->train.threads,
-                                dc->timeout,
-                                0,
-                                {{32, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, cfg->train.threads},
-                                NULL, /* the model's embedded config has the overrides already */
-                                0};
+        mf_deploy_request dr = {
+            .model_path = out,
+            .out_dir = fw,
+            .cflags = NULL,
+            .opt = dc->opt,
+            .precision = qc->present ? 0 : 32,
+            .run = dc->run,
+            .n_vectors = dc->all_test ? -1 : dc->vectors,
+            .all_test = dc->all_test,
+            .stream = dc->stream,
+            .threads = cfg->train.threads,
+            .timeout_s = dc->timeout,
+            .no_fuse = 0,
+            .ptq = {{32, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, cfg->train.threads},
+            .overrides = NULL, /* the model's embedded config has the overrides already */
+            .n_overrides = 0,
+            .opt_field = "deploy.opt"};
         if (log) {
             fprintf(log, "deploy: %s → %s\n", out, fw);
             fflush(log);

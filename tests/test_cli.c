@@ -38,6 +38,52 @@ static void assert_output_has(const char *text)
     if (!strstr(out, text)) fail_msg("output lacks '%s':\n%s", text, out);
 }
 
+/* Runs mcuforge with an argument vector (no shell: the arguments reach it byte for byte) in the
+ * folder cwd; returns the exit status and keeps stdout+stderr in `out`. */
+static int mcuforge_argv(const char *cwd, const char *const *args)
+{
+    char exe[2200];
+    snprintf(exe, sizeof exe, "%s/mcuforge", MF_BINARY_DIR);
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = exe;
+    for (int i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        dup2(fd[1], 2);
+        close(fd[0]);
+        close(fd[1]);
+        if (chdir(cwd) != 0) _exit(126);
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t len = 0;
+    ssize_t got;
+    char rest[4096];
+    while ((got = len + 1 < sizeof out ? read(fd[0], out + len, sizeof out - 1 - len)
+                                       : read(fd[0], rest, sizeof rest)) > 0)
+        if (len + 1 < sizeof out) len += (size_t)got; /* the rest is drained, not kept */
+    out[len] = '\0';
+    close(fd[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int path_exists(const char *dir, const char *name)
+{
+    char path[2400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return access(path, F_OK) == 0;
+}
+
 static void test_help(void **state)
 {
     (void)state;
@@ -273,6 +319,80 @@ static void test_run_deploy(void **state)
     fclose(f);
 }
 
+/* Shell metacharacters in compiler flags never reach make: --cflags, --opt (deploy) and
+ * deploy.opt (run, from the config) are refused, naming the field and the value, before any
+ * firmware folder exists, and the injected command never runs. */
+static const char *const injections[] = {
+    "-DX=`touch PWNED`1",   "-DX=1;touch PWNED", "-DX=$(touch PWNED)1", "-DX=1|touch PWNED",
+    "-DX=1 && touch PWNED", "-DX='a b'",         "-DX=\"1\"",           "-DX=1\ntouch PWNED",
+};
+#define N_INJECTIONS (sizeof injections / sizeof injections[0])
+
+static void assert_refused(int rc, const char *field, const char *value, const char *dir)
+{
+    if (rc == 0) fail_msg("%s '%s' was accepted:\n%s", field, value, out);
+    assert_output_has(field);
+    if (!strchr(value, '\n'))
+        assert_output_has(value);
+    else
+        assert_output_has("\\n");
+    if (path_exists(dir, "fw/PWNED") || path_exists(dir, "PWNED"))
+        fail_msg("%s '%s' ran the injected command", field, value);
+    assert_false(path_exists(dir, "fw/config.mk"));
+}
+
+static void test_flag_injection_refused(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_inject");
+    char d[1200];
+    snprintf(d, sizeof d, "%s", dir);
+    tu_write_file(d, "m.yaml",
+                  "dataset: {name: synthetic, shape: [16, 3], classes: 3, train_samples: 64,\n"
+                  "          test_samples: 8, noise: 0.5}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 1, batch_size: 32, lr: 0.05, progress: none}\n");
+    const char *train[] = {"train", "m.yaml", "train.output=m.h5", NULL};
+    assert_int_equal(mcuforge_argv(d, train), 0);
+    for (size_t i = 0; i < N_INJECTIONS; i++)
+        for (int k = 0; k < 2; k++) {
+            const char *flag = k ? "--opt" : "--cflags";
+            const char *args[] = {"deploy", "m.h5", "--precision", "float32",
+                                  "--out",  "fw",   "--vectors",   "2",
+                                  "--run",  flag,   injections[i], NULL};
+            assert_refused(mcuforge_argv(d, args), flag, injections[i], d);
+        }
+    /* deploy.opt from a config's deploy section, through run */
+    for (size_t i = 0; i < N_INJECTIONS; i++) {
+        char yaml[2048], quoted[256];
+        size_t q = 0;
+        for (const char *c = injections[i]; *c && q + 3 < sizeof quoted; c++) {
+            if (*c == '\n') {
+                quoted[q++] = '\\', quoted[q++] = 'n';
+                continue;
+            }
+            if (*c == '"' || *c == '\\') quoted[q++] = '\\';
+            quoted[q++] = *c;
+        }
+        quoted[q] = '\0';
+        snprintf(yaml, sizeof yaml,
+                 "dataset: {name: synthetic, shape: [16, 3], classes: 3, train_samples: 64,\n"
+                 "          test_samples: 8, noise: 0.5}\n"
+                 "model: {template: resnetv1_6, width: 4}\n"
+                 "train: {epochs: 1, batch_size: 32, lr: 0.05, progress: none, output: r/m.h5}\n"
+                 "deploy: {out: fw, vectors: 2, run: true, opt: \"%s\"}\n",
+                 quoted);
+        tu_write_file(d, "inject.yaml", yaml);
+        const char *args[] = {"run", "inject.yaml", NULL};
+        assert_refused(mcuforge_argv(d, args), "deploy.opt", injections[i], d);
+    }
+    /* allowed flags still work (generation only) */
+    const char *ok[] = {"deploy", "m.h5",      "--precision", "float32",          "--out", "fw",
+                        "--opt",  "-Os -flto", "--cflags",    "-Werror -DMF_X=1", NULL};
+    assert_int_equal(mcuforge_argv(d, ok), 0);
+    assert_true(path_exists(d, "fw/config.mk"));
+}
+
 static void test_config_errors_reach_the_user(void **state)
 {
     (void)state;
@@ -322,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_lower_prints_program),
         cmocka_unit_test(test_deploy_quantizes_as_quantize),
         cmocka_unit_test(test_run_deploy),
+        cmocka_unit_test(test_flag_injection_refused),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),
     };

@@ -346,6 +346,82 @@ static void test_bad_names_rejected(void **state)
     mf_model_free(m);
 }
 
+/* Compiler flags reach config.mk, whose recipe lines make runs through /bin/sh: every flag
+ * (split on spaces) must match an allow-list of option shapes, checked before anything is
+ * written; the error names the field (opt_field / cflags_field) and the value. */
+static void test_flags_allow_list(void **state)
+{
+    (void)state;
+    mf_model *m = dense_model(8, 2);
+    float x[8] = {0};
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/fw", tu_tmpdir("deploy_flags"));
+    static const char *const bad[] = {
+        "-DX=1;touch PWNED",
+        "-DX=`touch PWNED`1",
+        "-DX=$(touch PWNED)1",
+        "-DX=1|touch PWNED",
+        "-O2 && touch PWNED",
+        "-DX='a b'",
+        "-DX=\"a\"",
+        "-DX=1\ntouch PWNED",
+        "-O2 -Wl,--gc-sections",
+        "-Ofast",
+        "-O2\t-g",
+        "-fplugin=/tmp/evil.so",
+        "-DX=a/b",
+        "x",
+        "-include/etc/passwd",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        for (int field = 0; field < 2; field++) {
+            mf_deploy_options o = {0};
+            o.out_dir = dir;
+            o.vectors = x;
+            o.n_vectors = 1;
+            if (field == 0) {
+                o.opt = bad[i];
+                o.opt_field = "deploy.opt";
+            } else {
+                o.cflags = bad[i];
+                o.cflags_field = "--cflags";
+            }
+            mf_error err;
+            mf_error_clear(&err);
+            if (mf_deploy_generate(NULL, m, &o, NULL, &err) != MF_ERR)
+                fail_msg("%s '%s' was accepted", field ? "--cflags" : "deploy.opt", bad[i]);
+            print_message("%s\n", err.message);
+            assert_non_null(strstr(err.message, field ? "--cflags" : "deploy.opt"));
+            if (!strchr(bad[i], '\n') && !strchr(bad[i], '\t'))
+                assert_non_null(strstr(err.message, bad[i]));
+            else
+                assert_non_null(strstr(err.message, strchr(bad[i], '\n') ? "\\n" : "\\t"));
+            assert_false(exists(dir));
+        }
+    /* the library's own names when the caller gives none */
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = 1;
+    o.cflags = "-DX=1;ls";
+    mf_error err;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "cflags"));
+    assert_int_equal(mf_deploy_check_flags("--opt", "-Os -flto", &err), MF_OK);
+    assert_int_equal(mf_deploy_check_flags("--opt", "-O2 `id`", &err), MF_ERR);
+    assert_non_null(strstr(err.message, "--opt"));
+    assert_non_null(strstr(err.message, "`id`"));
+    /* every allowed shape */
+    o.opt = "-O3 -flto -flto-partition=one -fno-tree-vectorize -fipa-cp-clone  -g";
+    o.cflags = "-Werror -Wno-error=unused-parameter -Wstack-usage=512 -mno-unaligned-access "
+               "-mcpu=cortex-m4 -DMF_X -DMF_Y=1.5 -D_Z=a-b_c -DE= -Os -Og -Oz -O0 -O1";
+    mf_error_clear(&err);
+    if (mf_deploy_generate(NULL, m, &o, NULL, &err)) fail_msg("%s", err.message);
+    assert_true(exists(dir));
+    mf_model_free(m);
+}
+
 /* ---- firmware in QEMU ---- */
 
 typedef struct fixture {
@@ -708,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_linker_budget_messages),
         cmocka_unit_test(test_stack_bound_from_disassembly),
         cmocka_unit_test(test_bad_names_rejected),
+        cmocka_unit_test(test_flags_allow_list),
         cmocka_unit_test(test_firmware_float32),
         cmocka_unit_test(test_firmware_int16),
         cmocka_unit_test(test_firmware_int8),
