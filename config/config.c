@@ -2,6 +2,8 @@
  * data), defaults, overrides, validation and dump.
  *
  * Loading runs in this order, so each error can name a line and column:
+ *   0. a pass of libyaml's scanner bounds the text's nesting depth and number of values
+ *      (mf_yaml_check_bounds), before anything costs more than linear time;
  *   1. libyaml parses the file into a document: syntax errors come with libyaml's mark;
  *   2. the marks index records where every path was written (config_marks.c);
  *   3. the document is checked against the schema: unknown keys and values of the wrong type are
@@ -353,7 +355,7 @@ int mf_config_fail(const mf_config *c, mf_error *err, const char *path, bool at_
 /* ---- reading and parsing the file ---- */
 
 /* Config files are small; this bounds what a wrong path (a dataset, say) can make us read. */
-#define MAX_CONFIG_BYTES (16L << 20)
+#define MAX_CONFIG_BYTES ((long)MF_CONFIG_MAX_BYTES)
 
 /* Only a regular file is read: opening a FIFO without a writer would block forever, and a
  * device such as /dev/zero never ends. The open itself does not block (O_NONBLOCK), so a FIFO
@@ -439,12 +441,95 @@ static int syntax_error(const yaml_parser_t *p, const char *path, mf_error *err)
     return MF_ERR;
 }
 
+/* ---- bounds on the YAML text ---- */
+
+static int bounds_fail(const char *file, const char *override, const yaml_mark_t *mark,
+                       mf_error *err, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int bounds_fail(const char *file, const char *override, const yaml_mark_t *mark,
+                       mf_error *err, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (override) {
+        mf_error_set(err, "override '%.200s%s': %s", override, strlen(override) > 200 ? "..." : "",
+                     msg);
+        mf_error_at(err, NULL, 0, 0, NULL);
+    } else {
+        mf_error_set(err, "%s", msg);
+        mf_error_at(err, file, mark ? (int)mark->line + 1 : 0, mark ? (int)mark->column + 1 : 0,
+                    NULL);
+    }
+    return MF_ERR;
+}
+
+/* Tokens, not a document: libyaml's parser asks its scanner for one token at a time, so the
+ * bounds fire after at most MF_CONFIG_MAX_DEPTH open levels (the scanner looks ahead at most
+ * 1024 characters for a simple key). Indentless sequences ("key:\n- a") open no level of their
+ * own, so a document may be up to twice as deep as counted: still far below any cost. */
+int mf_yaml_check_bounds(const unsigned char *text, size_t size, const char *file,
+                         const char *override, mf_error *err)
+{
+    if (size > MF_CONFIG_MAX_BYTES)
+        return bounds_fail(file, override, NULL, err, "the YAML is larger than %zu bytes",
+                           MF_CONFIG_MAX_BYTES);
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return mf_error_set(err, "out of memory");
+    yaml_parser_set_input_string(&parser, text, size);
+    int depth = 0, rc = MF_OK;
+    long nodes = 0;
+    for (bool done = false; !done && rc == MF_OK;) {
+        yaml_token_t token;
+        if (!yaml_parser_scan(&parser, &token)) break; /* the parse reports syntax errors */
+        yaml_mark_t mark = token.start_mark;
+        switch (token.type) {
+        case YAML_STREAM_END_TOKEN:
+            done = true;
+            break;
+        case YAML_BLOCK_SEQUENCE_START_TOKEN:
+        case YAML_BLOCK_MAPPING_START_TOKEN:
+        case YAML_FLOW_SEQUENCE_START_TOKEN:
+        case YAML_FLOW_MAPPING_START_TOKEN:
+            nodes++;
+            if (++depth > MF_CONFIG_MAX_DEPTH)
+                rc = bounds_fail(file, override, &mark, err,
+                                 "the YAML is nested deeper than %d levels (lists and mappings "
+                                 "inside each other; a config needs 5)",
+                                 MF_CONFIG_MAX_DEPTH);
+            break;
+        case YAML_BLOCK_END_TOKEN:
+        case YAML_FLOW_SEQUENCE_END_TOKEN:
+        case YAML_FLOW_MAPPING_END_TOKEN:
+            depth--;
+            break;
+        case YAML_SCALAR_TOKEN:
+        case YAML_ALIAS_TOKEN:
+            nodes++;
+            break;
+        default:
+            break;
+        }
+        if (rc == MF_OK && nodes > MF_CONFIG_MAX_NODES)
+            rc = bounds_fail(file, override, &mark, err,
+                             "the YAML has more than %d values (scalars, lists and mappings; "
+                             "a config with %d layers has about 30000)",
+                             MF_CONFIG_MAX_NODES, MF_MAX_NODES - 1);
+        yaml_token_delete(&token);
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 /* Steps 1-3: parse, index, check against the schema. */
 static int check_file(const char *path, const unsigned char *text, size_t size,
                       mf_yaml_marks *marks, mf_error *err)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
+    if (mf_yaml_check_bounds(text, size, path, NULL, err)) return MF_ERR;
     if (!yaml_parser_initialize(&parser)) return mf_error_set(err, "out of memory");
     yaml_parser_set_input_string(&parser, text, size);
     if (!yaml_parser_load(&parser, &doc)) {

@@ -16,6 +16,28 @@
 /* Longest dotted path ("model.layers[12].inputs[3]") the module builds. */
 #define MF_CONFIG_PATH_MAX 256
 
+/* Bounds on the YAML text itself (a config file, an embedded config, an override's value),
+ * checked by mf_yaml_check_bounds before libyaml builds a document:
+ *   MF_CONFIG_MAX_BYTES  16 MiB: configs are a few KiB; a 1023-layer one is ~150 KiB (and
+ *                        model files store configs under the same bound);
+ *   MF_CONFIG_MAX_DEPTH  64 lists/mappings inside each other: a config needs 5 (config >
+ *                        model > layers > layer > inputs); libyaml's scanner walks every open
+ *                        flow level for every token, so depth costs quadratic time;
+ *   MF_CONFIG_MAX_NODES  65536 values (scalars, lists and mappings): 1023 layers with every
+ *                        key are ~30,000; bounds the document, the marks index and every pass
+ *                        over them. */
+#define MF_CONFIG_MAX_BYTES ((size_t)16 << 20)
+#define MF_CONFIG_MAX_DEPTH 64
+#define MF_CONFIG_MAX_NODES 65536
+
+/* Scans text with libyaml's scanner only (no document) and refuses it at the first token
+ * beyond MF_CONFIG_MAX_DEPTH or MF_CONFIG_MAX_NODES, or text longer than MF_CONFIG_MAX_BYTES,
+ * in time linear in the text (the scan stops at the bound). Errors are located like other
+ * config errors: file:line:column when file is given, else prefixed "override '<override>': ".
+ * Syntax errors are left to the parse that follows (MF_OK). */
+int mf_yaml_check_bounds(const unsigned char *text, size_t size, const char *file,
+                         const char *override, mf_error *err);
+
 /* ---- schema and helpers (config.c) ---- */
 
 /* Top level: a mapping with the sections dataset, model, train and (optional) quantize, loaded

@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "mf_fileio.h" /* mf_hash_fnv1a64 */
 
-/* Deeper than any config the schema accepts; bounds the recursion on hostile input. */
-#define MAX_DEPTH 64
+/* Deeper than any config the schema accepts; bounds the recursion on hostile input (the text
+ * was bounded the same way before it was parsed: mf_yaml_check_bounds). */
+#define MAX_DEPTH MF_CONFIG_MAX_DEPTH
 
 typedef struct mark_entry {
     char *path;
@@ -18,9 +20,16 @@ typedef struct mark_entry {
     char *override; /* the override argument that set the path; NULL for the file */
 } mark_entry;
 
+/* Entries [0, n_file) come from the file, in document order; overrides follow. The file's
+ * entries are hashed by path (FNV-1a, open addressing; the first entry of a path wins), so a
+ * lookup costs O(1) instead of a walk over the whole index: validation asks about every key of
+ * every layer. */
 struct mf_yaml_marks {
     mark_entry *entries; /* in the order recorded: the file first, then overrides as applied */
     size_t n, cap;
+    size_t n_file;
+    size_t *table; /* entry index + 1 per slot, 0: empty; table_size a power of two */
+    size_t table_size;
 };
 
 mf_yaml_marks *mf_marks_new(void)
@@ -36,7 +45,33 @@ void mf_marks_free(mf_yaml_marks *m)
         free(m->entries[i].override);
     }
     free(m->entries);
+    free(m->table);
     free(m);
+}
+
+static size_t path_hash(const char *path)
+{
+    return (size_t)mf_hash_fnv1a64(MF_FNV1A64_INIT, path, strlen(path));
+}
+
+/* Hashes the file's entries (called once the document is indexed). */
+static int build_table(mf_yaml_marks *m)
+{
+    size_t size = 64;
+    while (size < 2 * m->n_file)
+        size *= 2;
+    size_t *table = calloc(size, sizeof *table);
+    if (!table) return MF_ERR;
+    for (size_t i = 0; i < m->n_file; i++) {
+        size_t slot = path_hash(m->entries[i].path) & (size - 1);
+        for (; table[slot]; slot = (slot + 1) & (size - 1))
+            if (!strcmp(m->entries[table[slot] - 1].path, m->entries[i].path)) break;
+        if (!table[slot]) table[slot] = i + 1;
+    }
+    free(m->table);
+    m->table = table;
+    m->table_size = size;
+    return MF_OK;
 }
 
 static int add_entry(mf_yaml_marks *m, const char *path, const yaml_mark_t *key,
@@ -156,6 +191,8 @@ int mf_marks_index_document(mf_yaml_marks *m, yaml_document_t *doc, const char *
     if (!w.seen) return mf_error_set(err, "out of memory");
     int rc = index_node(&w, root, "", &root->start_mark, 0);
     free(w.seen);
+    m->n_file = m->n;
+    if (rc == MF_OK && build_table(m)) rc = mf_error_set(err, "out of memory");
     return rc;
 }
 
@@ -197,8 +234,11 @@ int mf_marks_add_override(mf_yaml_marks *m, const char *path, yaml_document_t *d
 
 static const mark_entry *find_in_file(const mf_yaml_marks *m, const char *path)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (!m->entries[i].override && !strcmp(m->entries[i].path, path)) return &m->entries[i];
+    if (!m->table) return NULL; /* no document indexed: nothing from a file */
+    for (size_t slot = path_hash(path) & (m->table_size - 1); m->table[slot];
+         slot = (slot + 1) & (m->table_size - 1))
+        if (!strcmp(m->entries[m->table[slot] - 1].path, path))
+            return &m->entries[m->table[slot] - 1];
     return NULL;
 }
 
@@ -212,7 +252,7 @@ bool mf_marks_given(const mf_yaml_marks *m, const char *path)
     if (!m) return false;
     /* Newest override first: the path itself, or a list or scalar above it that replaced the
      * file's content (its own entries were recorded after it, so they come first here). */
-    for (size_t i = m->n; i-- > 0;) {
+    for (size_t i = m->n; i-- > m->n_file;) {
         const mark_entry *e = &m->entries[i];
         if (!e->override) continue;
         if (!strcmp(e->path, path)) return true;
@@ -238,7 +278,7 @@ void mf_marks_locate(const mf_yaml_marks *m, const char *path, bool at_key, mf_m
 {
     memset(out, 0, sizeof *out);
     if (!m) return;
-    for (size_t i = m->n; i-- > 0;) {
+    for (size_t i = m->n; i-- > m->n_file;) {
         const mark_entry *e = &m->entries[i];
         if (e->override && (!strcmp(e->path, path) || is_ancestor(e->path, path))) {
             out->override = e->override;

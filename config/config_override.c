@@ -634,6 +634,10 @@ static int apply_override(mf_config *c, const char *arg, mf_error *err)
         goto done;
     }
     have_parser = true;
+    if (mf_yaml_check_bounds((const unsigned char *)value, strlen(value), NULL, arg, err)) {
+        mf_error_at(err, NULL, 0, 0, path);
+        goto done;
+    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)value, strlen(value));
     if (!yaml_parser_load(&parser, &doc)) {
         resolve_fail(arg, path, err, "the value is not valid YAML: %s",

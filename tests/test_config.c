@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mf_config.h"
@@ -1635,6 +1636,105 @@ static void test_error_not_regular_file(void **state)
     sigaction(SIGALRM, &old, NULL);
 }
 
+/* ---- bounds on the YAML itself: nesting depth and node count are refused before libyaml
+ * builds anything (its scanner walks every open level for every token: 200,000 nested '['
+ * took minutes), in a config file, an embedded config and an override alike ---- */
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* prefix + open × n + close × n + suffix (caller frees) */
+static char *nested(const char *prefix, const char *open, const char *close, int n,
+                    const char *suffix)
+{
+    size_t lp = strlen(prefix), lo = strlen(open), lc = strlen(close), ls = strlen(suffix);
+    char *text = malloc(lp + (lo + lc) * (size_t)n + ls + 1);
+    assert_non_null(text);
+    char *w = text;
+    memcpy(w, prefix, lp);
+    w += lp;
+    for (int i = 0; i < n; i++, w += lo)
+        memcpy(w, open, lo);
+    for (int i = 0; i < n; i++, w += lc)
+        memcpy(w, close, lc);
+    memcpy(w, suffix, ls + 1);
+    return text;
+}
+
+typedef enum { FROM_FILE, FROM_TEXT, FROM_OVERRIDE } yaml_origin;
+
+/* Loads yaml (from a file, as an embedded config, or as the value of override key) and expects
+ * a refusal within a quarter of a second whose message holds `message`, at line:column. */
+static void expect_fast_refusal(const char *dir, yaml_origin origin, const char *yaml,
+                                const char *key, const char *message, int line, int column)
+{
+    mf_config *c = NULL;
+    mf_error err;
+    mf_error_clear(&err);
+    char path[1200];
+    char *arg = NULL;
+    if (origin == FROM_OVERRIDE) {
+        arg = malloc(strlen(key) + strlen(yaml) + 2);
+        assert_non_null(arg);
+        sprintf(arg, "%s=%s", key, yaml);
+        snprintf(path, sizeof path, "%s", tu_write_file(dir, "ok.yaml", TEMPLATE));
+    } else if (origin == FROM_FILE) {
+        snprintf(path, sizeof path, "%s", tu_write_file(dir, "deep.yaml", yaml));
+    } else {
+        snprintf(path, sizeof path, "model.h5 (embedded config)");
+    }
+    double t0 = seconds_now();
+    int rc = origin == FROM_TEXT ? mf_config_load_text(yaml, path, NULL, 0, 0, &c, &err)
+                                 : mf_config_load(path, &arg, arg ? 1 : 0, &c, &err);
+    double elapsed = seconds_now() - t0;
+    char buf[1400];
+    fprintf(stderr, "%.3f s: %.300s\n", elapsed, mf_error_format(&err, buf, sizeof buf));
+    free(arg);
+    assert_true(elapsed < 0.25);
+    assert_int_equal(rc, MF_ERR);
+    assert_null(c);
+    assert_non_null(strstr(err.message, message));
+    assert_string_equal(err.file, origin == FROM_OVERRIDE ? "" : path);
+    assert_int_equal(err.line, line);
+    assert_int_equal(err.column, column);
+}
+
+static void test_error_yaml_bounds(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_yaml_bounds");
+    const char *deeper = "nested deeper than 64 levels";
+    /* "dataset: " then 200,000 '[': the root mapping is level 1, so the 64th '[' (column 73)
+     * opens level 65 */
+    char *flow = nested("dataset: ", "[", "]", 200000, "\n");
+    expect_fast_refusal(dir, FROM_FILE, flow, NULL, deeper, 1, 73);
+    expect_fast_refusal(dir, FROM_TEXT, flow, NULL, deeper, 1, 73);
+    free(flow);
+    char *map = nested("dataset: ", "{a: ", "}", 200000, "\n");
+    expect_fast_refusal(dir, FROM_FILE, map, NULL, deeper, 1, 10 + 4 * 63);
+    free(map);
+    /* an override's value is YAML too: 100,000 '[' (the value alone: the first is level 1) */
+    char *value = nested("", "[", "]", 100000, "");
+    expect_fast_refusal(dir, FROM_OVERRIDE, value, "dataset.shape", deeper, 0, 0);
+    free(value);
+    /* block nesting: "- - - ... 1" (the first '-', level with its key, opens no level of its
+     * own: the 65th, at column 129, opens level 65) */
+    char *dashes = nested("dataset:\n", "- ", "", 200000, "1\n");
+    expect_fast_refusal(dir, FROM_FILE, dashes, NULL, deeper, 2, 1 + 2 * 64);
+    free(dashes);
+
+    /* size: more values than any config has (1023 layers of a dozen keys are ~30,000). Lines
+     * 1-3 hold 15 values (the layer list's start included), each layer 3: the key "type" of
+     * layer 21841 (line 21844, column 8) is value 65537 */
+    char *many = nested(DATASET "model:\n  layers:\n", "    - {type: relu}\n", "", 30000, "");
+    expect_fast_refusal(dir, FROM_FILE, many, NULL, "more than 65536 values", 21844, 8);
+    free(many);
+}
+
 /* Every committed config loads and validates; the deploy config of UCI-HAR keeps the
  * per-channel z-score its firmware size depends on. */
 static void test_committed_configs(void **state)
@@ -1683,6 +1783,7 @@ int main(void)
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),
         cmocka_unit_test(test_error_not_regular_file),
+        cmocka_unit_test(test_error_yaml_bounds),
         cmocka_unit_test(test_committed_configs),
         cmocka_unit_test(test_error_deploy),
     };
