@@ -13,11 +13,11 @@ static void deploy_usage(FILE *f)
 {
     fprintf(
         f,
-        "usage: mcuforge deploy MODEL.h5 [--precision float32|int16|int8] --out DIR [--run]\n"
-        "                      [--vectors N | --all-test] [--stream] [--no-fuse] [--opt FLAGS]\n"
-        "                      [--cflags FLAGS] [--timeout S] [--threads T] [--calibration N]\n"
-        "                      [--range max|mse] [--per-channel] [--rounding floor|half-up]\n"
-        "                      [key.sub=value ...]\n\n"
+        "usage: mcuforge deploy MODEL.h5 [--precision float32|int16|int8] --out DIR [--force]\n"
+        "                      [--run] [--vectors N | --all-test] [--stream] [--no-fuse]\n"
+        "                      [--opt FLAGS] [--cflags FLAGS] [--timeout S] [--threads T]\n"
+        "                      [--calibration N] [--range max|mse] [--per-channel]\n"
+        "                      [--rounding floor|half-up] [key.sub=value ...]\n\n"
         "Generates a self-contained bare-metal firmware project for the STM32F405 (Cortex-M4F)\n"
         "that QEMU's netduinoplus2 emulates: model.h/model.c (one runtime-kernel call per layer,\n"
         "activations in one static arena placed by a memory plan, printed), model_weights.c,\n"
@@ -29,6 +29,10 @@ static void deploy_usage(FILE *f)
         "--calibration N (training samples spread over the split; default all), --range max|mse,\n"
         "--per-channel and --rounding floor|half-up (default half-up), and write the quantized\n"
         "model to DIR/model.q8.h5 (.q16.h5).\n\n"
+        "DIR may be a new folder, an empty one or a project deploy wrote before (it holds\n"
+        "deploy.manifest); the project is written beside it and replaces it as a whole (its\n"
+        "build and report too) only once complete, so a failed deploy leaves DIR as it was.\n"
+        "Any other existing folder is refused; --force replaces it as a whole.\n\n"
         "Test vectors come from the test split of the model's dataset (embedded config; key=value\n"
         "overrides apply, e.g. dataset.path=...): --vectors N (default 20) puts the first N in\n"
         "flash, --stream streams them from DIR/vectors.bin through semihosting instead, and\n"
@@ -68,7 +72,7 @@ int cmd_deploy(int argc, char **argv)
     const char *model_path = NULL, *out_dir = NULL, *cflags = NULL, *opt = NULL;
     int precision = 0, run = 0, n_vectors = -1, all_test = 0, stream = 0, threads = 2;
     int timeout_s = 120, usage = 0, no_fuse = 0, calibration = 0, mse = 0, per_channel = 0;
-    int rounding = MF_RT_ROUND_HALF_UP, flags_bad = 0;
+    int rounding = MF_RT_ROUND_HALF_UP, flags_bad = 0, force = 0;
     mf_error err;
     mf_error_clear(&err);
     char **overrides = calloc((size_t)argc, sizeof *overrides);
@@ -91,6 +95,8 @@ int cmd_deploy(int argc, char **argv)
             stream = 1;
         else if (!strcmp(a, "--no-fuse"))
             no_fuse = 1;
+        else if (!strcmp(a, "--force"))
+            force = 1;
         else if (!strcmp(a, "--cflags") && next) {
             cflags = argv[++i];
             if (mf_deploy_check_flags("--cflags", cflags, &err)) flags_bad = 1;
@@ -154,7 +160,8 @@ int cmd_deploy(int argc, char **argv)
         .ptq = {{precision, rounding, per_channel, -1}, calibration, mse, threads},
         .overrides = overrides,
         .n_overrides = n_overrides,
-        .opt_field = "--opt"};
+        .opt_field = "--opt",
+        .force = force};
     int rc = mf_pipeline_deploy(&req, stdout, &err) ? cli_fail(&err) : 0;
     free(overrides);
     return rc;

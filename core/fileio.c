@@ -1,8 +1,12 @@
-/* Atomic writes, the plain-or-gzip lookup, regular-file checks, FNV-1a (mf_fileio.h). */
+/* Atomic writes, the plain-or-gzip lookup, regular-file checks, FNV-1a, folder replacement
+ * (mf_fileio.h). */
+#define _GNU_SOURCE /* renameat2 (RENAME_EXCHANGE) */
 #include "mf_fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +219,85 @@ int mf_file_make_dirs(const char *path, mf_error *err)
     if (mkdir(path, 0777) && errno != EEXIST)
         return mf_error_set(err, "cannot create the folder %s: %s", path, strerror(errno));
     return MF_OK;
+}
+
+/* Removes name (relative to the folder at) and, for a folder, everything in it; symbolic
+ * links are removed, never followed. top names the tree for messages. */
+static int remove_at(int at, const char *name, const char *top, int depth, mf_error *err)
+{
+    struct stat st;
+    if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) return MF_OK;
+        return fail(err, top, "cannot remove '%s' in '%s': %s", name, top, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        if (unlinkat(at, name, 0) != 0 && errno != ENOENT)
+            return fail(err, top, "cannot remove '%s' in '%s': %s", name, top, strerror(errno));
+        return MF_OK;
+    }
+    if (depth > 200) return fail(err, top, "cannot remove '%s': folders nested too deep", top);
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd < 0)
+        return fail(err, top, "cannot open the folder '%s' in '%s': %s", name, top,
+                    strerror(errno));
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return fail(err, top, "cannot list the folder '%s' in '%s': %s", name, top, strerror(e));
+    }
+    int rc = MF_OK;
+    struct dirent *de;
+    while (rc == MF_OK && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            rc = remove_at(dirfd(d), de->d_name, top, depth + 1, err);
+    closedir(d);
+    if (rc != MF_OK) return rc;
+    if (unlinkat(at, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+        return fail(err, top, "cannot remove the folder '%s' in '%s': %s", name, top,
+                    strerror(errno));
+    return MF_OK;
+}
+
+int mf_file_remove_tree(const char *path, mf_error *err)
+{
+    if (!path || !path[0]) return fail(err, NULL, "no folder name given");
+    return remove_at(AT_FDCWD, path, path, 0, err);
+}
+
+int mf_file_replace_dir(const char *tmp, const char *dir, mf_error *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT) return fail(err, dir, "cannot inspect '%s': %s", dir, strerror(errno));
+        if (rename(tmp, dir) != 0)
+            return fail(err, dir, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(errno));
+        return sync_folder(dir, err);
+    }
+#ifdef RENAME_EXCHANGE
+    /* one step: tmp becomes dir and the old dir takes tmp's name */
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
+        if (sync_folder(dir, err) != MF_OK) return MF_ERR;
+        return mf_file_remove_tree(tmp, err);
+    }
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EPERM)
+        return fail(err, dir, "cannot exchange '%s' and '%s': %s", tmp, dir, strerror(errno));
+#endif
+    /* the file system cannot exchange: the old folder aside, the new one in, the old one gone */
+    size_t len = strlen(tmp) + 8;
+    char *aside = malloc(len);
+    if (!aside) return fail(err, dir, "out of memory");
+    snprintf(aside, len, "%s.old", tmp);
+    int rc = mf_file_remove_tree(aside, err);
+    if (rc == MF_OK && rename(dir, aside) != 0)
+        rc = fail(err, dir, "cannot move '%s' aside to '%s': %s", dir, aside, strerror(errno));
+    if (rc == MF_OK && rename(tmp, dir) != 0) {
+        int e = errno;
+        rename(aside, dir); /* the old folder back */
+        rc = fail(err, dir, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(e));
+    }
+    if (rc == MF_OK) rc = sync_folder(dir, err);
+    if (rc == MF_OK) rc = mf_file_remove_tree(aside, err);
+    free(aside);
+    return rc;
 }

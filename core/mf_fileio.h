@@ -46,6 +46,17 @@ int mf_file_check_regular(const char *path, mf_error *err);
  * that name is an error naming it. */
 int mf_file_make_dirs(const char *path, mf_error *err);
 
+/* Removes path: a file, a symbolic link (not followed) or a folder with everything in it (rm -rf).
+ * A missing path is fine. Errors name the entry that could not be removed. */
+int mf_file_remove_tree(const char *path, mf_error *err);
+/* Puts the folder tmp in place of dir and removes what dir was; dir may be missing (then tmp is
+ * renamed to it). Where the file system can, the two are exchanged in one step
+ * (renameat2 RENAME_EXCHANGE), so dir names the old folder or the new one at every moment;
+ * elsewhere dir is renamed to "<tmp>.old", tmp to dir (on failure the old folder is moved
+ * back), then "<tmp>.old" removed. tmp must be in the same file system (a sibling of dir). The
+ * caller decides whether dir may be replaced. */
+int mf_file_replace_dir(const char *tmp, const char *dir, mf_error *err);
+
 /* Looks for a data file that may be stored plain or gzip-compressed: writes base into out when
  * that regular file exists, else "<base>.gz" when that one does. Returns 1 when one was found, 0
  * when neither exists or the name does not fit in size bytes (out then holds base, cut to fit).

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "deploy_util.h"
 #include "mf_fileio.h"
@@ -51,11 +52,96 @@ static int copy_template(const char *dir, const char *name, mf_error *err)
     return rc;
 }
 
-static void remove_file(const char *dir, const char *name)
+/* ---- the output folder ---- */
+
+/* 1 when dir holds a deploy.manifest written by deploy ("mcuforge-deploy " first). */
+static int is_deploy_project(const char *dir)
 {
-    char path[4500];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    remove(path);
+    char path[4500], head[32] = {0};
+    snprintf(path, sizeof path, "%s/deploy.manifest", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = 0;
+    return !strncmp(head, "mcuforge-deploy ", 16);
+}
+
+/* 1 when the folder dir has no entries (or cannot be listed: the rename will tell). */
+static int is_empty_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)))
+        empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+    closedir(d);
+    return empty;
+}
+
+/* Whether the project may go to dir: a new name, an empty folder, a project of deploy's own
+ * (deploy.manifest), or with force any folder. */
+static int check_out_dir(const char *dir, int force, mf_error *err)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT) return MF_OK;
+        return mf_error_set(err, "cannot use the output folder %s: %s", dir, strerror(errno));
+    }
+    if (!S_ISDIR(st.st_mode))
+        return mf_error_set(err, "the output folder %s exists and is not a folder", dir);
+    if (force || is_empty_dir(dir) || is_deploy_project(dir)) return MF_OK;
+    return mf_error_set(err,
+                        "the output folder %s is not empty and is not a firmware project of "
+                        "mcuforge deploy (no deploy.manifest): it is left as it is; name a new "
+                        "or empty folder, or force (--force) to replace the whole folder",
+                        dir);
+}
+
+/* The sibling folder the project is written into before it replaces out_dir. */
+typedef struct out_folder {
+    char tmp[4200]; /* "" when there is none (yet, or any more) */
+} out_folder;
+
+static int prepare_out(const mf_deploy_options *o, out_folder *out, mf_error *err)
+{
+    char parent[3900];
+    size_t len = strlen(o->out_dir);
+    while (len > 1 && o->out_dir[len - 1] == '/')
+        len--;
+    if (len >= sizeof parent)
+        return mf_error_set(err, "output folder name too long: %s", o->out_dir);
+    memcpy(parent, o->out_dir, len);
+    parent[len] = 0;
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : parent;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return mf_error_set(err,
+                            "the output folder %s must end in a name of its own (not '/', '.' "
+                            "or '..')",
+                            o->out_dir);
+    char name[256];
+    snprintf(name, sizeof name, ".%.200s.deploy-tmp.%ld", base, (long)getpid());
+    if (slash == parent)
+        parent[1] = 0; /* "/name" */
+    else if (slash)
+        *slash = 0;
+    else
+        snprintf(parent, sizeof parent, ".");
+    if (mf_file_make_dirs(parent, err)) return MF_ERR;
+    snprintf(out->tmp, sizeof out->tmp, "%s/%s", strcmp(parent, "/") ? parent : "", name);
+    /* a leftover of an earlier process with this pid */
+    if (mf_file_remove_tree(out->tmp, err)) {
+        out->tmp[0] = 0;
+        return MF_ERR;
+    }
+    if (mkdir(out->tmp, 0777) != 0) {
+        mf_error_set(err, "cannot create the folder %s: %s", out->tmp, strerror(errno));
+        out->tmp[0] = 0;
+        return MF_ERR;
+    }
+    return MF_OK;
 }
 
 /* ---- compiler flags ---- */
@@ -175,7 +261,8 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         return mf_error_set(err, "deploy: at least one test vector is needed (got %d)",
                             o->n_vectors);
     if (mf_deploy_check_flags(o->opt_field ? o->opt_field : "opt", o->opt, err) ||
-        mf_deploy_check_flags(o->cflags_field ? o->cflags_field : "cflags", o->cflags, err))
+        mf_deploy_check_flags(o->cflags_field ? o->cflags_field : "cflags", o->cflags, err) ||
+        check_out_dir(o->out_dir, o->force, err))
         return MF_ERR;
     mf_program g;
     memset(&g, 0, sizeof g);
@@ -185,6 +272,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     mf_sb weights = {0}, decl = {0}, model_c = {0}, model_h = {0}, vec_h = {0}, vec_c = {0},
           config = {0}, manifest = {0}, plan_txt = {0}, expected = {0};
     void *arena = NULL;
+    out_folder out = {{0}};
     FILE *planf = NULL;
     char *plan_buf = NULL;
     size_t plan_len = 0;
@@ -367,28 +455,14 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         mf_error_set(err, "out of memory generating the project");
         goto done;
     }
-    /* 4. files */
-    const char *dir = o->out_dir;
+    /* 4. files: the whole project in a new sibling folder, which then replaces out_dir */
+    if (prepare_out(o, &out, err)) goto done;
+    const char *dir = out.tmp;
     char rtdir[4200];
     snprintf(rtdir, sizeof rtdir, "%s/runtime", dir);
-    if (mf_file_make_dirs(dir, err) || mf_file_make_dirs(rtdir, err)) goto done;
-    {
-        /* stale runtime copies of an earlier generation */
-        DIR *d = opendir(rtdir);
-        if (d) {
-            struct dirent *de;
-            while ((de = readdir(d))) {
-                size_t len = strlen(de->d_name);
-                if (len < 3 ||
-                    (strcmp(de->d_name + len - 2, ".c") && strcmp(de->d_name + len - 2, ".h")))
-                    continue;
-                int keep = 0;
-                for (int i = 0; i < n_rt; i++)
-                    keep |= !strcmp(rt[i].name, de->d_name) && (!rt[i].is_c || rt[i].used);
-                if (!keep) remove_file(rtdir, de->d_name);
-            }
-            closedir(d);
-        }
+    if (mkdir(rtdir, 0777) != 0) {
+        mf_error_set(err, "cannot create the folder %s: %s", rtdir, strerror(errno));
+        goto done;
     }
     for (int i = 0; i < n_rt; i++) {
         if (rt[i].is_c && !rt[i].used) continue;
@@ -407,25 +481,25 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         write_text(dir, "expected.bin", &expected, err))
         goto done;
     if (o->stream) {
-        remove_file(dir, "vectors.c");
         char path[4500];
         snprintf(path, sizeof path, "%s/vectors.bin", dir);
         if (mf_file_write_bytes(path, o->vectors, (size_t)o->n_vectors * in_size * sizeof(float),
                                 err))
             goto done;
-    } else {
-        remove_file(dir, "vectors.bin");
-        if (write_text(dir, "vectors.c", &vec_c, err)) goto done;
-    }
-    remove_file(dir, "report.json"); /* belongs to an earlier build */
-    /* the manifest last: a project with a manifest is complete */
+    } else if (write_text(dir, "vectors.c", &vec_c, err))
+        goto done;
     if (write_text(dir, "deploy.manifest", &manifest, err)) goto done;
+    if (o->finish && o->finish(dir, o->finish_ctx, err)) goto done;
+    /* the new project replaces the old one in one step, only now that it is complete */
+    if (check_out_dir(o->out_dir, o->force, err) || mf_file_replace_dir(dir, o->out_dir, err))
+        goto done;
+    out.tmp[0] = '\0';
     if (o->log) {
         fprintf(o->log, "%s", plan_buf);
         fprintf(o->log,
                 "generated %s: %s, %d kernel calls, %zu bytes of weights, arena %zu bytes "
                 "(lower bound %zu), %d test vectors %s, flags %s %s\n",
-                dir,
+                o->out_dir,
                 g.bits == 32   ? "float32"
                 : g.bits == 16 ? "int16"
                                : "int8",
@@ -443,6 +517,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     }
     rc = MF_OK;
 done:
+    if (out.tmp[0]) mf_file_remove_tree(out.tmp, NULL); /* a failed generation leaves nothing */
     if (planf) fclose(planf);
     free(plan_buf);
     free(arena);

@@ -47,7 +47,7 @@
 #define MF_DEPLOY_DEFAULT_OPT "-O2 -flto -flto-partition=one"
 
 typedef struct mf_deploy_options {
-    const char *out_dir;  /* created if missing; files in it are replaced */
+    const char *out_dir;  /* the project folder: see mf_deploy_generate */
     const float *vectors; /* raw test inputs (before the model's preprocessing), n × input */
     const int *labels;    /* n labels (or NULL, or -1 entries: unknown) */
     int n_vectors;        /* ≥ 1 */
@@ -61,6 +61,12 @@ typedef struct mf_deploy_options {
     int align;           /* arena offset alignment in bytes (0: 8) */
     int no_fuse;         /* 1: keep conv → max-pool pairs as two calls (default: fused) */
     FILE *log;           /* the plan and notes (NULL: quiet) */
+    int force;           /* 1: out_dir may be any folder, replaced as a whole (--force) */
+    /* Called with the new project's folder (not yet out_dir) once every generated file is in it
+     * and before it replaces out_dir, to add files of the caller's (e.g. the quantized model);
+     * an error there fails the deploy and leaves out_dir as it was. NULL: none. */
+    int (*finish)(const char *dir, void *ctx, mf_error *err);
+    void *finish_ctx;
 } mf_deploy_options;
 
 typedef struct mf_deploy_summary {
@@ -74,10 +80,18 @@ typedef struct mf_deploy_summary {
 } mf_deploy_summary;
 
 /* Writes the project for q (int8/int16; q->model is its folded float graph) or, when q is NULL,
- * for the float model m (float32; folded here). Every layer, name and budget is checked before
- * the first file is written: a layer the generator cannot emit, a name that cannot go into C, or
- * weights/arena that cannot fit the chip's flash/RAM are errors naming the layer or the budget
- * and the excess in bytes. summary may be NULL. */
+ * for the float model m (float32; folded here). Every layer, name, flag and budget is checked
+ * before the first file is written: a layer the generator cannot emit, a name that cannot go
+ * into C, compiler flags outside mf_deploy_check_flags' shapes, or weights/arena that cannot fit
+ * the chip's flash/RAM are errors naming the layer, the field or the budget and the excess in
+ * bytes. summary may be NULL.
+ *
+ * out_dir may be a new name (parents are created), an empty folder, or a project deploy wrote
+ * earlier (its deploy.manifest says so); any other existing folder is refused (naming it) unless
+ * o->force. The project is written into a new sibling folder ".<name>.deploy-tmp.<pid>", which
+ * then replaces out_dir as a whole (mf_file_replace_dir: files of the old project, its build
+ * and report.json included, go with it); a generation that fails at any point removes the
+ * sibling and leaves out_dir as it was. */
 int mf_deploy_generate(const mf_qmodel *q, const mf_model *m, const mf_deploy_options *o,
                        mf_deploy_summary *summary, mf_error *err);
 

@@ -139,6 +139,17 @@ fail:
     return MF_ERR;
 }
 
+/* The quantized model the firmware runs, written into the new project before it replaces the
+ * old one (mf_deploy_options.finish). */
+static int save_quantized(const char *dir, void *ctx, mf_error *err)
+{
+    const mf_deploy_inputs *in = ctx;
+    if (!in->quantized_here) return MF_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model.q%d.h5", dir, in->q->bits);
+    return mf_qmodel_save(in->q, path, err);
+}
+
 int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
 {
     const char *out_dir = r->out_dir;
@@ -165,18 +176,12 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
     o.cflags_field = "--cflags";
     o.no_fuse = r->no_fuse;
     o.log = log;
+    o.force = r->force;
+    o.finish = save_quantized;
+    o.finish_ctx = &in;
     if (mf_deploy_generate(in.q, in.q ? NULL : in.model, &o, NULL, err)) goto done;
-    for (int bits = 8; bits <= 16; bits += 8) {
-        /* the quantized model the firmware runs, beside it; none of an earlier deploy stays */
-        char path[4200];
-        snprintf(path, sizeof path, "%s/model.q%d.h5", out_dir, bits);
-        if (!in.quantized_here || in.q->bits != bits) {
-            remove(path);
-            continue;
-        }
-        if (mf_qmodel_save(in.q, path, err)) goto done;
-        if (log) fprintf(log, "quantized model saved to %s\n", path);
-    }
+    if (log && in.quantized_here)
+        fprintf(log, "quantized model saved to %s/model.q%d.h5\n", out_dir, in.q->bits);
     if (r->run) {
         mf_deploy_run_options ro = {r->timeout_s, threads, log};
         if (mf_deploy_run(out_dir, &ro, &rep, err)) goto done;

@@ -31,7 +31,9 @@ typedef struct mf_quantize_request {
 int mf_pipeline_quantize(const mf_quantize_request *r, FILE *log, mf_error *err);
 
 /* Deploys a model file: a quantized model at its precision, or a float model at float32 or,
- * quantized first with r->ptq (written to out_dir/model.q8.h5 / .q16.h5), at int16/int8. */
+ * quantized first with r->ptq (written to out_dir/model.q8.h5 / .q16.h5), at int16/int8. The
+ * project replaces out_dir as a whole, only once complete (mf_deploy_generate: a new folder, an
+ * empty one or an earlier deploy's; any folder with force). */
 typedef struct mf_deploy_request {
     const char *model_path, *out_dir, *cflags, *opt;
     int precision; /* 0 (a quantized model's own), 32, 16 or 8 */
@@ -41,6 +43,7 @@ typedef struct mf_deploy_request {
     int n_overrides;
     const char *opt_field; /* what the user called opt, for errors (NULL: "--opt"); cflags are
                               "--cflags" */
+    int force;             /* out_dir may be any folder, replaced as a whole (--force) */
 } mf_deploy_request;
 int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err);
 

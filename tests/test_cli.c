@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -393,6 +394,44 @@ static void test_flag_injection_refused(void **state)
     assert_true(path_exists(d, "fw/config.mk"));
 }
 
+/* deploy --out into a folder that is not a project of deploy's own is refused (exit 1, the
+ * folder named, its files kept); --force replaces it as a whole, with the quantized model in
+ * the new project; a later deploy into the project replaces it again (model.q8.h5 of the int8
+ * deploy does not survive a float32 one). */
+static void test_deploy_out_folder(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("cli_out_folder");
+    char d[1200];
+    snprintf(d, sizeof d, "%s", dir);
+    tu_write_file(d, "m.yaml",
+                  "dataset: {name: synthetic, shape: [16, 3], classes: 3, train_samples: 64,\n"
+                  "          test_samples: 8, noise: 0.5}\n"
+                  "model: {template: resnetv1_6, width: 4}\n"
+                  "train: {epochs: 1, batch_size: 32, lr: 0.05, progress: none}\n");
+    const char *train[] = {"train", "m.yaml", "train.output=m.h5", NULL};
+    assert_int_equal(mcuforge_argv(d, train), 0);
+    char mine[1300];
+    snprintf(mine, sizeof mine, "%s/mine", d);
+    assert_int_equal(mkdir(mine, 0777), 0);
+    tu_write_file(mine, "main.c", "my own\n");
+    const char *deploy[] = {"deploy", "m.h5", "--precision", "int8", "--out", "mine", NULL};
+    assert_int_equal(mcuforge_argv(d, deploy), 1);
+    assert_output_has("mine is not empty");
+    assert_output_has("--force");
+    assert_true(path_exists(d, "mine/main.c") && !path_exists(d, "mine/deploy.manifest"));
+    const char *force[] = {"deploy", "m.h5", "--precision", "int8",
+                           "--out",  "mine", "--force",     NULL};
+    assert_int_equal(mcuforge_argv(d, force), 0);
+    assert_output_has("quantized model saved to mine/model.q8.h5");
+    assert_true(path_exists(d, "mine/model.q8.h5") && path_exists(d, "mine/deploy.manifest"));
+    const char *f32[] = {"deploy", "m.h5", "--precision", "float32", "--out", "mine/", NULL};
+    assert_int_equal(mcuforge_argv(d, f32), 0);
+    assert_false(path_exists(d, "mine/model.q8.h5"));
+    assert_true(path_exists(d, "mine/deploy.manifest"));
+    assert_int_equal(tu_count_entries(d), 7); /* m.yaml, m.h5, 4 reports, mine: nothing else */
+}
+
 static void test_config_errors_reach_the_user(void **state)
 {
     (void)state;
@@ -443,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_deploy_quantizes_as_quantize),
         cmocka_unit_test(test_run_deploy),
         cmocka_unit_test(test_flag_injection_refused),
+        cmocka_unit_test(test_deploy_out_folder),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),
     };

@@ -496,6 +496,184 @@ static mf_qmodel *quantize(const fixture *f, int bits)
     return q;
 }
 
+/* ---- the output folder ---- */
+
+static char *slurp_file(const char *dir, const char *name)
+{
+    char path[2400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = calloc(1, 1 << 20);
+    assert_non_null(buf);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* "name name ..." of a folder's entries, sorted (for before/after comparisons). */
+static void listing(const char *dir, char *buf, size_t size)
+{
+    char cmd[2400];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' 2>/dev/null | tr '\\n' ' '", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(buf, 1, size - 1, p);
+    buf[n] = '\0';
+    pclose(p);
+}
+
+static int add_note(const char *dir, void *ctx, mf_error *err)
+{
+    (void)err;
+    char path[2400];
+    snprintf(path, sizeof path, "%s/note.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) return MF_ERR;
+    fputs((const char *)ctx, f);
+    fclose(f);
+    return MF_OK;
+}
+
+static int fail_late(const char *dir, void *ctx, mf_error *err)
+{
+    (void)dir, (void)ctx;
+    return mf_error_set(err, "the quantized model could not be saved");
+}
+
+/* deploy --out into an existing folder: a folder of deploy's own (deploy.manifest) is replaced
+ * as a whole, only at the end (a deploy that fails part-way leaves the old project as it was),
+ * any other non-empty folder is refused unless force, and nothing is left beside it. */
+static void test_out_folder(void **state)
+{
+    fixture *f = *state;
+    char root[1200], fw[1300], user[1300], file[1300], list[4096], before[4096];
+    snprintf(root, sizeof root, "%s", tu_tmpdir("deploy_out_folder"));
+    snprintf(fw, sizeof fw, "%s/fw", root);
+    snprintf(user, sizeof user, "%s/user", root);
+    snprintf(file, sizeof file, "%s/plain", root);
+    mf_qmodel *q = quantize(f, 8);
+    mf_deploy_options o = {0};
+    o.vectors = f->raw_test;
+    o.labels = f->labels;
+    o.n_vectors = 2;
+    o.stream = 1;
+    mf_error err;
+    /* a user's folder with files of its own: refused, untouched */
+    assert_int_equal(mkdir(user, 0777), 0);
+    tu_write_file(user, "main.c", "int main(void) { return 0; } /* mine */\n");
+    char rt[1400];
+    snprintf(rt, sizeof rt, "%s/runtime", user);
+    assert_int_equal(mkdir(rt, 0777), 0);
+    tu_write_file(rt, "mine.c", "int mine;\n");
+    o.out_dir = user;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, f->model, &o, NULL, &err), MF_ERR);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, user));
+    assert_non_null(strstr(err.message, "deploy.manifest"));
+    assert_non_null(strstr(err.message, "force"));
+    char *text = slurp_file(user, "main.c");
+    assert_non_null(strstr(text, "/* mine */"));
+    free(text);
+    listing(rt, list, sizeof list);
+    assert_string_equal(list, "mine.c ");
+    /* a file where the folder should be */
+    tu_write_file(root, "plain", "x");
+    o.out_dir = file;
+    assert_int_equal(mf_deploy_generate(NULL, f->model, &o, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "not a folder"));
+    /* a new folder, then deploy's own folder again: replaced as a whole */
+    o.out_dir = fw;
+    if (mf_deploy_generate(NULL, f->model, &o, NULL, &err)) fail_msg("%s", err.message);
+    text = slurp_file(fw, "deploy.manifest");
+    assert_non_null(strstr(text, "precision float32"));
+    free(text);
+    tu_write_file(fw, "report.json", "{}\n");
+    char fwrt[1400];
+    snprintf(fwrt, sizeof fwrt, "%s/runtime", fw);
+    tu_write_file(fwrt, "stale.c", "int stale;\n");
+    o.finish = add_note;
+    o.finish_ctx = "int8\n";
+    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("%s", err.message);
+    text = slurp_file(fw, "deploy.manifest");
+    assert_non_null(strstr(text, "precision int8"));
+    free(text);
+    text = slurp_file(fw, "note.txt"); /* written into the new project before the swap */
+    assert_non_null(text);
+    assert_string_equal(text, "int8\n");
+    free(text);
+    char path[1500];
+    snprintf(path, sizeof path, "%s/report.json", fw);
+    assert_false(exists(path));
+    snprintf(path, sizeof path, "%s/stale.c", fwrt);
+    assert_false(exists(path));
+    listing(root, list, sizeof list);
+    assert_string_equal(list, "fw plain user "); /* no temporary folder left */
+    /* a deploy that fails part-way (a board template missing, then a late step failing) leaves
+     * the int8 project exactly as it was */
+    char *manifest = slurp_file(fw, "deploy.manifest"), *config = slurp_file(fw, "config.mk");
+    char fwlist[4096];
+    listing(fwrt, fwlist, sizeof fwlist);
+    char data[1300], cmd[8000];
+    snprintf(data, sizeof data, "%s/data", root);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/deploy' && cp -r '%s/runtime' '%s/' && cp -r '%s/deploy/board' "
+             "'%s/deploy/' && rm '%s/deploy/board/Makefile'",
+             data, MF_SOURCE_DIR, data, MF_SOURCE_DIR, data, data);
+    assert_int_equal(system(cmd), 0);
+    listing(root, before, sizeof before);
+    setenv("MCUFORGE_SOURCE_DIR", data, 1);
+    o.finish = NULL;
+    mf_error_clear(&err);
+    int rc = mf_deploy_generate(NULL, f->model, &o, NULL, &err);
+    unsetenv("MCUFORGE_SOURCE_DIR");
+    assert_int_equal(rc, MF_ERR);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, "Makefile"));
+    o.finish = fail_late;
+    mf_error_clear(&err);
+    assert_int_equal(mf_deploy_generate(NULL, f->model, &o, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "could not be saved"));
+    text = slurp_file(fw, "deploy.manifest");
+    assert_string_equal(text, manifest);
+    free(text);
+    text = slurp_file(fw, "config.mk");
+    assert_string_equal(text, config);
+    free(text);
+    listing(fwrt, list, sizeof list);
+    assert_string_equal(list, fwlist);
+    listing(root, list, sizeof list);
+    assert_string_equal(list, before);
+    free(manifest);
+    free(config);
+    /* force replaces any folder */
+    o.finish = NULL;
+    o.out_dir = user;
+    o.force = 1;
+    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("%s", err.message);
+    text = slurp_file(user, "main.c");
+    assert_null(strstr(text, "/* mine */"));
+    free(text);
+    snprintf(path, sizeof path, "%s/mine.c", rt);
+    assert_false(exists(path));
+    snprintf(path, sizeof path, "%s/deploy.manifest", user);
+    assert_true(exists(path));
+    /* an empty folder is fine without force */
+    char empty[1300];
+    snprintf(empty, sizeof empty, "%s/empty", root);
+    assert_int_equal(mkdir(empty, 0777), 0);
+    o.out_dir = empty;
+    o.force = 0;
+    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("%s", err.message);
+    snprintf(path, sizeof path, "%s/deploy.manifest", empty);
+    assert_true(exists(path));
+    listing(root, list, sizeof list);
+    assert_string_equal(list, "data empty fw plain user ");
+    mf_qmodel_free(q);
+}
+
 /* Skips the test when a firmware tool is missing (fails with CI=true). */
 static void require_toolchain(void)
 {
@@ -785,6 +963,7 @@ int main(void)
         cmocka_unit_test(test_stack_bound_from_disassembly),
         cmocka_unit_test(test_bad_names_rejected),
         cmocka_unit_test(test_flags_allow_list),
+        cmocka_unit_test(test_out_folder),
         cmocka_unit_test(test_firmware_float32),
         cmocka_unit_test(test_firmware_int16),
         cmocka_unit_test(test_firmware_int8),

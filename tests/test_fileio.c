@@ -329,6 +329,45 @@ static void test_make_dirs(void **state)
     assert_contains(err.message, "plain");
 }
 
+/* Folder replacement (deploy's output folder): into a missing name, over an existing folder
+ * (the old content goes), and the tree removal never follows a symbolic link out of the tree. */
+static void test_replace_dir(void **state)
+{
+    (void)state;
+    const char *d = tu_tmpdir("fileio_replace");
+    char root[1100], tmp[1200], dir[1200], sub[1300], outside[1200], link[1400];
+    snprintf(root, sizeof root, "%s", d);
+    snprintf(tmp, sizeof tmp, "%s/.new", root);
+    snprintf(dir, sizeof dir, "%s/dir", root);
+    snprintf(outside, sizeof outside, "%s/outside", root);
+    mf_error err;
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    tu_write_file(tmp, "a", "first");
+    assert_int_equal(mf_file_replace_dir(tmp, dir, &err), MF_OK);
+    assert_file(join(dir, "a"), "first");
+    assert_int_equal(tu_count_entries(root), 1);
+    /* the old folder has a sub-folder and a link to a folder outside it */
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    assert_int_equal(mkdir(sub, 0777), 0);
+    tu_write_file(sub, "b", "old");
+    assert_int_equal(mkdir(outside, 0777), 0);
+    tu_write_file(outside, "keep", "kept");
+    snprintf(link, sizeof link, "%s/link", sub);
+    assert_int_equal(symlink(outside, link), 0);
+    assert_int_equal(mkdir(tmp, 0777), 0);
+    tu_write_file(tmp, "c", "second");
+    assert_int_equal(mf_file_replace_dir(tmp, dir, &err), MF_OK);
+    assert_file(join(dir, "c"), "second");
+    assert_int_equal(tu_count_entries(dir), 1);
+    assert_file(join(outside, "keep"), "kept");
+    assert_int_equal(tu_count_entries(root), 2); /* dir, outside: nothing left beside them */
+    /* remove_tree: a missing path is fine; a folder goes with its content */
+    assert_int_equal(mf_file_remove_tree(tmp, &err), MF_OK);
+    assert_int_equal(mf_file_remove_tree(dir, &err), MF_OK);
+    assert_int_equal(mf_file_is_dir(dir), 0);
+    assert_int_equal(tu_count_entries(root), 1);
+}
+
 /* ---- FNV-1a ---- */
 
 static void test_fnv1a(void **state)
@@ -611,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_find_gz),
         cmocka_unit_test(test_regular_files),
         cmocka_unit_test(test_make_dirs),
+        cmocka_unit_test(test_replace_dir),
         cmocka_unit_test(test_fnv1a),
         cmocka_unit_test(test_h5_round_trip),
         cmocka_unit_test(test_h5_errors),
