@@ -3,6 +3,7 @@
  * needs to become a kernel call is decided here, once: its kernel, geometry, requantization
  * shift, alignments, rounding, and its blobs in the runtime layout. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,13 +42,99 @@ static size_t size_of(const mf_model *m, int node)
 
 /* ---- conv and dense ---- */
 
+/* Fractional bits of every tensor format a weighted layer uses (n_in, n_w, n_w_ch, n_out) lie in
+ * [-N_LIMIT, N_LIMIT], as quantized model files require (quantize/qmodel_io.c): every shift
+ * derived from them is then a small int, and a per-channel shift fits the int8 shift table
+ * unless its three terms are extreme together (checked). */
+#define N_LIMIT 64
+
+/* The kernels' no-overflow precondition (runtime/mf_runtime.h), proven per output channel c
+ * from the integer weights w[c][0..k) and the bias: every partial sum of bias + Σ x·w has
+ * magnitude at most |bias| + 2^(bits−1)·Σ|w| (|x| ≤ 2^(bits−1)), which must not exceed the
+ * accumulator's largest value (int32 for int8, int64 for int16). The header's sufficient
+ * condition k·2^(2(bits−1)) + |bias| < 2^(accumulator bits − 1) is this bound with every |w| at
+ * its largest, so every layer meeting it passes. */
+static int check_accumulator(const lower_ctx *x, int i, const mf_qnode *qn, size_t cout,
+                             mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    const int bits = x->bits;
+    const uint64_t lim = bits == 8 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
+    const size_t k = qn->n_weights / cout;
+    for (size_t c = 0; c < cout; c++) {
+        uint64_t sum = 0, b = 0;
+        for (size_t e = 0; e < k; e++) {
+            int64_t v = bits == 8 ? ((const int8_t *)qn->w)[c * k + e]
+                                  : ((const int16_t *)qn->w)[c * k + e];
+            sum += (uint64_t)(v < 0 ? -v : v);
+        }
+        if (qn->bias) {
+            int64_t v = bits == 8 ? ((const int32_t *)qn->bias)[c] : ((const int64_t *)qn->bias)[c];
+            b = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+        }
+        /* sum ≤ k·2^15 ≤ 2^43 (k ≤ MF_MAX_PARAMS), so the products and the sum fit uint64 */
+        uint64_t worst = sum << (bits - 1);
+        if (worst > lim || b > lim - worst)
+            return mf_error_set(err,
+                                "layer '%s' (%s): output channel %zu: |bias| %llu + 2^%d * "
+                                "sum|w| %llu = %llu exceeds %llu, the int%d accumulator's "
+                                "largest value (the kernels must not overflow)",
+                                node->spec.name, mf_op_get(node->spec.op)->name, c,
+                                (unsigned long long)b, bits - 1, (unsigned long long)sum,
+                                (unsigned long long)(b + worst), (unsigned long long)lim,
+                                bits == 8 ? 32 : 64);
+    }
+    return MF_OK;
+}
+
+/* A quantized conv/dense: blob sizes, formats within N_LIMIT, per-channel shifts consistent
+ * with the formats, and accumulators that cannot overflow. */
+static int validate_qweighted(const lower_ctx *x, int i, mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    const char *name = node->spec.name, *op = mf_op_get(node->spec.op)->name;
+    const mf_qnode *qn = &x->q->nodes[i];
+    if (!qn->w) return mf_error_set(err, "layer '%s' (%s) has no quantized weights", name, op);
+    mf_param_desc d[4];
+    int np = mf_node_params(x->m, i, d);
+    size_t cout = (size_t)d[0].shape.dim[d[0].shape.rank - 1];
+    if (qn->n_weights != mf_shape_size(&d[0].shape) || (qn->bias && (np < 2 || qn->n_bias != cout)))
+        return mf_error_set(err,
+                            "layer '%s' (%s): %zu quantized weights and %zu biases, expected %zu "
+                            "and %zu",
+                            name, op, qn->n_weights, qn->bias ? qn->n_bias : 0,
+                            mf_shape_size(&d[0].shape), np > 1 ? cout : 0);
+    const int n_in = n_of(x, node->inputs[0]);
+    const struct {
+        const char *what;
+        int n;
+    } formats[3] = {{"the input's n_out", n_in}, {"n_w", qn->n_w}, {"n_out", qn->n_out}};
+    for (int f = 0; f < 3; f++)
+        if (formats[f].n < -N_LIMIT || formats[f].n > N_LIMIT)
+            return mf_error_set(err, "layer '%s' (%s): %s = %d is out of range (%d to %d)", name,
+                                op, formats[f].what, formats[f].n, -N_LIMIT, N_LIMIT);
+    if (!qn->n_w_ch != !qn->shifts)
+        return mf_error_set(
+            err, "layer '%s' (%s): per-channel formats and shifts must come together", name, op);
+    for (size_t c = 0; qn->n_w_ch && c < cout; c++) {
+        int nw = qn->n_w_ch[c], s = n_in + nw - qn->n_out;
+        if (nw < -N_LIMIT || nw > N_LIMIT)
+            return mf_error_set(err, "layer '%s' (%s): n_w_ch[%zu] = %d is out of range (%d to %d)",
+                                name, op, c, nw, -N_LIMIT, N_LIMIT);
+        if (qn->shifts[c] != s)
+            return mf_error_set(err,
+                                "layer '%s' (%s): shifts[%zu] = %d, but n_in + n_w_ch[%zu] - n_out "
+                                "= %d + %d - (%d) = %d (it must fit the int8 shift table)",
+                                name, op, c, qn->shifts[c], c, n_in, nw, qn->n_out, s);
+    }
+    return check_accumulator(x, i, qn, cout, err);
+}
+
 static int validate_weighted(const lower_ctx *x, int i, mf_error *err)
 {
     const mf_node *node = &x->m->nodes[i];
     if (node->spec.op != MF_OP_DENSE && check_window(x, i, err)) return MF_ERR;
-    if (x->q && !x->q->nodes[i].w)
-        return mf_error_set(err, "layer '%s' (%s) has no quantized weights", node->spec.name,
-                            mf_op_get(node->spec.op)->name);
+    if (x->q && validate_qweighted(x, i, err)) return MF_ERR;
     mf_param_desc d[4];
     int np = mf_node_params(x->m, i, d);
     for (int k = 0; k < np; k++) {

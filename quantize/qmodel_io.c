@@ -5,6 +5,7 @@
  * [cout][k…][cin]), bias_q (int32/int64) and, per channel, n_w_ch. Written atomically
  * (mf_h5_write_atomic); every attribute and dataset is checked before it is read (mf_h5.h). */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,45 @@ static int read_ints(const mf_h5 *h, hid_t g, const char *field, const char *nam
     return mf_h5_fail(h, field, "%s", msg);
 }
 
+/* Bounds of quantized files, so that what the kernels and the generator compute from them
+ * cannot overflow: fractional bits of every format (n_in, n_out, n_w, n_w_ch) within
+ * [-N_LIMIT, N_LIMIT] (shifts derived from them are small ints; lower/ops.c keeps the same
+ * bound for models built in memory), a per-channel requantization shift n_in + n_w_ch − n_out
+ * within the int8 shift table, and per output channel |bias| + 2^(bits−1)·Σ|w| within the
+ * accumulator (int32 for int8, int64 for int16): the runtime kernels' precondition. */
+#define N_LIMIT 64
+
+/* Output channel c of cout: |bias| + 2^(bits−1)·Σ_e |w[c][e]| bounds every partial sum of the
+ * accumulator (|x| ≤ 2^(bits−1)); it must not exceed the accumulator's largest value. */
+static int check_accumulators(const mf_h5 *h, const char *field, const mf_qnode *qn, int bits,
+                              size_t cout)
+{
+    const uint64_t lim = bits == 8 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
+    const size_t k = qn->n_weights / cout;
+    for (size_t c = 0; c < cout; c++) {
+        uint64_t sum = 0, b = 0;
+        for (size_t e = 0; e < k; e++) {
+            int64_t v = bits == 8 ? ((const int8_t *)qn->w)[c * k + e]
+                                  : ((const int16_t *)qn->w)[c * k + e];
+            sum += (uint64_t)(v < 0 ? -v : v);
+        }
+        if (qn->bias) {
+            int64_t v = bits == 8 ? ((const int32_t *)qn->bias)[c] : ((const int64_t *)qn->bias)[c];
+            b = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+        }
+        uint64_t worst = sum << (bits - 1); /* sum ≤ k·2^15 ≤ 2^43: no overflow */
+        if (worst > lim || b > lim - worst)
+            return mf_h5_fail(h, field,
+                              "dataset '%s': output channel %zu: |bias| %llu + 2^%d * sum|w| %llu "
+                              "= %llu exceeds %llu, the int%d accumulator's largest value (the "
+                              "kernels must not overflow)",
+                              qn->bias ? "bias_q" : "kernel_q", c, (unsigned long long)b, bits - 1,
+                              (unsigned long long)sum, (unsigned long long)(b + worst),
+                              (unsigned long long)lim, bits == 8 ? 32 : 64);
+    }
+    return MF_OK;
+}
+
 /* The integer part of conv/dense layer i: n_w, kernel_q, bias_q and, per channel, n_w_ch. */
 static int read_weights(const mf_h5 *h, hid_t g, const char *field, mf_qmodel *q, int i)
 {
@@ -103,10 +143,11 @@ static int read_weights(const mf_h5 *h, hid_t g, const char *field, mf_qmodel *q
     qn->w = malloc(total * (size_t)(bits / 8));
     qn->bias = np > 1 ? malloc((size_t)cout * (bits == 8 ? 4 : 8)) : NULL;
     if (!qn->w || (np > 1 && !qn->bias)) return mf_h5_fail(h, field, "out of memory");
-    if (mf_h5_attr_read_int(h, g, field, "n_w", INT_MIN, INT_MAX, &qn->n_w) ||
+    if (mf_h5_attr_read_int(h, g, field, "n_w", -N_LIMIT, N_LIMIT, &qn->n_w) ||
         read_ints(h, g, field, "kernel_q", bits == 8 ? MF_H5_I8 : MF_H5_I16, total, qn->w) ||
         (np > 1 && read_ints(h, g, field, "bias_q", bits == 8 ? MF_H5_I32 : MF_H5_I64, (size_t)cout,
-                             qn->bias)))
+                             qn->bias)) ||
+        check_accumulators(h, field, qn, bits, (size_t)cout))
         return MF_ERR;
     if (!q->per_channel) return MF_OK;
     qn->n_w_ch = malloc((size_t)cout);
@@ -114,8 +155,20 @@ static int read_weights(const mf_h5 *h, hid_t g, const char *field, mf_qmodel *q
     if (!qn->n_w_ch || !qn->shifts) return mf_h5_fail(h, field, "out of memory");
     if (read_ints(h, g, field, "n_w_ch", MF_H5_I8, (size_t)cout, qn->n_w_ch)) return MF_ERR;
     int n_prev = q->nodes[m->nodes[i].inputs[0]].n_out;
-    for (int c = 0; c < cout; c++)
-        qn->shifts[c] = (int8_t)(n_prev + qn->n_w_ch[c] - qn->n_out);
+    for (int c = 0; c < cout; c++) {
+        int nw = qn->n_w_ch[c], s = n_prev + nw - qn->n_out;
+        if (nw < -N_LIMIT || nw > N_LIMIT)
+            return mf_h5_fail(h, field,
+                              "dataset 'n_w_ch': value %d at index %d is out of range (%d to %d)",
+                              nw, c, -N_LIMIT, N_LIMIT);
+        if (s < INT8_MIN || s > INT8_MAX)
+            return mf_h5_fail(h, field,
+                              "dataset 'n_w_ch': n_w_ch[%d] = %d gives the requantization shift "
+                              "%d + %d - (%d) = %d (n_in + n_w_ch - n_out), outside the int8 "
+                              "shift table (%d to %d)",
+                              c, nw, n_prev, nw, qn->n_out, s, INT8_MIN, INT8_MAX);
+        qn->shifts[c] = (int8_t)s;
+    }
     return MF_OK;
 }
 
@@ -136,8 +189,8 @@ static int read_qmodel(const mf_h5 *h, mf_qmodel *q)
     if (mf_h5_attr_read_int(h, f, ROOT, "bits", INT_MIN, INT_MAX, &q->bits)) return MF_ERR;
     if (q->bits != 8 && q->bits != 16)
         return mf_h5_fail(h, ROOT, "attribute 'bits' must be 8 or 16 (found %d)", q->bits);
-    if (mf_h5_attr_read_int(h, f, ROOT, "per_channel", INT_MIN, INT_MAX, &q->per_channel) ||
-        mf_h5_attr_read_int(h, f, ROOT, "n_in", -64, 64, &q->n_in) ||
+    if (mf_h5_attr_read_int(h, f, ROOT, "per_channel", 0, 1, &q->per_channel) ||
+        mf_h5_attr_read_int(h, f, ROOT, "n_in", -N_LIMIT, N_LIMIT, &q->n_in) ||
         mf_h5_attr_read_str(h, f, ROOT, "rounding", rounding, sizeof rounding))
         return MF_ERR;
     if (strcmp(rounding, "floor") && strcmp(rounding, "half-up"))
@@ -154,7 +207,7 @@ static int read_qmodel(const mf_h5 *h, mf_qmodel *q)
         hid_t g = mf_h5_group_open(h, f, field, field);
         if (g < 0) return MF_ERR;
         mf_op op = m->nodes[i].spec.op;
-        int rc = mf_h5_attr_read_int(h, g, field, "n_out", -64, 64, &q->nodes[i].n_out);
+        int rc = mf_h5_attr_read_int(h, g, field, "n_out", -N_LIMIT, N_LIMIT, &q->nodes[i].n_out);
         if (!rc && (op == MF_OP_CONV1D || op == MF_OP_CONV2D || op == MF_OP_DENSE))
             rc = read_weights(h, g, field, q, i);
         H5Oclose(g);

@@ -1,6 +1,7 @@
 /* Quantization: formats, folding, PTQ through the runtime kernels, QAT's forward, quantized
  * model files. */
 #include <hdf5.h>
+#include <limits.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -510,6 +511,173 @@ static void test_quantize_refuses_a_dataset_the_model_cannot_take(void **state)
     mf_model_free(m);
 }
 
+/* Overwrites element `index` of an integer dataset of a saved file with `value` (mtype, esz). */
+static void poke_dataset(const char *path, const char *dset, hid_t mtype, size_t esz, size_t index,
+                         const void *value)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, dset, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t sp = H5Dget_space(d);
+    size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
+    assert_true(index < n);
+    unsigned char *buf = malloc(n * esz);
+    assert_true(H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    memcpy(buf + index * esz, value, esz);
+    assert_true(H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    free(buf);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+static mf_qmodel *bn_qmodel(int bits, int per_channel)
+{
+    mf_error err;
+    mf_model *m = bn_model();
+    mf_model *f = mf_fold_model(m, &err);
+    assert_non_null(f);
+    double r[16];
+    float x[36 * 4];
+    random_inputs(x, sizeof x / sizeof x[0], 1);
+    assert_int_equal(mf_calibrate(f, x, 4, 1, r, &err), MF_OK);
+    mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, per_channel, -1};
+    mf_qmodel *q = mf_qmodel_build(f, r, &o, &err);
+    assert_non_null(q);
+    mf_model_free(m);
+    return q;
+}
+
+/* Regression: quantized files were not range-checked. n_w = 2^31 - 1 overflowed the shift
+ * n_in + n_w - n_out in the lowering and the generator (UBSan); bias_q = INT32_MAX / INT64_MAX
+ * overflowed the kernels' accumulators (their stated precondition). Every format attribute and
+ * every per-channel format is bounded on load, and each output channel's |bias| + 2^(b-1) *
+ * sum|w| must fit the accumulator; files outside are refused naming the dataset and the bound. */
+static void test_quantized_files_are_range_checked(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("quantize_ranges");
+    char path[1300];
+    snprintf(path, sizeof path, "%s/q.h5", dir);
+    mf_error err;
+    int is_float;
+    const int32_t big32 = INT32_MAX;
+    const int64_t big64 = INT64_MAX, min64 = INT64_MIN;
+    const int8_t wide = 100, edge = 64, low = -64;
+    struct {
+        int bits, per_channel;
+        const char *obj, *attr; /* an int attribute to set ... */
+        int value;
+        const char *dset; /* ... or a dataset element */
+        hid_t mtype;
+        size_t esz, index;
+        const void *v;
+        const char *field, *message;
+    } cases[] = {
+        {8, 0, "/layers/c2", "n_w", INT32_MAX, NULL, 0, 0, 0, NULL, "/layers/c2",
+         "attribute 'n_w': value 2147483647 is out of range (-64 to 64)"},
+        {16, 0, "/layers/out", "n_w", -65, NULL, 0, 0, 0, NULL, "/layers/out",
+         "attribute 'n_w': value -65 is out of range (-64 to 64)"},
+        {8, 0, "/", "per_channel", 7, NULL, 0, 0, 0, NULL, "/",
+         "attribute 'per_channel': value 7 is out of range (0 to 1)"},
+        {8, 0, NULL, NULL, 0, "/layers/c2/bias_q", H5T_NATIVE_INT32, 4, 1, &big32, "/layers/c2",
+         "dataset 'bias_q': output channel 1: |bias| 2147483647 + 2^7 * sum|w| "},
+        {16, 0, NULL, NULL, 0, "/layers/out/bias_q", H5T_NATIVE_INT64, 8, 2, &big64, "/layers/out",
+         "dataset 'bias_q': output channel 2: |bias| 9223372036854775807 + 2^15 * sum|w| "},
+        {16, 1, NULL, NULL, 0, "/layers/c2/bias_q", H5T_NATIVE_INT64, 8, 0, &min64, "/layers/c2",
+         "dataset 'bias_q': output channel 0: |bias| 9223372036854775808 + 2^15 * sum|w| "},
+        {8, 1, NULL, NULL, 0, "/layers/c2/n_w_ch", H5T_NATIVE_INT8, 1, 3, &wide, "/layers/c2",
+         "dataset 'n_w_ch': value 100 at index 3 is out of range (-64 to 64)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mf_qmodel *q = bn_qmodel(cases[i].bits, cases[i].per_channel);
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        mf_qmodel_free(q);
+        if (cases[i].attr)
+            set_int_attr(path, cases[i].obj, cases[i].attr, cases[i].value);
+        else
+            poke_dataset(path, cases[i].dset, cases[i].mtype, cases[i].esz, cases[i].index,
+                         cases[i].v);
+        mf_error_clear(&err);
+        mf_qmodel *back = mf_qmodel_load(path, &is_float, &err);
+        if (back) fail_msg("case %zu: loaded", i);
+        if (!strstr(err.message, cases[i].message))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err.message, cases[i].message);
+        if (cases[i].dset && cases[i].esz > 1 &&
+            !strstr(err.message, cases[i].bits == 8 ? "int32 accumulator" : "int64 accumulator"))
+            fail_msg("case %zu: '%s' does not name the accumulator", i, err.message);
+        assert_string_equal(err.file, path);
+        assert_string_equal(err.field, cases[i].field);
+    }
+    /* per-channel formats within their bounds whose requantization shift n_in + n_w_ch - n_out
+     * leaves the int8 shift table */
+    mf_qmodel *q = bn_qmodel(8, 1);
+    assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+    mf_qmodel_free(q);
+    set_int_attr(path, "/layers/c1", "n_out", 64); /* c2's input */
+    set_int_attr(path, "/layers/c2", "n_out", -64);
+    poke_dataset(path, "/layers/c2/n_w_ch", H5T_NATIVE_INT8, 1, 0, &edge);
+    assert_null(mf_qmodel_load(path, &is_float, &err));
+    if (!strstr(err.message, "n_w_ch[0] = 64 gives the requantization shift 64 + 64 - (-64) = 192"))
+        fail_msg("'%s'", err.message);
+    poke_dataset(path, "/layers/c2/n_w_ch", H5T_NATIVE_INT8, 1, 0, &low);
+    set_int_attr(path, "/layers/c2", "n_out", 64);
+    mf_qmodel *ok = mf_qmodel_load(path, &is_float, &err); /* shift 64 - 64 - 64 = -64 */
+    if (!ok) fail_msg("%s", err.message);
+    mf_qmodel_free(ok);
+}
+
+/* The same bounds hold for quantized models built in memory: lowering refuses them (before the
+ * fix an n_w of 2^31 - 1 overflowed the shift computation and a saturated bias was lowered). */
+static void test_lowering_refuses_out_of_range_qmodels(void **state)
+{
+    (void)state;
+    for (int k = 0; k < 4; k++) {
+        int bits = k == 1 || k == 3 ? 16 : 8;
+        mf_qmodel *q = bn_qmodel(bits, k == 3);
+        int c2 = mf_model_find(q->model, "c2");
+        assert_true(c2 > 0);
+        mf_qnode *qn = &q->nodes[c2];
+        const char *want;
+        if (k == 0) {
+            qn->n_w = INT32_MAX;
+            want = "layer 'c2' (conv1d): n_w = 2147483647 is out of range (-64 to 64)";
+        } else if (k == 1) {
+            ((int64_t *)qn->bias)[3] = INT64_MIN;
+            want = "layer 'c2' (conv1d): output channel 3: |bias| 9223372036854775808 + 2^15 * "
+                   "sum|w| ";
+        } else if (k == 2) {
+            ((int32_t *)qn->bias)[0] = -INT32_MAX;
+            want = "layer 'c2' (conv1d): output channel 0: |bias| 2147483647 + 2^7 * sum|w| ";
+        } else {
+            qn->shifts[2] = (int8_t)(qn->shifts[2] + 1);
+            want = "layer 'c2' (conv1d): shifts[2]";
+        }
+        mf_error err;
+        mf_error_clear(&err);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        if (e) fail_msg("case %d: lowered", k);
+        if (!strstr(err.message, want)) fail_msg("case %d: '%s' lacks '%s'", k, err.message, want);
+        mf_qmodel_free(q);
+    }
+    /* the largest bias that fits still lowers */
+    mf_qmodel *q = bn_qmodel(8, 0);
+    int c2 = mf_model_find(q->model, "c2");
+    const mf_qnode *qn = &q->nodes[c2];
+    size_t k = qn->n_weights / qn->n_bias;
+    int64_t sum = 0;
+    for (size_t e = 0; e < k; e++)
+        sum += llabs((long long)((const int8_t *)qn->w)[e]);
+    ((int32_t *)qn->bias)[0] = (int32_t)(INT32_MAX - 128 * sum);
+    mf_error err;
+    mf_qexec *e = mf_qexec_new(q, NULL, &err);
+    if (!e) fail_msg("%s", err.message);
+    mf_qexec_free(e);
+    ((int32_t *)qn->bias)[0] = (int32_t)(INT32_MAX - 128 * sum + 1);
+    assert_null(mf_qexec_new(q, NULL, &err));
+    mf_qmodel_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +689,8 @@ int main(void)
         cmocka_unit_test(test_reads_version_1_files),
         cmocka_unit_test(test_malformed_quantized_files),
         cmocka_unit_test(test_quantize_refuses_a_dataset_the_model_cannot_take),
+        cmocka_unit_test(test_quantized_files_are_range_checked),
+        cmocka_unit_test(test_lowering_refuses_out_of_range_qmodels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
