@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -59,13 +60,65 @@ static int sync_folder(const char *path, mf_error *err)
     return rc;
 }
 
+/* This host's name as temporary names carry it: letters, digits, '-' and '_' kept, any other
+ * character '_' (so that the name has no '.' and the pid after it is found unambiguously), at
+ * most 64 characters; "localhost" when the system has none. */
+static void host_name(char *buf, size_t size)
+{
+    char h[256] = {0};
+    if (gethostname(h, sizeof h - 1) != 0) h[0] = 0;
+    size_t n = 0;
+    for (const char *c = h; *c && n < 64 && n + 1 < size; c++) {
+        int keep = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                   (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+        buf[n++] = keep ? *c : '_';
+    }
+    buf[n] = 0;
+    if (!n) snprintf(buf, size, "localhost");
+}
+
+/* Removes "<path>.tmp.<host>.<pid>" files of this host whose process no longer exists (a writer
+ * killed before it could clean up). Best effort: a file that cannot be listed or removed stays;
+ * temporaries of live processes (kill(pid, 0) succeeds or fails with EPERM), of other hosts and
+ * of other files are never touched. */
+static void remove_stale_temporaries(const char *path, const char *host)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    const char *base = slash ? slash + 1 : path;
+    size_t plen = strlen(base) + strlen(host) + 8;
+    char *prefix = malloc(plen);
+    DIR *d = dir && prefix ? opendir(dir) : NULL;
+    if (d) {
+        snprintf(prefix, plen, "%s.tmp.%s.", base, host);
+        size_t n = strlen(prefix);
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (strncmp(de->d_name, prefix, n)) continue;
+            const char *digits = de->d_name + n;
+            size_t nd = strspn(digits, "0123456789");
+            if (nd == 0 || nd > 9 || digits[nd]) continue;
+            long pid = strtol(digits, NULL, 10);
+            if (pid <= 0 || pid == (long)getpid()) continue;
+            if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+            unlinkat(dirfd(d), de->d_name, 0);
+        }
+        closedir(d);
+    }
+    free(prefix);
+    free(dir);
+}
+
 int mf_file_write_atomic(const char *path, mf_file_fill fill, void *ctx, mf_error *err)
 {
     if (!path || !path[0]) return fail(err, NULL, "cannot write a file without a name");
-    size_t len = strlen(path) + 32;
+    char host[80];
+    host_name(host, sizeof host);
+    remove_stale_temporaries(path, host);
+    size_t len = strlen(path) + strlen(host) + 32;
     char *tmp = malloc(len);
     if (!tmp) return fail(err, path, "out of memory");
-    snprintf(tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(tmp, len, "%s.tmp.%s.%ld", path, host, (long)getpid());
     int rc = fill(tmp, ctx, err);
     if (rc != MF_OK && err && !err->file[0]) mf_error_at(err, path, 0, 0, NULL);
     if (rc == MF_OK) rc = sync_file(tmp, path, err);

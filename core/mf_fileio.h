@@ -1,13 +1,19 @@
 /* Files (DESIGN.md §11): atomic writes, the "file or file.gz" lookup, regular-file checks and
  * FNV-1a hashes. One implementation each, used by every module.
  *
- * Atomic writes: the content goes to a temporary file "<path>.tmp.<pid>" in the same folder
- * (so that the rename cannot cross file systems), the temporary file is flushed to disk
+ * Atomic writes: the content goes to a temporary file "<path>.tmp.<host>.<pid>" in the same
+ * folder (so that the rename cannot cross file systems; <host> is gethostname() with characters
+ * other than letters, digits, '-' and '_' as '_'), the temporary file is flushed to disk
  * (fsync), renamed over path, and the folder is flushed so that the rename itself survives a
  * crash. A reader sees the old file or the new one, never a half-written one. On any failure the
  * temporary file is removed, an existing file at path is left as it was, and err says which
  * step failed with the OS error; err->file is path. (Only a failure to flush the folder comes
- * after the rename: the new file is then in place, but its survival of a crash is not sure.) */
+ * after the rename: the new file is then in place, but its survival of a crash is not sure.)
+ * A process killed while it writes (SIGKILL, a crash) leaves its temporary file behind: every
+ * write first removes the temporaries of the same path from its own host whose process no
+ * longer exists (kill(pid, 0) fails with ESRCH); those of live processes and of other hosts
+ * sharing the folder are left alone, so writers on several processes or machines can write one
+ * file at once (the last rename wins; each reader sees one complete content). */
 #ifndef MF_FILEIO_H
 #define MF_FILEIO_H
 

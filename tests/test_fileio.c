@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -156,6 +158,23 @@ static int fill_half(const char *tmp, void *ctx, mf_error *err)
     return mf_error_set(err, "the writer gave up");
 }
 
+/* This host's name as temporary file names carry it (letters, digits, '-', '_'; others '_'). */
+static const char *host(void)
+{
+    static char name[300];
+    char h[256] = {0};
+    if (gethostname(h, sizeof h - 1) != 0) snprintf(h, sizeof h, "localhost");
+    size_t n = 0;
+    for (const char *c = h; *c && n < 64; c++)
+        name[n++] = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                            (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'
+                        ? *c
+                        : '_';
+    name[n] = 0;
+    if (!n) snprintf(name, sizeof name, "localhost");
+    return name;
+}
+
 typedef struct seen {
     char tmp[2400];
 } seen;
@@ -187,11 +206,11 @@ static void test_write_through_fill(void **state)
     assert_file(path, "old");
     assert_int_equal(tu_count_entries(dir), 1);
 
-    /* the temporary file is in the same folder, named after the file */
+    /* the temporary file is in the same folder, named after the file, this host and process */
     seen s = {{0}};
     assert_int_equal(mf_file_write_atomic(path, fill_record, &s, &err), MF_OK);
     char want[2400];
-    snprintf(want, sizeof want, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(want, sizeof want, "%s.tmp.%s.%ld", path, host(), (long)getpid());
     assert_string_equal(s.tmp, want);
     assert_file(path, "new");
     assert_int_equal(tu_count_entries(dir), 1);
@@ -327,6 +346,99 @@ static void test_make_dirs(void **state)
     snprintf(deep, sizeof deep, "%s/plain/sub", dir);
     assert_int_equal(mf_file_make_dirs(deep, &err), MF_ERR);
     assert_contains(err.message, "plain");
+}
+
+/* A PID that no process has: a child that has exited and been waited for. */
+static long dead_pid(void)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) _exit(0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(kill(pid, 0), -1); /* gone (ESRCH) */
+    return (long)pid;
+}
+
+/* SIGKILL during a write leaves "<file>.tmp.<host>.<pid>": the next write of that file removes
+ * the temporaries of its own host whose process is gone, and keeps those of live processes,
+ * of other hosts and of other files. */
+static void test_stale_temporaries_removed(void **state)
+{
+    (void)state;
+    const char *d = tu_tmpdir("fileio_stale");
+    char dir[1000], name[300];
+    snprintf(dir, sizeof dir, "%s", d);
+    long dead = dead_pid(), live = (long)getppid();
+    snprintf(name, sizeof name, "cache.h5.tmp.%s.%ld", host(), dead);
+    tu_write_file(dir, name, "half-written by a killed process");
+    char live_name[300], other_host[300], other_file[300], own[300];
+    snprintf(live_name, sizeof live_name, "cache.h5.tmp.%s.%ld", host(), live);
+    tu_write_file(dir, live_name, "being written");
+    snprintf(other_host, sizeof other_host, "cache.h5.tmp.%s-elsewhere.%ld", host(), dead);
+    tu_write_file(dir, other_host, "another machine's");
+    snprintf(other_file, sizeof other_file, "other.h5.tmp.%s.%ld", host(), dead);
+    tu_write_file(dir, other_file, "another file's");
+    snprintf(own, sizeof own, "cache.h5.tmp.%s.%ldx", host(), dead);
+    tu_write_file(dir, own, "not a pid");
+    char path[1400];
+    snprintf(path, sizeof path, "%s/cache.h5", dir);
+    mf_error err;
+    assert_int_equal(mf_file_write_bytes(path, "complete", 8, &err), MF_OK);
+    assert_file(path, "complete");
+    assert_int_equal(access(join(dir, name), F_OK), -1);
+    assert_int_equal(access(join(dir, live_name), F_OK), 0);
+    assert_int_equal(access(join(dir, other_host), F_OK), 0);
+    assert_int_equal(access(join(dir, other_file), F_OK), 0);
+    assert_int_equal(access(join(dir, own), F_OK), 0);
+    assert_int_equal(tu_count_entries(dir), 5);
+}
+
+/* Two processes write one file at once, again and again: every write succeeds (neither removes
+ * the other's temporary file) and the file is always one of the two complete contents. */
+static void test_concurrent_writers(void **state)
+{
+    (void)state;
+    const char *d = tu_tmpdir("fileio_concurrent");
+    char path[1400];
+    snprintf(path, sizeof path, "%s/shared.bin", d);
+    enum { SIZE = 256 * 1024, ROUNDS = 60 };
+    pid_t pids[2];
+    for (int w = 0; w < 2; w++) {
+        pids[w] = fork();
+        assert_true(pids[w] >= 0);
+        if (pids[w] == 0) {
+            char *buf = malloc(SIZE);
+            if (!buf) _exit(3);
+            memset(buf, w ? 'B' : 'A', SIZE);
+            for (int r = 0; r < ROUNDS; r++) {
+                mf_error err;
+                if (mf_file_write_bytes(path, buf, SIZE, &err) != MF_OK) {
+                    fprintf(stderr, "writer %d, round %d: %s\n", w, r, err.message);
+                    _exit(1);
+                }
+            }
+            free(buf);
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < 2; w++) {
+        int st;
+        assert_int_equal(waitpid(pids[w], &st, 0), pids[w]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(SIZE + 1);
+    size_t n = fread(buf, 1, SIZE + 1, f);
+    fclose(f);
+    assert_int_equal(n, SIZE);
+    for (size_t i = 1; i < n; i++)
+        if (buf[i] != buf[0]) fail_msg("mixed content at byte %zu", i);
+    assert_true(buf[0] == 'A' || buf[0] == 'B');
+    free(buf);
+    assert_int_equal(tu_count_entries(d), 1);
 }
 
 /* Folder replacement (deploy's output folder): into a missing name, over an existing folder
@@ -651,6 +763,8 @@ int main(void)
         cmocka_unit_test(test_regular_files),
         cmocka_unit_test(test_make_dirs),
         cmocka_unit_test(test_replace_dir),
+        cmocka_unit_test(test_stale_temporaries_removed),
+        cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_fnv1a),
         cmocka_unit_test(test_h5_round_trip),
         cmocka_unit_test(test_h5_errors),
