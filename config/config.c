@@ -330,7 +330,8 @@ void mf_config_locate(const mf_config *c, const char *path, bool at_key, mf_erro
         char message[sizeof err->message];
         memcpy(message, err->message, sizeof message);
         int w =
-            snprintf(err->message, sizeof err->message, "override '%s': %s", loc.override, message);
+            snprintf(err->message, sizeof err->message, "override '%.*s%s': %s", MF_OVERRIDE_SHOWN,
+                     loc.override, strlen(loc.override) > MF_OVERRIDE_SHOWN ? "..." : "", message);
         if (w < 0) err->message[0] = '\0';
         mf_error_at(err, NULL, 0, 0, path);
     } else {
@@ -455,8 +456,8 @@ static int bounds_fail(const char *file, const char *override, const yaml_mark_t
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (override) {
-        mf_error_set(err, "override '%.200s%s': %s", override, strlen(override) > 200 ? "..." : "",
-                     msg);
+        mf_error_set(err, "override '%.*s%s': %s", MF_OVERRIDE_SHOWN, override,
+                     strlen(override) > MF_OVERRIDE_SHOWN ? "..." : "", msg);
         mf_error_at(err, NULL, 0, 0, NULL);
     } else {
         mf_error_set(err, "%s", msg);
@@ -699,6 +700,8 @@ static bool valid_identifier(const char *s)
     return true;
 }
 
+/* Dimensions in [1, MF_MAX_DIM] and one sample of at most MF_MAX_ELEMS values (as the graph
+ * and the dataset loaders require; here the error names the config field). */
 static int check_shape(const mf_config *c, const char *path, const int *dims, unsigned count,
                        mf_error *err)
 {
@@ -714,6 +717,16 @@ static int check_shape(const mf_config *c, const char *path, const int *dims, un
             return mf_config_fail(c, err, item, false, "must be in [1, %d], found %d", MF_MAX_DIM,
                                   dims[i]);
     }
+    unsigned long long values = 1;
+    char shape[64];
+    size_t used = 0;
+    for (unsigned i = 0; i < count; i++) {
+        values *= (unsigned long long)dims[i];
+        used += (size_t)snprintf(shape + used, sizeof shape - used, "%s%d", i ? "x" : "", dims[i]);
+    }
+    if (values > MF_MAX_ELEMS)
+        return mf_config_fail(c, err, path, false, "a sample of %s = %llu values exceeds %zu",
+                              shape, values, (size_t)MF_MAX_ELEMS);
     return MF_OK;
 }
 
@@ -722,6 +735,27 @@ static int check_min(const mf_config *c, const char *path, long long value, long
 {
     if (value < min)
         return mf_config_fail(c, err, path, false, "must be >= %lld, found %lld", min, value);
+    return MF_OK;
+}
+
+/* min <= value <= max; the limits are listed in mf_config.h */
+static int check_range(const mf_config *c, const char *path, long long value, long long min,
+                       long long max, mf_error *err)
+{
+    if (check_min(c, path, value, min, err)) return MF_ERR;
+    if (value > max)
+        return mf_config_fail(c, err, path, false, "must be <= %lld, found %lld", max, value);
+    return MF_OK;
+}
+
+/* A file or folder name (or flags) from the config: the pipeline derives file names from it in
+ * fixed buffers, so a longer one would be cut silently. NULL (not given) passes. */
+static int check_length(const mf_config *c, const char *path, const char *value, mf_error *err)
+{
+    size_t len = value ? strlen(value) : 0;
+    if (len > MF_CONFIG_MAX_PATH)
+        return mf_config_fail(c, err, path, false, "must be at most %d characters, found %zu",
+                              MF_CONFIG_MAX_PATH, len);
     return MF_OK;
 }
 
@@ -769,9 +803,9 @@ static int validate_mfcc(const mf_config *c, mf_error *err)
     const mf_mfcc_config *m = &c->dataset.mfcc;
     if (check_mfcc_ms(c, "dataset.mfcc.frame_ms", m->frame_ms, err) ||
         check_mfcc_ms(c, "dataset.mfcc.shift_ms", m->shift_ms, err) ||
-        check_min(c, "dataset.mfcc.filters", m->filters, 1, err) ||
+        check_range(c, "dataset.mfcc.filters", m->filters, 1, MF_CONFIG_MAX_MFCC_FILTERS, err) ||
         check_min(c, "dataset.mfcc.coefficients", m->coefficients, 1, err) ||
-        check_min(c, "dataset.mfcc.frames", m->frames, 1, err) ||
+        check_range(c, "dataset.mfcc.frames", m->frames, 1, MF_CONFIG_MAX_MFCC_FRAMES, err) ||
         check_unit(c, "dataset.mfcc.preemphasis", m->preemphasis, err))
         return MF_ERR;
     if (m->coefficients > m->filters) {
@@ -787,6 +821,9 @@ static int validate_mfcc(const mf_config *c, mf_error *err)
     if (m->fft_size != 0) {
         /* the window in samples, rounded to nearest, as the MFCC code frames the signal */
         long window = (long)((double)m->frame_ms * MFCC_SAMPLE_RATE / 1000.0 + 0.5);
+        if (m->fft_size > MF_CONFIG_MAX_FFT)
+            return mf_config_fail(c, err, "dataset.mfcc.fft_size", false, "must be <= %d, found %d",
+                                  MF_CONFIG_MAX_FFT, m->fft_size);
         if (!is_power_of_two(m->fft_size))
             return mf_config_fail(c, err, "dataset.mfcc.fft_size", false,
                                   "must be 0 (the next power of two >= the window) or a power of "
@@ -844,6 +881,9 @@ static int validate_dataset(const mf_config *c, mf_error *err)
                               "the png dataset needs a path (the folder of images)");
     if (d->path && !d->path[0])
         return mf_config_fail(c, err, "dataset.path", false, "the dataset path is empty");
+    if (check_length(c, "dataset.path", d->path, err) ||
+        check_length(c, "dataset.cache_dir", d->cache_dir, err))
+        return MF_ERR;
 
     /* the generator's parameters */
     if (!synthetic) {
@@ -874,13 +914,30 @@ static int validate_dataset(const mf_config *c, mf_error *err)
         if (!given(c, "dataset.classes"))
             return mf_config_fail(c, err, "dataset.classes", true,
                                   "the synthetic dataset needs a number of classes");
-        if (check_min(c, "dataset.classes", d->classes, 2, err)) return MF_ERR;
+        if (check_range(c, "dataset.classes", d->classes, 2, MF_CONFIG_MAX_CLASSES, err))
+            return MF_ERR;
     }
     if (png && check_png_shape(c, d, err)) return MF_ERR;
-    if (check_min(c, "dataset.train_samples", d->train_samples, 1, err) ||
-        check_min(c, "dataset.test_samples", d->test_samples, 1, err) ||
+    if (check_range(c, "dataset.train_samples", d->train_samples, 1, MF_CONFIG_MAX_SAMPLES, err) ||
+        check_range(c, "dataset.test_samples", d->test_samples, 1, MF_CONFIG_MAX_SAMPLES, err) ||
         check_non_negative(c, "dataset.noise", d->noise, err))
         return MF_ERR;
+    if (synthetic) {
+        /* the generator holds both splits: at most MF_MAX_ELEMS values (1 GiB of floats) */
+        unsigned long long per = 1;
+        for (unsigned i = 0; i < d->shape_count; i++)
+            per *= (unsigned long long)d->shape[i];
+        unsigned long long samples = (unsigned long long)d->train_samples + d->test_samples;
+        if (samples * per > MF_MAX_ELEMS) {
+            const char *at = given(c, "dataset.train_samples")  ? "dataset.train_samples"
+                             : given(c, "dataset.test_samples") ? "dataset.test_samples"
+                                                                : "dataset.shape";
+            return mf_config_fail(c, err, at, false,
+                                  "%d + %d samples of %llu values exceed %zu values (train_samples "
+                                  "+ test_samples, times the sample shape)",
+                                  d->train_samples, d->test_samples, per, (size_t)MF_MAX_ELEMS);
+        }
+    }
 
     /* preparation and splits */
     if (given(c, "dataset.resize") && strcmp(d->name, "mnist") && !png)
@@ -894,8 +951,8 @@ static int validate_dataset(const mf_config *c, mf_error *err)
                               "'mfcc' applies only to the fsdd dataset, not %s", d->name);
     if (validate_mfcc(c, err)) return MF_ERR;
     if (check_unit(c, "dataset.validation", d->validation, err) ||
-        check_min(c, "dataset.train_limit", d->train_limit, 0, err) ||
-        check_min(c, "dataset.test_limit", d->test_limit, 0, err))
+        check_range(c, "dataset.train_limit", d->train_limit, 0, MF_CONFIG_MAX_SAMPLES, err) ||
+        check_range(c, "dataset.test_limit", d->test_limit, 0, MF_CONFIG_MAX_SAMPLES, err))
         return MF_ERR;
     /* (also when not caching: an empty string would not load again from the dump) */
     if (!d->cache_dir || !d->cache_dir[0])
@@ -935,18 +992,16 @@ static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_
     static const char *const paddings[] = {"same", "valid"};
     static const char *const activations[] = {"relu", "none"};
     if (given(c, layer_path(path, i, "filters")) &&
-        (check_min(c, path, l->filters, 1, err) ||
-         (l->filters > MF_MAX_DIM &&
-          mf_config_fail(c, err, path, false, "must be <= %d, found %d", MF_MAX_DIM, l->filters))))
+        check_range(c, path, l->filters, 1, MF_CONFIG_MAX_CHANNELS, err))
         return MF_ERR;
     if (given(c, layer_path(path, i, "units")) &&
-        (check_min(c, path, l->units, 1, err) ||
-         (l->units > MF_MAX_DIM &&
-          mf_config_fail(c, err, path, false, "must be <= %d, found %d", MF_MAX_DIM, l->units))))
+        check_range(c, path, l->units, 1, MF_CONFIG_MAX_CHANNELS, err))
         return MF_ERR;
-    if (given(c, layer_path(path, i, "kernel")) && check_min(c, path, l->kernel, 1, err))
+    if (given(c, layer_path(path, i, "kernel")) &&
+        check_range(c, path, l->kernel, 1, MF_CONFIG_MAX_KERNEL, err))
         return MF_ERR;
-    if (given(c, layer_path(path, i, "stride")) && check_min(c, path, l->stride, 1, err))
+    if (given(c, layer_path(path, i, "stride")) &&
+        check_range(c, path, l->stride, 1, MF_CONFIG_MAX_KERNEL, err))
         return MF_ERR;
     if (l->padding && !in_list(l->padding, paddings, 2))
         return mf_config_fail(c, err, layer_path(path, i, "padding"), false,
@@ -1090,10 +1145,7 @@ static int validate_model(const mf_config *c, mf_error *err)
             return mf_config_fail(c, err, "model.width", true,
                                   "template '%s' needs a width (filters per conv, e.g. 16)",
                                   m->template_name);
-        if (check_min(c, "model.width", m->width, 1, err)) return MF_ERR;
-        if (m->width > 4096)
-            return mf_config_fail(c, err, "model.width", false, "must be <= 4096, found %d",
-                                  m->width);
+        if (check_range(c, "model.width", m->width, 1, MF_CONFIG_MAX_WIDTH, err)) return MF_ERR;
         if (given(c, "model.dims") && m->dims != 1 && m->dims != 2)
             return mf_config_fail(c, err, "model.dims", false, "must be 1 or 2, found %d", m->dims);
     } else if (!mf_marks_in_file(c->marks, "model.template")) {
@@ -1111,7 +1163,8 @@ static int validate_model(const mf_config *c, mf_error *err)
     if (given(c, "model.input_shape") &&
         check_shape(c, "model.input_shape", m->input_shape, m->input_shape_count, err))
         return MF_ERR;
-    if (given(c, "model.classes") && check_min(c, "model.classes", m->classes, 2, err))
+    if (given(c, "model.classes") &&
+        check_range(c, "model.classes", m->classes, 2, MF_CONFIG_MAX_CLASSES, err))
         return MF_ERR;
     for (unsigned i = 0; i < m->layers_count; i++)
         if (validate_layer(c, i, err)) return MF_ERR;
@@ -1121,8 +1174,8 @@ static int validate_model(const mf_config *c, mf_error *err)
 static int validate_train(const mf_config *c, mf_error *err)
 {
     const mf_train_config *t = &c->train;
-    if (check_min(c, "train.epochs", t->epochs, 1, err) ||
-        check_min(c, "train.batch_size", t->batch_size, 1, err) ||
+    if (check_range(c, "train.epochs", t->epochs, 1, MF_CONFIG_MAX_EPOCHS, err) ||
+        check_range(c, "train.batch_size", t->batch_size, 1, MF_CONFIG_MAX_BATCH, err) ||
         check_positive(c, "train.lr", t->lr, err) ||
         check_unit(c, "train.momentum", t->momentum, err) ||
         check_non_negative(c, "train.weight_decay", t->weight_decay, err) ||
@@ -1131,12 +1184,9 @@ static int validate_train(const mf_config *c, mf_error *err)
         check_positive(c, "train.eps", t->eps, err) ||
         check_positive(c, "train.gamma", t->gamma, err) ||
         check_non_negative(c, "train.min_lr", t->min_lr, err) ||
-        check_min(c, "train.threads", t->threads, 1, err) ||
+        check_range(c, "train.threads", t->threads, 1, MF_CONFIG_MAX_THREADS, err) ||
         check_non_negative(c, "train.mixup_alpha", t->mixup_alpha, err))
         return MF_ERR;
-    if (t->threads > 256)
-        return mf_config_fail(c, err, "train.threads", false, "must be <= 256, found %d",
-                              t->threads);
     if (t->schedule == MF_SCHED_COSINE && t->min_lr > t->lr)
         return mf_config_fail(c, err, "train.min_lr", false,
                               "the cosine schedule's final lr (%g) exceeds train.lr (%g)",
@@ -1148,7 +1198,7 @@ static int validate_train(const mf_config *c, mf_error *err)
     char item[MF_CONFIG_PATH_MAX];
     for (unsigned i = 0; i < t->milestones_count; i++) {
         snprintf(item, sizeof item, "train.milestones[%u]", i);
-        if (check_min(c, item, t->milestones[i], 1, err)) return MF_ERR;
+        if (check_range(c, item, t->milestones[i], 1, MF_CONFIG_MAX_EPOCHS, err)) return MF_ERR;
         if (i > 0 && t->milestones[i] <= t->milestones[i - 1])
             return mf_config_fail(c, err, item, false,
                                   "milestones must increase, but %d follows %d", t->milestones[i],
@@ -1156,6 +1206,7 @@ static int validate_train(const mf_config *c, mf_error *err)
     }
     if (!t->output || !t->output[0])
         return mf_config_fail(c, err, "train.output", false, "the output path is empty");
+    if (check_length(c, "train.output", t->output, err)) return MF_ERR;
     return MF_OK;
 }
 
@@ -1170,9 +1221,9 @@ static int validate_quantize(const mf_config *c, const char *creator, mf_error *
             return mf_config_fail(c, err, "quantize.bits", true,
                                   "the quantize section needs bits (8 or 16), e.g. bits: 8");
         mf_error_set(err,
-                     "override '%s': the quantize section needs bits (8 or 16), e.g. "
+                     "override '%.*s%s': the quantize section needs bits (8 or 16), e.g. "
                      "quantize.bits=8",
-                     creator);
+                     MF_OVERRIDE_SHOWN, creator, strlen(creator) > MF_OVERRIDE_SHOWN ? "..." : "");
         mf_error_at(err, NULL, 0, 0, "quantize.bits");
         return MF_ERR;
     }
@@ -1187,7 +1238,7 @@ static int validate_quantize(const mf_config *c, const char *creator, mf_error *
                                       "training), not ptq",
                                       qat_only[i] + strlen("quantize."));
     }
-    if (check_min(c, "quantize.epochs", q->epochs, 1, err)) return MF_ERR;
+    if (check_range(c, "quantize.epochs", q->epochs, 1, MF_CONFIG_MAX_EPOCHS, err)) return MF_ERR;
     if (!(q->lr >= 0.0f))
         return mf_config_fail(c, err, "quantize.lr", false,
                               "must be > 0 (or 0 for a tenth of train.lr), found %g",
@@ -1197,7 +1248,8 @@ static int validate_quantize(const mf_config *c, const char *creator, mf_error *
                               "must be in [-1, %d] (-1: formats from the calibrated ranges), "
                               "found %d",
                               MAX_FORCE_N, q->force_n);
-    if (check_min(c, "quantize.calibration", q->calibration, 0, err)) return MF_ERR;
+    if (check_range(c, "quantize.calibration", q->calibration, 0, MF_CONFIG_MAX_SAMPLES, err))
+        return MF_ERR;
     return MF_OK;
 }
 
@@ -1210,11 +1262,13 @@ static int validate_deploy(const mf_config *c, mf_error *err)
         return mf_config_fail(c, err, "deploy.vectors", true,
                               "vectors and all_test exclude each other (all_test streams the "
                               "whole test split)");
-    if (check_min(c, "deploy.vectors", d->vectors, 1, err) ||
-        check_min(c, "deploy.timeout", d->timeout, 1, err))
+    if (check_range(c, "deploy.vectors", d->vectors, 1, MF_CONFIG_MAX_SAMPLES, err) ||
+        check_range(c, "deploy.timeout", d->timeout, 1, MF_CONFIG_MAX_TIMEOUT, err))
         return MF_ERR;
     if (d->out && !d->out[0])
         return mf_config_fail(c, err, "deploy.out", false, "the firmware folder is empty");
+    if (check_length(c, "deploy.out", d->out, err) || check_length(c, "deploy.opt", d->opt, err))
+        return MF_ERR;
     return MF_OK;
 }
 

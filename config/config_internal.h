@@ -16,6 +16,10 @@
 /* Longest dotted path ("model.layers[12].inputs[3]") the module builds. */
 #define MF_CONFIG_PATH_MAX 256
 
+/* Errors quote an override argument up to this many characters (then "..."), so the message
+ * itself always fits. */
+#define MF_OVERRIDE_SHOWN 200
+
 /* Bounds on the YAML text itself (a config file, an embedded config, an override's value),
  * checked by mf_yaml_check_bounds before libyaml builds a document:
  *   MF_CONFIG_MAX_BYTES  16 MiB: configs are a few KiB; a 1023-layer one is ~150 KiB (and

@@ -234,7 +234,8 @@ static int node_fail(const mf_node_source *src, const yaml_mark_t *mark, const c
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (src->override)
-        mf_error_set(err, "override '%s': %s", src->override, msg);
+        mf_error_set(err, "override '%.*s%s': %s", MF_OVERRIDE_SHOWN, src->override,
+                     strlen(src->override) > MF_OVERRIDE_SHOWN ? "..." : "", msg);
     else
         mf_error_set(err, "%s", msg);
     if (src->file && mark)
@@ -369,7 +370,8 @@ static int resolve_fail(const char *arg, const char *path, mf_error *err, const 
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (arg)
-        mf_error_set(err, "override '%s': %s", arg, msg);
+        mf_error_set(err, "override '%.*s%s': %s", MF_OVERRIDE_SHOWN, arg,
+                     strlen(arg) > MF_OVERRIDE_SHOWN ? "..." : "", msg);
     else
         mf_error_set(err, "%s", msg);
     mf_error_at(err, NULL, 0, 0, path);

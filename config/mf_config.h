@@ -12,6 +12,58 @@
 
 typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index */
 
+/* Hard limits on every size a config gives (DESIGN.md §11), checked when the config is loaded,
+ * before anything is allocated; a value outside is an error naming the field and where it was
+ * written (file:line:column or the override). Each bound is far above what the tool's
+ * datasets and MCU-sized models need and keeps what it sizes within a few hundred MiB.
+ *
+ *   field                                  bound              what it sizes
+ *   train.epochs, quantize.epochs,         1 .. 100000        the per-epoch history (and
+ *     train.milestones[i]                                     lines of history.csv)
+ *   train.batch_size                       1 .. 65536         the training buffers (inputs,
+ *                                                             labels, mixup, activations)
+ *   train.threads                          1 .. 64            shards and their workspaces (the
+ *                                                             trainer and pool run at most 64)
+ *   dataset.classes, model.classes         2 .. 1000          class patterns, the output
+ *                                                             layer, classes² confusion matrix
+ *   dataset.shape[i], model.input_shape[i] 1 .. 2^20          (MF_MAX_DIM, as the graph)
+ *   dataset.shape, model.input_shape       product <= 2^28    one sample (MF_MAX_ELEMS)
+ *   dataset.train_samples, test_samples    1 .. 2^24          the synthetic splits; together
+ *                                          (train + test) ×   at most MF_MAX_ELEMS values
+ *                                          sample <= 2^28     (1 GiB of floats)
+ *   dataset.train_limit, test_limit,       0 .. 2^24          sample counts (a cap, not an
+ *     quantize.calibration                                    allocation: 0 = all)
+ *   deploy.vectors                         1 .. 2^24          test vectors in the firmware
+ *   model.width                            1 .. 4096          a template's filters per conv
+ *   model.layers[i].filters, units         1 .. 65536         a layer's output channels
+ *   model.layers[i].kernel, stride         1 .. 1024          a window (and its padding)
+ *   model.layers                           <= 1023 layers     (MF_MAX_NODES − 1)
+ *   dataset.mfcc.filters                   1 .. 256           the mel filter bank (filters ×
+ *                                                             fft_size/2 floats)
+ *   dataset.mfcc.frames                    1 .. 4096          frames per recording (a sample
+ *                                                             is frames × coefficients)
+ *   dataset.mfcc.fft_size                  0, or a power of   the FFT (2^17 covers the longest
+ *                                          two <= 2^17        window: 10 s at 8 kHz)
+ *   dataset.mfcc.frame_ms, shift_ms        <= 10000 ms        a window or shift of 80000 samples
+ *   deploy.timeout                         1 .. 86400 s       one QEMU run (a day)
+ *   dataset.path, dataset.cache_dir,       <= 1024 characters file names derived from them
+ *     train.output, deploy.out, deploy.opt                    (fixed 4096-byte buffers)
+ *   the YAML text itself                   16 MiB, 64 nested  the parse (config_internal.h)
+ *                                          levels, 65536 values */
+#define MF_CONFIG_MAX_EPOCHS       100000
+#define MF_CONFIG_MAX_BATCH        65536
+#define MF_CONFIG_MAX_THREADS      64
+#define MF_CONFIG_MAX_CLASSES      1000
+#define MF_CONFIG_MAX_SAMPLES      (1 << 24)
+#define MF_CONFIG_MAX_WIDTH        4096
+#define MF_CONFIG_MAX_CHANNELS     65536
+#define MF_CONFIG_MAX_KERNEL       1024
+#define MF_CONFIG_MAX_MFCC_FILTERS 256
+#define MF_CONFIG_MAX_MFCC_FRAMES  4096
+#define MF_CONFIG_MAX_FFT          (1 << 17)
+#define MF_CONFIG_MAX_TIMEOUT      86400
+#define MF_CONFIG_MAX_PATH         1024
+
 /* MFCC front end (fsdd). Defaults (DESIGN.md §13): 50 ms Hamming window, 25 ms shift, 26 mel
  * filters, 13 features = log frame energy + c1..c12, 39 frames, pre-emphasis 0.97, FFT size the
  * next power of two >= the window, mel filters from 0 Hz to half the sample rate. */

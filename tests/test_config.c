@@ -1636,6 +1636,75 @@ static void test_error_not_regular_file(void **state)
     sigaction(SIGALRM, &old, NULL);
 }
 
+/* Every size a config gives is bounded (mf_config.h lists the limits) before anything is
+ * allocated: train.batch_size=2000000000 used to allocate 8 GB before it was refused. */
+static void test_error_size_limits(void **state)
+{
+    (void)state;
+    /* "train.output=runs/aaa…a/model.h5", 1100 characters after '=' */
+    char long_output[1200];
+    int w = snprintf(long_output, sizeof long_output, "train.output=runs/");
+    memset(long_output + w, 'a', 1100 - 5 - 9);
+    snprintf(long_output + w + 1100 - 5 - 9, sizeof long_output - (size_t)(w + 1100 - 5 - 9),
+             "/model.h5");
+    const error_case cases[] = {
+        {TEMPLATE "train:\n  batch_size: 2000000000\n", NULL, "must be <= 65536, found 2000000000",
+         4, 15, "train.batch_size"},
+        {TEMPLATE, "train.batch_size=2000000000", "must be <= 65536, found 2000000000", 0, 0,
+         "train.batch_size"},
+        {TEMPLATE "train:\n  epochs: 1000000\n", NULL, "must be <= 100000, found 1000000", 4, 11,
+         "train.epochs"},
+        {TEMPLATE "train:\n  threads: 100\n", NULL, "must be <= 64, found 100", 4, 12,
+         "train.threads"},
+        {TEMPLATE, long_output, "must be at most 1024 characters, found 1100", 0, 0,
+         "train.output"},
+        {TEMPLATE "train:\n  schedule: multistep\n  milestones: [5, 200000]\n", NULL,
+         "must be <= 100000, found 200000", 5, 19, "train.milestones[1]"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 100000, kernel: 3}\n", NULL,
+         "must be <= 65536, found 100000", 4, 41, "model.layers[0].filters"},
+        {LAYERS "    - {name: d1, type: dense, units: 70000}\n", NULL,
+         "must be <= 65536, found 70000", 4, 38, "model.layers[0].units"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 5000}\n", NULL,
+         "must be <= 1024, found 5000", 4, 52, "model.layers[0].kernel"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3, stride: 2000}\n", NULL,
+         "must be <= 1024, found 2000", 4, 63, "model.layers[0].stride"},
+        {DATASET "model: {template: resnetv1_6, width: 8, classes: 2000}\n", NULL,
+         "must be <= 1000, found 2000", 2, 50, "model.classes"},
+        {DATASET "model: {template: resnetv1_6, width: 8, input_shape: [4096, 4096, 64]}\n", NULL,
+         "a sample of 4096x4096x64 = 1073741824 values exceeds 268435456", 2, 54,
+         "model.input_shape"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 5000}\n", NULL,
+         "must be <= 1000, found 5000", 1, 54, "dataset.classes"},
+        {"dataset: {name: synthetic, shape: [4096, 4096, 64], classes: 6}\n", NULL,
+         "a sample of 4096x4096x64 = 1073741824 values exceeds 268435456", 1, 35, "dataset.shape"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 6, train_samples: 20000000}\n", NULL,
+         "must be <= 16777216, found 20000000", 1, 72, "dataset.train_samples"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 6, test_samples: 20000000}\n", NULL,
+         "must be <= 16777216, found 20000000", 1, 71, "dataset.test_samples"},
+        {"dataset: {name: synthetic, shape: [1024, 64], classes: 6, train_samples: 8192}\n", NULL,
+         "8192 + 512 samples of 65536 values exceed 268435456", 1, 74, "dataset.train_samples"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 6, train_limit: 20000000}\n", NULL,
+         "must be <= 16777216, found 20000000", 1, 70, "dataset.train_limit"},
+        {"dataset: {name: synthetic, shape: [128, 9], classes: 6, test_limit: 20000000}\n", NULL,
+         "must be <= 16777216, found 20000000", 1, 69, "dataset.test_limit"},
+        {"dataset: {name: fsdd, mfcc: {frames: 5000}}\n", NULL, "must be <= 4096, found 5000", 1,
+         38, "dataset.mfcc.frames"},
+        {"dataset: {name: fsdd, mfcc: {filters: 300}}\n", NULL, "must be <= 256, found 300", 1, 39,
+         "dataset.mfcc.filters"},
+        {"dataset: {name: fsdd, mfcc: {fft_size: 262144}}\n", NULL,
+         "must be <= 131072, found 262144", 1, 40, "dataset.mfcc.fft_size"},
+        {TEMPLATE "quantize: {bits: 8, method: qat, epochs: 1000000}\n", NULL,
+         "must be <= 100000, found 1000000", 3, 42, "quantize.epochs"},
+        {TEMPLATE "quantize: {bits: 8, calibration: 20000000}\n", NULL,
+         "must be <= 16777216, found 20000000", 3, 34, "quantize.calibration"},
+        {TEMPLATE "deploy: {vectors: 20000000}\n", NULL, "must be <= 16777216, found 20000000", 3,
+         19, "deploy.vectors"},
+        {TEMPLATE "deploy: {timeout: 100000}\n", NULL, "must be <= 86400, found 100000", 3, 19,
+         "deploy.timeout"},
+    };
+    expect_errors("test_config_limits", cases, sizeof cases / sizeof cases[0]);
+}
+
 /* ---- bounds on the YAML itself: nesting depth and node count are refused before libyaml
  * builds anything (its scanner walks every open level for every token: 200,000 nested '['
  * took minutes), in a config file, an embedded config and an override alike ---- */
@@ -1784,6 +1853,7 @@ int main(void)
         cmocka_unit_test(test_error_encoding),
         cmocka_unit_test(test_error_not_regular_file),
         cmocka_unit_test(test_error_yaml_bounds),
+        cmocka_unit_test(test_error_size_limits),
         cmocka_unit_test(test_committed_configs),
         cmocka_unit_test(test_error_deploy),
     };

@@ -373,6 +373,44 @@ static void test_non_finite_loss_stops_training(void **state)
     mf_dataset_free(d);
 }
 
+/* The trainer bounds what it allocates by itself too (a config's limits, mf_config.h), for
+ * callers that fill mf_train_config without a config: 2,000,000,000 samples per batch used to
+ * allocate 8 GB of mixup indices before anything refused it. */
+static void test_train_sizes_are_bounded(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_dataset *d;
+    mf_shape shape = {2, {16, 2}};
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 16, 8, 0.5f, 5, &d, &err), MF_OK);
+    mf_model *m = tiny_model();
+    static const struct {
+        int batch, epochs, threads;
+        const char *message;
+    } cases[] = {
+        {2000000000, 1, 2, "train.batch_size must be in [1, 65536] (got 2000000000)"},
+        {0, 1, 2, "train.batch_size must be in [1, 65536] (got 0)"},
+        {16, 1000000, 2, "train.epochs must be in [1, 100000] (got 1000000)"},
+        {16, 0, 2, "train.epochs must be in [1, 100000] (got 0)"},
+        {16, 1, 65, "train.threads must be in [1, 64] (got 65)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mf_train_config tc = base_config();
+        tc.batch_size = cases[i].batch;
+        tc.epochs = cases[i].epochs;
+        tc.threads = cases[i].threads;
+        mf_train_result res;
+        mf_error_clear(&err);
+        assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_ERR);
+        if (!strstr(err.message, cases[i].message))
+            fprintf(stderr, "case %zu: %s\n", i, err.message);
+        assert_non_null(strstr(err.message, cases[i].message));
+        assert_null(res.history);
+    }
+    mf_model_free(m);
+    mf_dataset_free(d);
+}
+
 /* ---- the history plot: file names reach gnuplot as data, never as script text ---- */
 
 static int gnuplot_in_path(void)
@@ -479,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_plot_file_names_are_data),
         cmocka_unit_test(test_empty_training_split_is_refused),
         cmocka_unit_test(test_non_finite_loss_stops_training),
+        cmocka_unit_test(test_train_sizes_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

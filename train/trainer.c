@@ -35,8 +35,8 @@ typedef struct {
     int n;
     int training;
     uint64_t seed;
-    double loss[64];
-    int correct[64];
+    double loss[MF_CONFIG_MAX_THREADS];
+    int correct[MF_CONFIG_MAX_THREADS];
 } batch_job;
 
 static void shard_range(int n, int threads, int s, int *lo, int *hi)
@@ -263,8 +263,16 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
                             mf_shape_str(&m->input_shape, a, sizeof a), mf_model_output_size(m),
                             mf_shape_str(&d->shape, b, sizeof b), d->classes);
     }
-    if (tc->threads < 1 || tc->threads > 64)
-        return mf_error_set(err, "train.threads must be in [1, 64] (got %d)", tc->threads);
+    /* the config's limits (mf_config.h), before anything is sized by them */
+    if (tc->threads < 1 || tc->threads > MF_CONFIG_MAX_THREADS)
+        return mf_error_set(err, "train.threads must be in [1, %d] (got %d)", MF_CONFIG_MAX_THREADS,
+                            tc->threads);
+    if (tc->batch_size < 1 || tc->batch_size > MF_CONFIG_MAX_BATCH)
+        return mf_error_set(err, "train.batch_size must be in [1, %d] (got %d)",
+                            MF_CONFIG_MAX_BATCH, tc->batch_size);
+    if (tc->epochs < 1 || tc->epochs > MF_CONFIG_MAX_EPOCHS)
+        return mf_error_set(err, "train.epochs must be in [1, %d] (got %d)", MF_CONFIG_MAX_EPOCHS,
+                            tc->epochs);
     /* Our shards are the parallelism; a multi-threaded BLAS inside them would only add
      * contention (and in deterministic mode, its own scheduling). */
     if (tc->deterministic) openblas_set_num_threads(1);
@@ -364,7 +372,7 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
                 for (size_t i = 0; i < m->n_params; i++)
                     j->grad[0][i] += j->grad[s][i];
             }
-            mf_workspace *ran[64];
+            mf_workspace *ran[MF_CONFIG_MAX_THREADS];
             int active = 0;
             for (int s = 0; s < threads; s++) {
                 int lo, hi;
