@@ -40,18 +40,19 @@ int cmd_dataset(int argc, char **argv)
         dataset_usage(stdout);
         return 0;
     }
-    if (argc < 3 || (strcmp(argv[1], "info") && strcmp(argv[1], "prepare"))) {
-        dataset_usage(stderr);
-        return 2;
-    }
+    if (argc < 2) return cli_usage_error("dataset", "name an action: info or prepare");
+    if (strcmp(argv[1], "info") && strcmp(argv[1], "prepare"))
+        return cli_usage_error("dataset", "'%s': expected info or prepare", argv[1]);
+    if (argc < 3 || argv[2][0] == '-')
+        return cli_usage_error("dataset", "name a dataset (uci-har, fsdd, gtsrb, mnist, ...) or a "
+                                          "config file");
     int info = !strcmp(argv[1], "info");
     const char *what = argv[2];
-    for (int i = 3; i < argc; i++)
-        if (argv[i][0] == '-' || !strchr(argv[i], '=')) {
-            fprintf(stderr, "mcuforge dataset: unexpected argument '%s'\n", argv[i]);
-            dataset_usage(stderr);
-            return 2;
-        }
+    for (int i = 3; i < argc; i++) {
+        if (argv[i][0] == '-') return cli_usage_error("dataset", "unknown option '%s'", argv[i]);
+        if (!strchr(argv[i], '='))
+            return cli_usage_error("dataset", "unexpected argument '%s' (key.sub=value)", argv[i]);
+    }
     mf_error err;
     mf_error_clear(&err);
     mf_config *cfg = NULL;

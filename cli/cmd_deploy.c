@@ -51,7 +51,8 @@ static void deploy_usage(FILE *f)
         "Both take flags separated by spaces, each one of -O0|1|2|3|s|g|z, -g, -fNAME[=VALUE],\n"
         "-mNAME, -WNAME[=VALUE], -DMACRO[=VALUE] (NAME: a-z 0-9 -; VALUE: letters, digits,\n"
         "_ . , -); anything else is refused (the flags go into a Makefile run by the shell).\n"
-        "--timeout S limits each QEMU run (default 120 s).\n",
+        "--timeout S limits each QEMU run (1 to 86400, default 120 s); --threads T (1 to 64,\n"
+        "default 2) is make's -j and the calibration's threads; --vectors N: 1 to 16777216.\n",
         MF_DEPLOY_DEFAULT_OPT);
 }
 
@@ -69,26 +70,27 @@ int cmd_deploy(int argc, char **argv)
         deploy_usage(stdout);
         return 0;
     }
+    static const char verb[] = "deploy";
     const char *model_path = NULL, *out_dir = NULL, *cflags = NULL, *opt = NULL;
     int precision = 0, run = 0, n_vectors = -1, all_test = 0, stream = 0, threads = 2;
-    int timeout_s = 120, usage = 0, no_fuse = 0, calibration = 0, mse = 0, per_channel = 0;
-    int rounding = MF_RT_ROUND_HALF_UP, flags_bad = 0, force = 0;
+    int timeout_s = 120, bad = 0, no_fuse = 0, calibration = 0, mse = 0, per_channel = 0;
+    int rounding = MF_RT_ROUND_HALF_UP, force = 0;
     mf_error err;
     mf_error_clear(&err);
     char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0;
     if (!overrides) return 1;
-    for (int i = 1; i < argc && !usage && !flags_bad; i++) {
-        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--precision") && next) {
-            precision = parse_precision(argv[++i]);
-            if (!precision) usage = 1;
-        } else if (!strcmp(a, "--out") && next)
-            out_dir = argv[++i];
-        else if (!strcmp(a, "--run"))
+    static const char *const with_value[] = {
+        "--precision", "--out",     "--vectors",     "--cflags", "--opt",
+        "--timeout",   "--threads", "--calibration", "--range",  "--rounding",
+    };
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i], *v = NULL;
+        int takes_value = 0;
+        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
+            takes_value |= !strcmp(a, with_value[k]);
+        if (!strcmp(a, "--run"))
             run = 1;
-        else if (!strcmp(a, "--vectors") && next)
-            n_vectors = atoi(argv[++i]);
         else if (!strcmp(a, "--all-test"))
             all_test = 1;
         else if (!strcmp(a, "--stream"))
@@ -97,50 +99,52 @@ int cmd_deploy(int argc, char **argv)
             no_fuse = 1;
         else if (!strcmp(a, "--force"))
             force = 1;
-        else if (!strcmp(a, "--cflags") && next) {
-            cflags = argv[++i];
-            if (mf_deploy_check_flags("--cflags", cflags, &err)) flags_bad = 1;
-        } else if (!strcmp(a, "--opt") && next) {
-            opt = argv[++i];
-            if (mf_deploy_check_flags("--opt", opt, &err)) flags_bad = 1;
-        } else if (!strcmp(a, "--timeout") && next)
-            timeout_s = atoi(argv[++i]);
-        else if (!strcmp(a, "--threads") && next)
-            threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--calibration") && next)
-            calibration = atoi(argv[++i]);
         else if (!strcmp(a, "--per-channel"))
             per_channel = 1;
-        else if (!strcmp(a, "--range") && next) {
-            const char *v = argv[++i];
-            mse = !strcmp(v, "mse");
-            usage = !mse && strcmp(v, "max");
-        } else if (!strcmp(a, "--rounding") && next) {
-            const char *v = argv[++i];
-            rounding = !strcmp(v, "floor") ? MF_RT_ROUND_FLOOR : MF_RT_ROUND_HALF_UP;
-            usage = strcmp(v, "floor") && strcmp(v, "half-up");
-        } else if (a[0] != '-' && strchr(a, '='))
+        else if (a[0] != '-' && strchr(a, '='))
             overrides[n_overrides++] = argv[i];
         else if (a[0] != '-' && !model_path)
             model_path = a;
-        else
-            usage = 1;
+        else if (a[0] != '-')
+            bad = cli_usage_error(verb, "unexpected argument '%s' (one model file)", a);
+        else if (!takes_value)
+            bad = cli_usage_error(verb, "unknown option '%s'", a);
+        else if (!(v = cli_value(verb, argc, argv, &i)))
+            bad = 2;
+        else if (!strcmp(a, "--precision")) {
+            precision = parse_precision(v);
+            if (!precision)
+                bad = cli_usage_error(verb, "--precision '%s': expected float32, int16 or int8", v);
+        } else if (!strcmp(a, "--out"))
+            out_dir = v;
+        else if (!strcmp(a, "--vectors"))
+            bad = cli_parse_int(verb, a, v, 1, CLI_MAX_SAMPLES, &n_vectors);
+        else if (!strcmp(a, "--cflags") || !strcmp(a, "--opt")) {
+            *(!strcmp(a, "--opt") ? &opt : &cflags) = v;
+            if (mf_deploy_check_flags(a, v, &err)) bad = cli_usage_error(verb, "%s", err.message);
+        } else if (!strcmp(a, "--timeout"))
+            bad = cli_parse_int(verb, a, v, 1, CLI_MAX_TIMEOUT, &timeout_s);
+        else if (!strcmp(a, "--threads"))
+            bad = cli_parse_int(verb, a, v, 1, CLI_MAX_THREADS, &threads);
+        else if (!strcmp(a, "--calibration"))
+            bad = cli_parse_int(verb, a, v, 0, CLI_MAX_SAMPLES, &calibration);
+        else if (!strcmp(a, "--range")) {
+            if (!strcmp(v, "max") || !strcmp(v, "mse"))
+                mse = !strcmp(v, "mse");
+            else
+                bad = cli_usage_error(verb, "--range '%s': expected max or mse", v);
+        } else { /* --rounding */
+            if (!strcmp(v, "floor") || !strcmp(v, "half-up"))
+                rounding = !strcmp(v, "floor") ? MF_RT_ROUND_FLOOR : MF_RT_ROUND_HALF_UP;
+            else
+                bad = cli_usage_error(verb, "--rounding '%s': expected floor or half-up", v);
+        }
     }
-    if (flags_bad) {
-        char buf[2048];
-        fprintf(stderr, "mcuforge deploy: %s\n", mf_error_format(&err, buf, sizeof buf));
-        free(overrides);
-        return 2;
-    }
-    if (usage || !model_path || !out_dir || (all_test && n_vectors >= 0) ||
-        (n_vectors == 0 || n_vectors < -1) || threads < 1 || threads > 64 || timeout_s < 1 ||
-        calibration < 0) {
-        fprintf(stderr, "mcuforge deploy: %s\n",
-                !model_path                  ? "name a model file"
-                : !out_dir                   ? "name the output folder with --out DIR"
-                : all_test && n_vectors >= 0 ? "--vectors N and --all-test exclude each other"
-                                             : "bad arguments (see --help)");
-        deploy_usage(stderr);
+    if (!bad && !model_path) bad = cli_usage_error(verb, "name a model file (MODEL.h5)");
+    if (!bad && !out_dir) bad = cli_usage_error(verb, "name the output folder with --out DIR");
+    if (!bad && all_test && n_vectors > 0)
+        bad = cli_usage_error(verb, "--vectors %d and --all-test exclude each other", n_vectors);
+    if (bad) {
         free(overrides);
         return 2;
     }

@@ -12,13 +12,13 @@
 
 static void eval_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mcuforge eval MODEL.h5 [--config CONFIG.yaml] [--split test|val|train]\n"
-            "                    [--threads N] [key.sub=value ...]\n\n"
-            "Evaluates a model on a split of its dataset (default: test) and prints the\n"
-            "accuracy, the per-class accuracy and the confusion matrix. The dataset comes from\n"
-            "the config embedded in the model file, or from --config; overrides such as\n"
-            "dataset.path=/my/copy change it. The model's own input normalisation is applied.\n");
+    fprintf(f, "usage: mcuforge eval MODEL.h5 [--config CONFIG.yaml] [--split test|val|train]\n"
+               "                    [--threads T] [key.sub=value ...]\n\n"
+               "Evaluates a model on a split of its dataset (default: test) and prints the\n"
+               "accuracy, the per-class accuracy and the confusion matrix. The dataset comes from\n"
+               "the config embedded in the model file, or from --config; overrides such as\n"
+               "dataset.path=/my/copy change it. The model's own input normalisation is applied.\n"
+               "--threads T: 1 to 64 (default 2).\n");
 }
 
 int cmd_eval(int argc, char **argv)
@@ -27,34 +27,35 @@ int cmd_eval(int argc, char **argv)
         eval_usage(stdout);
         return 0;
     }
+    static const char verb[] = "eval";
     const char *model_path = NULL, *config_path = NULL, *split = "test";
-    int threads = 2;
+    int threads = 2, bad = 0;
     char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0;
     if (!overrides) return 1;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--config") && i + 1 < argc)
-            config_path = argv[++i];
-        else if (!strcmp(argv[i], "--split") && i + 1 < argc)
-            split = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
-            threads = atoi(argv[++i]);
-        else if (argv[i][0] != '-' && strchr(argv[i], '='))
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (a[0] != '-' && strchr(a, '='))
             overrides[n_overrides++] = argv[i];
-        else if (argv[i][0] != '-' && !model_path)
-            model_path = argv[i];
-        else {
-            fprintf(stderr, "mcuforge eval: unexpected argument '%s'\n", argv[i]);
-            eval_usage(stderr);
-            free(overrides);
-            return 2;
-        }
+        else if (a[0] != '-' && !model_path)
+            model_path = a;
+        else if (a[0] != '-')
+            bad = cli_usage_error(verb, "unexpected argument '%s' (one model file)", a);
+        else if (strcmp(a, "--config") && strcmp(a, "--split") && strcmp(a, "--threads"))
+            bad = cli_usage_error(verb, "unknown option '%s'", a);
+        else if (!(v = cli_value(verb, argc, argv, &i)))
+            bad = 2;
+        else if (!strcmp(a, "--config"))
+            config_path = v;
+        else if (!strcmp(a, "--threads"))
+            bad = cli_parse_int(verb, a, v, 1, CLI_MAX_THREADS, &threads);
+        else if (!strcmp(v, "test") || !strcmp(v, "val") || !strcmp(v, "train"))
+            split = v;
+        else
+            bad = cli_usage_error(verb, "--split '%s': expected test, val or train", v);
     }
-    if (!model_path || (strcmp(split, "test") && strcmp(split, "val") && strcmp(split, "train")) ||
-        threads < 1 || threads > 64) {
-        if (model_path)
-            fprintf(stderr, "mcuforge eval: --split is test, val or train; --threads 1..64\n");
-        eval_usage(stderr);
+    if (!bad && !model_path) bad = cli_usage_error(verb, "name a model file (MODEL.h5)");
+    if (bad) {
         free(overrides);
         return 2;
     }

@@ -208,24 +208,14 @@ int cmd_info(int argc, char **argv)
     }
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "mcuforge info: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-        if (path) {
-            fprintf(stderr, "mcuforge info: expected one model file, got '%s' and '%s'\n", path,
-                    argv[i]);
-            usage(stderr);
-            return 2;
-        }
+        if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return cli_usage_error("info", "unknown option '%s'", argv[i]);
+        if (path)
+            return cli_usage_error("info", "expected one model file, got '%s' and '%s'", path,
+                                   argv[i]);
         path = argv[i];
     }
-    if (!path) {
-        fprintf(stderr, "mcuforge info: missing MODEL.h5\n");
-        usage(stderr);
-        return 2;
-    }
+    if (!path) return cli_usage_error("info", "name a model file (MODEL.h5)");
     mf_error err;
     mf_error_clear(&err);
     mf_model *m = mf_model_load(path, &err);

@@ -37,29 +37,33 @@ int cmd_lower(int argc, char **argv)
     r.ptq = (mf_ptq_options){{0, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, 2};
     r.overrides = calloc((size_t)argc, sizeof *r.overrides);
     if (!r.overrides) return 1;
-    int usage = 0;
-    for (int i = 1; i < argc && !usage; i++) {
-        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--precision") && next) {
-            const char *p = argv[++i];
-            r.precision = !strcmp(p, "float32") ? 32
-                          : !strcmp(p, "int16") ? 16
-                          : !strcmp(p, "int8")  ? 8
-                                                : 0;
-            usage = !r.precision;
-        } else if (!strcmp(a, "--no-fuse"))
+    static const char verb[] = "lower";
+    int bad = 0;
+    for (int i = 1; i < argc && !bad; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (!strcmp(a, "--no-fuse"))
             r.no_fuse = 1;
         else if (a[0] != '-' && strchr(a, '='))
             r.overrides[r.n_overrides++] = argv[i];
         else if (a[0] != '-' && !r.model_path)
             r.model_path = a;
-        else
-            usage = 1;
+        else if (a[0] != '-')
+            bad = cli_usage_error(verb, "unexpected argument '%s' (one model file)", a);
+        else if (strcmp(a, "--precision"))
+            bad = cli_usage_error(verb, "unknown option '%s'", a);
+        else if (!(v = cli_value(verb, argc, argv, &i)))
+            bad = 2;
+        else {
+            r.precision = !strcmp(v, "float32") ? 32
+                          : !strcmp(v, "int16") ? 16
+                          : !strcmp(v, "int8")  ? 8
+                                                : 0;
+            if (!r.precision)
+                bad = cli_usage_error(verb, "--precision '%s': expected float32, int16 or int8", v);
+        }
     }
-    if (usage || !r.model_path) {
-        fprintf(stderr, "mcuforge lower: %s\n",
-                !r.model_path ? "name a model file" : "bad arguments (see --help)");
-        lower_usage(stderr);
+    if (!bad && !r.model_path) bad = cli_usage_error(verb, "name a model file (MODEL.h5)");
+    if (bad) {
         free(r.overrides);
         return 2;
     }

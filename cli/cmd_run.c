@@ -32,20 +32,19 @@ int cmd_run(int argc, char **argv)
     char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0;
     if (!overrides) return 1;
-    for (int i = 1; i < argc; i++) {
+    int bad = 0;
+    for (int i = 1; i < argc && !bad; i++) {
         if (argv[i][0] != '-' && strchr(argv[i], '='))
             overrides[n_overrides++] = argv[i];
         else if (argv[i][0] != '-' && !config_path)
             config_path = argv[i];
-        else {
-            fprintf(stderr, "mcuforge run: unexpected argument '%s'\n", argv[i]);
-            run_usage(stderr);
-            free(overrides);
-            return 2;
-        }
+        else if (argv[i][0] == '-')
+            bad = cli_usage_error("run", "unknown option '%s'", argv[i]);
+        else
+            bad = cli_usage_error("run", "unexpected argument '%s' (one config file)", argv[i]);
     }
-    if (!config_path) {
-        run_usage(stderr);
+    if (!bad && !config_path) bad = cli_usage_error("run", "name a config file (CONFIG.yaml)");
+    if (bad) {
         free(overrides);
         return 2;
     }

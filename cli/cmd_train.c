@@ -26,19 +26,19 @@ int cmd_train(int argc, char **argv)
     char **overrides = calloc((size_t)argc, sizeof *overrides);
     int n_overrides = 0;
     if (!overrides) return 1;
-    for (int i = 1; i < argc; i++) {
+    int bad = 0;
+    for (int i = 1; i < argc && !bad; i++) {
         if (strchr(argv[i], '=') && argv[i][0] != '-')
             overrides[n_overrides++] = argv[i];
-        else if (argv[i][0] == '-' || config_path) {
-            fprintf(stderr, "mcuforge train: unexpected argument '%s'\n", argv[i]);
-            train_usage(stderr);
-            free(overrides);
-            return 2;
-        } else
+        else if (argv[i][0] == '-')
+            bad = cli_usage_error("train", "unknown option '%s'", argv[i]);
+        else if (config_path)
+            bad = cli_usage_error("train", "unexpected argument '%s' (one config file)", argv[i]);
+        else
             config_path = argv[i];
     }
-    if (!config_path) {
-        train_usage(stderr);
+    if (!bad && !config_path) bad = cli_usage_error("train", "name a config file (CONFIG.yaml)");
+    if (bad) {
         free(overrides);
         return 2;
     }

@@ -179,7 +179,7 @@ static void test_run_quantize_eval(void **state)
     assert_output_has("model.q8.h5");
     snprintf(args, sizeof args, "quantize '%s/r/model.h5' --bits 12", dir);
     assert_int_equal(mcuforge(args), 2);
-    assert_output_has("--bits must be 8 or 16");
+    assert_output_has("--bits '12': expected 8 or 16");
     snprintf(args, sizeof args, "info '%s/r/model.q8.h5'", dir);
     assert_int_equal(mcuforge(args), 0);
     assert_output_has("quantized: int8");
@@ -432,6 +432,91 @@ static void test_deploy_out_folder(void **state)
     assert_int_equal(tu_count_entries(d), 7); /* m.yaml, m.h5, 4 reports, mine: nothing else */
 }
 
+/* Argument errors: every number is parsed strictly (no trailing junk, no NaN or infinity, in
+ * range), and every error names the argument, the value and what is expected, with exit status
+ * 2, before any file is read. */
+static void test_argument_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args[16];
+        const char *says[3];
+    } cases[] = {
+        {{"quantize", "m.h5", "--bits", "8", "--frobnicate"}, {"unknown option '--frobnicate'"}},
+        {{"quantize", "m.h5", "--bits", "8", "--calibration", "-5"},
+         {"--calibration '-5'", "from 0 to"}},
+        {{"quantize", "m.h5", "--bits", "8", "--threads", "0"}, {"--threads '0'", "from 1 to 64"}},
+        {{"quantize", "m.h5", "--bits", "8junk"}, {"--bits '8junk'", "8 or 16"}},
+        {{"quantize", "m.h5", "--bits", "12"}, {"--bits '12'", "8 or 16"}},
+        {{"quantize", "m.h5", "--bits", "8", "--calibration", "abc"}, {"--calibration 'abc'"}},
+        {{"quantize", "m.h5", "--bits", "8", "--qat", "--lr", "nan"}, {"--lr 'nan'", "finite"}},
+        {{"quantize", "m.h5", "--bits", "8", "--qat", "--lr", "inf"}, {"--lr 'inf'"}},
+        {{"quantize", "m.h5", "--bits", "8", "--qat", "--lr", "0.01x"}, {"--lr '0.01x'"}},
+        {{"quantize", "m.h5", "--bits", "8", "--qat", "--lr", "-0.1"}, {"--lr '-0.1'"}},
+        {{"quantize", "m.h5", "--bits", "8", "--qat", "--epochs", "-3"},
+         {"--epochs '-3'", "from 1 to"}},
+        {{"quantize", "m.h5", "--bits", "8", "--force-n", "9x"}, {"--force-n '9x'"}},
+        {{"quantize", "m.h5", "--bits", "8", "--rounding", "up"},
+         {"--rounding 'up'", "floor or half-up"}},
+        {{"quantize", "m.h5", "--bits", "8", "--range", "median"},
+         {"--range 'median'", "max or mse"}},
+        {{"quantize", "m.h5", "--bits"}, {"--bits needs a value"}},
+        {{"quantize", "--bits", "8"}, {"name a model file"}},
+        {{"quantize", "m.h5", "n.h5", "--bits", "8"}, {"unexpected argument 'n.h5'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--frob"},
+         {"unknown option '--frob'"}},
+        {{"deploy", "m.h5", "--precision", "int4", "--out", "d"},
+         {"--precision 'int4'", "float32, int16 or int8"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--vectors", "-1"},
+         {"--vectors '-1'", "from 1 to"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--vectors", "0"},
+         {"--vectors '0'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--vectors", "5x"},
+         {"--vectors '5x'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--timeout", "0"},
+         {"--timeout '0'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--threads", "65"},
+         {"--threads '65'", "from 1 to 64"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--calibration", "-1"},
+         {"--calibration '-1'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--range", "median"},
+         {"--range 'median'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--rounding", "up"},
+         {"--rounding 'up'"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out"}, {"--out needs a value"}},
+        {{"deploy", "m.h5", "--precision", "int8"}, {"--out"}},
+        {{"deploy", "m.h5", "--precision", "int8", "--out", "d", "--vectors", "5", "--all-test"},
+         {"exclude each other"}},
+        {{"eval", "m.h5", "--threads", "2x"}, {"--threads '2x'"}},
+        {{"eval", "m.h5", "--split", "bogus"}, {"--split 'bogus'", "test, val or train"}},
+        {{"eval", "m.h5", "--frob"}, {"unknown option '--frob'"}},
+        {{"lower", "m.h5", "--precision", "int4"}, {"--precision 'int4'"}},
+        {{"lower", "m.h5", "--frob"}, {"unknown option '--frob'"}},
+        {{"train", "c.yaml", "--frob"}, {"unknown option '--frob'"}},
+        {{"run", "c.yaml", "--frob"}, {"unknown option '--frob'"}},
+        {{"info", "m.h5", "--frob"}, {"unknown option '--frob'"}},
+        {{"dataset", "info", "synthetic", "--frob"}, {"unknown option '--frob'"}},
+    };
+    const char *dir = tu_tmpdir("cli_arguments");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = mcuforge_argv(dir, cases[i].args);
+        char line[512] = "";
+        for (int a = 0; cases[i].args[a]; a++)
+            snprintf(line + strlen(line), sizeof line - strlen(line), " %s", cases[i].args[a]);
+        if (rc != 2) fail_msg("mcuforge%s: exit %d, not 2:\n%s", line, rc, out);
+        for (int k = 0; k < 3 && cases[i].says[k]; k++)
+            if (!strstr(out, cases[i].says[k]))
+                fail_msg("mcuforge%s: the message lacks '%s':\n%s", line, cases[i].says[k], out);
+        if (strcmp(cases[i].args[2] ? cases[i].args[2] : "", "--bits") &&
+            strstr(out, "--bits must"))
+            fail_msg("mcuforge%s: blames --bits:\n%s", line, out);
+    }
+    assert_int_equal(tu_count_entries(dir), 0); /* nothing written */
+    const char *help[] = {"quantize", "--help", NULL};
+    assert_int_equal(mcuforge_argv(dir, help), 0);
+    assert_output_has("--range max|mse");
+}
+
 static void test_config_errors_reach_the_user(void **state)
 {
     (void)state;
@@ -483,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_run_deploy),
         cmocka_unit_test(test_flag_injection_refused),
         cmocka_unit_test(test_deploy_out_folder),
+        cmocka_unit_test(test_argument_errors),
         cmocka_unit_test(test_config_errors_reach_the_user),
         cmocka_unit_test(test_dataset_info),
     };
