@@ -3,6 +3,7 @@
 #include "mf_fileio.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -706,15 +707,113 @@ int mf_h5_dataset_shape(const mf_h5 *h, hid_t parent, const char *name, const ch
     return rc;
 }
 
-int mf_h5_dataset_read(const mf_h5 *h, hid_t parent, const char *name, const char *field,
-                       mf_h5_type type, int rank, const hsize_t *want, void *out)
+/* Deflate, the strongest filter HDF5 builds in for float data, stores at most 1032 bytes in
+ * one; a compressed dataset that declares more per stored byte does not hold its data. */
+#define MAX_EXPANSION 1032
+
+/* The file holds the dataset's data (sp, rank, dims: its dataspace and shape; expected: its
+ * declared bytes): no external or virtual storage; contiguous and compact storage of exactly the
+ * declared size; chunked storage with every chunk written, at least the declared size uncompressed
+ * and at most MAX_EXPANSION declared bytes per stored byte compressed. A dataset declared but never
+ * written holds 0 bytes, and reading it would return fill values for however many bytes it
+ * declares. */
+static int check_storage(const mf_h5 *h, hid_t ds, hid_t sp, const char *field, int rank,
+                         const hsize_t *dims, unsigned long long expected)
 {
     int rc = MF_ERR;
-    hid_t t = -1, sp = -1;
-    hid_t ds = open_object(h, parent, name, field, H5I_DATASET);
-    if (ds < 0) return MF_ERR;
-    t = H5Dget_type(ds);
-    sp = H5Dget_space(ds);
+    hid_t dcpl = H5Dget_create_plist(ds);
+    if (dcpl < 0) return mf_h5_fail_hdf5(h, field, "cannot read the dataset's storage layout");
+    H5D_layout_t layout = H5Pget_layout(dcpl);
+    int external = H5Pget_external_count(dcpl), filters = H5Pget_nfilters(dcpl);
+    unsigned long long stored = (unsigned long long)H5Dget_storage_size(ds);
+    if (layout < 0 || external < 0 || filters < 0) {
+        mf_h5_fail_hdf5(h, field, "cannot read the dataset's storage layout");
+        goto done;
+    }
+    if (external > 0 ||
+        (layout != H5D_COMPACT && layout != H5D_CONTIGUOUS && layout != H5D_CHUNKED)) {
+        mf_h5_fail(h, field,
+                   "stores its data %s; expected the data in the file itself (contiguous, "
+                   "compact or chunked)",
+                   external > 0 ? "in external files" : "through a virtual mapping");
+        goto done;
+    }
+    if (expected == 0) {
+        rc = MF_OK;
+        goto done;
+    }
+    if (layout != H5D_CHUNKED) {
+        if (stored != expected) {
+            mf_h5_fail(h, field,
+                       "holds %llu bytes of data, but its shape and type declare %llu (a dataset "
+                       "declared and never written, or damaged)",
+                       stored, expected);
+            goto done;
+        }
+        rc = MF_OK;
+        goto done;
+    }
+    hsize_t chunk[H5S_MAX_RANK];
+    if (rank < 1 || H5Pget_chunk(dcpl, rank, chunk) != rank) {
+        mf_h5_fail_hdf5(h, field, "cannot read the dataset's chunk shape");
+        goto done;
+    }
+    unsigned long long total = 1; /* ≤ the number of elements: no overflow */
+    for (int i = 0; i < rank; i++) {
+        if (chunk[i] == 0) {
+            mf_h5_fail(h, field, "has a chunk dimension of 0");
+            goto done;
+        }
+        total *= (unsigned long long)((dims[i] + chunk[i] - 1) / chunk[i]);
+    }
+    hsize_t written = 0;
+    if (H5Dget_num_chunks(ds, sp, &written) < 0) {
+        mf_h5_fail_hdf5(h, field, "cannot count the dataset's chunks");
+        goto done;
+    }
+    if ((unsigned long long)written < total) {
+        mf_h5_fail(h, field,
+                   "holds %llu bytes of data: %llu of its %llu chunks are written, and its shape "
+                   "and type declare %llu bytes (a dataset declared and never written "
+                   "completely, or damaged)",
+                   stored, (unsigned long long)written, total, expected);
+        goto done;
+    }
+    if (filters == 0 ? stored < expected
+                     : stored < (expected + MAX_EXPANSION - 1) / MAX_EXPANSION) {
+        mf_h5_fail(h, field,
+                   "holds %llu bytes of data in %s chunks, but its shape and type declare %llu "
+                   "(%s; damaged)",
+                   stored, filters ? "compressed" : "uncompressed", expected,
+                   filters ? "more than 1032 per stored byte, deflate's largest ratio"
+                           : "fewer bytes than declared");
+        goto done;
+    }
+    rc = MF_OK;
+done:
+    H5Pclose(dcpl);
+    return rc;
+}
+
+/* The storage checks (check_storage) of an open dataset against its own shape and type. */
+static int check_stored(const mf_h5 *h, hid_t ds, hid_t t, hid_t sp, const char *field)
+{
+    int r = 0;
+    hsize_t dims[H5S_MAX_RANK];
+    if (space_dims(h, sp, field, H5S_MAX_RANK, &r, dims)) return MF_ERR;
+    hssize_t points = H5Sget_simple_extent_npoints(sp);
+    size_t esize = H5Tget_size(t);
+    if (points < 0 || esize == 0 || (unsigned long long)points > ULLONG_MAX / esize)
+        return mf_h5_fail_hdf5(h, field, "cannot read the dataset's size");
+    return check_storage(h, ds, sp, field, r, dims, (unsigned long long)points * esize);
+}
+
+/* Checks an open dataset's type, rank, dimensions and storage against what the caller expects. */
+static int check_dataset(const mf_h5 *h, hid_t ds, const char *field, mf_h5_type type, int rank,
+                         const hsize_t *want)
+{
+    int rc = MF_ERR;
+    hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
     if (t < 0 || sp < 0) {
         mf_h5_fail_hdf5(h, field, "cannot read the dataset's type and shape");
         goto done;
@@ -742,14 +841,64 @@ int mf_h5_dataset_read(const mf_h5 *h, hid_t parent, const char *name, const cha
                    dims_str(r, dims, f, sizeof f));
         goto done;
     }
-    if (H5Dread(ds, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
-        mf_h5_fail_hdf5(h, field, "cannot read the dataset (file truncated or corrupt?)");
-        goto done;
-    }
-    rc = MF_OK;
+    rc = check_stored(h, ds, t, sp, field);
 done:
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field)
+{
+    H5G_info_t gi;
+    if (H5Gget_info(g, &gi) < 0) return mf_h5_fail_hdf5(h, field, "cannot read the group");
+    for (hsize_t i = 0; i < gi.nlinks; i++) {
+        char name[256], dfield[512];
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                                         H5P_DEFAULT);
+        if (len < 0) return mf_h5_fail_hdf5(h, field, "cannot read the group's entries");
+        if ((size_t)len >= sizeof name)
+            return mf_h5_fail(h, field, "holds an entry whose name is longer than %zu bytes",
+                              sizeof name - 1);
+        H5L_info_t li;
+        if (H5Lget_info(g, name, &li, H5P_DEFAULT) < 0)
+            return mf_h5_fail_hdf5(h, field, "cannot look up entry '%s'", name);
+        if (li.type != H5L_TYPE_HARD) continue; /* readers refuse links when they open them */
+        hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+        if (o < 0) return mf_h5_fail_hdf5(h, field, "cannot open entry '%s'", name);
+        int rc = MF_OK;
+        if (H5Iget_type(o) == H5I_DATASET) {
+            snprintf(dfield, sizeof dfield, "%s/%s", field, name);
+            hid_t t = H5Dget_type(o), sp = H5Dget_space(o);
+            rc = t < 0 || sp < 0 ? mf_h5_fail_hdf5(h, dfield, "cannot read the dataset's type")
+                                 : check_stored(h, o, t, sp, dfield);
+            if (sp >= 0) H5Sclose(sp);
+            if (t >= 0) H5Tclose(t);
+        }
+        H5Oclose(o);
+        if (rc) return MF_ERR;
+    }
+    return MF_OK;
+}
+
+int mf_h5_dataset_check(const mf_h5 *h, hid_t parent, const char *name, const char *field,
+                        mf_h5_type type, int rank, const hsize_t *dims)
+{
+    hid_t ds = open_object(h, parent, name, field, H5I_DATASET);
+    if (ds < 0) return MF_ERR;
+    int rc = check_dataset(h, ds, field, type, rank, dims);
+    H5Oclose(ds);
+    return rc;
+}
+
+int mf_h5_dataset_read(const mf_h5 *h, hid_t parent, const char *name, const char *field,
+                       mf_h5_type type, int rank, const hsize_t *want, void *out)
+{
+    hid_t ds = open_object(h, parent, name, field, H5I_DATASET);
+    if (ds < 0) return MF_ERR;
+    int rc = check_dataset(h, ds, field, type, rank, want);
+    if (rc == MF_OK && H5Dread(ds, mem_type(type), H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+        rc = mf_h5_fail_hdf5(h, field, "cannot read the dataset (file truncated or corrupt?)");
     H5Oclose(ds);
     return rc;
 }

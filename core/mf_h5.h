@@ -115,9 +115,22 @@ int mf_h5_dataset_write(const mf_h5 *h, hid_t parent, const char *name, const ch
 /* The rank and dimensions of dataset parent/name: at most max_rank dimensions. */
 int mf_h5_dataset_shape(const mf_h5 *h, hid_t parent, const char *name, const char *field,
                         int max_rank, int *rank, hsize_t *dims);
-/* Reads dataset parent/name into out after checking its type (MF_H5_F32: any float type,
- * converted; an integer type: integers of that size and signedness), its rank and each of its
- * dimensions against dims. */
+/* Checks dataset parent/name without reading it: its type (MF_H5_F32: any float type; an
+ * integer type: integers of that size and signedness), its rank and each of its dimensions
+ * against dims, and that the file holds its data (DESIGN.md §11: sizes are checked before any
+ * allocation or read): no external or virtual storage; contiguous or compact storage of exactly
+ * the declared bytes; chunked storage with every chunk written and, when compressed, at most
+ * 1032 declared bytes per stored byte (deflate's largest ratio). A dataset declared but never
+ * written is refused ("holds 0 bytes of data, but its shape and type declare ..."). */
+int mf_h5_dataset_check(const mf_h5 *h, hid_t parent, const char *name, const char *field,
+                        mf_h5_type type, int rank, const hsize_t *dims);
+/* The storage checks of mf_h5_dataset_check for every dataset directly in group g (field: the
+ * group's path), each against its own shape and type: what a loader runs before it builds
+ * anything from a group's description, so that no dataset can make it allocate or read more
+ * than the file holds. */
+int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field);
+/* Reads dataset parent/name into out (converted to type's native form) after the checks of
+ * mf_h5_dataset_check. */
 int mf_h5_dataset_read(const mf_h5 *h, hid_t parent, const char *name, const char *field,
                        mf_h5_type type, int rank, const hsize_t *dims, void *out);
 

@@ -257,7 +257,11 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
         goto done;
     }
     mf_layer_spec_init(sp, op, name);
-    if (mf_h5_attr_read_int(c, g, field, "index", 0, n_layers - 1, index)) goto done;
+    /* before the graph is built (and its parameters allocated): the group's datasets hold the
+     * data they declare */
+    if (mf_h5_group_check_stored(c, g, field) ||
+        mf_h5_attr_read_int(c, g, field, "index", 0, n_layers - 1, index))
+        goto done;
     if (mf_h5_attr_read_strs(c, g, field, "inputs",
                              (size_t)(info->min_inputs > 0 ? info->min_inputs : 1), MF_MAX_INPUTS,
                              MF_NAME_MAX - 1, &inputs, &n_inputs))
@@ -312,7 +316,8 @@ done:
     return rc;
 }
 
-/* Checks dataset group/<d->name> against d (float, rank, dims) and only then reads it. */
+/* Checks dataset group/<d->name> against d (float, rank, dims, the data stored in the file)
+ * and only then reads it into dst; dst NULL: only checks. */
 static int read_param(const mf_h5 *c, hid_t g, const char *gfield, const mf_param_desc *d,
                       float *dst)
 {
@@ -321,10 +326,12 @@ static int read_param(const mf_h5 *c, hid_t g, const char *gfield, const mf_para
     hsize_t dims[MF_MAX_RANK];
     for (int i = 0; i < d->shape.rank; i++)
         dims[i] = (hsize_t)d->shape.dim[i];
+    if (!dst) return mf_h5_dataset_check(c, g, d->name, field, MF_H5_F32, d->shape.rank, dims);
     return mf_h5_dataset_read(c, g, d->name, field, MF_H5_F32, d->shape.rank, dims, dst);
 }
 
-static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i)
+/* Layer i's tensors: checked (read 0), or checked and read (read 1). */
+static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i, int read)
 {
     const mf_node *nd = &m->nodes[i];
     char field[FIELD_MAX];
@@ -345,7 +352,7 @@ static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i)
                        d[k].is_state ? "state" : "parameter");
             goto done;
         }
-        if (read_param(c, g, field, &d[k], arr + base + d[k].offset)) goto done;
+        if (read_param(c, g, field, &d[k], read ? arr + base + d[k].offset : NULL)) goto done;
     }
     rc = MF_OK;
 done:
@@ -417,13 +424,14 @@ static int read_extras(const mf_h5 *c, hid_t f, mf_model *m)
                : kind == 2 ? (size_t)m->input_shape.dim[m->input_shape.rank - 1]
                            : 0;
     if (n) {
+        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}}, ds = {"std", 0, 0, {1, {(int)n}}};
+        if (read_param(c, g, field, &dm, NULL) || read_param(c, g, field, &ds, NULL)) goto done;
         mean = malloc(sizeof(float) * n);
         std = malloc(sizeof(float) * n);
         if (!mean || !std) {
             mf_h5_fail(c, field, "out of memory");
             goto done;
         }
-        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}}, ds = {"std", 0, 0, {1, {(int)n}}};
         if (read_param(c, g, field, &dm, mean) || read_param(c, g, field, &ds, std)) goto done;
     }
     if (mf_model_set_preprocess(m, kind, n, mean, std, c->err)) {
@@ -562,8 +570,11 @@ static mf_model *load_model(const mf_h5 *c, hid_t f)
         mf_h5_fail(c, NULL, "the model has more than %zu parameters", MF_MAX_PARAMS);
         goto done;
     }
-    for (int i = 1; i < m->n_nodes; i++)
-        if (read_params(c, layers, m, i)) goto done;
+    /* every tensor's type, shape and stored size before any is read: a file cannot make the
+     * loader read more than it holds (DESIGN.md §11) */
+    for (int read = 0; read <= 1; read++)
+        for (int i = 1; i < m->n_nodes; i++)
+            if (read_params(c, layers, m, i, read)) goto done;
 
     int has_config = mf_h5_attr_exists(c, f, ROOT_FIELD, "config");
     if (has_config < 0) goto done;

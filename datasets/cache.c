@@ -140,12 +140,15 @@ int mf_cache_save(const char *path, const mf_dataset *d, mf_error *err)
     return mf_h5_write_atomic(path, write_cache, (void *)d, err);
 }
 
+/* Dataset name of n rows of per values (per 0: n values) into out; out NULL: only checked
+ * (type, shape and the data stored in the file, mf_h5_dataset_check). */
 static int read_rows(const mf_h5 *h, const char *name, mf_h5_type type, int n, hsize_t per,
                      void *out)
 {
     char field[64];
     snprintf(field, sizeof field, "/%s", name);
     hsize_t dims[2] = {(hsize_t)n, per};
+    if (!out) return mf_h5_dataset_check(h, h->file, name, field, type, per ? 2 : 1, dims);
     return mf_h5_dataset_read(h, h->file, name, field, type, per ? 2 : 1, dims, out);
 }
 
@@ -180,6 +183,14 @@ static int read_cache(const mf_h5 *h, const char *name, mf_dataset **out)
         s.dim[i] = (int)shape[i];
     int groups = mf_h5_exists(h, f, "/", "group_train");
     if (groups < 0) return MF_ERR;
+    /* every tensor holds its data before anything is allocated for it */
+    hsize_t per0 = mf_shape_size(&s);
+    if (read_rows(h, "x_train", MF_H5_F32, n_train, per0, NULL) ||
+        read_rows(h, "y_train", MF_H5_I32, n_train, 0, NULL) ||
+        read_rows(h, "x_test", MF_H5_F32, n_test, per0, NULL) ||
+        read_rows(h, "y_test", MF_H5_I32, n_test, 0, NULL) ||
+        (groups && read_rows(h, "group_train", MF_H5_I32, n_train, 0, NULL)))
+        return MF_ERR;
     mf_dataset *d = mf_dataset_alloc(name, &s, (int)classes, n_train, n_test, groups, h->err);
     if (!d) return MF_ERR;
     hsize_t per = mf_shape_size(&d->shape);

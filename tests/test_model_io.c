@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hdf5.h>
@@ -472,7 +475,8 @@ static void test_roundtrip_preprocessing(void **state)
         snprintf(m->dataset, sizeof m->dataset, "uci-har");
         int k = (int)mf_model_output_size(m);
         char(*names)[MF_LABEL_MAX] = calloc((size_t)k, MF_LABEL_MAX);
-        for (int i = 0; i < k; i++) snprintf(names[i], MF_LABEL_MAX, "class %d", i);
+        for (int i = 0; i < k; i++)
+            snprintf(names[i], MF_LABEL_MAX, "class %d", i);
         assert_int_equal(mf_model_set_class_names(m, k, (const char(*)[MF_LABEL_MAX])names, &err),
                          MF_OK);
         paths p;
@@ -931,6 +935,138 @@ static void test_cli_info(void **state)
     mf_model_free(m);
 }
 
+/* A small model whose conv layer "big" declares `filters` output channels of a 255-tap kernel
+ * over a [255, 1] input; saved with 4 filters, then edited with the HDF5 C API to declare
+ * `filters` and a kernel dataset of 255x1x`filters` float32 laid out as `layout` (H5D_CONTIGUOUS
+ * or H5D_CHUNKED with deflate) and written only when `write` is set. */
+static void declare_big_kernel(const char *path, int filters, H5D_layout_t layout, int write)
+{
+    mf_error err;
+    mf_shape in = {2, {255, 1}};
+    mf_model *m = mf_model_new(&in, &err);
+    assert_non_null(m);
+    mf_layer_spec s = spec(MF_OP_CONV1D, "big");
+    s.filters = 4;
+    s.kernel = 255;
+    s.padding = MF_PAD_VALID;
+    s.use_bias = 0;
+    add(m, &s);
+    finish(m, 3);
+    save_ok(m, path);
+    mf_model_free(m);
+    hid_t f = edit(path);
+    hid_t g = H5Gopen2(f, "/layers/big", H5P_DEFAULT);
+    replace_int_attr(g, "filters", filters);
+    assert_true(H5Ldelete(g, "kernel", H5P_DEFAULT) >= 0);
+    hsize_t dims[3] = {255, 1, (hsize_t)filters}, chunk[3] = {255, 1, 4};
+    hid_t sp = H5Screate_simple(3, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (layout == H5D_CHUNKED) {
+        assert_true(H5Pset_chunk(dcpl, 3, chunk) >= 0);
+        assert_true(H5Pset_deflate(dcpl, 6) >= 0);
+    }
+    hid_t d = H5Dcreate2(g, "kernel", H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    if (write) {
+        size_t n = (size_t)255 * filters;
+        float *v = malloc(sizeof(float) * n);
+        assert_non_null(v);
+        for (size_t i = 0; i < n; i++)
+            v[i] = (float)(i % 7) * 0.125f - 0.25f;
+        assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+        free(v);
+    }
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Gclose(g);
+    H5Fclose(f);
+}
+
+/* Loads path in a child process: whether it failed, its error, how much its peak resident
+ * memory grew during the load (KiB) and the wall time. */
+static int load_in_child(const char *path, char *msg, size_t size, long *grew_kib, double *secs)
+{
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+        mf_error err;
+        mf_error_clear(&err);
+        mf_model *m = mf_model_load(path, &err);
+        getrusage(RUSAGE_SELF, &after);
+        char buf[2100];
+        int n = snprintf(buf, sizeof buf, "%ld\n", after.ru_maxrss - before.ru_maxrss);
+        mf_error_format(&err, buf + n, sizeof buf - (size_t)n);
+        ssize_t w = write(fd[1], buf, strlen(buf));
+        (void)w;
+        close(fd[1]);
+        _exit(m ? 0 : 1);
+    }
+    close(fd[1]);
+    char buf[2100];
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < sizeof buf && (r = read(fd[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    buf[n] = '\0';
+    close(fd[0]);
+    int status = 0;
+    assert_true(waitpid(pid, &status, 0) == pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    *secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    char *nl = strchr(buf, '\n');
+    assert_non_null(nl);
+    *grew_kib = strtol(buf, NULL, 10);
+    snprintf(msg, size, "%s", nl + 1);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* Regression: a 22 KB model declaring an unwritten 255 x 1,048,576 kernel (within every graph
+ * limit: 2^28 parameters) made info/eval/deploy allocate and read 1 GiB of HDF5 fill values.
+ * A dataset must hold its data in the file: contiguous storage of exactly the declared bytes,
+ * chunked storage with every chunk written and, compressed, at most 1032 declared bytes per
+ * stored byte (deflate's largest ratio). Every layer dataset is checked before any is read. */
+static void test_unwritten_datasets_are_refused_fast(void **state)
+{
+    (void)state;
+    paths p;
+    setup_paths(&p, "unwritten");
+    const H5D_layout_t layouts[2] = {H5D_CONTIGUOUS, H5D_CHUNKED};
+    for (int k = 0; k < 2; k++) {
+        declare_big_kernel(p.model, 1 << 20, layouts[k], 0);
+        struct stat st;
+        assert_int_equal(stat(p.model, &st), 0);
+        assert_true(st.st_size < 64 * 1024);
+        char msg[2048];
+        long grew = 0;
+        double secs = 0;
+        int rc = load_in_child(p.model, msg, sizeof msg, &grew, &secs);
+        printf("%s kernel: exit %d, %.2f s, peak RSS grew by %ld MiB: %s\n",
+               k ? "chunked" : "contiguous", rc, secs, grew / 1024, msg);
+        assert_int_equal(rc, 1);
+        assert_contains(msg, p.model);
+        assert_contains(msg, "/layers/big/kernel");
+        assert_contains(msg, "holds 0 bytes");
+        assert_true(grew < 64 * 1024); /* not the 1 GiB the kernel declares */
+        assert_true(secs < 10.0);
+    }
+    /* written datasets load, contiguous or chunked and compressed */
+    for (int k = 0; k < 2; k++) {
+        declare_big_kernel(p.model, 8, layouts[k], 1);
+        mf_model *m = load_ok(p.model);
+        assert_true(m->params[1] == -0.125f);
+        mf_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -945,6 +1081,7 @@ int main(void)
         cmocka_unit_test(test_garbage_and_missing),
         cmocka_unit_test(test_wrong_shape),
         cmocka_unit_test(test_bad_attributes),
+        cmocka_unit_test(test_unwritten_datasets_are_refused_fast),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_h5dump_reads_it),
         cmocka_unit_test(test_cli_info),

@@ -441,6 +441,8 @@ static void test_malformed_quantized_files(void **state)
     hid_t sp = H5Screate_simple(1, dims, NULL);
     hid_t d = H5Dcreate2(h, "/layers/c2/kernel_q", H5T_STD_I8LE, sp, H5P_DEFAULT, H5P_DEFAULT,
                          H5P_DEFAULT);
+    const int8_t five[5] = {1, 2, 3, 4, 5}; /* written: a dataset never written is refused first */
+    H5Dwrite(d, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, five);
     H5Dclose(d);
     H5Sclose(sp);
     H5Fclose(h);
