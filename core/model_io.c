@@ -15,7 +15,10 @@
  * Strings are variable-length UTF-8 (readers also accept fixed-length strings).
  *
  * The checked reads and writes are core/mf_h5.h's: errors say err->file = the model file and
- * err->field = the HDF5 path of the object concerned. Saving is atomic (mf_h5_write_atomic). */
+ * err->field = the HDF5 path of the object concerned. Saving is atomic (mf_h5_write_atomic).
+ * Loading checks every dataset's storage before the graph is built, every tensor against the
+ * graph before any is read, and every value read: finite, std > 0, moving_variance >= 0. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,8 +319,39 @@ done:
     return rc;
 }
 
+/* The values a tensor may hold: every value finite; a standard deviation (/preprocessing/std)
+ * also positive, a batch-norm moving_variance also non-negative. The first value outside is an
+ * error naming the dataset (field) and the value's index (and its position for rank > 1). */
+static int check_values(const mf_h5 *c, const char *field, const mf_param_desc *d, const float *v)
+{
+    int positive = !strcmp(d->name, "std"), nonneg = !strcmp(d->name, "moving_variance");
+    size_t n = mf_shape_size(&d->shape);
+    for (size_t i = 0; i < n; i++) {
+        const char *want = !isfinite(v[i])              ? "a finite number"
+                           : positive && !(v[i] > 0.0f) ? "a positive standard deviation"
+                           : nonneg && v[i] < 0.0f      ? "a variance >= 0"
+                                                        : NULL;
+        if (!want) continue;
+        char pos[96] = "";
+        if (d->shape.rank > 1) {
+            size_t used = 0, rest = i, stride = n;
+            used += (size_t)snprintf(pos, sizeof pos, " (");
+            for (int k = 0; k < d->shape.rank && used < sizeof pos; k++) {
+                stride /= (size_t)d->shape.dim[k];
+                used += (size_t)snprintf(pos + used, sizeof pos - used, "[%zu]", rest / stride);
+                rest %= stride;
+            }
+            if (used < sizeof pos) snprintf(pos + used, sizeof pos - used, ")");
+        }
+        return mf_h5_fail(c, field, "value at index %zu%s is %g; expected %s", i, pos, (double)v[i],
+                          want);
+    }
+    return MF_OK;
+}
+
 /* Checks dataset group/<d->name> against d (float, rank, dims, the data stored in the file)
- * and only then reads it into dst; dst NULL: only checks. */
+ * and only then reads it into dst, then checks its values (check_values); dst NULL: only the
+ * checks before reading. */
 static int read_param(const mf_h5 *c, hid_t g, const char *gfield, const mf_param_desc *d,
                       float *dst)
 {
@@ -327,7 +361,9 @@ static int read_param(const mf_h5 *c, hid_t g, const char *gfield, const mf_para
     for (int i = 0; i < d->shape.rank; i++)
         dims[i] = (hsize_t)d->shape.dim[i];
     if (!dst) return mf_h5_dataset_check(c, g, d->name, field, MF_H5_F32, d->shape.rank, dims);
-    return mf_h5_dataset_read(c, g, d->name, field, MF_H5_F32, d->shape.rank, dims, dst);
+    if (mf_h5_dataset_read(c, g, d->name, field, MF_H5_F32, d->shape.rank, dims, dst))
+        return MF_ERR;
+    return check_values(c, field, d, dst);
 }
 
 /* Layer i's tensors: checked (read 0), or checked and read (read 1). */

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1067,6 +1068,79 @@ static void test_unwritten_datasets_are_refused_fast(void **state)
     }
 }
 
+/* Sets element `index` of float dataset h5path of a saved file to v. */
+static void poke_float(const char *path, const char *h5path, size_t index, float v)
+{
+    hid_t f = edit(path);
+    hid_t d = H5Dopen2(f, h5path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t sp = H5Dget_space(d);
+    size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
+    assert_true(index < n);
+    float *buf = malloc(sizeof(float) * n);
+    assert_non_null(buf);
+    assert_true(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    buf[index] = v;
+    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    free(buf);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* Regression: non-finite preprocessing statistics were loaded and printed into the firmware's
+ * model.c as nanf/inff (which does not compile); NaN/inf weights and negative variances were
+ * loaded without a word (a negative variance was later blamed on the folded kernel); a zero std
+ * was refused without naming the dataset. Every float tensor must be finite, std positive and
+ * moving_variance non-negative; errors name the file, the dataset and the index. */
+static void test_invalid_values_are_refused(void **state)
+{
+    (void)state;
+    paths p;
+    setup_paths(&p, "invalid_values");
+    mf_model *m = model_1d();
+    mf_error err;
+    float mean[3] = {0.5f, -0.25f, 1.0f}, std[3] = {1.0f, 2.0f, 0.5f};
+    assert_int_equal(mf_model_set_preprocess(m, 2, 3, mean, std, &err), MF_OK);
+    struct {
+        const char *dataset;
+        size_t index;
+        float value;
+        const char *message;
+    } cases[] = {
+        {"/preprocessing/mean", 1, NAN, "value at index 1 is nan; expected a finite number"},
+        {"/preprocessing/std", 2, INFINITY, "value at index 2 is inf; expected a finite number"},
+        {"/preprocessing/std", 0, 0.0f,
+         "value at index 0 is 0; expected a positive standard "
+         "deviation"},
+        {"/preprocessing/std", 1, -2.0f,
+         "value at index 1 is -2; expected a positive standard "
+         "deviation"},
+        {"/layers/c1/kernel", 23, NAN,
+         "value at index 23 ([1][2][3]) is nan; expected a finite "
+         "number"},
+        {"/layers/fc/bias", 4, -INFINITY, "value at index 4 is -inf; expected a finite number"},
+        {"/layers/bn1/moving_variance", 3, -0.5f,
+         "value at index 3 is -0.5; expected a variance "
+         ">= 0"},
+        {"/layers/bn1/gamma", 0, NAN, "value at index 0 is nan"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        save_ok(m, p.model);
+        poke_float(p.model, cases[i].dataset, cases[i].index, cases[i].value);
+        const char *msg = load_fails(p.model, &err);
+        assert_string_equal(err.field, cases[i].dataset);
+        assert_contains(msg, p.model);
+        assert_contains(err.message, cases[i].message);
+    }
+    /* a variance of 0 is a constant channel, not an error */
+    save_ok(m, p.model);
+    poke_float(p.model, "/layers/bn1/moving_variance", 0, 0.0f);
+    mf_model *z = load_ok(p.model);
+    mf_model_free(z);
+    mf_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1082,6 +1156,7 @@ int main(void)
         cmocka_unit_test(test_wrong_shape),
         cmocka_unit_test(test_bad_attributes),
         cmocka_unit_test(test_unwritten_datasets_are_refused_fast),
+        cmocka_unit_test(test_invalid_values_are_refused),
         cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_h5dump_reads_it),
         cmocka_unit_test(test_cli_info),
