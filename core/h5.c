@@ -208,12 +208,14 @@ int mf_h5_create(mf_h5 *h, const char *path, const char *name, mf_error *err)
     errno = 0;
     h->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     int e = errno;
+    /* the reason: the system's (errno, e.g. a read-only folder), else HDF5's innermost message,
+     * taken before the next HDF5 call (H5Pclose) clears it */
+    if (h->file < 0 && e)
+        mf_h5_fail(h, NULL, "cannot create the file '%s': %s", path, strerror(e));
+    else if (h->file < 0)
+        mf_h5_fail_hdf5(h, NULL, "cannot create the file '%s'", path);
     H5Pclose(fapl);
-    if (h->file < 0) {
-        mf_h5_fail_hdf5(h, NULL, "cannot create the file '%s'%s%s", path, e ? ": " : "",
-                        e ? strerror(e) : "");
-        return mf_h5_close(h, MF_ERR);
-    }
+    if (h->file < 0) return mf_h5_close(h, MF_ERR);
     return MF_OK;
 }
 

@@ -113,6 +113,17 @@ static int mf_dataset_load_cached(const mf_dataset_config *cfg, FILE *log, mf_da
     }
     if (load_raw(cfg, out, err)) return MF_ERR;
     if (mf_file_make_dirs(cfg->cache_dir, err) || mf_cache_save(file, *out, err)) {
+        /* the system's reason (e.g. "Permission denied" for a read-only folder) stays in the
+         * message; it also says which setting chose the folder and what to do */
+        mf_error inner;
+        mf_error_clear(&inner);
+        if (err) inner = *err;
+        mf_error_set(err,
+                     "dataset %s: cannot write its cache in %s (dataset.cache_dir): %s; make the "
+                     "folder writable, choose another dataset.cache_dir or set dataset.cache: "
+                     "false",
+                     cfg->name, cfg->cache_dir, inner.message);
+        mf_error_at(err, inner.file[0] ? inner.file : cfg->cache_dir, 0, 0, NULL);
         mf_dataset_free(*out);
         *out = NULL;
         return MF_ERR;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include <png.h>
+#include <zlib.h>
 
 #include "mf_datasets.h"
 #include "mf_fileio.h"
@@ -141,6 +142,39 @@ static void to_float(const png_byte *pix, size_t count, int sc, int ch, float *o
     }
 }
 
+/* The size limit: an image's message names its size and both limits. */
+static int size_error(const char *path, unsigned long ih, unsigned long iw, mf_error *err)
+{
+    mf_error_set(err,
+                 "image of %lu x %lu pixels (height x width) exceeds the size limit (at most %d "
+                 "pixels a side and %zu pixels)",
+                 ih, iw, PNG_MAX_SIDE, PNG_MAX_PIXELS);
+    mf_error_at(err, path, 0, 0, NULL);
+    return MF_ERR;
+}
+
+static int too_large(unsigned long ih, unsigned long iw)
+{
+    return ih > PNG_MAX_SIDE || iw > PNG_MAX_SIDE || (size_t)ih * iw > PNG_MAX_PIXELS;
+}
+
+/* The size in the first chunk, when it is a well-formed IHDR (length 13, CRC correct): 1 and
+ * *ih, *iw; else 0 (libpng then reports what is wrong). Reads from the current position. */
+static int peek_ihdr(FILE *f, unsigned long *ih, unsigned long *iw)
+{
+    unsigned char b[25];
+    if (fread(b, 1, sizeof b, f) != sizeof b) return 0;
+    unsigned long len =
+        (unsigned long)b[0] << 24 | (unsigned long)b[1] << 16 | (unsigned long)b[2] << 8 | b[3];
+    unsigned long crc =
+        (unsigned long)b[21] << 24 | (unsigned long)b[22] << 16 | (unsigned long)b[23] << 8 | b[24];
+    if (len != 13 || memcmp(b + 4, "IHDR", 4) != 0 || crc32(0L, b + 4, 17) != crc) return 0;
+    *iw = (unsigned long)b[8] << 24 | (unsigned long)b[9] << 16 | (unsigned long)b[10] << 8 | b[11];
+    *ih =
+        (unsigned long)b[12] << 24 | (unsigned long)b[13] << 16 | (unsigned long)b[14] << 8 | b[15];
+    return 1;
+}
+
 /* Decodes path into dst (h × w × ch floats), resizing when allowed. */
 static int decode_png(const char *path, int h, int w, int ch, int resize, float *dst, mf_error *err)
 {
@@ -159,6 +193,19 @@ static int decode_png(const char *path, int h, int w, int ch, int resize, float 
         mf_error_set(err, "not a PNG file (%s)",
                      got < sizeof sig ? "shorter than the 8-byte signature" : "bad signature");
         mf_error_at_offset(err, path, 0);
+        return MF_ERR;
+    }
+    /* a valid header of an image over the size limit is said to be one (libpng would call it
+     * invalid), before anything is decoded */
+    unsigned long hh = 0, hw = 0;
+    if (peek_ihdr(ctx.f, &hh, &hw) && too_large(hh, hw)) {
+        fclose(ctx.f);
+        return size_error(path, hh, hw, err);
+    }
+    if (fseek(ctx.f, 8, SEEK_SET) != 0) {
+        mf_error_set(err, "cannot read '%s': %s", path, strerror(errno));
+        mf_error_at(err, path, 0, 0, NULL);
+        fclose(ctx.f);
         return MF_ERR;
     }
     ctx.offset = 8;
@@ -188,10 +235,8 @@ static int decode_png(const char *path, int h, int w, int ch, int resize, float 
     png_read_info(png, info);
     png_uint_32 iw = png_get_image_width(png, info), ih = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info), ctype = png_get_color_type(png, info);
-    if ((size_t)iw * ih > PNG_MAX_PIXELS) {
-        mf_error_set(err, "image of %u x %u pixels exceeds the limit of %zu pixels", (unsigned)ih,
-                     (unsigned)iw, PNG_MAX_PIXELS);
-        mf_error_at(err, path, 0, 0, NULL);
+    if (too_large(ih, iw)) {
+        size_error(path, ih, iw, err);
         goto done;
     }
     if (((int)iw != w || (int)ih != h) && !resize) {

@@ -9,11 +9,13 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -912,6 +914,130 @@ static void test_png_errors(void **state)
     assert_null(d);
 }
 
+/* A PNG that is only a signature, an IHDR chunk (8-bit grey, h x w) and IEND: a valid header of
+ * any size in a few bytes. */
+static void write_png_header(const char *path, uint32_t h, uint32_t w)
+{
+    uint8_t b[8 + 25 + 12] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t *c = b + 8;
+    const uint8_t ihdr[17] = {'I',
+                              'H',
+                              'D',
+                              'R',
+                              (uint8_t)(w >> 24),
+                              (uint8_t)(w >> 16),
+                              (uint8_t)(w >> 8),
+                              (uint8_t)w,
+                              (uint8_t)(h >> 24),
+                              (uint8_t)(h >> 16),
+                              (uint8_t)(h >> 8),
+                              (uint8_t)h,
+                              8,
+                              0,
+                              0,
+                              0,
+                              0};
+    c[3] = 13; /* length, big-endian */
+    memcpy(c + 4, ihdr, sizeof ihdr);
+    uLong crc = crc32(0L, ihdr, sizeof ihdr);
+    for (int i = 0; i < 4; i++)
+        c[21 + i] = (uint8_t)(crc >> (24 - 8 * i));
+    uint8_t *e = c + 25;
+    memcpy(e + 4, "IEND", 4);
+    crc = crc32(0L, (const Bytef *)"IEND", 4);
+    for (int i = 0; i < 4; i++)
+        e[8 + i] = (uint8_t)(crc >> (24 - 8 * i));
+    write_raw(path, b, sizeof b, 0);
+}
+
+/* Regression: a valid 50000 x 50000 PNG header was called "corrupt or truncated PNG (libpng:
+ * Image width exceeds user limit ...)"; an image over the size limit is now said to be one,
+ * with its size and the limits, before libpng reads anything else. */
+static void test_png_size_limit(void **state)
+{
+    (void)state;
+    const char *tmp = tu_tmpdir("test_images_png_size");
+    char root[4096], p[4200];
+    snprintf(root, sizeof root, "%s", tmp);
+    write_png_folder(root);
+    snprintf(p, sizeof p, "%s/train/ant/huge.png", root);
+    const uint32_t sizes[3][2] = {{50000, 50000}, {4, 16385}, {8193, 8193}};
+    for (int i = 0; i < 3; i++) {
+        write_png_header(p, sizes[i][0], sizes[i][1]);
+        mf_error err;
+        mf_dataset *d = NULL;
+        char want[128];
+        snprintf(want, sizeof want,
+                 "image of %u x %u pixels (height x width) exceeds the size limit",
+                 (unsigned)sizes[i][0], (unsigned)sizes[i][1]);
+        expect_error(mf_load_png_folder(root, PH, PW, 3, 1, &d, &err), &err, p, want);
+        assert_null(strstr(err.message, "corrupt"));
+        assert_null(d);
+    }
+}
+
+/* Regression: a cache_dir the process may not write gave no reason ("cannot write the dataset
+ * cache X"). The error names the dataset, the folder, the setting and the system's reason. As
+ * root (who may write anywhere) the load runs in a child process as user nobody. */
+static void test_read_only_cache_dir(void **state)
+{
+    (void)state;
+    const char *tmp = tu_tmpdir("test_images_ro_cache");
+    char root[4096], ro[4200];
+    snprintf(root, sizeof root, "%s", tmp);
+    write_png_folder(root);
+    snprintf(ro, sizeof ro, "%s/ro-cache", root);
+    assert_int_equal(mkdir(ro, 0555), 0);
+    assert_int_equal(chmod(ro, 0555), 0);
+    int shape[3] = {PH, PW, 3};
+    mf_dataset_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.name = "png";
+    cfg.path = root;
+    cfg.shape = shape;
+    cfg.shape_count = 3;
+    cfg.cache = true;
+    cfg.cache_dir = ro;
+    char msg[2048] = "";
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
+        mf_error err;
+        mf_error_clear(&err);
+        mf_dataset *d = NULL;
+        int rc = mf_dataset_load(&cfg, NULL, &d, &err);
+        mf_error_format(&err, msg, sizeof msg);
+        ssize_t w = write(fd[1], msg, strlen(msg));
+        (void)w;
+        _exit(rc == MF_ERR ? 1 : 0);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    ssize_t r;
+    while (n + 1 < sizeof msg && (r = read(fd[0], msg + n, sizeof msg - 1 - n)) > 0)
+        n += (size_t)r;
+    msg[n] = '\0';
+    close(fd[0]);
+    int status = 0;
+    assert_true(waitpid(pid, &status, 0) == pid);
+    chmod(ro, 0755);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 3) {
+        print_message("cannot drop root privileges here: skipped\n");
+        skip();
+    }
+    print_message("%s\n", msg);
+    assert_int_equal(WEXITSTATUS(status), 1);
+    assert_non_null(strstr(msg, "dataset png: cannot write its cache in"));
+    assert_non_null(strstr(msg, ro));
+    assert_non_null(strstr(msg, "dataset.cache_dir"));
+    assert_non_null(strstr(msg, strerror(EACCES)));
+}
+
 /* ---- the real datasets ---- */
 
 static int real_data_dir(const char *name, char *out, size_t size)
@@ -1016,11 +1142,12 @@ static void test_real_gtsrb(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idx_plain_and_gzip), cmocka_unit_test(test_idx_errors),
-        cmocka_unit_test(test_mnist_padding),      cmocka_unit_test(test_mnist_resize),
-        cmocka_unit_test(test_mnist_errors),       cmocka_unit_test(test_gtsrb_small),
-        cmocka_unit_test(test_gtsrb_errors),       cmocka_unit_test(test_png_folder),
-        cmocka_unit_test(test_png_errors),         cmocka_unit_test(test_real_mnist),
+        cmocka_unit_test(test_idx_plain_and_gzip),  cmocka_unit_test(test_idx_errors),
+        cmocka_unit_test(test_mnist_padding),       cmocka_unit_test(test_mnist_resize),
+        cmocka_unit_test(test_mnist_errors),        cmocka_unit_test(test_gtsrb_small),
+        cmocka_unit_test(test_gtsrb_errors),        cmocka_unit_test(test_png_folder),
+        cmocka_unit_test(test_png_errors),          cmocka_unit_test(test_png_size_limit),
+        cmocka_unit_test(test_read_only_cache_dir), cmocka_unit_test(test_real_mnist),
         cmocka_unit_test(test_real_gtsrb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
