@@ -14,7 +14,14 @@
  *   avg, int16: int32 sums, 4 channels at a time. avg, float: per channel 0.0f + taps in (ky, kx)
  *     order, then / (float)count, 4 channels at a time (the reference's order).
  * Global pools: the same per channel group, positions ascending (int8 average: none, see
- * pool.c). */
+ * pool.c).
+ * int16 and float: the channels left after the groups (C mod 4, or C mod 2, from c = C rounded
+ * down) run one at a time in a loop counted by that remainder, not bounded by c < C. With C known
+ * at link time (LTO propagates a layer's geometry) the count is a constant (0 when C is a
+ * multiple of the group: the loop is gone), whereas GCC could not bound the old form on paths
+ * it could not rule out and warned "iteration N invokes undefined behavior"
+ * (-Waggressive-loop-optimizations), which broke -Werror builds of float32 and int16 firmware.
+ * The int8 loops keep c < C (no warning; unchanged code and instruction counts). */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT) || defined(MF_RT_OPT_F32)
@@ -137,7 +144,7 @@ void mf_rt_maxpool_s16_opt(const mf_rt_geom *g, const int16_t *in, int relu, int
                 if (relu) m = mf_max_s16x2(m, 0);
                 mf_st32(o + c, m);
             }
-            for (; c < C; c++) {
+            for (int t = C > 0 ? C & 1 : 0; t > 0; t--, c++) {
                 int32_t m = INT16_MIN;
                 for (int ky = 0; ky < pw.rows; ky++)
                     for (int kx = 0; kx < pw.cols; kx++) {
@@ -226,7 +233,7 @@ void mf_rt_avgpool_s16_opt(const mf_rt_geom *g, const int16_t *in, int relu, int
                 o[c] = (int16_t)v0, o[c + 1] = (int16_t)v1, o[c + 2] = (int16_t)v2;
                 o[c + 3] = (int16_t)v3;
             }
-            for (; c < C; c++) {
+            for (int t = C > 0 ? C & 3 : 0; t > 0; t--, c++) {
                 int32_t sum = 0;
                 for (int ky = 0; ky < pw.rows; ky++)
                     for (int kx = 0; kx < pw.cols; kx++)
@@ -279,7 +286,7 @@ void mf_rt_global_maxpool_s16_opt(int positions, int channels, const int16_t *in
             m = mf_max_s16x2(m, mf_ld32(p += C));
         mf_st32(out + c, m);
     }
-    for (; c < C; c++) {
+    for (size_t t = C & 1; t > 0; t--, c++) {
         int32_t m = in[c];
         for (int i = 1; i < positions; i++) {
             int32_t v = in[(size_t)i * C + c];
@@ -304,7 +311,7 @@ void mf_rt_global_avgpool_s16_opt(int positions, int channels, const int16_t *in
         out[c + 2] = (int16_t)pool_avg(s2, positions, rounding);
         out[c + 3] = (int16_t)pool_avg(s3, positions, rounding);
     }
-    for (; c < C; c++) {
+    for (size_t t = C & 3; t > 0; t--, c++) {
         int32_t sum = 0;
         for (int i = 0; i < positions; i++)
             sum += in[(size_t)i * C + c];
@@ -351,7 +358,7 @@ void mf_rt_maxpool_f32_opt(const mf_rt_geom *g, const float *in, int relu, float
                 }
                 o[c] = m0, o[c + 1] = m1, o[c + 2] = m2, o[c + 3] = m3;
             }
-            for (; c < C; c++) {
+            for (int t = C > 0 ? C & 3 : 0; t > 0; t--, c++) {
                 const float *r = base + c;
                 float m = r[0];
                 for (int ky = 0; ky < pw.rows; ky++, r += row)
@@ -388,7 +395,7 @@ void mf_rt_avgpool_f32_opt(const mf_rt_geom *g, const float *in, int relu, float
                     o[c + i] = relu && a < 0.0f ? 0.0f : a;
                 }
             }
-            for (; c < C; c++) {
+            for (int t = C > 0 ? C & 3 : 0; t > 0; t--, c++) {
                 float s = 0.0f;
                 for (int ky = 0; ky < pw.rows; ky++)
                     for (int kx = 0; kx < pw.cols; kx++)
@@ -420,7 +427,7 @@ void mf_rt_global_maxpool_f32_opt(int positions, int channels, const float *in, 
         }
         out[c] = m0, out[c + 1] = m1, out[c + 2] = m2, out[c + 3] = m3;
     }
-    for (; c < C; c++) {
+    for (size_t t = C & 3; t > 0; t--, c++) {
         float m = in[c];
         for (int i = 1; i < positions; i++)
             if (in[(size_t)i * C + c] > m) m = in[(size_t)i * C + c];
@@ -441,7 +448,7 @@ void mf_rt_global_avgpool_f32_opt(int positions, int channels, const float *in, 
         for (int k = 0; k < 4; k++)
             out[c + k] = positions > 0 ? v[k] / (float)positions : 0.0f;
     }
-    for (; c < C; c++) {
+    for (size_t t = C & 3; t > 0; t--, c++) {
         float s = 0.0f;
         for (int i = 0; i < positions; i++)
             s += in[(size_t)i * C + c];

@@ -683,6 +683,10 @@ static void require_toolchain(void)
     skip();
 }
 
+/* The firmware tests build with every warning an error: the generated project and the runtime
+ * copies compile cleanly at the default flags, link-time optimisation included. */
+#define FIRMWARE_CFLAGS "-Werror"
+
 static void run_one(const fixture *f, int bits, int stream)
 {
     char name[64];
@@ -695,6 +699,7 @@ static void run_one(const fixture *f, int bits, int stream)
     o.labels = f->labels;
     o.n_vectors = f->n_test;
     o.stream = stream;
+    o.cflags = FIRMWARE_CFLAGS;
     mf_deploy_summary sum;
     mf_error err;
     mf_error_clear(&err);
@@ -846,6 +851,96 @@ static void test_stack_bound_from_disassembly(void **state)
     assert_int_equal(mf_stack_bound_objdump(ind, "model_run", &b, &err), MF_ERR);
 }
 
+/* conv1d (C filters) → avgpool → maxpool → a global pool (average or max) → dense: every
+ * pool kernel on C channels. */
+static mf_model *pool_model(int channels, int global_max)
+{
+    mf_error err;
+    mf_shape in = {2, {16, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "conv");
+    s.filters = channels;
+    s.kernel = 3;
+    s.padding = MF_PAD_SAME;
+    s.activation = MF_ACT_RELU;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_AVGPOOL1D, "avg");
+    s.kernel = 2;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL1D, "max");
+    s.kernel = 2;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, global_max ? MF_OP_GLOBAL_MAXPOOL : MF_OP_GLOBAL_AVGPOOL, "global");
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    mf_model_init_params(m, 11);
+    return m;
+}
+
+/* Regression: with C a multiple of 4 the pools' remainder loops (after 4 or 2 channels at a
+ * time) never run, and GCC's link-time optimisation warned "iteration 2147483647 invokes
+ * undefined behavior" (-Waggressive-loop-optimizations) in the float32 and int16 pools, so a
+ * firmware could not build with -Werror. Every pool at every precision, C = 8 (the remainder
+ * loops dead) and C = 7 (they run), builds with -Werror and runs bit-exact in QEMU. */
+static void test_firmware_pools_build_with_werror(void **state)
+{
+    (void)state;
+    require_toolchain();
+    static const int precisions[3] = {32, 16, 8};
+    static const int channels[2] = {8, 7};
+    float *x = malloc(sizeof(float) * 8 * 16 * 3);
+    mf_rng r;
+    mf_rng_seed(&r, 5);
+    for (int i = 0; i < 8 * 16 * 3; i++)
+        x[i] = (float)(2.0 * mf_rng_uniform(&r) - 1.0);
+    for (int c = 0; c < 2; c++)
+        for (int g = 0; g < 2; g++) {
+            mf_model *m = pool_model(channels[c], g);
+            for (int p = 0; p < 3; p++) {
+                int bits = precisions[p];
+                mf_qmodel *q = NULL;
+                mf_error err;
+                mf_error_clear(&err);
+                if (bits != 32) {
+                    mf_model *folded = mf_fold_model(m, &err);
+                    assert_non_null(folded);
+                    double ranges[8];
+                    assert_int_equal(mf_calibrate(folded, x, 8, 1, ranges, &err), MF_OK);
+                    mf_quant_options qo = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+                    q = mf_qmodel_build(folded, ranges, &qo, &err);
+                    assert_non_null(q); /* q owns folded */
+                }
+                char name[64];
+                snprintf(name, sizeof name, "deploy_fw_pools_c%d_%s_%d", channels[c],
+                         g ? "max" : "avg", bits);
+                const char *dir = tu_tmpdir(name);
+                mf_deploy_options o = {0};
+                o.out_dir = dir;
+                o.vectors = x;
+                o.n_vectors = 8;
+                o.stream = 1;
+                o.cflags = FIRMWARE_CFLAGS;
+                if (mf_deploy_generate(q, q ? NULL : m, &o, NULL, &err))
+                    fail_msg("generate %s: %s", name, err.message);
+                mf_deploy_report rep;
+                mf_deploy_run_options ro = {60, 2, NULL};
+                if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s: %s", name, err.message);
+                print_message("%s: bit-exact %d/%d, %.0f instructions\n", name, rep.bit_exact,
+                              rep.n_vectors, rep.instr_mean);
+                assert_int_equal(rep.bit_exact, 8);
+                assert_non_null(strstr(rep.cflags, "-Werror"));
+                mf_deploy_report_free(&rep);
+                mf_qmodel_free(q);
+            }
+            mf_model_free(m);
+        }
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -905,6 +1000,7 @@ static void test_firmware_large_receptive_field(void **state)
         o.vectors = x;
         o.n_vectors = 4;
         o.stream = 1;
+        o.cflags = FIRMWARE_CFLAGS;
         mf_deploy_summary sum;
         mf_error err;
         mf_error_clear(&err);
@@ -970,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_firmware_int8_channel_zscore),
         cmocka_unit_test(test_firmware_over_flash_budget),
         cmocka_unit_test(test_firmware_large_receptive_field),
+        cmocka_unit_test(test_firmware_pools_build_with_werror),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }
