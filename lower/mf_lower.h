@@ -45,6 +45,11 @@ typedef struct mf_qmodel {
     mf_qnode *nodes; /* model->n_nodes entries; nodes[0] describes the input (n_out = n_in) */
 } mf_qmodel;
 
+/* Every format's fractional bits (n_in, n_out, n_w, n_w_ch) lie in [−N_LIMIT, N_LIMIT]: the
+ * quantizer clamps to it, quantized files and lowering refuse anything else, so every shift
+ * derived from formats is a small int. */
+#define MF_QFORMAT_N_LIMIT 64
+
 /* How quantization gives an op's output its format (the op's lowering entry says). */
 typedef enum mf_qrule {
     MF_QRULE_UNSUPPORTED = 0, /* the op cannot be quantized (e.g. a batch-norm left unfolded) */

@@ -46,7 +46,7 @@ static size_t size_of(const mf_model *m, int node)
  * [-N_LIMIT, N_LIMIT], as quantized model files require (quantize/qmodel_io.c): every shift
  * derived from them is then a small int, and a per-channel shift fits the int8 shift table
  * unless its three terms are extreme together (checked). */
-#define N_LIMIT 64
+#define N_LIMIT MF_QFORMAT_N_LIMIT
 
 /* The kernels' no-overflow precondition (runtime/mf_runtime.h), proven per output channel c
  * from the integer weights w[c][0..k) and the bias: every partial sum of bias + Σ x·w has

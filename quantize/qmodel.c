@@ -22,9 +22,14 @@ void mf_qmodel_free(mf_qmodel *q)
     free(q);
 }
 
+/* A tensor's format from its range, within [−MF_QFORMAT_N_LIMIT, MF_QFORMAT_N_LIMIT]: a range
+ * below 2^−57 (int8) quantizes to zeros at the limit anyway, one above 2^64 saturates. */
 static int pick_n(const mf_quant_options *o, double range)
 {
-    return o->force_n >= 0 ? o->force_n : mf_qformat_from_range(range, o->bits);
+    int n = o->force_n >= 0 ? o->force_n : mf_qformat_from_range(range, o->bits);
+    return n > MF_QFORMAT_N_LIMIT    ? MF_QFORMAT_N_LIMIT
+           : n < -MF_QFORMAT_N_LIMIT ? -MF_QFORMAT_N_LIMIT
+                                     : n;
 }
 
 /* Keras [k…][cin][cout] (K × cout) → runtime [cout][k…][cin] (cout × K), quantized. */
@@ -68,16 +73,19 @@ static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int 
             for (size_t e = 0; e < k; e++)
                 if (fabs(w[e * cout + c]) > cmax) cmax = fabs(w[e * cout + c]);
             nw = pick_n(o, cmax);
-            /* formats must fit the int8 shift table */
-            if (nw > 100) nw = 100;
-            if (nw < -100) nw = -100;
+            /* the requantization shift n_in + nw − n_out must fit the int8 shift table: a
+             * channel that extreme is all but zero, and loses nothing at the clamped format */
+            if (n_in + nw - qn->n_out > 127) nw = 127 + qn->n_out - n_in;
+            if (n_in + nw - qn->n_out < -128) nw = -128 + qn->n_out - n_in;
             qn->n_w_ch[c] = (int8_t)nw;
             qn->shifts[c] = (int8_t)(n_in + nw - qn->n_out);
         }
         const int64_t lim = ((int64_t)1 << (o->bits - 1)) - 1;
+        uint64_t sum_w = 0; /* Σ|w| of the channel, for the accumulator bound below */
         for (size_t e = 0; e < k; e++) {
             int64_t v = mf_quantize_value(w[e * cout + c], nw, o->bits);
             if (v == lim || v == -lim - 1) qn->saturated += fabs(ldexp(w[e * cout + c], nw)) > lim;
+            sum_w += (uint64_t)(v < 0 ? -v : v);
             if (o->bits == 8)
                 ((int8_t *)qn->w)[(size_t)c * k + e] = (int8_t)v;
             else
@@ -86,6 +94,13 @@ static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int 
         if (b) {
             int acc_bits = o->bits == 8 ? 32 : 64;
             int64_t v = mf_quantize_value(b[c], n_in + nw, acc_bits);
+            /* the kernels' precondition: |bias| + 2^(bits−1)·Σ|w| fits the accumulator (a bias
+             * that large only comes with a degenerate format; it saturates symmetrically) */
+            const uint64_t acc_max = o->bits == 8 ? INT32_MAX : INT64_MAX;
+            const uint64_t mac_max = sum_w << (o->bits - 1);
+            const int64_t room = mac_max < acc_max ? (int64_t)(acc_max - mac_max) : 0;
+            if (v > room) v = room;
+            if (v < -room) v = -room;
             if (o->bits == 8)
                 ((int32_t *)qn->bias)[c] = (int32_t)v;
             else

@@ -95,7 +95,7 @@ static int read_ints(const mf_h5 *h, hid_t g, const char *field, const char *nam
  * bound for models built in memory), a per-channel requantization shift n_in + n_w_ch − n_out
  * within the int8 shift table, and per output channel |bias| + 2^(bits−1)·Σ|w| within the
  * accumulator (int32 for int8, int64 for int16): the runtime kernels' precondition. */
-#define N_LIMIT 64
+#define N_LIMIT MF_QFORMAT_N_LIMIT
 
 /* Output channel c of cout: |bias| + 2^(bits−1)·Σ_e |w[c][e]| bounds every partial sum of the
  * accumulator (|x| ≤ 2^(bits−1)); it must not exceed the accumulator's largest value. */

@@ -362,6 +362,47 @@ static void set_int_attr(const char *path, const char *obj, const char *name, in
     H5Fclose(f);
 }
 
+/* A channel with vanishing weights (and a tensor with a vanishing range) quantizes to formats
+ * within MF_QFORMAT_N_LIMIT and shifts within the int8 table: the file loads and lowers. */
+static void test_extreme_ranges_stay_within_the_format_limits(void **state)
+{
+    (void)state;
+    trained t = train_small();
+    for (int per_channel = 0; per_channel <= 1; per_channel++) {
+        mf_model *m = t.model;
+        int c1 = mf_model_find(m, "c1") > 0 ? mf_model_find(m, "c1") : 1;
+        mf_param_desc d[4];
+        mf_node_params(m, c1, d);
+        float *w = m->params + m->nodes[c1].param_offset + d[0].offset;
+        size_t n = mf_shape_size(&d[0].shape);
+        float *saved = malloc(sizeof(float) * n);
+        memcpy(saved, w, sizeof(float) * n);
+        for (size_t e = 0; e < n; e++)
+            w[e] = per_channel && e % (size_t)d[0].shape.dim[d[0].shape.rank - 1] ? w[e] : 1e-30f;
+        mf_qmodel *q = quantize(&t, 8, per_channel, MF_RT_ROUND_HALF_UP);
+        memcpy(w, saved, sizeof(float) * n);
+        free(saved);
+        for (int i = 0; i < q->model->n_nodes; i++) {
+            assert_true(abs(q->nodes[i].n_out) <= MF_QFORMAT_N_LIMIT);
+            assert_true(abs(q->nodes[i].n_w) <= MF_QFORMAT_N_LIMIT);
+        }
+        char path[1300];
+        snprintf(path, sizeof path, "%s/extreme%d.h5", tu_tmpdir("quantize"), per_channel);
+        mf_error err;
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        int is_float = 0;
+        mf_qmodel *back = mf_qmodel_load(path, &is_float, &err);
+        if (!back) fail_msg("%s", err.message);
+        mf_qexec *e = mf_qexec_new(back, NULL, &err);
+        if (!e) fail_msg("%s", err.message);
+        mf_qexec_free(e);
+        mf_qmodel_free(back);
+        mf_qmodel_free(q);
+    }
+    mf_model_free(t.model);
+    mf_dataset_free(t.data);
+}
+
 /* A version-1 file (rounding as a fixed-length string, as mcuforge wrote it before version 2)
  * still loads, with the same rounding. */
 static void test_reads_version_1_files(void **state)
@@ -789,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),
+        cmocka_unit_test(test_extreme_ranges_stay_within_the_format_limits),
         cmocka_unit_test(test_reads_version_1_files),
         cmocka_unit_test(test_malformed_quantized_files),
         cmocka_unit_test(test_quantize_refuses_a_dataset_the_model_cannot_take),
