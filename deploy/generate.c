@@ -101,12 +101,12 @@ static int check_out_dir(const char *dir, int force, mf_error *err)
 
 /* The sibling folder the project is written into before it replaces out_dir. */
 typedef struct out_folder {
-    char tmp[4200]; /* "" when there is none (yet, or any more) */
+    char tmp[4096]; /* "" when there is none (yet, or any more) */
 } out_folder;
 
 static int prepare_out(const mf_deploy_options *o, out_folder *out, mf_error *err)
 {
-    char parent[3900];
+    char parent[3800];
     size_t len = strlen(o->out_dir);
     while (len > 1 && o->out_dir[len - 1] == '/')
         len--;
