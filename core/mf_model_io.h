@@ -8,8 +8,8 @@
 
 struct mf_h5;
 
-/* Atomic (mf_file_write_atomic): "<path>.tmp.<pid>" in the same folder, flushed, then renamed
- * over path; a failure leaves no temporary file and an existing path as it was. */
+/* Atomic (mf_file_write_atomic): "<path>.tmp.<host>.<pid>" in the same folder, flushed, then
+ * renamed over path; a failure leaves no temporary file and an existing path as it was. */
 int mf_model_save(const mf_model *m, const char *path, mf_error *err);
 /* Writes the model into the open, empty HDF5 file h (mf_h5_create), for files that add to the
  * model file's content (quantized models); errors name h->name. */
