@@ -188,6 +188,11 @@ static void print_quantized(const mf_qmodel *q)
     printf("\nquantized: int%d, rounding %s, %s weight formats, input Q%d.%d\n", q->bits,
            q->rounding == MF_RT_ROUND_FLOOR ? "floor" : "half-up",
            q->per_channel ? "per-channel" : "per-tensor", q->bits - 1 - q->n_in, q->n_in);
+    if (q->range_method)
+        printf("calibration: %s ranges on %d training samples\n",
+               q->range_method == 2 ? "MSE" : "max", q->calibration_samples);
+    else
+        printf("calibration: not recorded (a file written before mcuforge recorded it)\n");
     printf("  %-16s %10s %10s\n", "layer", "output", "weights");
     for (int k = 1; k < m->n_nodes; k++) {
         int i = m->order[k];

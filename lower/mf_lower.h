@@ -40,8 +40,12 @@ typedef struct mf_qmodel {
     int bits;        /* 8 or 16 */
     int rounding;    /* MF_RT_ROUND_FLOOR or MF_RT_ROUND_HALF_UP */
     int per_channel;
-    int n_in;        /* input fractional bits */
-    int force_n;     /* >= 0: the forced format of every tensor, else -1 */
+    int n_in;    /* input fractional bits */
+    int force_n; /* >= 0: the forced format of every tensor, else -1 */
+    /* how the activation ranges were calibrated (provenance, kept in the file): 0 unknown (a
+     * file written before it was recorded), 1 max, 2 MSE; and on how many samples (0 unknown) */
+    int range_method;
+    int calibration_samples;
     mf_qnode *nodes; /* model->n_nodes entries; nodes[0] describes the input (n_out = n_in) */
 } mf_qmodel;
 

@@ -39,6 +39,10 @@ mf_qmodel *mf_ptq(const mf_model *model, const float *x, int n, const mf_ptq_opt
     if (o->mse && o->q.force_n < 0 && mf_calibrate_mse(folded, cal, n_cal, o->q.bits, ranges, err))
         goto fail;
     mf_qmodel *q = mf_qmodel_build(folded, ranges, &o->q, err); /* owns folded */
+    if (q) {
+        q->range_method = o->mse && o->q.force_n < 0 ? 2 : 1;
+        q->calibration_samples = n_cal;
+    }
     free(cal);
     free(ranges);
     return q;

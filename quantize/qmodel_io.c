@@ -1,6 +1,7 @@
 /* Quantized model files: the folded float model written by mf_model_save (graph, float weights,
  * input transform, class names, config), plus the integer model: root attributes
- * mcuforge_quantized_version, bits, rounding ("floor" | "half-up"), per_channel, n_in; per layer
+ * mcuforge_quantized_version, bits, rounding ("floor" | "half-up"), per_channel, n_in, and when
+ * known range ("max" | "mse") and calibration_samples; per layer
  * group attribute n_out and, for conv/dense, n_w, datasets kernel_q (int8/int16, runtime layout
  * [cout][k…][cin]), bias_q (int32/int64) and, per channel, n_w_ch. Written atomically
  * (mf_h5_write_atomic); every attribute and dataset is checked before it is read (mf_h5.h). */
@@ -58,7 +59,11 @@ static int write_qmodel(mf_h5 *h, void *ctx)
              mf_h5_attr_write_str(h, f, ROOT, "rounding",
                                   q->rounding == MF_RT_ROUND_FLOOR ? "floor" : "half-up") ||
              mf_h5_attr_write_int(h, f, ROOT, "per_channel", q->per_channel) ||
-             mf_h5_attr_write_int(h, f, ROOT, "n_in", q->n_in);
+             mf_h5_attr_write_int(h, f, ROOT, "n_in", q->n_in) ||
+             (q->range_method &&
+              mf_h5_attr_write_str(h, f, ROOT, "range", q->range_method == 2 ? "mse" : "max")) ||
+             (q->calibration_samples &&
+              mf_h5_attr_write_int(h, f, ROOT, "calibration_samples", q->calibration_samples));
     for (int i = 1; !rc && i < q->model->n_nodes; i++)
         rc = write_qnode(h, q, i);
     return rc ? MF_ERR : MF_OK;
@@ -199,6 +204,22 @@ static int read_qmodel(const mf_h5 *h, mf_qmodel *q)
                           rounding);
     q->rounding = strcmp(rounding, "floor") ? MF_RT_ROUND_HALF_UP : MF_RT_ROUND_FLOOR;
     q->force_n = -1;
+    /* provenance, absent from files written before it was recorded */
+    char range[8];
+    int has = mf_h5_attr_exists(h, f, ROOT, "range");
+    if (has < 0) return MF_ERR;
+    if (has) {
+        if (mf_h5_attr_read_str(h, f, ROOT, "range", range, sizeof range)) return MF_ERR;
+        if (strcmp(range, "max") && strcmp(range, "mse"))
+            return mf_h5_fail(h, ROOT,
+                              "attribute 'range' must be \"max\" or \"mse\" (found \"%s\")", range);
+        q->range_method = strcmp(range, "mse") ? 1 : 2;
+    }
+    has = mf_h5_attr_exists(h, f, ROOT, "calibration_samples");
+    if (has < 0) return MF_ERR;
+    if (has &&
+        mf_h5_attr_read_int(h, f, ROOT, "calibration_samples", 1, 1 << 24, &q->calibration_samples))
+        return MF_ERR;
     q->nodes[0].n_out = q->n_in;
     for (int k = 1; k < m->n_nodes; k++) {
         int i = m->order[k];

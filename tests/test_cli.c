@@ -234,6 +234,8 @@ static void assert_same_qmodel(const char *a_path, const char *b_path)
     assert_int_equal(a->bits, b->bits);
     assert_int_equal(a->n_in, b->n_in);
     assert_int_equal(a->rounding, b->rounding);
+    assert_int_equal(a->range_method, b->range_method);
+    assert_int_equal(a->calibration_samples, b->calibration_samples);
     assert_int_equal(a->model->n_nodes, b->model->n_nodes);
     for (int i = 0; i < a->model->n_nodes; i++) {
         const mf_qnode *x = &a->nodes[i], *y = &b->nodes[i];
@@ -277,6 +279,13 @@ static void test_deploy_quantizes_as_quantize(void **state)
         snprintf(b, sizeof b, "%s/fw%d/model.q8.h5", dir, k);
         assert_same_qmodel(a, b);
     }
+    /* the files say how their ranges were calibrated */
+    snprintf(args, sizeof args, "info '%s/q1.h5'", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("calibration: MSE ranges on 50 training samples");
+    snprintf(args, sizeof args, "info '%s/q0.h5'", dir);
+    assert_int_equal(mcuforge(args), 0);
+    assert_output_has("calibration: max ranges on 200 training samples");
     snprintf(args, sizeof args, "deploy '%s/model.h5' --precision int8 --range median --out x",
              dir);
     assert_int_equal(mcuforge(args), 2);
