@@ -274,6 +274,11 @@ static int find_output(mf_model *m, mf_error *err)
 
 int mf_model_finalize(mf_model *m, mf_error *err)
 {
+    return mf_model_finalize_within(m, 2 * MF_MAX_PARAMS, err);
+}
+
+int mf_model_finalize_within(mf_model *m, size_t max_values, mf_error *err)
+{
     if (m->n_nodes < 2) return mf_error_set(err, "the model has no layers");
     free(m->order);
     m->order = NULL;
@@ -296,6 +301,11 @@ int mf_model_finalize(mf_model *m, mf_error *err)
             return mf_node_fail(err, m, node, "the model has more than %zu parameters",
                                 (size_t)MF_MAX_PARAMS);
     }
+    if (m->n_params + m->n_state > max_values)
+        return mf_error_set(err,
+                            "the graph declares %zu parameters and state values, more than the "
+                            "%zu values that can back them",
+                            m->n_params + m->n_state, max_values);
     free(m->params);
     free(m->state);
     m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));

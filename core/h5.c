@@ -850,7 +850,7 @@ done:
     return rc;
 }
 
-int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field)
+int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field, size_t *values)
 {
     H5G_info_t gi;
     if (H5Gget_info(g, &gi) < 0) return mf_h5_fail_hdf5(h, field, "cannot read the group");
@@ -874,6 +874,8 @@ int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field)
             hid_t t = H5Dget_type(o), sp = H5Dget_space(o);
             rc = t < 0 || sp < 0 ? mf_h5_fail_hdf5(h, dfield, "cannot read the dataset's type")
                                  : check_stored(h, o, t, sp, dfield);
+            hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+            if (!rc && values && n > 0) *values += (size_t)n;
             if (sp >= 0) H5Sclose(sp);
             if (t >= 0) H5Tclose(t);
         }

@@ -161,6 +161,9 @@ typedef struct mf_model {
 mf_model *mf_model_new(const mf_shape *input_shape, mf_error *err);
 int mf_model_add(mf_model *m, const mf_layer_spec *spec, mf_error *err);
 int mf_model_finalize(mf_model *m, mf_error *err);
+/* The same, refusing before any allocation a graph whose parameters and state values exceed
+ * max_values (a loader passes the number of values its file stores). */
+int mf_model_finalize_within(mf_model *m, size_t max_values, mf_error *err);
 void mf_model_free(mf_model *m);
 /* Copies preprocessing statistics (kind, n, mean, std) into m; MF_ERR if n does not fit the
  * input (input size for kind 1, channels for kind 2). */

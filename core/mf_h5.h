@@ -127,8 +127,8 @@ int mf_h5_dataset_check(const mf_h5 *h, hid_t parent, const char *name, const ch
 /* The storage checks of mf_h5_dataset_check for every dataset directly in group g (field: the
  * group's path), each against its own shape and type: what a loader runs before it builds
  * anything from a group's description, so that no dataset can make it allocate or read more
- * than the file holds. */
-int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field);
+ * than the file holds. values (may be NULL) is increased by the datasets' element counts. */
+int mf_h5_group_check_stored(const mf_h5 *h, hid_t g, const char *field, size_t *values);
 /* Reads dataset parent/name into out (converted to type's native form) after the checks of
  * mf_h5_dataset_check. */
 int mf_h5_dataset_read(const mf_h5 *h, hid_t parent, const char *name, const char *field,

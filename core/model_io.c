@@ -242,7 +242,7 @@ int mf_model_save(const mf_model *m, const char *path, mf_error *err)
 /* ---- reading ---- */
 
 static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_layer_spec *sp,
-                           int n_layers, int *index)
+                           int n_layers, int *index, size_t *stored)
 {
     char field[FIELD_MAX];
     snprintf(field, sizeof field, "/%s/%s", LAYERS_GROUP, name);
@@ -262,7 +262,7 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
     mf_layer_spec_init(sp, op, name);
     /* before the graph is built (and its parameters allocated): the group's datasets hold the
      * data they declare */
-    if (mf_h5_group_check_stored(c, g, field) ||
+    if (mf_h5_group_check_stored(c, g, field, stored) ||
         mf_h5_attr_read_int(c, g, field, "index", 0, n_layers - 1, index))
         goto done;
     if (mf_h5_attr_read_strs(c, g, field, "inputs",
@@ -555,9 +555,10 @@ static mf_model *load_model(const mf_h5 *c, hid_t f)
     }
     for (int k = 0; k < n; k++)
         order[k] = -1;
+    size_t stored = 0; /* values the layers' datasets hold */
     for (int k = 0; k < n; k++) {
         int index = -1;
-        if (read_layer_spec(c, layers, names[k], &specs[k], n, &index)) goto done;
+        if (read_layer_spec(c, layers, names[k], &specs[k], n, &index, &stored)) goto done;
         if (order[index] >= 0) {
             char field[FIELD_MAX];
             snprintf(field, sizeof field, "/%s/%s", LAYERS_GROUP, names[k]);
@@ -593,7 +594,10 @@ static mf_model *load_model(const mf_h5 *c, hid_t f)
             goto done;
         }
     }
-    if (mf_model_finalize(m, c->err)) {
+    /* every parameter and state value comes from a dataset of the file: a graph declaring far
+     * more (beyond a margin of 2^20 values, 4 MiB, so that a missing or misshapen dataset is
+     * still reported precisely below) is refused before its arrays are allocated */
+    if (mf_model_finalize_within(m, stored + ((size_t)1 << 20), c->err)) {
         engine_error(c, specs, order, n);
         goto done;
     }

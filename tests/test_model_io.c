@@ -1059,6 +1059,23 @@ static void test_unwritten_datasets_are_refused_fast(void **state)
         assert_true(grew < 64 * 1024); /* not the 1 GiB the kernel declares */
         assert_true(secs < 10.0);
     }
+    /* a graph declaring more parameters than the file's datasets hold is refused before its
+     * arrays are allocated (the kernel stays the written 4-filter one) */
+    declare_big_kernel(p.model, 4, H5D_CONTIGUOUS, 1);
+    {
+        hid_t f = edit(p.model);
+        hid_t g = H5Gopen2(f, "/layers/big", H5P_DEFAULT);
+        replace_int_attr(g, "filters", 1 << 20);
+        H5Gclose(g);
+        H5Fclose(f);
+        char msg[2048];
+        long grew = 0;
+        double secs = 0;
+        int rc = load_in_child(p.model, msg, sizeof msg, &grew, &secs);
+        printf("declared 2^28 parameters over a 1020-value kernel: exit %d: %s\n", rc, msg);
+        assert_int_equal(rc, 1);
+        assert_contains(msg, "more than the 1049596 values that can back them"); /* 1020 + 2^20 */
+    }
     /* written datasets load, contiguous or chunked and compressed */
     for (int k = 0; k < 2; k++) {
         declare_big_kernel(p.model, 8, layouts[k], 1);
