@@ -13,6 +13,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 
 int cmd_lower(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 
 /* Limits of numeric options (the config's own limits for the same settings). */

@@ -19,6 +19,8 @@ static const command commands[] = {
     {"deploy", cmd_deploy, "generate Cortex-M4F firmware; --run builds it and measures it in QEMU"},
     {"lower", cmd_lower,
      "print the lowered program (kernel calls, arena, scratch) and memory plan"},
+    {"compare", cmd_compare,
+     "per layer: SQNR vs float, host vs target (--target: QEMU) and the first difference"},
     {"info", cmd_info, "print a model file's layers, shapes, parameters and MACs"},
     {"dataset", cmd_dataset, "dataset info (counts per split and class) or prepare (cache)"},
 };

@@ -383,6 +383,32 @@ static void emit_preprocess(const mf_program *g, mf_sb *b)
         mf_sb_printf(b, "float model_dequantize_output(model_t q)\n{\n    return q;\n}\n\n");
 }
 
+/* The MF_DUMP_LAYERS build (firmware_dump.elf, mcuforge compare): after every call, its output
+ * tensor goes to model_dump_layer(call, values, count), defined by the harness (main.c), which
+ * prints it through semihosting. */
+static void emit_dump_support(const mf_program *g, mf_sb *b)
+{
+    mf_sb_printf(b, "#if defined(MF_DUMP_LAYERS) && !defined(MF_PROFILE_LAYERS)\n"
+                    "/* every call's output after the call, for mcuforge compare (main.c prints "
+                    "it) */\n"
+                    "void model_dump_layer(uint32_t k, const model_t *out, uint32_t n);\n"
+                    "static const uint32_t mf_dump_off[MODEL_N_LAYERS] = {");
+    for (int k = 0; k < g->n_calls; k++)
+        mf_sb_printf(b, "%s%zuu", k ? ", " : "", g->calls[k].out_off);
+    mf_sb_printf(b, "};\nstatic const uint32_t mf_dump_count[MODEL_N_LAYERS] = {");
+    for (int k = 0; k < g->n_calls; k++)
+        mf_sb_printf(b, "%s%zuu", k ? ", " : "",
+                     mf_shape_size(&g->m->nodes[g->calls[k].node].out_shape));
+    mf_sb_printf(b,
+                 "};\n"
+                 "#define MF_LAYER(k, call)                                                  \\\n"
+                 "    do {                                                                   \\\n"
+                 "        call;                                                              \\\n"
+                 "        model_dump_layer(k, MF_AT(mf_dump_off[k]), mf_dump_count[k]);      \\\n"
+                 "    } while (0)\n"
+                 "#endif\n\n");
+}
+
 int mf_emit_model_c(const mf_program *g, const mf_sb *decl, mf_sb *b, mf_error *err)
 {
     const mf_model *m = g->m;
@@ -445,7 +471,8 @@ int mf_emit_model_c(const mf_program *g, const mf_sb *decl, mf_sb *b, mf_error *
                  "        model_layer_icount[k] = mf_icount_read() - t0_;                    \\\n"
                  "        MF_BARRIER();                                                      \\\n"
                  "    } while (0)\n"
-                 "#else\n#define MF_LAYER(k, call) call\n#endif\n\n");
+                 "#elif !defined(MF_DUMP_LAYERS)\n#define MF_LAYER(k, call) call\n#endif\n");
+    emit_dump_support(g, b);
     for (int k = 1; k < m->n_nodes; k++)
         emit_step(g, m->order[k], &stat, &body);
     mf_sb_printf(b, "/* layer geometry and requantization */\n");

@@ -167,6 +167,13 @@ void mf_deploy_report_free(mf_deploy_report *r);
 void mf_deploy_report_print(const mf_deploy_report *r, FILE *f);
 int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_error *err);
 
+/* Single steps of the runner, for other runners (mcuforge compare): make `target` in dir
+ * (checks the tools first; errors carry the compiler's error lines), and run the firmware image
+ * dir/elf in QEMU under `timeout` (0: 120 s), its semihosting output into *out (malloc'd, the
+ * caller frees; NULL after an error naming a fault, hang or exit status). */
+int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_error *err);
+int mf_deploy_run_elf(const char *dir, const char *elf, int timeout_s, char **out, mf_error *err);
+
 /* Which of the tools the runner needs is missing from PATH (NULL: all present). */
 const char *mf_deploy_missing_tool(void);
 

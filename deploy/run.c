@@ -1050,3 +1050,38 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
     mf_sb_free(&b);
     return rc;
 }
+
+/* ---- single steps, for other runners (mcuforge compare) ---- */
+
+int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_error *err)
+{
+    const char *missing = mf_deploy_missing_tool();
+    if (missing)
+        return mf_error_set(err,
+                            "%s is not installed (not found in PATH): `bash tools/setup.sh` "
+                            "installs the firmware toolchain and qemu-system-arm",
+                            missing);
+    char jarg[16], *out = NULL;
+    snprintf(jarg, sizeof jarg, "-j%d", jobs > 0 ? jobs : 2);
+    char *argv[] = {"make", "--no-print-directory", jarg, (char *)target, NULL};
+    int st = 0;
+    if (run_capture(dir, argv, &out, &st, err)) return MF_ERR;
+    int rc = MF_OK;
+    if (st != 0)
+        rc = mf_error_set(err, "building %s in %s failed (make exit status %d):\n%s", target, dir,
+                          st, error_lines(out));
+    free(out);
+    return rc;
+}
+
+int mf_deploy_run_elf(const char *dir, const char *elf, int timeout_s, char **out, mf_error *err)
+{
+    double secs;
+    *out = NULL;
+    if (run_qemu(dir, elf, timeout_s > 0 ? timeout_s : 120, out, &secs, err)) {
+        free(*out);
+        *out = NULL;
+        return MF_ERR;
+    }
+    return MF_OK;
+}

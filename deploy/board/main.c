@@ -11,9 +11,12 @@
  *
  * Build variants (Makefile): -DMF_PROFILE_LAYERS adds a line "P <index> <count per layer>..."
  * (model.c reads TIM2 around every layer; the per-inference total of the main build has no such
- * reads) and stops after MF_VECTOR_LIMIT vectors; -DMF_NO_MODEL links stubs instead of the model,
- * to measure the flash the model adds (DESIGN.md §13). Exit status: 0 all vectors ran, 2 vectors
- * file missing or of the wrong size, 3 model_run failed, 125/126 exception/fault (startup.c). */
+ * reads) and stops after MF_VECTOR_LIMIT vectors; -DMF_DUMP_LAYERS adds, before each V line, one
+ * line "D <index> <call> <count> <values>..." per kernel call with its output tensor (model.c
+ * calls model_dump_layer after every call; mcuforge compare); -DMF_NO_MODEL links stubs instead of
+ * the model, to measure the flash the model adds (DESIGN.md §13). Exit status: 0 all vectors ran, 2
+ * vectors file missing or of the wrong size, 3 model_run failed, 125/126 exception/fault
+ * (startup.c). */
 #include <stdint.h>
 #include <string.h>
 
@@ -96,6 +99,34 @@ static void put_value(sh_line *l, model_t v)
 #endif
 }
 
+#if defined(MF_DUMP_LAYERS) && !defined(MF_NO_MODEL)
+/* The dump build (firmware_dump.elf, mcuforge compare): model.c calls this after every kernel
+ * call with the call's output tensor; one line per call:
+ *   D <vector> <call> <count> <values: integers, or float bit patterns in hex> */
+static uint32_t mf_dump_vector;
+void model_dump_layer(uint32_t k, const model_t *out, uint32_t n);
+void model_dump_layer(uint32_t k, const model_t *out, uint32_t n)
+{
+    sh_line l;
+    l.len = 0;
+    sh_line_str(&l, "D ");
+    sh_line_u32(&l, mf_dump_vector);
+    sh_line_str(&l, " ");
+    sh_line_u32(&l, k);
+    sh_line_str(&l, " ");
+    sh_line_u32(&l, n);
+    for (uint32_t i = 0; i < n; i++) {
+        sh_line_str(&l, " ");
+        put_value(&l, out[i]);
+    }
+    sh_line_str(&l, "\n");
+    sh_line_flush(&l);
+}
+#define MF_DUMP_SET_VECTOR(v) (mf_dump_vector = (v))
+#else
+#define MF_DUMP_SET_VECTOR(v) ((void)(v))
+#endif
+
 int main(void)
 {
     sh_line l;
@@ -109,6 +140,8 @@ int main(void)
     sh_line_str(&l, " variant empty");
 #elif defined(MF_PROFILE_LAYERS)
     sh_line_str(&l, " variant profile");
+#elif defined(MF_DUMP_LAYERS)
+    sh_line_str(&l, " variant dump");
 #else
     sh_line_str(&l, " variant main");
 #endif
@@ -137,6 +170,7 @@ int main(void)
         const float *raw = mf_vectors[v];
 #endif
         model_t *in = model_input_buffer();
+        MF_DUMP_SET_VECTOR(v);
         model_quantize_input(raw, in);
         uint32_t hash = fnv1a(in, sizeof(model_t) * MODEL_INPUT_SIZE);
 
