@@ -251,6 +251,13 @@ int mf_deploy_check_flags(const char *field, const char *flags, mf_error *err)
 
 /* ---- the entry point ---- */
 
+/* The output's fractional bits (deploy.manifest "output_n"): raw outputs · 2^−n are the logits
+ * (outputs.csv); 0 for float32. */
+static int output_frac_bits(const mf_program *g)
+{
+    return g->q ? g->q->nodes[g->m->output].n_out : 0;
+}
+
 int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deploy_options *o,
                        mf_deploy_summary *summary, mf_error *err)
 {
@@ -425,14 +432,15 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
                  "mcuforge-deploy 1\ngenerator mcuforge %s\nprecision %s\nbits %d\nhash %s\n"
                  "vectors %d\nstreamed %d\nprofile_vectors %d\ninput_size %zu\noutput_size %zu\n"
                  "macs %llu\narena %zu\nscratch %zu\nlower_bound %zu\nweights %zu\ncflags %s%s%s\n"
-                 "layers %d\n",
+                 "layers %d\noutput_n %d\n",
                  MF_VERSION,
                  g.bits == 32   ? "float32"
                  : g.bits == 16 ? "int16"
                                 : "int8",
                  g.bits, hash, o->n_vectors, o->stream ? 1 : 0, profile_vectors, in_size, out_size,
                  (unsigned long long)mf_model_macs(m), g.plan.arena, g.scratch_peak,
-                 g.plan.lower_bound, g.weight_bytes, opt, extra[0] ? " " : "", extra, g.n_calls);
+                 g.plan.lower_bound, g.weight_bytes, opt, extra[0] ? " " : "", extra, g.n_calls,
+                 output_frac_bits(&g));
     for (int k = 0; k < g.n_calls; k++) {
         const mf_call *c = &g.calls[k];
         char si[48], so[48];

@@ -18,9 +18,13 @@
 #include "deploy_util.h"
 #include "mf_fileio.h"
 #include "mf_deploy.h"
+#include "mf_outputs.h"
 #include "stack_bound.h"
 
 #define OUTPUT_LIMIT ((size_t)256 << 20)
+/* report.json's "schema_version": raised when a field changes meaning or goes (README
+ * "Reports" lists the fields); new fields may appear without a change. */
+#define MF_DEPLOY_REPORT_SCHEMA 1
 
 static double now_s(void)
 {
@@ -193,6 +197,7 @@ int mf_deploy_parse_budget(const char *out, char *msg, size_t size)
 typedef struct manifest {
     char precision[16], hash[17], cflags[1024];
     int bits, n_vectors, streamed, profile_vectors, n_layers;
+    int n_out, has_n_out; /* "output_n": the output's fractional bits (outputs.csv) */
     size_t in_size, out_size, arena, lower_bound, weights, scratch;
     unsigned long long macs;
     mf_deploy_layer *layers;
@@ -231,6 +236,8 @@ static int read_manifest(const char *dir, manifest *mf, mf_error *err)
             mf->streamed = atoi(val);
         else if (!strcmp(key, "profile_vectors"))
             mf->profile_vectors = atoi(val);
+        else if (!strcmp(key, "output_n"))
+            mf->has_n_out = sscanf(val, "%d", &mf->n_out) == 1;
         else if (!strcmp(key, "input_size"))
             mf->in_size = strtoull(val, NULL, 10);
         else if (!strcmp(key, "output_size"))
@@ -753,6 +760,30 @@ static int parse_profile_output(const char *out, mf_deploy_report *r, mf_error *
     return MF_OK;
 }
 
+/* DIR/outputs.csv: the firmware's per-vector outputs (mf_outputs.h), labels from expected.bin,
+ * logits at the manifest's output_n. */
+static int write_outputs_csv(const char *dir, const char *out, const manifest *mf,
+                             const expected *ex, mf_error *err)
+{
+    if (mf->bits != 32 && !mf->has_n_out)
+        return mf_error_set(err,
+                            "%s/deploy.manifest: no output_n (the output's fractional bits) for "
+                            "outputs.csv: regenerate the project",
+                            dir);
+    if (mf->has_n_out && (mf->n_out < -64 || mf->n_out > 64))
+        return mf_error_set(err, "%s/deploy.manifest: output_n %d is outside -64..64", dir,
+                            mf->n_out);
+    mf_outputs o;
+    if (mf_outputs_from_firmware(out, mf->n_vectors, (int)mf->out_size, mf->bits,
+                                 mf->bits == 32 ? 0 : mf->n_out, ex->labels, &o, err))
+        return MF_ERR;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/outputs.csv", dir);
+    int rc = mf_outputs_write_csv(&o, path, err);
+    mf_outputs_free(&o);
+    return rc;
+}
+
 void mf_deploy_report_free(mf_deploy_report *r)
 {
     if (!r) return;
@@ -854,6 +885,7 @@ int mf_deploy_run(const char *dir, const mf_deploy_run_options *o, mf_deploy_rep
     if (log) fprintf(log, "running %d vectors in QEMU...\n", mf.n_vectors), fflush(log);
     if (run_qemu(dir, "firmware.elf", timeout_s, &out, &r->run_s, err)) goto done;
     if (parse_main_output(out, &mf, &ex, r, err)) goto done;
+    if (write_outputs_csv(dir, out, &mf, &ex, err)) goto done;
     if (r->ram_stack_peak > r->ram_stack_bound) {
         mf_error_set(err,
                      "%s: the painted stack peak of model_run, %zu bytes, exceeds its static "
@@ -993,7 +1025,7 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
     mf_sb b = {0};
     char acc[32] = "null";
     if (r->accuracy >= 0) snprintf(acc, sizeof acc, "%.6f", r->accuracy);
-    mf_sb_printf(&b, "{\n  \"dir\": ");
+    mf_sb_printf(&b, "{\n  \"schema_version\": %d,\n  \"dir\": ", MF_DEPLOY_REPORT_SCHEMA);
     json_str(&b, r->dir);
     mf_sb_printf(&b, ",\n  \"precision\": ");
     json_str(&b, r->precision);
