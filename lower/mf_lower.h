@@ -54,6 +54,15 @@ typedef struct mf_qmodel {
  * derived from formats is a small int. */
 #define MF_QFORMAT_N_LIMIT 64
 
+/* The kernels' no-overflow precondition (runtime/mf_runtime.h), proven per output channel c
+ * of a quantized conv/dense from its integer weights and bias: every partial sum of
+ * bias + Σ x·w is at most |bias| + 2^(bits−1)·Σ|w| in magnitude (|x| ≤ 2^(bits−1)), which must
+ * not exceed the accumulator's largest value (int32 for int8, int64 for int16). The header's
+ * sufficient condition k·2^(2(bits−1)) + |bias| < 2^(accumulator bits − 1) is this bound with
+ * every |w| at its largest. MF_ERR with the first offending channel described in why. Used by
+ * lowering and by the quantized-file loader. */
+int mf_qnode_accumulator_check(const mf_qnode *qn, int bits, size_t cout, char *why, size_t size);
+
 /* How quantization gives an op's output its format (the op's lowering entry says). */
 typedef enum mf_qrule {
     MF_QRULE_UNSUPPORTED = 0, /* the op cannot be quantized (e.g. a batch-norm left unfolded) */

@@ -48,17 +48,9 @@ static size_t size_of(const mf_model *m, int node)
  * unless its three terms are extreme together (checked). */
 #define N_LIMIT MF_QFORMAT_N_LIMIT
 
-/* The kernels' no-overflow precondition (runtime/mf_runtime.h), proven per output channel c
- * from the integer weights w[c][0..k) and the bias: every partial sum of bias + Σ x·w has
- * magnitude at most |bias| + 2^(bits−1)·Σ|w| (|x| ≤ 2^(bits−1)), which must not exceed the
- * accumulator's largest value (int32 for int8, int64 for int16). The header's sufficient
- * condition k·2^(2(bits−1)) + |bias| < 2^(accumulator bits − 1) is this bound with every |w| at
- * its largest, so every layer meeting it passes. */
-static int check_accumulator(const lower_ctx *x, int i, const mf_qnode *qn, size_t cout,
-                             mf_error *err)
+/* The kernels' no-overflow precondition (mf_lower.h mf_qnode_accumulator_check). */
+int mf_qnode_accumulator_check(const mf_qnode *qn, int bits, size_t cout, char *why, size_t size)
 {
-    const mf_node *node = &x->m->nodes[i];
-    const int bits = x->bits;
     const uint64_t lim = bits == 8 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
     const size_t k = qn->n_weights / cout;
     for (size_t c = 0; c < cout; c++) {
@@ -74,17 +66,26 @@ static int check_accumulator(const lower_ctx *x, int i, const mf_qnode *qn, size
         }
         /* sum ≤ k·2^15 ≤ 2^43 (k ≤ MF_MAX_PARAMS), so the products and the sum fit uint64 */
         uint64_t worst = sum << (bits - 1);
-        if (worst > lim || b > lim - worst)
-            return mf_error_set(err,
-                                "layer '%s' (%s): output channel %zu: |bias| %llu + 2^%d * "
-                                "sum|w| %llu = %llu exceeds %llu, the int%d accumulator's "
-                                "largest value (the kernels must not overflow)",
-                                node->spec.name, mf_op_get(node->spec.op)->name, c,
-                                (unsigned long long)b, bits - 1, (unsigned long long)sum,
-                                (unsigned long long)(b + worst), (unsigned long long)lim,
-                                bits == 8 ? 32 : 64);
+        if (worst > lim || b > lim - worst) {
+            snprintf(why, size,
+                     "output channel %zu: |bias| %llu + 2^%d * sum|w| %llu = %llu exceeds %llu, "
+                     "the int%d accumulator's largest value (the kernels must not overflow)",
+                     c, (unsigned long long)b, bits - 1, (unsigned long long)sum,
+                     (unsigned long long)(b + worst), (unsigned long long)lim, bits == 8 ? 32 : 64);
+            return MF_ERR;
+        }
     }
     return MF_OK;
+}
+
+static int check_accumulator(const lower_ctx *x, int i, const mf_qnode *qn, size_t cout,
+                             mf_error *err)
+{
+    char why[256];
+    if (mf_qnode_accumulator_check(qn, x->bits, cout, why, sizeof why) == MF_OK) return MF_OK;
+    const mf_node *node = &x->m->nodes[i];
+    return mf_error_set(err, "layer '%s' (%s): %s", node->spec.name, mf_op_get(node->spec.op)->name,
+                        why);
 }
 
 /* A quantized conv/dense: blob sizes, formats within N_LIMIT, per-channel shifts consistent

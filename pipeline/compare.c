@@ -308,68 +308,21 @@ int mf_compare_write_csv(const mf_compare_result *r, const char *path, mf_error 
     return rc;
 }
 
-/* ---- the plot: gnuplot in a private folder, fixed names (as train/metrics.c does) ---- */
+/* ---- the plot (mf_plot_png: no name enters the script) ---- */
 
-#define PLOT_DATA   "sqnr.csv"
-#define PLOT_IMAGE  "compare.png"
-#define PLOT_SCRIPT "plot.gp"
-#define PLOT_LOG    "gnuplot.log"
 #define PLOT_INF_DB 150.0 /* where a layer without error is drawn */
 
 static const char plot_script[] =
     "set terminal pngcairo size 1000,450 noenhanced\n"
-    "set output '" PLOT_IMAGE "'\n"
+    "set output '" MF_PLOT_IMAGE "'\n"
     "set datafile separator ','\n"
     "set title 'SQNR per layer (integer program vs float; no error drawn at 150 dB)'\n"
     "set ylabel 'SQNR (dB)'\nset xlabel 'kernel call'\nset grid ytics\n"
     "set style fill solid 0.6\nset boxwidth 0.7\nset xtics rotate by -45\nset yrange [0:*]\n"
-    "plot '" PLOT_DATA "' using 1:3:xtic(2) with boxes notitle\n";
-
-static int run_gnuplot(const char *dir, const char *log, mf_error *err)
-{
-    char *const argv[] = {"gnuplot", "-d", PLOT_SCRIPT, NULL};
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        mf_error_set(err, "cannot start gnuplot: fork: %s", strerror(errno));
-        return -1;
-    }
-    if (pid == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0 ||
-            chdir(dir))
-            _exit(127);
-        close(in);
-        close(out);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) {
-            mf_error_set(err, "waiting for gnuplot: %s", strerror(errno));
-            return -1;
-        }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
+    "plot '" MF_PLOT_DATA "' using 1:3:xtic(2) with boxes notitle\n";
 
 int mf_compare_plot(const mf_compare_result *r, const char *png_path, mf_error *err)
 {
-    char tmp[4096], data[4200], script[4200], image[4200], log[4200];
-    const char *slash = strrchr(png_path, '/');
-    int w = slash ? snprintf(tmp, sizeof tmp, "%.*s/.plot.XXXXXX",
-                             (int)(slash == png_path ? 1 : slash - png_path), png_path)
-                  : snprintf(tmp, sizeof tmp, ".plot.XXXXXX");
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return mf_error_set(err, "plot: the folder name of '%s' is too long", png_path);
-    if (!mkdtemp(tmp))
-        return mf_error_set(err, "plot: cannot make a temporary folder beside '%s': %s", png_path,
-                            strerror(errno));
-    snprintf(data, sizeof data, "%s/" PLOT_DATA, tmp);
-    snprintf(script, sizeof script, "%s/" PLOT_SCRIPT, tmp);
-    snprintf(image, sizeof image, "%s/" PLOT_IMAGE, tmp);
-    snprintf(log, sizeof log, "%s/" PLOT_LOG, tmp);
     mf_sb b = {0};
     for (int k = 0; k < r->n_layers; k++) {
         double s = r->layers[k].sqnr_db;
@@ -378,27 +331,9 @@ int mf_compare_plot(const mf_compare_result *r, const char *png_path, mf_error *
                      : s < 0                     ? 0.0
                                                  : s);
     }
-    int rc = b.oom ? mf_error_set(err, "out of memory") : MF_OK;
-    if (rc == MF_OK) rc = mf_file_write_bytes(data, b.p, b.len, err);
-    if (rc == MF_OK) rc = mf_file_write_bytes(script, plot_script, strlen(plot_script), err);
+    int rc = b.oom ? mf_error_set(err, "out of memory")
+                   : mf_plot_png(plot_script, NULL, b.p, b.len, png_path, err);
     mf_sb_free(&b);
-    if (rc == MF_OK) {
-        int status = run_gnuplot(tmp, log, err);
-        struct stat st;
-        if (status < 0)
-            rc = MF_ERR;
-        else if (status == 127)
-            rc = mf_error_set(err, "cannot run gnuplot (install it with tools/setup.sh)");
-        else if (status != 0 || stat(image, &st) || !S_ISREG(st.st_mode))
-            rc = mf_error_set(err, "gnuplot failed (exit status %d) drawing %s", status, png_path);
-        else if (rename(image, png_path))
-            rc = mf_error_set(err, "cannot move the plot to '%s': %s", png_path, strerror(errno));
-    }
-    unlink(data);
-    unlink(script);
-    unlink(image);
-    unlink(log);
-    rmdir(tmp);
     return rc;
 }
 

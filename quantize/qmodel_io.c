@@ -102,35 +102,13 @@ static int read_ints(const mf_h5 *h, hid_t g, const char *field, const char *nam
  * accumulator (int32 for int8, int64 for int16): the runtime kernels' precondition. */
 #define N_LIMIT MF_QFORMAT_N_LIMIT
 
-/* Output channel c of cout: |bias| + 2^(bits−1)·Σ_e |w[c][e]| bounds every partial sum of the
- * accumulator (|x| ≤ 2^(bits−1)); it must not exceed the accumulator's largest value. */
+/* The kernels' no-overflow precondition, per output channel (mf_qnode_accumulator_check). */
 static int check_accumulators(const mf_h5 *h, const char *field, const mf_qnode *qn, int bits,
                               size_t cout)
 {
-    const uint64_t lim = bits == 8 ? (uint64_t)INT32_MAX : (uint64_t)INT64_MAX;
-    const size_t k = qn->n_weights / cout;
-    for (size_t c = 0; c < cout; c++) {
-        uint64_t sum = 0, b = 0;
-        for (size_t e = 0; e < k; e++) {
-            int64_t v = bits == 8 ? ((const int8_t *)qn->w)[c * k + e]
-                                  : ((const int16_t *)qn->w)[c * k + e];
-            sum += (uint64_t)(v < 0 ? -v : v);
-        }
-        if (qn->bias) {
-            int64_t v = bits == 8 ? ((const int32_t *)qn->bias)[c] : ((const int64_t *)qn->bias)[c];
-            b = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
-        }
-        uint64_t worst = sum << (bits - 1); /* sum ≤ k·2^15 ≤ 2^43: no overflow */
-        if (worst > lim || b > lim - worst)
-            return mf_h5_fail(h, field,
-                              "dataset '%s': output channel %zu: |bias| %llu + 2^%d * sum|w| %llu "
-                              "= %llu exceeds %llu, the int%d accumulator's largest value (the "
-                              "kernels must not overflow)",
-                              qn->bias ? "bias_q" : "kernel_q", c, (unsigned long long)b, bits - 1,
-                              (unsigned long long)sum, (unsigned long long)(b + worst),
-                              (unsigned long long)lim, bits == 8 ? 32 : 64);
-    }
-    return MF_OK;
+    char why[256];
+    if (mf_qnode_accumulator_check(qn, bits, cout, why, sizeof why) == MF_OK) return MF_OK;
+    return mf_h5_fail(h, field, "dataset '%s': %s", qn->bias ? "bias_q" : "kernel_q", why);
 }
 
 /* The integer part of conv/dense layer i: n_w, kernel_q, bias_q and, per channel, n_w_ch. */

@@ -97,6 +97,14 @@ int mf_metrics_write_csv(const mf_metrics *m, const char (*names)[MF_LABEL_MAX],
                          const char *confusion_path, const char *per_class_path, mf_error *err);
 /* history.csv → PNG (loss and accuracy per epoch) with gnuplot. */
 int mf_history_plot(const char *csv_path, const char *png_path, mf_error *err);
+/* A PNG drawn by gnuplot with no file name in its script: the script reads MF_PLOT_DATA and
+ * writes MF_PLOT_IMAGE, fixed names inside a private folder made beside png_path; the data are
+ * the file data_path (copied) or, when it is NULL, the n bytes at data. gnuplot runs by
+ * fork/execvp there; its PNG is renamed to png_path. */
+#define MF_PLOT_DATA  "data.csv"
+#define MF_PLOT_IMAGE "plot.png"
+int mf_plot_png(const char *script, const char *data_path, const void *data, size_t n,
+                const char *png_path, mf_error *err);
 
 /* Writes epoch,loss,accuracy,test_loss,test_accuracy,lr,seconds atomically. */
 int mf_history_write_csv(const mf_train_result *res, const char *path, mf_error *err);
