@@ -330,8 +330,13 @@ int mf_file_replace_dir(const char *tmp, const char *dir, mf_error *err)
 #ifdef RENAME_EXCHANGE
     /* one step: tmp becomes dir and the old dir takes tmp's name */
     if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) == 0) {
-        if (sync_folder(dir, err) != MF_OK) return MF_ERR;
-        return mf_file_remove_tree(tmp, err);
+        /* the new folder is in place: failing to flush or to remove the old one (now at tmp)
+         * does not undo that */
+        mf_error ignored;
+        mf_error_clear(&ignored);
+        sync_folder(dir, &ignored);
+        mf_file_remove_tree(tmp, &ignored);
+        return MF_OK;
     }
     if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP && errno != EPERM)
         return fail(err, dir, "cannot exchange '%s' and '%s': %s", tmp, dir, strerror(errno));
@@ -346,11 +351,20 @@ int mf_file_replace_dir(const char *tmp, const char *dir, mf_error *err)
         rc = fail(err, dir, "cannot move '%s' aside to '%s': %s", dir, aside, strerror(errno));
     if (rc == MF_OK && rename(tmp, dir) != 0) {
         int e = errno;
-        rename(aside, dir); /* the old folder back */
-        rc = fail(err, dir, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(e));
+        if (rename(aside, dir) == 0) /* the old folder back */
+            rc = fail(err, dir, "cannot rename '%s' to '%s': %s", tmp, dir, strerror(e));
+        else
+            rc = fail(err, dir, "cannot rename '%s' to '%s': %s; the old folder is at '%s'", tmp,
+                      dir, strerror(e), aside);
+        free(aside);
+        return rc;
     }
-    if (rc == MF_OK) rc = sync_folder(dir, err);
-    if (rc == MF_OK) rc = mf_file_remove_tree(aside, err);
+    if (rc == MF_OK) { /* the new folder is in place: cleanup failures do not undo that */
+        mf_error ignored;
+        mf_error_clear(&ignored);
+        sync_folder(dir, &ignored);
+        mf_file_remove_tree(aside, &ignored);
+    }
     free(aside);
     return rc;
 }

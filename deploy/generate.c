@@ -203,6 +203,28 @@ static int flag_ok(const char *p, const char *end)
     }
 }
 
+/* Flags of the allowed shapes that would still break the bit-exact contract with the host
+ * (float contraction, fast math, reassociation) or load a compiler plugin. */
+static int flag_changes_float(const char *p, const char *end)
+{
+    static const char *const refused[] = {"-ffast-math",
+                                          "-ffp-contract",
+                                          "-funsafe-math",
+                                          "-fassociative-math",
+                                          "-freciprocal-math",
+                                          "-fno-signed-zeros",
+                                          "-fno-trapping-math",
+                                          "-ffinite-math",
+                                          "-fplugin",
+                                          "-fno-fast-math",
+                                          "-Ofast"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        size_t n = strlen(refused[i]);
+        if ((size_t)(end - p) >= n && !strncmp(p, refused[i], n)) return 1;
+    }
+    return 0;
+}
+
 /* value quoted for a message: control characters and backslashes escaped, cut to fit. */
 static const char *quote_for_message(const char *value, char *buf, size_t size)
 {
@@ -233,6 +255,15 @@ int mf_deploy_check_flags(const char *field, const char *flags, mf_error *err)
         }
         const char *end = strchr(p, ' ');
         if (!end) end = p + strlen(p);
+        if (flag_changes_float(p, end)) {
+            char tok[300];
+            snprintf(tok, sizeof tok, "%.*s", (int)(end - p < 200 ? end - p : 200), p);
+            return mf_error_set(err,
+                                "%s: '%s' would change floating-point results or load code into "
+                                "the compiler: the firmware must compute what the host computes "
+                                "(DESIGN.md §13: -ffp-contract=off, no fast math)",
+                                field && *field ? field : "compiler flags", tok);
+        }
         if (!flag_ok(p, end)) {
             char v[300], f[300], tok[300];
             snprintf(tok, sizeof tok, "%.*s", (int)(end - p < 200 ? end - p : 200), p);

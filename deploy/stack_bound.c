@@ -8,11 +8,13 @@
 #include "stack_bound.h"
 
 #define MAX_DEPTH 64
+#define UNBOUNDED ((size_t)-1) /* a stack adjustment by a register (alloca, a VLA) */
 
 typedef struct fn {
     char name[160];
     size_t frame;
     int indirect; /* an indirect call: no bound */
+    int dynamic;  /* a stack adjustment by a register: no bound */
     int *callees; /* function indices */
     int n_callees, cap;
     int state; /* 0 new, 1 on the current path, 2 done */
@@ -70,7 +72,27 @@ static size_t reserves(const char *mn, const char *ops)
     if ((!strcmp(mn, "sub") || !strcmp(mn, "sub.w") || !strcmp(mn, "subw")) &&
         !strncmp(ops, "sp,", 3)) {
         const char *h = strchr(ops, '#');
-        return h ? (size_t)strtoul(h + 1, NULL, 0) : 0;
+        return h ? (size_t)strtoul(h + 1, NULL, 0) : UNBOUNDED; /* by a register: unknown */
+    }
+    if (!strncmp(mn, "str", 3) && strstr(ops, "[sp, #-") && strchr(ops, '!')) /* pre-indexed */
+        return (size_t)strtoul(strstr(ops, "[sp, #-") + 7, NULL, 0);
+    if ((!strcmp(mn, "add") || !strcmp(mn, "add.w")) && !strncmp(ops, "sp,", 3) &&
+        strstr(ops, "#-"))
+        return (size_t)strtoul(strstr(ops, "#-") + 2, NULL, 0);
+    return 0;
+}
+
+/* After the 'b' of a mnemonic: a plain or conditional branch ("", "eq", "ne", … with an
+ * optional .w/.n), not bl, bx, blx, bic or bfi. */
+static int is_branch(const char *rest)
+{
+    static const char *const cond[] = {"",   "eq", "ne", "cs", "cc", "hs", "lo", "mi", "pl",
+                                       "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le", "al"};
+    for (size_t i = 0; i < sizeof cond / sizeof cond[0]; i++) {
+        size_t n = strlen(cond[i]);
+        if (strncmp(rest, cond[i], n)) continue;
+        const char *w = rest + n;
+        if (!*w || !strcmp(w, ".w") || !strcmp(w, ".n")) return 1;
     }
     return 0;
 }
@@ -121,9 +143,13 @@ static int parse(const char *text, fn_table *t, edge **edges, int *n_edges, mf_e
         char mn[32] = "", ops[400] = "";
         if (sscanf(tab + 1, "%31s %399[^\n]", mn, ops) < 1) continue;
         fn *f = &t->f[cur];
-        f->frame += reserves(mn, ops);
+        const size_t r = reserves(mn, ops);
+        if (r == UNBOUNDED)
+            f->dynamic = 1;
+        else
+            f->frame += r;
         const int is_bl = !strcmp(mn, "bl");
-        const int is_b = !strcmp(mn, "b") || !strcmp(mn, "b.w") || !strcmp(mn, "b.n");
+        const int is_b = mn[0] == 'b' && is_branch(mn + 1);
         if (!strcmp(mn, "blx") || (!strcmp(mn, "bx") && strncmp(ops, "lr", 2))) f->indirect = 1;
         if (!is_bl && !is_b) continue;
         const char *lt = strchr(ops, '<'), *gt = lt ? strchr(lt, '>') : NULL;
@@ -149,6 +175,9 @@ static int bound_of(fn_table *t, int i, int depth, mf_error *err)
     if (depth > MAX_DEPTH)
         return mf_error_set(err, "stack bound: calls nest deeper than %d levels", MAX_DEPTH);
     if (f->indirect) return mf_error_set(err, "stack bound: %s calls through a pointer", f->name);
+    if (f->dynamic)
+        return mf_error_set(err, "stack bound: %s moves the stack pointer by a register amount",
+                            f->name);
     f->state = 1;
     size_t deepest = 0;
     for (int k = 0; k < f->n_callees; k++) {

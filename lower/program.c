@@ -54,6 +54,15 @@ static int validate(const lower_ctx *x, mf_error *err)
                                 "to fold away)",
                                 node->spec.name, mf_op_get(node->spec.op)->name);
         if (e->validate && e->validate(x, i, err)) return MF_ERR;
+        /* an op that keeps its input's format copies or compares values without rescaling */
+        if (x->q && e->qrule == MF_QRULE_KEEP_INPUT &&
+            x->q->nodes[i].n_out != x->q->nodes[node->inputs[0]].n_out)
+            return mf_error_set(err,
+                                "layer '%s' (%s) must keep its input's format: n_out %d, but its "
+                                "input '%s' has %d",
+                                node->spec.name, mf_op_get(node->spec.op)->name,
+                                x->q->nodes[i].n_out, m->nodes[node->inputs[0]].spec.name,
+                                x->q->nodes[node->inputs[0]].n_out);
     }
     if (m->output <= 0) return mf_error_set(err, "the model has no layer to run");
     return MF_OK;

@@ -372,6 +372,11 @@ static void test_flags_allow_list(void **state)
         "-DX=a/b",
         "x",
         "-include/etc/passwd",
+        /* allowed shapes that would break bit-exactness with the host or load code */
+        "-ffast-math",
+        "-ffp-contract=fast",
+        "-fassociative-math",
+        "-fplugin=evil.so",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         for (int field = 0; field < 2; field++) {
@@ -833,18 +838,27 @@ static void test_stack_bound_from_disassembly(void **state)
                        " 8000b04:\tsub\tsp, sp, #28\n"
                        " 8000b08:\tb.n\t8000b00 <mac>\n"
                        "08000d00 <dense>:\n"
-                       " 8000d00:\tpush\t{r4, lr}\n";
+                       " 8000d00:\tpush\t{r4, lr}\n"
+                       " 8000d02:\tbne.w\t8000e00 <tail>\n"
+                       "08000e00 <tail>:\n"
+                       " 8000e00:\tstr.w\tlr, [sp, #-4]!\n"
+                       " 8000e04:\tsub\tsp, #400\n";
     mf_stack_bound b;
     mf_error err;
     mf_error_clear(&err);
     assert_int_equal(mf_stack_bound_objdump(text, "model_run", &b, &err), MF_OK);
-    /* model_run 36 + 36, engine 12 + 16 + 200, mac 36 + 28 */
-    assert_int_equal(b.bytes, 72 + 228 + 64);
-    assert_string_equal(b.path, "model_run (72) > engine.constprop.0 (228) > mac (64)");
+    /* model_run 36 + 36; engine 12 + 16 + 200 > mac 36 + 28 (292); dense 8 > tail, reached by a
+     * conditional tail call, 4 (a pre-indexed push) + 400 (412): the deepest chain */
+    assert_int_equal(b.bytes, 72 + 8 + 404);
+    assert_string_equal(b.path, "model_run (72) > dense (8) > tail (404)");
     const char *rec = "08000000 <f>:\n 8000000:\tpush\t{lr}\n 8000002:\tbl\t8000010 <g>\n"
                       "08000010 <g>:\n 8000010:\tbl\t8000000 <f>\n";
     assert_int_equal(mf_stack_bound_objdump(rec, "f", &b, &err), MF_ERR);
     assert_non_null(strstr(err.message, "recursive"));
+    /* a stack adjustment by a register (alloca, a VLA) has no static bound */
+    const char *dyn = "08000000 <f>:\n 8000000:\tsub\tsp, sp, r3\n";
+    assert_int_equal(mf_stack_bound_objdump(dyn, "f", &b, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "register amount"));
     const char *ind = "08000000 <f>:\n 8000000:\tblx\tr3\n";
     assert_int_equal(mf_stack_bound_objdump(ind, "f", &b, &err), MF_ERR);
     assert_non_null(strstr(err.message, "pointer"));

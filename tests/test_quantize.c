@@ -403,6 +403,28 @@ static void test_extreme_ranges_stay_within_the_format_limits(void **state)
     mf_dataset_free(t.data);
 }
 
+/* A quantized model whose pool, relu or flatten does not keep its input's format is refused by
+ * lowering (those kernels copy or compare values without rescaling). */
+static void test_lowering_refuses_a_format_change_in_a_keep_input_op(void **state)
+{
+    (void)state;
+    trained t = train_small();
+    mf_qmodel *q = quantize(&t, 8, 0, MF_RT_ROUND_HALF_UP);
+    int node = -1;
+    for (int i = 1; i < q->model->n_nodes && node < 0; i++)
+        if (mf_lower_qrule(q->model->nodes[i].spec.op) == MF_QRULE_KEEP_INPUT) node = i;
+    assert_true(node > 0);
+    q->nodes[node].n_out += 1;
+    mf_error err;
+    mf_error_clear(&err);
+    assert_null(mf_qexec_new(q, NULL, &err));
+    assert_non_null(strstr(err.message, "must keep its input's format"));
+    assert_non_null(strstr(err.message, q->model->nodes[node].spec.name));
+    mf_qmodel_free(q);
+    mf_model_free(t.model);
+    mf_dataset_free(t.data);
+}
+
 /* A version-1 file (rounding as a fixed-length string, as mcuforge wrote it before version 2)
  * still loads, with the same rounding. */
 static void test_reads_version_1_files(void **state)
@@ -831,6 +853,7 @@ int main(void)
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),
         cmocka_unit_test(test_extreme_ranges_stay_within_the_format_limits),
+        cmocka_unit_test(test_lowering_refuses_a_format_change_in_a_keep_input_op),
         cmocka_unit_test(test_reads_version_1_files),
         cmocka_unit_test(test_malformed_quantized_files),
         cmocka_unit_test(test_quantize_refuses_a_dataset_the_model_cannot_take),
