@@ -27,6 +27,9 @@ typedef struct mf_outputs {
     int *labels; /* n entries, −1: unknown */
     int *pred;   /* n entries */
     void *raw;   /* n × k values: int8_t, int16_t or float */
+    /* firmware rows only (NULL for the host's): per vector the instructions of model_run, its
+     * painted stack peak and the FNV-1a 32 of its quantized input, as the firmware printed them */
+    uint32_t *icount, *stack, *hash;
 } mf_outputs;
 
 /* Allocates the arrays for n rows of k outputs (labels −1). */

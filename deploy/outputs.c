@@ -14,6 +14,9 @@ void mf_outputs_free(mf_outputs *o)
     free(o->labels);
     free(o->pred);
     free(o->raw);
+    free(o->icount);
+    free(o->stack);
+    free(o->hash);
     memset(o, 0, sizeof *o);
 }
 
@@ -66,7 +69,11 @@ int mf_outputs_from_firmware(const char *text, int n, int k, int bits, int n_out
 {
     if (mf_outputs_alloc(o, n, k, bits, n_out, err)) return MF_ERR;
     char *seen = calloc((size_t)n, 1);
-    if (!seen) {
+    o->icount = calloc((size_t)n, sizeof *o->icount);
+    o->stack = calloc((size_t)n, sizeof *o->stack);
+    o->hash = calloc((size_t)n, sizeof *o->hash);
+    if (!seen || !o->icount || !o->stack || !o->hash) {
+        free(seen);
         mf_outputs_free(o);
         return mf_error_set(err, "out of memory");
     }
@@ -110,6 +117,9 @@ int mf_outputs_from_firmware(const char *text, int n, int k, int bits, int n_out
             }
             if (rc) break;
             seen[v] = 1;
+            o->icount[v] = icount;
+            o->stack[v] = stack;
+            o->hash[v] = hash;
             o->pred[v] = (int)pred;
             o->labels[v] = labels ? labels[v] : -1;
             rows++;

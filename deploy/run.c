@@ -665,72 +665,51 @@ static int stack_bound(const char *dir, mf_deploy_report *r, mf_error *err)
     return MF_OK;
 }
 
-static int parse_main_output(const char *out, const manifest *mf, const expected *ex,
-                             mf_deploy_report *r, mf_error *err)
+/* The main firmware's output, parsed once (mf_outputs_from_firmware): accuracy, bit-exactness
+ * against expected.bin, instructions and stack into r, and DIR/outputs.csv. */
+static int parse_main_output(const char *dir, const char *out, const manifest *mf,
+                             const expected *ex, mf_deploy_report *r, mf_error *err)
 {
-    int seen = 0;
+    if (mf->bits != 32 && !mf->has_n_out)
+        return mf_error_set(err,
+                            "%s/deploy.manifest: no output_n (the output's fractional bits) for "
+                            "outputs.csv: regenerate the project",
+                            dir);
+    if (mf->has_n_out && (mf->n_out < -64 || mf->n_out > 64))
+        return mf_error_set(err, "%s/deploy.manifest: output_n %d is outside -64..64", dir,
+                            mf->n_out);
+    if (!strstr(out, "MF-END ok"))
+        return mf_error_set(err, "the firmware did not finish its %d vectors:\n%s", mf->n_vectors,
+                            tail(out, 4));
+    mf_outputs o;
+    if (mf_outputs_from_firmware(out, mf->n_vectors, (int)mf->out_size, mf->bits,
+                                 mf->bits == 32 ? 0 : mf->n_out, ex->labels, &o, err))
+        return MF_ERR;
+    const size_t row = mf->out_size * ex->esz;
     double sum = 0.0;
     r->instr_min = UINT32_MAX;
-    const char *line = out;
-    while (line && *line) {
-        const char *eol = strchr(line, '\n');
-        if (!strncmp(line, "V ", 2)) {
-            unsigned v, icount, stack, hash, pred;
-            int n = 0;
-            if (sscanf(line, "V %u icount %u stack %u hash %x pred %u out%n", &v, &icount, &stack,
-                       &hash, &pred, &n) != 5 ||
-                v >= (unsigned)mf->n_vectors)
-                return mf_error_set(err, "unexpected firmware output: %.*s",
-                                    (int)(eol ? eol - line : (long)strlen(line)), line);
-            const char *p = line + n;
-            int exact = 1;
-            for (size_t i = 0; i < mf->out_size; i++) {
-                char *end;
-                const unsigned char *e = ex->out + ((size_t)v * ex->out_size + i) * ex->esz;
-                if (mf->bits == 32) {
-                    unsigned long bits = strtoul(p, &end, 16);
-                    uint32_t want;
-                    memcpy(&want, e, 4);
-                    exact &= end != p && (uint32_t)bits == want;
-                } else {
-                    long val = strtol(p, &end, 10);
-                    long want = mf->bits == 8 ? (long)*(const int8_t *)e : 0;
-                    if (mf->bits == 16) {
-                        int16_t w16;
-                        memcpy(&w16, e, 2);
-                        want = w16;
-                    }
-                    exact &= end != p && val == want;
-                }
-                if (end == p)
-                    return mf_error_set(err,
-                                        "vector %u: the firmware printed fewer than %zu "
-                                        "output values",
-                                        v, mf->out_size);
-                p = end;
-            }
-            r->bit_exact += exact;
-            r->input_exact += hash == ex->hashes[v];
-            if (ex->labels[v] >= 0) {
-                r->n_labelled++;
-                r->correct += (int)pred == ex->labels[v];
-            }
-            sum += icount;
-            if (icount < r->instr_min) r->instr_min = icount;
-            if (icount > r->instr_max) r->instr_max = icount;
-            if (stack > r->ram_stack_peak) r->ram_stack_peak = stack;
-            seen++;
+    for (int v = 0; v < o.n; v++) {
+        r->bit_exact +=
+            !memcmp((const char *)o.raw + (size_t)v * row, ex->out + (size_t)v * row, row);
+        r->input_exact += o.hash[v] == ex->hashes[v];
+        if (ex->labels[v] >= 0) {
+            r->n_labelled++;
+            r->correct += o.pred[v] == ex->labels[v];
         }
-        line = eol ? eol + 1 : NULL;
+        sum += o.icount[v];
+        if (o.icount[v] < r->instr_min) r->instr_min = o.icount[v];
+        if (o.icount[v] > r->instr_max) r->instr_max = o.icount[v];
+        if (o.stack[v] > r->ram_stack_peak) r->ram_stack_peak = o.stack[v];
     }
-    if (seen != mf->n_vectors || !strstr(out, "MF-END ok"))
-        return mf_error_set(err, "the firmware reported %d of %d vectors:\n%s", seen, mf->n_vectors,
-                            tail(out, 4));
-    r->n_vectors = seen;
-    r->instr_mean = sum / seen;
-    r->bit_exact_share = (double)r->bit_exact / seen;
+    r->n_vectors = o.n;
+    r->instr_mean = sum / o.n;
+    r->bit_exact_share = (double)r->bit_exact / o.n;
     r->accuracy = r->n_labelled ? (double)r->correct / r->n_labelled : -1.0;
-    return MF_OK;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/outputs.csv", dir);
+    int rc = mf_outputs_write_csv(&o, path, err);
+    mf_outputs_free(&o);
+    return rc;
 }
 
 static int parse_profile_output(const char *out, mf_deploy_report *r, mf_error *err)
@@ -758,30 +737,6 @@ static int parse_profile_output(const char *out, mf_deploy_report *r, mf_error *
         r->layers[k].instructions /= seen;
     r->profile_vectors = seen;
     return MF_OK;
-}
-
-/* DIR/outputs.csv: the firmware's per-vector outputs (mf_outputs.h), labels from expected.bin,
- * logits at the manifest's output_n. */
-static int write_outputs_csv(const char *dir, const char *out, const manifest *mf,
-                             const expected *ex, mf_error *err)
-{
-    if (mf->bits != 32 && !mf->has_n_out)
-        return mf_error_set(err,
-                            "%s/deploy.manifest: no output_n (the output's fractional bits) for "
-                            "outputs.csv: regenerate the project",
-                            dir);
-    if (mf->has_n_out && (mf->n_out < -64 || mf->n_out > 64))
-        return mf_error_set(err, "%s/deploy.manifest: output_n %d is outside -64..64", dir,
-                            mf->n_out);
-    mf_outputs o;
-    if (mf_outputs_from_firmware(out, mf->n_vectors, (int)mf->out_size, mf->bits,
-                                 mf->bits == 32 ? 0 : mf->n_out, ex->labels, &o, err))
-        return MF_ERR;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/outputs.csv", dir);
-    int rc = mf_outputs_write_csv(&o, path, err);
-    mf_outputs_free(&o);
-    return rc;
 }
 
 void mf_deploy_report_free(mf_deploy_report *r)
@@ -884,8 +839,7 @@ int mf_deploy_run(const char *dir, const mf_deploy_run_options *o, mf_deploy_rep
     /* run */
     if (log) fprintf(log, "running %d vectors in QEMU...\n", mf.n_vectors), fflush(log);
     if (run_qemu(dir, "firmware.elf", timeout_s, &out, &r->run_s, err)) goto done;
-    if (parse_main_output(out, &mf, &ex, r, err)) goto done;
-    if (write_outputs_csv(dir, out, &mf, &ex, err)) goto done;
+    if (parse_main_output(dir, out, &mf, &ex, r, err)) goto done;
     if (r->ram_stack_peak > r->ram_stack_bound) {
         mf_error_set(err,
                      "%s: the painted stack peak of model_run, %zu bytes, exceeds its static "
