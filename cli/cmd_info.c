@@ -1,11 +1,11 @@
 /* mcuforge info MODEL.h5: the layers of a model file with their shapes, parameters and MACs. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hdf5.h>
-
 #include "commands.h"
+#include "mf_h5.h"
 #include "mf_quantize.h"
 #include "mf_runtime.h"
 #include "mf_core.h"
@@ -28,64 +28,32 @@ typedef struct provenance {
     char git[128];
 } provenance;
 
-static void read_string_attr(hid_t f, const char *name, char *buf, size_t size)
-{
-    snprintf(buf, size, "unknown");
-    hid_t a = -1, ft = -1, mt = -1, sp = -1;
-    char *vl = NULL;
-    char *fixed = NULL;
-    if (H5Aexists(f, name) <= 0) goto done;
-    a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0) goto done;
-    ft = H5Aget_type(a);
-    sp = H5Aget_space(a);
-    if (ft < 0 || sp < 0 || H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
-        goto done;
-    mt = H5Tcopy(H5T_C_S1);
-    if (mt < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0) goto done;
-    if (H5Tis_variable_str(ft) > 0) {
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &vl) < 0 || !vl) goto done;
-        snprintf(buf, size, "%s", vl);
-    } else {
-        size_t n = H5Tget_size(ft);
-        if (n == 0 || n > 4096) goto done;
-        fixed = calloc(n + 1, 1);
-        if (!fixed || H5Tset_size(mt, n) < 0 || H5Tset_strpad(mt, H5T_STR_NULLPAD) < 0 ||
-            H5Aread(a, mt, fixed) < 0)
-            goto done;
-        snprintf(buf, size, "%s", fixed);
-    }
-done:
-    if (vl) H5free_memory(vl);
-    free(fixed);
-    if (mt >= 0) H5Tclose(mt);
-    if (sp >= 0) H5Sclose(sp);
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-}
-
+/* One root attribute through the shared HDF5 reader; "unknown" (or −1) when it is absent or
+ * unreadable: provenance is informative, the loader has validated the file already. */
 static void read_provenance(const char *path, provenance *p)
 {
     p->format_version = -1;
     snprintf(p->version, sizeof p->version, "unknown");
     snprintf(p->git, sizeof p->git, "unknown");
-    H5E_auto2_t func = NULL;
-    void *data = NULL;
-    H5Eget_auto2(H5E_DEFAULT, &func, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f >= 0) {
-        hid_t a = H5Aexists(f, "mcuforge_format_version") > 0
-                      ? H5Aopen(f, "mcuforge_format_version", H5P_DEFAULT)
-                      : -1;
-        long long v;
-        if (a >= 0 && H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) p->format_version = v;
-        if (a >= 0) H5Aclose(a);
-        read_string_attr(f, "mcuforge_version", p->version, sizeof p->version);
-        read_string_attr(f, "git_describe", p->git, sizeof p->git);
-        H5Fclose(f);
+    mf_error err;
+    mf_error_clear(&err);
+    mf_h5 h;
+    if (mf_h5_open(&h, path, 0, NULL, &err)) {
+        mf_h5_close(&h, MF_ERR);
+        return;
     }
-    H5Eset_auto2(H5E_DEFAULT, func, data);
+    int v = 0;
+    if (mf_h5_attr_exists(&h, h.file, "/", "mcuforge_format_version") > 0 &&
+        mf_h5_attr_read_int(&h, h.file, "/", "mcuforge_format_version", INT_MIN, INT_MAX, &v) ==
+            MF_OK)
+        p->format_version = v;
+    if (mf_h5_attr_exists(&h, h.file, "/", "mcuforge_version") > 0 &&
+        mf_h5_attr_read_str(&h, h.file, "/", "mcuforge_version", p->version, sizeof p->version))
+        snprintf(p->version, sizeof p->version, "unknown");
+    if (mf_h5_attr_exists(&h, h.file, "/", "git_describe") > 0 &&
+        mf_h5_attr_read_str(&h, h.file, "/", "git_describe", p->git, sizeof p->git))
+        snprintf(p->git, sizeof p->git, "unknown");
+    mf_h5_close(&h, MF_OK);
 }
 
 static const char *node_name(const mf_model *m, int i)
