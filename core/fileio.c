@@ -368,3 +368,20 @@ int mf_file_replace_dir(const char *tmp, const char *dir, mf_error *err)
     free(aside);
     return rc;
 }
+
+int mf_file_in_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
+    const char *p = path;
+    while (*p) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        char full[4200];
+        snprintf(full, sizeof full, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", name);
+        if (access(full, X_OK) == 0) return 1;
+        if (!colon) break;
+        p = colon + 1;
+    }
+    return 0;
+}

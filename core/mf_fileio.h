@@ -51,6 +51,9 @@ int mf_file_check_regular(const char *path, mf_error *err);
 /* mkdir -p: the folder and any missing parents; an existing folder is fine, an existing file of
  * that name is an error naming it. */
 int mf_file_make_dirs(const char *path, mf_error *err);
+/* 1 if an executable `name` is in one of PATH's folders (an empty PATH: /usr/local/bin,
+ * /usr/bin, /bin). */
+int mf_file_in_path(const char *name);
 
 /* Removes path: a file, a symbolic link (not followed) or a folder with everything in it (rm -rf).
  * A missing path is fine. Errors name the entry that could not be removed. */

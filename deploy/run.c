@@ -33,23 +33,6 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int in_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path) path = "/usr/local/bin:/usr/bin:/bin";
-    const char *p = path;
-    while (*p) {
-        const char *colon = strchr(p, ':');
-        size_t len = colon ? (size_t)(colon - p) : strlen(p);
-        char full[4200];
-        snprintf(full, sizeof full, "%.*s/%s", (int)(len ? len : 1), len ? p : ".", name);
-        if (access(full, X_OK) == 0) return 1;
-        if (!colon) break;
-        p = colon + 1;
-    }
-    return 0;
-}
-
 const char *mf_deploy_missing_tool(void)
 {
     static const char *const tools[] = {"arm-none-eabi-gcc",
@@ -59,7 +42,7 @@ const char *mf_deploy_missing_tool(void)
                                         "make",
                                         "timeout"};
     for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++)
-        if (!in_path(tools[i])) return tools[i];
+        if (!mf_file_in_path(tools[i])) return tools[i];
     return NULL;
 }
 

@@ -480,6 +480,14 @@ static void test_replace_dir(void **state)
     assert_int_equal(tu_count_entries(root), 1);
 }
 
+/* PATH lookup: a tool every system has, and one nobody has. */
+static void test_in_path(void **state)
+{
+    (void)state;
+    assert_int_equal(mf_file_in_path("sh"), 1);
+    assert_int_equal(mf_file_in_path("mcuforge-no-such-tool"), 0);
+}
+
 /* ---- FNV-1a ---- */
 
 static void test_fnv1a(void **state)
@@ -762,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_find_gz),
         cmocka_unit_test(test_regular_files),
         cmocka_unit_test(test_make_dirs),
+        cmocka_unit_test(test_in_path),
         cmocka_unit_test(test_replace_dir),
         cmocka_unit_test(test_stale_temporaries_removed),
         cmocka_unit_test(test_concurrent_writers),

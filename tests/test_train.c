@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "mf_train.h"
+#include "mf_fileio.h"
 #include "testutil.h"
 
 static mf_train_config base_config(void)
@@ -413,20 +414,6 @@ static void test_train_sizes_are_bounded(void **state)
 
 /* ---- the history plot: file names reach gnuplot as data, never as script text ---- */
 
-static int gnuplot_in_path(void)
-{
-    const char *path = getenv("PATH");
-    char full[4200];
-    for (const char *p = path ? path : ""; *p;) {
-        size_t len = strcspn(p, ":");
-        snprintf(full, sizeof full, "%.*s/gnuplot", (int)(len ? len : 1), len ? p : ".");
-        if (access(full, X_OK) == 0) return 1;
-        p += len;
-        if (*p == ':') p++;
-    }
-    return 0;
-}
-
 static int is_png(const char *path)
 {
     unsigned char magic[8] = {0};
@@ -450,7 +437,7 @@ static void write_history(const char *path)
 static void test_plot_file_names_are_data(void **state)
 {
     (void)state;
-    if (!gnuplot_in_path()) {
+    if (!mf_file_in_path("gnuplot")) {
         if (!tu_tool_missing_ok("gnuplot")) fail();
         skip();
     }
