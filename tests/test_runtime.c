@@ -50,7 +50,8 @@
  * models of the Cortex-M4 DSP instructions (mf_rt_dsp.h), and the random equivalence tester that
  * the QEMU harness runs on the real instructions (tests/target/equiv.c). */
 #define MF_RT_EMULATE_DSP 1
-#include "conv_opt.c"
+#include "conv_s16_opt.c"
+#include "conv_f32_opt.c"
 #include "conv_s8_opt.c"
 #include "pool_opt.c"
 #include "add_opt.c"
