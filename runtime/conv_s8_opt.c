@@ -1,5 +1,5 @@
-/* int8 convolution, fused convolution + max pool, and dense: the optimized paths (see
- * mf_rt_dsp.h for when they are used). Bit-identical to conv.c's and dense.c's references.
+/* int8 convolution and fused convolution + max pool: the optimized paths (see
+ * mf_rt_dsp.h for when they are used). Bit-identical to conv.c's references.
  *
  * Written for size first, then speed: one small loop structure serves every geometry (1D, 2D,
  * strides, padding, any pool window), so a firmware carries about 1.5 KB of kernel code.
@@ -174,17 +174,52 @@ __attribute__((naked, noinline)) static void lanes_s8_4(MF_RT_UNUSED const int8_
 #endif
 
 /* The receptive field of output (oy, ox), K values in weight order, gathered into col with
- * zeros outside the input (the edges: a plain byte loop is enough). */
+ * zeros outside the input: per kernel row, the run of taps inside the input is one contiguous
+ * run of the channels-last input (copied by words), the rest zeros. */
+MF_RT_INLINE void copy_s8(int8_t *d, const int8_t *s, int n)
+{
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        mf_st32(d + i, mf_ld32(s + i));
+    for (; i < n; i++)
+        d[i] = s[i];
+}
+
+MF_RT_INLINE void zero_s8(int8_t *d, int n)
+{
+    for (int i = 0; i < n; i++)
+        d[i] = 0;
+}
+
 MF_RT_NOINLINE void gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
 {
-    for (int ky = 0; ky < g->kh; ky++)
-        for (int kx = 0; kx < g->kw; kx++) {
-            const int iy = oy * g->sh - g->pad_top + ky, ix = ox * g->sw - g->pad_left + kx;
-            const int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-            const int8_t *x = in + ((ptrdiff_t)iy * g->w + ix) * g->cin;
-            for (int ci = 0; ci < g->cin; ci++)
-                *col++ = inside ? x[ci] : 0;
+    const int cin = g->cin, n = g->kw * cin;
+    const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
+    const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
+    const int lo = kx0 * cin, hi = kx1 > kx0 ? kx1 * cin : lo; /* [lo, hi): inside the input */
+    const int8_t *x = in + ((ptrdiff_t)iy0 * g->w + ix0) * cin;
+    const ptrdiff_t row = (ptrdiff_t)g->w * cin, words = (n + 3) >> 2;
+    if (iy0 >= 0 && iy0 + g->kh <= g->h && kx0 == 0 && kx1 == g->kw &&
+        (ptrdiff_t)(iy0 + g->kh - 1) * row + (ptrdiff_t)ix0 * cin + 4 * words <=
+            (ptrdiff_t)g->h * row) {
+        /* inside the input, reads included: whole words per row; a row's last word spills up to 3
+         * bytes into the next row (rewritten next), the next field or col's 4 spare bytes (lanes
+         * past K meet zero weights) */
+        for (int ky = 0; ky < g->kh; ky++, col += n, x += row)
+            for (ptrdiff_t i = 0; i < 4 * words; i += 4)
+                mf_st32(col + i, mf_ld32(x + i));
+        return;
+    }
+    for (int ky = 0; ky < g->kh; ky++, col += n, x += row) {
+        const int iy = iy0 + ky;
+        if (iy < 0 || iy >= g->h) {
+            zero_s8(col, n);
+            continue;
         }
+        zero_s8(col, lo);
+        copy_s8(col + lo, x + lo, hi - lo);
+        zero_s8(col + hi, n - hi);
+    }
 }
 
 /* Requantization: shift and saturation (fast), or the reference's. */
@@ -204,6 +239,8 @@ typedef struct {
     uint32_t *lanes; /* 8 words per 4 values */
     int32_t *acc;    /* 4 words per channel */
     int K, fast;
+    int taps; /* window mode: every quad holds 4 / taps whole pool windows (taps 1, 2 or 4); 0:
+                 fold mode (taps of a window may straddle quads) */
     /* a field lies in the input as is (kernel one row high) for ox in [ox_lo, ox_hi) and
      * 0 ≤ iy < h, when its padded reads end by `end` */
     int direct, ox_lo, ox_hi;
@@ -217,6 +254,28 @@ typedef struct {
     int8_t *o;
     int oy, ox, fold;
 } pos_s8;
+
+/* The largest of a window's T accumulators (T = 1, 2 or 4, consecutive in acc). */
+MF_RT_INLINE int32_t max_taps_s8(const int32_t *a, int T)
+{
+    int32_t m = a[0];
+    if (T >= 2) m = a[1] > m ? a[1] : m;
+    if (T == 4) {
+        m = a[2] > m ? a[2] : m;
+        m = a[3] > m ? a[3] : m;
+    }
+    return m;
+}
+
+/* Window mode, fast requantization with one shift: per channel the window's maximum
+ * accumulator, shifted and saturated (constant T and relu specialise the loop). */
+MF_RT_INLINE void store_fast_s8(int8_t *out, const int32_t *a, int cout, int shift, int T, int relu)
+{
+    for (int c = 0; c < cout; c++, a += 4) {
+        const int32_t m = max_taps_s8(a, T) >> shift;
+        out[c] = (int8_t)(relu ? mf_usat7(m) : mf_ssat8(m));
+    }
+}
 
 /* Every output channel of four conv positions. */
 MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
@@ -246,23 +305,43 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     /* int8 stores may alias anything: the layer's constants live in locals */
     const int8_t *shifts = L->rq->shifts;
     const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
+    const int T = L->taps;
+    if (T) {
+        for (int e = 0; e < 4; e += T) {
+            const int32_t *a = L->acc + e;
+            int8_t *out = q[e].o;
+            if (fast && !shifts) { /* the common case: its own loop per window size and ReLU */
+                switch (2 * T + relu) {
+                case 2:
+                    store_fast_s8(out, a, cout, shift, 1, 0);
+                    break;
+                case 3:
+                    store_fast_s8(out, a, cout, shift, 1, 1);
+                    break;
+                case 4:
+                    store_fast_s8(out, a, cout, shift, 2, 0);
+                    break;
+                case 5:
+                    store_fast_s8(out, a, cout, shift, 2, 1);
+                    break;
+                case 8:
+                    store_fast_s8(out, a, cout, shift, 4, 0);
+                    break;
+                default:
+                    store_fast_s8(out, a, cout, shift, 4, 1);
+                    break;
+                }
+                continue;
+            }
+            for (int c = 0; c < cout; c++, a += 4)
+                out[c] = rq_s8(max_taps_s8(a, T), shifts ? shifts[c] : shift, fast, relu, rounding);
+        }
+        return;
+    }
     for (int e = 0; e < 4; e++) {
         const int32_t *a = L->acc + e;
         int8_t *out = q[e].o;
         const int fold = q[e].fold;
-        if (fast && !shifts) { /* the common case, its own loops */
-            if (relu)
-                for (int c = 0; c < cout; c++, a += 4) {
-                    const int32_t v = mf_usat7(*a >> shift);
-                    if (!fold || v > out[c]) out[c] = (int8_t)v;
-                }
-            else
-                for (int c = 0; c < cout; c++, a += 4) {
-                    const int32_t v = mf_ssat8(*a >> shift);
-                    if (!fold || v > out[c]) out[c] = (int8_t)v;
-                }
-            continue;
-        }
         for (int c = 0; c < cout; c++, a += 4) {
             const int8_t v = rq_s8(*a, shifts ? shifts[c] : shift, fast, relu, rounding);
             out[c] = fold && out[c] > v ? out[c] : v;
@@ -286,28 +365,51 @@ MF_RT_NOINLINE int init_s8(const int32_t *bias, const mf_rt_requant *rq, int K, 
     return fast;
 }
 
-/* Every tap of every pool window (a plain conv is a pool of one tap), four at a time, row of
- * windows by row of windows and within one kernel row of the windows (wy) after the other; a
- * window's first tap stores its output, the others fold in with max. The last quad repeats its
- * last position: a store or a max again changes nothing. */
+/* Where conv position (oy, ox)'s field lies in the input, or NULL: gather it. */
+MF_RT_INLINE const int8_t *field_s8(const layer_s8 *L, int oy, int ox)
+{
+    const mf_rt_geom *g = L->g;
+    const int iy = oy * g->sh - g->pad_top;
+    if (!L->direct || iy < 0 || iy >= g->h || ox < L->ox_lo || ox >= L->ox_hi) return NULL;
+    const ptrdiff_t at = ((ptrdiff_t)iy * g->w - g->pad_left + (ptrdiff_t)ox * g->sw) * g->cin;
+    return at <= L->end ? L->in + at : NULL;
+}
+
+/* Every tap of every pool window (a plain conv is a pool of one tap), four at a time.
+ * Window mode (L->taps = pkh·pkw = 1, 2 or 4): window after window, each window's taps in one
+ * quad; the last quad repeats its last whole window (stored again, unchanged). Fold mode (other
+ * windows): row of windows by row of windows and within one kernel row of the windows (wy)
+ * after the other; a window's first tap stores its output, the others fold in with max; the last
+ * quad repeats its last position (a store or a max again changes nothing). */
 MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
 {
     const mf_rt_geom *g = L->g;
-    const int cout = g->cout, ox_lo = L->ox_lo, ox_hi = L->ox_hi;
+    const int cout = g->cout;
     const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
-    const ptrdiff_t end = L->end, step = (ptrdiff_t)g->sw * g->cin;
     pos_s8 q[4];
     int e = 0;
+    if (L->taps) {
+        for (int py = 0; py < poh; py++)
+            for (int px = 0; px < pow; px++, out += cout)
+                for (int wy = 0, oy = py * psh; wy < pkh; wy++, oy++)
+                    for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
+                        q[e].f = field_s8(L, oy, ox);
+                        q[e].o = out, q[e].oy = oy, q[e].ox = ox, q[e].fold = 0;
+                        if (++e == 4) quad_s8_run(L, q), e = 0;
+                    }
+        if (e == 0) return;
+        for (int k = e; k < 4; k++)
+            q[k] = q[k - L->taps];
+        quad_s8_run(L, q);
+        return;
+    }
     for (int py = 0; py < poh; py++, out += (size_t)pow * cout)
         for (int wy = 0; wy < pkh; wy++) {
-            const int oy = py * psh + wy, iy = oy * g->sh - g->pad_top;
-            const int row_ok = L->direct && iy >= 0 && iy < g->h;
-            const ptrdiff_t row = ((ptrdiff_t)iy * g->w - g->pad_left) * g->cin;
+            const int oy = py * psh + wy;
             int8_t *o = out;
             for (int px = 0; px < pow; px++, o += cout)
                 for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
-                    const ptrdiff_t at = row + ox * step;
-                    q[e].f = row_ok && ox >= ox_lo && ox < ox_hi && at <= end ? L->in + at : NULL;
+                    q[e].f = field_s8(L, oy, ox);
                     q[e].o = o, q[e].oy = oy, q[e].ox = ox, q[e].fold = wy | wx;
                     if (++e == 4) quad_s8_run(L, q), e = 0;
                 }
@@ -331,7 +433,22 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
     uint32_t *lanes = scratch;
     int32_t *acc = (int32_t *)(lanes + ((K + 3) >> 2) * 8), *init = acc + 4 * g->cout;
     int8_t *col = (int8_t *)(init + g->cout);
-    layer_s8 L = {g, in, w, init, rq, col, lanes, acc, K, 0, g->kh == 1, 0, 0, 0};
+    const int taps = pkh * pkw;
+    layer_s8 L = {g,
+                  in,
+                  w,
+                  init,
+                  rq,
+                  col,
+                  lanes,
+                  acc,
+                  K,
+                  0,
+                  taps == 1 || taps == 2 || taps == 4 ? taps : 0,
+                  g->kh == 1,
+                  0,
+                  0,
+                  0};
     L.fast = init_s8(bias, rq, K, g->cout, init);
     /* interior columns: ox·sw − pad_left ≥ 0 and ox·sw − pad_left + kw ≤ w */
     L.ox_lo = (g->pad_left + g->sw - 1) / g->sw;
@@ -352,35 +469,6 @@ void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw,
                                const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
     conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
-}
-
-/* Dense: outputs in pairs sharing each input load (SXTB16 + SMLAD on words of 4 values, the
- * last n_in mod 4 in C), the conv's requantization. */
-void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out, void *scratch)
-{
-    if (n_in < 0 || n_out < 1) return;
-    int32_t *init = scratch; /* n_out accumulator starts (mf_rt_dense_s8_scratch_bytes) */
-    const int fast = init_s8(bias, rq, n_in, n_out, init);
-    for (int c = 0; c < n_out; c += 2) {
-        const int d = c + 1 < n_out;
-        const int8_t *w0 = w + (size_t)c * n_in, *w1 = w0 + d * n_in;
-        int32_t a0 = init[c], a1 = init[c + d];
-        int i = 0;
-        for (; i + 4 <= n_in; i += 4) {
-            const uint32_t x = mf_ld32(in + i), xe = mf_sxtb16(x), xo = mf_sxtb16_ror8(x);
-            uint32_t k = mf_ld32(w0 + i);
-            a0 = mf_smlad(xo, mf_sxtb16_ror8(k), mf_smlad(xe, mf_sxtb16(k), a0));
-            k = mf_ld32(w1 + i);
-            a1 = mf_smlad(xo, mf_sxtb16_ror8(k), mf_smlad(xe, mf_sxtb16(k), a1));
-        }
-        for (; i < n_in; i++)
-            a0 += (int32_t)in[i] * w0[i], a1 += (int32_t)in[i] * w1[i];
-        const int s0 = rq->shifts ? rq->shifts[c] : rq->shift;
-        const int s1 = rq->shifts ? rq->shifts[c + d] : rq->shift;
-        out[c] = rq_s8(a0, s0, fast, rq->relu, rq->rounding);
-        if (d) out[c + 1] = rq_s8(a1, s1, fast, rq->relu, rq->rounding);
-    }
 }
 
 #endif /* MF_RT_OPT_INT */
