@@ -36,29 +36,26 @@
 typedef struct {
     const uint32_t *lanes; /*  0: per 4 values 8 words: SXTB16(x), SXTB16(x ROR 8) of 4 positions */
     const int8_t *w;       /*  4: the first channel's weights (the others follow, K apart) */
-    int32_t *acc;          /*  8: out, 4 per channel */
-    const int32_t *init;   /* 12: accumulator start per channel */
-    int groups;            /* 16: K / 4 */
-    int back;              /* 20: 4 − K mod 4, or 0 when K mod 4 = 0 */
-    int channels;          /* 24: channels to compute, ≥ 1 */
-    int K;                 /* 28: values per channel */
+    int32_t *acc;          /*  8: 5 words per channel: [0] its start (in), [1..4] its 4 sums */
+    int groups;            /* 12: K / 4 */
+    int back;              /* 16: 4 − K mod 4, or 0 when K mod 4 = 0 */
+    const int8_t *w_end;   /* 20: w + channels·K (channels ≥ 1) */
 } mac_job;
 
-/* For each channel: acc[0..3] = init + the sums of the 4 positions' K values times the
+/* For each channel: acc[1..4] = acc[0] + the sums of the 4 positions' K values times the
  * channel's weights. Per 4 values: one LDR of the 4 weights straight from the weight array, 2
- * SXTB16, 2 LDM of the lanes and 8 SMLAD: 16 MACs in 13 instructions + the loop's 2. The K mod
- * 4 last weights come from the word that ends at w + K (inside the array, K ≥ 4) shifted right
- * by 8·back bits: they land in the low bytes with zeros above, so the lanes' values past K (any)
- * are multiplied by 0. Sums are exact int32 sums (the quantizer bounds them, conv.c). */
+ * SXTB16, 2 LDM of the lanes and 8 SMLAD: 16 MACs in 13 instructions + the loop's 2 per 2
+ * groups. The K mod 4 last weights come from the word that ends at w + K (inside the array, K ≥
+ * 4) shifted right by 8·back bits: they land in the low bytes with zeros above, so the lanes'
+ * values past K (any) are multiplied by 0. Sums are exact int32 sums (the quantizer bounds
+ * them, conv.c). */
 #if defined(MF_RT_EMULATE_DSP)
 MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
 {
-    const int8_t *wc = j->w;
-    int32_t *acc = j->acc;
-    for (int c = 0; c < j->channels; c++, wc += j->K, acc += 4) {
-        const int8_t *w = wc;
+    const int8_t *w = j->w;
+    for (int32_t *acc = j->acc; w != j->w_end; acc += 5) {
         const uint32_t *l = j->lanes;
-        int32_t a[4] = {j->init[c], j->init[c], j->init[c], j->init[c]};
+        int32_t a[4] = {acc[0], acc[0], acc[0], acc[0]};
         for (int n = j->groups + (j->back != 0); n > 0; n--, l += 8, w += 4) {
             int sh = 0;
             if (n == 1 && j->back) w -= j->back, sh = 8 * j->back;
@@ -67,15 +64,17 @@ MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
                 a[e] = mf_smlad(l[2 * e + 1], ko, mf_smlad(l[2 * e], ke, a[e]));
         }
         for (int e = 0; e < 4; e++)
-            acc[e] = a[e];
+            acc[1 + e] = a[e];
     }
 }
 #else
 /* The same in assembly (naked; the job's counters copied to the stack frame): GCC would spill
- * some of the 13 values the inner loop keeps live. The K mod 4 step repeats the loop body with
- * LSR'd weights. */
-/* One group of 4 values: r12 = the channel's 4 weights, r1 → the 8 lane words (advanced). */
-#define MAC_S8_4X1_GROUP                                                                           \
+ * some of the 13 values the inner loop keeps live. The loop takes 2 groups per turn (an odd
+ * group first); the K mod 4 step repeats the loop body with LSR'd weights. */
+/* One group of 4 values: r2 → the channel's next 4 weights (advanced), r1 → the 8 lane words
+ * (advanced). */
+#define MAC_S8_4X1_GROUP "ldr r12, [r2], #4\n\t" MAC_S8_4X1_BODY
+#define MAC_S8_4X1_BODY                                                                            \
     "sxtb16 lr, r12\n\t"                                                                           \
     "sxtb16 r12, r12, ror #8\n\t"                                                                  \
     "ldm r1!, {r8-r11}\n\t"                                                                        \
@@ -92,42 +91,45 @@ MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
 __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED const mac_job *j)
 {
     __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #28\n\t"   /* [sp] lanes, init, groups, back, channels */
-                     "ldm r0, {r1, r2, r3, r12}\n\t" /* lanes, w, acc, init */
-                     "ldrd r4, r5, [r0, #16]\n\t"  /* groups, back */
-                     "ldr r6, [r0, #24]\n\t"       /* channels */
-                     "strd r1, r12, [sp]\n\t"
-                     "strd r4, r5, [sp, #8]\n\t"
-                     "str r6, [sp, #16]\n\t"
+                     "sub sp, sp, #16\n\t"   /* [sp] lanes, groups, back, w_end */
+                     "ldm r0, {r1, r2, r3}\n\t" /* lanes, w, acc */
+                     "ldrd r4, r5, [r0, #12]\n\t"  /* groups, back */
+                     "ldr r6, [r0, #20]\n\t"       /* w_end */
+                     "str r1, [sp]\n\t"
+                     "strd r4, r5, [sp, #4]\n\t"
+                     "str r6, [sp, #12]\n\t"
                      "0:\n\t" /* r2: this channel's weights (each loop ends at the next's) */
-                     "ldrd r1, r12, [sp]\n\t"
-                     "ldr r4, [r12], #4\n\t"
-                     "str r12, [sp, #4]\n\t"
+                     "ldr r1, [sp]\n\t"
+                     "ldr r4, [r3], #4\n\t"
                      "mov r5, r4\n\t"
                      "mov r6, r4\n\t"
                      "mov r7, r4\n\t"
-                     "ldr r0, [sp, #8]\n\t"
-                     "cbz r0, 3f\n\t"
+                     "ldr r0, [sp, #4]\n\t"
+                     "lsrs r0, r0, #1\n\t"
+                     "bcc 4f\n\t"
+                     MAC_S8_4X1_GROUP
+                     "4:\n\t"
+                     "cmp r0, #0\n\t"
+                     "beq 3f\n\t"
                      "1:\n\t"
-                     "ldr r12, [r2], #4\n\t"
+                     MAC_S8_4X1_GROUP
                      MAC_S8_4X1_GROUP
                      "subs r0, r0, #1\n\t"
                      "bne 1b\n\t"
                      "3:\n\t"
-                     "ldr r0, [sp, #12]\n\t"
+                     "ldr r0, [sp, #8]\n\t"
                      "cbz r0, 2f\n\t"
                      "subs r2, r2, r0\n\t"
                      "lsls r0, r0, #3\n\t"
                      "ldr r12, [r2], #4\n\t"
                      "lsr r12, r12, r0\n\t"
-                     MAC_S8_4X1_GROUP
+                     MAC_S8_4X1_BODY
                      "2:\n\t"
                      "stm r3!, {r4-r7}\n\t"
-                     "ldr r12, [sp, #16]\n\t"
-                     "subs r12, r12, #1\n\t"
-                     "str r12, [sp, #16]\n\t"
+                     "ldr r12, [sp, #12]\n\t"
+                     "cmp r2, r12\n\t"
                      "bne 0b\n\t"
-                     "add sp, sp, #28\n\t"
+                     "add sp, sp, #16\n\t"
                      "pop {r4-r11, pc}\n\t");
 }
 /* clang-format on */
@@ -191,6 +193,18 @@ MF_RT_INLINE void zero_s8(int8_t *d, int n)
         d[i] = 0;
 }
 
+/* A field inside the input whose word reads stay inside it (field_s8): whole words per kernel
+ * row. A row's last word spills up to 3 bytes into the next row (rewritten next), the next
+ * field's place (gathered after this one) or col's 4 spare bytes (lanes past K meet zero
+ * weights). */
+MF_RT_INLINE void copy_rows_s8(const int8_t *x, int8_t *col, int kh, int n, int words,
+                               ptrdiff_t row)
+{
+    for (int ky = 0; ky < kh; ky++, col += n, x += row)
+        for (int i = 0; i < 4 * words; i += 4)
+            mf_st32(col + i, mf_ld32(x + i));
+}
+
 MF_RT_NOINLINE void gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
 {
     const int cin = g->cin, n = g->kw * cin;
@@ -198,18 +212,7 @@ MF_RT_NOINLINE void gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int
     const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
     const int lo = kx0 * cin, hi = kx1 > kx0 ? kx1 * cin : lo; /* [lo, hi): inside the input */
     const int8_t *x = in + ((ptrdiff_t)iy0 * g->w + ix0) * cin;
-    const ptrdiff_t row = (ptrdiff_t)g->w * cin, words = (n + 3) >> 2;
-    if (iy0 >= 0 && iy0 + g->kh <= g->h && kx0 == 0 && kx1 == g->kw &&
-        (ptrdiff_t)(iy0 + g->kh - 1) * row + (ptrdiff_t)ix0 * cin + 4 * words <=
-            (ptrdiff_t)g->h * row) {
-        /* inside the input, reads included: whole words per row; a row's last word spills up to 3
-         * bytes into the next row (rewritten next), the next field or col's 4 spare bytes (lanes
-         * past K meet zero weights) */
-        for (int ky = 0; ky < g->kh; ky++, col += n, x += row)
-            for (ptrdiff_t i = 0; i < 4 * words; i += 4)
-                mf_st32(col + i, mf_ld32(x + i));
-        return;
-    }
+    const ptrdiff_t row = (ptrdiff_t)g->w * cin;
     for (int ky = 0; ky < g->kh; ky++, col += n, x += row) {
         const int iy = iy0 + ky;
         if (iy < 0 || iy >= g->h) {
@@ -233,18 +236,18 @@ MF_RT_INLINE int8_t rq_s8(int32_t acc, int s, int fast, int relu, int rounding)
 typedef struct {
     const mf_rt_geom *g;
     const int8_t *in, *w;
-    const int32_t *init;
     const mf_rt_requant *rq;
     int8_t *col;     /* 4·K + 4 bytes: gathered fields (+ 4 bytes read past the last) */
     uint32_t *lanes; /* 8 words per 4 values */
-    int32_t *acc;    /* 4 words per channel */
+    int32_t *acc;    /* 5 words per channel: its start, its 4 sums (mac_job) */
     int K, fast;
     int taps; /* window mode: every quad holds 4 / taps whole pool windows (taps 1, 2 or 4); 0:
                  fold mode (taps of a window may straddle quads) */
-    /* a field lies in the input as is (kernel one row high) for ox in [ox_lo, ox_hi) and
-     * 0 ≤ iy < h, when its padded reads end by `end` */
-    int direct, ox_lo, ox_hi;
-    ptrdiff_t end;
+    /* a field inside the input (field_s8) starting at offset `at` is read in place when the
+     * kernel is one row high (its K values are contiguous) and at ≤ end (its padded reads stay
+     * inside), else copied by rows of `words` words when at ≤ copy_end */
+    int direct, words;
+    ptrdiff_t end, copy_end, row;
 } layer_s8;
 
 /* One conv position of a quad: its field (a pointer into the input, or NULL: gather it), its
@@ -253,6 +256,7 @@ typedef struct {
     const int8_t *f;
     int8_t *o;
     int oy, ox, fold;
+    int copy; /* f is the field's place in the input, to be copied by rows (copy_rows_s8) */
 } pos_s8;
 
 /* The largest of a window's T accumulators (T = 1, 2 or 4, consecutive in acc). */
@@ -267,13 +271,29 @@ MF_RT_INLINE int32_t max_taps_s8(const int32_t *a, int T)
     return m;
 }
 
-/* Window mode, fast requantization with one shift: per channel the window's maximum
- * accumulator, shifted and saturated (constant T and relu specialise the loop). */
-MF_RT_INLINE void store_fast_s8(int8_t *out, const int32_t *a, int cout, int shift, int T, int relu)
+/* Window mode, fast requantization with one shift: per channel and window the window's
+ * maximum sum, shifted and saturated; a → the first channel's 4 sums (5 words apart). Constant
+ * T and relu specialise the loop. */
+MF_RT_INLINE int32_t sat_s8(int32_t v, int shift, int relu)
 {
-    for (int c = 0; c < cout; c++, a += 4) {
-        const int32_t m = max_taps_s8(a, T) >> shift;
-        out[c] = (int8_t)(relu ? mf_usat7(m) : mf_ssat8(m));
+    return relu ? mf_usat7(v >> shift) : mf_ssat8(v >> shift);
+}
+
+MF_RT_INLINE void store_fast_s8(const pos_s8 *q, const int32_t *a, int cout, int shift, int T,
+                                int relu)
+{
+    int8_t *o0 = q[0].o, *o1 = q[T == 1 ? 1 : 2].o, *o2 = q[2].o, *o3 = q[3].o;
+    for (int c = 0; c < cout; c++, a += 5) {
+        if (T == 1) {
+            const int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+            o0[c] = (int8_t)sat_s8(a0, shift, relu), o1[c] = (int8_t)sat_s8(a1, shift, relu);
+            o2[c] = (int8_t)sat_s8(a2, shift, relu), o3[c] = (int8_t)sat_s8(a3, shift, relu);
+        } else if (T == 2) {
+            const int32_t m0 = max_taps_s8(a, 2), m1 = max_taps_s8(a + 2, 2);
+            o0[c] = (int8_t)sat_s8(m0, shift, relu), o1[c] = (int8_t)sat_s8(m1, shift, relu);
+        } else {
+            o0[c] = (int8_t)sat_s8(max_taps_s8(a, 4), shift, relu);
+        }
     }
 }
 
@@ -284,21 +304,24 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     const int8_t *f[4];
     for (int e = 0; e < 4; e++) {
         f[e] = q[e].f;
-        if (!f[e]) {
+        if (q[e].copy) {
+            copy_rows_s8(f[e], L->col + e * K, L->g->kh, L->g->kw * L->g->cin, L->words, L->row);
+            f[e] = L->col + e * K;
+        } else if (!f[e]) {
             gather_s8(L->g, L->in, q[e].oy, q[e].ox, L->col + e * K);
             f[e] = L->col + e * K;
         }
     }
     lanes_s8_4(f, L->lanes, padded >> 2);
     if (K >= 4) {
-        mac_job j = {L->lanes, L->w, L->acc, L->init, K >> 2, K & 3 ? 4 - (K & 3) : 0, cout, K};
+        mac_job j = {L->lanes, L->w, L->acc, K >> 2, K & 3 ? 4 - (K & 3) : 0, L->w + cout * K};
         mac_s8_4x1(&j);
     } else { /* the last word read must stay inside the weights: a copy, one channel at a time */
         for (int c = 0; c < cout; c++) {
             int8_t t[4] = {0};
             for (int i = 0; i < K; i++)
                 t[4 - K + i] = L->w[c * K + i];
-            mac_job j = {L->lanes, t + 4 - K, L->acc + 4 * c, L->init + c, 0, 4 - K, 1, K};
+            mac_job j = {L->lanes, t + 4 - K, L->acc + 5 * c, 0, 4 - K, t + 4};
             mac_s8_4x1(&j);
         }
     }
@@ -306,73 +329,80 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     const int8_t *shifts = L->rq->shifts;
     const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
     const int T = L->taps;
+    const int32_t *sums = L->acc + 1;
+    if (T && fast && !shifts) { /* the common case: its own loop per window size and ReLU */
+        switch (2 * T + relu) {
+        case 2:
+            store_fast_s8(q, sums, cout, shift, 1, 0);
+            break;
+        case 3:
+            store_fast_s8(q, sums, cout, shift, 1, 1);
+            break;
+        case 4:
+            store_fast_s8(q, sums, cout, shift, 2, 0);
+            break;
+        case 5:
+            store_fast_s8(q, sums, cout, shift, 2, 1);
+            break;
+        case 8:
+            store_fast_s8(q, sums, cout, shift, 4, 0);
+            break;
+        default:
+            store_fast_s8(q, sums, cout, shift, 4, 1);
+            break;
+        }
+        return;
+    }
     if (T) {
         for (int e = 0; e < 4; e += T) {
-            const int32_t *a = L->acc + e;
+            const int32_t *a = sums + e;
             int8_t *out = q[e].o;
-            if (fast && !shifts) { /* the common case: its own loop per window size and ReLU */
-                switch (2 * T + relu) {
-                case 2:
-                    store_fast_s8(out, a, cout, shift, 1, 0);
-                    break;
-                case 3:
-                    store_fast_s8(out, a, cout, shift, 1, 1);
-                    break;
-                case 4:
-                    store_fast_s8(out, a, cout, shift, 2, 0);
-                    break;
-                case 5:
-                    store_fast_s8(out, a, cout, shift, 2, 1);
-                    break;
-                case 8:
-                    store_fast_s8(out, a, cout, shift, 4, 0);
-                    break;
-                default:
-                    store_fast_s8(out, a, cout, shift, 4, 1);
-                    break;
-                }
-                continue;
-            }
-            for (int c = 0; c < cout; c++, a += 4)
+            for (int c = 0; c < cout; c++, a += 5)
                 out[c] = rq_s8(max_taps_s8(a, T), shifts ? shifts[c] : shift, fast, relu, rounding);
         }
         return;
     }
     for (int e = 0; e < 4; e++) {
-        const int32_t *a = L->acc + e;
+        const int32_t *a = sums + e;
         int8_t *out = q[e].o;
         const int fold = q[e].fold;
-        for (int c = 0; c < cout; c++, a += 4) {
+        for (int c = 0; c < cout; c++, a += 5) {
             const int8_t v = rq_s8(*a, shifts ? shifts[c] : shift, fast, relu, rounding);
             out[c] = fold && out[c] > v ? out[c] : v;
         }
     }
 }
 
-/* The accumulator start of every channel (init), and whether all of them take the fast
- * requantization; if not, every channel starts at its plain bias (the reference's). */
+/* The accumulator start of every channel (init[5·c], the mac_job layout), and whether all of them
+ * take the fast requantization; if not, every channel starts at its plain bias (the reference's).
+ */
 MF_RT_NOINLINE int init_s8(const int32_t *bias, const mf_rt_requant *rq, int K, int cout,
                            int32_t *init)
 {
     int fast = 1;
     for (int c = 0; c < cout; c++) {
         const mf_rt_chan_s8 ch = mf_rt_chan_setup_s8(bias, c, rq, K);
-        init[c] = ch.init;
+        init[5 * c] = ch.init;
         fast &= ch.fast;
     }
     for (int c = 0; c < cout; c++)
-        if (!fast) init[c] = bias ? bias[c] : 0;
+        if (!fast) init[5 * c] = bias ? bias[c] : 0;
     return fast;
 }
 
-/* Where conv position (oy, ox)'s field lies in the input, or NULL: gather it. */
-MF_RT_INLINE const int8_t *field_s8(const layer_s8 *L, int oy, int ox)
+/* Position (oy, ox) of a quad: its field in place, copied by rows from the input, or (NULL)
+ * gathered with zero padding. */
+MF_RT_INLINE void field_s8(const layer_s8 *L, int oy, int ox, pos_s8 *p)
 {
     const mf_rt_geom *g = L->g;
-    const int iy = oy * g->sh - g->pad_top;
-    if (!L->direct || iy < 0 || iy >= g->h || ox < L->ox_lo || ox >= L->ox_hi) return NULL;
-    const ptrdiff_t at = ((ptrdiff_t)iy * g->w - g->pad_left + (ptrdiff_t)ox * g->sw) * g->cin;
-    return at <= L->end ? L->in + at : NULL;
+    const int iy = oy * g->sh - g->pad_top, ix = ox * g->sw - g->pad_left;
+    p->oy = oy, p->ox = ox, p->f = NULL, p->copy = 0;
+    if (iy < 0 || iy > g->h - g->kh || ix < 0 || ix > g->w - g->kw) return;
+    const ptrdiff_t at = (ptrdiff_t)iy * L->row + (ptrdiff_t)ix * g->cin;
+    if (L->direct && at <= L->end)
+        p->f = L->in + at;
+    else if (at <= L->copy_end)
+        p->f = L->in + at, p->copy = 1;
 }
 
 /* Every tap of every pool window (a plain conv is a pool of one tap), four at a time.
@@ -393,8 +423,8 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
             for (int px = 0; px < pow; px++, out += cout)
                 for (int wy = 0, oy = py * psh; wy < pkh; wy++, oy++)
                     for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
-                        q[e].f = field_s8(L, oy, ox);
-                        q[e].o = out, q[e].oy = oy, q[e].ox = ox, q[e].fold = 0;
+                        field_s8(L, oy, ox, &q[e]);
+                        q[e].o = out, q[e].fold = 0;
                         if (++e == 4) quad_s8_run(L, q), e = 0;
                     }
         if (e == 0) return;
@@ -409,8 +439,8 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
             int8_t *o = out;
             for (int px = 0; px < pow; px++, o += cout)
                 for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
-                    q[e].f = field_s8(L, oy, ox);
-                    q[e].o = o, q[e].oy = oy, q[e].ox = ox, q[e].fold = wy | wx;
+                    field_s8(L, oy, ox, &q[e]);
+                    q[e].o = o, q[e].fold = wy | wx;
                     if (++e == 4) quad_s8_run(L, q), e = 0;
                 }
         }
@@ -431,29 +461,19 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
     if (K < 1) return; /* validated geometries have K ≥ 1 */
     /* scratch (mf_rt_conv_s8_scratch_bytes): lanes, accumulators, their starts, 4 fields */
     uint32_t *lanes = scratch;
-    int32_t *acc = (int32_t *)(lanes + ((K + 3) >> 2) * 8), *init = acc + 4 * g->cout;
-    int8_t *col = (int8_t *)(init + g->cout);
+    int32_t *acc = (int32_t *)(lanes + ((K + 3) >> 2) * 8);
+    int8_t *col = (int8_t *)(acc + 5 * g->cout);
     const int taps = pkh * pkw;
-    layer_s8 L = {g,
-                  in,
-                  w,
-                  init,
-                  rq,
-                  col,
-                  lanes,
-                  acc,
-                  K,
-                  0,
-                  taps == 1 || taps == 2 || taps == 4 ? taps : 0,
-                  g->kh == 1,
-                  0,
-                  0,
-                  0};
-    L.fast = init_s8(bias, rq, K, g->cout, init);
-    /* interior columns: ox·sw − pad_left ≥ 0 and ox·sw − pad_left + kw ≤ w */
-    L.ox_lo = (g->pad_left + g->sw - 1) / g->sw;
-    L.ox_hi = g->w + g->pad_left - g->kw >= 0 ? (g->w + g->pad_left - g->kw) / g->sw + 1 : 0;
-    L.end = (ptrdiff_t)g->h * g->w * g->cin - ((K + 3) & ~3);
+    layer_s8 L = {
+        .g = g, .in = in, .w = w, .rq = rq, .col = col, .lanes = lanes, .acc = acc, .K = K};
+    L.taps = taps == 1 || taps == 2 || taps == 4 ? taps : 0;
+    L.direct = g->kh == 1;
+    L.fast = init_s8(bias, rq, K, g->cout, acc);
+    const ptrdiff_t total = (ptrdiff_t)g->h * g->w * g->cin;
+    L.words = (g->kw * g->cin + 3) >> 2;
+    L.row = (ptrdiff_t)g->w * g->cin;
+    L.end = total - ((K + 3) & ~3);
+    L.copy_end = total - (ptrdiff_t)(g->kh - 1) * L.row - 4 * L.words;
     col[4 * K] = col[4 * K + 1] = col[4 * K + 2] = col[4 * K + 3] = 0;
     walk_s8(&L, pkh, pkw, psh, psw, out);
 }
