@@ -172,6 +172,10 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
  * dir/elf in QEMU under `timeout` (0: 120 s), its semihosting output into *out (malloc'd, the
  * caller frees; NULL after an error naming a fault, hang or exit status). */
 int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_error *err);
+/* The same with make arguments before the target (e.g. "BUILD=/abs/dir", "OPT=-O2 -flto"): a
+ * NULL-terminated list of at most 16, each passed as one argument (no shell); NULL: none. */
+int mf_deploy_make_args(const char *dir, const char *target, const char *const *args, int jobs,
+                        mf_error *err);
 int mf_deploy_run_elf(const char *dir, const char *elf, int timeout_s, char **out, mf_error *err);
 
 /* Which of the tools the runner needs is missing from PATH (NULL: all present). */

@@ -1024,6 +1024,12 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
 
 int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_error *err)
 {
+    return mf_deploy_make_args(dir, target, NULL, jobs, err);
+}
+
+int mf_deploy_make_args(const char *dir, const char *target, const char *const *args, int jobs,
+                        mf_error *err)
+{
     const char *missing = mf_deploy_missing_tool();
     if (missing)
         return mf_error_set(err,
@@ -1032,7 +1038,16 @@ int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_erro
                             missing);
     char jarg[16], *out = NULL;
     snprintf(jarg, sizeof jarg, "-j%d", jobs > 0 ? jobs : 2);
-    char *argv[] = {"make", "--no-print-directory", jarg, (char *)target, NULL};
+    enum { MAX_ARGS = 16 };
+    char *argv[MAX_ARGS + 5] = {"make", "--no-print-directory", jarg};
+    int n = 3;
+    for (int i = 0; args && args[i]; i++) {
+        if (i == MAX_ARGS)
+            return mf_error_set(err, "make in %s: more than %d arguments", dir, MAX_ARGS);
+        argv[n++] = (char *)args[i];
+    }
+    argv[n++] = (char *)target;
+    argv[n] = NULL;
     int st = 0;
     if (run_capture(dir, argv, &out, &st, err)) return MF_ERR;
     int rc = MF_OK;
