@@ -419,14 +419,41 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
     pos_s8 q[4];
     int e = 0;
     if (L->taps) {
-        for (int py = 0; py < poh; py++)
-            for (int px = 0; px < pow; px++, out += cout)
-                for (int wy = 0, oy = py * psh; wy < pkh; wy++, oy++)
-                    for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
-                        field_s8(L, oy, ox, &q[e]);
-                        q[e].o = out, q[e].fold = 0;
+        /* windows whose taps' fields all lie inside the input (conv rows [oy_lo, oy_hi], columns
+         * [ox_lo, ox_hi]) and whose reads stay inside (at ≤ lim) take their fields at fixed
+         * offsets from the window's first: no per-tap arithmetic */
+        const int T = L->taps, copy = !L->direct, cin = g->cin;
+        ptrdiff_t off[4];
+        for (int t = 0; t < T; t++)
+            off[t] = (ptrdiff_t)(t / pkw) * g->sh * L->row + (ptrdiff_t)(t % pkw) * g->sw * cin;
+        const ptrdiff_t lim = (L->direct ? L->end : L->copy_end) - off[T - 1];
+        const ptrdiff_t step = (ptrdiff_t)psw * g->sw * cin;
+        const int oy_lo = (g->pad_top + g->sh - 1) / g->sh,
+                  oy_hi = (g->h - g->kh + g->pad_top) / g->sh;
+        const int ox_lo = (g->pad_left + g->sw - 1) / g->sw,
+                  ox_hi = (g->w - g->kw + g->pad_left) / g->sw;
+        const int fits = g->h >= g->kh && g->w >= g->kw;
+        for (int py = 0; py < poh; py++) {
+            const int oy0 = py * psh, rows_in = fits && oy0 >= oy_lo && oy0 + pkh - 1 <= oy_hi;
+            ptrdiff_t at =
+                (ptrdiff_t)(oy0 * g->sh - g->pad_top) * L->row - (ptrdiff_t)g->pad_left * cin;
+            for (int px = 0, ox0 = 0; px < pow; px++, ox0 += psw, at += step, out += cout) {
+                if (rows_in && ox0 >= ox_lo && ox0 + pkw - 1 <= ox_hi && at <= lim) {
+                    const int8_t *f = L->in + at;
+                    for (int t = 0; t < T; t++) {
+                        q[e].f = f + off[t], q[e].o = out, q[e].copy = copy;
                         if (++e == 4) quad_s8_run(L, q), e = 0;
                     }
+                    continue;
+                }
+                for (int wy = 0, oy = oy0; wy < pkh; wy++, oy++)
+                    for (int wx = 0, ox = ox0; wx < pkw; wx++, ox++) {
+                        field_s8(L, oy, ox, &q[e]);
+                        q[e].o = out;
+                        if (++e == 4) quad_s8_run(L, q), e = 0;
+                    }
+            }
+        }
         if (e == 0) return;
         for (int k = e; k < 4; k++)
             q[k] = q[k - L->taps];
