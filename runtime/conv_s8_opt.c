@@ -197,12 +197,25 @@ MF_RT_INLINE void zero_s8(int8_t *d, int n)
  * row. A row's last word spills up to 3 bytes into the next row (rewritten next), the next
  * field's place (gathered after this one) or col's 4 spare bytes (lanes past K meet zero
  * weights). */
-MF_RT_INLINE void copy_rows_s8(const int8_t *x, int8_t *col, int kh, int n, int words,
-                               ptrdiff_t row)
+MF_RT_NOINLINE void copy_rows_s8(const int8_t *x, int8_t *col, int kh, int n, int words,
+                                 ptrdiff_t row)
 {
-    for (int ky = 0; ky < kh; ky++, col += n, x += row)
-        for (int i = 0; i < 4 * words; i += 4)
-            mf_st32(col + i, mf_ld32(x + i));
+    if (words <= 2) { /* small rows (cin 1-2, kw ≤ 8): straight-line */
+        for (int ky = 0; ky < kh; ky++, col += n, x += row) {
+            const uint32_t v0 = mf_ld32(x);
+            if (words == 2) mf_st32(col + 4, mf_ld32(x + 4));
+            mf_st32(col, v0);
+        }
+        return;
+    }
+    for (int ky = 0; ky < kh; ky++, col += n, x += row) {
+        int i = 0;
+        if (words & 1) mf_st32(col, mf_ld32(x)), i = 4;
+        for (; i < 4 * words; i += 8) {
+            const uint32_t v0 = mf_ld32(x + i), v1 = mf_ld32(x + i + 4);
+            mf_st32(col + i, v0), mf_st32(col + i + 4, v1);
+        }
+    }
 }
 
 MF_RT_NOINLINE void gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
