@@ -441,6 +441,13 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
             off[t] = (ptrdiff_t)(t / pkw) * g->sh * L->row + (ptrdiff_t)(t % pkw) * g->sw * cin;
         const ptrdiff_t lim = (L->direct ? L->end : L->copy_end) - off[T - 1];
         const ptrdiff_t step = (ptrdiff_t)psw * g->sw * cin;
+        /* a quad of W = 4 / T whole windows side by side: field and output offsets from the
+         * first */
+        const int W = 4 / T;
+        ptrdiff_t qf[4];
+        int qo[4];
+        for (int k = 0; k < 4; k++)
+            qf[k] = (k / T) * step + off[k % T], qo[k] = (k / T) * cout;
         const int oy_lo = (g->pad_top + g->sh - 1) / g->sh,
                   oy_hi = (g->h - g->kh + g->pad_top) / g->sh;
         const int ox_lo = (g->pad_left + g->sw - 1) / g->sw,
@@ -451,6 +458,16 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
             ptrdiff_t at =
                 (ptrdiff_t)(oy0 * g->sh - g->pad_top) * L->row - (ptrdiff_t)g->pad_left * cin;
             for (int px = 0, ox0 = 0; px < pow; px++, ox0 += psw, at += step, out += cout) {
+                if (e == 0 && rows_in && px + W <= pow && ox0 >= ox_lo &&
+                    ox0 + (W - 1) * psw + pkw - 1 <= ox_hi && at + (W - 1) * step <= lim) {
+                    /* the next W windows fill a quad: the template's offsets */
+                    const int8_t *f = L->in + at;
+                    for (int k = 0; k < 4; k++)
+                        q[k].f = f + qf[k], q[k].o = out + qo[k], q[k].copy = copy;
+                    quad_s8_run(L, q);
+                    px += W - 1, ox0 += (W - 1) * psw, at += (W - 1) * step, out += (W - 1) * cout;
+                    continue;
+                }
                 if (rows_in && ox0 >= ox_lo && ox0 + pkw - 1 <= ox_hi && at <= lim) {
                     const int8_t *f = L->in + at;
                     for (int t = 0; t < T; t++) {
