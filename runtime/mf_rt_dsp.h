@@ -73,6 +73,8 @@ void mf_rt_avgpool_s8_opt(const mf_rt_geom *g, const int8_t *in, int relu, int r
                           int8_t *out);
 void mf_rt_global_maxpool_s16_opt(int positions, int channels, const int16_t *in, int16_t *out);
 void mf_rt_global_maxpool_s8_opt(int positions, int channels, const int8_t *in, int8_t *out);
+void mf_rt_global_avgpool_s8_opt(int positions, int channels, const int8_t *in, int rounding,
+                                 int8_t *out);
 void mf_rt_global_avgpool_s16_opt(int positions, int channels, const int16_t *in, int rounding,
                                   int16_t *out);
 void mf_rt_add_s16_opt(size_t n, const int16_t *a, int align_a, const int16_t *b, int align_b,
@@ -220,6 +222,17 @@ MF_RT_INLINE uint32_t mf_sadd16(uint32_t a, uint32_t b)
     return mf_pack16(mf_lane16(a, 0) + mf_lane16(b, 0), mf_lane16(a, 1) + mf_lane16(b, 1));
 }
 
+/* SXTAB16: a + SXTB16(x) lane-wise (modulo 2^16 per lane); with ROR #8: of bytes 1 and 3. */
+MF_RT_INLINE uint32_t mf_sxtab16(uint32_t a, uint32_t x)
+{
+    return mf_sadd16(a, mf_sxtb16(x));
+}
+
+MF_RT_INLINE uint32_t mf_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    return mf_sadd16(a, mf_sxtb16_ror8(x));
+}
+
 #else /* the M4's instructions */
 
 MF_RT_INLINE uint32_t mf_sxtb16(uint32_t x)
@@ -281,6 +294,18 @@ MF_RT_INLINE uint32_t mf_max_s16x2(uint32_t a, uint32_t b)
 MF_RT_INLINE uint32_t mf_sadd16(uint32_t a, uint32_t b)
 {
     return (uint32_t)__sadd16((int16x2_t)a, (int16x2_t)b);
+}
+
+MF_RT_INLINE uint32_t mf_sxtab16(uint32_t a, uint32_t x)
+{
+    return (uint32_t)__sxtab16((int16x2_t)a, (int8x4_t)x);
+}
+
+MF_RT_INLINE uint32_t mf_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
 }
 
 #endif /* MF_RT_EMULATE_DSP */

@@ -361,5 +361,9 @@ void mf_rt_global_avgpool_s16(int positions, int channels, const int16_t *in, in
 void mf_rt_global_avgpool_s8(int positions, int channels, const int8_t *in, int rounding,
                              int8_t *out)
 {
+#if defined(MF_RT_OPT_INT)
+    mf_rt_global_avgpool_s8_opt(positions, channels, in, rounding, out);
+#else
     mf_rt_global_avgpool_s8_ref(positions, channels, in, rounding, out);
+#endif
 }

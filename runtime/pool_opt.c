@@ -166,8 +166,8 @@ MF_RT_INLINE void pool_sum4_s8(const int8_t *r, size_t row, int C, int rows, int
     for (int ky = 0; ky < rows; ky++, r += row)
         for (int kx = 0; kx < cols; kx++) {
             uint32_t v = mf_ld32(r + (size_t)kx * C);
-            e = mf_sadd16(e, mf_sxtb16(v));
-            d = mf_sadd16(d, mf_sxtb16_ror8(v));
+            e = mf_sxtab16(e, v);
+            d = mf_sxtab16_ror8(d, v);
         }
     s[0] = mf_lane16(e, 0), s[1] = mf_lane16(d, 0), s[2] = mf_lane16(e, 1), s[3] = mf_lane16(d, 1);
 }
@@ -293,6 +293,38 @@ void mf_rt_global_maxpool_s16_opt(int positions, int channels, const int16_t *in
             m = v > m ? v : m;
         }
         out[c] = (int16_t)m;
+    }
+}
+
+/* 4 channels at a time: per position one LDR and 2 SXTAB16 into 16-bit lane sums, folded into
+ * int32 every 255 positions (255·128 < 2^15: no lane wraps). */
+void mf_rt_global_avgpool_s8_opt(int positions, int channels, const int8_t *in, int rounding,
+                                 int8_t *out)
+{
+    const size_t C = (size_t)(channels > 0 ? channels : 0);
+    size_t c = 0;
+    for (; c + 4 <= C; c += 4) {
+        int32_t s[4] = {0, 0, 0, 0};
+        const int8_t *p = in + c;
+        for (int i = 0; i < positions;) {
+            const int n = positions - i < 255 ? positions - i : 255;
+            uint32_t e = 0, d = 0;
+            for (int k = 0; k < n; k++, p += C) {
+                const uint32_t v = mf_ld32(p);
+                e = mf_sxtab16(e, v), d = mf_sxtab16_ror8(d, v);
+            }
+            s[0] += mf_lane16(e, 0), s[1] += mf_lane16(d, 0);
+            s[2] += mf_lane16(e, 1), s[3] += mf_lane16(d, 1);
+            i += n;
+        }
+        for (int k = 0; k < 4; k++)
+            out[c + k] = (int8_t)pool_avg(s[k], positions, rounding);
+    }
+    for (; c < C; c++) {
+        int32_t sum = 0;
+        for (int i = 0; i < positions; i++)
+            sum += in[(size_t)i * C + c];
+        out[c] = (int8_t)pool_avg(sum, positions, rounding);
     }
 }
 

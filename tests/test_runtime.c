@@ -64,8 +64,6 @@
  * applies to both paths. */
 static int use_opt;
 #define K(name) (use_opt ? name##_opt : name)
-/* int8 global average pooling has no optimized path (pool.c): both groups test the reference */
-#define mf_rt_global_avgpool_s8_opt mf_rt_global_avgpool_s8_ref
 
 __extension__ typedef __int128 i128;
 

@@ -587,6 +587,10 @@ static void eq_pools(eq_state *st)
     eq_fill8(st, x8, nx);
     EQ_POOL("global_maxpool_s8", mf_rt_global_maxpool_s8_opt(positions, channels, x8, eq_o8a),
             mf_rt_global_maxpool_s8_ref(positions, channels, x8, eq_o8b), eq_o8a, eq_o8b, eq_cmp8);
+    EQ_POOL("global_avgpool_s8",
+            mf_rt_global_avgpool_s8_opt(positions, channels, x8, rounding, eq_o8a),
+            mf_rt_global_avgpool_s8_ref(positions, channels, x8, rounding, eq_o8b), eq_o8a, eq_o8b,
+            eq_cmp8);
     x16 = eq_x16 + eq_place(st, nx, EQ_IN + 4);
     eq_fill16(st, x16, nx);
     EQ_POOL("global_maxpool_s16", mf_rt_global_maxpool_s16_opt(positions, channels, x16, eq_o16a),
