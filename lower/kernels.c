@@ -44,7 +44,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
-    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_in);
+    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
     return 0;
 }
 

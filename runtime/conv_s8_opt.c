@@ -18,16 +18,15 @@
  * int32 sums (the quantizer bounds them, conv.c), added in another order than the reference's:
  * integer addition does not care.
  *
- * Requantization: when every channel passes the bound of init_s8 (the usual case), accumulators
- * start at bias + 2^(s−1) and end with one shift and SSAT/USAT; otherwise every channel starts
- * at its bias and ends in the reference's mf_rt_requant_s32.
- * Fused max pool: requantization is monotonic (shift, rounding, saturation and ReLU never reverse
- * an order) and one channel has one shift, so the maximum of the requantized outputs equals the
- * requantized maximum: a window's first tap stores its requantized value, the others fold in
- * with max.
- * Working memory: the caller's scratch of mf_rt_conv_s8_scratch_bytes() (4 fields, their lanes,
- * 4 accumulators and a start per channel: about 12·K + 20·cout bytes, planned in the arena);
- * the stack holds only the frames. */
+ * Requantization: when every channel passes the bound of mf_rt_init_s8 (the usual case),
+ * accumulators start at bias + 2^(s−1) and end with one shift and SSAT/USAT; otherwise every
+ * channel starts at its bias and ends in the reference's mf_rt_requant_s32. Fused max pool:
+ * requantization is monotonic (shift, rounding, saturation and ReLU never reverse an order) and one
+ * channel has one shift, so the maximum of the requantized outputs equals the requantized maximum:
+ * a window's first tap stores its requantized value, the others fold in with max. Working memory:
+ * the caller's scratch of mf_rt_conv_s8_scratch_bytes() (4 fields, their lanes, 4 accumulators and
+ * a start per channel: about 12·K + 20·cout bytes, planned in the arena); the stack holds only the
+ * frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)
@@ -386,26 +385,23 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     }
 }
 
-/* The accumulator start of every channel (init[5·c], the mac_job layout), and whether all of them
- * take the fast requantization; if not, every channel starts at its plain bias (the reference's).
- */
-MF_RT_NOINLINE int init_s8(const int32_t *bias, const mf_rt_requant *rq, int K, int cout,
-                           int32_t *init)
+int mf_rt_init_s8(const int32_t *bias, const mf_rt_requant *rq, int taps, int n, int32_t *init,
+                  int stride)
 {
     int fast = 1;
-    for (int c = 0; c < cout; c++) {
-        const mf_rt_chan_s8 ch = mf_rt_chan_setup_s8(bias, c, rq, K);
-        init[5 * c] = ch.init;
+    for (int c = 0; c < n; c++) {
+        const mf_rt_chan_s8 ch = mf_rt_chan_setup_s8(bias, c, rq, taps);
+        init[stride * c] = ch.init;
         fast &= ch.fast;
     }
-    for (int c = 0; c < cout; c++)
-        if (!fast) init[5 * c] = bias ? bias[c] : 0;
+    for (int c = 0; c < n; c++)
+        if (!fast) init[stride * c] = bias ? bias[c] : 0;
     return fast;
 }
 
 /* Position (oy, ox) of a quad: its field in place, copied by rows from the input, or (NULL)
  * gathered with zero padding. */
-MF_RT_INLINE void field_s8(const layer_s8 *L, int oy, int ox, pos_s8 *p)
+MF_RT_NOINLINE void field_s8(const layer_s8 *L, int oy, int ox, pos_s8 *p)
 {
     const mf_rt_geom *g = L->g;
     const int iy = oy * g->sh - g->pad_top, ix = ox * g->sw - g->pad_left;
@@ -418,92 +414,59 @@ MF_RT_INLINE void field_s8(const layer_s8 *L, int oy, int ox, pos_s8 *p)
         p->f = L->in + at, p->copy = 1;
 }
 
-/* Every tap of every pool window (a plain conv is a pool of one tap), four at a time.
- * Window mode (L->taps = pkh·pkw = 1, 2 or 4): window after window, each window's taps in one
- * quad; the last quad repeats its last whole window (stored again, unchanged). Fold mode (other
- * windows): row of windows by row of windows and within one kernel row of the windows (wy)
- * after the other; a window's first tap stores its output, the others fold in with max; the last
- * quad repeats its last position (a store or a max again changes nothing). */
+/* Every tap of every pool window (a plain conv is a pool of one tap), four at a time, window
+ * after window, each window's taps in a row. Window mode (L->taps = pkh·pkw = 1, 2 or 4): each
+ * quad holds 4 / T whole windows; the last quad repeats its last whole window (stored again,
+ * unchanged). Fold mode (other windows): a window's first tap stores its output, the others fold
+ * in with max; the last quad repeats its last position (a store or a max again changes
+ * nothing). In window mode, W = 4 / T windows side by side whose fields all lie inside the input
+ * (conv rows [oy_lo, oy_hi], columns [ox_lo, ox_hi]) with their reads (at ≤ lim) fill a quad from
+ * a template of field and output offsets: no per-tap arithmetic. */
 MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
 {
     const mf_rt_geom *g = L->g;
-    const int cout = g->cout;
+    const int cout = g->cout, cin = g->cin, T = L->taps, W = T ? 4 / T : 0, copy = !L->direct;
     const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const ptrdiff_t step = (ptrdiff_t)psw * g->sw * cin;
+    ptrdiff_t qf[4], lim = -1;
+    int qo[4];
+    for (int k = 0; T && k < 4; k++) {
+        const int t = k % T; /* tap (t / pkw, t % pkw) of window k / T */
+        qf[k] = (k / T) * step + (ptrdiff_t)(t / pkw) * g->sh * L->row +
+                (ptrdiff_t)(t % pkw) * g->sw * cin;
+        qo[k] = (k / T) * cout;
+    }
+    if (T && g->h >= g->kh && g->w >= g->kw) lim = (L->direct ? L->end : L->copy_end) - qf[3];
+    const int oy_lo = (g->pad_top + g->sh - 1) / g->sh, oy_hi = (g->h - g->kh + g->pad_top) / g->sh;
+    const int ox_lo = (g->pad_left + g->sw - 1) / g->sw,
+              ox_hi = (g->w - g->kw + g->pad_left) / g->sw;
     pos_s8 q[4];
     int e = 0;
-    if (L->taps) {
-        /* windows whose taps' fields all lie inside the input (conv rows [oy_lo, oy_hi], columns
-         * [ox_lo, ox_hi]) and whose reads stay inside (at ≤ lim) take their fields at fixed
-         * offsets from the window's first: no per-tap arithmetic */
-        const int T = L->taps, copy = !L->direct, cin = g->cin;
-        ptrdiff_t off[4];
-        for (int t = 0; t < T; t++)
-            off[t] = (ptrdiff_t)(t / pkw) * g->sh * L->row + (ptrdiff_t)(t % pkw) * g->sw * cin;
-        const ptrdiff_t lim = (L->direct ? L->end : L->copy_end) - off[T - 1];
-        const ptrdiff_t step = (ptrdiff_t)psw * g->sw * cin;
-        /* a quad of W = 4 / T whole windows side by side: field and output offsets from the
-         * first */
-        const int W = 4 / T;
-        ptrdiff_t qf[4];
-        int qo[4];
-        for (int k = 0; k < 4; k++)
-            qf[k] = (k / T) * step + off[k % T], qo[k] = (k / T) * cout;
-        const int oy_lo = (g->pad_top + g->sh - 1) / g->sh,
-                  oy_hi = (g->h - g->kh + g->pad_top) / g->sh;
-        const int ox_lo = (g->pad_left + g->sw - 1) / g->sw,
-                  ox_hi = (g->w - g->kw + g->pad_left) / g->sw;
-        const int fits = g->h >= g->kh && g->w >= g->kw;
-        for (int py = 0; py < poh; py++) {
-            const int oy0 = py * psh, rows_in = fits && oy0 >= oy_lo && oy0 + pkh - 1 <= oy_hi;
-            ptrdiff_t at =
-                (ptrdiff_t)(oy0 * g->sh - g->pad_top) * L->row - (ptrdiff_t)g->pad_left * cin;
-            for (int px = 0, ox0 = 0; px < pow; px++, ox0 += psw, at += step, out += cout) {
-                if (e == 0 && rows_in && px + W <= pow && ox0 >= ox_lo &&
-                    ox0 + (W - 1) * psw + pkw - 1 <= ox_hi && at + (W - 1) * step <= lim) {
-                    /* the next W windows fill a quad: the template's offsets */
-                    const int8_t *f = L->in + at;
-                    for (int k = 0; k < 4; k++)
-                        q[k].f = f + qf[k], q[k].o = out + qo[k], q[k].copy = copy;
-                    quad_s8_run(L, q);
-                    px += W - 1, ox0 += (W - 1) * psw, at += (W - 1) * step, out += (W - 1) * cout;
-                    continue;
-                }
-                if (rows_in && ox0 >= ox_lo && ox0 + pkw - 1 <= ox_hi && at <= lim) {
-                    const int8_t *f = L->in + at;
-                    for (int t = 0; t < T; t++) {
-                        q[e].f = f + off[t], q[e].o = out, q[e].copy = copy;
-                        if (++e == 4) quad_s8_run(L, q), e = 0;
-                    }
-                    continue;
-                }
-                for (int wy = 0, oy = oy0; wy < pkh; wy++, oy++)
-                    for (int wx = 0, ox = ox0; wx < pkw; wx++, ox++) {
-                        field_s8(L, oy, ox, &q[e]);
-                        q[e].o = out;
-                        if (++e == 4) quad_s8_run(L, q), e = 0;
-                    }
+    for (int py = 0; py < poh; py++) {
+        const int oy0 = py * psh, rows_in = lim >= 0 && oy0 >= oy_lo && oy0 + pkh - 1 <= oy_hi;
+        ptrdiff_t at =
+            (ptrdiff_t)(oy0 * g->sh - g->pad_top) * L->row - (ptrdiff_t)g->pad_left * cin;
+        for (int px = 0, ox0 = 0; px < pow; px++, ox0 += psw, at += step, out += cout) {
+            if (e == 0 && rows_in && px + W <= pow && ox0 >= ox_lo &&
+                ox0 + (W - 1) * psw + pkw - 1 <= ox_hi && at <= lim) {
+                const int8_t *f = L->in + at;
+                for (int k = 0; k < 4; k++)
+                    q[k].f = f + qf[k], q[k].o = out + qo[k], q[k].copy = copy;
+                quad_s8_run(L, q);
+                px += W - 1, ox0 += (W - 1) * psw, at += (W - 1) * step, out += (W - 1) * cout;
+                continue;
             }
-        }
-        if (e == 0) return;
-        for (int k = e; k < 4; k++)
-            q[k] = q[k - L->taps];
-        quad_s8_run(L, q);
-        return;
-    }
-    for (int py = 0; py < poh; py++, out += (size_t)pow * cout)
-        for (int wy = 0; wy < pkh; wy++) {
-            const int oy = py * psh + wy;
-            int8_t *o = out;
-            for (int px = 0; px < pow; px++, o += cout)
-                for (int wx = 0, ox = px * psw; wx < pkw; wx++, ox++) {
+            for (int wy = 0, oy = oy0; wy < pkh; wy++, oy++)
+                for (int wx = 0, ox = ox0; wx < pkw; wx++, ox++) {
                     field_s8(L, oy, ox, &q[e]);
-                    q[e].o = o, q[e].fold = wy | wx;
+                    q[e].o = out, q[e].fold = wy | wx;
                     if (++e == 4) quad_s8_run(L, q), e = 0;
                 }
         }
+    }
     if (e == 0) return;
     for (int k = e; k < 4; k++)
-        q[k] = q[e - 1];
+        q[k] = q[k - (T ? T : 1)];
     quad_s8_run(L, q);
 }
 
@@ -525,7 +488,7 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
         .g = g, .in = in, .w = w, .rq = rq, .col = col, .lanes = lanes, .acc = acc, .K = K};
     L.taps = taps == 1 || taps == 2 || taps == 4 ? taps : 0;
     L.direct = g->kh == 1;
-    L.fast = init_s8(bias, rq, K, g->cout, acc);
+    L.fast = mf_rt_init_s8(bias, rq, K, g->cout, acc, 5);
     const ptrdiff_t total = (ptrdiff_t)g->h * g->w * g->cin;
     L.words = (g->kw * g->cin + 3) >> 2;
     L.row = (ptrdiff_t)g->w * g->cin;

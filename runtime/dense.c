@@ -83,7 +83,10 @@ void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, cons
 #endif
 }
 
-size_t mf_rt_dense_s8_scratch_bytes(int n_in)
+size_t mf_rt_dense_s8_scratch_bytes(int n_in, int n_out)
 {
-    return n_in >= 4 ? (size_t)8 * (size_t)(n_in / 4) : 0; /* the input's lanes, 2 words per 4 */
+    /* the input's lanes (2 words per 4 inputs) and the accumulator starts */
+    const size_t bytes =
+        (size_t)8 * (size_t)(n_in > 0 ? n_in / 4 : 0) + 4 * (size_t)(n_out > 0 ? n_out : 0);
+    return (bytes + 7) & ~(size_t)7;
 }

@@ -373,6 +373,12 @@ MF_RT_INLINE mf_rt_chan_s16 mf_rt_chan_setup_s16(const int64_t *bias, int c,
     return ch;
 }
 
+/* The accumulator starts of n int8 channels with `taps` products each (init[stride·c]), and
+ * whether all of them take the fast requantization; if not, every channel starts at its plain bias
+ * (the reference's). Shared by the int8 conv and dense paths (conv_s8_opt.c). */
+int mf_rt_init_s8(const int32_t *bias, const mf_rt_requant *rq, int taps, int n, int32_t *init,
+                  int stride);
+
 #endif /* MF_RT_OPT_INT */
 
 #endif

@@ -67,7 +67,7 @@ typedef struct mf_rt_requant {
 size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s8 */
 /* int16 conv: 0 (pass NULL: the path without interleaved weights) above MF_RT_WEXP_WORDS */
 size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s16 */
-size_t mf_rt_dense_s8_scratch_bytes(int n_in);
+size_t mf_rt_dense_s8_scratch_bytes(int n_in, int n_out);
 
 /* ---- scalar helpers (exposed for tests and the quantizer's fake-quant) ---- */
 int8_t mf_rt_requant_s32(int32_t acc, int shift, int relu, int rounding);
@@ -181,8 +181,9 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
  * public ones.
  * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes and 4 accumulators per
  * channel in scratch (about 12·K + 20·cout bytes, K = kh·kw·cin); the int8 dense the input split
- * into 16-bit lanes (2 words per 4 inputs); the int16 conv a channel pair's interleaved weights (at
- * most MF_RT_WEXP_WORDS words; larger kernels take a path without them and need no scratch). */
+ * into 16-bit lanes (2 words per 4 inputs) and one accumulator start per output; the int16 conv a
+ * channel pair's interleaved weights (at most MF_RT_WEXP_WORDS words; larger kernels take a path
+ * without them and need no scratch). */
 void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                         int relu, float *out);
 void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,

@@ -903,7 +903,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
     int conv = c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL;
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
-    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_in);
+    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
     return 0;
 }
 

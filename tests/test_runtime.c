@@ -519,7 +519,7 @@ static void call_conv(const mf_rt_geom *g, int as_dense, int bits, const int64_t
         for (int i = 0; b && i < g->cout; i++)
             bb[i] = (int32_t)b[i];
         memset(yy, 0x5a, ny);
-        scr = scratch_exact(as_dense ? mf_rt_dense_s8_scratch_bytes(g->cin)
+        scr = scratch_exact(as_dense ? mf_rt_dense_s8_scratch_bytes(g->cin, g->cout)
                                      : mf_rt_conv_s8_scratch_bytes(g));
         if (as_dense)
             K(mf_rt_dense_s8)(g->cin, g->cout, xx, ww, bb, rq, yy, scr);

@@ -501,9 +501,9 @@ static void eq_dense(eq_state *st)
     memset(eq_o8a, 0x5A, sizeof eq_o8a);
     memset(eq_o8b, 0x5A, sizeof eq_o8b);
     mf_rt_dense_s8_opt(n_in, n_out, x8, w8, bias8, &rq, eq_o8a,
-                       eq_scratch(mf_rt_dense_s8_scratch_bytes(n_in)));
+                       eq_scratch(mf_rt_dense_s8_scratch_bytes(n_in, n_out)));
     mf_rt_dense_s8_ref(n_in, n_out, x8, w8, bias8, &rq, eq_o8b,
-                       eq_scratch(mf_rt_dense_s8_scratch_bytes(n_in)));
+                       eq_scratch(mf_rt_dense_s8_scratch_bytes(n_in, n_out)));
     if ((d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY)) >= 0)
         eq_fail(st, "dense_s8", &g, NULL, d);
     /* int16 */
