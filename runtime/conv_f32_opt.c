@@ -60,25 +60,26 @@ MF_RT_INLINE float relu_f32(float v, int relu)
 }
 
 #if defined(MF_RT_EMULATE_DSP)
-/* a[2p + c] = start + Σ x_p·w_c over the taps, each sum in tap order (VMLA: acc + x·w). */
+/* a[2p + c] = start + Σ x_p·w_c over the taps (rows ≥ 1; the weights of consecutive rows are
+ * contiguous), each sum in tap order (VMLA: acc + x·w). */
 MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1, const float *x2,
                               const float *x3, float *a)
 {
     const float *x[4] = {x0, x1, x2, x3}, *w[2] = {r->w0, r->w1};
+    const int n = r->t.n;
     for (int j = 0; j < 8; j++)
         a[j] = r->start[j];
     for (int row = r->t.rows; row > 0; row--) {
-        for (int i = 0; i < r->t.n; i++)
+        for (int i = 0; i < n; i++)
             for (int j = 0; j < 8; j++)
                 a[j] += x[j >> 1][i] * w[j & 1][i];
         for (int p = 0; p < 4; p++)
-            x[p] += r->t.n + r->t.xadv;
-        for (int c = 0; c < 2; c++)
-            w[c] += r->t.n + r->t.wadv;
+            x[p] += n + r->t.xadv;
+        w[0] += n, w[1] += n;
     }
 }
 
-/* a[c] += Σ x·w_c over the taps of t, in tap order. */
+/* a[c] += Σ x·w_c over the taps of t (rows ≥ 1), in tap order. */
 MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *w0, const float *w1,
                                 float *a)
 {
@@ -91,7 +92,8 @@ MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *
     }
 }
 #else
-/* Element i of 4 positions (i0..i3) × 2 channels (k0, k1) into s24 + 2·position + channel. */
+/* clang-format off */
+/* Value i of 4 positions (i0..i3) × 2 channels (k0, k1) into s24 + 2·position + channel. */
 #define F32_MLA8(i0, i1, i2, i3, k0, k1)                                                           \
     "vmla.f32 s24, " i0 ", " k0 "\n\t"                                                             \
     "vmla.f32 s26, " i1 ", " k0 "\n\t"                                                             \
@@ -109,8 +111,8 @@ MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *
     "vldmia %[w0]!, {" k0 "}\n\t"                                                                  \
     "vldmia %[w1]!, {" k1 "}\n\t"
 
-/* Row loop: chunks of 4 values, then 2 and 1 (flags of n << 31: C = bit 1, N = bit 0; VLDM and
- * VMLA leave them alone); between rows the pointers step the taps' xadv / wadv. */
+/* Per row: chunks of 4 values, then 2 and 1 (flags of n << 31: C = bit 1, N = bit 0; VLDM and
+ * VMLA leave them alone); between rows the inputs step xadv more, the weights run on. */
 MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1, const float *x2,
                               const float *x3, float *a)
 {
@@ -122,44 +124,42 @@ MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1
         "vldmia %[r], {s24-s31}\n\t"
         "ldrd %[w0], %[w1], [%[r], %[ow]]\n\t"
         "ldrd %[n], %[rows], [%[r], %[ot]]\n\t"
-        "cmp %[rows], #0\n\t"
-        "ble 6f\n\t"
         "1:\n\t"
         "lsrs %[cnt], %[n], #2\n\t"
         "beq 3f\n\t"
-        "2:\n\t" F32_LD6("s0-s3", "s4-s7", "s8-s11", "s12-s15", "s16-s19", "s20-s23") F32_MLA8(
-            "s0", "s4", "s8", "s12", "s16", "s20") F32_MLA8("s1", "s5", "s9", "s13", "s17", "s21")
-            F32_MLA8("s2", "s6", "s10", "s14", "s18", "s22") F32_MLA8(
-                "s3", "s7", "s11", "s15", "s19",
-                "s23") "subs %[cnt], %[cnt], #1\n\t"
-                       "bne 2b\n\t"
-                       "3:\n\t"
-                       "lsls %[cnt], %[n], #31\n\t"
-                       "bcc 4f\n\t" F32_LD6("s0-s1", "s4-s5", "s8-s9", "s12-s13", "s16-s17",
-                                            "s20-s21")
-                           F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20") F32_MLA8(
-                               "s1", "s5", "s9", "s13", "s17",
-                               "s21") "4:\n\t"
-                                      "bpl 5f\n\t" F32_LD6("s0", "s4", "s8", "s12", "s16", "s20")
-                                          F32_MLA8("s0", "s4", "s8", "s12", "s16",
-                                                   "s20") "5:\n\t"
-                                                          "subs %[rows], %[rows], #1\n\t"
-                                                          "beq 6f\n\t"
-                                                          "ldr %[cnt], [%[r], %[oxa]]\n\t"
-                                                          "add %[x0], %[x0], %[cnt], lsl #2\n\t"
-                                                          "add %[x1], %[x1], %[cnt], lsl #2\n\t"
-                                                          "add %[x2], %[x2], %[cnt], lsl #2\n\t"
-                                                          "add %[x3], %[x3], %[cnt], lsl #2\n\t"
-                                                          "ldr %[cnt], [%[r], %[owa]]\n\t"
-                                                          "add %[w0], %[w0], %[cnt], lsl #2\n\t"
-                                                          "add %[w1], %[w1], %[cnt], lsl #2\n\t"
-                                                          "b 1b\n\t"
-                                                          "6:\n\t"
-        : "=t"(a0), "=t"(a1), "=t"(a2), "=t"(a3), "=t"(a4), "=t"(a5), "=t"(a6),
-          "=t"(a7), [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "=&r"(w0),
+        "2:\n\t"
+        F32_LD6("s0-s3", "s4-s7", "s8-s11", "s12-s15", "s16-s19", "s20-s23")
+        F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")
+        F32_MLA8("s1", "s5", "s9", "s13", "s17", "s21")
+        F32_MLA8("s2", "s6", "s10", "s14", "s18", "s22")
+        F32_MLA8("s3", "s7", "s11", "s15", "s19", "s23")
+        "subs %[cnt], %[cnt], #1\n\t"
+        "bne 2b\n\t"
+        "3:\n\t"
+        "lsls %[cnt], %[n], #31\n\t"
+        "bcc 4f\n\t"
+        F32_LD6("s0-s1", "s4-s5", "s8-s9", "s12-s13", "s16-s17", "s20-s21")
+        F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")
+        F32_MLA8("s1", "s5", "s9", "s13", "s17", "s21")
+        "4:\n\t"
+        "bpl 5f\n\t"
+        F32_LD6("s0", "s4", "s8", "s12", "s16", "s20")
+        F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")
+        "5:\n\t"
+        "subs %[rows], %[rows], #1\n\t"
+        "beq 6f\n\t"
+        "ldr %[cnt], [%[r], %[oxa]]\n\t"
+        "add %[x0], %[x0], %[cnt], lsl #2\n\t"
+        "add %[x1], %[x1], %[cnt], lsl #2\n\t"
+        "add %[x2], %[x2], %[cnt], lsl #2\n\t"
+        "add %[x3], %[x3], %[cnt], lsl #2\n\t"
+        "b 1b\n\t"
+        "6:\n\t"
+        : "=t"(a0), "=t"(a1), "=t"(a2), "=t"(a3), "=t"(a4), "=t"(a5), "=t"(a6), "=t"(a7),
+          [x0] "+r"(x0), [x1] "+r"(x1), [x2] "+r"(x2), [x3] "+r"(x3), [w0] "=&r"(w0),
           [w1] "=&r"(w1), [n] "=&r"(n), [rows] "=&r"(rows), [cnt] "=&r"(cnt)
         : [r] "r"(r), [ow] "i"(offsetof(f32_run, w0)), [ot] "i"(offsetof(f32_run, t.n)),
-          [oxa] "i"(offsetof(f32_run, t.xadv)), [owa] "i"(offsetof(f32_run, t.wadv))
+          [oxa] "i"(offsetof(f32_run, t.xadv))
         : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
           "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "cc", "memory");
     a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;
@@ -175,7 +175,8 @@ MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1
     "vldmia %[w0]!, {" k0 "}\n\t"                                                                  \
     "vldmia %[w1]!, {" k1 "}\n\t"
 
-/* a[c] += Σ x·w_c over the taps of t, in tap order; the row loop of mac_f32_4x2. */
+/* a[c] += Σ x·w_c over the taps of t (rows ≥ 1), in tap order. Per row: chunks of 8 values (one
+ * VLDM of 8 per operand), then 4, 2 and 1 (flags of n << 30 and n << 31). */
 MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *w0, const float *w1,
                                 float *a)
 {
@@ -183,44 +184,57 @@ MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *
     int n, rows, cnt;
     __asm__ volatile(
         "ldrd %[n], %[rows], [%[t]]\n\t"
-        "cmp %[rows], #0\n\t"
-        "ble 6f\n\t"
         "1:\n\t"
-        "lsrs %[cnt], %[n], #2\n\t"
+        "lsrs %[cnt], %[n], #3\n\t"
         "beq 3f\n\t"
-        "2:\n\t" F32_LD3("s0-s3", "s4-s7", "s8-s11") F32_MLA2("s0", "s4", "s8")
-            F32_MLA2("s1", "s5", "s9") F32_MLA2("s2", "s6", "s10") F32_MLA2(
-                "s3", "s7",
-                "s11") "subs %[cnt], %[cnt], #1\n\t"
-                       "bne 2b\n\t"
-                       "3:\n\t"
-                       "lsls %[cnt], %[n], #31\n\t"
-                       "bcc 4f\n\t" F32_LD3("s0-s1", "s4-s5", "s8-s9") F32_MLA2("s0", "s4", "s8")
-                           F32_MLA2("s1", "s5",
-                                    "s9") "4:\n\t"
-                                          "bpl 5f\n\t" F32_LD3("s0", "s4", "s8")
-                                              F32_MLA2("s0", "s4",
-                                                       "s8") "5:\n\t"
-                                                             "subs %[rows], %[rows], #1\n\t"
-                                                             "beq 6f\n\t"
-                                                             "ldr %[cnt], [%[t], %[oxa]]\n\t"
-                                                             "add %[x], %[x], %[cnt], lsl #2\n\t"
-                                                             "ldr %[cnt], [%[t], %[owa]]\n\t"
-                                                             "add %[w0], %[w0], %[cnt], lsl #2\n\t"
-                                                             "add %[w1], %[w1], %[cnt], lsl #2\n\t"
-                                                             "b 1b\n\t"
-                                                             "6:\n\t"
+        "2:\n\t"
+        F32_LD3("s0-s7", "s8-s15", "s16-s23")
+        F32_MLA2("s0", "s8", "s16") F32_MLA2("s1", "s9", "s17")
+        F32_MLA2("s2", "s10", "s18") F32_MLA2("s3", "s11", "s19")
+        F32_MLA2("s4", "s12", "s20") F32_MLA2("s5", "s13", "s21")
+        F32_MLA2("s6", "s14", "s22") F32_MLA2("s7", "s15", "s23")
+        "subs %[cnt], %[cnt], #1\n\t"
+        "bne 2b\n\t"
+        "3:\n\t"
+        "lsls %[cnt], %[n], #30\n\t"
+        "bcc 4f\n\t"
+        F32_LD3("s0-s3", "s8-s11", "s16-s19")
+        F32_MLA2("s0", "s8", "s16") F32_MLA2("s1", "s9", "s17")
+        F32_MLA2("s2", "s10", "s18") F32_MLA2("s3", "s11", "s19")
+        "4:\n\t"
+        "bpl 5f\n\t"
+        F32_LD3("s0-s1", "s8-s9", "s16-s17")
+        F32_MLA2("s0", "s8", "s16") F32_MLA2("s1", "s9", "s17")
+        "5:\n\t"
+        "lsls %[cnt], %[n], #31\n\t"
+        "bpl 7f\n\t"
+        F32_LD3("s0", "s8", "s16")
+        F32_MLA2("s0", "s8", "s16")
+        "7:\n\t"
+        "subs %[rows], %[rows], #1\n\t"
+        "beq 6f\n\t"
+        "ldr %[cnt], [%[t], %[oxa]]\n\t"
+        "add %[x], %[x], %[cnt], lsl #2\n\t"
+        "ldr %[cnt], [%[t], %[owa]]\n\t"
+        "add %[w0], %[w0], %[cnt], lsl #2\n\t"
+        "add %[w1], %[w1], %[cnt], lsl #2\n\t"
+        "b 1b\n\t"
+        "6:\n\t"
         : [a0] "+t"(a0), [a1] "+t"(a1), [x] "+r"(x), [w0] "+r"(w0), [w1] "+r"(w1), [n] "=&r"(n),
           [rows] "=&r"(rows), [cnt] "=&r"(cnt)
         : [t] "r"(t), [oxa] "i"(offsetof(f32_taps, xadv)), [owa] "i"(offsetof(f32_taps, wadv))
-        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "cc", "memory");
+        : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "s12", "s13",
+          "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "cc", "memory");
     a[0] = a0, a[1] = a1;
 }
 #undef F32_LD3
 #undef F32_MLA2
+/* clang-format on */
 #endif
 
-/* Runs r->blocks blocks: accumulate, ReLU, then store, fold the two windows or hand back. */
+/* Runs r->blocks blocks: accumulate, then ReLU and store, or fold the two windows (ReLU on the
+ * first tap only: with m = ReLU(u0) ≥ +0, −0 or NaN, ReLU(u1) > m exactly when u1 > m, and then
+ * ReLU(u1) = u1), or hand the accumulators back. */
 MF_RT_NOINLINE void run4_f32(const f32_run *r)
 {
     const float *x = r->x;
@@ -229,17 +243,21 @@ MF_RT_NOINLINE void run4_f32(const f32_run *r)
     for (int b = r->blocks; b > 0; b--, x += r->step) {
         float a[8];
         mac_f32_4x2(r, x, x + r->off[0], x + r->off[1], x + r->off[2], a);
-        if (r->relu) {
-            a[0] = relu_f32(a[0], 1), a[1] = relu_f32(a[1], 1);
-            a[2] = relu_f32(a[2], 1), a[3] = relu_f32(a[3], 1);
-            a[4] = relu_f32(a[4], 1), a[5] = relu_f32(a[5], 1);
-            a[6] = relu_f32(a[6], 1), a[7] = relu_f32(a[7], 1);
-        }
         if (r->mode == R4_STORE) {
+            if (r->relu) {
+                a[0] = relu_f32(a[0], 1), a[1] = relu_f32(a[1], 1);
+                a[2] = relu_f32(a[2], 1), a[3] = relu_f32(a[3], 1);
+                a[4] = relu_f32(a[4], 1), a[5] = relu_f32(a[5], 1);
+                a[6] = relu_f32(a[6], 1), a[7] = relu_f32(a[7], 1);
+            }
             o[0] = a[0], o[cs] = a[2], o[2 * cs] = a[4], o[3 * cs] = a[6];
             if (r->two) o[1] = a[1], o[cs + 1] = a[3], o[2 * cs + 1] = a[5], o[3 * cs + 1] = a[7];
             o += 4 * cs;
-        } else if (r->mode == R4_POOL2) { /* first tap, then a strictly greater one */
+        } else if (r->mode == R4_POOL2) {
+            if (r->relu) {
+                a[0] = relu_f32(a[0], 1), a[1] = relu_f32(a[1], 1);
+                a[4] = relu_f32(a[4], 1), a[5] = relu_f32(a[5], 1);
+            }
             o[0] = a[2] > a[0] ? a[2] : a[0];
             o[cs] = a[6] > a[4] ? a[6] : a[4];
             if (r->two) o[1] = a[3] > a[1] ? a[3] : a[1], o[cs + 1] = a[7] > a[5] ? a[7] : a[5];
@@ -266,8 +284,8 @@ MF_RT_INLINE void run4_of(const f32_ctx *c, int oy, int mode, f32_run *r)
     const conv_rows rw = conv_rows_of(c->g, oy);
     for (int j = 0; j < 8; j += 2)
         r->start[j] = c->b0, r->start[j + 1] = c->b1;
-    r->t.n = c->p.n;
-    r->t.rows = rw.rows;
+    r->t.n = rw.rows > 0 ? c->p.n : 0; /* no valid row: the starts alone */
+    r->t.rows = rw.rows > 0 ? rw.rows : 1;
     r->t.xadv = c->p.row - c->p.n;
     r->t.wadv = 0;
     const size_t wo = rw.rows > 0 ? (size_t)rw.ky0 * c->p.n : 0;
@@ -301,11 +319,16 @@ MF_RT_NOINLINE void conv_f32_one(const f32_ctx *c, int oy, int ox, float *a)
                 c->w1 + wo, a);
 }
 
-/* Folds ReLU'd outputs into a window maximum: the first tap, then every strictly greater one. */
-MF_RT_INLINE void fold_f32(float *m, float u, float v, int first)
+/* Folds one output of both channels into a window maximum: the first tap (ReLU'd), then every
+ * strictly greater one (no ReLU needed, see run4_f32). */
+MF_RT_INLINE void fold_f32(float *m, float u, float v, int first, int relu)
 {
-    if (first || u > m[0]) m[0] = u;
-    if (first || v > m[1]) m[1] = v;
+    if (first) {
+        m[0] = relu_f32(u, relu), m[1] = relu_f32(v, relu);
+        return;
+    }
+    if (u > m[0]) m[0] = u;
+    if (v > m[1]) m[1] = v;
 }
 
 /* The window pkh × pkw at conv output (oy0, ox0): m = its maximum per channel. */
@@ -328,13 +351,13 @@ MF_RT_NOINLINE void conv_f32_window(const f32_ctx *c, int oy0, int ox0, int pkh,
                 r.off[j - 1] = conv_f32_x(c, oy0 + (k + j) / pkw, ox0 + (k + j) % pkw) - r.x;
             run4_f32(&r);
             for (int j = 0; j < 4; j++)
-                fold_f32(m, a[2 * j], a[2 * j + 1], k + j == 0);
+                fold_f32(m, a[2 * j], a[2 * j + 1], k + j == 0, c->relu);
         }
     }
     for (; k < taps; k++) {
         float a[2];
         conv_f32_one(c, oy0 + k / pkw, ox0 + k % pkw, a);
-        fold_f32(m, relu_f32(a[0], c->relu), relu_f32(a[1], c->relu), k == 0);
+        fold_f32(m, a[0], a[1], k == 0, c->relu);
     }
 }
 
@@ -367,7 +390,12 @@ MF_RT_NOINLINE void conv_f32_row(const f32_ctx *c, int oy, int pkw, int psw, int
         if (px == lo) px += blocks * per;
         if (px >= pow) break;
         float m[2];
-        conv_f32_window(c, oy, px * psw, 1, pkw, m);
+        if (pkw == 1) { /* one output, no fold */
+            conv_f32_one(c, oy, px * psw, m);
+            m[0] = relu_f32(m[0], c->relu), m[1] = relu_f32(m[1], c->relu);
+        } else {
+            conv_f32_window(c, oy, px * psw, 1, pkw, m);
+        }
         o[px * cs] = m[0];
         if (c->two) o[px * cs + 1] = m[1];
     }
