@@ -15,19 +15,21 @@
  *   multiplied, it is skipped exactly as the reference skips it.
  * Blocks: output channels in pairs (c0, c1); an odd last channel is computed with its neighbour
  *   as the pair (cout − 2, cout − 1), recomputing cout − 2 identically, and a single channel as
- *   (0, 0) stored once. Positions sharing one tap rectangle (interior columns of a row: all kw
- *   taps inside the input) go 4 at a time: mac_f32_4x2 keeps 8 accumulators in s24–s31 and per
- *   4 values of a row loads 4 floats of each position and of each channel (6 VLDM into s0–s23)
- *   for 32 VMLA; the n mod 4 last values of a row take a 2- and a 1-value step, so any cin and
- *   kw run at the same rate. One call of run4_f32 computes a whole run of such blocks and applies
- *   ReLU and the store or the pool fold. Edge columns, leftovers and dense layers take
- *   mac_f32_1x2 (1 position × 2 channels, VLDM of 4) with the position's own tap rectangle.
- * Fused max pool: every conv output of a window gets its ReLU, then the window's maximum is
- *   folded in the pool's tap order, first tap then every strictly greater one, exactly as
- *   mf_rt_maxpool_f32 does. Windows one conv row high (every 1D pool) run along the row: 1 × 1
- *   (the plain conv, or a strided subsample) as 4 windows per block, 1 × 2 as 2 windows per
- *   block; other windows are computed one at a time, in blocks of 4 positions when all of them
- *   share one tap rectangle.
+ *   (0, 0) stored once. Positions sharing one tap rectangle (interior columns of a conv row: all
+ *   kw taps inside the input) go 4 at a time: mac_f32_4x2 keeps 8 accumulators in s24–s31 and per
+ *   4 values of a kernel row loads 4 floats of each position and of each channel (6 VLDM into
+ *   s0–s23) for 32 VMLA, two such chunks per loop pass; the n mod 8 last values of a row take a
+ *   4-, 2- and 1-value step, so any cin and kw run at the same rate. One call of run4_f32
+ *   computes a whole row of such blocks, then ReLU and the store or the pool fold. Edge columns,
+ *   leftover positions and dense layers take mac_f32_1x2 (1 position × 2 channels, VLDM of 8)
+ *   with the position's own tap rectangle.
+ * Fused max pool: a window's maximum is folded in the pool's tap order, first tap (ReLU'd) then
+ *   every strictly greater one, exactly as mf_rt_maxpool_f32 does after the conv's ReLU (a later
+ *   tap needs no ReLU of its own: see run4_f32). Interior windows 1 or 2 taps wide (every 1D
+ *   pool, the 2 × 2 of 2D nets; 1 × 1 is the plain conv) run along the conv rows of the pool row,
+ *   4 or 2 windows per block: the first conv row stores, each later one folds into the stored
+ *   maxima, so every row keeps its own tap rectangle. Other windows (edges, wider pools) are
+ *   computed output by output.
  * Dense: a 1 × 1 conv of one position, output pairs through mac_f32_1x2. */
 #include "mf_rt_conv_plan.h"
 
@@ -40,7 +42,7 @@ typedef struct {
     ptrdiff_t xadv, wadv;
 } f32_taps;
 
-enum { R4_STORE, R4_POOL2, R4_RAW };
+enum { R4_STORE, R4_MAX, R4_POOL2, R4_POOL2_MAX };
 
 /* A run of 4-position blocks: block b reads positions x + b·step + {0, off[0], off[1], off[2]};
  * accumulator j = 2·position + channel. */
@@ -50,7 +52,8 @@ typedef struct {
     const float *w0, *w1; /* the channels' weights at the first tap */
     const float *x;
     ptrdiff_t off[3], step;
-    float *o; /* R4_STORE: 4 outputs per block; R4_POOL2: 2 windows; R4_RAW: 8 accumulators */
+    float *o;        /* the first block's outputs: 4 windows of one tap, or 2 windows of 2 taps */
+    ptrdiff_t ostep; /* between blocks' outputs */
     int blocks, mode, relu, two, cout;
 } f32_run;
 
@@ -110,9 +113,16 @@ MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *
     "vldmia %[x3]!, {" l3 "}\n\t"                                                                  \
     "vldmia %[w0]!, {" k0 "}\n\t"                                                                  \
     "vldmia %[w1]!, {" k1 "}\n\t"
+#define F32_CHUNK4                                                                                 \
+    F32_LD6("s0-s3", "s4-s7", "s8-s11", "s12-s15", "s16-s19", "s20-s23")                          \
+    F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")                                                \
+    F32_MLA8("s1", "s5", "s9", "s13", "s17", "s21")                                                \
+    F32_MLA8("s2", "s6", "s10", "s14", "s18", "s22")                                               \
+    F32_MLA8("s3", "s7", "s11", "s15", "s19", "s23")
 
-/* Per row: chunks of 4 values, then 2 and 1 (flags of n << 31: C = bit 1, N = bit 0; VLDM and
- * VMLA leave them alone); between rows the inputs step xadv more, the weights run on. */
+/* Per row: 8 values per loop pass (two chunks of 4: VLDM of 4 per operand, 32 VMLA), then 4, 2
+ * and 1 (flags of n << 30: C = bit 2, N = bit 1; of n << 31: N = bit 0; VLDM and VMLA leave
+ * them alone); between rows the inputs step xadv more, the weights run on. */
 MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1, const float *x2,
                               const float *x3, float *a)
 {
@@ -125,23 +135,24 @@ MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1
         "ldrd %[w0], %[w1], [%[r], %[ow]]\n\t"
         "ldrd %[n], %[rows], [%[r], %[ot]]\n\t"
         "1:\n\t"
-        "lsrs %[cnt], %[n], #2\n\t"
+        "lsrs %[cnt], %[n], #3\n\t"
         "beq 3f\n\t"
         "2:\n\t"
-        F32_LD6("s0-s3", "s4-s7", "s8-s11", "s12-s15", "s16-s19", "s20-s23")
-        F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")
-        F32_MLA8("s1", "s5", "s9", "s13", "s17", "s21")
-        F32_MLA8("s2", "s6", "s10", "s14", "s18", "s22")
-        F32_MLA8("s3", "s7", "s11", "s15", "s19", "s23")
+        F32_CHUNK4
+        F32_CHUNK4
         "subs %[cnt], %[cnt], #1\n\t"
         "bne 2b\n\t"
         "3:\n\t"
-        "lsls %[cnt], %[n], #31\n\t"
+        "lsls %[cnt], %[n], #30\n\t"
         "bcc 4f\n\t"
+        F32_CHUNK4
+        "4:\n\t"
+        "bpl 7f\n\t"
         F32_LD6("s0-s1", "s4-s5", "s8-s9", "s12-s13", "s16-s17", "s20-s21")
         F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")
         F32_MLA8("s1", "s5", "s9", "s13", "s17", "s21")
-        "4:\n\t"
+        "7:\n\t"
+        "lsls %[cnt], %[n], #31\n\t"
         "bpl 5f\n\t"
         F32_LD6("s0", "s4", "s8", "s12", "s16", "s20")
         F32_MLA8("s0", "s4", "s8", "s12", "s16", "s20")
@@ -164,6 +175,7 @@ MF_RT_INLINE void mac_f32_4x2(const f32_run *r, const float *x0, const float *x1
           "s14", "s15", "s16", "s17", "s18", "s19", "s20", "s21", "s22", "s23", "cc", "memory");
     a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = a4, a[5] = a5, a[6] = a6, a[7] = a7;
 }
+#undef F32_CHUNK4
 #undef F32_LD6
 #undef F32_MLA8
 
@@ -232,9 +244,18 @@ MF_RT_NOINLINE void mac_f32_1x2(const f32_taps *t, const float *x, const float *
 /* clang-format on */
 #endif
 
-/* Runs r->blocks blocks: accumulate, then ReLU and store, or fold the two windows (ReLU on the
- * first tap only: with m = ReLU(u0) ≥ +0, −0 or NaN, ReLU(u1) > m exactly when u1 > m, and then
- * ReLU(u1) = u1), or hand the accumulators back. */
+/* Stores the fold of a later tap into a window maximum: v replaces *o when strictly greater. */
+MF_RT_INLINE void max_into(float *o, float v)
+{
+    if (v > *o) *o = v;
+}
+
+/* Runs r->blocks blocks: accumulate, then by mode (ReLU only on a window's first tap: with
+ * m = ReLU(u0) ≥ +0, −0 or NaN, ReLU(u) > m exactly when u > m, and then ReLU(u) = u):
+ *   R4_STORE     4 windows of one tap, or the window's first conv row: ReLU and store;
+ *   R4_MAX       the same windows' later conv rows: folded into the stored maximum;
+ *   R4_POOL2     2 windows 2 taps wide, first conv row: fold the pair, store;
+ *   R4_POOL2_MAX their later conv rows: both taps folded into the stored maximum. */
 MF_RT_NOINLINE void run4_f32(const f32_run *r)
 {
     const float *x = r->x;
@@ -252,7 +273,6 @@ MF_RT_NOINLINE void run4_f32(const f32_run *r)
             }
             o[0] = a[0], o[cs] = a[2], o[2 * cs] = a[4], o[3 * cs] = a[6];
             if (r->two) o[1] = a[1], o[cs + 1] = a[3], o[2 * cs + 1] = a[5], o[3 * cs + 1] = a[7];
-            o += 4 * cs;
         } else if (r->mode == R4_POOL2) {
             if (r->relu) {
                 a[0] = relu_f32(a[0], 1), a[1] = relu_f32(a[1], 1);
@@ -261,11 +281,22 @@ MF_RT_NOINLINE void run4_f32(const f32_run *r)
             o[0] = a[2] > a[0] ? a[2] : a[0];
             o[cs] = a[6] > a[4] ? a[6] : a[4];
             if (r->two) o[1] = a[3] > a[1] ? a[3] : a[1], o[cs + 1] = a[7] > a[5] ? a[7] : a[5];
-            o += 2 * cs;
+        } else if (r->mode == R4_MAX) {
+            max_into(o, a[0]), max_into(o + cs, a[2]);
+            max_into(o + 2 * cs, a[4]), max_into(o + 3 * cs, a[6]);
+            if (r->two) {
+                max_into(o + 1, a[1]), max_into(o + cs + 1, a[3]);
+                max_into(o + 2 * cs + 1, a[5]), max_into(o + 3 * cs + 1, a[7]);
+            }
         } else {
-            o[0] = a[0], o[1] = a[1], o[2] = a[2], o[3] = a[3];
-            o[4] = a[4], o[5] = a[5], o[6] = a[6], o[7] = a[7];
+            max_into(o, a[0]), max_into(o, a[2]);
+            max_into(o + cs, a[4]), max_into(o + cs, a[6]);
+            if (r->two) {
+                max_into(o + 1, a[1]), max_into(o + 1, a[3]);
+                max_into(o + cs + 1, a[5]), max_into(o + cs + 1, a[7]);
+            }
         }
+        o += r->ostep;
     }
 }
 
@@ -278,18 +309,24 @@ typedef struct {
     int relu, two;
 } f32_ctx;
 
-/* A run over the interior positions of output row oy (taps and weights set, no positions). */
-MF_RT_INLINE void run4_of(const f32_ctx *c, int oy, int mode, f32_run *r)
+/* The taps of interior positions in output row oy: r's row count, values per row and weights
+ * (a row with no valid kernel row runs as n = 0: the starts alone). */
+MF_RT_INLINE void f32_rows(const f32_ctx *c, int oy, f32_run *r)
 {
     const conv_rows rw = conv_rows_of(c->g, oy);
-    for (int j = 0; j < 8; j += 2)
-        r->start[j] = c->b0, r->start[j + 1] = c->b1;
-    r->t.n = rw.rows > 0 ? c->p.n : 0; /* no valid row: the starts alone */
+    r->t.n = rw.rows > 0 ? c->p.n : 0;
     r->t.rows = rw.rows > 0 ? rw.rows : 1;
-    r->t.xadv = c->p.row - c->p.n;
-    r->t.wadv = 0;
     const size_t wo = rw.rows > 0 ? (size_t)rw.ky0 * c->p.n : 0;
     r->w0 = c->w0 + wo, r->w1 = c->w1 + wo;
+}
+
+/* A run with the pair's starts and epilogue settings (taps, positions and outputs still open). */
+MF_RT_INLINE void f32_run_of(const f32_ctx *c, int mode, f32_run *r)
+{
+    for (int j = 0; j < 8; j += 2)
+        r->start[j] = c->b0, r->start[j + 1] = c->b1;
+    r->t.xadv = c->p.row - c->p.n;
+    r->t.wadv = 0;
     r->mode = mode, r->relu = c->relu, r->two = c->two, r->cout = c->g->cout;
 }
 
@@ -334,70 +371,65 @@ MF_RT_INLINE void fold_f32(float *m, float u, float v, int first, int relu)
 /* The window pkh × pkw at conv output (oy0, ox0): m = its maximum per channel. */
 MF_RT_NOINLINE void conv_f32_window(const f32_ctx *c, int oy0, int ox0, int pkh, int pkw, float *m)
 {
-    const mf_rt_geom *g = c->g;
-    const int taps = pkh * pkw;
-    int k = 0;
-    m[0] = m[1] = 0.0f;
-    if (taps >= 4 && conv_rows_of(g, oy0).rows == g->kh &&
-        conv_rows_of(g, oy0 + pkh - 1).rows == g->kh && ox0 >= c->p.ox_lo &&
-        ox0 + pkw <= c->p.ox_hi) { /* one tap rectangle: blocks of 4 positions */
-        f32_run r;
-        float a[8];
-        run4_of(c, oy0, R4_RAW, &r);
-        r.blocks = 1, r.step = 0, r.o = a;
-        for (; k + 4 <= taps; k += 4) {
-            r.x = conv_f32_x(c, oy0 + k / pkw, ox0 + k % pkw);
-            for (int j = 1; j < 4; j++)
-                r.off[j - 1] = conv_f32_x(c, oy0 + (k + j) / pkw, ox0 + (k + j) % pkw) - r.x;
-            run4_f32(&r);
-            for (int j = 0; j < 4; j++)
-                fold_f32(m, a[2 * j], a[2 * j + 1], k + j == 0, c->relu);
-        }
-    }
-    for (; k < taps; k++) {
+    for (int k = 0; k < pkh * pkw; k++) {
         float a[2];
         conv_f32_one(c, oy0 + k / pkw, ox0 + k % pkw, a);
         fold_f32(m, a[0], a[1], k == 0, c->relu);
     }
 }
 
-/* Pool row at conv row oy with windows 1 × pkw, strides psw (the plain conv: 1 × 1, 1): the
- * interior windows in runs of blocks, the others one by one. o = the row's first output. */
-MF_RT_NOINLINE void conv_f32_row(const f32_ctx *c, int oy, int pkw, int psw, int pow, float *o)
+/* Pool windows along a row, the same for every channel pair. */
+typedef struct {
+    int pkh, pkw, psh, psw, poh, pow;
+    int lo, hi;      /* windows [lo, hi) have all their taps in interior columns */
+    int per, blocks; /* windows per block (0: none), blocks per row */
+} f32_pool;
+
+/* One channel pair, pool row by pool row (the plain conv: windows 1 × 1, strides 1). Interior
+ * windows 1 or 2 taps wide run in blocks, conv row by conv row: the first row stores, the later
+ * ones fold into the stored maxima (each window still sees its taps in (ky, kx) order). The other
+ * windows are computed one by one. o = the pair's first output. */
+MF_RT_NOINLINE void conv_f32_pair(const f32_ctx *c, const f32_pool *q, float *out)
 {
-    const ptrdiff_t cs = c->g->cout, dx = c->p.dx;
-    int lo = (c->p.ox_lo + psw - 1) / psw,
-        hi = c->p.ox_hi >= pkw ? (c->p.ox_hi - pkw) / psw + 1 : 0;
-    if (hi > pow) hi = pow;
-    if (lo > hi) lo = hi;
-    const int per = pkw == 1 ? 4 : pkw == 2 ? 2 : 0; /* windows per block */
-    const int blocks = per ? (hi - lo) / per : 0;
-    if (blocks > 0) {
-        f32_run r;
-        run4_of(c, oy, per == 4 ? R4_STORE : R4_POOL2, &r);
-        const ptrdiff_t W = psw * dx; /* between windows */
-        r.x = conv_f32_x(c, oy, lo * psw);
-        if (per == 4)
-            r.off[0] = W, r.off[1] = 2 * W, r.off[2] = 3 * W;
-        else
-            r.off[0] = dx, r.off[1] = W, r.off[2] = W + dx;
-        r.step = per * W;
-        r.o = o + (size_t)lo * cs;
-        r.blocks = blocks;
-        run4_f32(&r);
-    }
-    for (int px = 0; px < pow; px++) {
-        if (px == lo) px += blocks * per;
-        if (px >= pow) break;
-        float m[2];
-        if (pkw == 1) { /* one output, no fold */
-            conv_f32_one(c, oy, px * psw, m);
-            m[0] = relu_f32(m[0], c->relu), m[1] = relu_f32(m[1], c->relu);
-        } else {
-            conv_f32_window(c, oy, px * psw, 1, pkw, m);
+    const ptrdiff_t cs = c->g->cout, dx = c->p.dx, W = q->psw * dx; /* W: between windows */
+    const int one = q->pkh == 1 && q->pkw == 1; /* plain: leftovers share the row's taps */
+    f32_run r;
+    f32_run_of(c, q->per == 4 ? R4_STORE : R4_POOL2, &r);
+    if (q->per == 4)
+        r.off[0] = W, r.off[1] = 2 * W, r.off[2] = 3 * W;
+    else
+        r.off[0] = dx, r.off[1] = W, r.off[2] = W + dx;
+    r.step = q->per * W;
+    r.ostep = q->per * cs;
+    r.blocks = q->blocks;
+    for (int py = 0; py < q->poh; py++) {
+        float *o = out + (size_t)py * q->pow * cs;
+        for (int wy = 0; wy < q->pkh; wy++) {
+            const int oy = py * q->psh + wy;
+            f32_rows(c, oy, &r);
+            if (q->blocks <= 0) break;
+            r.x = conv_f32_x(c, oy, q->lo * q->psw);
+            r.o = o + (size_t)q->lo * cs;
+            r.mode = (q->per == 4 ? R4_STORE : R4_POOL2) + (wy > 0);
+            run4_f32(&r);
         }
-        o[px * cs] = m[0];
-        if (c->two) o[px * cs + 1] = m[1];
+        for (int px = 0; px < q->pow; px++) {
+            if (px == q->lo) px += q->blocks * q->per;
+            if (px >= q->pow) break;
+            float m[2];
+            if (one && px >= q->lo && px < q->hi) {
+                m[0] = c->b0, m[1] = c->b1;
+                mac_f32_1x2(&r.t, conv_f32_x(c, py * q->psh, px * q->psw), r.w0, r.w1, m);
+                m[0] = relu_f32(m[0], c->relu), m[1] = relu_f32(m[1], c->relu);
+            } else if (one) {
+                conv_f32_one(c, py * q->psh, px * q->psw, m);
+                m[0] = relu_f32(m[0], c->relu), m[1] = relu_f32(m[1], c->relu);
+            } else {
+                conv_f32_window(c, py * q->psh, px * q->psw, q->pkh, q->pkw, m);
+            }
+            o[px * cs] = m[0];
+            if (c->two) o[px * cs + 1] = m[1];
+        }
     }
 }
 
@@ -406,32 +438,28 @@ static void conv_f32_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int 
                             float *out)
 {
     if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1) return;
-    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
     const int cout = g->cout;
     f32_ctx c;
     c.g = g;
     c.p = conv_plan_of(g);
     c.in = in;
     c.relu = relu;
+    f32_pool q;
+    q.pkh = pkh, q.pkw = pkw, q.psh = psh, q.psw = psw;
+    q.poh = (g->oh - pkh) / psh + 1, q.pow = (g->ow - pkw) / psw + 1;
+    q.lo = (c.p.ox_lo + psw - 1) / psw;
+    q.hi = c.p.ox_hi >= pkw ? (c.p.ox_hi - pkw) / psw + 1 : 0;
+    if (q.hi > q.pow) q.hi = q.pow;
+    if (q.lo > q.hi) q.lo = q.hi;
+    q.per = pkw == 1 ? 4 : pkw == 2 ? 2 : 0;
+    q.blocks = q.per ? (q.hi - q.lo) / q.per : 0;
     for (int co = 0; co < cout; co += 2) {
         int c0 = co, c1 = co + 1;
         if (c1 >= cout) c0 = cout >= 2 ? cout - 2 : co, c1 = cout >= 2 ? cout - 1 : co;
         c.two = c1 != c0;
         c.w0 = w + (size_t)c0 * c.p.K, c.w1 = w + (size_t)c1 * c.p.K;
         c.b0 = bias ? bias[c0] : 0.0f, c.b1 = bias ? bias[c1] : 0.0f;
-        for (int py = 0; py < poh; py++) {
-            float *o = out + (size_t)py * pow * cout + c0;
-            if (pkh == 1) {
-                conv_f32_row(&c, py * psh, pkw, psw, pow, o);
-                continue;
-            }
-            for (int px = 0; px < pow; px++, o += cout) {
-                float m[2];
-                conv_f32_window(&c, py * psh, px * psw, pkh, pkw, m);
-                o[0] = m[0];
-                if (c.two) o[1] = m[1];
-            }
-        }
+        conv_f32_pair(&c, &q, out + c0);
     }
 }
 
