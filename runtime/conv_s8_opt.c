@@ -208,11 +208,14 @@ MF_RT_NOINLINE void copy_rows_s8(const int8_t *x, int8_t *col, int kh, int n, in
         return;
     }
     for (int ky = 0; ky < kh; ky++, col += n, x += row) {
-        int i = 0;
-        if (words & 1) mf_st32(col, mf_ld32(x)), i = 4;
-        for (; i < 4 * words; i += 8) {
-            const uint32_t v0 = mf_ld32(x + i), v1 = mf_ld32(x + i + 4);
-            mf_st32(col + i, v0), mf_st32(col + i + 4, v1);
+        const int8_t *s = x;
+        int8_t *d = col;
+        for (int i = words & 3; i > 0; i--, s += 4, d += 4)
+            mf_st32(d, mf_ld32(s));
+        for (int i = words >> 2; i > 0; i--, s += 16, d += 16) {
+            const uint32_t v0 = mf_ld32(s), v1 = mf_ld32(s + 4), v2 = mf_ld32(s + 8),
+                           v3 = mf_ld32(s + 12);
+            mf_st32(d, v0), mf_st32(d + 4, v1), mf_st32(d + 8, v2), mf_st32(d + 12, v3);
         }
     }
 }
@@ -388,15 +391,24 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
 int mf_rt_init_s8(const int32_t *bias, const mf_rt_requant *rq, int taps, int n, int32_t *init,
                   int stride)
 {
-    int fast = 1;
-    for (int c = 0; c < n; c++) {
-        const mf_rt_chan_s8 ch = mf_rt_chan_setup_s8(bias, c, rq, taps);
-        init[stride * c] = ch.init;
-        fast &= ch.fast;
+    /* mf_rt_chan_setup_s8's bound with the per-call terms hoisted: |b| + taps·2^14 + rc ≤ 2^31 − 1
+     * in uint32 without wrap-around (each term ≤ 2^31) */
+    const uint32_t t = taps >= 0 && taps <= 131072 ? (uint32_t)taps << 14 : (uint32_t)INT32_MAX;
+    const int half = rq->rounding == MF_RT_ROUND_HALF_UP;
+    int c = 0;
+    for (; c < n; c++) {
+        const int32_t b = bias ? bias[c] : 0;
+        const int s = rq->shifts ? rq->shifts[c] : rq->shift;
+        if (s < 0 || s > 31) break;
+        const uint32_t rc = half && s > 0 ? (uint32_t)1 << (s - 1) : 0;
+        const uint32_t mag = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
+        if (t > (uint32_t)INT32_MAX - rc || mag > (uint32_t)INT32_MAX - rc - t) break;
+        init[stride * c] = (int32_t)(b + (int32_t)rc);
     }
-    for (int c = 0; c < n; c++)
-        if (!fast) init[stride * c] = bias ? bias[c] : 0;
-    return fast;
+    if (c == n) return 1;
+    for (c = 0; c < n; c++)
+        init[stride * c] = bias ? bias[c] : 0;
+    return 0;
 }
 
 /* Position (oy, ox) of a quad: its field in place, copied by rows from the input, or (NULL)
