@@ -211,14 +211,19 @@ typedef struct {
     uint32_t *lanes; /* 4 words per pair of values */
     int16_t *fold;   /* 4 rows of cout outputs that fold into theirs with max */
     int K, pk, fast;
-    /* a field lies in the input as is (kernel one row high) for ox in [ox_lo, ox_hi) and
-     * 0 ≤ iy < h, when its reads (K rounded up to even) end by `end` */
-    int direct, ox_lo, ox_hi;
+    /* a field is read where it lies in the input for ox in [ox_lo, ox_hi), kernel rows inside
+     * it and an offset ≤ `end`; 4 such fields are copied 4 wide (lanes_s16_4) when `direct` (a
+     * kernel one row high, or rows of an even kw·cin values: no pair of values straddles two
+     * rows; `end` then keeps the last row's reads, rounded up to even, inside the input), one
+     * by one otherwise (no read past a field); `n`: values per kernel row, `row`: per input row */
+    int direct, ox_lo, ox_hi, n;
+    ptrdiff_t row;
     ptrdiff_t end;
 } layer_s16;
 
-/* One conv position of a quad: its field (a pointer into the input, or NULL: gather it), its
- * output and whether its value folds into the output with max (a pool window's later taps). */
+/* One conv position of a quad: its field (a pointer into the input when every tap lies inside
+ * it, or NULL: gather it), its output and whether its value folds into the output with max (a
+ * pool window's later taps). */
 typedef struct {
     const int16_t *f;
     int16_t *o;
@@ -226,15 +231,25 @@ typedef struct {
 } pos_s16;
 
 /* Position e's field into the lanes (word 4·p + e holds its values 2p and 2p + 1): copied
- * from f, or gathered with zeros outside the input (f NULL; an odd K's value past the field is
- * 0 then, any input value when copied: the weight it meets is 0). */
+ * from f row by row, or gathered with zeros outside the input (f NULL; an odd K's value past
+ * the field is 0 then, any input value when copied: the weight it meets is 0). */
 MF_RT_NOINLINE void lanes_s16_1(const layer_s16 *L, const pos_s16 *q, int e)
 {
     const mf_rt_geom *g = L->g;
     uint32_t *l = L->lanes + e;
-    if (q->f) {
-        for (int i = 0; i < L->K; i += 2, l += 4)
-            *l = mf_ld32(q->f + i);
+    if (q->f) { /* a pair may straddle two rows (kw·cin odd): it waits in `half` */
+        uint32_t half = 0;
+        int odd = 0;
+        for (int ky = 0; ky < g->kh; ky++) {
+            const int16_t *x = q->f + ky * L->row;
+            int i = 0;
+            if (odd) *l = half | (uint32_t)(uint16_t)x[0] << 16, l += 4, i = 1;
+            for (; i + 2 <= L->n; i += 2, l += 4)
+                *l = mf_ld32(x + i);
+            odd = i < L->n;
+            if (odd) half = (uint16_t)x[i];
+        }
+        if (odd) *l = half;
         return;
     }
     uint32_t lo = 0;
@@ -289,8 +304,15 @@ MF_RT_NOINLINE void quad_s16_run(const layer_s16 *L, const pos_s16 *q)
 {
     const int K = L->K, cout = L->g->cout, fast = L->fast;
     const int16_t *f[4] = {q[0].f, q[1].f, q[2].f, q[3].f};
-    if (f[0] && f[1] && f[2] && f[3])
+    const int wide = L->direct && f[0] && f[1] && f[2] && f[3];
+    if (wide && L->g->kh == 1)
         lanes_s16_4(f, L->lanes, (K + 1) >> 1);
+    else if (wide)
+        for (int ky = 0, pairs = L->n >> 1; ky < L->g->kh; ky++) {
+            const int16_t *r[4] = {f[0] + ky * L->row, f[1] + ky * L->row, f[2] + ky * L->row,
+                                   f[3] + ky * L->row};
+            lanes_s16_4(r, L->lanes + 4 * pairs * ky, pairs);
+        }
     else
         for (int e = 0; e < 4; e++)
             lanes_s16_1(L, q + e, e);
@@ -341,9 +363,10 @@ MF_RT_NOINLINE int chan_s16(const int64_t *bias, int c, int s, int rounding, int
     const int64_t b = bias ? bias[c] : 0;
     *init = b;
     if (s < 1 || s > 31 || b <= -((int64_t)1 << 61) || b >= (int64_t)1 << 61) return 0;
-    const int64_t v = b + (rounding == MF_RT_ROUND_HALF_UP ? (int64_t)1 << (s - 1) : 0);
+    const int64_t v = b + (rounding == MF_RT_ROUND_HALF_UP ? (int64_t)((uint32_t)1 << (s - 1)) : 0);
     const uint64_t mag = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
-    if (mag + ((uint64_t)K << 30) >= (uint64_t)1 << (31 + s)) return 0;
+    /* mag + K·2^30 < 2^62: below 2^(31+s) iff its high word is below 2^(s−1) */
+    if ((uint32_t)((mag + ((uint64_t)K << 30)) >> 32) >> (s - 1)) return 0;
     *init = v;
     return 1;
 }
@@ -379,7 +402,7 @@ MF_RT_NOINLINE void walk_s16(const layer_s16 *L, int pkh, int pkw, int psh, int 
     for (int py = 0; py < poh; py++, out += (size_t)pow * cout)
         for (int wy = 0; wy < pkh; wy++) {
             const int oy = py * psh + wy, iy = oy * g->sh - g->pad_top;
-            const int row_ok = L->direct && iy >= 0 && iy < g->h;
+            const int row_ok = iy >= 0 && iy + g->kh <= g->h;
             const ptrdiff_t row = ((ptrdiff_t)iy * g->w - g->pad_left) * g->cin;
             int16_t *o = out;
             for (int px = 0; px < pow; px++, o += cout)
@@ -410,13 +433,24 @@ static void conv_s16_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int 
     uint32_t *lanes = (uint32_t *)(init + cout);
     int16_t *fold = (int16_t *)(lanes + 4 * ((K + 1) >> 1));
     uint8_t *shifts = (uint8_t *)(fold + 4 * cout);
-    layer_s16 L = {g, in, w, init, shifts, rq, lanes, fold, K, 0, 0, g->kh == 1, 0, 0, 0};
-    L.pk = pk_s16(K);
+    layer_s16 L = {.g = g,
+                   .in = in,
+                   .w = w,
+                   .init = init,
+                   .shifts = shifts,
+                   .rq = rq,
+                   .lanes = lanes,
+                   .fold = fold,
+                   .K = K,
+                   .pk = pk_s16(K)};
+    L.n = g->kw * g->cin, L.row = (ptrdiff_t)g->w * g->cin;
+    L.direct = g->kh == 1 || (L.n & 1) == 0;
     L.fast = init_s16(bias, rq, K, cout, init, shifts);
     /* interior columns: ox·sw − pad_left ≥ 0 and ox·sw − pad_left + kw ≤ w */
     L.ox_lo = (g->pad_left + g->sw - 1) / g->sw;
     L.ox_hi = g->w + g->pad_left - g->kw >= 0 ? (g->w + g->pad_left - g->kw) / g->sw + 1 : 0;
-    L.end = (ptrdiff_t)g->h * g->w * g->cin - ((K + 1) & ~1);
+    L.end =
+        L.direct ? (ptrdiff_t)g->h * L.row - ((g->kh - 1) * L.row + L.n + (L.n & 1)) : PTRDIFF_MAX;
     walk_s16(&L, pkh, pkw, psh, psw, out);
 }
 
