@@ -62,7 +62,7 @@ typedef struct mf_rt_requant {
  * on every platform (the plan is made on the host for the target); the reference paths ignore
  * scratch. No runtime function has a variable-length array or a stack buffer: frames stay
  * within 256 bytes on the host (-Wstack-usage=256) and 384 on the Cortex-M4 (tests/target), where
- * the int16 and float32 conv paths spill accumulators. */
+ * the float32 conv path spills accumulators. */
 size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g);  /* also conv_maxpool_s8 */
 size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s16 */
 size_t mf_rt_dense_s8_scratch_bytes(int n_out);
