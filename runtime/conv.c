@@ -303,6 +303,8 @@ size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g)
 
 size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g)
 {
-    const size_t words = 2 * (((size_t)g->kw * g->cin + 1) / 2) * (size_t)g->kh;
-    return words <= MF_RT_WEXP_WORDS ? 4 * words : 0;
+    const size_t K = (size_t)g->kh * g->kw * g->cin, cout = (size_t)g->cout;
+    /* a start (int64), 4 outputs to fold and a shift per channel; lanes (4 words per 2 values) */
+    const size_t bytes = 17 * cout + 16 * ((K + 1) / 2);
+    return (bytes + 7) & ~(size_t)7;
 }

@@ -391,7 +391,7 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
 int mf_rt_init_s8(const int32_t *bias, const mf_rt_requant *rq, int taps, int n, int32_t *init,
                   int stride)
 {
-    /* mf_rt_chan_setup_s8's bound with the per-call terms hoisted: |b| + taps·2^14 + rc ≤ 2^31 − 1
+    /* the bound of mf_rt_dsp.h, per-call terms hoisted: |b| + taps·2^14 + rc ≤ 2^31 − 1
      * in uint32 without wrap-around (each term ≤ 2^31) */
     const uint32_t t = taps >= 0 && taps <= 131072 ? (uint32_t)taps << 14 : (uint32_t)INT32_MAX;
     const int half = rq->rounding == MF_RT_ROUND_HALF_UP;

@@ -1,5 +1,5 @@
-/* Private to runtime: the output-geometry helpers the int16 and float32 conv paths share
- * (conv_s16_opt.c, conv_f32_opt.c): valid tap ranges, interior columns, row offsets. */
+/* Private to runtime: the output-geometry helpers of the float32 conv path (conv_f32_opt.c):
+ * valid tap ranges, interior columns, row offsets. */
 #ifndef MF_RT_CONV_PLAN_H
 #define MF_RT_CONV_PLAN_H
 
@@ -60,18 +60,6 @@ MF_RT_INLINE size_t conv_x_at(const mf_rt_geom *g, int oy, int ky0, int ox)
 {
     return ((size_t)(oy * g->sh - g->pad_top + ky0) * g->w + (size_t)(ox * g->sw - g->pad_left)) *
            g->cin;
-}
-
-enum { RQ_SLOW = 0, RQ_FAST = 1, RQ_FAST_RELU = 2 };
-
-/* How many of `blocks` blocks starting at input offset off, `step` apart, read inside the input
- * on the padded path (a prefix: offsets only grow). */
-MF_RT_INLINE int run_safe(ptrdiff_t lim, ptrdiff_t off, ptrdiff_t step, int blocks)
-{
-    if (lim == PTRDIFF_MAX) return blocks;
-    if (off > lim) return 0;
-    ptrdiff_t n = step > 0 ? (lim - off) / step + 1 : blocks;
-    return n < blocks ? (int)n : blocks;
 }
 
 #endif

@@ -311,71 +311,19 @@ MF_RT_INLINE uint32_t mf_sxtab16_ror8(uint32_t a, uint32_t x)
 #endif /* MF_RT_EMULATE_DSP */
 
 /* ---- fast requantization ----
- * A channel whose shift s lies in [0, 31] (int8, int32 accumulator) or [0, 63] (int16, int64)
- * and whose accumulator cannot leave the type even with the rounding constant added, starts its
- * accumulator at bias + rc, rc = 2^(s−1) for half-up (0 for floor or s = 0). Then
+ * An int8 channel whose shift s lies in [0, 31] and whose int32 accumulator cannot leave the
+ * type even with the rounding constant added, starts its accumulator at bias + rc, rc = 2^(s−1)
+ * for half-up (0 for floor or s = 0); int16 has its own bound (conv_s16_opt.c, chan_s16). Then
  *   requant(acc) = sat(floor((acc + rc) / 2^s)) = sat((bias + rc + Σ) >> s),
  * the half-up rule of DESIGN.md §13 exactly (acc + rc is formed without overflow, so no
  * wrap-around), then SSAT/USAT (ReLU) to the output type. Any other channel (s < 0, s ≥ width,
- * or a bound that does not hold) takes the reference requantization (mf_rt_requant_s32/_s64) of
- * the plain accumulator.
- * bound: the largest |Σ| of the products (int8: taps·2^14, int16: taps·2^30). */
-typedef struct {
-    int32_t init; /* accumulator start: bias (+ rc when fast) */
-    int shift;
-    int fast;
-} mf_rt_chan_s8;
-
-typedef struct {
-    int64_t init;
-    int shift;
-    int fast;
-} mf_rt_chan_s16;
-
-MF_RT_INLINE mf_rt_chan_s8 mf_rt_chan_setup_s8(const int32_t *bias, int c, const mf_rt_requant *rq,
-                                               int64_t taps)
-{
-    mf_rt_chan_s8 ch;
-    int32_t b = bias ? bias[c] : 0;
-    ch.shift = rq->shifts ? rq->shifts[c] : rq->shift;
-    ch.init = b;
-    ch.fast = 0;
-    if (ch.shift >= 0 && ch.shift <= 31 && taps <= 131072) {
-        /* |b| + taps·2^14 + rc ≤ 2^31 − 1, in uint32 without wrap-around: each term ≤ 2^31 */
-        const uint32_t rc =
-            rq->rounding == MF_RT_ROUND_HALF_UP && ch.shift > 0 ? (uint32_t)1 << (ch.shift - 1) : 0;
-        const uint32_t t = (uint32_t)taps << 14;
-        const uint32_t mag = b < 0 ? 0u - (uint32_t)b : (uint32_t)b;
-        if (t <= (uint32_t)INT32_MAX - rc && mag <= (uint32_t)INT32_MAX - rc - t) {
-            ch.init = (int32_t)(b + (int32_t)rc);
-            ch.fast = 1;
-        }
-    }
-    return ch;
-}
-
-MF_RT_INLINE mf_rt_chan_s16 mf_rt_chan_setup_s16(const int64_t *bias, int c,
-                                                 const mf_rt_requant *rq, int64_t taps)
-{
-    mf_rt_chan_s16 ch;
-    int64_t b = bias ? bias[c] : 0;
-    ch.shift = rq->shifts ? rq->shifts[c] : rq->shift;
-    ch.init = b;
-    ch.fast = 0;
-    /* |b| < 2^61 and taps·2^30 < 2^61 keep bias + rc + Σ inside int64 */
-    if (ch.shift >= 0 && ch.shift <= 63 && b > -((int64_t)1 << 61) && b < ((int64_t)1 << 61) &&
-        taps < ((int64_t)1 << 31)) {
-        int64_t rc =
-            rq->rounding == MF_RT_ROUND_HALF_UP && ch.shift > 0 ? (int64_t)1 << (ch.shift - 1) : 0;
-        ch.init = b + rc;
-        ch.fast = 1;
-    }
-    return ch;
-}
-
-/* The accumulator starts of n int8 channels with `taps` products each (init[stride·c]), and
- * whether all of them take the fast requantization; if not, every channel starts at its plain bias
- * (the reference's). Shared by the int8 conv and dense paths (conv_s8_opt.c). */
+ * or a bound that does not hold) takes the reference requantization (mf_rt_requant_s32) of the
+ * plain accumulator.
+ * bound: the largest |Σ| of the products, taps·2^14.
+ * mf_rt_init_s8 gives the accumulator starts of n int8 channels with `taps` products each
+ * (init[stride·c]) and whether all of them take the fast requantization; if not, every channel
+ * starts at its plain bias (the reference's). Shared by the int8 conv and dense paths
+ * (conv_s8_opt.c). */
 int mf_rt_init_s8(const int32_t *bias, const mf_rt_requant *rq, int taps, int n, int32_t *init,
                   int stride);
 

@@ -62,10 +62,8 @@ typedef struct mf_rt_requant {
  * on every platform (the plan is made on the host for the target); the reference paths ignore
  * scratch. No runtime function has a variable-length array or a stack buffer: frames stay
  * within 256 bytes on the host (-Wstack-usage=256) and 384 on the Cortex-M4 (tests/target), where
- * the int16 and float32 conv paths spill accumulators. */
-#define MF_RT_WEXP_WORDS 160 /* int16 conv: interleaved weights of kh·kw·cin ≤ ~300 (640 B) */
-size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s8 */
-/* int16 conv: 0 (pass NULL: the path without interleaved weights) above MF_RT_WEXP_WORDS */
+ * the float32 conv path spills accumulators. */
+size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g);  /* also conv_maxpool_s8 */
 size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s16 */
 size_t mf_rt_dense_s8_scratch_bytes(int n_in, int n_out);
 
@@ -169,9 +167,9 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
 
 /* ---- reference paths ----
  * Every public kernel above is a dispatcher: on a Cortex-M with the DSP extension
- * (__ARM_FEATURE_DSP) the integer kernels run an optimized path (int8: SXTB16 + SMLAD, one
- * channel × 4 positions per inner loop; int16: SMLALD, 2 channels × 2 positions; SSAT/USAT, the
- * rounding folded into the accumulator start), and with a single-precision FPU (__ARM_FP) the float
+ * (__ARM_FEATURE_DSP) the integer kernels run an optimized path (int8: SXTB16 + SMLAD, int16:
+ * SMLALD into int64, one channel × 4 positions per inner loop; SSAT/USAT, the rounding folded
+ * into the accumulator start), and with a single-precision FPU (__ARM_FP) the float
  * kernels run a blocked path with VMLA.F32 that keeps each output's documented order of
  * operations; elsewhere (the host) they run these portable C reference implementations. Both
  * paths give bit-identical outputs for every input: tests/test_runtime.c compares them on the
@@ -181,9 +179,9 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
  * public ones.
  * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes and 4 accumulators per
  * channel in scratch (about 12·K + 20·cout bytes, K = kh·kw·cin); the int8 dense the input split
- * into 16-bit lanes (2 words per 4 inputs) and one accumulator start per output; the int16 conv a
- * channel pair's interleaved weights (at most MF_RT_WEXP_WORDS words; larger kernels take a path
- * without them and need no scratch). */
+ * into 16-bit lanes (2 words per 4 inputs) and one accumulator start per output; the int16 conv 4
+ * interleaved receptive fields, an accumulator start, a shift and 4 outputs per channel
+ * (16·⌈K/2⌉ + 17·cout bytes). */
 void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                         int relu, float *out);
 void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,

@@ -14,8 +14,9 @@
  * scratch_inside_arena_no_overlap: for the same models (int8, int16), every call's scratch has
  * the size its kernel's getter gives and lies inside the arena, apart from the call's inputs and
  * output and from every tensor live at the call's step. A conv1d with a 3600-value receptive
- * field (kernel 9, 400 channels) gets mf_rt_conv_s8_scratch_bytes of planned scratch: it used to
- * be a VLA on the stack, which overflowed the firmware's; test 1 runs it bit-exact too. */
+ * field (kernel 9, 400 channels) gets mf_rt_conv_s8_scratch_bytes (int16:
+ * mf_rt_conv_s16_scratch_bytes) of planned scratch: it used to be a VLA on the stack, which
+ * overflowed the firmware's; test 1 runs it bit-exact too. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1015,9 +1016,10 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             if (!rc && f->c[i].huge) {
                 /* the conv + pool call: K = 9 · 400 = 3600, scratch from the getter */
                 const mf_call *c = &p.calls[0];
-                size_t want = bits == 8 ? mf_rt_conv_s8_scratch_bytes(&c->geom) : 0;
+                size_t want = bits == 8 ? mf_rt_conv_s8_scratch_bytes(&c->geom)
+                                        : mf_rt_conv_s16_scratch_bytes(&c->geom);
                 if (c->kind != MF_K_CONV_MAXPOOL || c->geom.kw * c->geom.cin != 3600 ||
-                    c->scratch_bytes != want || (bits == 8 && want < 12 * 3600)) {
+                    c->scratch_bytes != want || want < 8 * 3600) {
                     rc = mf_error_set(&err, "the huge conv: %s, K %d, scratch %zu (want %zu)",
                                       c->kernel, c->geom.kw * c->geom.cin, c->scratch_bytes, want);
                 } else {
