@@ -220,7 +220,9 @@ MF_RT_NOINLINE void copy_rows_s8(const int8_t *x, int8_t *col, int kh, int n, in
     }
 }
 
-MF_RT_NOINLINE void gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
+/* (no memset for the zero runs: a call, and its frame on the stack bound) */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) MF_RT_NOINLINE void
+gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
 {
     const int cin = g->cin, n = g->kw * cin;
     const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
@@ -270,8 +272,9 @@ typedef struct {
 typedef struct {
     const int8_t *f;
     int8_t *o;
-    int oy, ox, fold;
-    int copy; /* f is the field's place in the input, to be copied by rows (copy_rows_s8) */
+    int oy, ox; /* gathered fields */
+    uint8_t fold;
+    uint8_t copy; /* f is the field's place in the input, to be copied by rows (copy_rows_s8) */
 } pos_s8;
 
 /* The largest of a window's T accumulators (T = 1, 2 or 4, consecutive in acc). */
@@ -434,7 +437,7 @@ MF_RT_NOINLINE void field_s8(const layer_s8 *L, int oy, int ox, pos_s8 *p)
  * nothing). In window mode, W = 4 / T windows side by side whose fields all lie inside the input
  * (conv rows [oy_lo, oy_hi], columns [ox_lo, ox_hi]) with their reads (at ≤ lim) fill a quad from
  * a template of field and output offsets: no per-tap arithmetic. */
-MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
+MF_RT_INLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
 {
     const mf_rt_geom *g = L->g;
     const int cout = g->cout, cin = g->cin, T = L->taps, W = T ? 4 / T : 0, copy = !L->direct;
@@ -463,7 +466,7 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
                 ox0 + (W - 1) * psw + pkw - 1 <= ox_hi && at <= lim) {
                 const int8_t *f = L->in + at;
                 for (int k = 0; k < 4; k++)
-                    q[k].f = f + qf[k], q[k].o = out + qo[k], q[k].copy = copy;
+                    q[k].f = f + qf[k], q[k].o = out + qo[k], q[k].copy = (uint8_t)copy;
                 quad_s8_run(L, q);
                 px += W - 1, ox0 += (W - 1) * psw, at += (W - 1) * step, out += (W - 1) * cout;
                 continue;
@@ -471,7 +474,7 @@ MF_RT_NOINLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int ps
             for (int wy = 0, oy = oy0; wy < pkh; wy++, oy++)
                 for (int wx = 0, ox = ox0; wx < pkw; wx++, ox++) {
                     field_s8(L, oy, ox, &q[e]);
-                    q[e].o = out, q[e].fold = wy | wx;
+                    q[e].o = out, q[e].fold = (uint8_t)(wy | wx);
                     if (++e == 4) quad_s8_run(L, q), e = 0;
                 }
         }

@@ -80,8 +80,9 @@ __attribute__((naked, noinline)) static void mac_s8_1x4(MF_RT_UNUSED const dense
 /* clang-format on */
 #endif
 
-void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
-                        const mf_rt_requant *rq, int8_t *out, void *scratch)
+MF_RT_OUTLINE void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, const int8_t *w,
+                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                      void *scratch)
 {
     if (n_in < 0 || n_out < 1) return;
     /* scratch (mf_rt_dense_s8_scratch_bytes): the input's lanes, 2 words per 4 inputs, then the

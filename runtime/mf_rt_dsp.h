@@ -42,10 +42,14 @@
 #define MF_RT_INLINE   static inline __attribute__((always_inline))
 #define MF_RT_NOINLINE static __attribute__((noinline))
 #define MF_RT_UNUSED   __attribute__((unused))
+/* a public *_opt path kept out of line even under LTO: its frame stays off the caller's (the
+ * generated model_run's), so the static stack bound is the deepest kernel, not their sum */
+#define MF_RT_OUTLINE __attribute__((noinline))
 #else
 #define MF_RT_INLINE   static inline
 #define MF_RT_NOINLINE static
 #define MF_RT_UNUSED
+#define MF_RT_OUTLINE
 #endif
 
 /* ---- the optimized paths (bit-identical to the *_ref functions of mf_runtime.h) ---- */
