@@ -174,6 +174,51 @@ __attribute__((naked, noinline)) static void lanes_s8_4(MF_RT_UNUSED const int8_
 }
 #endif
 
+/* The same for 4 fields that lie inside the input with 2D rows: value group g of every field
+ * starts at offset tab[g] from the field's first value ((4g / n)·row + 4g mod n, n = kw·cin), so
+ * the rows are read where they lie (no copy). A group that straddles two kernel rows reads
+ * past its row here and is rebuilt afterwards (patch_s8). */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_NOINLINE void lanes_s8_4t(const int8_t *const *f, uint32_t *lanes, int groups,
+                                const int32_t *tab)
+{
+    for (int g = 0; g < groups; g++)
+        for (int e = 0; e < 4; e++, lanes += 2) {
+            const uint32_t u = mf_ld32(f[e] + tab[g]);
+            lanes[0] = mf_sxtb16(u), lanes[1] = mf_sxtb16_ror8(u);
+        }
+}
+#else
+/* In assembly: 1 + 4 LDR, 8 SXTB16 and 2 STM per 4 values. */
+__attribute__((naked, noinline)) static void lanes_s8_4t(MF_RT_UNUSED const int8_t *const *f,
+                                                         MF_RT_UNUSED uint32_t *lanes,
+                                                         MF_RT_UNUSED int groups,
+                                                         MF_RT_UNUSED const int32_t *tab)
+{
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "ldm r0, {r4-r7}\n\t"
+                     "1:\n\t"
+                     "ldr r0, [r3], #4\n\t"
+                     "ldr r8, [r4, r0]\n\t"
+                     "ldr r10, [r5, r0]\n\t"
+                     "sxtb16 r9, r8, ror #8\n\t"
+                     "sxtb16 r8, r8\n\t"
+                     "sxtb16 r11, r10, ror #8\n\t"
+                     "sxtb16 r10, r10\n\t"
+                     "stm r1!, {r8-r11}\n\t"
+                     "ldr r8, [r6, r0]\n\t"
+                     "ldr r10, [r7, r0]\n\t"
+                     "sxtb16 r9, r8, ror #8\n\t"
+                     "sxtb16 r8, r8\n\t"
+                     "sxtb16 r11, r10, ror #8\n\t"
+                     "sxtb16 r10, r10\n\t"
+                     "stm r1!, {r8-r11}\n\t"
+                     "subs r2, r2, #1\n\t"
+                     "bne 1b\n\t"
+                     "pop {r4-r11, pc}\n\t");
+}
+#endif
+
 /* The receptive field of output (oy, ox), K values in weight order, gathered into col with
  * zeros outside the input: per kernel row, the run of taps inside the input is one contiguous
  * run of the channels-last input (copied by words), the rest zeros. */
@@ -265,6 +310,11 @@ typedef struct {
      * inside), else copied by rows of `words` words when at ≤ copy_end */
     int direct, words;
     ptrdiff_t end, copy_end, row;
+    /* 2D fields inside the input (copy flag) are read through the offset table instead of
+     * copied when `tabbed` (mf_rt_conv_s8_tabbed): tab[g] per value group; cross: 5 words per
+     * group that straddles two rows (its index, its values' offsets), ncross of them */
+    int tabbed, ncross;
+    const int32_t *tab, *cross;
 } layer_s8;
 
 /* One conv position of a quad: its field (a pointer into the input, or NULL: gather it), its
@@ -315,22 +365,46 @@ MF_RT_INLINE void store_fast_s8(const pos_s8 *q, const int32_t *a, int cout, int
     }
 }
 
+/* The lanes of the groups that straddle two kernel rows, from their 4 values' offsets
+ * (cross: 5 words per group; n ≥ 4: a group spans at most two rows, none past the field). */
+MF_RT_NOINLINE void patch_s8(const layer_s8 *L, const int8_t *const *f)
+{
+    const int32_t *c = L->cross;
+    for (int k = 0; k < L->ncross; k++, c += 5) {
+        uint32_t *l = L->lanes + 8 * c[0];
+        for (int e = 0; e < 4; e++, l += 2) {
+            const uint8_t *x = (const uint8_t *)f[e];
+            const uint32_t u = (uint32_t)x[c[1]] | (uint32_t)x[c[2]] << 8 |
+                               (uint32_t)x[c[3]] << 16 | (uint32_t)x[c[4]] << 24;
+            l[0] = mf_sxtb16(u), l[1] = mf_sxtb16_ror8(u);
+        }
+    }
+}
+
 /* Every output channel of four conv positions. */
 MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
 {
     const int K = L->K, cout = L->g->cout, padded = (K + 3) & ~3;
     const int8_t *f[4];
-    for (int e = 0; e < 4; e++) {
-        f[e] = q[e].f;
-        if (q[e].copy) {
-            copy_rows_s8(f[e], L->col + e * K, L->g->kh, L->g->kw * L->g->cin, L->words, L->row);
-            f[e] = L->col + e * K;
-        } else if (!f[e]) {
-            gather_s8(L->g, L->in, q[e].oy, q[e].ox, L->col + e * K);
-            f[e] = L->col + e * K;
+    if (L->tabbed && q[0].copy && q[1].copy && q[2].copy && q[3].copy) {
+        for (int e = 0; e < 4; e++)
+            f[e] = q[e].f;
+        lanes_s8_4t(f, L->lanes, padded >> 2, L->tab);
+        if (L->ncross) patch_s8(L, f);
+    } else {
+        for (int e = 0; e < 4; e++) {
+            f[e] = q[e].f;
+            if (q[e].copy) {
+                copy_rows_s8(f[e], L->col + e * K, L->g->kh, L->g->kw * L->g->cin, L->words,
+                             L->row);
+                f[e] = L->col + e * K;
+            } else if (!f[e]) {
+                gather_s8(L->g, L->in, q[e].oy, q[e].ox, L->col + e * K);
+                f[e] = L->col + e * K;
+            }
         }
+        lanes_s8_4(f, L->lanes, padded >> 2);
     }
-    lanes_s8_4(f, L->lanes, padded >> 2);
     if (K >= 4) {
         mac_job j = {L->lanes, L->w, L->acc, K >> 2, K & 3 ? 4 - (K & 3) : 0, L->w + cout * K};
         mac_s8_4x1(&j);
@@ -494,10 +568,13 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
         return;
     const int K = g->kh * g->kw * g->cin;
     if (K < 1) return; /* validated geometries have K ≥ 1 */
-    /* scratch (mf_rt_conv_s8_scratch_bytes): lanes, accumulators, their starts, 4 fields */
+    /* scratch (mf_rt_conv_s8_scratch_bytes): lanes, accumulators and their starts, the offset
+     * table and crossing groups (2D), 4 fields */
+    const int groups = (K + 3) >> 2, n = g->kw * g->cin;
     uint32_t *lanes = scratch;
-    int32_t *acc = (int32_t *)(lanes + ((K + 3) >> 2) * 8);
+    int32_t *acc = (int32_t *)(lanes + groups * 8);
     int8_t *col = (int8_t *)(acc + 5 * g->cout);
+    int32_t *tab = (int32_t *)(col + ((4 * K + 4 + 3) & ~3)), *cross = tab + groups;
     const int taps = pkh * pkw;
     layer_s8 L = {
         .g = g, .in = in, .w = w, .rq = rq, .col = col, .lanes = lanes, .acc = acc, .K = K};
@@ -508,7 +585,20 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
     L.words = (g->kw * g->cin + 3) >> 2;
     L.row = (ptrdiff_t)g->w * g->cin;
     L.end = total - ((K + 3) & ~3);
-    L.copy_end = total - (ptrdiff_t)(g->kh - 1) * L.row - 4 * L.words;
+    ptrdiff_t reach = (ptrdiff_t)(g->kh - 1) * L.row + 4 * L.words; /* a copied field's reads */
+    if (mf_rt_conv_s8_tabbed(g)) {
+        L.tabbed = 1, L.tab = tab, L.cross = cross;
+        for (int gi = 0, i = 0; gi < groups; gi++, i += 4) {
+            tab[gi] = (int32_t)((ptrdiff_t)(i / n) * L.row + i % n);
+            if (i % n + 4 <= n || i / n + 1 >= g->kh) continue;
+            int32_t *c = cross + 5 * L.ncross++; /* the group and its 4 values' offsets */
+            c[0] = gi;
+            for (int j = 0; j < 4; j++)
+                c[1 + j] = (int32_t)((ptrdiff_t)((i + j) / n) * L.row + (i + j) % n);
+        }
+        if (tab[groups - 1] + 4 > reach) reach = tab[groups - 1] + 4;
+    }
+    L.copy_end = total - reach;
     col[4 * K] = col[4 * K + 1] = col[4 * K + 2] = col[4 * K + 3] = 0;
     walk_s8(&L, pkh, pkw, psh, psw, out);
 }

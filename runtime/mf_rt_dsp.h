@@ -52,6 +52,15 @@
 #define MF_RT_OUTLINE
 #endif
 
+/* Whether the int8 conv reads 2D fields inside the input through an offset table (rows of
+ * n = kw·cin values, no straddling group or few of them) instead of copying them; the scratch
+ * getter (conv.c) sizes the table from it on every platform. */
+static inline int mf_rt_conv_s8_tabbed(const mf_rt_geom *g)
+{
+    const int n = g->kw * g->cin;
+    return g->kh > 1 && (n % 4 == 0 || n >= 8);
+}
+
 /* ---- the optimized paths (bit-identical to the *_ref functions of mf_runtime.h) ---- */
 #if defined(MF_RT_OPT_INT)
 void mf_rt_conv_s16_opt(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
