@@ -296,10 +296,11 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
 size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g)
 {
     const size_t K = (size_t)g->kh * g->kw * g->cin, cout = (size_t)g->cout;
-    /* lanes (8 words per 4 values), 4 accumulators + 1 start per channel, 4 fields + 4 zeros;
+    /* lanes (8 words per 4 values), 4 accumulators + its start twice per channel, 4 fields + 4
+     * zeros;
      * tabbed 2D: an offset per 4 values and 5 words per group straddling two rows (≤ kh − 1) */
     const size_t groups = (K + 3) / 4, kh = (size_t)g->kh;
-    size_t bytes = 32 * groups + 20 * cout + 4 * K + 4;
+    size_t bytes = 32 * groups + 24 * cout + 4 * K + 4;
     if (mf_rt_conv_s8_tabbed(g)) bytes += 4 * groups + 20 * (groups < kh ? groups : kh);
     return (bytes + 7) & ~(size_t)7;
 }

@@ -35,10 +35,10 @@
 typedef struct {
     const uint32_t *lanes; /*  0: per 4 values 8 words: SXTB16(x), SXTB16(x ROR 8) of 4 positions */
     const int8_t *w;       /*  4: the first channel's weights (the others follow, K apart) */
-    int32_t *acc;          /*  8: 5 words per channel: [0] its start (in), [1..4] its 4 sums */
-    int groups;            /* 12: K / 4 */
-    int back;              /* 16: 4 − K mod 4, or 0 when K mod 4 = 0 */
-    const int8_t *w_end;   /* 20: w + channels·K (channels ≥ 1) */
+    int32_t *acc;        /*  8: 6 words per channel: [0, 1] its start twice (in), [2..5] its sums */
+    int groups;          /* 12: K / 4, ≥ 1 */
+    int back;            /* 16: 4 − K mod 4, or 0 when K mod 4 = 0 */
+    const int8_t *w_end; /* 20: w + channels·K (channels ≥ 1) */
 } mac_job;
 
 /* For each channel: acc[1..4] = acc[0] + the sums of the 4 positions' K values times the
@@ -52,7 +52,7 @@ typedef struct {
 MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
 {
     const int8_t *w = j->w;
-    for (int32_t *acc = j->acc; w != j->w_end; acc += 5) {
+    for (int32_t *acc = j->acc; w != j->w_end; acc += 6) {
         const uint32_t *l = j->lanes;
         int32_t a[4] = {acc[0], acc[0], acc[0], acc[0]};
         for (int n = j->groups + (j->back != 0); n > 0; n--, l += 8, w += 4) {
@@ -63,7 +63,7 @@ MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
                 a[e] = mf_smlad(l[2 * e + 1], ko, mf_smlad(l[2 * e], ke, a[e]));
         }
         for (int e = 0; e < 4; e++)
-            acc[1 + e] = a[e];
+            acc[2 + e] = a[e];
     }
 }
 #else
@@ -99,19 +99,15 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED const mac_j
                      "str r6, [sp, #12]\n\t"
                      "0:\n\t" /* r2: this channel's weights (each loop ends at the next's) */
                      "ldr r1, [sp]\n\t"
-                     "ldr r4, [r3], #4\n\t"
-                     "mov r5, r4\n\t"
-                     "mov r6, r4\n\t"
-                     "mov r7, r4\n\t"
+                     "ldrd r4, r5, [r3]\n\t"
+                     "ldrd r6, r7, [r3], #8\n\t"
                      "ldr r0, [sp, #4]\n\t"
-                     "lsrs r0, r0, #1\n\t"
-                     "bcc 4f\n\t"
-                     MAC_S8_4X1_GROUP
-                     "4:\n\t"
-                     "cmp r0, #0\n\t"
-                     "beq 3f\n\t"
+                     "lsrs r0, r0, #1\n\t" /* pairs; C: an odd group, entered halfway */
+                     "adc r0, r0, #0\n\t"
+                     "bcs 4f\n\t"
                      "1:\n\t"
                      MAC_S8_4X1_GROUP
+                     "4:\n\t"
                      MAC_S8_4X1_GROUP
                      "subs r0, r0, #1\n\t"
                      "bne 1b\n\t"
@@ -301,7 +297,7 @@ typedef struct {
     const mf_rt_requant *rq;
     int8_t *col;     /* 4·K + 4 bytes: gathered fields (+ 4 bytes read past the last) */
     uint32_t *lanes; /* 8 words per 4 values */
-    int32_t *acc;    /* 5 words per channel: its start, its 4 sums (mac_job) */
+    int32_t *acc;    /* 6 words per channel: its start twice, its 4 sums (mac_job) */
     int K, fast;
     int taps; /* window mode: every quad holds 4 / taps whole pool windows (taps 1, 2 or 4); 0:
                  fold mode (taps of a window may straddle quads) */
@@ -340,7 +336,7 @@ MF_RT_INLINE int32_t max_taps_s8(const int32_t *a, int T)
 }
 
 /* Window mode, fast requantization with one shift: per channel and window the window's
- * maximum sum, shifted and saturated; a → the first channel's 4 sums (5 words apart). Constant
+ * maximum sum, shifted and saturated; a → the first channel's 4 sums (6 words apart). Constant
  * T and relu specialise the loop. */
 MF_RT_INLINE int32_t sat_s8(int32_t v, int shift, int relu)
 {
@@ -351,7 +347,7 @@ MF_RT_INLINE void store_fast_s8(const pos_s8 *q, const int32_t *a, int cout, int
                                 int relu)
 {
     int8_t *o0 = q[0].o, *o1 = q[T == 1 ? 1 : 2].o, *o2 = q[2].o, *o3 = q[3].o;
-    for (int c = 0; c < cout; c++, a += 5) {
+    for (int c = 0; c < cout; c++, a += 6) {
         if (T == 1) {
             const int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
             o0[c] = (int8_t)sat_s8(a0, shift, relu), o1[c] = (int8_t)sat_s8(a1, shift, relu);
@@ -408,12 +404,12 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     if (K >= 4) {
         mac_job j = {L->lanes, L->w, L->acc, K >> 2, K & 3 ? 4 - (K & 3) : 0, L->w + cout * K};
         mac_s8_4x1(&j);
-    } else { /* the last word read must stay inside the weights: a copy, one channel at a time */
+    } else { /* the word read must stay inside the weights: a zero-padded copy per channel */
         for (int c = 0; c < cout; c++) {
             int8_t t[4] = {0};
             for (int i = 0; i < K; i++)
-                t[4 - K + i] = L->w[c * K + i];
-            mac_job j = {L->lanes, t + 4 - K, L->acc + 5 * c, 0, 4 - K, t + 4};
+                t[i] = L->w[c * K + i];
+            mac_job j = {L->lanes, t, L->acc + 6 * c, 1, 0, t + 4};
             mac_s8_4x1(&j);
         }
     }
@@ -421,7 +417,7 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     const int8_t *shifts = L->rq->shifts;
     const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
     const int T = L->taps;
-    const int32_t *sums = L->acc + 1;
+    const int32_t *sums = L->acc + 2;
     if (T && fast && !shifts) { /* the common case: its own loop per window size and ReLU */
         switch (2 * T + relu) {
         case 2:
@@ -449,7 +445,7 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
         for (int e = 0; e < 4; e += T) {
             const int32_t *a = sums + e;
             int8_t *out = q[e].o;
-            for (int c = 0; c < cout; c++, a += 5)
+            for (int c = 0; c < cout; c++, a += 6)
                 out[c] = rq_s8(max_taps_s8(a, T), shifts ? shifts[c] : shift, fast, relu, rounding);
         }
         return;
@@ -458,7 +454,7 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
         const int32_t *a = sums + e;
         int8_t *out = q[e].o;
         const int fold = q[e].fold;
-        for (int c = 0; c < cout; c++, a += 5) {
+        for (int c = 0; c < cout; c++, a += 6) {
             const int8_t v = rq_s8(*a, shifts ? shifts[c] : shift, fast, relu, rounding);
             out[c] = fold && out[c] > v ? out[c] : v;
         }
@@ -573,14 +569,16 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
     const int groups = (K + 3) >> 2, n = g->kw * g->cin;
     uint32_t *lanes = scratch;
     int32_t *acc = (int32_t *)(lanes + groups * 8);
-    int8_t *col = (int8_t *)(acc + 5 * g->cout);
+    int8_t *col = (int8_t *)(acc + 6 * g->cout);
     int32_t *tab = (int32_t *)(col + ((4 * K + 4 + 3) & ~3)), *cross = tab + groups;
     const int taps = pkh * pkw;
     layer_s8 L = {
         .g = g, .in = in, .w = w, .rq = rq, .col = col, .lanes = lanes, .acc = acc, .K = K};
     L.taps = taps == 1 || taps == 2 || taps == 4 ? taps : 0;
     L.direct = g->kh == 1;
-    L.fast = mf_rt_init_s8(bias, rq, K, g->cout, acc, 5);
+    L.fast = mf_rt_init_s8(bias, rq, K, g->cout, acc, 6);
+    for (int c = 0; c < g->cout; c++)
+        acc[6 * c + 1] = acc[6 * c];
     const ptrdiff_t total = (ptrdiff_t)g->h * g->w * g->cin;
     L.words = (g->kw * g->cin + 3) >> 2;
     L.row = (ptrdiff_t)g->w * g->cin;
