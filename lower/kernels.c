@@ -32,10 +32,24 @@ const char *mf_call_args(const mf_call *c, int bits)
     return kernels[c->kind].args[prec(bits)];
 }
 
+/* An int8 conv whose geometry a 1D kernel covers (mf_runtime.h: "geometry-specific") calls it,
+ * so a firmware of 1D layers links none of the 2D paths. */
+static int conv1d_covers(const mf_call *c)
+{
+    const mf_rt_geom *g = &c->geom;
+    const int one_d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+    if (c->kind == MF_K_CONV) return one_d;
+    return c->kind == MF_K_CONV_MAXPOOL && one_d && c->pool_kh == 1 && c->pool_kw == 2 &&
+           c->pool_sh == 1 && c->pool_sw == 2;
+}
+
 void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
-    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s_%s", kernels[c->kind].stem, sfx[prec(bits)]);
+    c->conv1d = bits == 8 && conv1d_covers(c);
+    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s_%s",
+             c->conv1d ? "conv1d" : kernels[c->kind].stem,
+             c->conv1d && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "", sfx[prec(bits)]);
 }
 
 size_t mf_call_scratch_bytes(const mf_call *c, int bits)
@@ -65,7 +79,7 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
     case MF_K_CONV:
         if (bits == 32) mf_rt_conv_f32(g, a, w, bias, c->relu, o);
         if (bits == 16) mf_rt_conv_s16(g, a, w, bias, rq, o, s);
-        if (bits == 8) mf_rt_conv_s8(g, a, w, bias, rq, o, s);
+        if (bits == 8) (c->conv1d ? mf_rt_conv1d_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
     case MF_K_CONV_MAXPOOL:
         if (bits == 32)
@@ -75,8 +89,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
             mf_rt_conv_maxpool_s16(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias,
                                    rq, o, s);
         if (bits == 8)
-            mf_rt_conv_maxpool_s8(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq,
-                                  o, s);
+            (c->conv1d ? mf_rt_conv1d_maxpool_s8 : mf_rt_conv_maxpool_s8)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         break;
     case MF_K_DENSE:
         if (bits == 32) mf_rt_dense_f32(c->n_in, c->n_out, a, w, bias, c->relu, o);

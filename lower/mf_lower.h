@@ -103,6 +103,7 @@ typedef struct mf_call {
     int node;        /* the graph node this call writes (the pool of a fused conv + pool) */
     int first;       /* the node whose inputs it reads (the conv of a fused pair; else = node) */
     char kernel[40]; /* runtime function, "mf_rt_conv_s8" */
+    int conv1d;      /* int8 conv on a 1D geometry: the 1D kernel (mf_rt_conv1d_s8, …) */
     /* constant parameters */
     mf_rt_geom geom;                        /* conv and pools (of the conv when fused) */
     int pool_kh, pool_kw, pool_sh, pool_sw; /* fused max pool */

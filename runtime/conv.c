@@ -256,6 +256,37 @@ void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const
 #endif
 }
 
+/* The 1D variants: on the host the reference, on the geometries they cover (mf_runtime.h). */
+#if !defined(MF_RT_OPT_INT)
+static int conv_is_1d(const mf_rt_geom *g)
+{
+    return g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+}
+#endif
+
+void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                     const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv1d_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    if (conv_is_1d(g)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
+#endif
+}
+
+void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                             int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                             const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv1d_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                scratch);
+#else
+    if (conv_is_1d(conv) && pool_kh == 1 && pool_kw == 2 && pool_sh == 1 && pool_sw == 2)
+        mf_rt_conv_maxpool_s8_ref(conv, 1, 2, 1, 2, in, w, bias, rq, out, scratch);
+#endif
+}
+
 void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                             int pool_sw, const float *in, const float *w, const float *bias,
                             int relu, float *out)

@@ -377,12 +377,18 @@ MF_RT_NOINLINE void patch_s8(const layer_s8 *L, const int8_t *const *f)
     }
 }
 
+/* The engine's variants: every geometry (V_ANY), or a 1D conv (h = kh = 1) alone or with a 1×2
+ * stride-2 max pool (V_1D: windows of 1 or 2 taps). A variant is a constant for the compiler, so
+ * the 1D kernels hold none of the 2D paths (offset table, row copies, other windows): a firmware
+ * whose layers call only them links only them. */
+enum { V_ANY, V_1D };
+
 /* Every output channel of four conv positions. */
-MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
+MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
 {
     const int K = L->K, cout = L->g->cout, padded = (K + 3) & ~3;
     const int8_t *f[4];
-    if (L->tabbed && q[0].copy && q[1].copy && q[2].copy && q[3].copy) {
+    if (v == V_ANY && L->tabbed && q[0].copy && q[1].copy && q[2].copy && q[3].copy) {
         for (int e = 0; e < 4; e++)
             f[e] = q[e].f;
         lanes_s8_4t(f, L->lanes, padded >> 2, L->tab);
@@ -390,11 +396,11 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     } else {
         for (int e = 0; e < 4; e++) {
             f[e] = q[e].f;
-            if (q[e].copy) {
+            if (v == V_ANY && q[e].copy) {
                 copy_rows_s8(f[e], L->col + e * K, L->g->kh, L->g->kw * L->g->cin, L->words,
                              L->row);
                 f[e] = L->col + e * K;
-            } else if (!f[e]) {
+            } else if (!f[e] || q[e].copy) {
                 gather_s8(L->g, L->in, q[e].oy, q[e].ox, L->col + e * K);
                 f[e] = L->col + e * K;
             }
@@ -416,7 +422,7 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
     /* int8 stores may alias anything: the layer's constants live in locals */
     const int8_t *shifts = L->rq->shifts;
     const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
-    const int T = L->taps;
+    const int T = v == V_1D ? (L->taps == 2 ? 2 : 1) : L->taps;
     const int32_t *sums = L->acc + 2;
     if (T && fast && !shifts) { /* the common case: its own loop per window size and ReLU */
         switch (2 * T + relu) {
@@ -455,10 +461,28 @@ MF_RT_NOINLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q)
         int8_t *out = q[e].o;
         const int fold = q[e].fold;
         for (int c = 0; c < cout; c++, a += 6) {
-            const int8_t v = rq_s8(*a, shifts ? shifts[c] : shift, fast, relu, rounding);
-            out[c] = fold && out[c] > v ? out[c] : v;
+            const int8_t r = rq_s8(*a, shifts ? shifts[c] : shift, fast, relu, rounding);
+            out[c] = fold && out[c] > r ? out[c] : r;
         }
     }
+}
+
+MF_RT_NOINLINE void quad_s8_any(const layer_s8 *L, const pos_s8 *q)
+{
+    quad_s8_body(L, q, V_ANY);
+}
+
+MF_RT_NOINLINE void quad_s8_1d(const layer_s8 *L, const pos_s8 *q)
+{
+    quad_s8_body(L, q, V_1D);
+}
+
+MF_RT_INLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q, const int v)
+{
+    if (v == V_1D)
+        quad_s8_1d(L, q);
+    else
+        quad_s8_any(L, q);
 }
 
 int mf_rt_init_s8(const int32_t *bias, const mf_rt_requant *rq, int taps, int n, int32_t *init,
@@ -507,10 +531,12 @@ MF_RT_NOINLINE void field_s8(const layer_s8 *L, int oy, int ox, pos_s8 *p)
  * nothing). In window mode, W = 4 / T windows side by side whose fields all lie inside the input
  * (conv rows [oy_lo, oy_hi], columns [ox_lo, ox_hi]) with their reads (at ≤ lim) fill a quad from
  * a template of field and output offsets: no per-tap arithmetic. */
-MF_RT_INLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out)
+MF_RT_INLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw, int8_t *out,
+                          const int v)
 {
     const mf_rt_geom *g = L->g;
-    const int cout = g->cout, cin = g->cin, T = L->taps, W = T ? 4 / T : 0, copy = !L->direct;
+    const int T = v == V_1D ? (L->taps == 2 ? 2 : 1) : L->taps;
+    const int cout = g->cout, cin = g->cin, W = T ? 4 / T : 0, copy = v == V_ANY && !L->direct;
     const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
     const ptrdiff_t step = (ptrdiff_t)psw * g->sw * cin;
     ptrdiff_t qf[4], lim = -1;
@@ -537,7 +563,7 @@ MF_RT_INLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw,
                 const int8_t *f = L->in + at;
                 for (int k = 0; k < 4; k++)
                     q[k].f = f + qf[k], q[k].o = out + qo[k], q[k].copy = (uint8_t)copy;
-                quad_s8_run(L, q);
+                quad_s8_run(L, q, v);
                 px += W - 1, ox0 += (W - 1) * psw, at += (W - 1) * step, out += (W - 1) * cout;
                 continue;
             }
@@ -545,20 +571,20 @@ MF_RT_INLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw,
                 for (int wx = 0, ox = ox0; wx < pkw; wx++, ox++) {
                     field_s8(L, oy, ox, &q[e]);
                     q[e].o = out, q[e].fold = (uint8_t)(wy | wx);
-                    if (++e == 4) quad_s8_run(L, q), e = 0;
+                    if (++e == 4) quad_s8_run(L, q, v), e = 0;
                 }
         }
     }
     if (e == 0) return;
     for (int k = e; k < 4; k++)
         q[k] = q[k - (T ? T : 1)];
-    quad_s8_run(L, q);
+    quad_s8_run(L, q, v);
 }
 
 /* Plain conv: pkh = pkw = psh = psw = 1. */
-static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
-                           const int8_t *in, const int8_t *w, const int32_t *bias,
-                           const mf_rt_requant *rq, int8_t *out, void *scratch)
+MF_RT_INLINE void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                                 const int8_t *in, const int8_t *w, const int32_t *bias,
+                                 const mf_rt_requant *rq, int8_t *out, void *scratch, const int v)
 {
     if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1 || g->cout < 1)
         return;
@@ -584,7 +610,7 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
     L.row = (ptrdiff_t)g->w * g->cin;
     L.end = total - ((K + 3) & ~3);
     ptrdiff_t reach = (ptrdiff_t)(g->kh - 1) * L.row + 4 * L.words; /* a copied field's reads */
-    if (mf_rt_conv_s8_tabbed(g)) {
+    if (v == V_ANY && mf_rt_conv_s8_tabbed(g)) {
         L.tabbed = 1, L.tab = tab, L.cross = cross;
         for (int gi = 0, i = 0; gi < groups; gi++, i += 4) {
             tab[gi] = (int32_t)((ptrdiff_t)(i / n) * L.row + i % n);
@@ -598,20 +624,56 @@ static void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh, int p
     }
     L.copy_end = total - reach;
     col[4 * K] = col[4 * K + 1] = col[4 * K + 2] = col[4 * K + 3] = 0;
-    walk_s8(&L, pkh, pkw, psh, psw, out);
+    walk_s8(&L, pkh, pkw, psh, psw, out, v);
+}
+
+MF_RT_NOINLINE void conv_s8_any(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                                const int8_t *in, const int8_t *w, const int32_t *bias,
+                                const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    conv_s8_engine(g, pkh, pkw, psh, psw, in, w, bias, rq, out, scratch, V_ANY);
 }
 
 void mf_rt_conv_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                        const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
-    conv_s8_engine(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+    conv_s8_any(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
 }
 
 void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
                                const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
-    conv_s8_engine(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
+    conv_s8_any(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
+}
+
+/* 1D variants: a geometry they do not cover writes nothing (the lowering only calls them for 1D
+ * layers, and a 2D fallback would link the generic engine into every 1D firmware). */
+MF_RT_INLINE int is_1d(const mf_rt_geom *g)
+{
+    return g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+}
+
+MF_RT_NOINLINE void conv_s8_1d(const mf_rt_geom *g, int pkw, const int8_t *in, const int8_t *w,
+                               const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                               void *scratch)
+{
+    conv_s8_engine(g, 1, pkw, 1, pkw, in, w, bias, rq, out, scratch, V_1D);
+}
+
+void mf_rt_conv1d_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    if (is_1d(g)) conv_s8_1d(g, 1, in, w, bias, rq, out, scratch);
+}
+
+void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                 int pool_sw, const int8_t *in, const int8_t *w,
+                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                 void *scratch)
+{
+    if (is_1d(conv) && pool_kh == 1 && pool_kw == 2 && pool_sh == 1 && pool_sw == 2)
+        conv_s8_1d(conv, 2, in, w, bias, rq, out, scratch);
 }
 
 #endif /* MF_RT_OPT_INT */

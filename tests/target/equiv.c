@@ -359,6 +359,32 @@ static mf_rt_geom eq_pool_geom(const mf_rt_geom *g, int pkh, int pkw, int psh, i
     return p;
 }
 
+/* The 1D variants (mf_rt_conv1d_s8, mf_rt_conv1d_maxpool_s8 with its 1×2 stride-2 pool) against
+ * the reference on 1D geometries; on any other geometry they must write nothing. */
+static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq)
+{
+    const int is_1d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv1d_s8_opt(g, x, w, bias, rq, eq_o8a, eq_scratch(mf_rt_conv_s8_scratch_bytes(g)));
+    if (is_1d)
+        mf_rt_conv_s8_ref(g, x, w, bias, rq, eq_o8b, eq_scratch(mf_rt_conv_s8_scratch_bytes(g)));
+    long d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(g) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv1d_s8", g, NULL, d);
+    if (g->ow < 2) return;
+    const mf_rt_geom p = eq_pool_geom(g, 1, 2, 1, 2);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv1d_maxpool_s8_opt(g, 1, 2, 1, 2, x, w, bias, rq, eq_o8a,
+                                eq_scratch(mf_rt_conv_s8_scratch_bytes(g)));
+    if (is_1d)
+        mf_rt_conv_maxpool_s8_ref(g, 1, 2, 1, 2, x, w, bias, rq, eq_o8b,
+                                  eq_scratch(mf_rt_conv_s8_scratch_bytes(g)));
+    d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv1d_maxpool_s8", g, NULL, d);
+}
+
 static void eq_conv_s8(eq_state *st)
 {
     mf_rt_geom g = eq_geom(st, 0);
@@ -398,6 +424,7 @@ static void eq_conv_s8(eq_state *st)
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 opt/ref", &g, NULL, d);
     d = eq_cmp8(eq_o8b, eq_o8c, np + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 ref/unfused", &g, NULL, d);
+    eq_conv1d_s8(st, &g, x, w, bias, &rq);
 }
 
 static void eq_conv_s16(eq_state *st)
