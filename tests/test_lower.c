@@ -995,10 +995,32 @@ static unsigned coverage(const mf_program *p, const mf_model *raw)
     return c;
 }
 
+/* int8 convs call the geometry-specific 1D kernels exactly where they apply: a 1D geometry, and
+ * for the fused pool a 1×2 stride-2 window (mf_runtime.h); every other conv the generic one. */
+static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_error *err)
+{
+    for (int k = 0; k < p->n_calls; k++) {
+        const mf_call *c = &p->calls[k];
+        if (c->kind != MF_K_CONV && c->kind != MF_K_CONV_MAXPOOL) continue;
+        const mf_rt_geom *g = &c->geom;
+        int one_d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+        if (c->kind == MF_K_CONV_MAXPOOL)
+            one_d =
+                one_d && c->pool_kh == 1 && c->pool_kw == 2 && c->pool_sh == 1 && c->pool_sw == 2;
+        const char *want =
+            one_d ? (c->kind == MF_K_CONV ? "mf_rt_conv1d_s8" : "mf_rt_conv1d_maxpool_s8")
+                  : (c->kind == MF_K_CONV ? "mf_rt_conv_s8" : "mf_rt_conv_maxpool_s8");
+        if (strcmp(c->kernel, want) || c->conv1d != one_d)
+            return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+        *(one_d ? n1d : n_generic) += 1;
+    }
+    return MF_OK;
+}
+
 static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
-    int failures = 0, checked = 0, huge_ok = 0;
+    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1013,6 +1035,7 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             int rc =
                 !q || mf_lower_program(q, NULL, &lo, &p, &err) || check_scratch(&p, &checked, &err);
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
+            if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &err);
             if (!rc && f->c[i].huge) {
                 /* the conv + pool call: K = 9 · 400 = 3600, scratch from the getter */
                 const mf_call *c = &p.calls[0];
@@ -1041,6 +1064,8 @@ static void test_scratch_inside_arena_no_overlap(void **state)
     assert_int_equal(failures, 0);
     assert_int_equal(huge_ok, 2);
     assert_true(checked >= N_CASES); /* every model has an int8 conv or dense */
+    print_message("int8 convs: %d on the 1D kernels, %d on the generic ones\n", n1d, n_generic);
+    assert_true(n1d > 0 && n_generic > 0);
     print_message("coverage %x of %x\n", covered, (unsigned)COV_ALL);
     assert_int_equal(covered, COV_ALL); /* the seeds still make the models this file is about */
 }
