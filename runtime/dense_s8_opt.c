@@ -6,7 +6,7 @@
  * weights, read once per inference, are split as they are loaded. Outputs go four at a time
  * (mac_s8_1x4, inline assembly on the M4): per 4 inputs one LDRD of the lanes, then for each of
  * the 4 outputs one LDR of its 4 weights straight from flash ([n_out][n_in], as stored), 2
- * SXTB16 and 2 SMLAD: 16 MACs in 21 instructions + the loop's 2 per 2 groups. A last block of fewer
+ * SXTB16 and 2 SMLAD: 16 MACs in 21 instructions + the loop's 2 per 4 groups. A last block of fewer
  * than 4 outputs repeats its last output (computed again, stored once). The n_in mod 4 last inputs
  * are added in C. Sums are exact int32 sums (the quantizer bounds them, conv.c). Requantization
  * (mf_rt_init_s8, once per call into scratch): when every output passes the bound, accumulators
@@ -61,18 +61,23 @@ __attribute__((naked, noinline)) static void mac_s8_1x4(MF_RT_UNUSED const dense
                      "adds r0, r0, #4\n\t"
                      "ldm r0, {r4-r7}\n\t"
                      "ldm r12, {r0-r3}\n\t"
-                     "lsrs r9, r9, #1\n\t" /* pairs of groups; an odd group first */
-                     "bcc 2f\n\t"
-                     MAC_S8_1X4_GROUP
-                     "2:\n\t"
-                     "cmp r9, #0\n\t"
-                     "beq 3f\n\t"
+                     "rsb r10, r9, #0\n\t" /* 4 groups per pass, the first entered past */
+                     "and r10, r10, #3\n\t" /* (−groups) mod 4 of them (TBB) */
+                     "add r9, r9, #3\n\t"
+                     "lsr r9, r9, #2\n\t"
+                     "tbb [pc, r10]\n\t"
+                     "9:\n\t"
+                     ".byte (1f - 9b) / 2, (10f - 9b) / 2, (11f - 9b) / 2, (12f - 9b) / 2\n\t"
                      "1:\n\t"
                      MAC_S8_1X4_GROUP
+                     "10:\n\t"
+                     MAC_S8_1X4_GROUP
+                     "11:\n\t"
+                     MAC_S8_1X4_GROUP
+                     "12:\n\t"
                      MAC_S8_1X4_GROUP
                      "subs r9, r9, #1\n\t"
                      "bne 1b\n\t"
-                     "3:\n\t"
                      "pop {r12}\n\t"
                      "stm r12, {r0-r3}\n\t"
                      "pop {r4-r11, pc}\n\t");
@@ -97,15 +102,22 @@ MF_RT_OUTLINE void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, con
     const int fast = mf_rt_init_s8(bias, rq, n_in, n_out, start, 1);
     const int8_t *shifts = rq->shifts;
     const int shift = rq->shift, relu = rq->relu, rounding = rq->rounding;
+    const size_t stride = (size_t)n_in;
+    const int plain = fast && !shifts; /* one shift: straight-line stores */
     for (int c = 0; c < n_out; c += 4) {
         const int n = n_out - c < 4 ? n_out - c : 4; /* outputs of this block */
+        const int8_t *wc = w + (size_t)c * stride;
         int32_t last[4], acc[4]; /* last: a short block's starts, its last output repeated */
-        dense_job j = {lanes, {0}, n == 4 ? start + c : last, acc, groups};
-        const int8_t *wc = w + (size_t)c * (size_t)n_in;
-        for (int e = 0; e < 4; e++)
-            j.w[e] = wc + (size_t)(e < n ? e : n - 1) * (size_t)n_in;
-        for (int e = 0; n < 4 && e < 4; e++)
-            last[e] = start[c + (e < n ? e : n - 1)];
+        dense_job j = {lanes, {wc, wc, wc, wc}, start + c, acc, groups};
+        if (n == 4)
+            j.w[1] = wc + stride, j.w[2] = wc + 2 * stride, j.w[3] = wc + 3 * stride;
+        else {
+            for (int e = 0; e < 4; e++) {
+                const int k = e < n ? e : n - 1;
+                j.w[e] = wc + (size_t)k * stride, last[e] = start[c + k];
+            }
+            j.start = last;
+        }
         if (groups)
             mac_s8_1x4(&j);
         else
@@ -114,6 +126,16 @@ MF_RT_OUTLINE void mf_rt_dense_s8_opt(int n_in, int n_out, const int8_t *in, con
         for (int i = 4 * groups; i < n_in; i++)
             for (int e = 0; e < 4; e++)
                 acc[e] += (int32_t)in[i] * j.w[e][i];
+        if (plain && n == 4) {
+            int8_t *o = out + c;
+            if (relu)
+                o[0] = (int8_t)mf_usat7(acc[0] >> shift), o[1] = (int8_t)mf_usat7(acc[1] >> shift),
+                o[2] = (int8_t)mf_usat7(acc[2] >> shift), o[3] = (int8_t)mf_usat7(acc[3] >> shift);
+            else
+                o[0] = (int8_t)mf_ssat8(acc[0] >> shift), o[1] = (int8_t)mf_ssat8(acc[1] >> shift),
+                o[2] = (int8_t)mf_ssat8(acc[2] >> shift), o[3] = (int8_t)mf_ssat8(acc[3] >> shift);
+            continue;
+        }
         for (int e = 0; e < n; e++) {
             const int s = shifts ? shifts[c + e] : shift;
             out[c + e] = fast ? (int8_t)(relu ? mf_usat7(acc[e] >> s) : mf_ssat8(acc[e] >> s))
