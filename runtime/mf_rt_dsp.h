@@ -252,6 +252,50 @@ MF_RT_INLINE uint32_t mf_sxtab16_ror8(uint32_t a, uint32_t x)
     return mf_sadd16(a, mf_sxtb16_ror8(x));
 }
 
+/* QADD8 / QADD16: lane-wise saturating add. SHADD8 / SHSUB8 / SHADD16 / SHSUB16: lane-wise
+ * halving add / subtract, floor((x ± y) / 2) formed without overflow (one bit wider). */
+MF_RT_INLINE uint32_t mf_qadd8(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 4; i++)
+        r |= ((uint32_t)mf_ssat8(mf_lane8(a, i) + mf_lane8(b, i)) & 0xFFu) << (8 * i);
+    return r;
+}
+
+MF_RT_INLINE uint32_t mf_shadd8(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 4; i++)
+        r |= ((uint32_t)((mf_lane8(a, i) + mf_lane8(b, i)) >> 1) & 0xFFu) << (8 * i);
+    return r;
+}
+
+MF_RT_INLINE uint32_t mf_shsub8(uint32_t a, uint32_t b)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < 4; i++)
+        r |= ((uint32_t)((mf_lane8(a, i) - mf_lane8(b, i)) >> 1) & 0xFFu) << (8 * i);
+    return r;
+}
+
+MF_RT_INLINE uint32_t mf_qadd16(uint32_t a, uint32_t b)
+{
+    return mf_pack16(mf_ssat16(mf_lane16(a, 0) + mf_lane16(b, 0)),
+                     mf_ssat16(mf_lane16(a, 1) + mf_lane16(b, 1)));
+}
+
+MF_RT_INLINE uint32_t mf_shadd16(uint32_t a, uint32_t b)
+{
+    return mf_pack16((mf_lane16(a, 0) + mf_lane16(b, 0)) >> 1,
+                     (mf_lane16(a, 1) + mf_lane16(b, 1)) >> 1);
+}
+
+MF_RT_INLINE uint32_t mf_shsub16(uint32_t a, uint32_t b)
+{
+    return mf_pack16((mf_lane16(a, 0) - mf_lane16(b, 0)) >> 1,
+                     (mf_lane16(a, 1) - mf_lane16(b, 1)) >> 1);
+}
+
 #else /* the M4's instructions */
 
 MF_RT_INLINE uint32_t mf_sxtb16(uint32_t x)
@@ -325,6 +369,36 @@ MF_RT_INLINE uint32_t mf_sxtab16_ror8(uint32_t a, uint32_t x)
     uint32_t r;
     __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
     return r;
+}
+
+MF_RT_INLINE uint32_t mf_qadd8(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__qadd8((int8x4_t)a, (int8x4_t)b);
+}
+
+MF_RT_INLINE uint32_t mf_shadd8(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__shadd8((int8x4_t)a, (int8x4_t)b);
+}
+
+MF_RT_INLINE uint32_t mf_shsub8(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__shsub8((int8x4_t)a, (int8x4_t)b);
+}
+
+MF_RT_INLINE uint32_t mf_qadd16(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__qadd16((int16x2_t)a, (int16x2_t)b);
+}
+
+MF_RT_INLINE uint32_t mf_shadd16(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__shadd16((int16x2_t)a, (int16x2_t)b);
+}
+
+MF_RT_INLINE uint32_t mf_shsub16(uint32_t a, uint32_t b)
+{
+    return (uint32_t)__shsub16((int16x2_t)a, (int16x2_t)b);
 }
 
 #endif /* MF_RT_EMULATE_DSP */

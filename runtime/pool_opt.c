@@ -4,8 +4,11 @@
  * the channels-last layout) and the window's taps (clipped to the input, as the reference
  * skips outside taps) in (ky, kx) order:
  *   max, int8: 4 channels per 32-bit word, SSUB8 + SEL give the lane-wise maximum (an integer
- *     maximum does not depend on the order of the taps); ReLU is a maximum with 0.
- *   max, int16: 2 channels per word with SSUB16 + SEL.
+ *     maximum does not depend on the order of the taps); ReLU is a maximum with 0, no ReLU the
+ *     same maximum with the lane minimum (no branch per word). The window's rows are found once
+ *     per output row, its columns per output (start advanced by the stride); a 1 × 2 window (the
+ *     usual 1D pool, and clipped edges) reads its two taps per word without the tap loops.
+ *   max, int16: 2 channels per word with SSUB16 + SEL, the same code.
  *   max, float: per channel the first tap, then every later tap that is strictly greater (NaN
  *     and −0.0 behave as in the reference), 4 channels at a time.
  *   avg, int8: 4 channels per word, SXTB16 (+ ROR #8) and SADD16 sum them in 16-bit lanes, exact
@@ -14,14 +17,15 @@
  *   avg, int16: int32 sums, 4 channels at a time. avg, float: per channel 0.0f + taps in (ky, kx)
  *     order, then / (float)count, 4 channels at a time (the reference's order).
  * Global pools: the same per channel group, positions ascending (int8 average: none, see
- * pool.c).
+ * pool.c); the integer maxima take 2 positions per turn.
  * int16 and float: the channels left after the groups (C mod 4, or C mod 2, from c = C rounded
  * down) run one at a time in a loop counted by that remainder, not bounded by c < C. With C known
  * at link time (LTO propagates a layer's geometry) the count is a constant (0 when C is a
  * multiple of the group: the loop is gone), whereas GCC could not bound the old form on paths
  * it could not rule out and warned "iteration N invokes undefined behavior"
  * (-Waggressive-loop-optimizations), which broke -Werror builds of float32 and int16 firmware.
- * The int8 loops keep c < C (no warning; unchanged code and instruction counts). */
+ * The int8 average loops keep c < C (no warning); the integer max pools count their remainder
+ * the same way as int16. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT) || defined(MF_RT_OPT_F32)
@@ -77,84 +81,86 @@ MF_RT_INLINE int32_t pool_avg(int32_t sum, int32_t count, int rounding)
 
 /* ---- max ---- */
 
-void mf_rt_maxpool_s8_opt(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out)
+MF_RT_INLINE uint32_t pool_max2(uint32_t a, uint32_t b, int w16)
 {
-    const int C = g->cin;
-    const size_t row = (size_t)g->w * C;
-    int8_t *o = out;
-    for (int oy = 0; oy < g->oh; oy++)
-        for (int ox = 0; ox < g->ow; ox++, o += C) {
-            const pool_window pw = pool_window_at(g, oy, ox);
-            if (pw.rows == 0) {
-                memset(o, 0, (size_t)C);
+    return w16 ? mf_max_s16x2(a, b) : mf_max_s8x4(a, b);
+}
+
+/* The maximum of one channel word over a window of rows × cols taps, r at its first tap. */
+MF_RT_INLINE uint32_t pool_max_word(const char *r, size_t row, size_t step, int rows, int cols,
+                                    int w16)
+{
+    uint32_t m = mf_ld32(r);
+    for (int kx = 1; kx < cols; kx++)
+        m = pool_max2(m, mf_ld32(r + (size_t)kx * step), w16);
+    for (int ky = 1; ky < rows; ky++) {
+        r += row;
+        for (int kx = 0; kx < cols; kx++)
+            m = pool_max2(m, mf_ld32(r + (size_t)kx * step), w16);
+    }
+    return m;
+}
+
+MF_RT_INLINE int32_t pool_elt(const char *p, int w16)
+{
+    return w16 ? *(const int16_t *)(const void *)p : *(const int8_t *)p;
+}
+
+/* Both widths: the rows of a window are found once per output row, its columns per output;
+ * a 1 × 2 window (the usual 1D pool) reads its two taps per word without the tap loops. ReLU
+ * is a maximum with 0, without ReLU the same maximum with the lane minimum (no branch). */
+MF_RT_INLINE void pool_max_int(const mf_rt_geom *g, const char *in, int relu, char *out, int w16)
+{
+    const int C = g->cin > 0 ? g->cin : 0, lanes = w16 ? 2 : 4, es = w16 ? 2 : 1;
+    const int words = C / lanes, ow = g->ow, sw = g->sw, kw = g->kw, w = g->w;
+    const size_t step = (size_t)C * (size_t)es, row = (size_t)w * step;
+    const uint32_t z = relu ? 0 : w16 ? 0x80008000u : 0x80808080u;
+    char *o = out;
+    for (int oy = 0; oy < g->oh; oy++) {
+        int ky0, ky1;
+        pool_tap_range(oy, g->sh, g->pad_top, g->h, g->kh, &ky0, &ky1);
+        const int rows = ky1 - ky0;
+        const char *line = in + (size_t)(oy * g->sh - g->pad_top + ky0) * row;
+        for (int ox = 0, start = -g->pad_left; ox < ow; ox++, start += sw, o += step) {
+            const int kx0 = start < 0 ? -start : 0, kx1 = w - start < kw ? w - start : kw;
+            const int cols = kx1 - kx0;
+            if (rows <= 0 || cols <= 0) {
+                memset(o, 0, step);
                 continue;
             }
-            const int8_t *base = in + pw.first;
-            int c = 0;
-            for (; c + 4 <= C; c += 4) {
-                const int8_t *r = base + c;
-                uint32_t m = mf_ld32(r);
-                for (int kx = 1; kx < pw.cols; kx++)
-                    m = mf_max_s8x4(m, mf_ld32(r + (size_t)kx * C));
-                for (int ky = 1; ky < pw.rows; ky++) {
-                    r += row;
-                    for (int kx = 0; kx < pw.cols; kx++)
-                        m = mf_max_s8x4(m, mf_ld32(r + (size_t)kx * C));
-                }
-                if (relu) m = mf_max_s8x4(m, 0);
-                mf_st32(o + c, m);
-            }
-            for (; c < C; c++) {
-                int32_t m = INT8_MIN;
-                for (int ky = 0; ky < pw.rows; ky++)
-                    for (int kx = 0; kx < pw.cols; kx++) {
-                        int32_t v = base[ky * row + (size_t)kx * C + c];
+            const char *r = line + (size_t)(start + kx0) * step;
+            char *q = o;
+            if (rows == 1 && cols == 2)
+                for (int c = 0; c < words; c++, r += 4, q += 4)
+                    mf_st32(q, pool_max2(pool_max2(mf_ld32(r), mf_ld32(r + step), w16), z, w16));
+            else
+                for (int c = 0; c < words; c++, r += 4, q += 4)
+                    mf_st32(q, pool_max2(pool_max_word(r, row, step, rows, cols, w16), z, w16));
+            for (int t = C - words * lanes; t > 0; t--, r += es, q += es) {
+                int32_t m = pool_elt(r, w16);
+                for (int ky = 0; ky < rows; ky++)
+                    for (int kx = 0; kx < cols; kx++) {
+                        int32_t v = pool_elt(r + ky * row + (size_t)kx * step, w16);
                         m = v > m ? v : m;
                     }
                 if (relu && m < 0) m = 0;
-                o[c] = (int8_t)m;
+                if (w16)
+                    *(int16_t *)(void *)q = (int16_t)m;
+                else
+                    *(int8_t *)q = (int8_t)m;
             }
         }
+    }
+}
+
+void mf_rt_maxpool_s8_opt(const mf_rt_geom *g, const int8_t *in, int relu, int8_t *out)
+{
+    pool_max_int(g, (const char *)in, relu, (char *)out, 0);
 }
 
 void mf_rt_maxpool_s16_opt(const mf_rt_geom *g, const int16_t *in, int relu, int16_t *out)
 {
-    const int C = g->cin;
-    const size_t row = (size_t)g->w * C;
-    int16_t *o = out;
-    for (int oy = 0; oy < g->oh; oy++)
-        for (int ox = 0; ox < g->ow; ox++, o += C) {
-            const pool_window pw = pool_window_at(g, oy, ox);
-            if (pw.rows == 0) {
-                memset(o, 0, (size_t)C * sizeof *o);
-                continue;
-            }
-            const int16_t *base = in + pw.first;
-            int c = 0;
-            for (; c + 2 <= C; c += 2) {
-                const int16_t *r = base + c;
-                uint32_t m = mf_ld32(r);
-                for (int kx = 1; kx < pw.cols; kx++)
-                    m = mf_max_s16x2(m, mf_ld32(r + (size_t)kx * C));
-                for (int ky = 1; ky < pw.rows; ky++) {
-                    r += row;
-                    for (int kx = 0; kx < pw.cols; kx++)
-                        m = mf_max_s16x2(m, mf_ld32(r + (size_t)kx * C));
-                }
-                if (relu) m = mf_max_s16x2(m, 0);
-                mf_st32(o + c, m);
-            }
-            for (int t = C > 0 ? C & 1 : 0; t > 0; t--, c++) {
-                int32_t m = INT16_MIN;
-                for (int ky = 0; ky < pw.rows; ky++)
-                    for (int kx = 0; kx < pw.cols; kx++) {
-                        int32_t v = base[ky * row + (size_t)kx * C + c];
-                        m = v > m ? v : m;
-                    }
-                if (relu && m < 0) m = 0;
-                o[c] = (int16_t)m;
-            }
-        }
+    pool_max_int(g, (const char *)(const void *)in, relu, (char *)(void *)out, 1);
 }
 
 /* ---- average ---- */
@@ -246,6 +252,17 @@ void mf_rt_avgpool_s16_opt(const mf_rt_geom *g, const int16_t *in, int relu, int
 
 /* ---- global ---- */
 
+/* Global maxima: per channel word 2 positions per turn (fewer loop instructions). */
+MF_RT_INLINE uint32_t pool_gmax_word(const char *p, int positions, size_t step, int w16)
+{
+    uint32_t m = mf_ld32(p);
+    int i = 1;
+    for (; i + 2 <= positions; i += 2, p += 2 * step)
+        m = pool_max2(pool_max2(m, mf_ld32(p + step), w16), mf_ld32(p + 2 * step), w16);
+    if (i < positions) m = pool_max2(m, mf_ld32(p + step), w16);
+    return m;
+}
+
 void mf_rt_global_maxpool_s8_opt(int positions, int channels, const int8_t *in, int8_t *out)
 {
     const size_t C = (size_t)(channels > 0 ? channels : 0);
@@ -254,13 +271,8 @@ void mf_rt_global_maxpool_s8_opt(int positions, int channels, const int8_t *in, 
         return;
     }
     size_t c = 0;
-    for (; c + 4 <= C; c += 4) {
-        const int8_t *p = in + c;
-        uint32_t m = mf_ld32(p);
-        for (int i = 1; i < positions; i++)
-            m = mf_max_s8x4(m, mf_ld32(p += C));
-        mf_st32(out + c, m);
-    }
+    for (; c + 4 <= C; c += 4)
+        mf_st32(out + c, pool_gmax_word((const char *)(in + c), positions, C, 0));
     for (; c < C; c++) {
         int32_t m = in[c];
         for (int i = 1; i < positions; i++) {
@@ -279,13 +291,8 @@ void mf_rt_global_maxpool_s16_opt(int positions, int channels, const int16_t *in
         return;
     }
     size_t c = 0;
-    for (; c + 2 <= C; c += 2) {
-        const int16_t *p = in + c;
-        uint32_t m = mf_ld32(p);
-        for (int i = 1; i < positions; i++)
-            m = mf_max_s16x2(m, mf_ld32(p += C));
-        mf_st32(out + c, m);
-    }
+    for (; c + 2 <= C; c += 2)
+        mf_st32(out + c, pool_gmax_word((const char *)(const void *)(in + c), positions, 2 * C, 1));
     for (size_t t = C & 1; t > 0; t--, c++) {
         int32_t m = in[c];
         for (int i = 1; i < positions; i++) {

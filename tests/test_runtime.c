@@ -1163,6 +1163,64 @@ static void add_int(void **state)
     if (verbose()) printf("add int: %ld outputs, %ld saturated\n", st.outputs, st.saturated);
 }
 
+/* The optimized int8 / int16 add against the reference for every alignment pair in [0, 4]²
+ * (plus a few far apart) and every shift in [−18, 20], both roundings, with and without ReLU:
+ * these cover each plan of add_opt.c (halvings before and after the combine, the rounding
+ * combine, 1–8 saturating adds, doublings) and the reference fallback. The first operand runs
+ * through every int8 value (int16: every power of two ± 0, 1, 2 and the ends), the second
+ * through the extremes and values around the rounding points; n is not a multiple of 4, so the
+ * tail after the last word runs too. */
+static void add_int_sweep(void **state)
+{
+    (void)state;
+    static const int aligns[][2] = {{0, 0}, {0, 1}, {1, 0}, {0, 2},  {2, 0},  {0, 3},  {3, 0},
+                                    {0, 4}, {4, 0}, {1, 1}, {2, 1},  {1, 3},  {4, 4},  {2, 2},
+                                    {3, 3}, {0, 7}, {8, 0}, {0, 15}, {16, 1}, {23, 20}};
+    static const int vb[] = {-32768, -32767, -16385, -16384, -16383, -129,  -128,  -127, -65, -64,
+                             -63,    -3,     -2,     -1,     0,      1,     2,     3,    63,  64,
+                             65,     126,    127,    128,    16383,  16384, 32766, 32767};
+    enum { NA8 = 256, NB = sizeof vb / sizeof vb[0] };
+    int16_t va16[64 * 5];
+    int na16 = 0;
+    for (int k = 0; k < 16; k++)
+        for (int sign = -1; sign <= 1; sign += 2)
+            for (int o = -2; o <= 2; o++) {
+                long v = sign * (1L << k) + o;
+                if (v >= -32768 && v <= 32767) va16[na16++] = (int16_t)v;
+            }
+    va16[na16++] = -32768, va16[na16++] = 32767;
+    const size_t n8 = (size_t)NA8 * NB + 3, n16 = (size_t)na16 * NB + 1;
+    int8_t *a8 = xcalloc(n8, 1), *b8 = xcalloc(n8, 1), *o8 = xcalloc(n8, 1), *r8 = xcalloc(n8, 1);
+    int16_t *a16 = xcalloc(n16, 2), *b16 = xcalloc(n16, 2), *o16 = xcalloc(n16, 2),
+            *r16 = xcalloc(n16, 2);
+    for (size_t i = 0; i < n8; i++) {
+        a8[i] = (int8_t)((i % NA8) - 128);
+        int v = vb[(i / NA8) % NB];
+        b8[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+    }
+    for (size_t i = 0; i < n16; i++)
+        a16[i] = va16[i % (size_t)na16], b16[i] = (int16_t)vb[(i / (size_t)na16) % NB];
+    for (size_t k = 0; k < sizeof aligns / sizeof aligns[0]; k++)
+        for (int shift = -18; shift <= 20; shift++)
+            for (int v = 0; v < 4; v++) {
+                const int la = aligns[k][0], lb = aligns[k][1];
+                mf_rt_requant rq = {shift, NULL, v & 1, v & 2 ? HALF : FLOOR};
+                snprintf(ctx, sizeof ctx, "add sweep aligns %d %d shift %d relu %d %s", la, lb,
+                         shift, v & 1, v & 2 ? "half-up" : "floor");
+                mf_rt_add_s8_opt(n8, a8, la, b8, lb, &rq, o8);
+                mf_rt_add_s8_ref(n8, a8, la, b8, lb, &rq, r8);
+                for (size_t i = 0; i < n8; i++)
+                    CHECK(o8[i] == r8[i], "int8 element %zu: %d, %d: expected %d, got %d", i, a8[i],
+                          b8[i], r8[i], o8[i]);
+                mf_rt_add_s16_opt(n16, a16, la, b16, lb, &rq, o16);
+                mf_rt_add_s16_ref(n16, a16, la, b16, lb, &rq, r16);
+                for (size_t i = 0; i < n16; i++)
+                    CHECK(o16[i] == r16[i], "int16 element %zu: %d, %d: expected %d, got %d", i,
+                          a16[i], b16[i], r16[i], o16[i]);
+            }
+    free(a8), free(b8), free(o8), free(r8), free(a16), free(b16), free(o16), free(r16);
+}
+
 static void add_f32(void **state)
 {
     (void)state;
@@ -1351,13 +1409,14 @@ int main(void)
         cmocka_unit_test(rescale),
     };
     const struct CMUnitTest opt_tests[] = {
-        cmocka_unit_test(conv_hand),      cmocka_unit_test(conv_int),
-        cmocka_unit_test(dense_int),      cmocka_unit_test(conv_f32),
-        cmocka_unit_test(dense_f32),      cmocka_unit_test(pool_int),
-        cmocka_unit_test(avgpool_hand),   cmocka_unit_test(pool_f32),
-        cmocka_unit_test(add_int),        cmocka_unit_test(add_f32),
-        cmocka_unit_test(relu_all),       cmocka_unit_test(rescale),
-        cmocka_unit_test(opt_equals_ref), cmocka_unit_test(target_qemu),
+        cmocka_unit_test(conv_hand),    cmocka_unit_test(conv_int),
+        cmocka_unit_test(dense_int),    cmocka_unit_test(conv_f32),
+        cmocka_unit_test(dense_f32),    cmocka_unit_test(pool_int),
+        cmocka_unit_test(avgpool_hand), cmocka_unit_test(pool_f32),
+        cmocka_unit_test(add_int),      cmocka_unit_test(add_int_sweep),
+        cmocka_unit_test(add_f32),      cmocka_unit_test(relu_all),
+        cmocka_unit_test(rescale),      cmocka_unit_test(opt_equals_ref),
+        cmocka_unit_test(target_qemu),
     };
     int fails = cmocka_run_group_tests_name("reference", tests, select_ref, NULL);
     fails +=

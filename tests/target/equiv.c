@@ -656,6 +656,7 @@ static void eq_eltwise(eq_state *st)
     } while (0)
 
     int la = eq_pct(st, 50) ? 0 : eq_int(st, 0, 24), lb = eq_pct(st, 50) ? 0 : eq_int(st, 0, 24);
+    if (eq_pct(st, 50)) la = la % 4, lb = lb % 4; /* the add's lane plans: small alignments */
     mf_rt_requant rq = eq_rq(st, 1, -3, 12);
     rq.shifts = NULL;
     {
@@ -782,7 +783,7 @@ static void eq_extreme_eltwise(eq_state *st)
     static const int8_t v8[] = {-128, -127, -65, -64, -2, -1, 0, 1, 2, 63, 64, 126, 127, 5, -5, 99};
     static const int16_t v16[] = {-32768, -32767, -16385, -16384, -2,    -1, 0,   1,
                                   2,      16383,  16384,  32766,  32767, 77, -77, 1000};
-    static const int aligns[] = {0, 1, 7, 8, 14, 15, 16, 17, 23, 24, 30, 47, 48};
+    static const int aligns[] = {0, 1, 2, 3, 7, 8, 14, 15, 16, 17, 23, 24, 30, 47, 48};
     const int na = (int)(sizeof aligns / sizeof aligns[0]);
     mf_rt_geom g = {1, 16, 1, 1, 16, 1, 1, 1, 1, 1, 0, 0};
     long d;
