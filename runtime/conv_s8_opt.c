@@ -12,7 +12,7 @@
  * lanes (lanes_s8_4: SXTB16 of the even and of the odd bytes of every 4 values). Every output
  * channel then runs one inner loop over the lanes (mac_s8_4x1, inline assembly on the M4): per
  * 4 values one LDR of the channel's 4 weights straight from flash, 2 SXTB16, 2 LDM of lanes and
- * 8 SMLAD: 16 MACs in 13 instructions + the loop's 2. Weights are read as stored
+ * 8 SMLAD: 16 MACs in 13 instructions + the loop's 2 per 4 groups. Weights are read as stored
  * ([cout][kh][kw][cin], no repacking, no copy); the K mod 4 last weights of a channel come from
  * the word that ends with them, shifted, so no read leaves the weight array. Sums are exact
  * int32 sums (the quantizer bounds them, conv.c), added in another order than the reference's:
@@ -36,14 +36,23 @@ typedef struct {
     const uint32_t *lanes; /*  0: per 4 values 8 words: SXTB16(x), SXTB16(x ROR 8) of 4 positions */
     const int8_t *w;       /*  4: the first channel's weights (the others follow, K apart) */
     int32_t *acc;        /*  8: 6 words per channel: [0, 1] its start twice (in), [2..5] its sums */
-    int groups;          /* 12: K / 4, ≥ 1 */
-    int back;            /* 16: 4 − K mod 4, or 0 when K mod 4 = 0 */
+    int passes;          /* 12: ⌈groups / 4⌉, groups = ⌊K / 4⌋ ≥ 1 */
+    int skip;            /* 16: 4·passes − groups: groups the first pass skips */
     const int8_t *w_end; /* 20: w + channels·K (channels ≥ 1) */
+    int back;            /* 24: 4 − K mod 4, or 0 when K mod 4 = 0 */
 } mac_job;
 
-/* For each channel: acc[1..4] = acc[0] + the sums of the 4 positions' K values times the
+MF_RT_INLINE mac_job mac_job_of(const uint32_t *lanes, const int8_t *w, int32_t *acc, int K,
+                                const int8_t *w_end)
+{
+    const int groups = K >> 2;
+    mac_job j = {lanes, w, acc, (groups + 3) >> 2, -groups & 3, w_end, K & 3 ? 4 - (K & 3) : 0};
+    return j;
+}
+
+/* For each channel: acc[2..5] = acc[0] + the sums of the 4 positions' K values times the
  * channel's weights. Per 4 values: one LDR of the 4 weights straight from the weight array, 2
- * SXTB16, 2 LDM of the lanes and 8 SMLAD: 16 MACs in 13 instructions + the loop's 2 per 2
+ * SXTB16, 2 LDM of the lanes and 8 SMLAD: 16 MACs in 13 instructions + the loop's 2 per 4
  * groups. The K mod 4 last weights come from the word that ends at w + K (inside the array, K ≥
  * 4) shifted right by 8·back bits: they land in the low bytes with zeros above, so the lanes'
  * values past K (any) are multiplied by 0. Sums are exact int32 sums (the quantizer bounds
@@ -55,7 +64,7 @@ MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
     for (int32_t *acc = j->acc; w != j->w_end; acc += 6) {
         const uint32_t *l = j->lanes;
         int32_t a[4] = {acc[0], acc[0], acc[0], acc[0]};
-        for (int n = j->groups + (j->back != 0); n > 0; n--, l += 8, w += 4) {
+        for (int n = 4 * j->passes - j->skip + (j->back != 0); n > 0; n--, l += 8, w += 4) {
             int sh = 0;
             if (n == 1 && j->back) w -= j->back, sh = 8 * j->back;
             const uint32_t k = mf_ld32(w) >> sh, ke = mf_sxtb16(k), ko = mf_sxtb16_ror8(k);
@@ -68,8 +77,9 @@ MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
 }
 #else
 /* The same in assembly (naked; the job's counters copied to the stack frame): GCC would spill
- * some of the 13 values the inner loop keeps live. The loop takes 2 groups per turn (an odd
- * group first); the K mod 4 step repeats the loop body with LSR'd weights. */
+ * some of the 13 values the inner loop keeps live. The loop takes 4 groups per pass, the first
+ * pass entered past the groups it skips (TBB); the K mod 4 step repeats the loop body with LSR'd
+ * weights. */
 /* One group of 4 values: r2 → the channel's next 4 weights (advanced), r1 → the 8 lane words
  * (advanced). */
 #define MAC_S8_4X1_GROUP "ldr r12, [r2], #4\n\t" MAC_S8_4X1_BODY
@@ -90,29 +100,32 @@ MF_RT_NOINLINE void mac_s8_4x1(const mac_job *j)
 __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED const mac_job *j)
 {
     __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "sub sp, sp, #16\n\t"   /* [sp] lanes, groups, back, w_end */
+                     "sub sp, sp, #20\n\t"   /* [sp] lanes, passes, skip, w_end, back */
                      "ldm r0, {r1, r2, r3}\n\t" /* lanes, w, acc */
-                     "ldrd r4, r5, [r0, #12]\n\t"  /* groups, back */
-                     "ldr r6, [r0, #20]\n\t"       /* w_end */
+                     "ldrd r4, r5, [r0, #12]\n\t"  /* passes, skip */
+                     "ldrd r6, r7, [r0, #20]\n\t"  /* w_end, back */
                      "str r1, [sp]\n\t"
                      "strd r4, r5, [sp, #4]\n\t"
-                     "str r6, [sp, #12]\n\t"
+                     "strd r6, r7, [sp, #12]\n\t"
                      "0:\n\t" /* r2: this channel's weights (each loop ends at the next's) */
                      "ldr r1, [sp]\n\t"
                      "ldrd r4, r5, [r3]\n\t"
                      "ldrd r6, r7, [r3], #8\n\t"
-                     "ldr r0, [sp, #4]\n\t"
-                     "lsrs r0, r0, #1\n\t" /* pairs; C: an odd group, entered halfway */
-                     "adc r0, r0, #0\n\t"
-                     "bcs 4f\n\t"
+                     "ldrd r0, r12, [sp, #4]\n\t"
+                     "tbb [pc, r12]\n\t"
+                     "9:\n\t"
+                     ".byte (1f - 9b) / 2, (10f - 9b) / 2, (11f - 9b) / 2, (12f - 9b) / 2\n\t"
                      "1:\n\t"
                      MAC_S8_4X1_GROUP
-                     "4:\n\t"
+                     "10:\n\t"
+                     MAC_S8_4X1_GROUP
+                     "11:\n\t"
+                     MAC_S8_4X1_GROUP
+                     "12:\n\t"
                      MAC_S8_4X1_GROUP
                      "subs r0, r0, #1\n\t"
                      "bne 1b\n\t"
-                     "3:\n\t"
-                     "ldr r0, [sp, #8]\n\t"
+                     "ldr r0, [sp, #16]\n\t"
                      "cbz r0, 2f\n\t"
                      "subs r2, r2, r0\n\t"
                      "lsls r0, r0, #3\n\t"
@@ -124,7 +137,7 @@ __attribute__((naked, noinline)) static void mac_s8_4x1(MF_RT_UNUSED const mac_j
                      "ldr r12, [sp, #12]\n\t"
                      "cmp r2, r12\n\t"
                      "bne 0b\n\t"
-                     "add sp, sp, #16\n\t"
+                     "add sp, sp, #20\n\t"
                      "pop {r4-r11, pc}\n\t");
 }
 /* clang-format on */
@@ -408,14 +421,14 @@ MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
         lanes_s8_4(f, L->lanes, padded >> 2);
     }
     if (K >= 4) {
-        mac_job j = {L->lanes, L->w, L->acc, K >> 2, K & 3 ? 4 - (K & 3) : 0, L->w + cout * K};
+        mac_job j = mac_job_of(L->lanes, L->w, L->acc, K, L->w + cout * K);
         mac_s8_4x1(&j);
     } else { /* the word read must stay inside the weights: a zero-padded copy per channel */
         for (int c = 0; c < cout; c++) {
             int8_t t[4] = {0};
             for (int i = 0; i < K; i++)
                 t[i] = L->w[c * K + i];
-            mac_job j = {L->lanes, t, L->acc + 6 * c, 1, 0, t + 4};
+            mac_job j = mac_job_of(L->lanes, t, L->acc + 6 * c, 4, t + 4);
             mac_s8_4x1(&j);
         }
     }
