@@ -58,7 +58,7 @@
 static inline int mf_rt_conv_s8_tabbed(const mf_rt_geom *g)
 {
     const int n = g->kw * g->cin;
-    return g->kh > 1 && (n % 4 == 0 || n >= 8);
+    return g->kh > 1 && n >= 4;
 }
 
 /* ---- the optimized paths (bit-identical to the *_ref functions of mf_runtime.h) ---- */
