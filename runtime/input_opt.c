@@ -14,7 +14,8 @@
  *     wrap at r = INT32_MAX; adding r >> 31 then cannot overflow), SSAT with ASR #1 halves and
  *     saturates to the output type. Exact for every v: 0.49999997f gives r = 0, ±k.5 an odd r
  *     (rounded away from zero), |v| ≥ 2^30 and ±inf a saturated r (q saturated), NaN r = 0
- *     (q = 0, as the reference).
+ *     (q = 0, as the reference). int8 on the contiguous walks: the same on 16-bit lanes, two
+ *     values per instruction, 4 values stored as one word (IN_QST4_s8 below).
  *   The scale is folded into the divisor where that is exact: with scale = 2^k, −64 ≤ k ≤ 64,
  *     and b' = std / scale exact (b'·scale = std, or std NaN), (x − m) / b' is the real
  *     quotient Q·2^k rounded once, whereas the reference rounds Q, then multiplies by 2^k.
@@ -26,7 +27,8 @@
  *     element statistics, another scale, a subnormal or inexact b') x' is computed as the
  *     reference does and multiplied by the scale. n_stats = 0 is the walk of n_stats = 1 with
  *     mean 0 and std 1 (x − 0 = x and x / 1 = x exactly, −0.0 and NaN included).
- * MF_RT_EMULATE_DSP runs the same walks in C (VCVT and QADD modelled exactly). */
+ * MF_RT_EMULATE_DSP runs the same walks in C (VCVT, QADD and the lane instructions modelled
+ * exactly). */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_F32)
@@ -221,9 +223,55 @@ MF_RT_INLINE int mf_rt_input_fold(float b, float scale, float *d)
     return (u & 0x007FFFFFu) == 0 && e >= 127 - 64 && e <= 127 + 64 && (*d * scale == b || b != b);
 }
 
-/* Four values in assembly: s0-s3 → VCVT #1 → a, b, c, e → QADD, ADD, SSAT each. */
+/* Four int8 values packed into one word (contiguous walks), on 16-bit lanes: r = trunc(2v)
+ * from VCVT.S16.F32 #1 (saturated to int16, which still saturates q), lanes (v0, v2) and
+ * (v1, v3) by PKHBT; per lane r ≥ 0 adds 1 (BIC of 0x00010001 with the lane signs), SHADD16
+ * halves without overflow: (r + (r ≥ 0)) >> 1 is the rounding above; SSAT16 #8 saturates,
+ * UXTB16 and ORR … LSL #8 interleave the low bytes into v0 v1 v2 v3. */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_INLINE int32_t mf_vcvt_s16_fix1(float v) /* VCVT.S16.F32 Sd, Sd, #1 (sign-extended) */
+{
+    const int32_t r = mf_vcvt_fix1(v);
+    return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+}
+
+MF_RT_INLINE uint32_t mf_pkhbt16(uint32_t lo, uint32_t hi) /* PKHBT lo, hi, LSL #16 */
+{
+    return (lo & 0xFFFFu) | hi << 16;
+}
+
+MF_RT_INLINE uint32_t mf_shadd16(uint32_t a, uint32_t b) /* lane-wise (a + b) >> 1 */
+{
+    return mf_pack16((mf_lane16(a, 0) + mf_lane16(b, 0)) >> 1,
+                     (mf_lane16(a, 1) + mf_lane16(b, 1)) >> 1);
+}
+
+MF_RT_INLINE uint32_t mf_ssat16_8(uint32_t a) /* SSAT16 #8 */
+{
+    return mf_pack16(mf_ssat8(mf_lane16(a, 0)), mf_ssat8(mf_lane16(a, 1)));
+}
+
+MF_RT_INLINE void mf_rt_input_q4_s8(int8_t *o, const float *v)
+{
+    const uint32_t p =
+        mf_pkhbt16((uint32_t)mf_vcvt_s16_fix1(v[0]), (uint32_t)mf_vcvt_s16_fix1(v[2]));
+    const uint32_t q =
+        mf_pkhbt16((uint32_t)mf_vcvt_s16_fix1(v[1]), (uint32_t)mf_vcvt_s16_fix1(v[3]));
+    const uint32_t pr = mf_ssat16_8(mf_shadd16(p, 0x00010001u & ~(p >> 15)));
+    const uint32_t qr = mf_ssat16_8(mf_shadd16(q, 0x00010001u & ~(q >> 15)));
+    mf_st32(o, (pr & 0x00FF00FFu) | (qr & 0x00FF00FFu) << 8);
+}
+
+MF_RT_INLINE void mf_rt_input_q4_s16(int16_t *o, const float *v)
+{
+    for (int j = 0; j < 4; j++)
+        o[j] = (int16_t)mf_ssat16(mf_rt_input_round(v[j]));
+}
+#endif
+
+/* Four values in assembly: s0-s3 → VCVT #1 → a, b, c, e → QADD (k = 1), ADD, SSAT each. */
 #define IN_Q(r, bits)                                                                              \
-    "qadd %[t], %[" #r "], %[one]\n\t"                                                             \
+    "qadd %[t], %[" #r "], %[k]\n\t"                                                               \
     "add %[" #r "], %[t], %[" #r "], asr #31\n\t"                                                  \
     "ssat %[" #r "], #" #bits ", %[" #r "], asr #1\n\t"
 #define IN_Q4(bits)                                                                                \
@@ -233,11 +281,37 @@ MF_RT_INLINE int mf_rt_input_fold(float b, float scale, float *d)
     "vcvt.s32.f32 s3, s3, #1\n\t"                                                                  \
     "vmov %[a], %[b], s0, s1\n\t"                                                                  \
     "vmov %[c], %[e], s2, s3\n\t" IN_Q(a, bits) IN_Q(b, bits) IN_Q(c, bits) IN_Q(e, bits)
-/* Their stores: contiguous (post-increment by the element size), or strided by so bytes
- * (Thumb-2 has no register post-increment: register offset, then the pointer steps twice). */
-#define IN_ST4(store, size)                                                                        \
-#store " %[a], [%[o]], #" #size "\n\t" #store " %[b], [%[o]], #" #size "\n\t" #store           \
-           " %[c], [%[o]], #" #size "\n\t" #store " %[e], [%[o]], #" #size "\n\t"
+/* Contiguous quantization and stores of four values (k: the constant they need):
+ * int16 (k = 1): IN_Q4 and STRH with post-increment; int8 (k = 0x00010001): the lanes above. */
+#define IN_QST4_s16                                                                                \
+    IN_Q4(16)                                                                                      \
+    "strh %[a], [%[o]], #2\n\t"                                                                    \
+    "strh %[b], [%[o]], #2\n\t"                                                                    \
+    "strh %[c], [%[o]], #2\n\t"                                                                    \
+    "strh %[e], [%[o]], #2\n\t"
+#define IN_QST4_s8                                                                                 \
+    "vcvt.s16.f32 s0, s0, #1\n\t"                                                                  \
+    "vcvt.s16.f32 s1, s1, #1\n\t"                                                                  \
+    "vcvt.s16.f32 s2, s2, #1\n\t"                                                                  \
+    "vcvt.s16.f32 s3, s3, #1\n\t"                                                                  \
+    "vmov %[a], %[b], s0, s1\n\t"                                                                  \
+    "vmov %[c], %[e], s2, s3\n\t"                                                                  \
+    "pkhbt %[a], %[a], %[c], lsl #16\n\t"                                                          \
+    "pkhbt %[b], %[b], %[e], lsl #16\n\t"                                                          \
+    "bic %[c], %[k], %[a], lsr #15\n\t"                                                            \
+    "bic %[e], %[k], %[b], lsr #15\n\t"                                                            \
+    "shadd16 %[a], %[a], %[c]\n\t"                                                                 \
+    "shadd16 %[b], %[b], %[e]\n\t"                                                                 \
+    "ssat16 %[a], #8, %[a]\n\t"                                                                    \
+    "ssat16 %[b], #8, %[b]\n\t"                                                                    \
+    "uxtb16 %[a], %[a]\n\t"                                                                        \
+    "uxtb16 %[b], %[b]\n\t"                                                                        \
+    "orr %[a], %[a], %[b], lsl #8\n\t"                                                             \
+    "str %[a], [%[o]], #4\n\t"
+#define IN_K_s16 1
+#define IN_K_s8  0x00010001
+/* Strided stores (Thumb-2 has no register post-increment: register offset, then the pointer
+ * steps twice). */
 #define IN_ST4_STRIDED(store)                                                                      \
 #store " %[a], [%[o]]\n\t" #store " %[b], [%[o], %[so]]\n\t"                                   \
            "add %[o], %[o], %[so], lsl #1\n\t" #store " %[c], [%[o]]\n\t" #store                   \
@@ -250,37 +324,48 @@ MF_RT_INLINE int mf_rt_input_fold(float b, float scale, float *d)
  *   chan4: o[i·st] = q((x[i·st] − m) / d), st ≥ 1 (d: the folded divisor)
  *   elem4: o[i] = q((x[i] − mean[i]) / std[i] · scale) */
 #if defined(MF_RT_EMULATE_DSP)
-#define IN_INT_KERNELS(T, sfx, bits, store, size)                                                  \
+#define IN_INT_KERNELS(T, sfx, bits, store)                                                        \
     MF_RT_NOINLINE void mf_rt_input_##sfx##_chan4(const float *x, size_t st, T *o, size_t n4,      \
                                                   float m, float d)                                \
     {                                                                                              \
-        for (size_t i = 0; i < 4 * n4; i++)                                                        \
-            o[i * st] = (T)mf_ssat##bits(mf_rt_input_round((x[i * st] - m) / d));                  \
+        for (size_t i = 0; i < 4 * n4; i += 4) {                                                   \
+            if (st == 1) {                                                                         \
+                const float v[4] = {(x[i] - m) / d, (x[i + 1] - m) / d, (x[i + 2] - m) / d,        \
+                                    (x[i + 3] - m) / d};                                           \
+                mf_rt_input_q4_##sfx(o + i, v);                                                    \
+                continue;                                                                          \
+            }                                                                                      \
+            for (size_t j = i; j < i + 4; j++)                                                     \
+                o[j * st] = (T)mf_ssat##bits(mf_rt_input_round((x[j * st] - m) / d));              \
+        }                                                                                          \
     }                                                                                              \
     MF_RT_NOINLINE void mf_rt_input_##sfx##_elem4(const float *x, const float *mean,               \
                                                   const float *std, float scale, T *o, size_t n4)  \
     {                                                                                              \
-        for (size_t i = 0; i < 4 * n4; i++)                                                        \
-            o[i] = (T)mf_ssat##bits(mf_rt_input_round((x[i] - mean[i]) / std[i] * scale));         \
+        for (size_t i = 0; i < 4 * n4; i += 4) {                                                   \
+            float v[4];                                                                            \
+            for (int j = 0; j < 4; j++)                                                            \
+                v[j] = (x[i + j] - mean[i + j]) / std[i + j] * scale;                              \
+            mf_rt_input_q4_##sfx(o + i, v);                                                        \
+        }                                                                                          \
     }
 #else
-#define IN_INT_KERNELS(T, sfx, bits, store, size)                                                  \
+#define IN_INT_KERNELS(T, sfx, bits, store)                                                        \
     MF_RT_NOINLINE void mf_rt_input_##sfx##_chan4(const float *x, size_t st, T *o, size_t n4,      \
                                                   float m, float d)                                \
     {                                                                                              \
         int32_t t, a, b, c, e;                                                                     \
-        const int32_t one = 1;                                                                     \
         if (st == 1) {                                                                             \
             __asm__ volatile("1:\n\t"                                                              \
-                             "vldmia %[x]!, {s0-s3}\n\t" F32_SUBDIV4("%[m]", "%[d]") IN_Q4(bits)   \
-                                 IN_ST4(store, size) "subs %[n], %[n], #1\n\t"                     \
-                                                     "bne 1b\n\t"                                  \
+                             "vldmia %[x]!, {s0-s3}\n\t" F32_SUBDIV4("%[m]", "%[d]") IN_QST4_##sfx \
+                             "subs %[n], %[n], #1\n\t"                                             \
+                             "bne 1b\n\t"                                                          \
                              : [x] "+r"(x), [o] "+r"(o), [n] "+r"(n4), IN_OUTS                     \
-                             : [m] "t"(m), [d] "t"(d), [one] "r"(one)                              \
+                             : [m] "t"(m), [d] "t"(d), [k] "r"(IN_K_##sfx)                         \
                              : "s0", "s1", "s2", "s3", "cc", "memory");                            \
             return;                                                                                \
         }                                                                                          \
-        const size_t sb = 4 * st, so = size * st; /* bytes between values: in, out */              \
+        const size_t sb = 4 * st, so = sizeof(T) * st; /* bytes between values: in, out */         \
         __asm__ volatile("1:\n\t"                                                                  \
                          "vldr s0, [%[x]]\n\t"                                                     \
                          "add %[x], %[x], %[sb]\n\t"                                               \
@@ -293,14 +378,13 @@ MF_RT_INLINE int mf_rt_input_fold(float b, float scale, float *d)
                              IN_ST4_STRIDED(store) "subs %[n], %[n], #1\n\t"                       \
                                                    "bne 1b\n\t"                                    \
                          : [x] "+r"(x), [o] "+r"(o), [n] "+r"(n4), IN_OUTS                         \
-                         : [m] "t"(m), [d] "t"(d), [one] "r"(one), [sb] "r"(sb), [so] "r"(so)      \
+                         : [m] "t"(m), [d] "t"(d), [k] "r"(1), [sb] "r"(sb), [so] "r"(so)          \
                          : "s0", "s1", "s2", "s3", "cc", "memory");                                \
     }                                                                                              \
     MF_RT_NOINLINE void mf_rt_input_##sfx##_elem4(const float *x, const float *mean,               \
                                                   const float *std, float scale, T *o, size_t n4)  \
     {                                                                                              \
         int32_t t, a, b, c, e;                                                                     \
-        const int32_t one = 1;                                                                     \
         __asm__ volatile(                                                                          \
             "1:\n\t"                                                                               \
             "vldmia %[x]!, {s0-s3}\n\t"                                                            \
@@ -317,17 +401,17 @@ MF_RT_INLINE int mf_rt_input_fold(float b, float scale, float *d)
             "vmul.f32 s0, s0, %[s]\n\t"                                                            \
             "vmul.f32 s1, s1, %[s]\n\t"                                                            \
             "vmul.f32 s2, s2, %[s]\n\t"                                                            \
-            "vmul.f32 s3, s3, %[s]\n\t" IN_Q4(bits) IN_ST4(store, size) "subs %[n], %[n], #1\n\t"  \
-                                                                        "bne 1b\n\t"               \
+            "vmul.f32 s3, s3, %[s]\n\t" IN_QST4_##sfx "subs %[n], %[n], #1\n\t"                    \
+                                                      "bne 1b\n\t"                                 \
             : [x] "+r"(x), [mp] "+r"(mean), [bp] "+r"(std), [o] "+r"(o), [n] "+r"(n4), IN_OUTS     \
-            : [s] "t"(scale), [one] "r"(one)                                                       \
+            : [s] "t"(scale), [k] "r"(IN_K_##sfx)                                                  \
             : "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "cc",      \
               "memory");                                                                           \
     }
 #endif /* MF_RT_EMULATE_DSP */
 
-IN_INT_KERNELS(int8_t, s8, 8, strb, 1)
-IN_INT_KERNELS(int16_t, s16, 16, strh, 2)
+IN_INT_KERNELS(int8_t, s8, 8, strb)
+IN_INT_KERNELS(int16_t, s16, 16, strh)
 
 /* One channel: the k values x[i·st], i < k, into o[i·st], with mean m and std b. */
 #define IN_INT_CHANNEL(T, sfx, bits)                                                               \
