@@ -44,8 +44,8 @@ MF_RT_NOINLINE void mf_rt_input_f32_copy4(const float *x, float *o, size_t n4)
 }
 
 /* o[i·st] = (x[i·st] − m) / b for 4·n4 values, st ≥ 1 (contiguous for st = 1). */
-MF_RT_NOINLINE void mf_rt_input_f32_chan4(const float *x, size_t st, float *o, size_t n4, float m,
-                                          float b)
+MF_RT_INLINE void mf_rt_input_f32_chan4(const float *x, size_t st, float *o, size_t n4, float m,
+                                        float b)
 {
     for (size_t i = 0; i < 4 * n4; i++)
         o[i * st] = (x[i * st] - m) / b;
@@ -82,8 +82,8 @@ MF_RT_NOINLINE void mf_rt_input_f32_copy4(const float *x, float *o, size_t n4)
     "vdiv.f32 s2, s2, " b "\n\t"                                                                   \
     "vdiv.f32 s3, s3, " b "\n\t"
 
-MF_RT_NOINLINE void mf_rt_input_f32_chan4(const float *x, size_t st, float *o, size_t n4, float m,
-                                          float b)
+MF_RT_INLINE void mf_rt_input_f32_chan4(const float *x, size_t st, float *o, size_t n4, float m,
+                                        float b)
 {
     if (st == 1) {
         __asm__ volatile(
@@ -325,8 +325,8 @@ MF_RT_INLINE void mf_rt_input_q4_s16(int16_t *o, const float *v)
  *   elem4: o[i] = q((x[i] − mean[i]) / std[i] · scale) */
 #if defined(MF_RT_EMULATE_DSP)
 #define IN_INT_KERNELS(T, sfx, bits, store)                                                        \
-    MF_RT_NOINLINE void mf_rt_input_##sfx##_chan4(const float *x, size_t st, T *o, size_t n4,      \
-                                                  float m, float d)                                \
+    MF_RT_INLINE void mf_rt_input_##sfx##_chan4(const float *x, size_t st, T *o, size_t n4,        \
+                                                float m, float d)                                  \
     {                                                                                              \
         for (size_t i = 0; i < 4 * n4; i += 4) {                                                   \
             if (st == 1) {                                                                         \
@@ -351,8 +351,8 @@ MF_RT_INLINE void mf_rt_input_q4_s16(int16_t *o, const float *v)
     }
 #else
 #define IN_INT_KERNELS(T, sfx, bits, store)                                                        \
-    MF_RT_NOINLINE void mf_rt_input_##sfx##_chan4(const float *x, size_t st, T *o, size_t n4,      \
-                                                  float m, float d)                                \
+    MF_RT_INLINE void mf_rt_input_##sfx##_chan4(const float *x, size_t st, T *o, size_t n4,        \
+                                                float m, float d)                                  \
     {                                                                                              \
         int32_t t, a, b, c, e;                                                                     \
         if (st == 1) {                                                                             \
