@@ -119,6 +119,14 @@ void mf_rt_global_maxpool_f32_opt(int positions, int channels, const float *in, 
 void mf_rt_global_avgpool_f32_opt(int positions, int channels, const float *in, float *out);
 void mf_rt_add_f32_opt(size_t n, const float *a, const float *b, int relu, float *out);
 void mf_rt_relu_f32_opt(size_t n, const float *in, float *out);
+void mf_rt_input_f32_opt(size_t n, const float *raw, const float *mean, const float *std,
+                         size_t n_stats, float *out);
+#endif
+#if defined(MF_RT_OPT_F32) && defined(MF_RT_OPT_INT) /* VCVT and QADD */
+void mf_rt_input_s16_opt(size_t n, const float *raw, const float *mean, const float *std,
+                         size_t n_stats, float scale, int16_t *out);
+void mf_rt_input_s8_opt(size_t n, const float *raw, const float *mean, const float *std,
+                        size_t n_stats, float scale, int8_t *out);
 #endif
 
 #if defined(MF_RT_OPT_INT)

@@ -183,12 +183,13 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
  * SMLALD into int64, one channel × 4 positions per inner loop; SSAT/USAT, the rounding folded
  * into the accumulator start), and with a single-precision FPU (__ARM_FP) the float
  * kernels run a blocked path with VMLA.F32 that keeps each output's documented order of
- * operations; elsewhere (the host) they run these portable C reference implementations. Both
- * paths give bit-identical outputs for every input: tests/test_runtime.c compares them on the
- * host (DSP instructions emulated in C, MF_RT_EMULATE_DSP) and on QEMU's Cortex-M4F
- * (tests/target). The optimized paths live in the *_opt.c files (private header mf_rt_dsp.h);
- * the _ref functions are always available, with the same signatures and semantics as the
- * public ones.
+ * operations; the model's input (with both) quantizes with VCVT (one fraction bit), QADD and
+ * SSAT instead of float range tests; elsewhere (the host) they run these portable C reference
+ * implementations. Both paths give bit-identical outputs for every input: tests/test_runtime.c
+ * compares them on the host (DSP instructions emulated in C, MF_RT_EMULATE_DSP) and on QEMU's
+ * Cortex-M4F (tests/target). The optimized paths live in the *_opt.c files (private header
+ * mf_rt_dsp.h); the _ref functions are always available, with the same signatures and
+ * semantics as the public ones.
  * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes and 4 accumulators per
  * channel in scratch (about 12·K + 20·cout bytes, K = kh·kw·cin); the int8 dense the input split
  * into 16-bit lanes (2 words per 4 inputs) and one accumulator start per output; the int16 conv 4
@@ -242,5 +243,11 @@ void mf_rt_relu_s16_ref(size_t n, const int16_t *in, int16_t *out);
 void mf_rt_relu_s8_ref(size_t n, const int8_t *in, int8_t *out);
 void mf_rt_rescale_s16_ref(size_t n, const int16_t *in, int shift, int rounding, int16_t *out);
 void mf_rt_rescale_s8_ref(size_t n, const int8_t *in, int shift, int rounding, int8_t *out);
+void mf_rt_input_f32_ref(size_t n, const float *raw, const float *mean, const float *std,
+                         size_t n_stats, float *out);
+void mf_rt_input_s16_ref(size_t n, const float *raw, const float *mean, const float *std,
+                         size_t n_stats, float scale, int16_t *out);
+void mf_rt_input_s8_ref(size_t n, const float *raw, const float *mean, const float *std,
+                        size_t n_stats, float scale, int8_t *out);
 
 #endif

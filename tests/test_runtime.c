@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <float.h>
 #include <sys/wait.h>
 
 #include <cmocka.h>
@@ -57,6 +58,7 @@
 #include "pool_opt.c"
 #include "add_opt.c"
 #include "elementwise_opt.c"
+#include "input_opt.c"
 #include "target/equiv.c"
 
 /* Every kernel call below goes through K(): the public function (on the host: the reference) in
@@ -1318,6 +1320,234 @@ static void rescale(void **state)
     if (verbose()) printf("rescale: %ld saturated\n", sat);
 }
 
+/* ---- the model's input: z-score then quantization (model_quantize_input) ----
+ * Against a model written here: x' = (x − mean[i mod n_stats]) / std[…] in float (x' = x for
+ * n_stats = 0), v = x'·scale in float, q = NaN → 0, else round() (half away from zero) in double,
+ * saturated. Hand cases: ties ±k.5 and the floats next to them (0.49999997f, 0.50000006f), the
+ * saturation boundaries of both types after scaling, ±0.0, ±inf, NaN, huge values, subnormals,
+ * scales that can and cannot be folded into the divisor (2^±64 and beyond, not a power of two),
+ * stds that are zero, ±inf, NaN, negative, subnormal; n_stats 0, 1, 3, n and n + 1 over lengths
+ * that leave every remainder of the 4-value loops. Then a random sweep with the same model. */
+
+static float in_model_z(const float *raw, const float *mean, const float *std, size_t n_stats,
+                        size_t i)
+{
+    if (n_stats == 0) return raw[i];
+    size_t c = i % n_stats;
+    return (raw[i] - mean[c]) / std[c];
+}
+
+static int64_t in_model_q(float z, float scale, int bits)
+{
+    float v = z * scale;
+    if (isnan(v)) return 0;
+    double r = round((double)v);
+    if (r > (double)qmax_of(bits)) return qmax_of(bits);
+    if (r < (double)qmin_of(bits)) return qmin_of(bits);
+    return (int64_t)r;
+}
+
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+/* Runs the three kernels on one case and checks every output against the model. */
+static void in_check(size_t n, const float *raw, const float *mean, const float *std,
+                     size_t n_stats, float scale)
+{
+    float *yf = xcalloc(n + 1, sizeof *yf);
+    int16_t *y16 = xcalloc(n + 1, sizeof *y16);
+    int8_t *y8 = xcalloc(n + 1, sizeof *y8);
+    yf[n] = 7.0f, y16[n] = 77, y8[n] = 77; /* canaries */
+    K(mf_rt_input_f32)(n, raw, mean, std, n_stats, yf);
+    K(mf_rt_input_s16)(n, raw, mean, std, n_stats, scale, y16);
+    K(mf_rt_input_s8)(n, raw, mean, std, n_stats, scale, y8);
+    CHECK(yf[n] == 7.0f && y16[n] == 77 && y8[n] == 77, "wrote past n = %zu", n);
+    for (size_t i = 0; i < n; i++) {
+        float z = in_model_z(raw, mean, std, n_stats, i);
+        /* the float output: the same bits (NaN: any NaN; a copy keeps the raw bits) */
+        CHECK(f32_bits(yf[i]) == f32_bits(z) || (isnan(yf[i]) && isnan(z)),
+              "f32 [%zu] x %a: expected %a, got %a", i, (double)raw[i], (double)z, (double)yf[i]);
+        if (n_stats == 0) CHECK(f32_bits(yf[i]) == f32_bits(raw[i]), "f32 copy [%zu]", i);
+        int64_t w16 = in_model_q(z, scale, 16), w8 = in_model_q(z, scale, 8);
+        CHECK(y16[i] == w16, "s16 [%zu] x %a x' %a scale %a: expected %lld, got %d", i,
+              (double)raw[i], (double)z, (double)scale, (long long)w16, y16[i]);
+        CHECK(y8[i] == w8, "s8 [%zu] x %a x' %a scale %a: expected %lld, got %d", i, (double)raw[i],
+              (double)z, (double)scale, (long long)w8, y8[i]);
+    }
+    free(yf);
+    free(y16);
+    free(y8);
+}
+
+static void input_hand(void **state)
+{
+    (void)state;
+    const float below_half = nextafterf(0.5f, 0.0f), above_half = nextafterf(0.5f, 1.0f);
+    const float vals[] = {0.0f,
+                          -0.0f,
+                          0.5f,
+                          -0.5f,
+                          below_half,
+                          -below_half,
+                          above_half,
+                          -above_half,
+                          1.5f,
+                          -1.5f,
+                          2.5f,
+                          -2.5f,
+                          nextafterf(2.5f, 0.0f),
+                          nextafterf(-2.5f, 0.0f),
+                          126.5f,
+                          -126.5f,
+                          127.5f,
+                          -127.5f,
+                          nextafterf(127.5f, 0.0f),
+                          nextafterf(-127.5f, 0.0f),
+                          128.5f,
+                          -128.5f,
+                          nextafterf(-128.5f, 0.0f),
+                          -129.0f,
+                          32766.5f,
+                          -32766.5f,
+                          32767.5f,
+                          -32767.5f,
+                          nextafterf(32767.5f, 0.0f),
+                          -32768.5f,
+                          nextafterf(-32768.5f, 0.0f),
+                          32768.0f,
+                          -32769.0f,
+                          65535.0f,
+                          65536.0f,
+                          -65536.0f,
+                          -65537.0f,
+                          1073741760.0f,
+                          1073741824.0f,
+                          -1073741824.0f,
+                          -1073741760.0f,
+                          2147483648.0f,
+                          -2147483648.0f,
+                          4294967296.0f,
+                          8388607.5f,
+                          -8388607.5f,
+                          8388609.0f,
+                          FLT_MAX,
+                          -FLT_MAX,
+                          INFINITY,
+                          -INFINITY,
+                          NAN,
+                          -NAN,
+                          1e-45f,
+                          -1e-45f,
+                          FLT_MIN,
+                          0.25f,
+                          -0.75f,
+                          3.0f,
+                          -3.49999976f,
+                          100.0f,
+                          -100.0f};
+    const size_t nv = sizeof vals / sizeof vals[0];
+    const float scales[] = {1.0f,    2.0f,      0.5f,     256.0f, 0x1p-64f, 0x1p64f,  0x1p-65f,
+                            0x1p65f, 0x1p-126f, 0x1p100f, 3.0f,   0.3f,     0x1p-149f};
+    for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+        float scale = scales[si];
+        /* n_stats = 0: x' = x; every length up to nv (every loop remainder) */
+        for (size_t n = 0; n <= nv; n += n < 9 ? 1 : 7) {
+            snprintf(ctx, sizeof ctx, "n_stats 0, n %zu, scale %a", n, (double)scale);
+            in_check(n, vals, NULL, NULL, 0, scale);
+        }
+        snprintf(ctx, sizeof ctx, "n_stats 0, n %zu, scale %a", nv, (double)scale);
+        in_check(nv, vals, NULL, NULL, 0, scale);
+        /* n_stats = 1, 3 and n with statistics that land on the same edges and on odd ones */
+        const float means[] = {0.0f, 0.25f, -1.0f, 0.5f, INFINITY, NAN, -0.0f, 1e-40f};
+        const float stds[] = {1.0f,     0.5f, 2.0f, 0.25f,     1e-40f,  0.0f,      -0.0f, -1.0f,
+                              INFINITY, NAN,  3.0f, 0x1p-127f, FLT_MAX, 0x1p-100f, 0.1f};
+        float mean[3 * sizeof vals / sizeof vals[0] + 3], std[sizeof mean / sizeof mean[0]];
+        for (size_t mi = 0; mi < sizeof means / sizeof means[0]; mi++)
+            for (size_t di = 0; di < sizeof stds / sizeof stds[0]; di++) {
+                for (size_t c = 0; c < sizeof mean / sizeof mean[0]; c++) {
+                    mean[c] =
+                        c % 2 ? means[mi] : means[(mi + c) % (sizeof means / sizeof means[0])];
+                    std[c] =
+                        c % 3 == 0 ? stds[di] : stds[(di + c) % (sizeof stds / sizeof stds[0])];
+                }
+                mean[0] = means[mi], std[0] = stds[di];
+                const size_t ns[] = {1, 3, nv, nv + 1};
+                for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+                    for (size_t n = nv - 5; n <= nv; n++) {
+                        snprintf(ctx, sizeof ctx, "n_stats %zu, n %zu, mean %a, std %a, scale %a",
+                                 ns[k], n, (double)means[mi], (double)stds[di], (double)scale);
+                        in_check(n, vals, mean, std, ns[k], scale);
+                    }
+            }
+    }
+}
+
+/* A float from every binade (subnormals, ±0, ±inf and NaN included) or a plain value. */
+static float in_float(rng_t *r, int wide)
+{
+    if (wide && rng_int(r, 0, 99) < 4) {
+        const float sp[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, FLT_MAX, -FLT_MAX};
+        return sp[rng_int(r, 0, 7)];
+    }
+    if (wide && rng_int(r, 0, 99) < 40) {
+        uint32_t u = (uint32_t)rng_int(r, 0, 0xFF7FFFFF) | (rng_int(r, 0, 1) ? 0x80000000u : 0);
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    if (rng_int(r, 0, 99) < 20) return (float)rng_int(r, -70000, 70000) * 0.5f; /* ties */
+    return rng_float(r, -3.0f, 3.0f);
+}
+
+static void input_random(void **state)
+{
+    (void)state;
+    rng_t r = {777};
+    enum { NMAX = 400 };
+    float raw[NMAX], mean[NMAX + 1], std[NMAX + 1];
+    for (int it = 0; it < 3000; it++) {
+        size_t n = (size_t)(rng_int(&r, 0, 99) < 30 ? rng_int(&r, 0, 13) : rng_int(&r, 0, NMAX));
+        size_t n_stats;
+        switch (rng_int(&r, 0, 6)) {
+        case 0:
+            n_stats = 0;
+            break;
+        case 1:
+            n_stats = 1;
+            break;
+        case 2:
+            n_stats = 3;
+            break;
+        case 3:
+            n_stats = 9;
+            break;
+        case 4:
+            n_stats = n + (size_t)rng_int(&r, 0, 1);
+            break;
+        default:
+            n_stats = (size_t)rng_int(&r, 1, n + 1);
+            break;
+        }
+        int wide = rng_int(&r, 0, 99) < 30;
+        float scale = ldexpf(1.0f, (int)rng_int(&r, -8, 16));
+        if (rng_int(&r, 0, 99) < 10) scale = ldexpf(1.0f, (int)rng_int(&r, -80, 80));
+        if (rng_int(&r, 0, 99) < 5) scale = rng_float(&r, 0.01f, 100.0f);
+        for (size_t i = 0; i < n; i++)
+            raw[i] = in_float(&r, wide);
+        for (size_t c = 0; c < n_stats && c <= NMAX; c++) {
+            mean[c] = wide ? in_float(&r, 1) : rng_float(&r, -1.0f, 1.0f);
+            std[c] = wide ? in_float(&r, 1) : rng_float(&r, 0.05f, 4.0f);
+        }
+        snprintf(ctx, sizeof ctx, "random %d: n %zu, n_stats %zu, scale %a%s", it, n, n_stats,
+                 (double)scale, wide ? ", wide floats" : "");
+        in_check(n, raw, mean, std, n_stats, scale);
+    }
+}
+
 /* ---- the same on the target: tests/target built with arm-none-eabi-gcc, run in QEMU ----
  * Builds the harness (make, out of tree in the build folder) and runs it on qemu-system-arm's
  * netduinoplus2 with -icount shift=0,sleep=off: on the Cortex-M4F every optimized kernel (real
@@ -1406,7 +1636,8 @@ int main(void)
         cmocka_unit_test(pool_int),        cmocka_unit_test(avgpool_hand),
         cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
-        cmocka_unit_test(rescale),
+        cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),    cmocka_unit_test(conv_int),
@@ -1415,7 +1646,8 @@ int main(void)
         cmocka_unit_test(avgpool_hand), cmocka_unit_test(pool_f32),
         cmocka_unit_test(add_int),      cmocka_unit_test(add_int_sweep),
         cmocka_unit_test(add_f32),      cmocka_unit_test(relu_all),
-        cmocka_unit_test(rescale),      cmocka_unit_test(opt_equals_ref),
+        cmocka_unit_test(rescale),      cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random), cmocka_unit_test(opt_equals_ref),
         cmocka_unit_test(target_qemu),
     };
     int fails = cmocka_run_group_tests_name("reference", tests, select_ref, NULL);

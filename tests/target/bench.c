@@ -13,7 +13,9 @@
  * power-of-two requantization with round half up. Each layer figure is a TIM2 delta between two
  * reads around the kernel call (so it includes the call and ≈ 2–4 instructions of the reads);
  * "total" is one delta around the whole inference. "stack growth" is the peak stack use of the
- * run below its caller's stack pointer (stack painting), the runner's own frame included. */
+ * run below its caller's stack pointer (stack painting), the runner's own frame included.
+ * Last, the model's input (mf_rt_input_*: z-score and quantization) on 128×9 raw values with
+ * each kind of statistics, reference and optimized path, in instructions per value. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -683,6 +685,74 @@ static void row_sums(const table *t, long *sum)
     }
 }
 
+/* ======================= the model's input (model_quantize_input) ======================= */
+
+/* 128×9 raw values (1,152, as the reference CNN's input) through mf_rt_input_* with no
+ * statistics, global ones, per channel (3 and 9: c = i mod n_stats) and per element; raw
+ * values, means and stds in B.f32 (x, a, b), outputs here. Instructions per value, reference
+ * and optimized path, and whether both paths gave the same outputs. */
+#define IN_N 1152
+static union {
+    float f[IN_N];
+    int16_t h[IN_N];
+    int8_t b[IN_N];
+} in_out[2];
+
+static void put_per_value(uint32_t t) /* t / IN_N with 2 decimals, in 12 columns */
+{
+    long x100 = (long)((t * 100ull + IN_N / 2) / IN_N);
+    put_num(x100 / 100, 9);
+    put(".");
+    put(x100 % 100 < 10 ? "0" : "");
+    put_num(x100 % 100, 1);
+}
+
+static int input_table(void)
+{
+    static const size_t n_stats[] = {0, 1, 3, 9, IN_N};
+    static const char *const name[] = {"none (n_stats 0)", "global (n_stats 1)", "per channel, 3",
+                                       "per channel, 9", "per element (n_stats n)"};
+    int bad = 0;
+    rng_state = 0x2468ACE1u;
+    fill_f32(B.f32.x, IN_N, -384, 383, 128.0f); /* raw in [−3, 3) */
+    fill_f32(B.f32.a, IN_N, -64, 63, 128.0f);   /* means in [−0.5, 0.5) */
+    fill_f32(B.f32.b, IN_N, 16, 255, 64.0f);    /* stds in [0.25, 4) */
+    put("\nmodel input, 128x9 raw floats (mf_rt_input_*): instructions per value\n");
+    put_padded("statistics", 26);
+    put("    int8 ref    int8 opt   int16 ref   int16 opt     f32 ref     f32 opt\n");
+    for (int k = 0; k < 5; k++) {
+        uint32_t t[6];
+        int same = 1;
+        for (int opt = 0; opt < 2; opt++) {
+            uint32_t t0 = now();
+            (opt ? mf_rt_input_s8 : mf_rt_input_s8_ref)(IN_N, B.f32.x, B.f32.a, B.f32.b, n_stats[k],
+                                                        8.0f, in_out[opt].b);
+            t[opt] = now() - t0;
+        }
+        same = same && !memcmp(in_out[0].b, in_out[1].b, IN_N);
+        for (int opt = 0; opt < 2; opt++) {
+            uint32_t t0 = now();
+            (opt ? mf_rt_input_s16 : mf_rt_input_s16_ref)(IN_N, B.f32.x, B.f32.a, B.f32.b,
+                                                          n_stats[k], 2048.0f, in_out[opt].h);
+            t[2 + opt] = now() - t0;
+        }
+        same = same && !memcmp(in_out[0].h, in_out[1].h, 2 * IN_N);
+        for (int opt = 0; opt < 2; opt++) {
+            uint32_t t0 = now();
+            (opt ? mf_rt_input_f32 : mf_rt_input_f32_ref)(IN_N, B.f32.x, B.f32.a, B.f32.b,
+                                                          n_stats[k], in_out[opt].f);
+            t[4 + opt] = now() - t0;
+        }
+        same = same && !memcmp(in_out[0].f, in_out[1].f, 4 * IN_N);
+        put_padded(name[k], 26);
+        for (int i = 0; i < 6; i++)
+            put_per_value(t[i]);
+        put(same ? "\n" : "  MISMATCH\n");
+        bad += !same;
+    }
+    return bad;
+}
+
 int bench_run(void)
 {
     static table t;
@@ -735,6 +805,7 @@ int bench_run(void)
     for (int i = 0; i < 6; i++) /* fused: ReLU before the pool may flip the sign of a zero */
         ok = ok && B.f32.out[0][i] == B.f32.out[2][i];
     print_table(&t, ok), bad += !ok;
+    bad += input_table();
     (void)sums;
     return bad;
 }

@@ -724,6 +724,162 @@ static void eq_eltwise(eq_state *st)
 #undef EQ_ELT
 }
 
+/* ---- the model's input: z-score and quantization (n_stats 0, 1, 3, 9, n, n + 1 or any) ----
+ * Raw values, means and stds in eq_of1..3: on the target those lie past every integer buffer
+ * of the union, so the int8 and int16 outputs do not overwrite them; float outputs in eq_xf
+ * and eq_tf. */
+
+static float eq_in_float(eq_state *st, int wide)
+{
+    if (wide && eq_pct(st, 40)) { /* any bit pattern: subnormals, ±inf, NaN */
+        uint32_t u = eq_next(st);
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    if (eq_pct(st, 20)) return (float)eq_int(st, -70000, 70000) * 0.5f; /* ties */
+    return eq_float(st, wide) * 3.0f;
+}
+
+static float eq_in_scale(eq_state *st)
+{
+    if (eq_pct(st, 5)) return (float)eq_int(st, 1, 1000) / 7.0f; /* not a power of two */
+    int k = eq_pct(st, 10) ? eq_int(st, -80, 80) : eq_int(st, -8, 16);
+    float s = 1.0f;
+    for (; k > 0; k--)
+        s *= 2.0f;
+    for (; k < 0; k++)
+        s *= 0.5f;
+    return s;
+}
+
+/* Runs the three kernels' optimized and reference paths on raw = eq_of1, mean = eq_of2,
+ * std = eq_of3. */
+static void eq_input_run(eq_state *st, size_t n, size_t n_stats, float scale, const char *what)
+{
+    long d;
+    mf_rt_geom g = {1, (int)n, 1, 1, (int)n, 1, 1, 1, 1, 1, 0, 0};
+    memset(eq_xf, 0x5A, (n + EQ_CANARY) * sizeof(float));
+    memset(eq_tf, 0x5A, (n + EQ_CANARY) * sizeof(float));
+    mf_rt_input_f32_opt(n, eq_of1, eq_of2, eq_of3, n_stats, eq_xf);
+    mf_rt_input_f32_ref(n, eq_of1, eq_of2, eq_of3, n_stats, eq_tf);
+    if ((d = eq_cmpf(eq_xf, eq_tf, n + EQ_CANARY)) >= 0) eq_fail(st, "input_f32", &g, what, d);
+    memset(eq_o16a, 0x5A, sizeof eq_o16a);
+    memset(eq_o16b, 0x5A, sizeof eq_o16b);
+    mf_rt_input_s16_opt(n, eq_of1, eq_of2, eq_of3, n_stats, scale, eq_o16a);
+    mf_rt_input_s16_ref(n, eq_of1, eq_of2, eq_of3, n_stats, scale, eq_o16b);
+    if ((d = eq_cmp16(eq_o16a, eq_o16b, n + EQ_CANARY)) >= 0) eq_fail(st, "input_s16", &g, what, d);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_input_s8_opt(n, eq_of1, eq_of2, eq_of3, n_stats, scale, eq_o8a);
+    mf_rt_input_s8_ref(n, eq_of1, eq_of2, eq_of3, n_stats, scale, eq_o8b);
+    if ((d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY)) >= 0) eq_fail(st, "input_s8", &g, what, d);
+}
+
+static void eq_input_what(char *what, size_t cap, size_t n_stats, float scale)
+{
+    eq_msg m = {{0}, 0};
+    uint32_t u;
+    memcpy(&u, &scale, 4);
+    eq_puts(&m, "n_stats "), eq_puti(&m, (long)n_stats);
+    eq_puts(&m, " scale bits "), eq_puti(&m, (long)u);
+    memcpy(what, m.b, cap - 1);
+    what[cap - 1] = 0;
+}
+
+static void eq_input(eq_state *st)
+{
+    size_t n = (size_t)(eq_pct(st, 20) ? eq_int(st, 0, 9) : eq_int(st, 0, 1300));
+    size_t n_stats;
+    switch (eq_int(st, 0, 6)) {
+    case 0:
+        n_stats = 0;
+        break;
+    case 1:
+        n_stats = 1;
+        break;
+    case 2:
+        n_stats = 3;
+        break;
+    case 3:
+        n_stats = 9;
+        break;
+    case 4:
+        n_stats = n + (size_t)eq_int(st, 0, 1);
+        break;
+    default:
+        n_stats = (size_t)eq_int(st, 1, (int32_t)n + 1);
+        break;
+    }
+    int wide = eq_pct(st, 30);
+    float scale = eq_in_scale(st);
+    for (size_t i = 0; i < n; i++)
+        eq_of1[i] = eq_in_float(st, wide);
+    for (size_t c = 0; c < n_stats && c < EQ_OUT; c++) {
+        eq_of2[c] = wide ? eq_in_float(st, 1) : eq_float(st, 0);
+        eq_of3[c] = wide ? eq_in_float(st, 1) : 0.05f + 2.0f * (eq_float(st, 0) + 1.0f);
+    }
+    char what[48];
+    eq_input_what(what, sizeof what, n_stats, scale);
+    eq_input_run(st, n, n_stats, scale, what);
+}
+
+/* Values at the rounding and saturation edges after scaling, through every walk. */
+static void eq_extreme_input(eq_state *st)
+{
+    static const uint32_t v[] = {0x00000000u, 0x80000000u, 0x3F000000u,
+                                 0xBF000000u, 0x3EFFFFFFu, 0xBEFFFFFFu, /* ±0.5 */
+                                 0x3F000001u, 0xBF000001u, 0x3FC00000u,
+                                 0xBFC00000u, 0x40200000u, 0xC0200000u, /* 1.5 2.5 */
+                                 0x401FFFFFu, 0xC01FFFFFu, 0x42FD0000u,
+                                 0xC2FD0000u, 0x42FF0000u, 0xC2FF0000u, /* 126.5 127.5 */
+                                 0x42FEFFFFu, 0xC2FEFFFFu, 0x43008000u,
+                                 0xC3008000u, 0xC300FFFFu, 0xC3010000u, /* 128.5 */
+                                 0x46FFFD00u, 0xC6FFFD00u, 0x46FFFF00u,
+                                 0xC6FFFF00u, 0x46FFFEFFu, 0xC7000080u, /* 32767.5 */
+                                 0xC700007Fu, 0x47000000u, 0xC7000100u,
+                                 0x477FFF00u, 0x47800000u, 0xC7800000u, /* 65536 */
+                                 0x4E7FFFFFu, 0x4E800000u, 0xCE800000u,
+                                 0xCE7FFFFFu, 0x4F000000u, 0xCF000000u, /* 2^30 2^31 */
+                                 0x4F800000u, 0x4AFFFFFFu, 0xCAFFFFFFu,
+                                 0x4B000001u, 0x7F7FFFFFu, 0xFF7FFFFFu, /* 8388607.5 */
+                                 0x7F800000u, 0xFF800000u, 0x7FC00000u,
+                                 0xFFC00000u, 0x7F800001u, 0x00000001u, /* inf NaN */
+                                 0x80000001u, 0x00800000u, 0x3E800000u,
+                                 0xBF400000u, 0x40400000u, 0xC05FFFFFu};
+    static const uint32_t scales[] = {0x3F800000u, 0x40000000u, 0x3F000000u, 0x43800000u,
+                                      0x1F800000u, 0x5F800000u, 0x1F000000u, 0x60000000u,
+                                      0x00800000u, 0x71800000u, 0x40400000u, 0x3E99999Au};
+    static const uint32_t stats[][2] = {
+        /* mean, std */
+        {0x00000000u, 0x3F800000u}, {0x3E800000u, 0x3F000000u}, {0xBF800000u, 0x40000000u},
+        {0x3F000000u, 0x3E800000u}, {0x00000000u, 0x0006CE3Eu}, {0x3F800000u, 0x00000000u},
+        {0x3F800000u, 0x80000000u}, {0x00000000u, 0xBF800000u}, {0x3F800000u, 0x7F800000u},
+        {0x00000000u, 0x7FC00000u}, {0x7F800000u, 0x40400000u}, {0x7FC00000u, 0x3F800000u},
+        {0x00000000u, 0x7F7FFFFFu}, {0x00000000u, 0x0D800000u}, {0x3DCCCCCDu, 0x3DCCCCCDu}};
+    const size_t nv = sizeof v / sizeof v[0], ns = sizeof stats / sizeof stats[0];
+    memcpy(eq_of1, v, sizeof v);
+    char what[48];
+    for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+        float scale;
+        memcpy(&scale, &scales[si], 4);
+        for (size_t k = 0; k < ns; k++) { /* channel c: stats[(k + c) mod ns] */
+            for (size_t c = 0; c < nv + 1; c++) {
+                memcpy(&eq_of2[c], &stats[(k + c) % ns][0], 4);
+                memcpy(&eq_of3[c], &stats[(k + c) % ns][1], 4);
+            }
+            const size_t n_stats[] = {0, 1, 3, 9, nv, nv + 1};
+            for (size_t j = 0; j < sizeof n_stats / sizeof n_stats[0]; j++)
+                for (size_t n = nv - 3; n <= nv; n++) {
+                    if (n_stats[j] == 0 && k) continue;
+                    st->cases++;
+                    eq_input_what(what, sizeof what, n_stats[j], scale);
+                    eq_input_run(st, n, n_stats[j], scale, what);
+                }
+        }
+    }
+}
+
 /* ---- deterministic sweeps at the limits: accumulators at the edge of int32 / int64 (constant
  * extreme data, biases at the quantizer's bound), every shift, both roundings, with and without
  * ReLU; the fast requantization's applicability bounds are exercised on both sides ---- */
@@ -840,6 +996,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
     eq_state st = {seed, 0, 0, 0, log};
     eq_extreme_conv(&st);
     eq_extreme_eltwise(&st);
+    eq_extreme_input(&st);
     for (int i = 0; i < cases; i++) {
         st.cases = i;
         eq_conv_s8(&st);
@@ -848,6 +1005,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         eq_dense(&st);
         eq_pools(&st);
         eq_eltwise(&st);
+        eq_input(&st);
     }
     return st.fails;
 }
