@@ -201,7 +201,7 @@ static void test_lower_prints_program(void **state)
     snprintf(args, sizeof args, "lower '%s/model.h5' --precision int8", dir);
     assert_int_equal(mcuforge(args), 0);
     assert_output_has("lowered program: int8");
-    assert_output_has("mf_rt_conv_maxpool_s8");
+    assert_output_has("mf_rt_conv1d_maxpool_s8"); /* a 1D model: the 1D kernels */
     assert_output_has("mf_rt_add_s8");
     assert_output_has("scratch");
     assert_output_has("requantize: shift");

@@ -2,7 +2,8 @@
  * there for the table and the targets). For 1D inputs of length 64 and 2D inputs of 16×16,
  * 'same' padding, cin and cout in {1, 3, 8, 16, 64}, k in {1, 3, 5} (2D: k×k), stride 1 and 2,
  * without and with a fused max pool (1D 1×2, 2D 2×2, stride 2, valid), it times one call of the
- * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*) with TIM2
+ * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8 1D: the
+ * geometry-specific mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8 deploy uses there) with TIM2
  * (-icount shift=0: 1 tick = 1 instruction) and prints one line per geometry:
  *   row <dims> <cin> <cout> <k> <stride> <pool> <macs> <int8> <int16> <float32>
  * pool is 0 or 2; macs = oh·ow·cout·kh·kw·cin of the conv part (taps in the zero padding count);
@@ -149,8 +150,13 @@ __attribute__((noinline)) static uint32_t run(int prec, const sweep_case *c, voi
         const mf_rt_requant rq = {c->shift_s8, NULL, 1, MF_RT_ROUND_HALF_UP};
         const int8_t *w = (const int8_t *)sweep_pool;
         t0 = now();
-        if (c->pool)
+        /* 1D layers: the 1D kernels, which mcuforge deploy calls for them (lower/kernels.c) */
+        if (c->pool && c->dims == 1)
+            mf_rt_conv1d_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else if (c->pool)
             mf_rt_conv_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else if (c->dims == 1)
+            mf_rt_conv1d_s8(g, in, w, bias_s32, &rq, out, scratch);
         else
             mf_rt_conv_s8(g, in, w, bias_s32, &rq, out, scratch);
         t1 = now();
