@@ -333,6 +333,7 @@ size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g)
     const size_t groups = (K + 3) / 4, kh = (size_t)g->kh;
     size_t bytes = 32 * groups + 24 * cout + 4 * K + 4;
     if (mf_rt_conv_s8_tabbed(g)) bytes += 4 * groups + 20 * (groups < kh ? groups : kh);
+    if (K < 4) bytes += 4 * cout; /* the weights zero-padded to a word per channel */
     return (bytes + 7) & ~(size_t)7;
 }
 

@@ -420,18 +420,10 @@ MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
         }
         lanes_s8_4(f, L->lanes, padded >> 2);
     }
-    if (K >= 4) {
-        mac_job j = mac_job_of(L->lanes, L->w, L->acc, K, L->w + cout * K);
-        mac_s8_4x1(&j);
-    } else { /* the word read must stay inside the weights: a zero-padded copy per channel */
-        for (int c = 0; c < cout; c++) {
-            int8_t t[4] = {0};
-            for (int i = 0; i < K; i++)
-                t[i] = L->w[c * K + i];
-            mac_job j = mac_job_of(L->lanes, t, L->acc + 6 * c, 4, t + 4);
-            mac_s8_4x1(&j);
-        }
-    }
+    /* K < 4: the weights' zero-padded copy, 4 per channel (conv_s8_engine) */
+    const int Kw = K >= 4 ? K : 4;
+    mac_job j = mac_job_of(L->lanes, L->w, L->acc, Kw, L->w + cout * Kw);
+    mac_s8_4x1(&j);
     /* int8 stores may alias anything: the layer's constants live in locals */
     const int8_t *shifts = L->rq->shifts;
     const int shift = L->rq->shift, rounding = L->rq->rounding, fast = L->fast, relu = L->rq->relu;
@@ -611,6 +603,13 @@ MF_RT_INLINE void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh,
     int8_t *col = (int8_t *)(acc + 6 * g->cout);
     int32_t *tab = (int32_t *)(col + ((4 * K + 4 + 3) & ~3)), *cross = tab + groups;
     const int taps = pkh * pkw;
+    if (K < 4) { /* every channel's weights zero-padded to one word: a word read stays inside */
+        int8_t *wpad = (int8_t *)tab; /* (no offset table below 4 values) */
+        for (int c = 0; c < g->cout; c++)
+            for (int i = 0; i < 4; i++)
+                wpad[4 * c + i] = i < K ? w[c * K + i] : 0;
+        w = wpad;
+    }
     layer_s8 L = {
         .g = g, .in = in, .w = w, .rq = rq, .col = col, .lanes = lanes, .acc = acc, .K = K};
     L.taps = taps == 1 || taps == 2 || taps == 4 ? taps : 0;
