@@ -62,7 +62,7 @@ typedef struct mf_rt_requant {
  * on every platform (the plan is made on the host for the target); the reference paths ignore
  * scratch. No runtime function has a variable-length array or a stack buffer: frames stay
  * within 256 bytes on the host (-Wstack-usage=256) and 384 on the Cortex-M4 (tests/target), where
- * the float32 conv path spills accumulators. */
+ * the int8 conv engine keeps its layer state and a quad of positions in one frame. */
 size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g);  /* also conv_maxpool_s8 */
 size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g); /* also conv_maxpool_s16 */
 size_t mf_rt_dense_s8_scratch_bytes(int n_in, int n_out);
@@ -190,8 +190,10 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
  * Cortex-M4F (tests/target). The optimized paths live in the *_opt.c files (private header
  * mf_rt_dsp.h); the _ref functions are always available, with the same signatures and
  * semantics as the public ones.
- * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes and 4 accumulators per
- * channel in scratch (about 12·K + 20·cout bytes, K = kh·kw·cin); the int8 dense the input split
+ * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes, and per channel its
+ * accumulator start twice and 4 sums (about 12·K + 24·cout bytes, K = kh·kw·cin), plus a value-
+ * group offset table for 2D kernels (about K bytes) and a zero-padded word of weights per channel
+ * when K < 4; the int8 dense the input split
  * into 16-bit lanes (2 words per 4 inputs) and one accumulator start per output; the int16 conv 4
  * interleaved receptive fields, an accumulator start, a shift and 4 outputs per channel
  * (16·⌈K/2⌉ + 17·cout bytes). */
