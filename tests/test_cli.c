@@ -51,31 +51,9 @@ static int mcuforge_argv(const char *cwd, const char *const *args)
     for (int i = 0; args[i] && n < 63; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        dup2(fd[1], 2);
-        close(fd[0]);
-        close(fd[1]);
-        if (chdir(cwd) != 0) _exit(126);
-        execv(exe, (char *const *)argv);
-        _exit(127);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t got;
-    char rest[4096];
-    while ((got = len + 1 < sizeof out ? read(fd[0], out + len, sizeof out - 1 - len)
-                                       : read(fd[0], rest, sizeof rest)) > 0)
-        if (len + 1 < sizeof out) len += (size_t)got; /* the rest is drained, not kept */
-    out[len] = '\0';
-    close(fd[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const int rc = tu_run_capture(cwd, (char *const *)argv, out, sizeof out);
+    assert_true(rc >= -1);
+    return rc;
 }
 
 static int path_exists(const char *dir, const char *name)

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -23,31 +22,9 @@ static char out[1 << 16];
 /* Runs argv (no shell), stdout + stderr into `out`; returns the exit status (-1: signal). */
 static int run(char *const argv[])
 {
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd[1], 1);
-        dup2(fd[1], 2);
-        close(fd[0]);
-        close(fd[1]);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t got;
-    char rest[4096];
-    while ((got = len + 1 < sizeof out ? read(fd[0], out + len, sizeof out - 1 - len)
-                                       : read(fd[0], rest, sizeof rest)) > 0)
-        if (len + 1 < sizeof out) len += (size_t)got;
-    out[len] = '\0';
-    close(fd[0]);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    const int rc = tu_run_capture(NULL, argv, out, sizeof out);
+    assert_true(rc >= -1);
+    return rc;
 }
 
 static void sweep_quick(void **state)

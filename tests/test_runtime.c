@@ -1511,27 +1511,8 @@ static void input_random(void **state)
     float raw[NMAX], mean[NMAX + 1], std[NMAX + 1];
     for (int it = 0; it < 3000; it++) {
         size_t n = (size_t)(rng_int(&r, 0, 99) < 30 ? rng_int(&r, 0, 13) : rng_int(&r, 0, NMAX));
-        size_t n_stats;
-        switch (rng_int(&r, 0, 6)) {
-        case 0:
-            n_stats = 0;
-            break;
-        case 1:
-            n_stats = 1;
-            break;
-        case 2:
-            n_stats = 3;
-            break;
-        case 3:
-            n_stats = 9;
-            break;
-        case 4:
-            n_stats = n + (size_t)rng_int(&r, 0, 1);
-            break;
-        default:
-            n_stats = (size_t)rng_int(&r, 1, n + 1);
-            break;
-        }
+        const int pick = rng_int(&r, 0, 6), extra = rng_int(&r, 0, 1);
+        size_t n_stats = eq_n_stats(pick, n, extra, (size_t)rng_int(&r, 1, n + 1));
         int wide = rng_int(&r, 0, 99) < 30;
         float scale = ldexpf(1.0f, (int)rng_int(&r, -8, 16));
         if (rng_int(&r, 0, 99) < 10) scale = ldexpf(1.0f, (int)rng_int(&r, -80, 80));

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 const char *tu_tmpdir(const char *test_name)
 {
@@ -65,4 +67,38 @@ int tu_tool_missing_ok(const char *tool)
     fprintf(stderr, "skipped: %s not installed (bash tools/setup.sh; with CI=true this fails)\n",
             tool);
     return 1;
+}
+
+int tu_run_capture(const char *cwd, char *const argv[], char *out, size_t size)
+{
+    int fd[2];
+    if (size == 0 || pipe(fd) != 0) return -2;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return -2;
+    }
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        dup2(fd[1], 2);
+        close(fd[0]);
+        close(fd[1]);
+        if (cwd && chdir(cwd) != 0) _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t len = 0;
+    ssize_t got;
+    char rest[4096];
+    while ((got = len + 1 < size ? read(fd[0], out + len, size - 1 - len)
+                                 : read(fd[0], rest, sizeof rest)) > 0)
+        if (len + 1 < size) len += (size_t)got;
+    out[len] = '\0';
+    close(fd[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid) return -2;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -13,6 +13,11 @@ int tu_count_entries(const char *dir);
 /* Path of a file in the source tree (static storage). */
 const char *tu_source_path(const char *rel);
 
+/* Runs argv (argv[0] a path; no shell) in the folder cwd (NULL: this one) with stdout and stderr
+ * into out (size bytes, NUL-terminated; the rest is drained, not kept). Returns the exit status,
+ * -1 when a signal ended it, -2 when it could not be started or waited for. */
+int tu_run_capture(const char *cwd, char *const argv[], char *out, size_t size);
+
 /* A test needs `tool` (arm-none-eabi-gcc, qemu-system-arm, ...) and it is missing: whether the
  * test may be skipped. Prints why. Outside CI it may (returns 1); with CI=true (or CI=1) in the
  * environment a missing firmware tool is a failure (returns 0): CI must not pass by skipping.

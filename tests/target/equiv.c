@@ -787,30 +787,19 @@ static void eq_input_what(char *what, size_t cap, size_t n_stats, float scale)
     what[cap - 1] = 0;
 }
 
+/* The input statistics' count for n values from a pick in [0, 6]: none, 1, 3, 9, per element
+ * (n or n + 1 with `extra`), or any count in [1, n + 1] (`any`); shared with test_runtime.c. */
+static size_t eq_n_stats(int pick, size_t n, int extra, size_t any)
+{
+    static const size_t fixed[] = {0, 1, 3, 9};
+    return pick < 4 ? fixed[pick] : pick == 4 ? n + (size_t)extra : any;
+}
+
 static void eq_input(eq_state *st)
 {
     size_t n = (size_t)(eq_pct(st, 20) ? eq_int(st, 0, 9) : eq_int(st, 0, 1300));
-    size_t n_stats;
-    switch (eq_int(st, 0, 6)) {
-    case 0:
-        n_stats = 0;
-        break;
-    case 1:
-        n_stats = 1;
-        break;
-    case 2:
-        n_stats = 3;
-        break;
-    case 3:
-        n_stats = 9;
-        break;
-    case 4:
-        n_stats = n + (size_t)eq_int(st, 0, 1);
-        break;
-    default:
-        n_stats = (size_t)eq_int(st, 1, (int32_t)n + 1);
-        break;
-    }
+    const int pick = eq_int(st, 0, 6), extra = eq_int(st, 0, 1);
+    size_t n_stats = eq_n_stats(pick, n, extra, (size_t)eq_int(st, 1, (int32_t)n + 1));
     int wide = eq_pct(st, 30);
     float scale = eq_in_scale(st);
     for (size_t i = 0; i < n; i++)
