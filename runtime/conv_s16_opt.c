@@ -76,9 +76,11 @@ MF_RT_NOINLINE void mac_s16_4x1(const job_s16 *j)
         const int64_t i = *init++;
         int64_t a[4] = {i, i, i, i};
         for (int p = 0; p < pairs + half; p++, l += 4) {
-            uint32_t k = mf_ld32(w);
+            uint32_t k;
             if (p == pairs) /* the odd K's last weight: the word that ends at it */
                 k = mf_ld32(w - 1) >> 16, w -= 1;
+            else
+                k = mf_ld32(w);
             w += 2;
             for (int e = 0; e < 4; e++)
                 a[e] = mf_smlald(l[e], k, a[e]);
