@@ -1,32 +1,38 @@
 /* int8 convolution and fused convolution + max pool: the optimized paths (see
  * mf_rt_dsp.h for when they are used). Bit-identical to conv.c's references.
  *
- * Written for size first, then speed: one small loop structure serves every geometry (1D, 2D,
- * strides, padding, any pool window), so a firmware carries about 1.5 KB of kernel code.
+ * One engine serves every geometry (1D, 2D, strides, padding, any pool window); the 1D kernels
+ * (mf_rt_conv1d_s8, mf_rt_conv1d_maxpool_s8) are the same engine compiled with the 1D case as a
+ * constant (variant V_1D), so they hold none of the 2D paths.
  *
  * Convolution: the conv positions to compute are walked window by window (a plain conv is a
  * pool of one tap) and taken four at a time ("quads"). A position's receptive field (K =
- * kh·kw·cin values, weight order [ky][kx][ci]) is read where it lies in the input when it is
- * contiguous there (kernel one row high, not over an edge), else gathered with zeros where the
+ * kh·kw·cin values, weight order [ky][kx][ci]) is read where it lies in the input: in place when
+ * it is contiguous there (1D), through a per-layer table of value-group offsets when its kernel
+ * rows are (2D, rows of 4 values or more: lanes_s8_4t; the few groups that straddle two rows are
+ * rebuilt from their bytes, patch_s8), copied by rows otherwise, and gathered with zeros where the
  * window hangs over the input's edge (gather_s8). The four fields are split once into 16-bit
- * lanes (lanes_s8_4: SXTB16 of the even and of the odd bytes of every 4 values). Every output
- * channel then runs one inner loop over the lanes (mac_s8_4x1, inline assembly on the M4): per
- * 4 values one LDR of the channel's 4 weights straight from flash, 2 SXTB16, 2 LDM of lanes and
- * 8 SMLAD: 16 MACs in 13 instructions + the loop's 2 per 4 groups. Weights are read as stored
- * ([cout][kh][kw][cin], no repacking, no copy); the K mod 4 last weights of a channel come from
- * the word that ends with them, shifted, so no read leaves the weight array. Sums are exact
- * int32 sums (the quantizer bounds them, conv.c), added in another order than the reference's:
- * integer addition does not care.
+ * lanes (SXTB16 of the even and of the odd bytes of every 4 values). Every output channel then
+ * runs one inner loop over the lanes (mac_s8_4x1, inline assembly on the M4): per 4 values one
+ * LDR of the channel's 4 weights straight from flash, 2 SXTB16, 2 LDM of lanes and 8 SMLAD, 4
+ * groups per pass (16 MACs in 13 instructions + the loop's 2 per 4 groups). Weights are read as
+ * stored ([cout][kh][kw][cin], no repacking); the K mod 4 last weights of a channel come from
+ * the word that ends with them, shifted, so no read leaves the weight array (K < 4: a zero-padded
+ * word per channel in scratch). Sums are exact int32 sums (the quantizer bounds them, conv.c),
+ * added in another order than the reference's: integer addition does not care.
  *
  * Requantization: when every channel passes the bound of mf_rt_init_s8 (the usual case),
  * accumulators start at bias + 2^(s−1) and end with one shift and SSAT/USAT; otherwise every
  * channel starts at its bias and ends in the reference's mf_rt_requant_s32. Fused max pool:
- * requantization is monotonic (shift, rounding, saturation and ReLU never reverse an order) and one
- * channel has one shift, so the maximum of the requantized outputs equals the requantized maximum:
- * a window's first tap stores its requantized value, the others fold in with max. Working memory:
- * the caller's scratch of mf_rt_conv_s8_scratch_bytes() (4 fields, their lanes, 4 accumulators and
- * a start per channel: about 12·K + 20·cout bytes, planned in the arena); the stack holds only the
- * frames. */
+ * requantization is monotonic (shift, rounding, saturation and ReLU never reverse an order) and
+ * one channel has one shift, so the maximum of the requantized outputs equals the requantized
+ * maximum: windows of 1, 2 or 4 taps are computed whole in one quad and reduced over their
+ * accumulators before one requantization; other windows store their first tap and fold the
+ * others in with max. Windows that lie inside the input side by side fill a quad from a
+ * per-layer template of offsets.
+ * Working memory: the caller's scratch of mf_rt_conv_s8_scratch_bytes() (the lanes, per channel
+ * its start twice and 4 sums, 4 fields, the offset table and straddling groups of 2D kernels:
+ * about 12·K + 24·cout bytes + K for 2D, planned in the arena); the stack holds only the frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)
