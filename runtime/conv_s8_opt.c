@@ -286,7 +286,9 @@ gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
 {
     const int cin = g->cin, n = g->kw * cin;
     const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
-    const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
+    /* taps [kx0, kx1) inside the input; padding wider than the kernel leaves none (kx0 = kw) */
+    const int kx0 = ix0 < 0 ? (-ix0 < g->kw ? -ix0 : g->kw) : 0;
+    const int kx1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
     const int lo = kx0 * cin, hi = kx1 > kx0 ? kx1 * cin : lo; /* [lo, hi): inside the input */
     const int8_t *x = in + ((ptrdiff_t)iy0 * g->w + ix0) * cin;
     const ptrdiff_t row = (ptrdiff_t)g->w * cin;

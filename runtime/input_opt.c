@@ -24,8 +24,8 @@
  *     FLT_MAX, and with |k| ≤ 64 both v are then below 2^−62 in magnitude (q = 0) or above
  *     2^63 with the same sign (q saturated alike); NaN, ±inf, ±0 and divisions by ±0 or ±inf
  *     agree since b' has b's class and sign. One VDIV per value then, no VMUL. Otherwise (per
- *     element statistics, another scale, a subnormal or inexact b') x' is computed as the
- *     reference does and multiplied by the scale. n_stats = 0 is the walk of n_stats = 1 with
+ *     element statistics, another scale, an inexact b') x' is computed as the reference does
+ *     and multiplied by the scale. n_stats = 0 is the walk of n_stats = 1 with
  *     mean 0 and std 1 (x − 0 = x and x / 1 = x exactly, −0.0 and NaN included).
  * MF_RT_EMULATE_DSP runs the same walks in C (VCVT, QADD and the lane instructions modelled
  * exactly). */

@@ -319,6 +319,8 @@ static mf_rt_geom eq_geom(eq_state *st, int pool)
     int same = eq_pct(st, 60) || g.kh > g.h || g.kw > g.w;
     eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);
     eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+    if (!pool && eq_pct(st, 5)) /* padding wider than the kernel: outputs of zero taps */
+        g.pad_left += eq_int(st, 1, 4), g.ow += eq_int(st, 0, 2);
     return g;
 }
 
