@@ -28,10 +28,10 @@
 #error "equiv.c needs the optimized paths (a DSP + FPU target, or MF_RT_EMULATE_DSP)"
 #endif
 
-/* ---- capacities: h ≤ 5, w ≤ 20, cin ≤ 17, cout ≤ 9, kh ≤ 3, kw ≤ 5 ---- */
+/* ---- capacities: h ≤ 5, w ≤ 20, cin ≤ 17, cout ≤ 9, kh ≤ 5, kw ≤ 5 ---- */
 enum {
     EQ_IN = 1700,   /* 5·20·17 */
-    EQ_W = 2295,    /* 9·3·5·17 */
+    EQ_W = 3825,    /* 9·5·5·17 */
     EQ_OUT = 1700,  /* pools: as large as their input */
     EQ_CANARY = 16, /* elements after the output that must stay untouched */
 };
@@ -86,8 +86,8 @@ static int8_t eq_shifts[16];
 
 /* Kernel scratch (mf_rt_*_scratch_bytes): the requested bytes at the very end of a static
  * array, so that a kernel writing past its scratch leaves the array (AddressSanitizer's redzone
- * on the host). 4 KB hold the largest case (K ≤ 255, cout ≤ 9); NULL beyond (a fault). */
-static uint64_t eq_scratch_mem[512];
+ * on the host). 8 KB hold the largest case (K ≤ 425, cout ≤ 9); NULL beyond (a fault). */
+static uint64_t eq_scratch_mem[1024];
 
 static void *eq_scratch(size_t bytes)
 {
@@ -308,8 +308,9 @@ static mf_rt_geom eq_geom(eq_state *st, int pool)
     static const int couts[] = {1, 2, 3, 4, 5, 6, 8, 9};
     mf_rt_geom g;
     int two_d = eq_pct(st, 40);
+    const int tall = two_d && eq_pct(st, 20); /* kernels of up to 5 rows: more straddling groups */
     g.h = two_d ? eq_int(st, 1, 5) : 1;
-    g.kh = two_d ? eq_int(st, 1, 3) : 1;
+    g.kh = two_d ? eq_int(st, 1, tall ? 5 : 3) : 1;
     g.sh = two_d ? eq_int(st, 1, 3) : 1;
     g.w = eq_int(st, 1, 20);
     g.kw = eq_int(st, 1, 5);
@@ -345,7 +346,7 @@ static size_t eq_nw(const mf_rt_geom *g)
 static int eq_pool_of(eq_state *st, const mf_rt_geom *g, int *pkh, int *pkw, int *psh, int *psw)
 {
     *pkh = g->oh >= 2 && eq_pct(st, 60) ? eq_int(st, 1, g->oh < 3 ? g->oh : 3) : 1;
-    *pkw = eq_int(st, 1, g->ow < 3 ? g->ow : 3);
+    *pkw = eq_int(st, 1, g->ow < 4 ? g->ow : 4); /* 1×4: a 4-tap window one row high */
     *psh = eq_pct(st, 70) ? *pkh : eq_int(st, 1, 3);
     *psw = eq_pct(st, 70) ? *pkw : eq_int(st, 1, 3);
     return 1;
