@@ -234,9 +234,6 @@ __attribute__((naked, noinline)) static void lanes_s8_4t(MF_RT_UNUSED const int8
 }
 #endif
 
-/* The receptive field of output (oy, ox), K values in weight order, gathered into col with
- * zeros outside the input: per kernel row, the run of taps inside the input is one contiguous
- * run of the channels-last input (copied by words), the rest zeros. */
 MF_RT_INLINE void copy_s8(int8_t *d, const int8_t *s, int n)
 {
     int i = 0;
@@ -280,7 +277,11 @@ MF_RT_NOINLINE void copy_rows_s8(const int8_t *x, int8_t *col, int kh, int n, in
     }
 }
 
-/* (no memset for the zero runs: a call, and its frame on the stack bound) */
+/* The receptive field of output (oy, ox), K values in weight order, gathered into col with
+ * zeros outside the input: per kernel row, the run of taps inside the input is one contiguous
+ * run of the channels-last input (copied by words), the rest zeros. Offsets, not pointers, until
+ * a row is inside (no pointer is formed outside the input). No memset for the zero runs: a call,
+ * and its frame on the stack bound. */
 __attribute__((optimize("no-tree-loop-distribute-patterns"))) MF_RT_NOINLINE void
 gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
 {
@@ -290,16 +291,16 @@ gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
     const int kx0 = ix0 < 0 ? (-ix0 < g->kw ? -ix0 : g->kw) : 0;
     const int kx1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
     const int lo = kx0 * cin, hi = kx1 > kx0 ? kx1 * cin : lo; /* [lo, hi): inside the input */
-    const int8_t *x = in + ((ptrdiff_t)iy0 * g->w + ix0) * cin;
     const ptrdiff_t row = (ptrdiff_t)g->w * cin;
-    for (int ky = 0; ky < g->kh; ky++, col += n, x += row) {
+    ptrdiff_t at = (ptrdiff_t)iy0 * row + (ptrdiff_t)ix0 * cin + lo; /* tap (ky, kx0) */
+    for (int ky = 0; ky < g->kh; ky++, col += n, at += row) {
         const int iy = iy0 + ky;
         if (iy < 0 || iy >= g->h) {
             zero_s8(col, n);
             continue;
         }
         zero_s8(col, lo);
-        copy_s8(col + lo, x + lo, hi - lo);
+        if (hi > lo) copy_s8(col + lo, in + at, hi - lo);
         zero_s8(col + hi, n - hi);
     }
 }
