@@ -32,15 +32,13 @@ const char *mf_call_args(const mf_call *c, int bits)
     return kernels[c->kind].args[prec(bits)];
 }
 
-/* An int8 conv whose geometry a 1D kernel covers (mf_runtime.h: "geometry-specific") calls it,
- * so a firmware of 1D layers links none of the 2D paths. */
+/* An int8 conv whose geometry a 1D kernel covers (mf_rt_conv1d_s8_covers) calls it, so a
+ * firmware of 1D layers links none of the 2D paths. */
 static int conv1d_covers(const mf_call *c)
 {
-    const mf_rt_geom *g = &c->geom;
-    const int one_d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
-    if (c->kind == MF_K_CONV) return one_d;
-    return c->kind == MF_K_CONV_MAXPOOL && one_d && c->pool_kh == 1 && c->pool_kw == 2 &&
-           c->pool_sh == 1 && c->pool_sw == 2;
+    if (c->kind == MF_K_CONV) return mf_rt_conv1d_s8_covers(&c->geom, 1, 1, 1, 1);
+    return c->kind == MF_K_CONV_MAXPOOL &&
+           mf_rt_conv1d_s8_covers(&c->geom, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
 }
 
 void mf_call_name(mf_call *c, int bits)

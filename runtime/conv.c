@@ -257,12 +257,13 @@ void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const
 }
 
 /* The 1D variants: on the host the reference, on the geometries they cover (mf_runtime.h). */
-#if !defined(MF_RT_OPT_INT)
-static int conv_is_1d(const mf_rt_geom *g)
+int mf_rt_conv1d_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh, int pool_sw)
 {
-    return g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+    const int one_d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
+    /* windows of 1 tap (a plain conv) or 1×2 of stride 2 */
+    return one_d && pool_kh == 1 && pool_sh == 1 && pool_kw == pool_sw &&
+           (pool_kw == 1 || pool_kw == 2);
 }
-#endif
 
 void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const mf_rt_requant *rq, int8_t *out, void *scratch)
@@ -270,7 +271,7 @@ void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, con
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv1d_s8_opt(g, in, w, bias, rq, out, scratch);
 #else
-    if (conv_is_1d(g)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
+    if (mf_rt_conv1d_s8_covers(g, 1, 1, 1, 1)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
 #endif
 }
 
@@ -282,8 +283,9 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
     mf_rt_conv1d_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
                                 scratch);
 #else
-    if (conv_is_1d(conv) && pool_kh == 1 && pool_kw == 2 && pool_sh == 1 && pool_sw == 2)
-        mf_rt_conv_maxpool_s8_ref(conv, 1, 2, 1, 2, in, w, bias, rq, out, scratch);
+    if (mf_rt_conv1d_s8_covers(conv, pool_kh, pool_kw, pool_sh, pool_sw))
+        mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                  scratch);
 #endif
 }
 

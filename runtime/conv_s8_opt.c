@@ -668,13 +668,9 @@ void mf_rt_conv_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw,
     conv_s8_any(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
 }
 
-/* 1D variants: a geometry they do not cover writes nothing (the lowering only calls them for 1D
- * layers, and a 2D fallback would link the generic engine into every 1D firmware). */
-MF_RT_INLINE int is_1d(const mf_rt_geom *g)
-{
-    return g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
-}
-
+/* 1D variants: a geometry they do not cover (mf_rt_conv1d_s8_covers) writes nothing (the lowering
+ * only calls them for 1D layers, and a 2D fallback would link the generic engine into every 1D
+ * firmware). */
 MF_RT_NOINLINE void conv_s8_1d(const mf_rt_geom *g, int pkw, const int8_t *in, const int8_t *w,
                                const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                void *scratch)
@@ -685,7 +681,7 @@ MF_RT_NOINLINE void conv_s8_1d(const mf_rt_geom *g, int pkw, const int8_t *in, c
 void mf_rt_conv1d_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                          const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
-    if (is_1d(g)) conv_s8_1d(g, 1, in, w, bias, rq, out, scratch);
+    if (mf_rt_conv1d_s8_covers(g, 1, 1, 1, 1)) conv_s8_1d(g, 1, in, w, bias, rq, out, scratch);
 }
 
 void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
@@ -693,8 +689,8 @@ void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_k
                                  const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                  void *scratch)
 {
-    if (is_1d(conv) && pool_kh == 1 && pool_kw == 2 && pool_sh == 1 && pool_sw == 2)
-        conv_s8_1d(conv, 2, in, w, bias, rq, out, scratch);
+    if (mf_rt_conv1d_s8_covers(conv, pool_kh, pool_kw, pool_sh, pool_sw))
+        conv_s8_1d(conv, pool_kw, in, w, bias, rq, out, scratch);
 }
 
 #endif /* MF_RT_OPT_INT */

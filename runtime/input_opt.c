@@ -427,39 +427,27 @@ IN_INT_KERNELS(int16_t, s16, 16, strh)
 IN_INT_CHANNEL(int8_t, s8, 8)
 IN_INT_CHANNEL(int16_t, s16, 16)
 
-void mf_rt_input_s16_opt(size_t n, const float *raw, const float *mean, const float *std,
-                         size_t n_stats, float scale, int16_t *out)
-{
-    if (n_stats == 0) {
-        mf_rt_input_s16_channel(n, raw, 1, out, 0.0f, 1.0f, scale);
-    } else if (n_stats >= n) {
-        const size_t n4 = n / 4;
-        if (n4) mf_rt_input_s16_elem4(raw, mean, std, scale, out, n4);
-        for (size_t i = 4 * n4; i < n; i++)
-            out[i] = (int16_t)mf_ssat16(mf_rt_input_round((raw[i] - mean[i]) / std[i] * scale));
-    } else {
-        for (size_t c = 0; c < n_stats; c++)
-            mf_rt_input_s16_channel((n - c + n_stats - 1) / n_stats, raw + c, n_stats, out + c,
-                                    mean[c], std[c], scale);
+/* The walks of the public function: none, per element, per channel. */
+#define IN_INT_OPT(T, sfx, bits)                                                                   \
+    void mf_rt_input_##sfx##_opt(size_t n, const float *raw, const float *mean, const float *std,  \
+                                 size_t n_stats, float scale, T *out)                              \
+    {                                                                                              \
+        if (n_stats == 0) {                                                                        \
+            mf_rt_input_##sfx##_channel(n, raw, 1, out, 0.0f, 1.0f, scale);                        \
+        } else if (n_stats >= n) {                                                                 \
+            const size_t n4 = n / 4;                                                               \
+            if (n4) mf_rt_input_##sfx##_elem4(raw, mean, std, scale, out, n4);                     \
+            for (size_t i = 4 * n4; i < n; i++)                                                    \
+                out[i] = (T)mf_ssat##bits(mf_rt_input_round((raw[i] - mean[i]) / std[i] * scale)); \
+        } else {                                                                                   \
+            for (size_t c = 0; c < n_stats; c++)                                                   \
+                mf_rt_input_##sfx##_channel((n - c + n_stats - 1) / n_stats, raw + c, n_stats,     \
+                                            out + c, mean[c], std[c], scale);                      \
+        }                                                                                          \
     }
-}
 
-void mf_rt_input_s8_opt(size_t n, const float *raw, const float *mean, const float *std,
-                        size_t n_stats, float scale, int8_t *out)
-{
-    if (n_stats == 0) {
-        mf_rt_input_s8_channel(n, raw, 1, out, 0.0f, 1.0f, scale);
-    } else if (n_stats >= n) {
-        const size_t n4 = n / 4;
-        if (n4) mf_rt_input_s8_elem4(raw, mean, std, scale, out, n4);
-        for (size_t i = 4 * n4; i < n; i++)
-            out[i] = (int8_t)mf_ssat8(mf_rt_input_round((raw[i] - mean[i]) / std[i] * scale));
-    } else {
-        for (size_t c = 0; c < n_stats; c++)
-            mf_rt_input_s8_channel((n - c + n_stats - 1) / n_stats, raw + c, n_stats, out + c,
-                                   mean[c], std[c], scale);
-    }
-}
+IN_INT_OPT(int16_t, s16, 16)
+IN_INT_OPT(int8_t, s8, 8)
 
 #endif /* MF_RT_OPT_INT */
 

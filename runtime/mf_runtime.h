@@ -167,10 +167,13 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
 
 /* ---- geometry-specific int8 kernels (chosen by the lowering, lower/kernels.c) ----
  * The same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 for a 1D geometry (h = kh = oh = sh =
- * 1, pad_top = 0) and, for the pool variant, a 1×2 max pool of stride 1×2; on any other geometry
- * they write nothing. Their code holds only the 1D paths, so a firmware whose layers are all 1D
- * carries none of the 2D machinery (each generated firmware links only the kernels it calls).
- * Same scratch as mf_rt_conv_s8 (mf_rt_conv_s8_scratch_bytes). */
+ * 1, pad_top = 0) and, for the pool variant, a 1×2 max pool of stride 1×2 (or a 1-tap one); on any
+ * other geometry they write nothing. Their code holds only the 1D paths, so a firmware whose layers
+ * are all 1D carries none of the 2D machinery (each generated firmware links only the kernels it
+ * calls). Same scratch as mf_rt_conv_s8 (mf_rt_conv_s8_scratch_bytes). mf_rt_conv1d_s8_covers says
+ * whether they compute a call (a plain conv: pool 1, 1, 1, 1; the pool variant takes that or
+ * 1, 2, 1, 2): the one test the kernels, the host and the lowering share. */
+int mf_rt_conv1d_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh, int pool_sw);
 void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
