@@ -11,9 +11,18 @@
  * their closed intervals [first, last] intersect: a step never writes over a tensor it reads,
  * unless the step declares that input in place-able and the input dies at that very step.
  *
+ * Overlap (write behind read): a step whose kernel writes every output only over input bytes it
+ * will not read again may declare that its output overlaps its input in[0] (which must die at
+ * that step) as long as out_offset ≤ in_offset + lag, lag the kernel's bound in bytes (negative:
+ * the output starts that far before the input). The two stay separate buffers; placement treats
+ * the pair as compatible where that inequality holds and tries the tightest such offset, then
+ * shifts every offset so the lowest is 0. Candidate offsets are taken in order of the arena span
+ * they leave (then the lowest offset), which without overlaps is first-fit.
+ *
  * Lower bound: the largest total size of buffers live at one time point, i.e. the smallest
- * arena any placement of these buffers can have; printed beside the arena. It is computed on the
- * graph that actually runs (after fusions and in-place merges), over the arena's tensors. */
+ * arena any placement of these buffers can have (an overlapping pair counts as its smallest
+ * footprint, max(in − min(lag, 0), out)); printed beside the arena. It is computed on the graph
+ * that actually runs (after fusions and in-place merges), over the arena's tensors. */
 #ifndef MF_PLAN_H
 #define MF_PLAN_H
 
@@ -31,6 +40,8 @@ typedef struct mf_plan_step {
     unsigned inplace; /* bit k: out may overwrite in[k] when in[k] dies at this step and
                          has out's size (element-wise ops: relu, add) */
     int alias;        /* 1: out is a view of in[0] (flatten): same storage, no code */
+    int overlap;      /* 1: out may overlap in[0] where out_offset ≤ in_offset + lag (above) */
+    long lag;         /* bytes, with overlap */
     int has_scratch;  /* 1: tensor `scratch` is this step's working memory: it lives during
                          this step only, so it overlaps neither the inputs nor the output */
     int scratch;
@@ -40,6 +51,8 @@ typedef struct mf_plan_tensor {
     size_t size;     /* bytes */
     int first, last; /* produced at / last read at (own lifetime, before merging) */
     int buffer;      /* the buffer holding it */
+    int overlaps;    /* the tensor whose storage it may overlap (an overlap step's input), or -1 */
+    long lag;        /* then: its offset ≤ that tensor's + lag */
 } mf_plan_tensor;
 
 typedef struct mf_plan_buffer {

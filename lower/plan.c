@@ -82,48 +82,72 @@ static void sort_order(int *order, int n, const mf_plan_buffer *b, int strategy)
     }
 }
 
-/* First-fit in the given order; offsets into off[]; returns the arena size. */
-static size_t place(const mf_plan_buffer *b, int n, const int *order, size_t align, size_t *off,
-                    int *placed, size_t *cand)
+/* An overlap step's two buffers: out's offset ≤ in's + lag (lag a multiple of the alignment). */
+typedef struct {
+    int out, in;
+    long long lag;
+} plan_pair;
+
+static long long floor_align(long long v, size_t a)
 {
-    size_t arena = 0;
+    const long long m = (long long)a;
+    return v >= 0 ? v / m * m : -((-v + m - 1) / m * m);
+}
+
+/* Whether buffers x at ox and y at oy may share bytes: an overlap pair in the right order. */
+static int pair_allows(const plan_pair *pairs, int np, int x, long long ox, int y, long long oy)
+{
+    for (int k = 0; k < np; k++) {
+        if (pairs[k].out == x && pairs[k].in == y) return ox <= oy + pairs[k].lag;
+        if (pairs[k].out == y && pairs[k].in == x) return oy <= ox + pairs[k].lag;
+    }
+    return 0;
+}
+
+/* Placement in the given order: per buffer, the candidate offsets (0, the aligned end of every
+ * placed buffer it meets in time, and for an overlap pair the tightest offset the pair allows),
+ * the valid one leaving the smallest span (then the lowest) kept; offsets may be negative until
+ * the caller shifts them. Returns the span. */
+static long long place(const mf_plan_buffer *b, int n, const int *order, size_t align,
+                       const plan_pair *pairs, int np, long long *off, int *placed, long long *cand)
+{
+    long long lo = 0, hi = 0;
     for (int i = 0; i < n; i++)
         placed[i] = 0;
     for (int k = 0; k < n; k++) {
-        int x = order[k];
+        const int x = order[k];
+        const long long size = (long long)b[x].size;
         int nc = 0;
         cand[nc++] = 0;
         for (int y = 0; y < n; y++)
             if (placed[y] && overlaps(&b[x], &b[y]))
-                cand[nc++] = align_up(off[y] + b[y].size, align);
-        /* sort candidates ascending (insertion sort; n is small) */
-        for (int i = 1; i < nc; i++) {
-            size_t v = cand[i];
-            int j = i - 1;
-            while (j >= 0 && cand[j] > v) {
-                cand[j + 1] = cand[j];
-                j--;
-            }
-            cand[j + 1] = v;
+                cand[nc++] = off[y] + (long long)align_up(b[y].size, align);
+        for (int q = 0; q < np; q++) {
+            if (pairs[q].out == x && placed[pairs[q].in])
+                cand[nc++] = off[pairs[q].in] + pairs[q].lag;
+            if (pairs[q].in == x && placed[pairs[q].out])
+                cand[nc++] = off[pairs[q].out] - pairs[q].lag;
         }
-        size_t best = 0;
+        int have = 0;
+        long long best = 0, best_span = 0;
         for (int c = 0; c < nc; c++) {
-            size_t o = cand[c];
+            const long long o = cand[c];
             int ok = 1;
             for (int y = 0; y < n && ok; y++)
-                if (placed[y] && overlaps(&b[x], &b[y]) && o < off[y] + b[y].size &&
-                    off[y] < o + b[x].size)
+                if (placed[y] && overlaps(&b[x], &b[y]) && o < off[y] + (long long)b[y].size &&
+                    off[y] < o + size && !pair_allows(pairs, np, x, o, y, off[y]))
                     ok = 0;
-            if (ok) {
-                best = o;
-                break;
-            }
+            if (!ok) continue;
+            const long long l = k && lo < o ? lo : o, h = k && hi > o + size ? hi : o + size;
+            if (!have || h - l < best_span || (h - l == best_span && o < best))
+                have = 1, best = o, best_span = h - l;
         }
-        off[x] = best;
+        off[x] = best; /* (0 is always valid for the first buffer) */
         placed[x] = 1;
-        if (best + b[x].size > arena) arena = best + b[x].size;
+        if (k == 0 || best < lo) lo = best;
+        if (k == 0 || best + size > hi) hi = best + size;
     }
-    return align_up(arena, align);
+    return n ? hi - lo : 0;
 }
 
 int mf_plan_build(int n_tensors, const size_t *sizes, int input, int output, int n_steps,
@@ -145,7 +169,9 @@ int mf_plan_build(int n_tensors, const size_t *sizes, int input, int output, int
     p->tensors = calloc((size_t)n_tensors, sizeof *p->tensors);
     int rc = MF_ERR;
     int *order = NULL, *placed = NULL;
-    size_t *off = NULL, *best_off = NULL, *cand = NULL;
+    long long *off = NULL, *best_off = NULL, *cand = NULL;
+    plan_pair *pairs = NULL;
+    int np = 0;
     if (!first || !last || !parent || !gfirst || !glast || !bufof || !p->tensors) {
         mf_error_set(err, "out of memory planning the arena");
         goto done;
@@ -159,7 +185,7 @@ int mf_plan_build(int n_tensors, const size_t *sizes, int input, int output, int
     for (int s = 0; s < n_steps; s++) {
         const mf_plan_step *st = &steps[s];
         if (st->out < 0 || st->out >= n_tensors || st->n_in < 0 || st->n_in > MF_PLAN_MAX_IN ||
-            (st->alias && st->n_in != 1)) {
+            (st->alias && st->n_in != 1) || (st->overlap && st->n_in < 1)) {
             mf_error_set(err, "memory plan: step %d is malformed", s + 1);
             goto done;
         }
@@ -244,10 +270,11 @@ int mf_plan_build(int n_tensors, const size_t *sizes, int input, int output, int
     p->buffers = calloc((size_t)(nb ? nb : 1), sizeof *p->buffers);
     order = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
     placed = malloc(sizeof(int) * (size_t)(nb ? nb : 1));
-    off = malloc(sizeof(size_t) * (size_t)(nb ? nb : 1));
-    best_off = malloc(sizeof(size_t) * (size_t)(nb ? nb : 1));
-    cand = malloc(sizeof(size_t) * (size_t)(nb + 1));
-    if (!p->buffers || !order || !placed || !off || !best_off || !cand) {
+    off = malloc(sizeof *off * (size_t)(nb ? nb : 1));
+    best_off = malloc(sizeof *best_off * (size_t)(nb ? nb : 1));
+    cand = malloc(sizeof *cand * (size_t)(nb + 2 * n_steps + 1));
+    pairs = malloc(sizeof *pairs * (size_t)(n_steps ? n_steps : 1));
+    if (!p->buffers || !order || !placed || !off || !best_off || !cand || !pairs) {
         mf_error_set(err, "out of memory planning the arena");
         goto done;
     }
@@ -269,32 +296,56 @@ int mf_plan_build(int n_tensors, const size_t *sizes, int input, int output, int
     p->input = input;
     p->output = output;
     p->align = align;
-    /* lower bound over time points 0 .. n_steps + 1 */
+    for (int t = 0; t < n_tensors; t++)
+        p->tensors[t].overlaps = -1;
+    /* overlap pairs: the output's buffer starts at this step, the input's ends there */
+    for (int s = 0; s < n_steps; s++) {
+        const mf_plan_step *st = &steps[s];
+        if (!st->overlap || st->alias) continue;
+        const int bo = bufof[find_root(parent, st->out)], bi = bufof[find_root(parent, st->in[0])];
+        if (bo == bi || p->buffers[bo].first != s + 1 || p->buffers[bi].last != s + 1) continue;
+        pairs[np].out = bo, pairs[np].in = bi;
+        pairs[np++].lag = floor_align(st->lag, align);
+        p->tensors[st->out].overlaps = st->in[0];
+        p->tensors[st->out].lag = st->lag;
+    }
+    /* lower bound over time points 0 .. n_steps + 1 (a pair meets at its step only) */
     for (int t = 0; t <= n_steps + 1; t++) {
         size_t live = 0;
         for (int b = 0; b < nb; b++)
             if (p->buffers[b].first <= t && t <= p->buffers[b].last) live += p->buffers[b].size;
+        for (int k = 0; k < np; k++) {
+            const mf_plan_buffer *o = &p->buffers[pairs[k].out], *i = &p->buffers[pairs[k].in];
+            if (o->first != t) continue;
+            const size_t below = pairs[k].lag < 0 ? (size_t)-pairs[k].lag : 0;
+            const size_t foot = i->size + below > o->size ? i->size + below : o->size;
+            live -= i->size + o->size - (foot < i->size + o->size ? foot : i->size + o->size);
+        }
         if (live > p->lower_bound) {
             p->lower_bound = live;
             p->bound_time = t;
         }
     }
-    /* placement: several first-fit orders, keep the smallest arena */
+    /* placement: several orders, keep the smallest arena */
     size_t best = (size_t)-1;
     for (int strategy = 0; strategy < 4; strategy++) {
         for (int b = 0; b < nb; b++)
             order[b] = b;
         sort_order(order, nb, p->buffers, strategy);
-        size_t arena = place(p->buffers, nb, order, align, off, placed, cand);
+        size_t arena = align_up(
+            (size_t)place(p->buffers, nb, order, align, pairs, np, off, placed, cand), align);
         if (arena < best) {
             best = arena;
-            memcpy(best_off, off, sizeof(size_t) * (size_t)nb);
+            memcpy(best_off, off, sizeof *off * (size_t)nb);
             p->strategy = strategy_names[strategy];
         }
         if (best <= align_up(p->lower_bound, align)) break; /* optimal */
     }
+    long long lowest = 0;
     for (int b = 0; b < nb; b++)
-        p->buffers[b].offset = best_off[b];
+        if (b == 0 || best_off[b] < lowest) lowest = best_off[b];
+    for (int b = 0; b < nb; b++)
+        p->buffers[b].offset = (size_t)(best_off[b] - lowest);
     p->arena = nb ? best : 0;
     rc = MF_OK;
 done:
@@ -309,6 +360,7 @@ done:
     free(off);
     free(best_off);
     free(cand);
+    free(pairs);
     if (rc) mf_plan_free(p);
     return rc;
 }
@@ -320,7 +372,7 @@ void mf_plan_print(const mf_plan *p, const char *const *names, FILE *f)
     fprintf(f, "  %-28s %8s %8s  %-9s  %s\n", "tensor", "offset", "bytes", "lifetime", "storage");
     for (int t = 0; t < p->n_tensors; t++) {
         const mf_plan_tensor *x = &p->tensors[t];
-        char nm[48], life[32], share[64] = "";
+        char nm[48], life[32], share[128] = "";
         if (names && names[t])
             snprintf(nm, sizeof nm, "%s", names[t]);
         else
@@ -341,6 +393,13 @@ void mf_plan_print(const mf_plan *p, const char *const *names, FILE *f)
                     snprintf(share, sizeof share, "shares t%d", u);
                 break;
             }
+        if (x->overlaps >= 0 && !share[0]) {
+            const char *on = names && names[x->overlaps] ? names[x->overlaps] : NULL;
+            char tn[16];
+            snprintf(tn, sizeof tn, "t%d", x->overlaps);
+            snprintf(share, sizeof share, "overlaps %s (written behind its reads, lag %ld)",
+                     on ? on : tn, x->lag);
+        }
         fprintf(f, "  %-28s %8zu %8zu  %-9s  %s%s%s\n", nm, p->buffers[x->buffer].offset, x->size,
                 life, share, t == p->input ? (share[0] ? ", input" : "input") : "",
                 t == p->output ? (share[0] || t == p->input ? ", output" : "output") : "");

@@ -163,6 +163,11 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
             s->in[j] = call->in[j];
         if (call->kind == MF_K_RELU) s->inplace = 1u; /* element-wise: out may be an input */
         if (call->kind == MF_K_ADD) s->inplace = 3u;
+        if (call->conv1d) { /* the 1D int8 kernels write behind their reads (mf_runtime.h) */
+            s->overlap = 1;
+            s->lag = mf_rt_conv1d_s8_lag(&call->geom,
+                                         call->kind == MF_K_CONV_MAXPOOL ? call->pool_kw : 1);
+        }
         if (call->scratch_bytes) {
             s->has_scratch = 1;
             s->scratch = m->n_nodes + c;

@@ -265,6 +265,18 @@ int mf_rt_conv1d_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int po
            (pool_kw == 1 || pool_kw == 2);
 }
 
+long mf_rt_conv1d_s8_lag(const mf_rt_geom *g, int pool_kw)
+{
+    const int windows = pool_kw >= 1 ? g->ow / pool_kw : 0;
+    long lag = 0;
+    for (int o = 0; o < windows; o++) {
+        const long ix = (long)o * pool_kw * g->sw - g->pad_left;
+        const long gap = (ix > 0 ? ix : 0) * g->cin - (long)(o + 1) * g->cout;
+        if (o == 0 || gap < lag) lag = gap;
+    }
+    return lag;
+}
+
 void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const mf_rt_requant *rq, int8_t *out, void *scratch)
 {

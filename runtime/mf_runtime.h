@@ -174,6 +174,16 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
  * whether they compute a call (a plain conv: pool 1, 1, 1, 1; the pool variant takes that or
  * 1, 2, 1, 2): the one test the kernels, the host and the lowering share. */
 int mf_rt_conv1d_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh, int pool_sw);
+/* Their output may overlap their input (the memory plan puts it there to save RAM, in the way of
+ * Unlu's ping-pong buffers) as long as out ≤ in + lag bytes, lag = this function's value
+ * (negative: the output must start that far before the input). Why it is safe, for the optimized
+ * path and the reference alike: both read pool window after pool window, and write a window's
+ * outputs after every read of that window and before any read of a later one; the reads of
+ * window o start at byte start(o) = max(0, o·pool_sw·sw − pad_left)·cin of the input and never
+ * go below it (later windows start later), and its outputs end at (o + 1)·cout; lag is the
+ * least start(o) − (o + 1)·cout, so no write reaches a byte still to be read. (The reference
+ * re-reads window o for every channel after writing the channel before: the same bound holds.) */
+long mf_rt_conv1d_s8_lag(const mf_rt_geom *g, int pool_kw);
 void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,

@@ -997,6 +997,28 @@ static unsigned coverage(const mf_program *p, const mf_model *raw)
 
 /* int8 convs call the geometry-specific 1D kernels exactly where they apply: a 1D geometry, and
  * for the fused pool a 1×2 stride-2 window (mf_runtime.h); every other conv the generic one. */
+/* Only the 1D int8 calls may write over their input (mf_rt_conv1d_s8_lag), and where they share
+ * bytes only within their lag; *n_shared counts those that do share. */
+static int check_overlaps(const mf_program *p, int *n_shared, mf_error *err)
+{
+    for (int k = 0; k < p->n_calls; k++) {
+        const mf_call *c = &p->calls[k];
+        const mf_plan_tensor *o = &p->plan.tensors[c->out];
+        if (o->overlaps < 0) continue;
+        if (!c->conv1d || o->overlaps != c->in[0])
+            return mf_error_set(err, "call %d (%s) overlaps tensor %d", k, c->kernel, o->overlaps);
+        const long lag =
+            mf_rt_conv1d_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1);
+        const int shared =
+            overlap(c->out_off, o->size, c->in_off[0], p->plan.tensors[c->in[0]].size);
+        if (o->lag != lag || (shared && (long)c->out_off > (long)c->in_off[0] + lag))
+            return mf_error_set(err, "call %d: output at %zu, input at %zu, lag %ld", k, c->out_off,
+                                c->in_off[0], lag);
+        *n_shared += shared;
+    }
+    return MF_OK;
+}
+
 static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_error *err)
 {
     for (int k = 0; k < p->n_calls; k++) {
@@ -1020,7 +1042,7 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
 static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
-    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0;
+    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_shared = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1036,6 +1058,7 @@ static void test_scratch_inside_arena_no_overlap(void **state)
                 !q || mf_lower_program(q, NULL, &lo, &p, &err) || check_scratch(&p, &checked, &err);
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
             if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &err);
+            if (!rc) rc = check_overlaps(&p, &n_shared, &err);
             if (!rc && f->c[i].huge) {
                 /* the conv + pool call: K = 9 · 400 = 3600, scratch from the getter */
                 const mf_call *c = &p.calls[0];
@@ -1066,6 +1089,8 @@ static void test_scratch_inside_arena_no_overlap(void **state)
     assert_true(checked >= N_CASES); /* every model has an int8 conv or dense */
     print_message("int8 convs: %d on the 1D kernels, %d on the generic ones\n", n1d, n_generic);
     assert_true(n1d > 0 && n_generic > 0);
+    print_message("1D int8 convs written over their input: %d\n", n_shared);
+    assert_true(n_shared > 0);
     print_message("coverage %x of %x\n", covered, (unsigned)COV_ALL);
     assert_int_equal(covered, COV_ALL); /* the seeds still make the models this file is about */
 }

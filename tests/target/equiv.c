@@ -362,6 +362,37 @@ static mf_rt_geom eq_pool_geom(const mf_rt_geom *g, int pkh, int pkw, int psh, i
     return p;
 }
 
+/* A 1D kernel written over its input (mf_rt_conv1d_s8_lag): the output at the tightest offset the
+ * lag allows over a copy of the input in eq_t8, for the optimized path and the reference; both
+ * must give eq_o8b, the reference's output in a separate buffer. (1D inputs and outputs take at
+ * most 340 and 234 bytes: the pair always fits in eq_t8.) */
+static void eq_conv1d_s8_overlap(eq_state *st, const mf_rt_geom *g, int pkw, const int8_t *x,
+                                 const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                                 size_t nout)
+{
+    const long lag = mf_rt_conv1d_s8_lag(g, pkw);
+    const long nin = (long)eq_nin(g), base = lag < 0 ? -lag : 0;
+    const long top = nin > lag + (long)nout ? nin : lag + (long)nout;
+    if (base + top > EQ_IN + 4) return;
+    for (int opt = 0; opt < 2; opt++) {
+        int8_t *in = eq_t8 + base, *out = in + lag;
+        memcpy(in, x, (size_t)nin);
+        void *scratch = eq_scratch(mf_rt_conv_s8_scratch_bytes(g));
+        if (opt && pkw == 1)
+            mf_rt_conv1d_s8_opt(g, in, w, bias, rq, out, scratch);
+        else if (opt)
+            mf_rt_conv1d_maxpool_s8_opt(g, 1, 2, 1, 2, in, w, bias, rq, out, scratch);
+        else if (pkw == 1)
+            mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
+        else
+            mf_rt_conv_maxpool_s8_ref(g, 1, 2, 1, 2, in, w, bias, rq, out, scratch);
+        const long d = eq_cmp8(out, eq_o8b, nout);
+        if (d >= 0)
+            eq_fail(st, opt ? "conv1d_s8 over its input" : "conv_s8_ref over its input", g,
+                    pkw == 1 ? "plain" : "pool 1x2", d);
+    }
+}
+
 /* The 1D variants (mf_rt_conv1d_s8, mf_rt_conv1d_maxpool_s8 with its 1×2 stride-2 pool) against
  * the reference on 1D geometries; on any other geometry they must write nothing. */
 static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, const int8_t *w,
@@ -375,6 +406,7 @@ static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, con
         mf_rt_conv_s8_ref(g, x, w, bias, rq, eq_o8b, eq_scratch(mf_rt_conv_s8_scratch_bytes(g)));
     long d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(g) + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv1d_s8", g, NULL, d);
+    if (is_1d) eq_conv1d_s8_overlap(st, g, 1, x, w, bias, rq, eq_nout(g));
     if (g->ow < 2) return;
     const mf_rt_geom p = eq_pool_geom(g, 1, 2, 1, 2);
     memset(eq_o8a, 0x5A, sizeof eq_o8a);
@@ -386,6 +418,7 @@ static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, con
                                   eq_scratch(mf_rt_conv_s8_scratch_bytes(g)));
     d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv1d_maxpool_s8", g, NULL, d);
+    if (is_1d) eq_conv1d_s8_overlap(st, g, 2, x, w, bias, rq, eq_nout(&p));
 }
 
 static void eq_conv_s8(eq_state *st)
