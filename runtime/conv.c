@@ -338,14 +338,30 @@ void mf_rt_conv_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int
 #endif
 }
 
+MF_RT_OUTLINE int mf_rt_conv_s8_slots(const mf_rt_geom *g)
+{
+    if (g->h != 1 || g->kh != 1 || g->oh != 1 || g->pad_top != 0) return 4;
+    const long K = (long)g->kw * g->cin, end = (long)g->w * g->cin - ((K + 3) & ~3L);
+    long lim = g->w - g->kw; /* the last ix whose field is read in place */
+    if (end < 0)
+        lim = -1;
+    else if (end / g->cin < lim)
+        lim = end / g->cin;
+    const long left = (g->pad_left + g->sw - 1) / g->sw; /* ox with ix < 0 */
+    const long first = lim + g->pad_left < 0 ? 0 : (lim + g->pad_left) / g->sw + 1; /* ix > lim */
+    const long n = (left < g->ow ? left : g->ow) + (first < g->ow ? g->ow - first : 0);
+    return n < 4 ? (int)n : 4;
+}
+
 size_t mf_rt_conv_s8_scratch_bytes(const mf_rt_geom *g)
 {
     const size_t K = (size_t)g->kh * g->kw * g->cin, cout = (size_t)g->cout;
-    /* lanes (8 words per 4 values), 4 accumulators + its start twice per channel, 4 fields + 4
-     * zeros;
+    /* lanes (8 words per 4 values), 4 accumulators + its start twice per channel, the copied or
+     * gathered fields (mf_rt_conv_s8_slots) + 4 zeros, rounded to words;
      * tabbed 2D: an offset per 4 values and 5 words per group straddling two rows (≤ kh − 1) */
     const size_t groups = (K + 3) / 4, kh = (size_t)g->kh;
-    size_t bytes = 32 * groups + 24 * cout + 4 * K + 4;
+    const size_t fields = ((size_t)mf_rt_conv_s8_slots(g) * K + 4 + 3) & ~(size_t)3;
+    size_t bytes = 32 * groups + 24 * cout + fields;
     if (mf_rt_conv_s8_tabbed(g)) bytes += 4 * groups + 20 * (groups < kh ? groups : kh);
     if (K < 4) bytes += 4 * cout; /* the weights zero-padded to a word per channel */
     return (bytes + 7) & ~(size_t)7;

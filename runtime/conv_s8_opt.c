@@ -31,8 +31,10 @@
  * others in with max. Windows that lie inside the input side by side fill a quad from a
  * per-layer template of offsets.
  * Working memory: the caller's scratch of mf_rt_conv_s8_scratch_bytes() (the lanes, per channel
- * its start twice and 4 sums, 4 fields, the offset table and straddling groups of 2D kernels:
- * about 12·K + 24·cout bytes + K for 2D, planned in the arena); the stack holds only the frames. */
+ * its start twice and 4 sums, 4 copied or gathered fields (1D: only as many as the geometry has
+ * positions that need one, mf_rt_conv_s8_slots), the offset table and straddling groups of 2D
+ * kernels: about 12·K + 24·cout bytes + K for 2D, 8·K + 24·cout bytes + K per slot for 1D,
+ * planned in the arena); the stack holds only the frames. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)
@@ -317,7 +319,9 @@ typedef struct {
     const mf_rt_geom *g;
     const int8_t *in, *w;
     const mf_rt_requant *rq;
-    int8_t *col;     /* 4·K + 4 bytes: gathered fields (+ 4 bytes read past the last) */
+    int8_t *col;     /* slots·K + 4 bytes: copied or gathered fields (+ 4 bytes read past the
+                        last), mf_rt_conv_s8_slots */
+    int slotted;     /* 1D: fields take the next free slot, not slot e */
     uint32_t *lanes; /* 8 words per 4 values */
     int32_t *acc;    /* 6 words per channel: its start twice, its 4 sums (mac_job) */
     int K, fast;
@@ -405,6 +409,33 @@ MF_RT_NOINLINE void patch_s8(const layer_s8 *L, const int8_t *const *f)
  * whose layers call only them links only them. */
 enum { V_ANY, V_1D };
 
+/* The fields of a quad that are not read in place (f[e] NULL or a copy flag): copied by rows or
+ * gathered into col, slot e, or on 1D geometries (slotted) the next free slot; a repeated
+ * position (the last quad) reuses its field. */
+MF_RT_INLINE void fields_s8(const layer_s8 *L, const pos_s8 *q, const int8_t **f, const int v)
+{
+    int used = 0;
+    for (int e = 0; e < 4; e++) {
+        if (f[e] && !q[e].copy) continue; /* in place */
+        int8_t *c = L->col + e * L->K;
+        if (L->slotted) {
+            int d = 0;
+            while (d < e && (q[d].ox != q[e].ox || (q[d].f && !q[d].copy)))
+                d++;
+            if (d < e) {
+                f[e] = f[d];
+                continue;
+            }
+            c = L->col + used++ * L->K;
+        }
+        if (v == V_ANY && q[e].copy)
+            copy_rows_s8(f[e], c, L->g->kh, L->g->kw * L->g->cin, L->words, L->row);
+        else
+            gather_s8(L->g, L->in, q[e].oy, q[e].ox, c);
+        f[e] = c;
+    }
+}
+
 /* Every output channel of four conv positions. */
 MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
 {
@@ -416,16 +447,10 @@ MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
         lanes_s8_4t(f, L->lanes, padded >> 2, L->tab);
         if (L->ncross) patch_s8(L, f);
     } else {
-        for (int e = 0; e < 4; e++) {
+        for (int e = 0; e < 4; e++)
             f[e] = q[e].f;
-            if (v == V_ANY && q[e].copy) {
-                copy_rows_s8(f[e], L->col + e * K, L->g->kh, L->g->kw * L->g->cin, L->words,
-                             L->row);
-                f[e] = L->col + e * K;
-            } else if (!f[e] || q[e].copy) {
-                gather_s8(L->g, L->in, q[e].oy, q[e].ox, L->col + e * K);
-                f[e] = L->col + e * K;
-            }
+        if (!f[0] || !f[1] || !f[2] || !f[3] || q[0].copy || q[1].copy || q[2].copy || q[3].copy) {
+            fields_s8(L, q, f, v);
         }
         lanes_s8_4(f, L->lanes, padded >> 2);
     }
@@ -605,12 +630,13 @@ MF_RT_INLINE void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh,
     const int K = g->kh * g->kw * g->cin;
     if (K < 1) return; /* validated geometries have K ≥ 1 */
     /* scratch (mf_rt_conv_s8_scratch_bytes): lanes, accumulators and their starts, the offset
-     * table and crossing groups (2D), 4 fields */
+     * table and crossing groups (2D), the fields' slots */
     const int groups = (K + 3) >> 2, n = g->kw * g->cin;
     uint32_t *lanes = scratch;
     int32_t *acc = (int32_t *)(lanes + groups * 8);
     int8_t *col = (int8_t *)(acc + 6 * g->cout);
-    int32_t *tab = (int32_t *)(col + ((4 * K + 4 + 3) & ~3)), *cross = tab + groups;
+    const int slots = mf_rt_conv_s8_slots(g);
+    int32_t *tab = (int32_t *)(col + ((slots * K + 4 + 3) & ~3)), *cross = tab + groups;
     const int taps = pkh * pkw;
     if (K < 4) { /* every channel's weights zero-padded to one word: a word read stays inside */
         int8_t *wpad = (int8_t *)tab; /* (no offset table below 4 values) */
@@ -644,7 +670,8 @@ MF_RT_INLINE void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh,
         if (tab[groups - 1] + 4 > reach) reach = tab[groups - 1] + 4;
     }
     L.copy_end = total - reach;
-    col[4 * K] = col[4 * K + 1] = col[4 * K + 2] = col[4 * K + 3] = 0;
+    L.slotted = slots < 4;
+    col[slots * K] = col[slots * K + 1] = col[slots * K + 2] = col[slots * K + 3] = 0;
     walk_s8(&L, pkh, pkw, psh, psw, out, v);
 }
 

@@ -61,6 +61,14 @@ static inline int mf_rt_conv_s8_tabbed(const mf_rt_geom *g)
     return g->kh > 1 && n >= 4;
 }
 
+/* How many fields of K values the int8 conv copies or gathers into its scratch per quad of 4
+ * positions: 4, but a 1D geometry (h = kh = oh = 1, pad_top = 0) needs one per position that
+ * takes it (at most 4 in a quad; the last quad's repeated positions reuse theirs): those
+ * whose window leaves the input (ix < 0 or ix > w − kw, ix = ox·sw − pad_left) or whose word
+ * reads would (ix·cin past w·cin − K rounded up to 4). In conv.c, shared by the getter; out of
+ * line (once per call). */
+int mf_rt_conv_s8_slots(const mf_rt_geom *g);
+
 /* ---- the optimized paths (bit-identical to the *_ref functions of mf_runtime.h) ---- */
 #if defined(MF_RT_OPT_INT)
 void mf_rt_conv_s16_opt(const mf_rt_geom *g, const int16_t *in, const int16_t *w,

@@ -204,12 +204,12 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
  * mf_rt_dsp.h); the _ref functions are always available, with the same signatures and
  * semantics as the public ones.
  * Scratch: the optimized int8 conv keeps 4 receptive fields, their lanes, and per channel its
- * accumulator start twice and 4 sums (about 12·K + 24·cout bytes, K = kh·kw·cin), plus a value-
- * group offset table for 2D kernels (about K bytes) and a zero-padded word of weights per channel
- * when K < 4; the int8 dense the input split
- * into 16-bit lanes (2 words per 4 inputs) and one accumulator start per output; the int16 conv 4
- * interleaved receptive fields, an accumulator start, a shift and 4 outputs per channel
- * (16·⌈K/2⌉ + 17·cout bytes). */
+ * accumulator start twice and 4 sums (about 12·K + 24·cout bytes, K = kh·kw·cin; on 1D
+ * geometries only the fields of the edge positions: 8·K + 24·cout + K per edge position), plus a
+ * value- group offset table for 2D kernels (about K bytes) and a zero-padded word of weights per
+ * channel when K < 4; the int8 dense the input split into 16-bit lanes (2 words per 4 inputs) and
+ * one accumulator start per output; the int16 conv 4 interleaved receptive fields, an accumulator
+ * start, a shift and 4 outputs per channel (16·⌈K/2⌉ + 17·cout bytes). */
 void mf_rt_conv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
                         int relu, float *out);
 void mf_rt_conv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,

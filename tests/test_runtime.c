@@ -1593,6 +1593,52 @@ static void opt_equals_ref(void **state)
     assert_int_equal(fails, 0);
 }
 
+/* mf_rt_conv_s8_slots against a count of the 1D positions whose field the engine copies or
+ * gathers, written from the engine's rule (field_s8): the window leaves the input, or its word
+ * reads (K rounded up to 4) would. Every 1D geometry of small sizes; 2D ones take 4. */
+static void conv_s8_slots(void **state)
+{
+    (void)state;
+    static const int cins[] = {1, 2, 3, 5, 9, 16};
+    long n = 0, fewer = 0;
+    for (int w = 1; w <= 20; w++)
+        for (int kw = 1; kw <= 5; kw++)
+            for (int sw = 1; sw <= 3; sw++)
+                for (int pad = 0; pad <= kw + 1; pad++)
+                    for (int ci = 0; ci < 6; ci++) {
+                        const int cin = cins[ci], K = kw * cin, ow = (w + 2 * pad - kw) / sw + 1;
+                        if (ow < 1) continue;
+                        mf_rt_geom g = {.h = 1,
+                                        .w = w,
+                                        .cin = cin,
+                                        .oh = 1,
+                                        .ow = ow,
+                                        .cout = 3,
+                                        .kh = 1,
+                                        .kw = kw,
+                                        .sh = 1,
+                                        .sw = sw,
+                                        .pad_top = 0,
+                                        .pad_left = pad};
+                        int count = 0;
+                        for (int ox = 0; ox < ow; ox++) {
+                            const int ix = ox * sw - pad;
+                            count += ix < 0 || ix > w - kw || ix * cin > w * cin - ((K + 3) & ~3);
+                        }
+                        const int want = count < 4 ? count : 4;
+                        snprintf(ctx, sizeof ctx, "w %d kw %d sw %d pad %d cin %d", w, kw, sw, pad,
+                                 cin);
+                        CHECK(mf_rt_conv_s8_slots(&g) == want, "slots %d, want %d",
+                              mf_rt_conv_s8_slots(&g), want);
+                        n++, fewer += want < 4;
+                        g.h = g.kh = 2, g.oh = 1;
+                        CHECK(mf_rt_conv_s8_slots(&g) == 4, "2D: slots %d",
+                              mf_rt_conv_s8_slots(&g));
+                    }
+    if (verbose()) print_message("%ld 1D geometries, %ld with fewer than 4 slots\n", n, fewer);
+    assert_true(fewer > n / 4);
+}
+
 static int select_opt(void **state)
 {
     (void)state;
@@ -1621,15 +1667,15 @@ int main(void)
         cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
-        cmocka_unit_test(conv_hand),    cmocka_unit_test(conv_int),
-        cmocka_unit_test(dense_int),    cmocka_unit_test(conv_f32),
-        cmocka_unit_test(dense_f32),    cmocka_unit_test(pool_int),
-        cmocka_unit_test(avgpool_hand), cmocka_unit_test(pool_f32),
-        cmocka_unit_test(add_int),      cmocka_unit_test(add_int_sweep),
-        cmocka_unit_test(add_f32),      cmocka_unit_test(relu_all),
-        cmocka_unit_test(rescale),      cmocka_unit_test(input_hand),
-        cmocka_unit_test(input_random), cmocka_unit_test(opt_equals_ref),
-        cmocka_unit_test(target_qemu),
+        cmocka_unit_test(conv_hand),      cmocka_unit_test(conv_int),
+        cmocka_unit_test(dense_int),      cmocka_unit_test(conv_f32),
+        cmocka_unit_test(dense_f32),      cmocka_unit_test(pool_int),
+        cmocka_unit_test(avgpool_hand),   cmocka_unit_test(pool_f32),
+        cmocka_unit_test(add_int),        cmocka_unit_test(add_int_sweep),
+        cmocka_unit_test(add_f32),        cmocka_unit_test(relu_all),
+        cmocka_unit_test(rescale),        cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random),   cmocka_unit_test(conv_s8_slots),
+        cmocka_unit_test(opt_equals_ref), cmocka_unit_test(target_qemu),
     };
     int fails = cmocka_run_group_tests_name("reference", tests, select_ref, NULL);
     fails +=
