@@ -334,7 +334,7 @@ typedef struct {
     ptrdiff_t end, copy_end, row;
     /* 2D fields inside the input (copy flag) are read through the offset table instead of
      * copied when `tabbed` (mf_rt_conv_s8_tabbed): tab[g] per value group; cross: 5 words per
-     * group that straddles two rows (its index, its values' offsets), ncross of them */
+     * group that straddles two rows (patch_s8), ncross of them */
     int tabbed, ncross;
     const int32_t *tab, *cross;
 } layer_s8;
@@ -387,21 +387,56 @@ MF_RT_INLINE void store_fast_s8(const pos_s8 *q, const int32_t *a, int cout, int
     }
 }
 
-/* The lanes of the groups that straddle two kernel rows, from their 4 values' offsets
- * (cross: 5 words per group; n ≥ 4: a group spans at most two rows, none past the field). */
-MF_RT_NOINLINE void patch_s8(const layer_s8 *L, const int8_t *const *f)
+/* The lanes of the groups that straddle two kernel rows (n ≥ 4 values per row: a group spans at
+ * most two rows, none past the field). cross: 5 words per group: the byte offset of its first
+ * lane word, the offset of the word that ends row A (its top j bytes are the group's first j
+ * values), the offset of the word whose top 4 − j bytes start row B, 32 − 8j and the mask of
+ * those top bytes: two word reads and a merge per field instead of four byte reads. */
+#if defined(MF_RT_EMULATE_DSP)
+MF_RT_NOINLINE void patch_s8(const int8_t *const *f, uint32_t *lanes, const int32_t *c, int ncross)
 {
-    const int32_t *c = L->cross;
-    for (int k = 0; k < L->ncross; k++, c += 5) {
-        uint32_t *l = L->lanes + 8 * c[0];
+    for (int k = 0; k < ncross; k++, c += 5) {
+        uint32_t *l = (uint32_t *)((char *)lanes + c[0]);
         for (int e = 0; e < 4; e++, l += 2) {
-            const uint8_t *x = (const uint8_t *)f[e];
-            const uint32_t u = (uint32_t)x[c[1]] | (uint32_t)x[c[2]] << 8 |
-                               (uint32_t)x[c[3]] << 16 | (uint32_t)x[c[4]] << 24;
+            const uint32_t u =
+                mf_ld32(f[e] + c[1]) >> c[3] | (mf_ld32(f[e] + c[2]) & (uint32_t)c[4]);
             l[0] = mf_sxtb16(u), l[1] = mf_sxtb16_ror8(u);
         }
     }
 }
+#else
+/* In assembly: per group one LDM of its 5 words, per field 2 LDR, LSR, AND, ORR, 2 SXTB16 and
+ * STRD. */
+#define PATCH_S8_FIELD(F)                                                                          \
+    "ldr r12, [" F ", r8]\n\t"                                                                     \
+    "ldr lr, [" F ", r9]\n\t"                                                                      \
+    "lsr r12, r12, r10\n\t"                                                                        \
+    "and lr, lr, r11\n\t"                                                                          \
+    "orr r12, r12, lr\n\t"                                                                         \
+    "sxtb16 lr, r12, ror #8\n\t"                                                                   \
+    "sxtb16 r12, r12\n\t"                                                                          \
+    "strd r12, lr, [r0], #8\n\t"
+__attribute__((naked, noinline)) static void patch_s8(MF_RT_UNUSED const int8_t *const *f,
+                                                      MF_RT_UNUSED uint32_t *lanes,
+                                                      MF_RT_UNUSED const int32_t *c,
+                                                      MF_RT_UNUSED int ncross)
+{
+    /* clang-format off */
+    __asm__ volatile("push {r4-r11, lr}\n\t"
+                     "ldm r0, {r4-r7}\n\t"
+                     "1:\n\t"
+                     "ldm r2!, {r0, r8-r11}\n\t"
+                     "add r0, r1, r0\n\t"
+                     PATCH_S8_FIELD("r4")
+                     PATCH_S8_FIELD("r5")
+                     PATCH_S8_FIELD("r6")
+                     PATCH_S8_FIELD("r7")
+                     "subs r3, r3, #1\n\t"
+                     "bne 1b\n\t"
+                     "pop {r4-r11, pc}\n\t");
+    /* clang-format on */
+}
+#endif
 
 /* The engine's variants: every geometry (V_ANY), or a 1D conv (h = kh = 1) alone or with a 1×2
  * stride-2 max pool (V_1D: windows of 1 or 2 taps). A variant is a constant for the compiler, so
@@ -445,7 +480,7 @@ MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
         for (int e = 0; e < 4; e++)
             f[e] = q[e].f;
         lanes_s8_4t(f, L->lanes, padded >> 2, L->tab);
-        if (L->ncross) patch_s8(L, f);
+        if (L->ncross) patch_s8(f, L->lanes, L->cross, L->ncross);
     } else {
         for (int e = 0; e < 4; e++)
             f[e] = q[e].f;
@@ -662,10 +697,13 @@ MF_RT_INLINE void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh,
         for (int gi = 0, i = 0; gi < groups; gi++, i += 4) {
             tab[gi] = (int32_t)((ptrdiff_t)(i / n) * L.row + i % n);
             if (i % n + 4 <= n || i / n + 1 >= g->kh) continue;
-            int32_t *c = cross + 5 * L.ncross++; /* the group and its 4 values' offsets */
-            c[0] = gi;
-            for (int j = 0; j < 4; j++)
-                c[1 + j] = (int32_t)((ptrdiff_t)((i + j) / n) * L.row + (i + j) % n);
+            int32_t *c = cross + 5 * L.ncross++;   /* patch_s8 */
+            const int r = i / n, in_a = n - i % n; /* its row, its values in that row (1-3) */
+            c[0] = 32 * gi;
+            c[1] = (int32_t)((ptrdiff_t)r * L.row + n - 4);
+            c[2] = (int32_t)((ptrdiff_t)(r + 1) * L.row - in_a);
+            c[3] = 32 - 8 * in_a;
+            c[4] = (int32_t)(0xFFFFFFFFu << (8 * in_a));
         }
         if (tab[groups - 1] + 4 > reach) reach = tab[groups - 1] + 4;
     }
