@@ -45,6 +45,7 @@ void mf_model_free(mf_model *m)
     free(m->nodes);
     free(m->order);
     free(m->params);
+    free(m->mask);
     free(m->state);
     free(m->config_text);
     free(m->pre.mean);
@@ -307,6 +308,7 @@ int mf_model_finalize_within(mf_model *m, size_t max_values, mf_error *err)
                             "%zu values that can back them",
                             m->n_params + m->n_state, max_values);
     free(m->params);
+    free(m->mask);
     free(m->state);
     m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));
     m->state = calloc(m->n_state ? m->n_state : 1, sizeof(float));

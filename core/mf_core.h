@@ -24,7 +24,7 @@
 #define MF_MAX_ELEMS  ((size_t)1 << 28)
 #define MF_MAX_PARAMS ((size_t)1 << 28)
 
-#define MF_FORMAT_VERSION 1 /* model file attribute mcuforge_format_version */
+#define MF_FORMAT_VERSION 2 /* model file attribute mcuforge_format_version (2: pruning masks) */
 
 typedef struct mf_shape {
     int rank;
@@ -145,6 +145,8 @@ typedef struct mf_model {
     int output; /* index of the output node */
     size_t n_params;
     float *params;
+    uint8_t *mask; /* pruning (DESIGN §2, §9): one flag per parameter, 1 kept, 0 pruned (its value
+                      is 0 and stays 0); NULL: nothing pruned. Only kernels are ever pruned. */
     size_t n_state;
     float *state;
     char *config_text; /* resolved config (YAML) the model was trained from, may be NULL */
@@ -191,6 +193,18 @@ typedef struct mf_window {
 void mf_node_window(const mf_model *m, int node, mf_window *g);
 /* Parameter tensors of a node, at most 4; returns the count. */
 int mf_node_params(const mf_model *m, int node, mf_param_desc out[4]);
+
+/* ---- pruning masks (core/mask.c) ---- */
+/* The node's prunable tensor, its kernel (conv and dense layers): 1 and its offset in
+ * m->params and value count, or 0 (no kernel). */
+int mf_node_kernel(const mf_model *m, int node, size_t *offset, size_t *count);
+/* Gives m a mask of ones if it has none. */
+int mf_model_mask_alloc(mf_model *m, mf_error *err);
+/* Sets every pruned parameter to 0 (after an optimizer step; no-op without a mask). */
+void mf_model_mask_apply(mf_model *m);
+/* Pruned values of node's kernel (node < 0: of the whole model), and in *total the kernel
+ * values counted. */
+size_t mf_model_mask_zeros(const mf_model *m, int node, size_t *total);
 
 /* Templates (PAPER.md §1): resnetv1_6 with width f, dims 1 or 2, an input shape and classes. */
 typedef struct mf_template_args {

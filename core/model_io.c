@@ -1,6 +1,6 @@
 /* Model files (DESIGN.md §3) through the HDF5 C API.
  *
- * Layout (format version 1):
+ * Layout (format version 2; version 1 files, which have no masks, load too):
  *   /                      attributes: mcuforge_format_version (int32), mcuforge_version,
  *                          git_describe (strings), input_shape (int32[rank]), layer_names
  *                          (string[n], node order without the input), output (string), config
@@ -12,6 +12,9 @@
  *                          "relu"/"none" as strings; rate, momentum, epsilon as float32)
  *   /layers/<name>/<param> float32 datasets (kernel, bias, gamma, beta, moving_mean,
  *                          moving_variance) in Keras layout, shaped as mf_node_params() says.
+ *   /layers/<name>/kernel_mask  int8, the kernel's shape: 1 kept, 0 pruned (the kernel value
+ *                          there is 0); written for every kernel of a model with a pruning mask
+ *                          (version 2), absent otherwise.
  * Strings are variable-length UTF-8 (readers also accept fixed-length strings).
  *
  * The checked reads and writes are core/mf_h5.h's: errors say err->file = the model file and
@@ -58,6 +61,18 @@ static int write_tensor(const mf_h5 *c, hid_t g, const char *name, const char *f
     for (int i = 0; i < shape->rank; i++)
         dims[i] = (hsize_t)shape->dim[i];
     return mf_h5_dataset_write(c, g, name, field, MF_H5_F32, shape->rank, dims, data);
+}
+
+/* A kernel's pruning mask: int8 flags shaped like the kernel (kfield: the kernel's path). */
+static int write_mask(const mf_h5 *c, hid_t g, const char *kfield, const mf_shape *shape,
+                      const uint8_t *mask)
+{
+    char field[FIELD_MAX + MF_NAME_MAX + 8];
+    snprintf(field, sizeof field, "%s_mask", kfield);
+    hsize_t dims[MF_MAX_RANK];
+    for (int i = 0; i < shape->rank; i++)
+        dims[i] = (hsize_t)shape->dim[i];
+    return mf_h5_dataset_write(c, g, "kernel_mask", field, MF_H5_I8, shape->rank, dims, mask);
 }
 
 static int write_layer(const mf_h5 *c, hid_t layers, const mf_model *m, int i)
@@ -121,6 +136,9 @@ static int write_layer(const mf_h5 *c, hid_t layers, const mf_model *m, int i)
             goto done;
         }
         if (write_tensor(c, g, d[k].name, dfield, &d[k].shape, arr + base + d[k].offset)) goto done;
+        if (m->mask && !d[k].is_state && !strcmp(d[k].name, "kernel") &&
+            write_mask(c, g, dfield, &d[k].shape, m->mask + base + d[k].offset))
+            goto done;
     }
     rc = MF_OK;
 done:
@@ -366,6 +384,39 @@ static int read_param(const mf_h5 *c, hid_t g, const char *gfield, const mf_para
     return check_values(c, field, d, dst);
 }
 
+/* A kernel's pruning mask, if the layer has one (gfield/kernel_mask, the kernel's shape):
+ * checked (read 0), or read into m->mask at offset (allocated at the first mask) and checked:
+ * every flag 0 or 1, every pruned kernel value 0. */
+static int read_mask(const mf_h5 *c, hid_t g, const char *gfield, const mf_param_desc *d,
+                     mf_model *m, size_t offset, int read)
+{
+    char field[FIELD_MAX + MF_NAME_MAX + 8];
+    snprintf(field, sizeof field, "%s/kernel_mask", gfield);
+    int has = mf_h5_exists(c, g, field, "kernel_mask");
+    if (has <= 0) return has < 0 ? MF_ERR : MF_OK;
+    hsize_t dims[MF_MAX_RANK];
+    for (int i = 0; i < d->shape.rank; i++)
+        dims[i] = (hsize_t)d->shape.dim[i];
+    if (!read)
+        return mf_h5_dataset_check(c, g, "kernel_mask", field, MF_H5_I8, d->shape.rank, dims);
+    if (!m->mask && mf_model_mask_alloc(m, c->err)) return mf_h5_fail(c, field, "out of memory");
+    uint8_t *mask = m->mask + offset;
+    if (mf_h5_dataset_read(c, g, "kernel_mask", field, MF_H5_I8, d->shape.rank, dims, mask))
+        return MF_ERR;
+    size_t n = mf_shape_size(&d->shape);
+    for (size_t i = 0; i < n; i++) {
+        if (mask[i] > 1)
+            return mf_h5_fail(c, field, "value at index %zu is %d; expected 0 (pruned) or 1", i,
+                              (int)(int8_t)mask[i]);
+        if (!mask[i] && m->params[offset + i] != 0.0f)
+            return mf_h5_fail(c, field,
+                              "index %zu is pruned (0) but the kernel holds %g there; a pruned "
+                              "value must be 0",
+                              i, (double)m->params[offset + i]);
+    }
+    return MF_OK;
+}
+
 /* Layer i's tensors: checked (read 0), or checked and read (read 1). */
 static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i, int read)
 {
@@ -389,6 +440,9 @@ static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i, int rea
             goto done;
         }
         if (read_param(c, g, field, &d[k], read ? arr + base + d[k].offset : NULL)) goto done;
+        if (!d[k].is_state && !strcmp(d[k].name, "kernel") &&
+            read_mask(c, g, field, &d[k], m, base + d[k].offset, read))
+            goto done;
     }
     rc = MF_OK;
 done:
@@ -502,10 +556,10 @@ static mf_model *load_model(const mf_h5 *c, hid_t f)
                        "root)");
         goto done;
     }
-    if (version != MF_FORMAT_VERSION) {
+    if (version < 1 || version > MF_FORMAT_VERSION) {
         mf_h5_fail(c, NULL,
                    "unsupported model format version %d (mcuforge_format_version); this mcuforge "
-                   "(%s) reads version %d",
+                   "(%s) reads versions 1 to %d",
                    version, MF_VERSION, MF_FORMAT_VERSION);
         goto done;
     }

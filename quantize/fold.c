@@ -93,6 +93,7 @@ mf_model *mf_fold_model(const mf_model *m, mf_error *err)
         if (mf_model_add(out, &s, err)) goto fail;
     }
     if (mf_model_finalize(out, err)) goto fail;
+    if (m->mask && mf_model_mask_alloc(out, err)) goto fail;
     /* parameters: copied by name, batch-norm folded on the way */
     for (int j = 1; j < out->n_nodes; j++) {
         int i = mf_model_find(m, out->nodes[j].spec.name);
@@ -102,9 +103,14 @@ mf_model *mf_fold_model(const mf_model *m, mf_error *err)
         const float *srcp = m->params + m->nodes[i].param_offset;
         for (int a = 0; a < nd; a++)
             for (int b = 0; b < ns; b++)
-                if (!strcmp(dst_d[a].name, src_d[b].name))
+                if (!strcmp(dst_d[a].name, src_d[b].name)) {
                     memcpy(dst + dst_d[a].offset, srcp + src_d[b].offset,
                            sizeof(float) * mf_shape_size(&dst_d[a].shape));
+                    if (m->mask) /* pruned kernel values stay 0 through the folding below */
+                        memcpy(out->mask + out->nodes[j].param_offset + dst_d[a].offset,
+                               m->mask + m->nodes[i].param_offset + src_d[b].offset,
+                               mf_shape_size(&dst_d[a].shape));
+                }
         float *dst_state = out->state + out->nodes[j].state_offset;
         const float *src_state = m->state + m->nodes[i].state_offset;
         memcpy(dst_state, src_state, sizeof(float) * out->nodes[j].n_state);

@@ -61,7 +61,7 @@ int mf_qat(mf_qmodel *q, const mf_train_config *tc, const mf_dataset *d, FILE *l
     mf_error step_err;
     mf_error_clear(&step_err);
     qat_ctx ctx = {q, 0, NULL, NULL, &step_err};
-    mf_train_hooks hooks = {&ctx, qat_workspaces, qat_before_step};
+    mf_train_hooks hooks = {&ctx, qat_workspaces, qat_before_step, NULL};
     int rc = mf_train_with(q->model, tc, d, log, &hooks, res, err);
     for (int s = 0; s < ctx.n && ctx.exec; s++)
         mf_qexec_free(ctx.exec[s]);

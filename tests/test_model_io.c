@@ -598,7 +598,7 @@ static void test_version_mismatch(void **state)
     const char *msg = load_fails(p.model, &err);
     assert_contains(msg, p.model);
     assert_contains(msg, "version 99");
-    assert_contains(msg, "reads version 1");
+    assert_contains(msg, "reads versions 1 to 2");
 
     f = edit(p.model);
     assert_true(H5Adelete(f, "mcuforge_format_version") >= 0);
@@ -911,7 +911,7 @@ static void test_cli_info(void **state)
     snprintf(cmd, sizeof cmd, "'%s' info '%s' > '%s' 2>&1", exe, p.model, out);
     assert_int_equal(run(cmd), 0);
     char *text = read_text(out);
-    assert_contains(text, "mcuforge_format_version 1");
+    assert_contains(text, "mcuforge_format_version 2");
     assert_contains(text, "conv1d");
     assert_contains(text, "add1");
     assert_contains(text, "c2,r1");
@@ -1105,6 +1105,89 @@ static void poke_float(const char *path, const char *h5path, size_t index, float
     H5Fclose(f);
 }
 
+/* Sets element `index` of int8 dataset h5path of a saved file to v. */
+static void poke_int8(const char *path, const char *h5path, size_t index, int v)
+{
+    hid_t f = edit(path);
+    hid_t d = H5Dopen2(f, h5path, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t sp = H5Dget_space(d);
+    size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
+    assert_true(index < n);
+    signed char *buf = malloc(n);
+    assert_non_null(buf);
+    assert_true(H5Dread(d, H5T_NATIVE_SCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    buf[index] = (signed char)v;
+    assert_true(H5Dwrite(d, H5T_NATIVE_SCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    free(buf);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+/* Pruning masks (format version 2): every kernel's kernel_mask is saved and loaded back with
+ * the parameters; a model without a mask saves none and loads without one; a flag other than
+ * 0/1, or a pruned value that is not 0, is refused naming the dataset and the index. */
+static void test_masks_round_trip(void **state)
+{
+    (void)state;
+    paths p;
+    setup_paths(&p, "masks");
+    mf_model *m = model_1d();
+    mf_error err;
+    mf_error_clear(&err);
+    save_ok(m, p.model);
+    mf_model *b = mf_model_load(p.model, &err);
+    assert_non_null(b);
+    assert_null(b->mask); /* dense */
+    mf_model_free(b);
+
+    assert_int_equal(mf_model_mask_alloc(m, &err), MF_OK);
+    size_t off, n, pruned = 0;
+    for (int i = 1; i < m->n_nodes; i++)
+        if (mf_node_kernel(m, i, &off, &n))
+            for (size_t k = 0; k < n; k += 3)
+                m->mask[off + k] = 0, pruned++;
+    mf_model_mask_apply(m);
+    size_t total = 0;
+    assert_int_equal(mf_model_mask_zeros(m, -1, &total), pruned);
+    assert_true(total > pruned);
+    save_ok(m, p.model);
+    b = mf_model_load(p.model, &err);
+    assert_non_null(b);
+    assert_non_null(b->mask);
+    assert_memory_equal(b->mask, m->mask, m->n_params);
+    assert_memory_equal(b->params, m->params, sizeof(float) * m->n_params);
+    mf_model_free(b);
+
+    assert_true(mf_node_kernel(m, mf_model_find(m, "c2"), &off, &n));
+    poke_float(p.model, "/layers/c2/kernel", 3, 0.5f); /* index 3 is pruned (3 = 0 mod 3) */
+    const char *msg = load_fails(p.model, &err);
+    assert_contains(msg, "/layers/c2/kernel_mask");
+    assert_contains(msg, "index 3 is pruned");
+    save_ok(m, p.model);
+    poke_int8(p.model, "/layers/c1/kernel_mask", 4, 2);
+    msg = load_fails(p.model, &err);
+    assert_contains(msg, "/layers/c1/kernel_mask");
+    assert_contains(msg, "expected 0 (pruned) or 1");
+    mf_model_free(m);
+}
+
+/* A model file of format version 1 (committed, written before masks existed) still loads. */
+static void test_format_version_1_loads(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_error_clear(&err);
+    mf_model *m = mf_model_load(MF_SOURCE_DIR "/tests/fixtures/model_v1.h5", &err);
+    if (!m) fail_msg("%s", err.message);
+    assert_null(m->mask);
+    assert_int_equal(m->n_nodes, 5); /* input, conv1, pool1, flatten, fc */
+    assert_true(mf_model_find(m, "fc") > 0);
+    assert_true(m->n_params > 0);
+    mf_model_free(m);
+}
+
 /* Regression: non-finite preprocessing statistics were loaded and printed into the firmware's
  * model.c as nanf/inff (which does not compile); NaN/inf weights and negative variances were
  * loaded without a word (a negative variance was later blamed on the folded kernel); a zero std
@@ -1168,6 +1251,8 @@ int main(void)
         cmocka_unit_test(test_large_config),
         cmocka_unit_test(test_file_layout),
         cmocka_unit_test(test_version_mismatch),
+        cmocka_unit_test(test_masks_round_trip),
+        cmocka_unit_test(test_format_version_1_loads),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_garbage_and_missing),
         cmocka_unit_test(test_wrong_shape),

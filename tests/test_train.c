@@ -347,7 +347,7 @@ static void test_non_finite_loss_stops_training(void **state)
     mf_train_config tc = base_config();
     tc.epochs = 4;
     poison p = {m, 0, 6};
-    mf_train_hooks hooks = {&p, NULL, poison_before_step};
+    mf_train_hooks hooks = {&p, NULL, poison_before_step, NULL};
     mf_train_result res;
     mf_error_clear(&err);
     assert_int_equal(mf_train_with(m, &tc, d, NULL, &hooks, &res, &err), MF_ERR);

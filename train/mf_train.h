@@ -50,7 +50,8 @@ typedef struct mf_train_result {
  * (training, and the input statistics, would be 0/0). */
 int mf_dataset_check_train_split(const mf_dataset *d, mf_error *err);
 
-/* Trains m in place (parameters initialised by the caller) on d. Progress goes to `log`
+/* Trains m in place (parameters initialised by the caller) on d. A model with a pruning mask
+ * keeps its pruned values 0: the mask is applied after every optimizer step. Progress goes to `log`
  * (a bar if it is a terminal and tc->progress allows, else one line per epoch). An empty
  * training split is refused up front; the first non-finite loss (or non-finite weights at the
  * end of an epoch) stops training with an error naming the epoch and step. */
@@ -64,6 +65,9 @@ typedef struct mf_train_hooks {
     void *ctx;
     int (*workspaces)(void *ctx, mf_workspace *const *ws, int n, mf_error *err);
     void (*before_step)(void *ctx, const float *params);
+    /* after every optimizer step (step counts from 1 over the whole run), before the model's
+     * pruning mask is applied: may change the mask (gradual pruning); MF_ERR stops training */
+    int (*after_step)(void *ctx, mf_model *m, long step, mf_error *err);
 } mf_train_hooks;
 int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
                   const mf_train_hooks *hooks, mf_train_result *res, mf_error *err);

@@ -318,7 +318,7 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
     mf_progress_init(&prog, log, tc->progress, tc->epochs, d->n_train);
     prog.eval_split = res->eval_split;
     int rc = MF_OK;
-    long step = 0;
+    long step = 0; /* optimizer steps taken (batches drawn) */
     for (int epoch = 0; epoch < tc->epochs && rc == MF_OK; epoch++) {
         double t0 = now_seconds();
         float lr = mf_schedule_lr(tc, epoch);
@@ -390,6 +390,11 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
             }
             mf_update_state(m, m->state, ran, active);
             mf_optimizer_step(&opt, m->params, j->grad[0], lr);
+            if (hooks && hooks->after_step && hooks->after_step(hooks->ctx, m, step, err)) {
+                rc = MF_ERR;
+                break;
+            }
+            mf_model_mask_apply(m); /* pruned weights stay exactly 0 */
             loss_sum += batch_loss;
             mf_progress_batch(&prog, epoch, start + j->n, loss_sum / (start + j->n),
                               (double)correct / (start + j->n), now_seconds() - t0);
