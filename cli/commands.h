@@ -10,6 +10,7 @@ int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_deploy(int argc, char **argv);
 
 int cmd_lower(int argc, char **argv);

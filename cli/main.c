@@ -14,6 +14,8 @@ static const command commands[] = {
     {"run", cmd_run, "run a config's whole chain: train, then quantize (quantize section)"},
     {"train", cmd_train, "train a model from a config (YAML)"},
     {"eval", cmd_eval, "evaluate a model on its dataset: accuracy, per class, confusion"},
+    {"prune", cmd_prune,
+     "magnitude pruning of conv and dense kernels, gradual while fine-tuning; masks saved"},
     {"quantize", cmd_quantize,
      "post-training quantization to int16/int8, accuracy from integer kernels"},
     {"deploy", cmd_deploy, "generate Cortex-M4F firmware; --run builds it and measures it in QEMU"},

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "mf_compress.h"
 #include "mf_config.h"
 #include "mf_core.h"
 #include "mf_datasets.h"
@@ -16,6 +17,33 @@
 /* Trains the model cfg describes and writes train.output with history.csv, history.png,
  * confusion.csv and per_class.csv beside it. */
 int mf_pipeline_train(const mf_config *cfg, FILE *log, mf_error *err);
+
+/* A float model file, the config embedded in it (overrides applied; the dataset section
+ * checked) and that dataset, normalised with the model's statistics; the dataset's sample shape
+ * and classes must be the model's. On error nothing is left allocated. */
+int mf_pipeline_model_data(const char *model_path, char *const *overrides, int n_overrides,
+                           FILE *log, mf_model **model, mf_config **cfg, mf_dataset **data,
+                           mf_error *err);
+
+/* Prunes a float model file (DESIGN.md §9): magnitude pruning of its conv and dense kernels to
+ * spec.sparsity, gradually while fine-tuning on its embedded config's dataset (epochs > 0; the
+ * schedule mf_prune_schedule_at from `initial` at the first step to the target after
+ * ramp_epochs, the mask recomputed every `every` steps) or at once (epochs 0); then the test
+ * accuracy before and after, the sparsity per layer, and the pruned model file (with its masks)
+ * at out_path. */
+typedef struct mf_prune_request {
+    const char *model_path, *out_path;
+    mf_prune_spec spec;
+    int epochs;       /* fine-tuning epochs (0: one-shot pruning, no training) */
+    double lr;        /* 0: a tenth of the config's train.lr */
+    double initial;   /* the schedule's first sparsity */
+    int ramp_epochs;  /* epochs the ramp takes (0: two thirds of epochs, at least 1) */
+    long every;       /* optimizer steps between mask updates (0: a quarter of an epoch) */
+    int threads;      /* 0: the config's train.threads */
+    char **overrides; /* key=value applied to the embedded config */
+    int n_overrides;
+} mf_prune_request;
+int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err);
 
 /* Quantizes a float model file with its embedded config's dataset: PTQ (or PTQ then QAT),
  * accuracy of the integer program against the float one, the per-layer error report, then the

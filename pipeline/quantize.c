@@ -18,30 +18,9 @@ int mf_pipeline_quantize(const mf_quantize_request *r, FILE *log, mf_error *err)
     int *pred_f = NULL, *pred_q = NULL, rc = 1;
     const int bits = r->ptq.q.bits, threads = r->ptq.threads > 0 ? r->ptq.threads : 1;
     mf_metrics mq = {0};
-    model = mf_model_load(r->model_path, err);
-    if (!model) goto done;
-    if (!model->config_text) {
-        mf_error_set(err, "%s has no embedded config: cannot find its dataset", r->model_path);
+    if (mf_pipeline_model_data(r->model_path, r->overrides, r->n_overrides, log, &model, &cfg,
+                               &data, err))
         goto done;
-    }
-    char origin[4200];
-    snprintf(origin, sizeof origin, "%s (embedded config)", r->model_path);
-    if (mf_config_load_text(model->config_text, origin, r->overrides, r->n_overrides,
-                            MF_CONFIG_DATASET_ONLY, &cfg, err) ||
-        mf_dataset_load(&cfg->dataset, log ? stderr : NULL, &data, err))
-        goto done;
-    /* an override (or an edited config) may describe samples the model cannot take: PTQ would
-     * read each sample at the model's input size, past the end of the dataset's buffer */
-    if (!mf_shape_equal(&data->shape, &model->input_shape) ||
-        (int)mf_model_output_size(model) != data->classes) {
-        char a[64], b[64];
-        mf_error_set(err, "%s takes %s and predicts %zu classes; dataset %s has %s and %d classes",
-                     r->model_path, mf_shape_str(&model->input_shape, a, sizeof a),
-                     mf_model_output_size(model), data->name,
-                     mf_shape_str(&data->shape, b, sizeof b), data->classes);
-        goto done;
-    }
-    mf_dataset_apply_model(model, data);
     q = mf_ptq(model, data->x_train, data->n_train, &r->ptq, err);
     if (!q) goto done;
     int n_cal = r->ptq.calibration > 0 && r->ptq.calibration < data->n_train ? r->ptq.calibration

@@ -1,0 +1,301 @@
+/* Pruning (compress/, pipeline/prune.c, cli/cmd_prune.c): magnitude selection (global, per
+ * layer, exclusions, ties, masks that only grow), the gradual schedule (hand-computed values),
+ * the trainer keeping pruned weights at 0, folding and QAT keeping them, the pruned file, and
+ * the CLI's errors. The model is tests/fixtures/model_v1.h5 (conv1d 2→4 k3, pool, dense 28→3 on
+ * a synthetic dataset its embedded config describes). */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mf_compress.h"
+#include "mf_model_io.h"
+#include "mf_pipeline.h"
+#include "mf_quantize.h"
+#include "testutil.h"
+
+#define FIXTURE MF_SOURCE_DIR "/tests/fixtures/model_v1.h5"
+
+static mf_model *load_fixture(void)
+{
+    mf_error err;
+    mf_error_clear(&err);
+    mf_model *m = mf_model_load(FIXTURE, &err);
+    if (!m) fail_msg("%s", err.message);
+    return m;
+}
+
+/* Kernel values of every prunable layer set to distinct magnitudes: value k of the model's
+ * kernels (in order) is ±(k + 1) / 1000, the sign alternating, except that values 10 and 11
+ * share one magnitude (a tie). */
+static void distinct_kernels(mf_model *m)
+{
+    size_t k = 0;
+    for (int i = 1; i < m->n_nodes; i++) {
+        size_t off, n;
+        if (!mf_node_kernel(m, i, &off, &n)) continue;
+        for (size_t e = 0; e < n; e++, k++) {
+            const double mag = (double)(k == 11 ? 11 : k + 1) / 1000.0;
+            m->params[off + e] = (float)(k % 2 ? -mag : mag);
+        }
+    }
+}
+
+/* The smallest magnitudes go, exactly round(s · values), per group. */
+static void test_magnitude_global_and_per_layer(void **state)
+{
+    (void)state;
+    mf_model *m = load_fixture();
+    mf_error err;
+    mf_error_clear(&err);
+    distinct_kernels(m);
+    const int conv = mf_model_find(m, "conv1"), fc = mf_model_find(m, "fc");
+    size_t coff, cn, foff, fn;
+    assert_true(mf_node_kernel(m, conv, &coff, &cn));
+    assert_true(mf_node_kernel(m, fc, &foff, &fn));
+    assert_int_equal(cn, 24); /* 3 · 2 · 4 */
+    assert_int_equal(fn, 84); /* 28 · 3 (7 positions · 4 channels) */
+    /* global 25 %: 27 of 108 values, the 27 smallest: conv1's 24 (1..24 / 1000) and fc's 3 */
+    mf_prune_spec s = {0.25, 0, NULL, 0};
+    assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_OK);
+    assert_non_null(m->mask);
+    assert_int_equal(mf_model_mask_zeros(m, conv, NULL), 24);
+    assert_int_equal(mf_model_mask_zeros(m, fc, NULL), 3);
+    for (size_t e = 0; e < fn; e++)
+        assert_int_equal(m->mask[foff + e], e >= 3);
+    for (size_t e = 0; e < cn; e++)
+        assert_true(m->params[coff + e] == 0.0f);
+    /* a smaller target later prunes nothing more and restores nothing */
+    s.sparsity = 0.1;
+    assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_mask_zeros(m, -1, NULL), 27);
+    mf_model_free(m);
+
+    /* per layer 11/24: 11 of conv1, 39 of fc, each its own smallest; the tie (values 10 and 11
+     * of conv1, both 11 / 1000) splits by index: 10 goes first */
+    m = load_fixture();
+    distinct_kernels(m);
+    s.sparsity = 11.0 / 24.0, s.per_layer = 1;
+    assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_OK);
+    assert_int_equal(mf_model_mask_zeros(m, conv, NULL), 11);
+    assert_int_equal(m->mask[coff + 10], 0);
+    assert_int_equal(m->mask[coff + 11], 1);
+    assert_int_equal(mf_model_mask_zeros(m, fc, NULL), 39); /* round(84 · 11 / 24 = 38.5) */
+    mf_model_free(m);
+
+    /* excluded layers stay dense; the others take the whole target */
+    m = load_fixture();
+    distinct_kernels(m);
+    char *ex[1] = {"conv1"};
+    mf_prune_spec se = {0.5, 0, ex, 1};
+    assert_int_equal(mf_prune_magnitude(m, &se, &err), MF_OK);
+    assert_int_equal(mf_model_mask_zeros(m, conv, NULL), 0);
+    assert_int_equal(mf_model_mask_zeros(m, fc, NULL), 42);
+    mf_model_free(m);
+}
+
+static void test_magnitude_errors(void **state)
+{
+    (void)state;
+    mf_model *m = load_fixture();
+    mf_error err;
+    mf_error_clear(&err);
+    mf_prune_spec s = {1.0, 0, NULL, 0};
+    assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "outside [0, 1)"));
+    s.sparsity = -0.1;
+    assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_ERR);
+    char *unknown[1] = {"nope"}, *pool[1] = {"pool1"}, *all[2] = {"conv1", "fc"};
+    mf_prune_spec e1 = {0.5, 0, unknown, 1}, e2 = {0.5, 0, pool, 1}, e3 = {0.5, 0, all, 2};
+    assert_int_equal(mf_prune_magnitude(m, &e1, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "no layer is named 'nope'"));
+    assert_int_equal(mf_prune_magnitude(m, &e2, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "'pool1' has no kernel"));
+    assert_int_equal(mf_prune_magnitude(m, &e3, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "no conv or dense layer is left"));
+    assert_null(m->mask); /* nothing was pruned */
+    mf_model_free(m);
+}
+
+/* Zhu & Gupta: s(t) = sf + (si − sf)(1 − (t − t0)/(t1 − t0))^3. */
+static void test_schedule_hand_values(void **state)
+{
+    (void)state;
+    const mf_prune_schedule s = {0.1, 0.9, 100, 300, 50};
+    assert_true(fabs(mf_prune_schedule_at(&s, 0) - 0.1) < 1e-12);
+    assert_true(fabs(mf_prune_schedule_at(&s, 100) - 0.1) < 1e-12);
+    assert_true(fabs(mf_prune_schedule_at(&s, 200) - (0.9 - 0.8 * 0.125)) < 1e-12); /* r = 1/2 */
+    assert_true(fabs(mf_prune_schedule_at(&s, 250) - (0.9 - 0.8 / 64)) < 1e-12);    /* r = 1/4 */
+    assert_true(fabs(mf_prune_schedule_at(&s, 300) - 0.9) < 1e-12);
+    assert_true(fabs(mf_prune_schedule_at(&s, 1000) - 0.9) < 1e-12);
+    assert_false(mf_prune_schedule_due(&s, 99));
+    assert_true(mf_prune_schedule_due(&s, 100));
+    assert_false(mf_prune_schedule_due(&s, 120));
+    assert_true(mf_prune_schedule_due(&s, 150));
+    assert_true(mf_prune_schedule_due(&s, 300));
+    assert_false(mf_prune_schedule_due(&s, 301));
+    const mf_prune_schedule odd = {0.0, 0.5, 0, 7, 3}; /* the end is due off the grid too */
+    assert_true(mf_prune_schedule_due(&odd, 6));
+    assert_true(mf_prune_schedule_due(&odd, 7));
+}
+
+/* Gradual pruning while fine-tuning: the saved model has the exact target sparsity over its
+ * kernels, its masks, and a 0 wherever the mask says pruned; the weights kept were trained. */
+static void test_pipeline_gradual(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("prune_gradual");
+    char out[1024];
+    snprintf(out, sizeof out, "%s/pruned.h5", dir);
+    mf_prune_request r = {FIXTURE, out, {0.6, 0, NULL, 0}, 3, 0.0, 0.1, 2, 2, 1, NULL, 0};
+    mf_error err;
+    mf_error_clear(&err);
+    if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
+    mf_model *dense = load_fixture(), *p = mf_model_load(out, &err);
+    assert_non_null(p);
+    assert_non_null(p->mask);
+    size_t total = 0;
+    assert_int_equal(mf_model_mask_zeros(p, -1, &total), 65); /* round(0.6 · 108) */
+    assert_int_equal(total, 108);
+    size_t kept_changed = 0;
+    for (size_t i = 0; i < p->n_params; i++) {
+        if (!p->mask[i]) assert_true(p->params[i] == 0.0f);
+        kept_changed += p->mask[i] && p->params[i] != dense->params[i];
+    }
+    assert_true(kept_changed > 0); /* fine-tuned */
+    mf_model_free(p);
+    mf_model_free(dense);
+
+    /* a bad request is refused before anything is written */
+    char bad_out[1024];
+    snprintf(bad_out, sizeof bad_out, "%s/never.h5", dir);
+    mf_prune_request b = r;
+    b.out_path = bad_out, b.initial = 0.7;
+    assert_int_equal(mf_pipeline_prune(&b, NULL, &err), MF_ERR);
+    assert_non_null(strstr(err.message, "initial sparsity"));
+    assert_int_equal(tu_count_entries(dir), 1);
+}
+
+/* Folding and QAT keep pruned weights at 0: the folded model carries the mask, and the integer
+ * weights of the QAT-trained model are 0 wherever the mask is (runtime layout [cout][K] against
+ * the file's [K][cout]). */
+static void test_fold_and_qat_keep_zeros(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("prune_qat");
+    char pruned[1024], q8[1024];
+    snprintf(pruned, sizeof pruned, "%s/pruned.h5", dir);
+    snprintf(q8, sizeof q8, "%s/pruned.q8.h5", dir);
+    mf_prune_request r = {FIXTURE, pruned, {0.5, 1, NULL, 0}, 0, 0.0, 0.0, 0, 0, 1, NULL, 0};
+    mf_error err;
+    mf_error_clear(&err);
+    if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
+    mf_model *p = mf_model_load(pruned, &err);
+    assert_non_null(p);
+    mf_model *folded = mf_fold_model(p, &err);
+    assert_non_null(folded);
+    assert_non_null(folded->mask);
+    assert_int_equal(mf_model_mask_zeros(folded, -1, NULL), mf_model_mask_zeros(p, -1, NULL));
+    mf_model_free(folded);
+
+    mf_quantize_request q = {pruned, q8, {{8, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, 1}, 1, 2, 0.01,
+                             NULL,   0};
+    if (mf_pipeline_quantize(&q, NULL, &err)) fail_msg("%s", err.message);
+    int is_float = 0;
+    mf_qmodel *qm = mf_qmodel_load(q8, &is_float, &err);
+    assert_non_null(qm);
+    const mf_model *f = qm->model;
+    assert_non_null(f->mask); /* the quantized file carries the masks too */
+    size_t zeros_checked = 0;
+    for (int i = 1; i < f->n_nodes; i++) {
+        size_t off, n;
+        if (!mf_node_kernel(f, i, &off, &n)) continue;
+        const size_t cout = (size_t)f->nodes[i].out_shape.dim[f->nodes[i].out_shape.rank - 1];
+        const int8_t *w = qm->nodes[i].w;
+        assert_int_equal(qm->nodes[i].n_weights, n);
+        for (size_t e = 0; e < n; e++) {
+            if (f->mask[off + e]) continue;
+            assert_true(f->params[off + e] == 0.0f);
+            assert_int_equal(w[(e % cout) * (n / cout) + e / cout], 0);
+            zeros_checked++;
+        }
+    }
+    assert_int_equal(zeros_checked, mf_model_mask_zeros(p, -1, NULL));
+    mf_qmodel_free(qm);
+    mf_model_free(p);
+}
+
+/* The CLI: a pruned file beside the model by default; usage errors exit 2 naming the option;
+ * a missing model file exits 1 naming it. */
+static void test_cli(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("prune_cli");
+    char model[1024], exe[1024], out[8192];
+    snprintf(model, sizeof model, "%s/m.h5", dir);
+    snprintf(exe, sizeof exe, "%s/mcuforge", MF_BINARY_DIR);
+    {
+        mf_error err;
+        mf_model *m = load_fixture();
+        assert_int_equal(mf_model_save(m, model, &err), MF_OK);
+        mf_model_free(m);
+    }
+    char *ok[] = {exe,        "prune", model,       "--sparsity", "0.5",
+                  "--epochs", "1",     "--threads", "1",          NULL};
+    assert_int_equal(tu_run_capture(NULL, ok, out, sizeof out), 0);
+    assert_non_null(strstr(out, "all kernels"));
+    assert_non_null(strstr(out, "50.00 %"));
+    char pruned[1100];
+    snprintf(pruned, sizeof pruned, "%s/m.pruned.h5", dir);
+    mf_error err;
+    mf_model *p = mf_model_load(pruned, &err);
+    assert_non_null(p);
+    assert_int_equal(mf_model_mask_zeros(p, -1, NULL), 54);
+    mf_model_free(p);
+
+    struct {
+        char *args[10];
+        int status;
+        const char *says;
+    } bad[] = {
+        {{"prune", model, NULL}, 2, "give the target --sparsity"},
+        {{"prune", model, "--sparsity", "1.5", NULL}, 2, "--sparsity '1.5'"},
+        {{"prune", model, "--sparsity", "0.5", "--initial", "0.6", NULL}, 2, "--initial 0.6"},
+        {{"prune", model, "--sparsity", "0.5", "--exclude", "a,,b", NULL}, 2, "empty layer name"},
+        {{"prune", model, "--sparsity", "0.5", "--epochs", "2", "--ramp-epochs", "3", NULL},
+         2,
+         "--ramp-epochs 3"},
+        {{"prune", model, "--sparsity", "0.5", "--bogus", NULL}, 2, "unknown option '--bogus'"},
+        {{"prune", "/nonexistent/m.h5", "--sparsity", "0.5", NULL}, 1, "/nonexistent/m.h5"},
+        {{"prune", model, "--sparsity", "0.5", "--epochs", "0", "--exclude", "fc,zz", NULL},
+         1,
+         "no layer is named 'zz'"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        char *argv[12] = {exe};
+        for (int a = 0; bad[k].args[a]; a++)
+            argv[a + 1] = bad[k].args[a];
+        const int status = tu_run_capture(NULL, argv, out, sizeof out);
+        if (status != bad[k].status || !strstr(out, bad[k].says))
+            fail_msg("case %zu: status %d (want %d), output:\n%s", k, status, bad[k].status, out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_magnitude_global_and_per_layer),
+        cmocka_unit_test(test_magnitude_errors),
+        cmocka_unit_test(test_schedule_hand_values),
+        cmocka_unit_test(test_pipeline_gradual),
+        cmocka_unit_test(test_fold_and_qat_keep_zeros),
+        cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
