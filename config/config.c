@@ -168,11 +168,25 @@ static const cyaml_schema_field_t deploy_fields[] = {
     CYAML_FIELD_INT("timeout", OPT, mf_deploy_config, timeout),
     CYAML_FIELD_END};
 
+/* (present is not a key: the loader sets it) */
+static const cyaml_schema_field_t prune_fields[] = {
+    CYAML_FIELD_FLOAT("sparsity", OPT, mf_prune_config, sparsity),
+    CYAML_FIELD_INT("epochs", OPT, mf_prune_config, epochs),
+    CYAML_FIELD_FLOAT("lr", OPT, mf_prune_config, lr),
+    CYAML_FIELD_FLOAT("initial", OPT, mf_prune_config, initial),
+    CYAML_FIELD_INT("ramp_epochs", OPT, mf_prune_config, ramp_epochs),
+    CYAML_FIELD_INT("every", OPT, mf_prune_config, every),
+    CYAML_FIELD_BOOL("per_layer", OPT, mf_prune_config, per_layer),
+    CYAML_FIELD_SEQUENCE_COUNT("exclude", OPT | CYAML_FLAG_POINTER, mf_prune_config, exclude,
+                               exclude_count, &string_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_END};
+
 static const cyaml_schema_field_t config_fields[] = {
     CYAML_FIELD_MAPPING("dataset", OPT, mf_config, dataset, dataset_fields),
     CYAML_FIELD_MAPPING("model", OPT, mf_config, model, model_fields),
     CYAML_FIELD_MAPPING("train", OPT, mf_config, train, train_fields),
     CYAML_FIELD_MAPPING("quantize", OPT, mf_config, quantize, quantize_fields),
+    CYAML_FIELD_MAPPING("prune", OPT, mf_config, prune, prune_fields),
     CYAML_FIELD_MAPPING("deploy", OPT, mf_config, deploy, deploy_fields),
     CYAML_FIELD_END,
 };
@@ -227,6 +241,12 @@ static const struct {
     {"quantize.rounding", "half-up"},
     {"quantize.force_n", "-1"},
     {"quantize.calibration", "0"},
+    {"prune.epochs", "4"},
+    {"prune.lr", "0"},
+    {"prune.initial", "0"},
+    {"prune.ramp_epochs", "0"},
+    {"prune.every", "0"},
+    {"prune.per_layer", "false"},
     {"deploy.vectors", "20"},
     {"deploy.all_test", "false"},
     {"deploy.stream", "false"},
@@ -542,7 +562,7 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (!root) {
         rc = mf_error_set(err, "the config is empty (expected the sections dataset, model, "
-                               "train and optionally quantize and deploy)");
+                               "train and optionally prune, quantize and deploy)");
         mf_error_at(err, path, 0, 0, NULL);
     } else {
         /* A second document would be ignored by libcyaml: refuse it rather than drop it. */
@@ -1253,6 +1273,49 @@ static int validate_quantize(const mf_config *c, const char *creator, mf_error *
     return MF_OK;
 }
 
+/* The optional prune section (creator as for quantize). The layer names of exclude are checked
+ * against the model when it is pruned. */
+static int validate_prune(const mf_config *c, const char *creator, mf_error *err)
+{
+    const mf_prune_config *p = &c->prune;
+    if (!p->present) return MF_OK;
+    if (!given(c, "prune.sparsity")) {
+        if (!creator)
+            return mf_config_fail(c, err, "prune.sparsity", true,
+                                  "the prune section needs sparsity (0 to 0.99), e.g. "
+                                  "sparsity: 0.875");
+        mf_error_set(err,
+                     "override '%.*s%s': the prune section needs sparsity (0 to 0.99), e.g. "
+                     "prune.sparsity=0.875",
+                     MF_OVERRIDE_SHOWN, creator, strlen(creator) > MF_OVERRIDE_SHOWN ? "..." : "");
+        mf_error_at(err, NULL, 0, 0, "prune.sparsity");
+        return MF_ERR;
+    }
+    if (!(p->sparsity >= 0.0f && p->sparsity <= 0.99f))
+        return mf_config_fail(c, err, "prune.sparsity", false, "must be in [0, 0.99], found %g",
+                              (double)p->sparsity);
+    if (!(p->initial >= 0.0f && p->initial <= p->sparsity))
+        return mf_config_fail(c, err, "prune.initial", false,
+                              "must be in [0, sparsity = %g], found %g", (double)p->sparsity,
+                              (double)p->initial);
+    if (!(p->lr >= 0.0f && p->lr <= 100.0f))
+        return mf_config_fail(c, err, "prune.lr", false,
+                              "must be in [0, 100] (0: a tenth of train.lr), found %g",
+                              (double)p->lr);
+    if (check_range(c, "prune.epochs", p->epochs, 0, MF_CONFIG_MAX_EPOCHS, err) ||
+        check_range(c, "prune.ramp_epochs", p->ramp_epochs, 0, p->epochs, err) ||
+        check_range(c, "prune.every", p->every, 0, 1 << 30, err))
+        return MF_ERR;
+    for (unsigned i = 0; i < p->exclude_count; i++) {
+        char item[48];
+        snprintf(item, sizeof item, "prune.exclude[%u]", i);
+        if (!p->exclude[i] || !p->exclude[i][0])
+            return mf_config_fail(c, err, item, false, "an empty layer name");
+        if (check_length(c, item, p->exclude[i], err)) return MF_ERR;
+    }
+    return MF_OK;
+}
+
 /* The optional deploy section. */
 static int validate_deploy(const mf_config *c, mf_error *err)
 {
@@ -1334,7 +1397,7 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
     int rc = apply_defaults(c, err);
     if (rc == MF_OK) rc = name_layers(c, err);
     if (rc == MF_OK) rc = mf_config_apply_overrides(c, overrides, n_overrides, err);
-    const char *quantize_creator = NULL;
+    const char *quantize_creator = NULL, *prune_creator = NULL;
     if (rc == MF_OK) {
         drop_empty_template(c);
         rc = name_layers(c, err);
@@ -1342,6 +1405,9 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
         if (!mf_marks_in_file(c->marks, "quantize"))
             quantize_creator = section_override("quantize", overrides, n_overrides);
         c->quantize.present = mf_marks_in_file(c->marks, "quantize") || quantize_creator;
+        if (!mf_marks_in_file(c->marks, "prune"))
+            prune_creator = section_override("prune", overrides, n_overrides);
+        c->prune.present = mf_marks_in_file(c->marks, "prune") || prune_creator;
         c->deploy.present = mf_marks_in_file(c->marks, "deploy") ||
                             section_override("deploy", overrides, n_overrides);
     }
@@ -1351,6 +1417,8 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_train(c, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY))
         rc = validate_quantize(c, quantize_creator, err);
+    if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY))
+        rc = validate_prune(c, prune_creator, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_deploy(c, err);
     if (rc != MF_OK) {
         mf_config_free(c);

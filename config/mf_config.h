@@ -46,6 +46,8 @@ typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index *
  *                                          two <= 2^17        window: 10 s at 8 kHz)
  *   dataset.mfcc.frame_ms, shift_ms        <= 10000 ms        a window or shift of 80000 samples
  *   deploy.timeout                         1 .. 86400 s       one QEMU run (a day)
+ *   prune.epochs, prune.ramp_epochs        0 .. 100000        as train.epochs
+ *   prune.every                            0 .. 2^30          optimizer steps
  *   dataset.path, dataset.cache_dir,       <= 1024 characters file names derived from them
  *     train.output, deploy.out, deploy.opt                    (fixed 4096-byte buffers)
  *   the YAML text itself                   16 MiB, 64 nested  the parse (config_internal.h)
@@ -178,6 +180,21 @@ typedef struct mf_quantize_config {
     int calibration;        /* training samples to calibrate on, 0 (default) = all */
 } mf_quantize_config;
 
+/* The optional prune section: `mcuforge run` prunes the trained model with it (as `mcuforge
+ * prune`, DESIGN §9) before quantizing, and the next steps take the pruned model. */
+typedef struct mf_prune_config {
+    bool present;    /* the section is in the config (set by the loader) */
+    float sparsity;  /* required: share of the conv/dense kernel values pruned, 0 .. 0.99 */
+    int epochs;      /* fine-tuning epochs while pruning gradually, default 4; 0: at once */
+    float lr;        /* fine-tuning rate, 0 (default) = a tenth of train.lr */
+    float initial;   /* the schedule's first sparsity, default 0 */
+    int ramp_epochs; /* epochs of the ramp to the target, 0 (default) = two thirds of epochs */
+    int every;       /* optimizer steps between mask updates, 0 (default) = a quarter epoch */
+    bool per_layer;  /* every kernel at the sparsity (default false: one global threshold) */
+    char **exclude;  /* layer names kept dense */
+    unsigned exclude_count;
+} mf_prune_config;
+
 /* The optional deploy section: `mcuforge run` then deploys the (quantized) model as firmware
  * and, with run, measures it in QEMU (as `mcuforge deploy`). Precision: the quantize
  * section's bits, float32 without one. */
@@ -198,6 +215,7 @@ typedef struct mf_config {
     mf_model_config model;
     mf_train_config train;
     mf_quantize_config quantize;
+    mf_prune_config prune;
     mf_deploy_config deploy;
     mf_yaml_marks *marks;
 } mf_config;

@@ -1,5 +1,6 @@
-/* The whole chain a config describes: train, then quantize (quantize section), then deploy and
- * measure on the emulated target (deploy section). */
+/* The whole chain a config describes: train, then prune (prune section), then quantize (quantize
+ * section), then deploy and measure on the emulated target (deploy section); each step takes
+ * the model file the one before wrote. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,10 +15,34 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
         return MF_ERR;
     if (mf_pipeline_train(cfg, log, err)) return MF_ERR;
     const mf_quantize_config *qc = &cfg->quantize;
-    char out[4200];
+    const mf_prune_config *pc = &cfg->prune;
+    char out[4200], pruned[4200];
     snprintf(out, sizeof out, "%s", cfg->train.output); /* the model the next step takes */
+    if (pc->present) {
+        size_t len = strlen(out);
+        int h5 = len > 3 && !strcmp(out + len - 3, ".h5");
+        snprintf(pruned, sizeof pruned, "%.*s.pruned.h5", (int)(h5 ? len - 3 : len), out);
+        mf_prune_request req = {out,
+                                pruned,
+                                {pc->sparsity, pc->per_layer, pc->exclude, (int)pc->exclude_count},
+                                pc->epochs,
+                                pc->lr,
+                                pc->initial,
+                                pc->ramp_epochs,
+                                pc->every,
+                                cfg->train.threads,
+                                NULL,
+                                0};
+        if (log) {
+            fprintf(log, "prune: %.2f %% of the kernels\n", 100.0 * pc->sparsity);
+            fflush(log);
+        }
+        if (mf_pipeline_prune(&req, log, err)) return MF_ERR;
+        snprintf(out, sizeof out, "%s", pruned);
+    }
     if (qc->present) {
-        const char *model = cfg->train.output;
+        char model[4200];
+        snprintf(model, sizeof model, "%s", out);
         size_t len = strlen(model);
         int h5 = len > 3 && !strcmp(model + len - 3, ".h5");
         snprintf(out, sizeof out, "%.*s.q%d.h5", (int)(h5 ? len - 3 : len), model, qc->bits);

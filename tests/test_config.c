@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,7 +676,7 @@ static void test_error_syntax_and_file(void **state)
         {TEMPLATE "train:\n  epochs: 3\n lr: 1\n", NULL, "invalid YAML", 5, 2, ""},
         {"", NULL,
          "the config is empty (expected the sections dataset, model, train and optionally "
-         "quantize and deploy)",
+         "prune, quantize and deploy)",
          0, 0, ""},
         {TEMPLATE "---\ntrain: {}\n", NULL, "one YAML document", 4, 1, ""},
         {TEMPLATE "dataset: {name: synthetic}\n", NULL,
@@ -707,8 +708,9 @@ static void test_error_unknown_keys(void **state)
          "min_lr, seed, threads, deterministic, output, progress, mixup_alpha)",
          4, 3, "train.epoch"},
         {TEMPLATE "trian:\n  epochs: 3\n", NULL,
-         "unknown section 'trian' (expected one of: dataset, model, train, quantize, deploy)", 3, 1,
-         "trian"},
+         "unknown section 'trian' (expected one of: dataset, model, train, quantize, prune, "
+         "deploy)",
+         3, 1, "trian"},
         {"dataset: {name: synthetic, shape: [128, 9], clases: 6}\n", NULL,
          "unknown key 'clases' in dataset (expected one of: name, path, shape, classes,", 1, 45,
          "dataset.clases"},
@@ -1392,8 +1394,9 @@ static void test_error_quantize(void **state)
     const error_case cases[] = {
         /* keys and types */
         {TEMPLATE "quantise:\n  bits: 8\n", NULL,
-         "unknown section 'quantise' (expected one of: dataset, model, train, quantize, deploy)", 3,
-         1, "quantise"},
+         "unknown section 'quantise' (expected one of: dataset, model, train, quantize, prune, "
+         "deploy)",
+         3, 1, "quantise"},
         {QUANTIZE "  bits: 8\n  bit: 8\n", NULL,
          "unknown key 'bit' in quantize (expected one of: bits, method, epochs, lr, per_channel, "
          "rounding, force_n, calibration)",
@@ -1464,7 +1467,7 @@ static void test_error_quantize(void **state)
          0, 0, "quantize.bit"},
         {TEMPLATE, "quantise.bits=8",
          "override 'quantise.bits=8': unknown section 'quantise' (expected one of: dataset, "
-         "model, train, quantize, deploy)",
+         "model, train, quantize, prune, deploy)",
          0, 0, "quantise"},
         {TEMPLATE, "quantize=8", "override 'quantize=8': expected a mapping, found '8'", 0, 0,
          "quantize"},
@@ -1484,6 +1487,59 @@ static void test_error_quantize(void **state)
          "quantize.per_channel"},
     };
     expect_errors("test_config_quantize_errors", cases, sizeof cases / sizeof cases[0]);
+}
+
+/* The prune section: absent by default; given in the file or created by an override, with its
+ * defaults; errors at the line and column of the value (or naming the override). */
+static void test_prune_section(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_prune");
+    mf_config *c = load_text(dir, "a.yaml", TEMPLATE, NULL, 0);
+    assert_false(c->prune.present);
+    mf_config_free(c);
+    c = load_text(dir, "b.yaml",
+                  TEMPLATE "prune:\n  sparsity: 0.875\n  per_layer: true\n  exclude: [conv1, fc]\n",
+                  NULL, 0);
+    assert_true(c->prune.present);
+    assert_true(fabsf(c->prune.sparsity - 0.875f) < 1e-6f);
+    assert_int_equal(c->prune.epochs, 4);
+    assert_int_equal(c->prune.ramp_epochs, 0);
+    assert_true(c->prune.per_layer);
+    assert_int_equal(c->prune.exclude_count, 2);
+    assert_string_equal(c->prune.exclude[1], "fc");
+    mf_config_free(c);
+    char *create[] = {"prune.sparsity=0.5", "prune.epochs=0"};
+    c = load_text(dir, "c.yaml", TEMPLATE, create, 2);
+    assert_true(c->prune.present);
+    assert_int_equal(c->prune.epochs, 0);
+    mf_config_free(c);
+}
+
+#define PRUNE TEMPLATE "prune:\n"
+static void test_error_prune(void **state)
+{
+    (void)state;
+    const error_case cases[] = {
+        {PRUNE "  epochs: 2\n", NULL, "the prune section needs sparsity (0 to 0.99)", 3, 1,
+         "prune.sparsity"},
+        {PRUNE "  sparsity: 1.5\n", NULL, "must be in [0, 0.99], found 1.5", 4, 13,
+         "prune.sparsity"},
+        {PRUNE "  sparsity: 0.5\n  initial: 0.6\n", NULL, "must be in [0, sparsity = 0.5]", 5, 12,
+         "prune.initial"},
+        {PRUNE "  sparsity: 0.5\n  epochs: 2\n  ramp_epochs: 3\n", NULL, "found 3", 6, 16,
+         "prune.ramp_epochs"},
+        {PRUNE "  sparsity: 0.5\n  every: -1\n", NULL, "must be >= 0, found -1", 5, 10,
+         "prune.every"},
+        {PRUNE "  sparsity: 0.5\n  exclude: [conv1, \"\"]\n", NULL, "an empty layer name", 5, 20,
+         "prune.exclude[1]"},
+        {PRUNE "  sparsity: half\n", NULL, "expected a number, found 'half'", 4, 13,
+         "prune.sparsity"},
+        {TEMPLATE, "prune.epochs=3",
+         "override 'prune.epochs=3': the prune section needs sparsity (0 to 0.99)", 0, 0,
+         "prune.sparsity"},
+    };
+    expect_errors("test_config_prune_errors", cases, sizeof cases / sizeof cases[0]);
 }
 
 /* Errors from building: the config loads, the model does not fit the data or itself. */
@@ -1848,6 +1904,8 @@ int main(void)
         cmocka_unit_test(test_quantize_overrides),
         cmocka_unit_test(test_quantize_dump),
         cmocka_unit_test(test_error_quantize),
+        cmocka_unit_test(test_prune_section),
+        cmocka_unit_test(test_error_prune),
         cmocka_unit_test(test_error_build),
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),

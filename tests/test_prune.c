@@ -287,6 +287,49 @@ static void test_cli(void **state)
     }
 }
 
+/* `mcuforge run` chains train → prune → quantize: the pruned model and its int8 model beside
+ * the trained one, the pruned file at the config's sparsity. */
+static void test_run_chain(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("prune_run");
+    tu_write_file(dir, "c.yaml",
+                  "dataset: {name: synthetic, shape: [16, 2], classes: 3, train_samples: 64,\n"
+                  "          test_samples: 16, noise: 0.5}\n"
+                  "model:\n"
+                  "  layers:\n"
+                  "    - {name: conv1, type: conv1d, filters: 4, kernel: 3, activation: relu}\n"
+                  "    - {name: flatten, type: flatten}\n"
+                  "    - {name: fc, type: dense, units: 3}\n"
+                  "train: {epochs: 1, batch_size: 16, lr: 0.05, threads: 1}\n"
+                  "prune: {sparsity: 0.75, epochs: 2, exclude: [conv1]}\n"
+                  "quantize: {bits: 8}\n");
+    char exe[1024], cfg[1100], output[1100], out[8192];
+    snprintf(exe, sizeof exe, "%s/mcuforge", MF_BINARY_DIR);
+    snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+    snprintf(output, sizeof output, "train.output=%s/m.h5", dir);
+    char *argv[] = {exe, "run", cfg, output, NULL};
+    const int status = tu_run_capture(NULL, argv, out, sizeof out);
+    if (status != 0) fail_msg("run: status %d\n%s", status, out);
+    assert_non_null(strstr(out, "prune: 75.00 %"));
+    char path[1200];
+    snprintf(path, sizeof path, "%s/m.pruned.h5", dir);
+    mf_error err;
+    mf_model *p = mf_model_load(path, &err);
+    assert_non_null(p);
+    size_t total = 0;
+    assert_int_equal(mf_model_mask_zeros(p, mf_model_find(p, "conv1"), NULL), 0);
+    assert_int_equal(mf_model_mask_zeros(p, mf_model_find(p, "fc"), &total), 126); /* 168·0.75 */
+    assert_int_equal(total, 168);
+    mf_model_free(p);
+    snprintf(path, sizeof path, "%s/m.pruned.q8.h5", dir);
+    int is_float = 1;
+    mf_qmodel *q = mf_qmodel_load(path, &is_float, &err);
+    assert_non_null(q);
+    assert_false(is_float);
+    mf_qmodel_free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +339,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_gradual),
         cmocka_unit_test(test_fold_and_qat_keep_zeros),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_run_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
