@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "mf_compress.h"
 #include "mf_h5.h"
 #include "mf_quantize.h"
 #include "mf_runtime.h"
@@ -197,6 +198,10 @@ int cmd_info(int argc, char **argv)
     read_provenance(path, &p);
     print_model(path, m, &p);
     print_extras(m);
+    if (m->mask) { /* a pruned model (format version 2 masks) */
+        printf("\npruned (kernel_mask):\n");
+        mf_prune_print(m, stdout);
+    }
     mf_model_free(m);
     int is_float = 0;
     mf_qmodel *q = mf_qmodel_load(path, &is_float, &err);

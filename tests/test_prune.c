@@ -258,6 +258,10 @@ static void test_cli(void **state)
     assert_non_null(p);
     assert_int_equal(mf_model_mask_zeros(p, -1, NULL), 54);
     mf_model_free(p);
+    char *info[] = {exe, "info", pruned, NULL}; /* info lists the sparsity per layer */
+    assert_int_equal(tu_run_capture(NULL, info, out, sizeof out), 0);
+    assert_non_null(strstr(out, "pruned (kernel_mask)"));
+    assert_non_null(strstr(out, "all kernels                        54          108   50.00 %"));
 
     struct {
         char *args[10];
