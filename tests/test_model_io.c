@@ -1085,8 +1085,10 @@ static void test_unwritten_datasets_are_refused_fast(void **state)
     }
 }
 
-/* Sets element `index` of float dataset h5path of a saved file to v. */
-static void poke_float(const char *path, const char *h5path, size_t index, float v)
+/* Sets element `index` of dataset h5path of a saved file to *v, read and written as `type`
+ * (esz bytes per element). */
+static void poke(const char *path, const char *h5path, size_t index, hid_t type, size_t esz,
+                 const void *v)
 {
     hid_t f = edit(path);
     hid_t d = H5Dopen2(f, h5path, H5P_DEFAULT);
@@ -1094,35 +1096,26 @@ static void poke_float(const char *path, const char *h5path, size_t index, float
     hid_t sp = H5Dget_space(d);
     size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
     assert_true(index < n);
-    float *buf = malloc(sizeof(float) * n);
+    char *buf = malloc(esz * n);
     assert_non_null(buf);
-    assert_true(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
-    buf[index] = v;
-    assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    assert_true(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
+    memcpy(buf + esz * index, v, esz);
+    assert_true(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
     free(buf);
     H5Sclose(sp);
     H5Dclose(d);
     H5Fclose(f);
 }
 
-/* Sets element `index` of int8 dataset h5path of a saved file to v. */
+static void poke_float(const char *path, const char *h5path, size_t index, float v)
+{
+    poke(path, h5path, index, H5T_NATIVE_FLOAT, sizeof v, &v);
+}
+
 static void poke_int8(const char *path, const char *h5path, size_t index, int v)
 {
-    hid_t f = edit(path);
-    hid_t d = H5Dopen2(f, h5path, H5P_DEFAULT);
-    assert_true(d >= 0);
-    hid_t sp = H5Dget_space(d);
-    size_t n = (size_t)H5Sget_simple_extent_npoints(sp);
-    assert_true(index < n);
-    signed char *buf = malloc(n);
-    assert_non_null(buf);
-    assert_true(H5Dread(d, H5T_NATIVE_SCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
-    buf[index] = (signed char)v;
-    assert_true(H5Dwrite(d, H5T_NATIVE_SCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0);
-    free(buf);
-    H5Sclose(sp);
-    H5Dclose(d);
-    H5Fclose(f);
+    const signed char c = (signed char)v;
+    poke(path, h5path, index, H5T_NATIVE_SCHAR, 1, &c);
 }
 
 /* Pruning masks (format version 2): every kernel's kernel_mask is saved and loaded back with
