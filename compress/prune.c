@@ -12,10 +12,13 @@ typedef struct {
     uint32_t at; /* index into the group's value list */
 } prune_entry;
 
+/* Ascending magnitude, NaN last (a total order even for a diverging model), then index. */
 static int by_magnitude(const void *a, const void *b)
 {
     const prune_entry *x = a, *y = b;
-    if (x->mag != y->mag) return x->mag < y->mag ? -1 : 1;
+    const int nx = isnan(x->mag), ny = isnan(y->mag);
+    if (nx != ny) return nx - ny;
+    if (!nx && x->mag != y->mag) return x->mag < y->mag ? -1 : 1;
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
@@ -104,8 +107,8 @@ int mf_prune_magnitude(mf_model *m, const mf_prune_spec *s, mf_error *err)
 
 double mf_prune_schedule_at(const mf_prune_schedule *s, long step)
 {
-    if (step <= s->begin) return s->initial;
     if (step >= s->end) return s->final;
+    if (step <= s->begin) return s->initial;
     const double r = 1.0 - (double)(step - s->begin) / (double)(s->end - s->begin);
     return s->final + (s->initial - s->final) * r * r * r;
 }

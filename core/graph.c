@@ -308,7 +308,8 @@ int mf_model_finalize_within(mf_model *m, size_t max_values, mf_error *err)
                             "%zu values that can back them",
                             m->n_params + m->n_state, max_values);
     free(m->params);
-    free(m->mask);
+    free(m->mask); /* a new parameter layout: no mask yet */
+    m->mask = NULL;
     free(m->state);
     m->params = calloc(m->n_params ? m->n_params : 1, sizeof(float));
     m->state = calloc(m->n_state ? m->n_state : 1, sizeof(float));

@@ -24,7 +24,9 @@
 #define MF_MAX_ELEMS  ((size_t)1 << 28)
 #define MF_MAX_PARAMS ((size_t)1 << 28)
 
-#define MF_FORMAT_VERSION 2 /* model file attribute mcuforge_format_version (2: pruning masks) */
+/* model file attribute mcuforge_format_version: the newest this build writes (2: pruning masks;
+ * a model without masks is written as 1) */
+#define MF_FORMAT_VERSION 2
 
 typedef struct mf_shape {
     int rank;

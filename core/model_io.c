@@ -1,6 +1,6 @@
 /* Model files (DESIGN.md §3) through the HDF5 C API.
  *
- * Layout (format version 2; version 1 files, which have no masks, load too):
+ * Layout (format version 2 when the model has pruning masks, else 1, which has none):
  *   /                      attributes: mcuforge_format_version (int32), mcuforge_version,
  *                          git_describe (strings), input_shape (int32[rank]), layer_names
  *                          (string[n], node order without the input), output (string), config
@@ -194,7 +194,9 @@ static int write_model(const mf_h5 *c, hid_t f, const mf_model *m)
     }
     for (int i = 0; i < n; i++)
         names[i] = m->nodes[i + 1].spec.name;
-    if (mf_h5_attr_write_int(c, f, ROOT_FIELD, "mcuforge_format_version", MF_FORMAT_VERSION) ||
+    /* a model without masks is written as version 1, which earlier mcuforge builds read */
+    if (mf_h5_attr_write_int(c, f, ROOT_FIELD, "mcuforge_format_version",
+                             m->mask ? MF_FORMAT_VERSION : 1) ||
         mf_h5_attr_write_str(c, f, ROOT_FIELD, "mcuforge_version", MF_VERSION) ||
         mf_h5_attr_write_str(c, f, ROOT_FIELD, "git_describe", MF_GIT_DESCRIBE) ||
         mf_h5_attr_write(c, f, ROOT_FIELD, "input_shape", MF_H5_I32, m->input_shape.rank, shape) ||
@@ -388,12 +390,17 @@ static int read_param(const mf_h5 *c, hid_t g, const char *gfield, const mf_para
  * checked (read 0), or read into m->mask at offset (allocated at the first mask) and checked:
  * every flag 0 or 1, every pruned kernel value 0. */
 static int read_mask(const mf_h5 *c, hid_t g, const char *gfield, const mf_param_desc *d,
-                     mf_model *m, size_t offset, int read)
+                     mf_model *m, size_t offset, int read, int version)
 {
     char field[FIELD_MAX + MF_NAME_MAX + 8];
     snprintf(field, sizeof field, "%s/kernel_mask", gfield);
     int has = mf_h5_exists(c, g, field, "kernel_mask");
     if (has <= 0) return has < 0 ? MF_ERR : MF_OK;
+    if (version < 2)
+        return mf_h5_fail(c, field,
+                          "a pruning mask in a file of format version %d (masks came with "
+                          "version 2)",
+                          version);
     hsize_t dims[MF_MAX_RANK];
     for (int i = 0; i < d->shape.rank; i++)
         dims[i] = (hsize_t)d->shape.dim[i];
@@ -418,7 +425,7 @@ static int read_mask(const mf_h5 *c, hid_t g, const char *gfield, const mf_param
 }
 
 /* Layer i's tensors: checked (read 0), or checked and read (read 1). */
-static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i, int read)
+static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i, int read, int version)
 {
     const mf_node *nd = &m->nodes[i];
     char field[FIELD_MAX];
@@ -441,7 +448,7 @@ static int read_params(const mf_h5 *c, hid_t layers, mf_model *m, int i, int rea
         }
         if (read_param(c, g, field, &d[k], read ? arr + base + d[k].offset : NULL)) goto done;
         if (!d[k].is_state && !strcmp(d[k].name, "kernel") &&
-            read_mask(c, g, field, &d[k], m, base + d[k].offset, read))
+            read_mask(c, g, field, &d[k], m, base + d[k].offset, read, version))
             goto done;
     }
     rc = MF_OK;
@@ -668,7 +675,7 @@ static mf_model *load_model(const mf_h5 *c, hid_t f)
      * loader read more than it holds (DESIGN.md §11) */
     for (int read = 0; read <= 1; read++)
         for (int i = 1; i < m->n_nodes; i++)
-            if (read_params(c, layers, m, i, read)) goto done;
+            if (read_params(c, layers, m, i, read, version)) goto done;
 
     int has_config = mf_h5_attr_exists(c, f, ROOT_FIELD, "config");
     if (has_config < 0) goto done;

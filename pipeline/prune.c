@@ -11,14 +11,16 @@
 typedef struct {
     const mf_prune_spec *spec;
     mf_prune_schedule sched;
-    FILE *log;
+    long updates, last, steps; /* mask updates, the step of the last one, steps seen */
 } prune_ctx;
 
 /* after every optimizer step: the mask grows to the schedule's sparsity when it is due */
 static int prune_after_step(void *ctx, mf_model *m, long step, mf_error *err)
 {
-    const prune_ctx *c = ctx;
+    prune_ctx *c = ctx;
+    c->steps = step;
     if (!mf_prune_schedule_due(&c->sched, step)) return MF_OK;
+    c->updates++, c->last = step;
     mf_prune_spec s = *c->spec;
     s.sparsity = mf_prune_schedule_at(&c->sched, step);
     return mf_prune_magnitude(m, &s, err);
@@ -71,7 +73,7 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
         tc.threads = threads;
         const long per_epoch = (data->n_train + tc.batch_size - 1) / tc.batch_size;
         const int ramp = r->ramp_epochs > 0 ? r->ramp_epochs : (2 * r->epochs + 2) / 3;
-        prune_ctx c = {&r->spec, {r->initial, r->spec.sparsity, 0, ramp * per_epoch, 0}, log};
+        prune_ctx c = {&r->spec, {r->initial, r->spec.sparsity, 0, ramp * per_epoch, 0}, 0, 0, 0};
         c.sched.every = r->every > 0 ? r->every : (per_epoch >= 4 ? per_epoch / 4 : 1);
         if (log) {
             fprintf(log,
@@ -89,6 +91,9 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
         int trc = mf_train_with(model, &tc, data, log, &hooks, &res, err);
         free(res.history);
         if (trc) goto done;
+        if (log)
+            fprintf(log, "mask updated %ld times over %ld steps (the last at step %ld)\n",
+                    c.updates, c.steps, c.last);
         /* the last step reached the target already; a run shorter than the ramp has not */
         if (mf_prune_magnitude(model, &r->spec, err)) goto done;
     }

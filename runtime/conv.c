@@ -11,7 +11,11 @@
  *   float: acc starts at bias (or 0.0f) and adds in[..]·w[..] in the order ky, kx, ci ascending,
  *          one rounding per multiply and per add (built with -ffp-contract=off).
  * Output [oh][ow][cout] = requant(acc) with the shift of the tensor or of channel co
- * (mf_rt_requant_s32/_s64); float: relu → acc < 0 ? 0 : acc. `out` must not alias `in`. */
+ * (mf_rt_requant_s32/_s64); float: relu → acc < 0 ? 0 : acc. `out` must not alias `in`, with
+ * one exception the int8 1D kernels rely on (mf_rt_conv1d_s8_lag, which these references back
+ * on the host): the int8 conv and conv + max pool compute output after output (position, or pool
+ * window, then channel), each after the reads of its own window and before any read of a later
+ * one, so `out` may start where that lag allows; keep that order. */
 #include "mf_runtime.h"
 #include "mf_rt_dsp.h"
 

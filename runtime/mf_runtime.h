@@ -20,7 +20,9 @@
  * not overflow (int8: kh·kw·cin·2^14 + |bias| < 2^31 is enough); average-pool windows and global
  * pools cover < 65536 positions; add alignments lie in [0, 23] (int8) or [0, 47] (int16).
  * Aliasing: `out` may equal an input only for relu, rescale and add (element-wise); conv,
- * dense and pools need separate buffers.
+ * dense and pools need separate buffers, except that the int8 1D convs (mf_rt_conv1d_s8,
+ * mf_rt_conv1d_maxpool_s8, and on the host the references behind them) may write over their
+ * input within mf_rt_conv1d_s8_lag.
  *
  * Float kernels accumulate in float in a fixed order (bias or 0 first, then ky, kx, cin
  * ascending; pools: taps in (ky, kx) order, then sum / (float)count), one rounding per
@@ -154,7 +156,7 @@ void mf_rt_rescale_s8(size_t n, const int8_t *in, int shift, int rounding, int8_
  * integer kernels (requantization is monotonic); for float32 the two orders differ only in the
  * sign of a zero (max(−1, −0.0) → −0.0 → ReLU −0.0, against ReLU first: max(+0.0, −0.0) = +0.0).
  * Any pool geometry is computed correctly; only stride ≥ size avoids recomputing conv outputs.
- * `out` must not alias `in`. */
+ * `out` must not alias `in` (int8 1D: see mf_rt_conv1d_s8_lag). */
 void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                             int pool_sw, const float *in, const float *w, const float *bias,
                             int relu, float *out);

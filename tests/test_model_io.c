@@ -547,7 +547,7 @@ static void test_file_layout(void **state)
     hid_t a = H5Aopen(f, "mcuforge_format_version", H5P_DEFAULT);
     assert_true(a >= 0);
     assert_true(H5Aread(a, H5T_NATIVE_INT, &v) >= 0);
-    assert_int_equal(v, MF_FORMAT_VERSION);
+    assert_int_equal(v, 1); /* no masks: version 1 (test_masks_round_trip: 2) */
     H5Aclose(a);
     const char *root[] = {"mcuforge_version", "git_describe", "input_shape",
                           "layer_names",      "output",       "config"};
@@ -911,7 +911,7 @@ static void test_cli_info(void **state)
     snprintf(cmd, sizeof cmd, "'%s' info '%s' > '%s' 2>&1", exe, p.model, out);
     assert_int_equal(run(cmd), 0);
     char *text = read_text(out);
-    assert_contains(text, "mcuforge_format_version 2");
+    assert_contains(text, "mcuforge_format_version 1");
     assert_contains(text, "conv1d");
     assert_contains(text, "add1");
     assert_contains(text, "c2,r1");
@@ -1146,6 +1146,13 @@ static void test_masks_round_trip(void **state)
     assert_int_equal(mf_model_mask_zeros(m, -1, &total), pruned);
     assert_true(total > pruned);
     save_ok(m, p.model);
+    hid_t fv = H5Fopen(p.model, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t av = H5Aopen(fv, "mcuforge_format_version", H5P_DEFAULT);
+    int version = 0;
+    assert_true(av >= 0 && H5Aread(av, H5T_NATIVE_INT, &version) >= 0);
+    assert_int_equal(version, 2); /* masks: version 2 */
+    H5Aclose(av);
+    H5Fclose(fv);
     b = mf_model_load(p.model, &err);
     assert_non_null(b);
     assert_non_null(b->mask);
@@ -1163,6 +1170,13 @@ static void test_masks_round_trip(void **state)
     msg = load_fails(p.model, &err);
     assert_contains(msg, "/layers/c1/kernel_mask");
     assert_contains(msg, "expected 0 (pruned) or 1");
+    save_ok(m, p.model); /* a mask in a file that says version 1 */
+    hid_t f = edit(p.model);
+    replace_int_attr(f, "mcuforge_format_version", 1);
+    H5Fclose(f);
+    msg = load_fails(p.model, &err);
+    assert_contains(msg, "/layers/c1/kernel_mask");
+    assert_contains(msg, "format version 1");
     mf_model_free(m);
 }
 

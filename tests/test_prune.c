@@ -143,6 +143,9 @@ static void test_schedule_hand_values(void **state)
     const mf_prune_schedule odd = {0.0, 0.5, 0, 7, 3}; /* the end is due off the grid too */
     assert_true(mf_prune_schedule_due(&odd, 6));
     assert_true(mf_prune_schedule_due(&odd, 7));
+    const mf_prune_schedule at_once = {0.2, 0.5, 3, 3, 1}; /* no ramp: the target from `end` */
+    assert_true(fabs(mf_prune_schedule_at(&at_once, 2) - 0.2) < 1e-12);
+    assert_true(fabs(mf_prune_schedule_at(&at_once, 3) - 0.5) < 1e-12);
 }
 
 /* Gradual pruning while fine-tuning: the saved model has the exact target sparsity over its
@@ -249,6 +252,9 @@ static void test_cli(void **state)
     char *ok[] = {exe,        "prune", model,       "--sparsity", "0.5",
                   "--epochs", "1",     "--threads", "1",          NULL};
     assert_int_equal(tu_run_capture(NULL, ok, out, sizeof out), 0);
+    /* 64 samples in batches of 16: 4 steps an epoch; 1 epoch, its ramp 1 epoch (steps 1-4),
+     * a mask update every step (a quarter of an epoch) */
+    assert_non_null(strstr(out, "mask updated 4 times over 4 steps (the last at step 4)"));
     assert_non_null(strstr(out, "all kernels"));
     assert_non_null(strstr(out, "50.00 %"));
     char pruned[1100];

@@ -373,7 +373,10 @@ static void eq_conv1d_s8_overlap(eq_state *st, const mf_rt_geom *g, int pkw, con
     const long lag = mf_rt_conv1d_s8_lag(g, pkw);
     const long nin = (long)eq_nin(g), base = lag < 0 ? -lag : 0;
     const long top = nin > lag + (long)nout ? nin : lag + (long)nout;
-    if (base + top > EQ_IN + 4) return;
+    if (base + top > EQ_IN + 4) { /* cannot happen with the 1D capacities above */
+        eq_fail(st, "conv1d_s8 over its input: the pair does not fit eq_t8", g, NULL, 0);
+        return;
+    }
     for (int opt = 0; opt < 2; opt++) {
         int8_t *in = eq_t8 + base, *out = in + lag;
         memcpy(in, x, (size_t)nin);
