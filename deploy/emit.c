@@ -51,8 +51,8 @@ static void emit_int_array(mf_sb *b, const char *type, const char *name, const v
         case 1:
             v = ((const int8_t *)data)[i];
             break;
-        case 2:
-            v = ((const int16_t *)data)[i];
+        case 2: /* uint16_t: the sparse indices */
+            v = type[0] == 'u' ? ((const uint16_t *)data)[i] : ((const int16_t *)data)[i];
             break;
         case 4:
             v = ((const int32_t *)data)[i];
@@ -147,6 +147,14 @@ int mf_emit_weights(const mf_program *p, mf_sb *b, mf_sb *decl)
                          p->bits - 1 - qn->n_w, qn->n_w, qn->n_w);
         snprintf(name, sizeof name, "%s_w", id);
         emit_blob(b, decl, name, &c->w, wtype);
+        if (c->sparse) {
+            mf_sb_printf(b,
+                         "/* %s: pruned, the nonzero weights above; per output its count, then "
+                         "their input indices %s */\n",
+                         lname, c->idx.shape);
+            snprintf(name, sizeof name, "%s_idx", id);
+            emit_blob(b, decl, name, &c->idx, "uint16_t");
+        }
         if (c->bias.data) {
             if (!qn)
                 mf_sb_printf(b, "/* %s: bias %s, float32 */\n", lname, c->bias.shape);
@@ -304,6 +312,9 @@ static void emit_step(const mf_program *p, int i, mf_sb *stat, mf_sb *body)
             break;
         case 'W':
             mf_sb_printf(body, "%s_w", id);
+            break;
+        case 'X':
+            mf_sb_printf(body, "%s_idx", id);
             break;
         case 'B':
             mf_sb_printf(body, c->bias.data ? "%s_b" : "NULL", id);

@@ -29,6 +29,7 @@ static int prec(int bits)
 
 const char *mf_call_args(const mf_call *c, int bits)
 {
+    if (c->sparse) return "N M I X W B R O";
     return kernels[c->kind].args[prec(bits)];
 }
 
@@ -46,7 +47,9 @@ void mf_call_name(mf_call *c, int bits)
     static const char *const sfx[3] = {"f32", "s16", "s8"};
     c->conv1d = bits == 8 && conv1d_covers(c);
     snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s_%s",
-             c->conv1d ? "conv1d" : kernels[c->kind].stem,
+             c->conv1d   ? "conv1d"
+             : c->sparse ? "dense_sparse"
+                         : kernels[c->kind].stem,
              c->conv1d && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "", sfx[prec(bits)]);
 }
 
@@ -56,7 +59,8 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
-    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
+    if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
+        return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
     return 0;
 }
 
@@ -93,7 +97,10 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
     case MF_K_DENSE:
         if (bits == 32) mf_rt_dense_f32(c->n_in, c->n_out, a, w, bias, c->relu, o);
         if (bits == 16) mf_rt_dense_s16(c->n_in, c->n_out, a, w, bias, rq, o);
-        if (bits == 8) mf_rt_dense_s8(c->n_in, c->n_out, a, w, bias, rq, o, s);
+        if (bits == 8 && c->sparse)
+            mf_rt_dense_sparse_s8(c->n_in, c->n_out, a, c->idx.data, w, bias, rq, o);
+        else if (bits == 8)
+            mf_rt_dense_s8(c->n_in, c->n_out, a, w, bias, rq, o, s);
         break;
     case MF_K_MAXPOOL:
         if (bits == 32) mf_rt_maxpool_f32(g, a, 0, o);

@@ -104,6 +104,8 @@ typedef struct mf_call {
     int first;       /* the node whose inputs it reads (the conv of a fused pair; else = node) */
     char kernel[40]; /* runtime function, "mf_rt_conv_s8" */
     int conv1d;      /* int8 conv on a 1D geometry: the 1D kernel (mf_rt_conv1d_s8, …) */
+    int sparse;      /* int8 dense on pruned weights: mf_rt_dense_sparse_s8 (w: the nonzero
+                        weights, idx: counts and indices; both owned by the call) */
     /* constant parameters */
     mf_rt_geom geom;                        /* conv and pools (of the conv when fused) */
     int pool_kh, pool_kw, pool_sh, pool_sw; /* fused max pool */
@@ -113,7 +115,7 @@ typedef struct mf_call {
     int relu;                               /* float kernels' fused ReLU */
     int rounding;                           /* integer avgpool */
     int align_a, align_b;                   /* integer add */
-    mf_blob w, bias, shifts;
+    mf_blob w, bias, shifts, idx;
     /* tensors: graph node indices, and where they live */
     int n_inputs, in[MF_CALL_MAX_IN], out;
     size_t in_off[MF_CALL_MAX_IN], out_off;
@@ -173,7 +175,7 @@ void mf_program_print(const mf_program *p, FILE *f);
  *   G &geom   P pool_kh, pool_kw, pool_sh, pool_sw   I input 0   J input 1   O output
  *   W weights B bias (or NULL)   R &rq   L relu   D rounding   A align_a   C align_b
  *   N n_in    M n_out   Q positions (n_in)   H channels (n_out)   Z count   0 the literal 0
- *   S scratch (or NULL) */
+ *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);
 
 /* Qm.n of a b-bit format as text ("Q0.7"), or "float" */

@@ -15,6 +15,11 @@ void mf_program_free(mf_program *p)
         for (int i = 0; i < p->m->n_nodes; i++)
             free(p->wf[i]);
     free(p->wf);
+    for (int k = 0; p->calls && k < p->n_calls; k++)
+        if (p->calls[k].sparse) {
+            free((void *)p->calls[k].w.data);
+            free((void *)p->calls[k].idx.data);
+        }
     free(p->calls);
     free(p->call_of);
     mf_plan_free(&p->plan);
@@ -249,7 +254,8 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
         mf_call_name(c, p->bits);
         c->scratch_bytes = mf_call_scratch_bytes(c, p->bits);
         if (c->scratch_bytes > p->scratch_peak) p->scratch_peak = c->scratch_bytes;
-        p->weight_bytes += blob_bytes(&c->w) + blob_bytes(&c->bias) + blob_bytes(&c->shifts);
+        p->weight_bytes +=
+            blob_bytes(&c->w) + blob_bytes(&c->bias) + blob_bytes(&c->shifts) + blob_bytes(&c->idx);
         p->call_of[i] = p->n_calls++;
     }
     if (p->n_calls == 0) {

@@ -89,6 +89,13 @@ void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, c
                      const mf_rt_requant *rq, int16_t *out);
 void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
                     const mf_rt_requant *rq, int8_t *out, void *scratch);
+/* The same outputs as mf_rt_dense_s8 for a pruned layer, its zero weights skipped
+ * (dense_sparse.c): idx holds, output after output, the count n_o of its nonzero weights then
+ * their n_o input indices (ascending, < n_in ≤ 65536); w the nonzero weights in the same order.
+ * Flash: 3 bytes per nonzero weight + 2 per output, against n_in per output dense. */
+void mf_rt_dense_sparse_s8(int n_in, int n_out, const int8_t *in, const uint16_t *idx,
+                           const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                           int8_t *out);
 
 /* ---- pools: keep the input format; valid windows (pad 0). Average: the window sum divided
  * by its size with floor division (floor mode) or floor((2·sum + count) / (2·count)) (half-up),

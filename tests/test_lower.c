@@ -37,13 +37,14 @@
 #include "mf_fileio.h" /* mf_hash_fnv1a32: the hash expected.bin uses */
 #include "mf_core.h"
 #include "mf_deploy.h"
+#include "mf_compress.h"
 #include "mf_lower.h"
 #include "mf_quantize.h"
 #include "mf_runtime.h"
 #include "testutil.h"
 
 #define N_RANDOM 5              /* random models (each in int8, int16 and float32) */
-#define N_CASES  (N_RANDOM + 1) /* + the huge receptive field */
+#define N_CASES  (N_RANDOM + 2) /* + the huge receptive field, the pruned dense layers */
 #define N_CAL    24             /* calibration samples */
 #define N_VEC    5              /* test vectors per project */
 #define DIR_LEN  1100           /* a project folder (the test root is 1024) */
@@ -280,6 +281,36 @@ static mf_model *huge_receptive_field_model(mf_error *err)
     return b.m;
 }
 
+/* flatten of 50×4, dense 200 → 24 + ReLU, dense 24 → 5, pruned to 90 % by magnitude: the
+ * first dense layer runs the sparse kernel (mf_rt_dense_sparse_s8) */
+static mf_model *pruned_dense_model(mf_error *err)
+{
+    mf_rng r;
+    mf_rng_seed(&r, 98);
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.r = &r;
+    b.dims = 1, b.h = 1, b.w = 50, b.c = 4;
+    mf_shape in = {2, {50, 4}};
+    b.m = mf_model_new(&in, err);
+    if (!b.m) return NULL;
+    snprintf(b.cur, sizeof b.cur, "input");
+    simple(&b, MF_OP_FLATTEN, err);
+    dense(&b, 24, 1, err);
+    dense(&b, 5, 0, err);
+    if (b.rc || mf_model_finalize(b.m, err)) {
+        mf_model_free(b.m);
+        return NULL;
+    }
+    mf_model_init_params(b.m, 6);
+    const mf_prune_spec spec = {0.9, 0, NULL, 0};
+    if (mf_prune_magnitude(b.m, &spec, err)) {
+        mf_model_free(b.m);
+        return NULL;
+    }
+    return b.m;
+}
+
 /* ---- fixture: the models, their calibration samples and raw test vectors ---- */
 
 typedef struct mcase {
@@ -338,8 +369,9 @@ static int setup(void **state)
     for (int i = 0; i < N_CASES; i++) {
         mcase *mc = &f->c[i];
         mc->huge = i == N_RANDOM;
-        mc->m =
-            mc->huge ? huge_receptive_field_model(&err) : random_model(7000 + (uint64_t)i, &err);
+        mc->m = mc->huge            ? huge_receptive_field_model(&err)
+                : i == N_RANDOM + 1 ? pruned_dense_model(&err)
+                                    : random_model(7000 + (uint64_t)i, &err);
         if (!mc->m || make_data(mc, 77 + (uint64_t)i, &err)) {
             fprintf(stderr, "test_lower setup, model %d: %s\n", i, err.message);
             teardown(state);
@@ -904,7 +936,8 @@ static size_t getter_bytes(const mf_call *c, int bits)
     int conv = c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL;
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
-    if (c->kind == MF_K_DENSE && bits == 8) return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
+    if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
+        return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
     return 0;
 }
 
@@ -1042,7 +1075,7 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
 static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
-    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_shared = 0;
+    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_shared = 0, n_sparse = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1059,6 +1092,9 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
             if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &err);
             if (!rc) rc = check_overlaps(&p, &n_shared, &err);
+            for (int k = 0; !rc && k < p.n_calls; k++)
+                n_sparse += p.calls[k].sparse &&
+                            !strcmp(p.calls[k].kernel, "mf_rt_dense_sparse_s8") && bits == 8;
             if (!rc && f->c[i].huge) {
                 /* the conv + pool call: K = 9 · 400 = 3600, scratch from the getter */
                 const mf_call *c = &p.calls[0];
@@ -1091,6 +1127,8 @@ static void test_scratch_inside_arena_no_overlap(void **state)
     assert_true(n1d > 0 && n_generic > 0);
     print_message("1D int8 convs written over their input: %d\n", n_shared);
     assert_true(n_shared > 0);
+    print_message("int8 dense layers on the sparse kernel: %d\n", n_sparse);
+    assert_true(n_sparse > 0);
     print_message("coverage %x of %x\n", covered, (unsigned)COV_ALL);
     assert_int_equal(covered, COV_ALL); /* the seeds still make the models this file is about */
 }

@@ -548,6 +548,37 @@ static void eq_conv_f32(eq_state *st)
 
 /* ---- dense ---- */
 
+/* The sparse int8 dense layer against the dense reference on the same weights, pruned here per
+ * output: none, all, or a random share (50 to 97 %) of them set to 0; the first outputs whose
+ * weights fit the sparse buffers (RAM on the target: 1,100 weights). */
+enum { EQ_SPARSE_W = 1100 };
+static uint16_t eq_sparse_idx[EQ_SPARSE_W + 16];
+static int8_t eq_sparse_w[EQ_SPARSE_W];
+
+static void eq_dense_sparse(eq_state *st, const mf_rt_geom *g, int n_in, int n_out, const int8_t *x,
+                            int8_t *w, const int32_t *bias, const mf_rt_requant *rq)
+{
+    static const int pcts[] = {0, 100, 50, 75, 90, 97};
+    if (n_out > EQ_SPARSE_W / n_in) n_out = EQ_SPARSE_W / n_in; /* n_in ≤ 250: at least 4 */
+    size_t at = 0, nnz = 0;
+    for (int o = 0; o < n_out; o++) {
+        const int pct = pcts[eq_next(st) % (sizeof pcts / sizeof pcts[0])];
+        int8_t *row = w + (size_t)o * (size_t)n_in;
+        const size_t count_at = at++;
+        for (int i = 0; i < n_in; i++) {
+            if (eq_pct(st, pct)) row[i] = 0;
+            if (row[i]) eq_sparse_idx[at++] = (uint16_t)i, eq_sparse_w[nnz++] = row[i];
+        }
+        eq_sparse_idx[count_at] = (uint16_t)(at - count_at - 1);
+    }
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_dense_sparse_s8(n_in, n_out, x, eq_sparse_idx, eq_sparse_w, bias, rq, eq_o8a);
+    mf_rt_dense_s8_ref(n_in, n_out, x, w, bias, rq, eq_o8b, NULL);
+    const long d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "dense_sparse_s8", g, NULL, d);
+}
+
 static void eq_dense(eq_state *st)
 {
     int n_in = eq_pct(st, 20) ? eq_int(st, 1, 4) : eq_int(st, 1, 250);
@@ -572,6 +603,7 @@ static void eq_dense(eq_state *st)
                        eq_scratch(mf_rt_dense_s8_scratch_bytes(n_in, n_out)));
     if ((d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY)) >= 0)
         eq_fail(st, "dense_s8", &g, NULL, d);
+    eq_dense_sparse(st, &g, n_in, n_out, x8, w8, bias8, &rq);
     /* int16 */
     int16_t *x16 = eq_x16 + eq_place(st, (size_t)n_in, EQ_IN + 4);
     int16_t *w16 = eq_w16 + eq_place(st, nw, EQ_W + 4);
