@@ -29,7 +29,9 @@ static int prec(int bits)
 
 const char *mf_call_args(const mf_call *c, int bits)
 {
-    if (c->sparse) return "N M I X W B R O";
+    if (c->sparse && c->kind == MF_K_DENSE) return "N M I X W B R O";
+    if (c->sparse && c->kind == MF_K_CONV) return "G I X W B R O S";
+    if (c->sparse) return "G P I X W B R O S"; /* conv + max pool */
     return kernels[c->kind].args[prec(bits)];
 }
 
@@ -45,17 +47,20 @@ static int conv1d_covers(const mf_call *c)
 void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
-    c->conv1d = bits == 8 && conv1d_covers(c);
+    c->conv1d = bits == 8 && !c->sparse && conv1d_covers(c);
     snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s_%s",
-             c->conv1d   ? "conv1d"
-             : c->sparse ? "dense_sparse"
-                         : kernels[c->kind].stem,
-             c->conv1d && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "", sfx[prec(bits)]);
+             c->conv1d                            ? "conv1d"
+             : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
+             : c->sparse                          ? "conv_sparse"
+                                                  : kernels[c->kind].stem,
+             (c->conv1d || c->sparse) && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "",
+             sfx[prec(bits)]);
 }
 
 size_t mf_call_scratch_bytes(const mf_call *c, int bits)
 {
     if (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL) {
+        if (bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
@@ -81,7 +86,10 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
     case MF_K_CONV:
         if (bits == 32) mf_rt_conv_f32(g, a, w, bias, c->relu, o);
         if (bits == 16) mf_rt_conv_s16(g, a, w, bias, rq, o, s);
-        if (bits == 8) (c->conv1d ? mf_rt_conv1d_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
+        if (bits == 8 && c->sparse)
+            mf_rt_conv_sparse_s8(g, a, c->idx.data, w, bias, rq, o, s);
+        else if (bits == 8)
+            (c->conv1d ? mf_rt_conv1d_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
     case MF_K_CONV_MAXPOOL:
         if (bits == 32)
@@ -90,7 +98,10 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 16)
             mf_rt_conv_maxpool_s16(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias,
                                    rq, o, s);
-        if (bits == 8)
+        if (bits == 8 && c->sparse)
+            mf_rt_conv_sparse_maxpool_s8(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a,
+                                         c->idx.data, w, bias, rq, o, s);
+        else if (bits == 8)
             (c->conv1d ? mf_rt_conv1d_maxpool_s8 : mf_rt_conv_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         break;

@@ -177,6 +177,71 @@ static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wsh
     snprintf(c->shifts.shape, sizeof c->shifts.shape, "[%zu]", cout);
 }
 
+/* The nonzero int8 weights of c (groups rows of K values in the runtime layout) as the sparse
+ * kernels take them: the weights, and per row its count and each weight's offset (k / n)·row +
+ * k mod n, with n values per kernel row and `row` bytes between input rows (a dense layer: n =
+ * K, the index itself). Out of memory the call stays dense. */
+static void sparse_blobs(mf_call *c, size_t groups, size_t K, size_t n, size_t row, size_t nnz,
+                         const char *unit)
+{
+    const int8_t *w = c->w.data;
+    int8_t *wn = malloc(nnz ? nnz : 1);
+    uint16_t *idx = malloc(sizeof *idx * (groups + nnz));
+    if (!wn || !idx) {
+        free(wn);
+        free(idx);
+        return;
+    }
+    size_t e = 0, at = 0;
+    for (size_t o = 0; o < groups; o++) {
+        const size_t count_at = at++;
+        for (size_t k = 0; k < K; k++) {
+            const int8_t v = w[o * K + k];
+            if (!v) continue;
+            idx[at++] = (uint16_t)((k / n) * row + k % n);
+            wn[e++] = v;
+        }
+        idx[count_at] = (uint16_t)(at - count_at - 1);
+    }
+    c->sparse = 1;
+    c->w = (mf_blob){wn, nnz, 1, 0, ""};
+    c->idx = (mf_blob){idx, groups + nnz, 2, 0, ""};
+    snprintf(c->w.shape, sizeof c->w.shape, "[%zu nonzero of %zu x %zu]", nnz, groups, K);
+    snprintf(c->idx.shape, sizeof c->idx.shape, "[%zu counts + %zu %s]", groups, nnz, unit);
+}
+
+static size_t nonzero_s8(const mf_blob *w)
+{
+    size_t nnz = 0;
+    for (size_t k = 0; k < w->count; k++)
+        nnz += ((const int8_t *)w->data)[k] != 0;
+    return nnz;
+}
+
+/* An int8 conv with enough zero weights (and a geometry mf_rt_conv_sparse_s8_covers) runs the
+ * sparse conv kernels on its nonzero ones. Cost model, instructions per inference fitted to
+ * bench/sparse_kernels on the Cortex-M4: dense ≈ 1.1 per MAC, sparse ≈ 3.0 per nonzero MAC + 28
+ * per conv output value (position × channel); the sparse kernel is taken when it is cheaper
+ * (LeNet-5's conv2 from about 72 % zeros, a 1D 16 → 16 k 3 conv from about 88 %). Blobs: the
+ * nonzero weights, and per output channel the count and the field offsets (ky·w·cin + kx·cin +
+ * ci, uint16). */
+#define MF_DENSE_CONV_PER_MAC          1.1
+#define MF_SPARSE_CONV_PER_NONZERO_MAC 3.0
+#define MF_SPARSE_CONV_PER_OUTPUT      28.0
+static void sparse_conv_blobs(mf_call *c)
+{
+    const mf_rt_geom *g = &c->geom;
+    if (!mf_rt_conv_sparse_s8_covers(g)) return;
+    const size_t K = (size_t)g->kh * g->kw * g->cin, nnz = nonzero_s8(&c->w);
+    const double positions = (double)g->oh * g->ow;
+    const double dense = MF_DENSE_CONV_PER_MAC * positions * (double)(K * (size_t)g->cout),
+                 sparse = MF_SPARSE_CONV_PER_NONZERO_MAC * positions * (double)nnz +
+                          MF_SPARSE_CONV_PER_OUTPUT * positions * g->cout;
+    if (sparse < dense)
+        sparse_blobs(c, (size_t)g->cout, K, (size_t)g->kw * g->cin, (size_t)g->w * g->cin, nnz,
+                     "field offsets");
+}
+
 static void lower_conv(const lower_ctx *x, int i, mf_call *c)
 {
     char shape[96];
@@ -189,47 +254,24 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
         snprintf(shape, sizeof shape, "[%d cout][%d kh][%d kw][%d cin]", g->cout, g->kh, g->kw,
                  g->cin);
     weight_blobs(x, i, (size_t)g->cout, shape, c);
+    if (x->q && x->bits == 8) sparse_conv_blobs(c);
 }
 
 /* An int8 dense layer with enough zero weights runs mf_rt_dense_sparse_s8 on its nonzero ones.
- * The cost model, instructions per inference fitted to the pruned LeNet-5's fc1 and fc2 on the
- * Cortex-M4 (README, "Pruning"): dense ≈ 1.5 per weight + 20 per output, sparse ≈ 4.9 per
- * nonzero weight + 57 per output; the sparse kernel is taken when it is cheaper (from about 70 %
- * zeros on large layers). Its blobs: the nonzero weights, and per output the count and input
- * indices (uint16). Out of memory it stays dense. */
-#define MF_SPARSE_PER_NONZERO 4.9
-#define MF_SPARSE_PER_OUTPUT  57.0
-static void sparse_dense_blobs(const lower_ctx *x, mf_call *c)
+ * The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's fc1) on
+ * the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 5.0 per nonzero weight + 45
+ * per output; the sparse kernel is taken when it is cheaper (from about 72 % zeros on large
+ * layers). Its blobs: the nonzero weights, and per output the count and input indices (uint16).
+ * Out of memory it stays dense. */
+#define MF_SPARSE_PER_NONZERO 5.0
+#define MF_SPARSE_PER_OUTPUT  45.0
+static void sparse_dense_blobs(mf_call *c)
 {
-    const int8_t *w = c->w.data;
-    const size_t n = (size_t)c->n_in * (size_t)c->n_out;
-    size_t nnz = 0;
-    for (size_t k = 0; k < n; k++)
-        nnz += w[k] != 0;
+    const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
     const double dense = 1.5 * (double)n + 20.0 * c->n_out,
                  sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
-    if (x->bits != 8 || c->n_in > 65536 || sparse >= dense) return;
-    int8_t *wn = malloc(nnz ? nnz : 1);
-    uint16_t *idx = malloc(sizeof *idx * ((size_t)c->n_out + nnz));
-    if (!wn || !idx) {
-        free(wn);
-        free(idx);
-        return;
-    }
-    size_t e = 0, at = 0;
-    for (int o = 0; o < c->n_out; o++) {
-        const int8_t *row = w + (size_t)o * (size_t)c->n_in;
-        const size_t count_at = at++;
-        for (int i = 0; i < c->n_in; i++)
-            if (row[i]) idx[at++] = (uint16_t)i, wn[e++] = row[i];
-        idx[count_at] = (uint16_t)(at - count_at - 1);
-    }
-    c->sparse = 1;
-    c->w = (mf_blob){wn, nnz, 1, 0, ""};
-    c->idx = (mf_blob){idx, (size_t)c->n_out + nnz, 2, 0, ""};
-    snprintf(c->w.shape, sizeof c->w.shape, "[%zu nonzero of %d out x %d in]", nnz, c->n_out,
-             c->n_in);
-    snprintf(c->idx.shape, sizeof c->idx.shape, "[%d counts + %zu indices]", c->n_out, nnz);
+    if (c->n_in <= 65536 && sparse < dense)
+        sparse_blobs(c, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0, nnz, "indices");
 }
 
 static void lower_dense(const lower_ctx *x, int i, mf_call *c)
@@ -240,7 +282,7 @@ static void lower_dense(const lower_ctx *x, int i, mf_call *c)
     c->n_out = (int)size_of(x->m, i);
     snprintf(shape, sizeof shape, "[%d out][%d in]", c->n_out, c->n_in);
     weight_blobs(x, i, (size_t)c->n_out, shape, c);
-    if (x->q && x->bits == 8) sparse_dense_blobs(x, c);
+    if (x->q && x->bits == 8) sparse_dense_blobs(c);
 }
 
 /* ---- pools ---- */

@@ -89,6 +89,23 @@ void mf_rt_dense_s16(int n_in, int n_out, const int16_t *in, const int16_t *w, c
                      const mf_rt_requant *rq, int16_t *out);
 void mf_rt_dense_s8(int n_in, int n_out, const int8_t *in, const int8_t *w, const int32_t *bias,
                     const mf_rt_requant *rq, int8_t *out, void *scratch);
+/* The same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 for a pruned layer, its zero weights
+ * skipped (conv_sparse.c): idx holds, output channel after channel, the count n_c of its nonzero
+ * weights then their offsets in the receptive field as it lies in the input (ky·w·cin + kx·cin +
+ * ci, ascending, < 65536); w the nonzero weights in the same order. Scratch:
+ * mf_rt_conv_sparse_s8_scratch_bytes (four fields gathered where they leave the input). */
+void mf_rt_conv_sparse_s8(const mf_rt_geom *g, const int8_t *in, const uint16_t *idx,
+                          const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                          int8_t *out, void *scratch);
+void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                  int pool_sw, const int8_t *in, const uint16_t *idx,
+                                  const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                                  int8_t *out, void *scratch);
+size_t mf_rt_conv_sparse_s8_scratch_bytes(const mf_rt_geom *g);
+/* Whether they compute a geometry (else they write nothing): a kernel row no wider than the
+ * input (kw ≤ w) and every field offset below 65536. */
+int mf_rt_conv_sparse_s8_covers(const mf_rt_geom *g);
+
 /* The same outputs as mf_rt_dense_s8 for a pruned layer, its zero weights skipped
  * (dense_sparse.c): idx holds, output after output, the count n_o of its nonzero weights then
  * their n_o input indices (ascending, < n_in ≤ 65536); w the nonzero weights in the same order.

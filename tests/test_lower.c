@@ -281,8 +281,9 @@ static mf_model *huge_receptive_field_model(mf_error *err)
     return b.m;
 }
 
-/* flatten of 50×4, dense 200 → 24 + ReLU, dense 24 → 5, pruned to 90 % by magnitude: the
- * first dense layer runs the sparse kernel (mf_rt_dense_sparse_s8) */
+/* conv1d 64 → 8, k 5, + ReLU and a fused max pool 2 on 20×64, flatten (64), dense 64 → 24 +
+ * ReLU, dense 24 → 5, each pruned to 90 % by magnitude: the conv runs mf_rt_conv_sparse_maxpool_s8,
+ * the first dense layer mf_rt_dense_sparse_s8 */
 static mf_model *pruned_dense_model(mf_error *err)
 {
     mf_rng r;
@@ -290,11 +291,13 @@ static mf_model *pruned_dense_model(mf_error *err)
     builder b;
     memset(&b, 0, sizeof b);
     b.r = &r;
-    b.dims = 1, b.h = 1, b.w = 50, b.c = 4;
-    mf_shape in = {2, {50, 4}};
+    b.dims = 1, b.h = 1, b.w = 20, b.c = 64;
+    mf_shape in = {2, {20, 64}};
     b.m = mf_model_new(&in, err);
     if (!b.m) return NULL;
     snprintf(b.cur, sizeof b.cur, "input");
+    conv(&b, 8, 5, 1, 0, 1, err);
+    pool(&b, 1, 2, 2, err);
     simple(&b, MF_OP_FLATTEN, err);
     dense(&b, 24, 1, err);
     dense(&b, 5, 0, err);
@@ -303,7 +306,7 @@ static mf_model *pruned_dense_model(mf_error *err)
         return NULL;
     }
     mf_model_init_params(b.m, 6);
-    const mf_prune_spec spec = {0.9, 0, NULL, 0};
+    const mf_prune_spec spec = {0.9, 1, NULL, 0}; /* every layer at 90 % */
     if (mf_prune_magnitude(b.m, &spec, err)) {
         mf_model_free(b.m);
         return NULL;
@@ -934,6 +937,7 @@ static int overlap(size_t a, size_t na, size_t b, size_t nb)
 static size_t getter_bytes(const mf_call *c, int bits)
 {
     int conv = c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL;
+    if (conv && bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
@@ -1057,6 +1061,13 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
     for (int k = 0; k < p->n_calls; k++) {
         const mf_call *c = &p->calls[k];
         if (c->kind != MF_K_CONV && c->kind != MF_K_CONV_MAXPOOL) continue;
+        if (c->sparse) { /* a pruned conv: the sparse kernels, never the 1D ones */
+            const char *want =
+                c->kind == MF_K_CONV ? "mf_rt_conv_sparse_s8" : "mf_rt_conv_sparse_maxpool_s8";
+            if (strcmp(c->kernel, want) || c->conv1d)
+                return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+            continue;
+        }
         const mf_rt_geom *g = &c->geom;
         int one_d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
         if (c->kind == MF_K_CONV_MAXPOOL)
@@ -1075,7 +1086,8 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
 static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
-    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_shared = 0, n_sparse = 0;
+    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_shared = 0, n_sparse = 0,
+        n_sparse_conv = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1092,9 +1104,12 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
             if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &err);
             if (!rc) rc = check_overlaps(&p, &n_shared, &err);
-            for (int k = 0; !rc && k < p.n_calls; k++)
+            for (int k = 0; !rc && k < p.n_calls; k++) {
                 n_sparse += p.calls[k].sparse &&
                             !strcmp(p.calls[k].kernel, "mf_rt_dense_sparse_s8") && bits == 8;
+                n_sparse_conv +=
+                    p.calls[k].sparse && !strcmp(p.calls[k].kernel, "mf_rt_conv_sparse_maxpool_s8");
+            }
             if (!rc && f->c[i].huge) {
                 /* the conv + pool call: K = 9 · 400 = 3600, scratch from the getter */
                 const mf_call *c = &p.calls[0];
@@ -1127,8 +1142,9 @@ static void test_scratch_inside_arena_no_overlap(void **state)
     assert_true(n1d > 0 && n_generic > 0);
     print_message("1D int8 convs written over their input: %d\n", n_shared);
     assert_true(n_shared > 0);
-    print_message("int8 dense layers on the sparse kernel: %d\n", n_sparse);
-    assert_true(n_sparse > 0);
+    print_message("int8 layers on the sparse kernels: dense %d, conv + pool %d\n", n_sparse,
+                  n_sparse_conv);
+    assert_true(n_sparse > 0 && n_sparse_conv > 0);
     print_message("coverage %x of %x\n", covered, (unsigned)COV_ALL);
     assert_int_equal(covered, COV_ALL); /* the seeds still make the models this file is about */
 }

@@ -424,6 +424,59 @@ static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, con
     if (is_1d) eq_conv1d_s8_overlap(st, g, 2, x, w, bias, rq, eq_nout(&p));
 }
 
+/* The sparse kernels' test buffers: nonzero weights and their index stream (RAM on the target:
+ * 1,100 weights). */
+enum { EQ_SPARSE_W = 1100 };
+static uint16_t eq_sparse_idx[EQ_SPARSE_W + 16];
+static int8_t eq_sparse_w[EQ_SPARSE_W];
+
+/* The sparse int8 conv (plain and with the case's pool) against the reference on the same
+ * weights, pruned here per channel (none, all, or 50-97 % of them); the first channels whose
+ * weights fit the sparse buffers. */
+static void eq_conv_sparse_s8(eq_state *st, const mf_rt_geom *g0, int pkh, int pkw, int psh,
+                              int psw, const int8_t *x, const int8_t *w0, const int32_t *bias,
+                              const mf_rt_requant *rq)
+{
+    static const int pcts[] = {0, 100, 50, 75, 90, 97};
+    mf_rt_geom g = *g0;
+    const int K = g.kh * g.kw * g.cin;
+    if (g.cout > EQ_SPARSE_W / K) g.cout = EQ_SPARSE_W / K; /* K ≤ 425: at least 2 */
+    int8_t *w = eq_t8; /* the pruned dense weights (eq_t8 is free here) */
+    size_t at = 0, nnz = 0;
+    for (int c = 0; c < g.cout; c++) {
+        const int pct = pcts[eq_next(st) % (sizeof pcts / sizeof pcts[0])];
+        const size_t count_at = at++;
+        for (int ky = 0; ky < g.kh; ky++)
+            for (int kx = 0; kx < g.kw; kx++)
+                for (int ci = 0; ci < g.cin; ci++) {
+                    const int k = (ky * g.kw + kx) * g.cin + ci;
+                    int8_t v = w0[c * K + k];
+                    if (eq_pct(st, pct)) v = 0;
+                    w[c * K + k] = v;
+                    if (v)
+                        eq_sparse_idx[at++] = (uint16_t)((ky * g.w + kx) * g.cin + ci),
+                        eq_sparse_w[nnz++] = v;
+                }
+        eq_sparse_idx[count_at] = (uint16_t)(at - count_at - 1);
+    }
+    void *scratch = eq_scratch(mf_rt_conv_sparse_s8_scratch_bytes(&g));
+    const int covered = mf_rt_conv_sparse_s8_covers(&g); /* else: nothing written */
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_sparse_s8(&g, x, eq_sparse_idx, eq_sparse_w, bias, rq, eq_o8a, scratch);
+    if (covered) mf_rt_conv_s8_ref(&g, x, w, bias, rq, eq_o8b, NULL);
+    long d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&g) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_sparse_s8", &g, NULL, d);
+    const mf_rt_geom p = eq_pool_geom(&g, pkh, pkw, psh, psw);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_sparse_maxpool_s8(&g, pkh, pkw, psh, psw, x, eq_sparse_idx, eq_sparse_w, bias, rq,
+                                 eq_o8a, scratch);
+    if (covered) mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8b, NULL);
+    d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_sparse_maxpool_s8", &g, NULL, d);
+}
+
 static void eq_conv_s8(eq_state *st)
 {
     mf_rt_geom g = eq_geom(st, 0);
@@ -464,6 +517,7 @@ static void eq_conv_s8(eq_state *st)
     d = eq_cmp8(eq_o8b, eq_o8c, np + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 ref/unfused", &g, NULL, d);
     eq_conv1d_s8(st, &g, x, w, bias, &rq);
+    eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
 static void eq_conv_s16(eq_state *st)
@@ -551,9 +605,6 @@ static void eq_conv_f32(eq_state *st)
 /* The sparse int8 dense layer against the dense reference on the same weights, pruned here per
  * output: none, all, or a random share (50 to 97 %) of them set to 0; the first outputs whose
  * weights fit the sparse buffers (RAM on the target: 1,100 weights). */
-enum { EQ_SPARSE_W = 1100 };
-static uint16_t eq_sparse_idx[EQ_SPARSE_W + 16];
-static int8_t eq_sparse_w[EQ_SPARSE_W];
 
 static void eq_dense_sparse(eq_state *st, const mf_rt_geom *g, int n_in, int n_out, const int8_t *x,
                             int8_t *w, const int32_t *bias, const mf_rt_requant *rq)
