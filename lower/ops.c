@@ -220,14 +220,16 @@ static size_t nonzero_s8(const mf_blob *w)
 
 /* An int8 conv with enough zero weights (and a geometry mf_rt_conv_sparse_s8_covers) runs the
  * sparse conv kernels on its nonzero ones. Cost model, instructions per inference fitted to
- * bench/sparse_kernels on the Cortex-M4: dense ≈ 1.1 per MAC, sparse ≈ 3.0 per nonzero MAC + 28
- * per conv output value (position × channel); the sparse kernel is taken when it is cheaper
- * (LeNet-5's conv2 from about 72 % zeros, a 1D 16 → 16 k 3 conv from about 88 %). Blobs: the
+ * bench/sparse_kernels on the Cortex-M4: dense ≈ 1.1 per MAC, sparse ≈ 3.0 per nonzero MAC + 16
+ * per conv output value (position × channel); the sparse kernel is taken when the model says it
+ * is at least 10 % cheaper (MF_SPARSE_MARGIN: the dense engine's cost varies with the geometry;
+ * LeNet-5's conv2 from about 75 % zeros, a 1D 16 → 16 k 3 conv from about 80 %). Blobs: the
  * nonzero weights, and per output channel the count and the field offsets (ky·w·cin + kx·cin +
  * ci, uint16). */
+#define MF_SPARSE_MARGIN               0.9
 #define MF_DENSE_CONV_PER_MAC          1.1
 #define MF_SPARSE_CONV_PER_NONZERO_MAC 3.0
-#define MF_SPARSE_CONV_PER_OUTPUT      28.0
+#define MF_SPARSE_CONV_PER_OUTPUT      16.0
 static void sparse_conv_blobs(mf_call *c)
 {
     const mf_rt_geom *g = &c->geom;
@@ -237,7 +239,7 @@ static void sparse_conv_blobs(mf_call *c)
     const double dense = MF_DENSE_CONV_PER_MAC * positions * (double)(K * (size_t)g->cout),
                  sparse = MF_SPARSE_CONV_PER_NONZERO_MAC * positions * (double)nnz +
                           MF_SPARSE_CONV_PER_OUTPUT * positions * g->cout;
-    if (sparse < dense)
+    if (sparse < MF_SPARSE_MARGIN * dense)
         sparse_blobs(c, (size_t)g->cout, K, (size_t)g->kw * g->cin, (size_t)g->w * g->cin, nnz,
                      "field offsets");
 }
@@ -260,8 +262,8 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
 /* An int8 dense layer with enough zero weights runs mf_rt_dense_sparse_s8 on its nonzero ones.
  * The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's fc1) on
  * the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 5.0 per nonzero weight + 45
- * per output; the sparse kernel is taken when it is cheaper (from about 72 % zeros on large
- * layers). Its blobs: the nonzero weights, and per output the count and input indices (uint16).
+ * per output; the sparse kernel is taken when the model says it is at least 10 % cheaper
+ * (from about 75 % zeros on large layers). Its blobs: the nonzero weights, and per output the count and input indices (uint16).
  * Out of memory it stays dense. */
 #define MF_SPARSE_PER_NONZERO 5.0
 #define MF_SPARSE_PER_OUTPUT  45.0
@@ -270,7 +272,7 @@ static void sparse_dense_blobs(mf_call *c)
     const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
     const double dense = 1.5 * (double)n + 20.0 * c->n_out,
                  sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
-    if (c->n_in <= 65536 && sparse < dense)
+    if (c->n_in <= 65536 && sparse < MF_SPARSE_MARGIN * dense)
         sparse_blobs(c, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0, nnz, "indices");
 }
 

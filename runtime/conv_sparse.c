@@ -70,8 +70,19 @@ __attribute__((noinline)) static void quad_sparse(const sparse_layer *L, const s
     const uint16_t *idx = L->idx;
     const int8_t *w = L->w;
     const mf_rt_requant *rq = L->rq;
-    const int relu = rq->relu, rounding = rq->rounding;
-    for (int c = 0; c < L->g->cout; c++) {
+    const int8_t *shifts = rq->shifts;
+    const int relu = rq->relu, rounding = rq->rounding, shift0 = rq->shift, cout = L->g->cout;
+    /* with the fast requantization, four positions that make whole windows are requantized
+     * once per window, the maximum of its taps' sums first (monotonic): four windows of one
+     * tap (a plain conv), two of two taps (fold 0 1 0 1), one of four (fold 0 1 1 1) */
+    int8_t *o0 = q->o[0], *o1 = q->o[np > 1 ? 1 : 0], *o2 = q->o[np > 2 ? 2 : 0],
+           *o3 = q->o[np > 3 ? 3 : 0];
+    const int fl = q->fold[0] | q->fold[1] << 1 | q->fold[2] << 2 | q->fold[3] << 3;
+    int whole = 0;
+    if (np == 4 && L->fast && fl == 0) whole = 1;
+    if (np == 4 && L->fast && fl == 0xA && o0 == o1 && o2 == o3) whole = 2;
+    if (np == 4 && L->fast && fl == 0xE && o0 == o1 && o0 == o2 && o0 == o3) whole = 4;
+    for (int c = 0; c < cout; c++) {
         int n = *idx++;
         int32_t a0 = L->start[c], a1 = a0, a2 = a0, a3 = a0;
         for (; n > 0; n--) {
@@ -82,19 +93,41 @@ __attribute__((noinline)) static void quad_sparse(const sparse_layer *L, const s
             a2 += wk * f2[k];
             a3 += wk * f3[k];
         }
-        const int shift = rq->shifts ? rq->shifts[c] : rq->shift;
-        const int32_t a[4] = {a0, a1, a2, a3};
+        const int shift = shifts ? shifts[c] : shift0;
 #if defined(MF_RT_OPT_INT)
-        if (L->fast) {
-            for (int e = 0; e < np; e++)
-                put_sparse(q->o[e] + c, q->fold[e],
-                           (int8_t)(relu ? mf_usat7(a[e] >> shift) : mf_ssat8(a[e] >> shift)));
+#define SAT_SPARSE(v) ((int8_t)(relu ? mf_usat7((v) >> shift) : mf_ssat8((v) >> shift)))
+        if (whole == 1) {
+            o0[c] = SAT_SPARSE(a0), o1[c] = SAT_SPARSE(a1);
+            o2[c] = SAT_SPARSE(a2), o3[c] = SAT_SPARSE(a3);
             continue;
         }
+        if (whole == 2) {
+            const int32_t m0 = a1 > a0 ? a1 : a0, m1 = a3 > a2 ? a3 : a2;
+            o0[c] = SAT_SPARSE(m0), o2[c] = SAT_SPARSE(m1);
+            continue;
+        }
+        if (whole == 4) {
+            int32_t m = a1 > a0 ? a1 : a0;
+            m = a2 > m ? a2 : m;
+            m = a3 > m ? a3 : m;
+            o0[c] = SAT_SPARSE(m);
+            continue;
+        }
+#undef SAT_SPARSE
 #endif
-        for (int e = 0; e < np; e++)
-            put_sparse(q->o[e] + c, q->fold[e], mf_rt_requant_s32(a[e], shift, relu, rounding));
+        const int32_t a[4] = {a0, a1, a2, a3};
+        for (int e = 0; e < np; e++) {
+            int8_t v;
+#if defined(MF_RT_OPT_INT)
+            if (L->fast)
+                v = (int8_t)(relu ? mf_usat7(a[e] >> shift) : mf_ssat8(a[e] >> shift));
+            else
+#endif
+                v = mf_rt_requant_s32(a[e], shift, relu, rounding);
+            put_sparse(q->o[e] + c, q->fold[e], v);
+        }
     }
+    (void)whole, (void)o0, (void)o1, (void)o2, (void)o3;
 }
 
 void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
