@@ -149,8 +149,9 @@ int mf_emit_weights(const mf_program *p, mf_sb *b, mf_sb *decl)
         emit_blob(b, decl, name, &c->w, wtype);
         if (c->sparse) {
             mf_sb_printf(b,
-                         "/* %s: pruned, the nonzero weights above; per output its count, then "
-                         "their input indices %s */\n",
+                         "/* %s: pruned, the nonzero weights above; per output channel its count, "
+                         "then their offsets (input indices, or offsets in the receptive field) "
+                         "%s */\n",
                          lname, c->idx.shape);
             snprintf(name, sizeof name, "%s_idx", id);
             emit_blob(b, decl, name, &c->idx, "uint16_t");

@@ -104,8 +104,8 @@ typedef struct mf_call {
     int first;       /* the node whose inputs it reads (the conv of a fused pair; else = node) */
     char kernel[40]; /* runtime function, "mf_rt_conv_s8" */
     int conv1d;      /* int8 conv on a 1D geometry: the 1D kernel (mf_rt_conv1d_s8, …) */
-    int sparse;      /* int8 dense on pruned weights: mf_rt_dense_sparse_s8 (w: the nonzero
-                        weights, idx: counts and indices; both owned by the call) */
+    int sparse;      /* int8 conv or dense on pruned weights: the sparse kernels (w: the nonzero
+                        weights, idx: counts and offsets; both owned by the call) */
     /* constant parameters */
     mf_rt_geom geom;                        /* conv and pools (of the conv when fused) */
     int pool_kh, pool_kw, pool_sh, pool_sw; /* fused max pool */

@@ -192,6 +192,7 @@ static void sparse_blobs(mf_call *c, size_t groups, size_t K, size_t n, size_t r
         free(idx);
         return;
     }
+    wn[0] = 0; /* a layer pruned to nothing keeps one (unread) weight: no zero-size array */
     size_t e = 0, at = 0;
     for (size_t o = 0; o < groups; o++) {
         const size_t count_at = at++;
@@ -204,7 +205,7 @@ static void sparse_blobs(mf_call *c, size_t groups, size_t K, size_t n, size_t r
         idx[count_at] = (uint16_t)(at - count_at - 1);
     }
     c->sparse = 1;
-    c->w = (mf_blob){wn, nnz, 1, 0, ""};
+    c->w = (mf_blob){wn, nnz ? nnz : 1, 1, 0, ""};
     c->idx = (mf_blob){idx, groups + nnz, 2, 0, ""};
     snprintf(c->w.shape, sizeof c->w.shape, "[%zu nonzero of %zu x %zu]", nnz, groups, K);
     snprintf(c->idx.shape, sizeof c->idx.shape, "[%zu counts + %zu %s]", groups, nnz, unit);
@@ -263,8 +264,8 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
  * The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's fc1) on
  * the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 5.0 per nonzero weight + 45
  * per output; the sparse kernel is taken when the model says it is at least 10 % cheaper
- * (from about 75 % zeros on large layers). Its blobs: the nonzero weights, and per output the count and input indices (uint16).
- * Out of memory it stays dense. */
+ * (from about 75 % zeros on large layers). Its blobs: the nonzero weights, and per output the count
+ * and input indices (uint16). Out of memory it stays dense. */
 #define MF_SPARSE_PER_NONZERO 5.0
 #define MF_SPARSE_PER_OUTPUT  45.0
 static void sparse_dense_blobs(mf_call *c)
@@ -272,7 +273,7 @@ static void sparse_dense_blobs(mf_call *c)
     const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
     const double dense = 1.5 * (double)n + 20.0 * c->n_out,
                  sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
-    if (c->n_in <= 65536 && sparse < MF_SPARSE_MARGIN * dense)
+    if (c->n_in <= 65535 && sparse < MF_SPARSE_MARGIN * dense)
         sparse_blobs(c, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0, nnz, "indices");
 }
 

@@ -43,7 +43,8 @@ static inline void put_sparse(int8_t *out, int fold, int8_t v)
 }
 
 /* Four conv positions: their fields, outputs (channel 0) and fold flags; kept in scratch after
- * the gathered fields (the host's -Wstack-usage bound leaves no room for them in the frame). */
+ * the gathered fields, as what the quads share (the runtime's -Wstack-usage bound, also in
+ * unoptimized sanitizer builds, leaves no room for them in the frame). */
 typedef struct {
     const int8_t *f[4];
     int8_t *o[4];
@@ -62,72 +63,105 @@ typedef struct {
 
 /* The first np (1 to 4) positions of q. Missing positions repeat the first (computed, not
  * stored). */
-__attribute__((noinline)) static void quad_sparse(const sparse_layer *L, const sparse_quad *q,
-                                                  int np)
+#if defined(MF_RT_OPT_INT)
+/* Which windows q's four positions make (quad_sparse): 1, four windows of one tap (a plain
+ * conv); 2, two of two taps (fold 0 1 0 1); 4, one of four (fold 0 1 1 1); 0, anything else. */
+__attribute__((noinline)) static int whole_sparse(const sparse_quad *q, int np)
+{
+    if (np != 4) return 0;
+    const int fl = q->fold[0] | q->fold[1] << 1 | q->fold[2] << 2 | q->fold[3] << 3;
+    int8_t *const *o = q->o;
+    if (fl == 0) return 1;
+    if (fl == 0xA && o[0] == o[1] && o[2] == o[3]) return 2;
+    if (fl == 0xE && o[0] == o[1] && o[0] == o[2] && o[0] == o[3]) return 4;
+    return 0;
+}
+#endif
+
+/* Channel c's sums over q's four fields: start + per nonzero weight (its offset, the weight)
+ * four multiply-adds; idx and w advance past the channel. */
+#define SUMS_SPARSE(c)                                                                             \
+    int n = *idx++;                                                                                \
+    int32_t a0 = L->start[c], a1 = a0, a2 = a0, a3 = a0;                                           \
+    for (; n > 0; n--) {                                                                           \
+        const int k = *idx++;                                                                      \
+        const int32_t wk = *w++;                                                                   \
+        a0 += wk * f0[k];                                                                          \
+        a1 += wk * f1[k];                                                                          \
+        a2 += wk * f2[k];                                                                          \
+        a3 += wk * f3[k];                                                                          \
+    }
+
+/* Every channel over q's first np positions (missing positions repeat the first: computed, not
+ * stored), each requantized and stored, or folded in with max (a pool window's later taps). */
+__attribute__((noinline)) static void quad_sparse_any(const sparse_layer *L, const sparse_quad *q,
+                                                      int np)
 {
     const int8_t *f0 = q->f[0], *f1 = q->f[np > 1 ? 1 : 0], *f2 = q->f[np > 2 ? 2 : 0],
                  *f3 = q->f[np > 3 ? 3 : 0];
     const uint16_t *idx = L->idx;
     const int8_t *w = L->w;
     const mf_rt_requant *rq = L->rq;
-    const int8_t *shifts = rq->shifts;
-    const int relu = rq->relu, rounding = rq->rounding, shift0 = rq->shift, cout = L->g->cout;
-    /* with the fast requantization, four positions that make whole windows are requantized
-     * once per window, the maximum of its taps' sums first (monotonic): four windows of one
-     * tap (a plain conv), two of two taps (fold 0 1 0 1), one of four (fold 0 1 1 1) */
-    int8_t *o0 = q->o[0], *o1 = q->o[np > 1 ? 1 : 0], *o2 = q->o[np > 2 ? 2 : 0],
-           *o3 = q->o[np > 3 ? 3 : 0];
-    const int fl = q->fold[0] | q->fold[1] << 1 | q->fold[2] << 2 | q->fold[3] << 3;
-    int whole = 0;
-    if (np == 4 && L->fast && fl == 0) whole = 1;
-    if (np == 4 && L->fast && fl == 0xA && o0 == o1 && o2 == o3) whole = 2;
-    if (np == 4 && L->fast && fl == 0xE && o0 == o1 && o0 == o2 && o0 == o3) whole = 4;
-    for (int c = 0; c < cout; c++) {
-        int n = *idx++;
-        int32_t a0 = L->start[c], a1 = a0, a2 = a0, a3 = a0;
-        for (; n > 0; n--) {
-            const int k = *idx++;
-            const int32_t wk = *w++;
-            a0 += wk * f0[k];
-            a1 += wk * f1[k];
-            a2 += wk * f2[k];
-            a3 += wk * f3[k];
-        }
-        const int shift = shifts ? shifts[c] : shift0;
-#if defined(MF_RT_OPT_INT)
-#define SAT_SPARSE(v) ((int8_t)(relu ? mf_usat7((v) >> shift) : mf_ssat8((v) >> shift)))
-        if (whole == 1) {
-            o0[c] = SAT_SPARSE(a0), o1[c] = SAT_SPARSE(a1);
-            o2[c] = SAT_SPARSE(a2), o3[c] = SAT_SPARSE(a3);
-            continue;
-        }
-        if (whole == 2) {
-            const int32_t m0 = a1 > a0 ? a1 : a0, m1 = a3 > a2 ? a3 : a2;
-            o0[c] = SAT_SPARSE(m0), o2[c] = SAT_SPARSE(m1);
-            continue;
-        }
-        if (whole == 4) {
-            int32_t m = a1 > a0 ? a1 : a0;
-            m = a2 > m ? a2 : m;
-            m = a3 > m ? a3 : m;
-            o0[c] = SAT_SPARSE(m);
-            continue;
-        }
-#undef SAT_SPARSE
-#endif
-        const int32_t a[4] = {a0, a1, a2, a3};
+    for (int c = 0; c < L->g->cout; c++) {
+        SUMS_SPARSE(c)
+        const int shift = rq->shifts ? rq->shifts[c] : rq->shift;
         for (int e = 0; e < np; e++) {
+            const int32_t ae = e == 0 ? a0 : e == 1 ? a1 : e == 2 ? a2 : a3;
             int8_t v;
 #if defined(MF_RT_OPT_INT)
             if (L->fast)
-                v = (int8_t)(relu ? mf_usat7(a[e] >> shift) : mf_ssat8(a[e] >> shift));
+                v = (int8_t)(rq->relu ? mf_usat7(ae >> shift) : mf_ssat8(ae >> shift));
             else
 #endif
-                v = mf_rt_requant_s32(a[e], shift, relu, rounding);
+                v = mf_rt_requant_s32(ae, shift, rq->relu, rq->rounding);
             put_sparse(q->o[e] + c, q->fold[e], v);
         }
     }
-    (void)whole, (void)o0, (void)o1, (void)o2, (void)o3;
+}
+
+#if defined(MF_RT_OPT_INT)
+/* The same for four positions that make whole windows (whole_sparse: 1, 2 or 4 taps each) with
+ * the fast requantization: one requantization per window, of the maximum of its taps' sums
+ * (monotonic), stored directly. */
+__attribute__((noinline)) static void quad_sparse_whole(const sparse_layer *L, const sparse_quad *q,
+                                                        int taps)
+{
+    const int8_t *f0 = q->f[0], *f1 = q->f[1], *f2 = q->f[2], *f3 = q->f[3];
+    int8_t *o0 = q->o[0], *o1 = q->o[1], *o2 = q->o[2], *o3 = q->o[3];
+    const uint16_t *idx = L->idx;
+    const int8_t *w = L->w;
+    const int8_t *shifts = L->rq->shifts;
+    const int shift0 = L->rq->shift, cout = L->g->cout, relu = L->rq->relu;
+#define SAT_SPARSE(v) ((int8_t)(relu ? mf_usat7((v) >> shift) : mf_ssat8((v) >> shift)))
+    for (int c = 0; c < cout; c++) {
+        SUMS_SPARSE(c)
+        const int shift = shifts ? shifts[c] : shift0;
+        if (taps == 1) {
+            o0[c] = SAT_SPARSE(a0), o1[c] = SAT_SPARSE(a1);
+            o2[c] = SAT_SPARSE(a2), o3[c] = SAT_SPARSE(a3);
+        } else if (taps == 2) {
+            o0[c] = SAT_SPARSE(a1 > a0 ? a1 : a0), o2[c] = SAT_SPARSE(a3 > a2 ? a3 : a2);
+        } else {
+            int32_t m = a1 > a0 ? a1 : a0;
+            m = a2 > m ? a2 : m;
+            o0[c] = SAT_SPARSE(a3 > m ? a3 : m);
+        }
+    }
+#undef SAT_SPARSE
+}
+#endif
+
+/* q's first np positions, through quad_sparse_whole where they make whole windows. */
+static void quad_sparse(const sparse_layer *L, const sparse_quad *q, int np)
+{
+#if defined(MF_RT_OPT_INT)
+    const int taps = L->fast ? whole_sparse(q, np) : 0;
+    if (taps) {
+        quad_sparse_whole(L, q, taps);
+        return;
+    }
+#endif
+    quad_sparse_any(L, q, np);
 }
 
 void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
@@ -142,10 +176,11 @@ void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *g, int pool_kh, int pool_kw,
     const long field = ((long)(g->kh - 1) * g->w * g->cin + (long)g->kw * g->cin + 3) & ~3L;
     /* scratch (mf_rt_conv_sparse_s8_scratch_bytes): 4 fields, the quad, the starts */
     sparse_quad *q = (sparse_quad *)((int8_t *)scratch + 4 * field);
-    int32_t *start = (int32_t *)(q + 1);
-    sparse_layer L = {g, idx, w, start, rq, 0};
+    sparse_layer *L = (sparse_layer *)(q + 1);
+    int32_t *start = (int32_t *)(L + 1);
+    *L = (sparse_layer){g, idx, w, start, rq, 0};
 #if defined(MF_RT_OPT_INT)
-    L.fast = mf_rt_init_s8(bias, rq, g->kh * g->kw * g->cin, g->cout, start, 1);
+    L->fast = mf_rt_init_s8(bias, rq, g->kh * g->kw * g->cin, g->cout, start, 1);
 #else
     for (int c = 0; c < g->cout; c++)
         start[c] = bias ? bias[c] : 0;
@@ -159,9 +194,9 @@ void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                         (int8_t *)scratch + np * field);
                 q->o[np] = out + ((long)py * pow + px) * g->cout;
                 q->fold[np] = t > 0;
-                if (++np == 4) quad_sparse(&L, q, 4), np = 0;
+                if (++np == 4) quad_sparse(L, q, 4), np = 0;
             }
-    if (np) quad_sparse(&L, q, np);
+    if (np) quad_sparse(L, q, np);
 }
 
 void mf_rt_conv_sparse_s8(const mf_rt_geom *g, const int8_t *in, const uint16_t *idx,
@@ -173,18 +208,21 @@ void mf_rt_conv_sparse_s8(const mf_rt_geom *g, const int8_t *in, const uint16_t 
 
 int mf_rt_conv_sparse_s8_covers(const mf_rt_geom *g)
 {
-    /* a kernel row fits an input row (else field offsets of two rows would coincide), and the
-     * last offset fits a halfword */
-    return g->kw <= g->w && (long)(g->kh - 1) * g->w * g->cin + (long)g->kw * g->cin <= 65536;
+    /* a kernel row fits an input row (else field offsets of two rows would coincide), the last
+     * offset fits a halfword, and so does a channel's count (at most K) */
+    return g->kw <= g->w && (long)(g->kh - 1) * g->w * g->cin + (long)g->kw * g->cin <= 65536 &&
+           (long)g->kh * g->kw * g->cin <= 65535;
 }
 
 size_t mf_rt_conv_sparse_s8_scratch_bytes(const mf_rt_geom *g)
 {
     /* four gathered fields, each (kh − 1) input rows and kw·cin bytes, rounded to words, then
      * the four positions' pointers and flags (sized on the platform that asks: a host's 8-byte
-     * pointers overstate a firmware's need), then a start per output channel */
+     * pointers overstate a firmware's need), what the quads share, then a start per output
+     * channel */
     const size_t field =
         ((size_t)(g->kh - 1) * (size_t)g->w * (size_t)g->cin + (size_t)g->kw * (size_t)g->cin + 3) &
         ~(size_t)3;
-    return (4 * field + sizeof(sparse_quad) + 4 * (size_t)g->cout + 7) & ~(size_t)7;
+    return (4 * field + sizeof(sparse_quad) + sizeof(sparse_layer) + 4 * (size_t)g->cout + 7) &
+           ~(size_t)7;
 }

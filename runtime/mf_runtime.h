@@ -103,12 +103,12 @@ void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_
                                   int8_t *out, void *scratch);
 size_t mf_rt_conv_sparse_s8_scratch_bytes(const mf_rt_geom *g);
 /* Whether they compute a geometry (else they write nothing): a kernel row no wider than the
- * input (kw ≤ w) and every field offset below 65536. */
+ * input (kw ≤ w), every field offset below 65536 and K = kh·kw·cin below 65536 (a count). */
 int mf_rt_conv_sparse_s8_covers(const mf_rt_geom *g);
 
 /* The same outputs as mf_rt_dense_s8 for a pruned layer, its zero weights skipped
  * (dense_sparse.c): idx holds, output after output, the count n_o of its nonzero weights then
- * their n_o input indices (ascending, < n_in ≤ 65536); w the nonzero weights in the same order.
+ * their n_o input indices (ascending, < n_in ≤ 65535); w the nonzero weights in the same order.
  * Flash: 3 bytes per nonzero weight + 2 per output, against n_in per output dense. */
 void mf_rt_dense_sparse_s8(int n_in, int n_out, const int8_t *in, const uint16_t *idx,
                            const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,

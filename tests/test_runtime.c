@@ -1639,6 +1639,44 @@ static void conv_s8_slots(void **state)
     assert_true(fewer > n / 4);
 }
 
+/* The sparse conv's reach: offsets and per-channel counts are halfwords. */
+static void conv_sparse_covers(void **state)
+{
+    (void)state;
+    mf_rt_geom g = {.h = 1,
+                    .w = 512,
+                    .cin = 128,
+                    .oh = 1,
+                    .ow = 1,
+                    .cout = 2,
+                    .kh = 1,
+                    .kw = 512,
+                    .sh = 1,
+                    .sw = 1,
+                    .pad_top = 0,
+                    .pad_left = 0};
+    assert_false(mf_rt_conv_sparse_s8_covers(&g)); /* K = 65536: a full channel's count wraps */
+    g.cin = 127;
+    assert_true(mf_rt_conv_sparse_s8_covers(&g)); /* K = 65024 */
+    g.kw = 513;
+    assert_false(mf_rt_conv_sparse_s8_covers(&g)); /* a kernel row wider than the input */
+    g = (mf_rt_geom){.h = 3,
+                     .w = 40000,
+                     .cin = 1,
+                     .oh = 1,
+                     .ow = 39998,
+                     .cout = 1,
+                     .kh = 3,
+                     .kw = 3,
+                     .sh = 1,
+                     .sw = 1,
+                     .pad_top = 0,
+                     .pad_left = 0};
+    assert_false(mf_rt_conv_sparse_s8_covers(&g)); /* the last offset 2·40000 + 2: no halfword */
+    g.w = 30000, g.ow = 29998;
+    assert_true(mf_rt_conv_sparse_s8_covers(&g));
+}
+
 static int select_opt(void **state)
 {
     (void)state;
@@ -1667,15 +1705,25 @@ int main(void)
         cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
-        cmocka_unit_test(conv_hand),      cmocka_unit_test(conv_int),
-        cmocka_unit_test(dense_int),      cmocka_unit_test(conv_f32),
-        cmocka_unit_test(dense_f32),      cmocka_unit_test(pool_int),
-        cmocka_unit_test(avgpool_hand),   cmocka_unit_test(pool_f32),
-        cmocka_unit_test(add_int),        cmocka_unit_test(add_int_sweep),
-        cmocka_unit_test(add_f32),        cmocka_unit_test(relu_all),
-        cmocka_unit_test(rescale),        cmocka_unit_test(input_hand),
-        cmocka_unit_test(input_random),   cmocka_unit_test(conv_s8_slots),
-        cmocka_unit_test(opt_equals_ref), cmocka_unit_test(target_qemu),
+        cmocka_unit_test(conv_hand),
+        cmocka_unit_test(conv_int),
+        cmocka_unit_test(dense_int),
+        cmocka_unit_test(conv_f32),
+        cmocka_unit_test(dense_f32),
+        cmocka_unit_test(pool_int),
+        cmocka_unit_test(avgpool_hand),
+        cmocka_unit_test(pool_f32),
+        cmocka_unit_test(add_int),
+        cmocka_unit_test(add_int_sweep),
+        cmocka_unit_test(add_f32),
+        cmocka_unit_test(relu_all),
+        cmocka_unit_test(rescale),
+        cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random),
+        cmocka_unit_test(conv_s8_slots),
+        cmocka_unit_test(conv_sparse_covers),
+        cmocka_unit_test(opt_equals_ref),
+        cmocka_unit_test(target_qemu),
     };
     int fails = cmocka_run_group_tests_name("reference", tests, select_ref, NULL);
     fails +=
