@@ -262,12 +262,12 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
 
 /* An int8 dense layer with enough zero weights runs mf_rt_dense_sparse_s8 on its nonzero ones.
  * The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's fc1) on
- * the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 5.0 per nonzero weight + 45
+ * the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 4.3 per nonzero weight + 34
  * per output; the sparse kernel is taken when the model says it is at least 10 % cheaper
  * (from about 75 % zeros on large layers). Its blobs: the nonzero weights, and per output the count
  * and input indices (uint16). Out of memory it stays dense. */
-#define MF_SPARSE_PER_NONZERO 5.0
-#define MF_SPARSE_PER_OUTPUT  45.0
+#define MF_SPARSE_PER_NONZERO 4.3
+#define MF_SPARSE_PER_OUTPUT  34.0
 static void sparse_dense_blobs(mf_call *c)
 {
     const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
