@@ -1230,23 +1230,32 @@ static int validate_train(const mf_config *c, mf_error *err)
     return MF_OK;
 }
 
+/* An optional section without its required key `key` (what: how the message names it, example:
+ * a value): the error at the section in the file, or naming the override that created it
+ * (creator; NULL if the file has the section). */
+static int section_needs(const mf_config *c, const char *creator, const char *section,
+                         const char *key, const char *what, const char *example, mf_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "%s.%s", section, key);
+    if (!creator)
+        return mf_config_fail(c, err, path, true, "the %s section needs %s, e.g. %s: %s", section,
+                              what, key, example);
+    mf_error_set(err, "override '%.*s%s': the %s section needs %s, e.g. %s=%s", MF_OVERRIDE_SHOWN,
+                 creator, strlen(creator) > MF_OVERRIDE_SHOWN ? "..." : "", section, what, path,
+                 example);
+    mf_error_at(err, NULL, 0, 0, path);
+    return MF_ERR;
+}
+
 /* The optional quantize section; creator is the override that created it (NULL if the file has
  * it), for the errors about keys that no one wrote. */
 static int validate_quantize(const mf_config *c, const char *creator, mf_error *err)
 {
     const mf_quantize_config *q = &c->quantize;
     if (!q->present) return MF_OK;
-    if (!given(c, "quantize.bits")) {
-        if (!creator)
-            return mf_config_fail(c, err, "quantize.bits", true,
-                                  "the quantize section needs bits (8 or 16), e.g. bits: 8");
-        mf_error_set(err,
-                     "override '%.*s%s': the quantize section needs bits (8 or 16), e.g. "
-                     "quantize.bits=8",
-                     MF_OVERRIDE_SHOWN, creator, strlen(creator) > MF_OVERRIDE_SHOWN ? "..." : "");
-        mf_error_at(err, NULL, 0, 0, "quantize.bits");
-        return MF_ERR;
-    }
+    if (!given(c, "quantize.bits"))
+        return section_needs(c, creator, "quantize", "bits", "bits (8 or 16)", "8", err);
     if (q->bits != 8 && q->bits != 16)
         return mf_config_fail(c, err, "quantize.bits", false, "must be 8 or 16, found %d", q->bits);
     if (q->method != MF_QUANT_QAT) {
@@ -1279,18 +1288,8 @@ static int validate_prune(const mf_config *c, const char *creator, mf_error *err
 {
     const mf_prune_config *p = &c->prune;
     if (!p->present) return MF_OK;
-    if (!given(c, "prune.sparsity")) {
-        if (!creator)
-            return mf_config_fail(c, err, "prune.sparsity", true,
-                                  "the prune section needs sparsity (0 to 0.99), e.g. "
-                                  "sparsity: 0.875");
-        mf_error_set(err,
-                     "override '%.*s%s': the prune section needs sparsity (0 to 0.99), e.g. "
-                     "prune.sparsity=0.875",
-                     MF_OVERRIDE_SHOWN, creator, strlen(creator) > MF_OVERRIDE_SHOWN ? "..." : "");
-        mf_error_at(err, NULL, 0, 0, "prune.sparsity");
-        return MF_ERR;
-    }
+    if (!given(c, "prune.sparsity"))
+        return section_needs(c, creator, "prune", "sparsity", "sparsity (0 to 0.99)", "0.875", err);
     if (!(p->sparsity >= 0.0f && p->sparsity <= 0.99f))
         return mf_config_fail(c, err, "prune.sparsity", false, "must be in [0, 0.99], found %g",
                               (double)p->sparsity);

@@ -266,12 +266,14 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
  * per output; the sparse kernel is taken when the model says it is at least 10 % cheaper
  * (from about 75 % zeros on large layers). Its blobs: the nonzero weights, and per output the count
  * and input indices (uint16). Out of memory it stays dense. */
+#define MF_DENSE_PER_WEIGHT   1.5
+#define MF_DENSE_PER_OUTPUT   20.0
 #define MF_SPARSE_PER_NONZERO 4.3
 #define MF_SPARSE_PER_OUTPUT  34.0
 static void sparse_dense_blobs(mf_call *c)
 {
     const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
-    const double dense = 1.5 * (double)n + 20.0 * c->n_out,
+    const double dense = MF_DENSE_PER_WEIGHT * (double)n + MF_DENSE_PER_OUTPUT * c->n_out,
                  sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
     if (c->n_in <= 65535 && sparse < MF_SPARSE_MARGIN * dense)
         sparse_blobs(c, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0, nnz, "indices");

@@ -26,15 +26,11 @@ static int prune_after_step(void *ctx, mf_model *m, long step, mf_error *err)
     return mf_prune_magnitude(m, &s, err);
 }
 
-static int test_accuracy(const mf_model *m, const mf_dataset *d, int threads, double *acc,
+static int test_accuracy(const mf_model *m, mf_pool *pool, const mf_dataset *d, double *acc,
                          mf_error *err)
 {
-    mf_pool *pool = mf_pool_new(threads, err);
-    if (!pool) return MF_ERR;
     double loss;
-    int rc = mf_evaluate(m, pool, d->x_test, d->y_test, d->n_test, acc, &loss, err);
-    mf_pool_free(pool);
-    return rc;
+    return mf_evaluate(m, pool, d->x_test, d->y_test, d->n_test, acc, &loss, err);
 }
 
 int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
@@ -42,6 +38,7 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
     mf_model *model = NULL;
     mf_config *cfg = NULL;
     mf_dataset *data = NULL;
+    mf_pool *pool = NULL;
     int rc = MF_ERR;
     if (!(r->spec.sparsity >= 0.0 && r->spec.sparsity < 1.0))
         return mf_error_set(err, "sparsity %g is outside [0, 1)", r->spec.sparsity);
@@ -59,7 +56,8 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
         return MF_ERR;
     const int threads = r->threads > 0 ? r->threads : cfg->train.threads;
     double before = 0.0, after = 0.0;
-    if (test_accuracy(model, data, threads, &before, err)) goto done;
+    pool = mf_pool_new(threads, err);
+    if (!pool || test_accuracy(model, pool, data, &before, err)) goto done;
     if (r->epochs == 0) {
         if (log)
             fprintf(log, "pruning to %.2f %% at once (no fine-tuning)\n", 100 * r->spec.sparsity);
@@ -97,7 +95,7 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
         /* the last step reached the target already; a run shorter than the ramp has not */
         if (mf_prune_magnitude(model, &r->spec, err)) goto done;
     }
-    if (test_accuracy(model, data, threads, &after, err)) goto done;
+    if (test_accuracy(model, pool, data, &after, err)) goto done;
     if (log) {
         fprintf(log, "sparsity per layer (conv and dense kernels):\n");
         mf_prune_print(model, log);
@@ -108,6 +106,7 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
     if (log) fprintf(log, "pruned model saved to %s\n", r->out_path);
     rc = MF_OK;
 done:
+    mf_pool_free(pool);
     mf_dataset_free(data);
     mf_config_free(cfg);
     mf_model_free(model);
