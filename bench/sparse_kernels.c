@@ -111,7 +111,7 @@ int main(int argc, char **argv)
             o.stream = 1;
             mf_deploy_report rep;
             mf_deploy_run_options ro = {120, 2, NULL};
-            mf_lower_options lo = {1, 0, 8};
+            mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
             mf_program p;
             memset(&p, 0, sizeof p);
             if (!q || mf_lower_program(q, NULL, &lo, &p, &err) ||

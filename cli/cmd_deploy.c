@@ -1,5 +1,7 @@
 /* mcuforge deploy MODEL.h5 --precision float32|int16|int8 --out DIR [--run] [--vectors N |
- * --all-test] [--stream] [--cflags "..."] [--opt "..."] [key.sub=value ...] */
+ * --all-test] [--stream] [--cflags "..."] [--opt "..."] [--objective instructions|flash]
+ * [--flash-budget BYTES] [--instruction-budget N] [key.sub=value ...] */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,9 @@ static void deploy_usage(FILE *f)
         "                      [--run] [--vectors N | --all-test] [--stream] [--no-fuse]\n"
         "                      [--opt FLAGS] [--cflags FLAGS] [--timeout S] [--threads T]\n"
         "                      [--calibration N] [--range max|mse] [--per-channel]\n"
-        "                      [--rounding floor|half-up] [key.sub=value ...]\n\n"
+        "                      [--rounding floor|half-up] [--objective instructions|flash]\n"
+        "                      [--flash-budget BYTES] [--instruction-budget N]\n"
+        "                      [key.sub=value ...]\n\n"
         "Generates a self-contained bare-metal firmware project for the STM32F405 (Cortex-M4F)\n"
         "that QEMU's netduinoplus2 emulates: model.h/model.c (one runtime-kernel call per layer,\n"
         "activations in one static arena placed by a memory plan, printed), model_weights.c,\n"
@@ -52,6 +56,15 @@ static void deploy_usage(FILE *f)
         "Both take flags separated by spaces, each one of -O0|1|2|3|s|g|z, -g, -fNAME[=VALUE],\n"
         "-mNAME, -WNAME[=VALUE], -DMACRO[=VALUE] (NAME: a-z 0-9 -; VALUE: letters, digits,\n"
         "_ . , -); anything else is refused (the flags go into a Makefile run by the shell).\n"
+        "Pruned int8 layers have two variants, the dense kernel and the sparse one on the\n"
+        "nonzero weights; each layer takes the one that suits --objective: instructions\n"
+        "(default: the faster, so no layer is slower than dense) or flash (the smaller).\n"
+        "With --run both are measured first in QEMU (two profiling builds, 3 vectors each);\n"
+        "without, the cost model of mcuforge lower decides. --flash-budget BYTES caps the\n"
+        "model's weights in flash (all blobs: weights, sparse indices, biases, shifts) and\n"
+        "--instruction-budget N the instructions per inference (needs --run); layers switch\n"
+        "variant, the cheapest trade first, until the budgets hold, else deploy fails naming\n"
+        "the best figure reachable. The report lists both variants of every such layer.\n"
         "--timeout S limits each QEMU run (1 to 86400, default 120 s); --threads T (1 to 64,\n"
         "default 2) is make's -j and the calibration's threads; --vectors N: 1 to 16777216.\n",
         MF_DEPLOY_DEFAULT_OPT);
@@ -75,7 +88,8 @@ int cmd_deploy(int argc, char **argv)
     const char *model_path = NULL, *out_dir = NULL, *cflags = NULL, *opt = NULL;
     int precision = 0, run = 0, n_vectors = -1, all_test = 0, stream = 0, threads = 2;
     int timeout_s = 120, bad = 0, no_fuse = 0, calibration = 0, mse = 0, per_channel = 0;
-    int rounding = MF_RT_ROUND_HALF_UP, force = 0;
+    int rounding = MF_RT_ROUND_HALF_UP, force = 0, objective = 0, flash_budget = 0;
+    int instr_budget = 0;
     mf_error err;
     mf_error_clear(&err);
     char **overrides = calloc((size_t)argc, sizeof *overrides);
@@ -84,6 +98,7 @@ int cmd_deploy(int argc, char **argv)
     static const char *const with_value[] = {
         "--precision", "--out",     "--vectors",     "--cflags", "--opt",
         "--timeout",   "--threads", "--calibration", "--range",  "--rounding",
+        "--objective", "--flash-budget", "--instruction-budget",
     };
     for (int i = 1; i < argc && !bad; i++) {
         const char *a = argv[i], *v = NULL;
@@ -127,7 +142,16 @@ int cmd_deploy(int argc, char **argv)
             bad = cli_parse_int(verb, a, v, 1, CLI_MAX_TIMEOUT, &timeout_s);
         else if (!strcmp(a, "--threads"))
             bad = cli_parse_int(verb, a, v, 1, CLI_MAX_THREADS, &threads);
-        else if (!strcmp(a, "--calibration"))
+        else if (!strcmp(a, "--flash-budget"))
+            bad = cli_parse_int(verb, a, v, 1, MF_DEPLOY_FLASH_BYTES, &flash_budget);
+        else if (!strcmp(a, "--instruction-budget"))
+            bad = cli_parse_int(verb, a, v, 1, INT_MAX, &instr_budget);
+        else if (!strcmp(a, "--objective")) {
+            if (!strcmp(v, "instructions") || !strcmp(v, "flash"))
+                objective = !strcmp(v, "flash");
+            else
+                bad = cli_usage_error(verb, "--objective '%s': expected instructions or flash", v);
+        } else if (!strcmp(a, "--calibration"))
             bad = cli_parse_int(verb, a, v, 0, CLI_MAX_SAMPLES, &calibration);
         else if (!strcmp(a, "--range")) {
             if (!strcmp(v, "max") || !strcmp(v, "mse"))
@@ -145,6 +169,9 @@ int cmd_deploy(int argc, char **argv)
     if (!bad && !out_dir) bad = cli_usage_error(verb, "name the output folder with --out DIR");
     if (!bad && all_test && n_vectors > 0)
         bad = cli_usage_error(verb, "--vectors %d and --all-test exclude each other", n_vectors);
+    if (!bad && instr_budget && !run)
+        bad = cli_usage_error(verb, "--instruction-budget needs --run (the instructions are "
+                                    "measured in QEMU)");
     if (bad) {
         free(overrides);
         return 2;
@@ -166,7 +193,10 @@ int cmd_deploy(int argc, char **argv)
         .overrides = overrides,
         .n_overrides = n_overrides,
         .opt_field = "--opt",
-        .force = force};
+        .force = force,
+        .objective = objective,
+        .flash_budget = (size_t)flash_budget,
+        .instr_budget = instr_budget};
     int rc = mf_pipeline_deploy(&req, stdout, &err) ? cli_fail(&err) : 0;
     free(overrides);
     return rc;

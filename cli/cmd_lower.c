@@ -79,7 +79,7 @@ int cmd_lower(int argc, char **argv)
         return cli_fail(&err);
     }
     if (!in.q && !(folded = mf_fold_model(in.model, &err))) goto done;
-    mf_lower_options o = {!r.no_fuse, 0, 8};
+    mf_lower_options o = {.fuse_pools = !r.no_fuse, .keep_all = 0, .align = 8};
     if (mf_lower_program(in.q, folded, &o, &p, &err)) goto done;
     mf_program_print(&p, stdout);
     rc = 0;

@@ -17,6 +17,7 @@
  *      dataset fields apply to which dataset, which quantize fields apply to which method. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,6 +158,8 @@ static const cyaml_schema_field_t quantize_fields[] = {
     CYAML_FIELD_INT("calibration", OPT, mf_quantize_config, calibration),
     CYAML_FIELD_END};
 
+static const cyaml_strval_t objective_names[] = {{"instructions", 0}, {"flash", 1}};
+
 /* (present is not a key: the loader sets it) */
 static const cyaml_schema_field_t deploy_fields[] = {
     CYAML_FIELD_STRING_PTR("out", OPT, mf_deploy_config, out, 0, CYAML_UNLIMITED),
@@ -166,6 +169,10 @@ static const cyaml_schema_field_t deploy_fields[] = {
     CYAML_FIELD_BOOL("run", OPT, mf_deploy_config, run),
     CYAML_FIELD_STRING_PTR("opt", OPT, mf_deploy_config, opt, 0, CYAML_UNLIMITED),
     CYAML_FIELD_INT("timeout", OPT, mf_deploy_config, timeout),
+    CYAML_FIELD_ENUM("objective", ENUM_FLAGS, mf_deploy_config, objective, objective_names,
+                     CYAML_ARRAY_LEN(objective_names)),
+    CYAML_FIELD_INT("flash_budget", OPT, mf_deploy_config, flash_budget),
+    CYAML_FIELD_INT("instruction_budget", OPT, mf_deploy_config, instruction_budget),
     CYAML_FIELD_END};
 
 /* (present is not a key: the loader sets it) */
@@ -252,6 +259,9 @@ static const struct {
     {"deploy.stream", "false"},
     {"deploy.run", "true"},
     {"deploy.timeout", "120"},
+    {"deploy.objective", "instructions"},
+    {"deploy.flash_budget", "0"},
+    {"deploy.instruction_budget", "0"},
 };
 
 /* quantize.force_n: -1 (formats from the calibrated ranges) or n fractional bits everywhere. */
@@ -1325,8 +1335,14 @@ static int validate_deploy(const mf_config *c, mf_error *err)
                               "vectors and all_test exclude each other (all_test streams the "
                               "whole test split)");
     if (check_range(c, "deploy.vectors", d->vectors, 1, MF_CONFIG_MAX_SAMPLES, err) ||
-        check_range(c, "deploy.timeout", d->timeout, 1, MF_CONFIG_MAX_TIMEOUT, err))
+        check_range(c, "deploy.timeout", d->timeout, 1, MF_CONFIG_MAX_TIMEOUT, err) ||
+        check_range(c, "deploy.flash_budget", d->flash_budget, 0, 1 << 20, err) ||
+        check_range(c, "deploy.instruction_budget", d->instruction_budget, 0, INT_MAX, err))
         return MF_ERR;
+    if (d->instruction_budget && !d->run)
+        return mf_config_fail(c, err, "deploy.instruction_budget", true,
+                              "an instruction budget needs run: true (the variants' instructions "
+                              "are measured in QEMU)");
     if (d->out && !d->out[0])
         return mf_config_fail(c, err, "deploy.out", false, "the firmware folder is empty");
     if (check_length(c, "deploy.out", d->out, err) || check_length(c, "deploy.opt", d->opt, err))

@@ -46,6 +46,8 @@ typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index *
  *                                          two <= 2^17        window: 10 s at 8 kHz)
  *   dataset.mfcc.frame_ms, shift_ms        <= 10000 ms        a window or shift of 80000 samples
  *   deploy.timeout                         1 .. 86400 s       one QEMU run (a day)
+ *   deploy.flash_budget                    0 .. 1 MiB         the chip's flash
+ *   deploy.instruction_budget              0 .. 2^31 − 1      an int
  *   prune.epochs, prune.ramp_epochs        0 .. 100000        as train.epochs
  *   prune.every                            0 .. 2^30          optimizer steps
  *   dataset.path, dataset.cache_dir,       <= 1024 characters file names derived from them
@@ -207,6 +209,12 @@ typedef struct mf_deploy_config {
     bool run;      /* build and run in QEMU, default true */
     char *opt;     /* optimisation flags (NULL: the generator's default) */
     int timeout;   /* seconds per QEMU run, default 120 */
+    /* the weight variant per pruned layer (mcuforge deploy --objective, --flash-budget,
+     * --instruction-budget): objective 0 instructions (default), 1 flash (mf_objective's
+     * values); budgets 0: none */
+    int objective;
+    int flash_budget;       /* bytes of the model's weights in flash */
+    int instruction_budget; /* per inference; needs run */
 } mf_deploy_config;
 
 typedef struct mf_config {

@@ -183,7 +183,10 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
         if (!folded) return MF_ERR;
     }
     /* 1. the lowered program: every layer and name is checked before anything is written */
-    mf_lower_options lo = {!o->no_fuse, 0, o->align > 0 ? o->align : 8};
+    mf_lower_options lo = {.fuse_pools = !o->no_fuse,
+                           .keep_all = 0,
+                           .align = o->align > 0 ? o->align : 8,
+                           .variants = o->variants};
     if (mf_lower_program(q, folded, &lo, &g, err)) goto done;
     const mf_model *m = g.m;
     for (int c = 0; c < m->n_class_names && m->class_names; c++)
@@ -352,6 +355,14 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
             mf_sb_printf(&manifest, "layer %d %s %s %s %s %llu\n", k, m->nodes[i].spec.name,
                          mf_op_get(m->nodes[i].spec.op)->name, si, so,
                          (unsigned long long)mf_node_macs(m, i));
+    }
+    for (int k = 0; k < g.n_calls; k++) {
+        const mf_call *c = &g.calls[k];
+        if (!c->var.has_sparse) continue;
+        const double *measured = o->variant_instr ? o->variant_instr + 2 * c->first : NULL;
+        const double *instr = measured ? measured : c->var.model_instr;
+        mf_sb_printf(&manifest, "variant %d %d %d %.1f %zu %.1f %zu\n", k, c->sparse,
+                     measured ? 1 : 0, instr[0], c->var.bytes[0], instr[1], c->var.bytes[1]);
     }
     if (weights.oom || model_c.oom || model_h.oom || vec_h.oom || vec_c.oom || config.oom ||
         manifest.oom || plan_txt.oom || expected.oom) {

@@ -67,6 +67,12 @@ typedef struct mf_deploy_options {
      * an error there fails the deploy and leaves out_dir as it was. NULL: none. */
     int (*finish)(const char *dir, void *ctx, mf_error *err);
     void *finish_ctx;
+    /* Per node (of a conv/dense that has a sparse variant, mf_lower.h): the weight
+     * representation its call takes (MF_VARIANT_*; NULL: the cost model's choice), and both
+     * variants' instructions per inference measured in QEMU, [2·node] dense and [2·node + 1]
+     * sparse (NULL: the manifest and the report give the cost model's figures). */
+    const unsigned char *variants;
+    const double *variant_instr;
 } mf_deploy_options;
 
 typedef struct mf_deploy_summary {
@@ -117,6 +123,12 @@ typedef struct mf_deploy_layer {
     char shape_in[48], shape_out[48];
     uint64_t macs;
     double instructions; /* mean over the profiled vectors (includes ~4-6 profiling instructions) */
+    /* a conv/dense with a sparse variant (deploy.manifest "variant" lines): which one runs, and
+     * each one's instructions per inference (measured in QEMU when measured, else the cost
+     * model's) and flash bytes of its blobs; index 0 dense, 1 sparse */
+    int has_variants, sparse, measured;
+    double variant_instr[2];
+    size_t variant_bytes[2];
 } mf_deploy_layer;
 
 typedef struct mf_deploy_report {
@@ -172,6 +184,13 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
  * dir/elf in QEMU under `timeout` (0: 120 s), its semihosting output into *out (malloc'd, the
  * caller frees; NULL after an error naming a fault, hang or exit status). */
 int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_error *err);
+/* Builds dir's firmware_profile.elf and runs it in QEMU: each kernel call's mean instructions
+ * per inference over the profiled vectors, n_layers (the manifest's) entries into *instr
+ * (malloc'd; the caller frees). */
+int mf_deploy_profile(const char *dir, int timeout_s, int jobs, double **instr, int *n_layers,
+                      mf_error *err);
+/* Builds dir's firmware.elf: its flash bytes (text + data) into *bytes. */
+int mf_deploy_flash(const char *dir, int jobs, size_t *bytes, mf_error *err);
 /* The same with make arguments before the target (e.g. "BUILD=/abs/dir", "OPT=-O2 -flto"): a
  * NULL-terminated list of at most 16, each passed as one argument (no shell); NULL: none. */
 int mf_deploy_make_args(const char *dir, const char *target, const char *const *args, int jobs,

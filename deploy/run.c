@@ -262,6 +262,25 @@ static int read_manifest(const char *dir, manifest *mf, mf_error *err)
             snprintf(L->shape_out, sizeof L->shape_out, "%s", so);
             L->macs = macs;
             n_layer_lines++;
+        } else if (!strcmp(key, "variant") && mf->layers) {
+            int k, sparse, measured;
+            double i0, i1;
+            unsigned long long b0, b1;
+            if (sscanf(val, "%d %d %d %lf %llu %lf %llu", &k, &sparse, &measured, &i0, &b0, &i1,
+                       &b1) != 7 ||
+                k < 0 || k >= mf->n_layers || (sparse != 0 && sparse != 1) ||
+                (measured != 0 && measured != 1) || !(i0 >= 0) || !(i1 >= 0)) {
+                rc = mf_error_set(err, "%s: malformed line '%s'", path, line);
+                break;
+            }
+            mf_deploy_layer *L = &mf->layers[k];
+            L->has_variants = 1;
+            L->sparse = sparse;
+            L->measured = measured;
+            L->variant_instr[0] = i0;
+            L->variant_instr[1] = i1;
+            L->variant_bytes[0] = (size_t)b0;
+            L->variant_bytes[1] = (size_t)b1;
         }
     }
     free(text);
@@ -523,7 +542,7 @@ static int map_split(const char *dir, mf_deploy_report *r, mf_error *err)
                  !strncmp(sym, "mf_rt_input_", 12))
             cat = PRE;
         else if (is_layer_symbol(sym, "_w") || is_layer_symbol(sym, "_b") ||
-                 is_layer_symbol(sym, "_shifts"))
+                 is_layer_symbol(sym, "_shifts") || is_layer_symbol(sym, "_idx"))
             cat = WEIGHTS;
         else if (is_layer_symbol(sym, NULL) || !strncmp(sym, "model_", 6) ||
                  !strcmp(sym, "mf_arena"))
@@ -695,9 +714,12 @@ static int parse_main_output(const char *dir, const char *out, const manifest *m
     return rc;
 }
 
-static int parse_profile_output(const char *out, mf_deploy_report *r, mf_error *err)
+/* The profiling firmware's "P" lines: per layer the mean of its counts into layers[k]
+ * (n_layers entries); *seen the vectors it printed. */
+static int parse_profile_output(const char *out, mf_deploy_layer *layers, int n_layers, int *seen,
+                                mf_error *err)
 {
-    int seen = 0;
+    *seen = 0;
     const char *line = out;
     while (line && *line) {
         const char *eol = strchr(line, '\n');
@@ -705,21 +727,58 @@ static int parse_profile_output(const char *out, mf_deploy_report *r, mf_error *
             char *p = (char *)line + 2, *end;
             strtoul(p, &end, 10);
             p = end;
-            for (int k = 0; k < r->n_layers; k++) {
+            for (int k = 0; k < n_layers; k++) {
                 unsigned long c = strtoul(p, &end, 10);
                 if (end == p) return mf_error_set(err, "malformed profile line from the firmware");
-                r->layers[k].instructions += (double)c;
+                layers[k].instructions += (double)c;
                 p = end;
             }
-            seen++;
+            ++*seen;
         }
         line = eol ? eol + 1 : NULL;
     }
-    if (!seen) return mf_error_set(err, "the profiling firmware printed no per-layer counts");
-    for (int k = 0; k < r->n_layers; k++)
-        r->layers[k].instructions /= seen;
-    r->profile_vectors = seen;
+    if (!*seen) return mf_error_set(err, "the profiling firmware printed no per-layer counts");
+    for (int k = 0; k < n_layers; k++)
+        layers[k].instructions /= *seen;
     return MF_OK;
+}
+
+int mf_deploy_flash(const char *dir, int jobs, size_t *bytes, mf_error *err)
+{
+    size_t text, data, bss;
+    if (mf_deploy_make_target(dir, "firmware.elf", jobs, err) ||
+        elf_size(dir, "firmware.elf", &text, &data, &bss, err))
+        return MF_ERR;
+    *bytes = text + data;
+    return MF_OK;
+}
+
+int mf_deploy_profile(const char *dir, int timeout_s, int jobs, double **instr, int *n_layers,
+                      mf_error *err)
+{
+    *instr = NULL;
+    *n_layers = 0;
+    manifest mf;
+    if (read_manifest(dir, &mf, err)) return MF_ERR;
+    char *out = NULL;
+    int seen, rc = MF_ERR;
+    if (mf_deploy_make_target(dir, "firmware_profile.elf", jobs, err) ||
+        mf_deploy_run_elf(dir, "firmware_profile.elf", timeout_s, &out, err) ||
+        parse_profile_output(out, mf.layers, mf.n_layers, &seen, err))
+        goto done;
+    *instr = malloc(sizeof **instr * (size_t)mf.n_layers);
+    if (!*instr) {
+        mf_error_set(err, "out of memory");
+        goto done;
+    }
+    for (int k = 0; k < mf.n_layers; k++)
+        (*instr)[k] = mf.layers[k].instructions;
+    *n_layers = mf.n_layers;
+    rc = MF_OK;
+done:
+    free(out);
+    free(mf.layers);
+    return rc;
 }
 
 void mf_deploy_report_free(mf_deploy_report *r)
@@ -833,7 +892,7 @@ int mf_deploy_run(const char *dir, const mf_deploy_run_options *o, mf_deploy_rep
     free(out);
     out = NULL;
     if (run_qemu(dir, "firmware_profile.elf", timeout_s, &out, &r->profile_s, err)) goto done;
-    if (parse_profile_output(out, r, err)) goto done;
+    if (parse_profile_output(out, r->layers, r->n_layers, &r->profile_vectors, err)) goto done;
     free(out);
     out = NULL;
     r->macs_per_instr = r->instr_mean > 0 ? (double)r->macs / r->instr_mean : 0.0;
@@ -907,6 +966,25 @@ void mf_deploy_report_print(const mf_deploy_report *r, FILE *f)
                 grouped((unsigned long long)(L->instructions + 0.5), b, sizeof b), ipm);
     }
     fprintf(f, "    sum of layers %s\n", grouped((unsigned long long)(total + 0.5), a, sizeof a));
+    int any_variants = 0;
+    for (int k = 0; k < r->n_layers; k++)
+        any_variants |= r->layers[k].has_variants;
+    if (any_variants) {
+        fprintf(f, "  weight variants (instructions per inference: measured in QEMU, or the cost "
+                   "model's; bytes of the layer's blobs; * runs):\n");
+        fprintf(f, "    %-3s %-*s %12s %9s %12s %9s  %s\n", "#", wn, "layer", "dense instr", "bytes",
+                "sparse instr", "bytes", "source");
+        for (int k = 0; k < r->n_layers; k++) {
+            const mf_deploy_layer *L = &r->layers[k];
+            if (!L->has_variants) continue;
+            fprintf(f, "    %-3d %-*s %11s%s %9s %11s%s %9s  %s\n", k, wn, L->name,
+                    grouped((unsigned long long)(L->variant_instr[0] + 0.5), a, sizeof a),
+                    L->sparse ? " " : "*", grouped(L->variant_bytes[0], b, sizeof b),
+                    grouped((unsigned long long)(L->variant_instr[1] + 0.5), c, sizeof c),
+                    L->sparse ? "*" : " ", grouped(L->variant_bytes[1], d, sizeof d),
+                    L->measured ? "measured" : "cost model");
+        }
+    }
     fprintf(f,
             "  flash           firmware %s B = kernels %s + weights %s + model code %s + "
             "input preprocessing %s + harness %s + libc/libgcc/padding %s\n",
@@ -992,8 +1070,17 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
         json_str(&b, L->shape_in);
         mf_sb_printf(&b, ", \"out\": ");
         json_str(&b, L->shape_out);
-        mf_sb_printf(&b, ", \"macs\": %llu, \"instructions\": %.1f}%s\n",
-                     (unsigned long long)L->macs, L->instructions, k + 1 < r->n_layers ? "," : "");
+        mf_sb_printf(&b, ", \"macs\": %llu, \"instructions\": %.1f", (unsigned long long)L->macs,
+                     L->instructions);
+        if (L->has_variants)
+            mf_sb_printf(&b,
+                         ", \"variants\": {\"chosen\": \"%s\", \"source\": \"%s\", \"dense\": "
+                         "{\"instructions\": %.1f, \"bytes\": %zu}, \"sparse\": {\"instructions\": "
+                         "%.1f, \"bytes\": %zu}}",
+                         L->sparse ? "sparse" : "dense", L->measured ? "measured" : "cost model",
+                         L->variant_instr[0], L->variant_bytes[0], L->variant_instr[1],
+                         L->variant_bytes[1]);
+        mf_sb_printf(&b, "}%s\n", k + 1 < r->n_layers ? "," : "");
     }
     mf_sb_printf(&b,
                  "  ],\n  \"profile_vectors\": %d,\n"

@@ -9,6 +9,7 @@ typedef struct lower_ctx {
     const mf_qmodel *q; /* NULL: float32 */
     int bits;
     float *const *wf; /* float32: runtime-layout weights per node */
+    const unsigned char *variants; /* per node MF_VARIANT_* or NULL (mf_lower_options) */
 } lower_ctx;
 
 /* One op's lowering: how quantization formats its output, the checks before anything is

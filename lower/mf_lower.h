@@ -96,7 +96,27 @@ typedef struct mf_blob {
     char shape[96]; /* "[16 cout][3 k][9 cin]" */
 } mf_blob;
 
+/* Bytes of a blob in flash (0: absent). */
+size_t mf_blob_bytes(const mf_blob *b);
+
 #define MF_CALL_MAX_IN 2
+
+/* A layer's weight representations (issue: pruning). An int8 conv or dense layer whose weights
+ * have zeros can run its dense kernel or the sparse one on the nonzero weights; which one is the
+ * lowering's choice (mf_lower_options.variants), by default the cost model's (lower/ops.c). */
+enum { MF_VARIANT_AUTO = 0, MF_VARIANT_DENSE = 1, MF_VARIANT_SPARSE = 2 };
+
+/* The cost model's variant is taken only when it says it is at least 10 % cheaper: the dense
+ * kernels' cost varies with the geometry more than the model says. */
+#define MF_VARIANT_MODEL_MARGIN 0.9
+
+/* What each variant of a call costs; index 0 dense, 1 sparse. */
+typedef struct mf_call_variants {
+    int has_sparse;        /* an int8 conv/dense the sparse kernels cover (else dense only) */
+    double model_instr[2]; /* the cost model's instructions per inference (conv: without a fused
+                              pool's share) */
+    size_t bytes[2];       /* the call's blobs in flash: weights, index, bias, shifts */
+} mf_call_variants;
 
 typedef struct mf_call {
     mf_kernel_kind kind;
@@ -106,6 +126,7 @@ typedef struct mf_call {
     int conv1d;      /* int8 conv on a 1D geometry: the 1D kernel (mf_rt_conv1d_s8, …) */
     int sparse;      /* int8 conv or dense on pruned weights: the sparse kernels (w: the nonzero
                         weights, idx: counts and offsets; both owned by the call) */
+    mf_call_variants var; /* the variants it had to choose from */
     /* constant parameters */
     mf_rt_geom geom;                        /* conv and pools (of the conv when fused) */
     int pool_kh, pool_kw, pool_sh, pool_sw; /* fused max pool */
@@ -127,6 +148,9 @@ typedef struct mf_lower_options {
     int keep_all;   /* 1: every tensor keeps its own storage to the end (per-node outputs stay
                        readable: reports, QAT); 0: the planned arena with reuse (firmware) */
     int align;      /* arena offset alignment (0: 8) */
+    /* per node (of the conv/dense a call starts from), MF_VARIANT_*: which weight representation
+     * its call takes when it has a sparse one; NULL: all MF_VARIANT_AUTO (the cost model) */
+    const unsigned char *variants;
 } mf_lower_options;
 
 typedef struct mf_program {
@@ -167,6 +191,9 @@ void mf_program_input(const mf_program *p, const float *raw, void *arena);
 /* Runs call k alone (its inputs already in place). */
 void mf_program_run_call(const mf_program *p, int k, void *arena);
 
+/* A call's layer as the reports name it: the node, or "conv+pool" for a fused pair. */
+const char *mf_program_call_label(const mf_program *p, const mf_call *c, char *buf, size_t size);
+
 /* The program and its memory plan as text (mcuforge lower). */
 void mf_program_print(const mf_program *p, FILE *f);
 
@@ -177,6 +204,43 @@ void mf_program_print(const mf_program *p, FILE *f);
  *   N n_in    M n_out   Q positions (n_in)   H channels (n_out)   Z count   0 the literal 0
  *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);
+
+/* ---- choosing variants (lower/variants.c) ---- */
+
+typedef enum mf_objective { MF_OBJECTIVE_INSTRUCTIONS = 0, MF_OBJECTIVE_FLASH } mf_objective;
+
+/* One layer with two variants: instructions per inference (measured or the cost model's) and
+ * flash bytes of its blobs; index 0 dense, 1 sparse. */
+typedef struct mf_variant_cost {
+    double instr[2];
+    size_t bytes[2];
+} mf_variant_cost;
+
+typedef struct mf_variant_goal {
+    mf_objective objective;
+    /* instructions: a sparse variant counts as faster only below margin × dense (1 for
+       measured figures, MF_VARIANT_MODEL_MARGIN for the cost model's) */
+    double margin;
+    /* budgets, 0: none. Over the whole program: the fixed part (the layers without variants, the
+     * other blobs) plus the chosen variants. */
+    double instr_budget, fixed_instr;
+    size_t flash_budget, fixed_bytes;
+} mf_variant_goal;
+
+/* Picks a variant per layer (sparse[i] = 1: the sparse one). Each layer first takes the best
+ * variant for the objective (instructions: the faster, ties dense; flash: the smaller, ties the
+ * faster), so with no budget, under MF_OBJECTIVE_INSTRUCTIONS no layer is slower than its dense
+ * variant. Then, while the budget of the other figure is exceeded, the layer whose switch costs
+ * the least of the objective per unit saved of the other figure switches (greedy). MF_ERR with
+ * why naming the budget, the best figure reachable and the budget, when a budget cannot be met;
+ * totals (may be NULL) receive the chosen figures including the fixed part. */
+int mf_variants_choose(const mf_variant_cost *v, int n, const mf_variant_goal *g,
+                       unsigned char *sparse, double *total_instr, size_t *total_bytes, char *why,
+                       size_t size);
+
+/* The totals of a choice (fixed part included); -1 when it breaks a budget. */
+int mf_variants_total(const mf_variant_cost *v, int n, const mf_variant_goal *g,
+                      const unsigned char *sparse, double *instr, size_t *bytes);
 
 /* Qm.n of a b-bit format as text ("Q0.7"), or "float" */
 const char *mf_lower_qfmt(int bits, int n, char *buf, size_t size);

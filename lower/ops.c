@@ -219,19 +219,35 @@ static size_t nonzero_s8(const mf_blob *w)
     return nnz;
 }
 
-/* An int8 conv with enough zero weights (and a geometry mf_rt_conv_sparse_s8_covers) runs the
- * sparse conv kernels on its nonzero ones. Cost model, instructions per inference fitted to
- * bench/sparse_kernels on the Cortex-M4: dense ≈ 1.1 per MAC, sparse ≈ 3.0 per nonzero MAC + 16
- * per conv output value (position × channel); the sparse kernel is taken when the model says it
- * is at least 10 % cheaper (MF_SPARSE_MARGIN: the dense engine's cost varies with the geometry;
- * LeNet-5's conv2 from about 75 % zeros, a 1D 16 → 16 k 3 conv from about 80 %). Blobs: the
- * nonzero weights, and per output channel the count and the field offsets (ky·w·cin + kx·cin +
- * ci, uint16). */
-#define MF_SPARSE_MARGIN               0.9
+/* The representation of call c (node's weights, `groups` rows of K values; see sparse_blobs for
+ * n and row), given what the cost model says each variant takes: the one the options request
+ * for the node, by default sparse when the model says it is at least 10 % cheaper
+ * (MF_VARIANT_MODEL_MARGIN). Both variants' costs stay in c->var for the reports and
+ * mf_variants_choose. */
+static void choose_variant(const lower_ctx *x, int node, mf_call *c, double dense, double sparse,
+                           size_t groups, size_t K, size_t n, size_t row, const char *unit)
+{
+    const size_t nnz = nonzero_s8(&c->w), rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts);
+    c->var.has_sparse = 1;
+    c->var.model_instr[0] = dense;
+    c->var.model_instr[1] = sparse;
+    c->var.bytes[0] = groups * K + rest;
+    c->var.bytes[1] = (nnz ? nnz : 1) + 2 * (groups + nnz) + rest;
+    const int want = x->variants ? x->variants[node] : MF_VARIANT_AUTO;
+    if (want == MF_VARIANT_SPARSE || (want == MF_VARIANT_AUTO && sparse < MF_VARIANT_MODEL_MARGIN * dense))
+        sparse_blobs(c, groups, K, n, row, nnz, unit);
+}
+
+/* An int8 conv with a geometry mf_rt_conv_sparse_s8_covers can run the sparse conv kernels on
+ * its nonzero weights. Cost model, instructions per inference fitted to bench/sparse_kernels on
+ * the Cortex-M4: dense ≈ 1.1 per MAC, sparse ≈ 3.0 per nonzero MAC + 16 per conv output value
+ * (position × channel); by default LeNet-5's conv2 turns sparse from about 75 % zeros, a 1D
+ * 16 → 16 k 3 conv from about 80 %. Blobs: the nonzero weights, and per output channel the
+ * count and the field offsets (ky·w·cin + kx·cin + ci, uint16). */
 #define MF_DENSE_CONV_PER_MAC          1.1
 #define MF_SPARSE_CONV_PER_NONZERO_MAC 3.0
 #define MF_SPARSE_CONV_PER_OUTPUT      16.0
-static void sparse_conv_blobs(mf_call *c)
+static void sparse_conv_variant(const lower_ctx *x, int node, mf_call *c)
 {
     const mf_rt_geom *g = &c->geom;
     if (!mf_rt_conv_sparse_s8_covers(g)) return;
@@ -240,9 +256,8 @@ static void sparse_conv_blobs(mf_call *c)
     const double dense = MF_DENSE_CONV_PER_MAC * positions * (double)(K * (size_t)g->cout),
                  sparse = MF_SPARSE_CONV_PER_NONZERO_MAC * positions * (double)nnz +
                           MF_SPARSE_CONV_PER_OUTPUT * positions * g->cout;
-    if (sparse < MF_SPARSE_MARGIN * dense)
-        sparse_blobs(c, (size_t)g->cout, K, (size_t)g->kw * g->cin, (size_t)g->w * g->cin, nnz,
-                     "field offsets");
+    choose_variant(x, node, c, dense, sparse, (size_t)g->cout, K, (size_t)g->kw * g->cin,
+                   (size_t)g->w * g->cin, "field offsets");
 }
 
 static void lower_conv(const lower_ctx *x, int i, mf_call *c)
@@ -257,26 +272,26 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
         snprintf(shape, sizeof shape, "[%d cout][%d kh][%d kw][%d cin]", g->cout, g->kh, g->kw,
                  g->cin);
     weight_blobs(x, i, (size_t)g->cout, shape, c);
-    if (x->q && x->bits == 8) sparse_conv_blobs(c);
+    if (x->q && x->bits == 8) sparse_conv_variant(x, i, c);
 }
 
-/* An int8 dense layer with enough zero weights runs mf_rt_dense_sparse_s8 on its nonzero ones.
- * The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's fc1) on
- * the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 4.3 per nonzero weight + 34
- * per output; the sparse kernel is taken when the model says it is at least 10 % cheaper
- * (from about 75 % zeros on large layers). Its blobs: the nonzero weights, and per output the count
- * and input indices (uint16). Out of memory it stays dense. */
+/* An int8 dense layer (at most 65,535 inputs) can run mf_rt_dense_sparse_s8 on its nonzero
+ * weights. The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's
+ * fc1) on the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 4.3 per nonzero
+ * weight + 34 per output (by default sparse from about 75 % zeros on large layers). Its blobs:
+ * the nonzero weights, and per output the count and input indices (uint16). */
 #define MF_DENSE_PER_WEIGHT   1.5
 #define MF_DENSE_PER_OUTPUT   20.0
 #define MF_SPARSE_PER_NONZERO 4.3
 #define MF_SPARSE_PER_OUTPUT  34.0
-static void sparse_dense_blobs(mf_call *c)
+static void sparse_dense_variant(const lower_ctx *x, int node, mf_call *c)
 {
+    if (c->n_in > 65535) return;
     const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
     const double dense = MF_DENSE_PER_WEIGHT * (double)n + MF_DENSE_PER_OUTPUT * c->n_out,
                  sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
-    if (c->n_in <= 65535 && sparse < MF_SPARSE_MARGIN * dense)
-        sparse_blobs(c, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0, nnz, "indices");
+    choose_variant(x, node, c, dense, sparse, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in,
+                   0, "indices");
 }
 
 static void lower_dense(const lower_ctx *x, int i, mf_call *c)
@@ -287,7 +302,7 @@ static void lower_dense(const lower_ctx *x, int i, mf_call *c)
     c->n_out = (int)size_of(x->m, i);
     snprintf(shape, sizeof shape, "[%d out][%d in]", c->n_out, c->n_in);
     weight_blobs(x, i, (size_t)c->n_out, shape, c);
-    if (x->q && x->bits == 8) sparse_dense_blobs(c);
+    if (x->q && x->bits == 8) sparse_dense_variant(x, i, c);
 }
 
 /* ---- pools ---- */

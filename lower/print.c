@@ -95,3 +95,13 @@ void mf_program_print(const mf_program *p, FILE *f)
                 p->plan.arena);
     }
 }
+
+const char *mf_program_call_label(const mf_program *p, const mf_call *c, char *buf, size_t size)
+{
+    if (c->first != c->node)
+        snprintf(buf, size, "%s+%s", p->m->nodes[c->first].spec.name,
+                 p->m->nodes[c->node].spec.name);
+    else
+        snprintf(buf, size, "%s", p->m->nodes[c->node].spec.name);
+    return buf;
+}

@@ -195,7 +195,7 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
     return MF_OK;
 }
 
-static size_t blob_bytes(const mf_blob *b)
+size_t mf_blob_bytes(const mf_blob *b)
 {
     return b->data ? b->count * (size_t)b->esz : 0;
 }
@@ -211,7 +211,7 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
     p->esz = p->bits == 32 ? 4 : p->bits == 16 ? 2 : 1;
     const mf_model *m = p->m;
     size_t align = o && o->align > 0 ? (size_t)o->align : 8;
-    lower_ctx x = {m, q, p->bits, NULL};
+    lower_ctx x = {m, q, p->bits, NULL, o ? o->variants : NULL};
     int *fused_into = NULL, *fused_src = NULL;
     if (validate(&x, err)) return MF_ERR;
     if (!q && float_weights(p, err)) goto fail;
@@ -255,7 +255,7 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
         c->scratch_bytes = mf_call_scratch_bytes(c, p->bits);
         if (c->scratch_bytes > p->scratch_peak) p->scratch_peak = c->scratch_bytes;
         p->weight_bytes +=
-            blob_bytes(&c->w) + blob_bytes(&c->bias) + blob_bytes(&c->shifts) + blob_bytes(&c->idx);
+            mf_blob_bytes(&c->w) + mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts) + mf_blob_bytes(&c->idx);
         p->call_of[i] = p->n_calls++;
     }
     if (p->n_calls == 0) {

@@ -126,15 +126,6 @@ static int run_target(const mf_qmodel *q, const mf_model *m, const mf_program *p
     return rc;
 }
 
-static void layer_name(const mf_program *p, const mf_call *c, char *buf, size_t size)
-{
-    if (c->first != c->node)
-        snprintf(buf, size, "%s+%s", p->m->nodes[c->first].spec.name,
-                 p->m->nodes[c->node].spec.name);
-    else
-        snprintf(buf, size, "%s", p->m->nodes[c->node].spec.name);
-}
-
 int mf_compare_run(const mf_qmodel *q, const mf_model *m, const mf_compare_options *o,
                    mf_compare_result *r, mf_error *err)
 {
@@ -154,7 +145,7 @@ int mf_compare_run(const mf_qmodel *q, const mf_model *m, const mf_compare_optio
     int rc = MF_ERR;
     if (!q && !(folded = mf_fold_model(m, err))) return MF_ERR;
     /* the firmware's lowering (fused as deploy fuses), every tensor kept to be read after */
-    mf_lower_options lo = {!o->no_fuse, 1, 8};
+    mf_lower_options lo = {.fuse_pools = !o->no_fuse, .keep_all = 1, .align = 8};
     if (mf_lower_program(q, folded, &lo, &p, err)) goto done;
     if (o->host_hook) o->host_hook(&p, o->hook_ctx);
     const mf_model *g = p.m;
@@ -179,7 +170,7 @@ int mf_compare_run(const mf_qmodel *q, const mf_model *m, const mf_compare_optio
         const mf_call *c = &p.calls[k];
         L->call = k;
         L->node = c->node;
-        layer_name(&p, c, L->name, sizeof L->name);
+        mf_program_call_label(&p, c, L->name, sizeof L->name);
         snprintf(L->kernel, sizeof L->kernel, "%s", c->kernel);
         L->count = mf_shape_size(&g->nodes[c->node].out_shape);
         off[k] = per_sample;

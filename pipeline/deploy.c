@@ -164,6 +164,9 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
         mf_deploy_check_flags("--cflags", r->cflags, err))
         return MF_ERR;
     if (mf_pipeline_deploy_inputs(r, log, &in, err)) return MF_ERR;
+    unsigned char *variants = NULL;
+    double *measured = NULL;
+    if (mf_pipeline_variants(r, &in, log, &variants, &measured, err)) goto done;
     mf_deploy_options o = {0};
     o.out_dir = out_dir;
     o.vectors = in.vectors;
@@ -179,6 +182,8 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
     o.force = r->force;
     o.finish = save_quantized;
     o.finish_ctx = &in;
+    o.variants = variants;
+    o.variant_instr = measured;
     if (mf_deploy_generate(in.q, in.q ? NULL : in.model, &o, NULL, err)) goto done;
     if (log && in.quantized_here)
         fprintf(log, "quantized model saved to %s/model.q%d.h5\n", out_dir, in.q->bits);
@@ -196,9 +201,18 @@ int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err)
                          rep.bit_exact, rep.n_vectors);
             goto done;
         }
+        if (r->instr_budget > 0 && rep.instr_mean > r->instr_budget) {
+            mf_error_set(err,
+                         "%s: %.0f instructions per inference measured, over the instruction "
+                         "budget of %.0f",
+                         out_dir, rep.instr_mean, r->instr_budget);
+            goto done;
+        }
     }
     rc = MF_OK;
 done:
+    free(variants);
+    free(measured);
     mf_deploy_report_free(&rep);
     mf_deploy_inputs_free(&in);
     return rc;

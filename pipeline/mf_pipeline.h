@@ -72,6 +72,10 @@ typedef struct mf_deploy_request {
     const char *opt_field; /* what the user called opt, for errors (NULL: "--opt"); cflags are
                               "--cflags" */
     int force;             /* out_dir may be any folder, replaced as a whole (--force) */
+    /* the weight variant of each pruned int8 layer (mf_pipeline_variants) */
+    int objective;       /* mf_objective */
+    size_t flash_budget; /* bytes of the model's weights (0: none) */
+    double instr_budget; /* instructions per inference (0: none; needs run) */
 } mf_deploy_request;
 int mf_pipeline_deploy(const mf_deploy_request *r, FILE *log, mf_error *err);
 
@@ -90,6 +94,16 @@ typedef struct mf_deploy_inputs {
 int mf_pipeline_deploy_inputs(const mf_deploy_request *r, FILE *log, mf_deploy_inputs *in,
                               mf_error *err);
 void mf_deploy_inputs_free(mf_deploy_inputs *in);
+
+/* Which weight representation each int8 conv/dense layer with a sparse variant takes
+ * (mf_variants_choose under r's objective and budgets), as lowering requests per node
+ * (*variants) and, when r->run, the instructions each variant takes measured in QEMU
+ * (*measured, 2 per node): two profiling builds of a few vectors in a temporary folder, every
+ * such layer dense then every one sparse. Without run, the cost model's figures (an instruction
+ * budget is refused). Nothing to choose and no budget: both NULL. Budgets that cannot be met are
+ * errors naming the best figure reachable. */
+int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in, FILE *log,
+                         unsigned char **variants, double **measured, mf_error *err);
 
 /* The chain a config describes: train, then quantize when it has a quantize section, then
  * deploy (and measure on the target) when it has a deploy section. */

@@ -91,7 +91,10 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
             .ptq = {{32, MF_RT_ROUND_HALF_UP, 0, -1}, 0, 0, cfg->train.threads},
             .overrides = NULL, /* the model's embedded config has the overrides already */
             .n_overrides = 0,
-            .opt_field = "deploy.opt"};
+            .opt_field = "deploy.opt",
+            .objective = dc->objective,
+            .flash_budget = (size_t)dc->flash_budget,
+            .instr_budget = dc->instruction_budget};
         if (log) {
             fprintf(log, "deploy: %s → %s\n", out, fw);
             fflush(log);

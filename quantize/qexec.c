@@ -34,7 +34,7 @@ mf_qexec *mf_qexec_new(const mf_qmodel *q, const mf_model *model, mf_error *err)
     }
     e->q = q;
     e->m = q ? q->model : model;
-    mf_lower_options o = {0, 1, 8};
+    mf_lower_options o = {.fuse_pools = 0, .keep_all = 1, .align = 8};
     if (mf_lower_program(q, e->m, &o, &e->prog, err)) {
         free(e);
         return NULL;
@@ -51,7 +51,7 @@ mf_qexec *mf_qexec_new(const mf_qmodel *q, const mf_model *model, mf_error *err)
 int mf_qexec_refresh(mf_qexec *e, mf_error *err)
 {
     mf_program_free(&e->prog);
-    mf_lower_options o = {0, 1, 8};
+    mf_lower_options o = {.fuse_pools = 0, .keep_all = 1, .align = 8};
     return mf_lower_program(e->q, e->m, &o, &e->prog, err);
 }
 

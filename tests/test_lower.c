@@ -780,7 +780,7 @@ static int prepare_project(const mcase *mc, int i, int bits, project *p, mf_erro
     mf_deploy_summary sum;
     if (mf_deploy_generate(q, q ? NULL : mc->m, &o, &sum, err)) goto done;
     /* (b) the same lowered program, fused and planned, on the host interpreter */
-    mf_lower_options lo = {1, 0, 8};
+    mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
     if (mf_lower_program(q, folded, &lo, &prog, err)) goto done;
     const mf_model *m = prog.m;
     const size_t in_size = mf_model_input_size(m), out_size = mf_model_output_size(m);
@@ -1102,7 +1102,7 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             mf_error_clear(&err);
             mf_program p;
             memset(&p, 0, sizeof p);
-            mf_lower_options lo = {1, 0, 8};
+            mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
             mf_qmodel *q = quantize(&f->c[i], bits, per_channel, rounding, &err);
             int rc =
                 !q || mf_lower_program(q, NULL, &lo, &p, &err) || check_scratch(&p, &checked, &err);
