@@ -63,7 +63,7 @@ static mf_model *layer_model(const layer_case *lc, double sparsity, mf_error *er
     for (size_t e = 0; e < m->n_params; e++) /* the kernel first, then the bias */
         m->params[e] = e < off + n ? (float)((int)mf_rng_below(&r, 128) - 64) / 64.0f
                                    : (float)((int)mf_rng_below(&r, 1024) - 512) / 4096.0f;
-    const mf_prune_spec spec = {sparsity, 0, NULL, 0};
+    const mf_prune_spec spec = {.sparsity = sparsity};
     if (sparsity > 0 && mf_prune_magnitude(m, &spec, err)) {
         mf_model_free(m);
         return NULL;

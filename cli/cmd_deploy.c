@@ -96,9 +96,19 @@ int cmd_deploy(int argc, char **argv)
     int n_overrides = 0;
     if (!overrides) return 1;
     static const char *const with_value[] = {
-        "--precision", "--out",     "--vectors",     "--cflags", "--opt",
-        "--timeout",   "--threads", "--calibration", "--range",  "--rounding",
-        "--objective", "--flash-budget", "--instruction-budget",
+        "--precision",
+        "--out",
+        "--vectors",
+        "--cflags",
+        "--opt",
+        "--timeout",
+        "--threads",
+        "--calibration",
+        "--range",
+        "--rounding",
+        "--objective",
+        "--flash-budget",
+        "--instruction-budget",
     };
     for (int i = 1; i < argc && !bad; i++) {
         const char *a = argv[i], *v = NULL;

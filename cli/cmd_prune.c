@@ -11,18 +11,22 @@ static void prune_usage(FILE *f)
     fprintf(f,
             "usage: mcuforge prune MODEL.h5 --sparsity S [--epochs N] [--lr X] [--initial S0]\n"
             "                     [--ramp-epochs E] [--every K] [--per-layer]\n"
-            "                     [--exclude NAME[,NAME...]] [--threads T] [--out PATH]\n"
+            "                     [--exclude NAME[,NAME...]] [--layer NAME=S ...]\n"
+            "                     [--threads T] [--out PATH]\n"
             "                     [key.sub=value ...]\n\n"
             "Unstructured magnitude pruning of the conv and dense kernels (biases and batch-norm\n"
             "parameters stay): the share S (0 to 0.99) of the kernel values with the smallest\n"
             "magnitudes becomes 0, over all kernels together (one threshold; layers with small\n"
             "weights lose more) or, with --per-layer, S of every kernel; --exclude keeps the\n"
-            "named layers dense.\n\n"
+            "named layers dense; --layer NAME=S (repeatable) prunes that layer to its own\n"
+            "sparsity S, by its own threshold, whatever the others (e.g. --layer conv1=0.5\n"
+            "--layer fc1=0.95: a small first conv keeps most of its weights).\n\n"
             "With --epochs N (default 4; 0 prunes at once, no training) the model is fine-tuned\n"
             "for N epochs on its embedded config's dataset and optimizer, at learning rate X\n"
             "(default: a tenth of train.lr, constant), while the sparsity grows from S0 (default\n"
             "0) to S along the cubic schedule of Zhu & Gupta (2017) over the first E epochs\n"
-            "(default two thirds of N), the mask recomputed every K optimizer steps (default a\n"
+            "(default two thirds of N; the layers of --layer from S0 to their own S the same\n"
+            "share of the way), the mask recomputed every K optimizer steps (default a\n"
             "quarter of an epoch). Pruned weights stay exactly 0 through every later step, the\n"
             "model file (its kernel_mask datasets), batch-norm folding, quantization and QAT.\n\n"
             "Prints the test accuracy before and after and the sparsity per layer, and writes\n"
@@ -56,8 +60,14 @@ int cmd_prune(int argc, char **argv)
     r.epochs = 4;
     r.spec.sparsity = -1.0;
     char **overrides = calloc((size_t)argc, sizeof *overrides), *names_buf = NULL;
+    mf_prune_target *targets = calloc((size_t)argc, sizeof *targets);
     int bad = 0, every = 0;
-    if (!overrides) return 1;
+    if (!overrides || !targets) {
+        free(overrides);
+        free(targets);
+        return 1;
+    }
+    r.spec.targets = targets;
     for (int i = 1; i < argc && !bad; i++) {
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--per-layer"))
@@ -70,7 +80,8 @@ int cmd_prune(int argc, char **argv)
             bad = cli_usage_error(verb, "unexpected argument '%s' (one model file)", a);
         else if (strcmp(a, "--sparsity") && strcmp(a, "--epochs") && strcmp(a, "--lr") &&
                  strcmp(a, "--initial") && strcmp(a, "--ramp-epochs") && strcmp(a, "--every") &&
-                 strcmp(a, "--exclude") && strcmp(a, "--threads") && strcmp(a, "--out"))
+                 strcmp(a, "--exclude") && strcmp(a, "--threads") && strcmp(a, "--out") &&
+                 strcmp(a, "--layer"))
             bad = cli_usage_error(verb, "unknown option '%s'", a);
         else if (!(v = cli_value(verb, argc, argv, &i)))
             bad = 2;
@@ -90,7 +101,17 @@ int cmd_prune(int argc, char **argv)
             bad = cli_parse_int(verb, a, v, 1, CLI_MAX_THREADS, &r.threads);
         else if (!strcmp(a, "--out"))
             r.out_path = v;
-        else if (names_buf)
+        else if (!strcmp(a, "--layer")) {
+            const char *eq = strchr(v, '=');
+            mf_prune_target *t = &targets[r.spec.n_targets];
+            if (!eq || eq == v)
+                bad = cli_usage_error(verb, "--layer '%s': expected NAME=S (conv2=0.9)", v);
+            else if (!(bad = cli_parse_double(verb, "--layer", eq + 1, 0.0, 0.99, &t->sparsity))) {
+                t->name = strndup(v, (size_t)(eq - v));
+                if (!t->name) bad = cli_usage_error(verb, "out of memory");
+                r.spec.n_targets++;
+            }
+        } else if (names_buf)
             bad = cli_usage_error(verb, "--exclude given twice (list the layers once, "
                                         "separated by commas)");
         else
@@ -122,6 +143,9 @@ int cmd_prune(int argc, char **argv)
         if (rc) cli_fail(&err);
     }
     free(r.spec.exclude);
+    for (int k = 0; k < r.spec.n_targets; k++)
+        free((char *)targets[k].name);
+    free(targets);
     free(names_buf);
     free(overrides);
     return rc;

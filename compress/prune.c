@@ -29,6 +29,41 @@ static int excluded(const mf_prune_spec *s, const char *name)
     return 0;
 }
 
+/* The index of name's own target, or -1. */
+static int targeted(const mf_prune_spec *s, const char *name)
+{
+    for (int k = 0; k < s->n_targets; k++)
+        if (!strcmp(s->targets[k].name, name)) return k;
+    return -1;
+}
+
+/* Every name of exclude and targets is a layer with a kernel, named once. */
+static int check_names(const mf_model *m, const mf_prune_spec *s, mf_error *err)
+{
+    for (int k = 0; k < s->n_exclude + s->n_targets; k++) {
+        const int is_target = k >= s->n_exclude;
+        const char *name = is_target ? s->targets[k - s->n_exclude].name : s->exclude[k];
+        const int i = mf_model_find(m, name);
+        size_t off, cnt;
+        if (i < 1) return mf_error_set(err, "pruning: no layer is named '%s'", name);
+        if (!mf_node_kernel(m, i, &off, &cnt))
+            return mf_error_set(err, "pruning: layer '%s' has no kernel to %s", name,
+                                is_target ? "prune" : "keep dense");
+        if (is_target) {
+            const double t = s->targets[k - s->n_exclude].sparsity;
+            if (!(t >= 0.0 && t < 1.0))
+                return mf_error_set(err, "pruning: sparsity %g of layer '%s' is outside [0, 1)", t,
+                                    name);
+            if (excluded(s, name))
+                return mf_error_set(
+                    err, "pruning: layer '%s' is both excluded and given a sparsity", name);
+            if (targeted(s, name) != k - s->n_exclude)
+                return mf_error_set(err, "pruning: layer '%s' is given a sparsity twice", name);
+        }
+    }
+    return MF_OK;
+}
+
 /* The group's kernels: nodes[0..n) (offsets and counts into m->params). Prunes the smallest
  * unpruned values until round(sparsity · total) are pruned. */
 static int prune_group(mf_model *m, const int *nodes, int n, double sparsity, mf_error *err)
@@ -76,41 +111,48 @@ int mf_prune_magnitude(mf_model *m, const mf_prune_spec *s, mf_error *err)
 {
     if (!(s->sparsity >= 0.0 && s->sparsity < 1.0))
         return mf_error_set(err, "pruning: sparsity %g is outside [0, 1)", s->sparsity);
-    for (int k = 0; k < s->n_exclude; k++) {
-        const int i = mf_model_find(m, s->exclude[k]);
-        size_t off, cnt;
-        if (i < 1) return mf_error_set(err, "pruning: no layer is named '%s'", s->exclude[k]);
-        if (!mf_node_kernel(m, i, &off, &cnt))
-            return mf_error_set(err, "pruning: layer '%s' has no kernel to keep dense",
-                                s->exclude[k]);
-    }
+    if (check_names(m, s, err)) return MF_ERR;
     int *nodes = malloc(sizeof *nodes * (size_t)m->n_nodes);
     if (!nodes) return mf_error_set(err, "out of memory");
-    int n = 0;
+    int n = 0, n_own = 0; /* the layers at `sparsity`; those with their own target */
     for (int i = 1; i < m->n_nodes; i++) {
         size_t off, cnt;
-        if (mf_node_kernel(m, i, &off, &cnt) && !excluded(s, m->nodes[i].spec.name)) nodes[n++] = i;
+        const char *name = m->nodes[i].spec.name;
+        if (!mf_node_kernel(m, i, &off, &cnt) || excluded(s, name)) continue;
+        if (targeted(s, name) >= 0)
+            n_own++;
+        else
+            nodes[n++] = i;
     }
     int rc = MF_OK;
-    if (n == 0)
+    if (n + n_own == 0)
         rc = mf_error_set(err, "pruning: no conv or dense layer is left to prune");
     else if (mf_model_mask_alloc(m, err))
         rc = MF_ERR;
     else if (s->per_layer)
         for (int i = 0; i < n && rc == MF_OK; i++)
             rc = prune_group(m, &nodes[i], 1, s->sparsity, err);
-    else
+    else if (n)
         rc = prune_group(m, nodes, n, s->sparsity, err);
+    for (int k = 0; k < s->n_targets && rc == MF_OK; k++) {
+        const int i = mf_model_find(m, s->targets[k].name);
+        rc = prune_group(m, &i, 1, s->targets[k].sparsity, err);
+    }
     free(nodes);
     return rc;
 }
 
-double mf_prune_schedule_at(const mf_prune_schedule *s, long step)
+double mf_prune_schedule_toward(const mf_prune_schedule *s, long step, double final)
 {
-    if (step >= s->end) return s->final;
+    if (step >= s->end) return final;
     if (step <= s->begin) return s->initial;
     const double r = 1.0 - (double)(step - s->begin) / (double)(s->end - s->begin);
-    return s->final + (s->initial - s->final) * r * r * r;
+    return final + (s->initial - final) * r * r * r;
+}
+
+double mf_prune_schedule_at(const mf_prune_schedule *s, long step)
+{
+    return mf_prune_schedule_toward(s, step, s->final);
 }
 
 int mf_prune_schedule_due(const mf_prune_schedule *s, long step)

@@ -175,6 +175,13 @@ static const cyaml_schema_field_t deploy_fields[] = {
     CYAML_FIELD_INT("instruction_budget", OPT, mf_deploy_config, instruction_budget),
     CYAML_FIELD_END};
 
+static const cyaml_schema_field_t prune_layer_fields[] = {
+    CYAML_FIELD_STRING_PTR("name", OPT, mf_prune_layer_config, name, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT("sparsity", OPT, mf_prune_layer_config, sparsity), CYAML_FIELD_END};
+
+static const cyaml_schema_value_t prune_layer_schema = {
+    CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mf_prune_layer_config, prune_layer_fields)};
+
 /* (present is not a key: the loader sets it) */
 static const cyaml_schema_field_t prune_fields[] = {
     CYAML_FIELD_FLOAT("sparsity", OPT, mf_prune_config, sparsity),
@@ -186,6 +193,8 @@ static const cyaml_schema_field_t prune_fields[] = {
     CYAML_FIELD_BOOL("per_layer", OPT, mf_prune_config, per_layer),
     CYAML_FIELD_SEQUENCE_COUNT("exclude", OPT | CYAML_FLAG_POINTER, mf_prune_config, exclude,
                                exclude_count, &string_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_SEQUENCE_COUNT("layers", OPT | CYAML_FLAG_POINTER, mf_prune_config, layers,
+                               layers_count, &prune_layer_schema, 0, CYAML_UNLIMITED),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t config_fields[] = {
@@ -1321,6 +1330,22 @@ static int validate_prune(const mf_config *c, const char *creator, mf_error *err
         if (!p->exclude[i] || !p->exclude[i][0])
             return mf_config_fail(c, err, item, false, "an empty layer name");
         if (check_length(c, item, p->exclude[i], err)) return MF_ERR;
+    }
+    for (unsigned i = 0; i < p->layers_count; i++) {
+        const mf_prune_layer_config *l = &p->layers[i];
+        char item[64], field[80];
+        snprintf(item, sizeof item, "prune.layers[%u]", i);
+        snprintf(field, sizeof field, "%s.name", item);
+        if (!l->name || !l->name[0])
+            return mf_config_fail(c, err, given(c, field) ? field : item, !given(c, field),
+                                  "name the layer (name: conv2)");
+        if (check_length(c, field, l->name, err)) return MF_ERR;
+        snprintf(field, sizeof field, "%s.sparsity", item);
+        if (!given(c, field))
+            return mf_config_fail(c, err, item, true, "give the layer's sparsity (sparsity: 0.9)");
+        if (!(l->sparsity >= p->initial && l->sparsity <= 0.99f))
+            return mf_config_fail(c, err, field, false, "must be in [initial = %g, 0.99], found %g",
+                                  (double)p->initial, (double)l->sparsity);
     }
     return MF_OK;
 }

@@ -182,6 +182,12 @@ typedef struct mf_quantize_config {
     int calibration;        /* training samples to calibrate on, 0 (default) = all */
 } mf_quantize_config;
 
+/* One layer of prune.layers: pruned to its own sparsity. */
+typedef struct mf_prune_layer_config {
+    char *name;
+    float sparsity; /* required, 0 .. 0.99, at least prune.initial */
+} mf_prune_layer_config;
+
 /* The optional prune section: `mcuforge run` prunes the trained model with it (as `mcuforge
  * prune`, DESIGN §9) before quantizing, and the next steps take the pruned model. */
 typedef struct mf_prune_config {
@@ -195,6 +201,8 @@ typedef struct mf_prune_config {
     bool per_layer;  /* every kernel at the sparsity (default false: one global threshold) */
     char **exclude;  /* layer names kept dense */
     unsigned exclude_count;
+    mf_prune_layer_config *layers; /* layers at their own sparsity (the others at sparsity) */
+    unsigned layers_count;
 } mf_prune_config;
 
 /* The optional deploy section: `mcuforge run` then deploys the (quantized) model as firmware

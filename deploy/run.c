@@ -972,8 +972,8 @@ void mf_deploy_report_print(const mf_deploy_report *r, FILE *f)
     if (any_variants) {
         fprintf(f, "  weight variants (instructions per inference: measured in QEMU, or the cost "
                    "model's; bytes of the layer's blobs; * runs):\n");
-        fprintf(f, "    %-3s %-*s %12s %9s %12s %9s  %s\n", "#", wn, "layer", "dense instr", "bytes",
-                "sparse instr", "bytes", "source");
+        fprintf(f, "    %-3s %-*s %12s %9s %12s %9s  %s\n", "#", wn, "layer", "dense instr",
+                "bytes", "sparse instr", "bytes", "source");
         for (int k = 0; k < r->n_layers; k++) {
             const mf_deploy_layer *L = &r->layers[k];
             if (!L->has_variants) continue;

@@ -8,7 +8,7 @@ typedef struct lower_ctx {
     const mf_model *m;
     const mf_qmodel *q; /* NULL: float32 */
     int bits;
-    float *const *wf; /* float32: runtime-layout weights per node */
+    float *const *wf;              /* float32: runtime-layout weights per node */
     const unsigned char *variants; /* per node MF_VARIANT_* or NULL (mf_lower_options) */
 } lower_ctx;
 

@@ -227,14 +227,16 @@ static size_t nonzero_s8(const mf_blob *w)
 static void choose_variant(const lower_ctx *x, int node, mf_call *c, double dense, double sparse,
                            size_t groups, size_t K, size_t n, size_t row, const char *unit)
 {
-    const size_t nnz = nonzero_s8(&c->w), rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts);
+    const size_t nnz = nonzero_s8(&c->w),
+                 rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts);
     c->var.has_sparse = 1;
     c->var.model_instr[0] = dense;
     c->var.model_instr[1] = sparse;
     c->var.bytes[0] = groups * K + rest;
     c->var.bytes[1] = (nnz ? nnz : 1) + 2 * (groups + nnz) + rest;
     const int want = x->variants ? x->variants[node] : MF_VARIANT_AUTO;
-    if (want == MF_VARIANT_SPARSE || (want == MF_VARIANT_AUTO && sparse < MF_VARIANT_MODEL_MARGIN * dense))
+    if (want == MF_VARIANT_SPARSE ||
+        (want == MF_VARIANT_AUTO && sparse < MF_VARIANT_MODEL_MARGIN * dense))
         sparse_blobs(c, groups, K, n, row, nnz, unit);
 }
 
@@ -290,8 +292,8 @@ static void sparse_dense_variant(const lower_ctx *x, int node, mf_call *c)
     const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
     const double dense = MF_DENSE_PER_WEIGHT * (double)n + MF_DENSE_PER_OUTPUT * c->n_out,
                  sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
-    choose_variant(x, node, c, dense, sparse, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in,
-                   0, "indices");
+    choose_variant(x, node, c, dense, sparse, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0,
+                   "indices");
 }
 
 static void lower_dense(const lower_ctx *x, int i, mf_call *c)

@@ -254,8 +254,8 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
         mf_call_name(c, p->bits);
         c->scratch_bytes = mf_call_scratch_bytes(c, p->bits);
         if (c->scratch_bytes > p->scratch_peak) p->scratch_peak = c->scratch_bytes;
-        p->weight_bytes +=
-            mf_blob_bytes(&c->w) + mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts) + mf_blob_bytes(&c->idx);
+        p->weight_bytes += mf_blob_bytes(&c->w) + mf_blob_bytes(&c->bias) +
+                           mf_blob_bytes(&c->shifts) + mf_blob_bytes(&c->idx);
         p->call_of[i] = p->n_calls++;
     }
     if (p->n_calls == 0) {

@@ -6,7 +6,8 @@
 static int better(const mf_variant_cost *c, const mf_variant_goal *g)
 {
     if (g->objective == MF_OBJECTIVE_FLASH)
-        return c->bytes[1] < c->bytes[0] || (c->bytes[1] == c->bytes[0] && c->instr[1] < c->instr[0]);
+        return c->bytes[1] < c->bytes[0] ||
+               (c->bytes[1] == c->bytes[0] && c->instr[1] < c->instr[0]);
     return c->instr[1] < g->margin * c->instr[0];
 }
 
@@ -74,7 +75,8 @@ int mf_variants_choose(const mf_variant_cost *v, int n, const mf_variant_goal *g
         snprintf(why, size,
                  "the flash budget of %zu bytes cannot be met: the smallest choice of variants "
                  "takes %zu bytes%s",
-                 g->flash_budget, least, least < bytes ? " (more with the instruction budget kept)" : "");
+                 g->flash_budget, least,
+                 least < bytes ? " (more with the instruction budget kept)" : "");
         return -1;
     }
     if (g->instr_budget > 0 && instr > g->instr_budget) {

@@ -14,6 +14,28 @@ typedef struct {
     long updates, last, steps; /* mask updates, the step of the last one, steps seen */
 } prune_ctx;
 
+/* Prunes m to where the schedule is at `step`: spec's sparsity and every layer's own target
+ * ramp from the same initial sparsity, the same share of the way. */
+static int prune_at(mf_model *m, const mf_prune_spec *spec, const mf_prune_schedule *sched,
+                    long step, mf_error *err)
+{
+    mf_prune_spec s = *spec;
+    s.sparsity = mf_prune_schedule_at(sched, step);
+    mf_prune_target *t = NULL;
+    if (spec->n_targets) {
+        t = malloc(sizeof *t * (size_t)spec->n_targets);
+        if (!t) return mf_error_set(err, "out of memory");
+        for (int k = 0; k < spec->n_targets; k++) {
+            t[k] = spec->targets[k];
+            t[k].sparsity = mf_prune_schedule_toward(sched, step, spec->targets[k].sparsity);
+        }
+        s.targets = t;
+    }
+    int rc = mf_prune_magnitude(m, &s, err);
+    free(t);
+    return rc;
+}
+
 /* after every optimizer step: the mask grows to the schedule's sparsity when it is due */
 static int prune_after_step(void *ctx, mf_model *m, long step, mf_error *err)
 {
@@ -21,9 +43,7 @@ static int prune_after_step(void *ctx, mf_model *m, long step, mf_error *err)
     c->steps = step;
     if (!mf_prune_schedule_due(&c->sched, step)) return MF_OK;
     c->updates++, c->last = step;
-    mf_prune_spec s = *c->spec;
-    s.sparsity = mf_prune_schedule_at(&c->sched, step);
-    return mf_prune_magnitude(m, &s, err);
+    return prune_at(m, c->spec, &c->sched, step, err);
 }
 
 static int test_accuracy(const mf_model *m, mf_pool *pool, const mf_dataset *d, double *acc,
@@ -45,6 +65,10 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
     if (!(r->initial >= 0.0 && r->initial <= r->spec.sparsity))
         return mf_error_set(err, "initial sparsity %g is outside [0, %g] (the target)", r->initial,
                             r->spec.sparsity);
+    for (int k = 0; k < r->spec.n_targets; k++)
+        if (!(r->spec.targets[k].sparsity >= r->initial))
+            return mf_error_set(err, "layer %s's sparsity %g is below the initial sparsity %g",
+                                r->spec.targets[k].name, r->spec.targets[k].sparsity, r->initial);
     if (r->epochs < 0 || r->ramp_epochs < 0 || r->ramp_epochs > r->epochs || r->every < 0 ||
         r->lr < 0 || r->threads < 0)
         return mf_error_set(err,
@@ -81,9 +105,7 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
                     c.sched.every, tc.lr);
             fflush(log);
         }
-        mf_prune_spec first = r->spec;
-        first.sparsity = r->initial;
-        if (mf_prune_magnitude(model, &first, err)) goto done;
+        if (prune_at(model, &r->spec, &c.sched, 0, err)) goto done;
         mf_train_hooks hooks = {&c, NULL, NULL, prune_after_step};
         mf_train_result res = {0};
         int trc = mf_train_with(model, &tc, data, log, &hooks, &res, err);

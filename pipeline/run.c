@@ -2,6 +2,7 @@
  * section), then deploy and measure on the emulated target (deploy section); each step takes
  * the model file the one before wrote. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mf_deploy.h"
@@ -22,9 +23,18 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
         size_t len = strlen(out);
         int h5 = len > 3 && !strcmp(out + len - 3, ".h5");
         snprintf(pruned, sizeof pruned, "%.*s.pruned.h5", (int)(h5 ? len - 3 : len), out);
+        mf_prune_target *targets = calloc(pc->layers_count + 1, sizeof *targets);
+        if (!targets) return mf_error_set(err, "out of memory");
+        for (unsigned k = 0; k < pc->layers_count; k++)
+            targets[k] = (mf_prune_target){pc->layers[k].name, pc->layers[k].sparsity};
         mf_prune_request req = {out,
                                 pruned,
-                                {pc->sparsity, pc->per_layer, pc->exclude, (int)pc->exclude_count},
+                                {.sparsity = pc->sparsity,
+                                 .per_layer = pc->per_layer,
+                                 .exclude = pc->exclude,
+                                 .n_exclude = (int)pc->exclude_count,
+                                 .targets = targets,
+                                 .n_targets = (int)pc->layers_count},
                                 pc->epochs,
                                 pc->lr,
                                 pc->initial,
@@ -34,10 +44,13 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
                                 NULL,
                                 0};
         if (log) {
-            fprintf(log, "prune: %.2f %% of the kernels\n", 100.0 * pc->sparsity);
+            fprintf(log, "prune: %.2f %% of the kernels%s\n", 100.0 * pc->sparsity,
+                    pc->layers_count ? " (the layers of prune.layers at their own sparsity)" : "");
             fflush(log);
         }
-        if (mf_pipeline_prune(&req, log, err)) return MF_ERR;
+        int rc = mf_pipeline_prune(&req, log, err);
+        free(targets);
+        if (rc) return MF_ERR;
         snprintf(out, sizeof out, "%s", pruned);
     }
     if (qc->present) {

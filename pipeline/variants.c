@@ -106,8 +106,7 @@ static int refine_flash(const mf_deploy_request *r, const mf_deploy_inputs *in, 
             if ((rc = flash_of(r, in, dir, p, call, n, alt, &flash, err))) break;
             if (flash < best) {
                 if (log)
-                    fprintf(log, "  without %s: firmware %zu B instead of %zu B\n", k, flash,
-                            best);
+                    fprintf(log, "  without %s: firmware %zu B instead of %zu B\n", k, flash, best);
                 best = flash;
                 memcpy(sparse, alt, (size_t)n);
                 improved = 1;
@@ -169,8 +168,9 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
         const char *base = getenv("TMPDIR");
         snprintf(tmp, sizeof tmp, "%s/mcuforge-variants-XXXXXX", base && *base ? base : "/tmp");
         if (!mkdtemp(tmp)) {
-            mf_error_set(err, "cannot create a temporary folder %s for the variants' profiling "
-                              "builds",
+            mf_error_set(err,
+                         "cannot create a temporary folder %s for the variants' profiling "
+                         "builds",
                          tmp);
             tmp[0] = 0;
             goto done;
@@ -210,7 +210,8 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
         for (; lowered < 2; lowered++) {
             mf_lower_options fo = lo;
             unsigned char *req = malloc((size_t)p.m->n_nodes);
-            if (req) memset(req, lowered ? MF_VARIANT_SPARSE : MF_VARIANT_DENSE, (size_t)p.m->n_nodes);
+            if (req)
+                memset(req, lowered ? MF_VARIANT_SPARSE : MF_VARIANT_DENSE, (size_t)p.m->n_nodes);
             fo.variants = req;
             int bad = !req || mf_lower_program(in->q, NULL, &fo, &forced[lowered], err);
             free(req);
@@ -221,8 +222,8 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
         }
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/flash", tmp);
-        int bad = lowered < 2 || refine_flash(r, in, dir, &p, kernels, call, n, cost, &g, sparse,
-                                              log, err);
+        int bad = lowered < 2 ||
+                  refine_flash(r, in, dir, &p, kernels, call, n, cost, &g, sparse, log, err);
         while (lowered-- > 0)
             mf_program_free(&forced[lowered]);
         if (bad) goto done;
@@ -243,16 +244,19 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
         if (log) {
             char name[2 * MF_NAME_MAX];
             mf_program_call_label(&p, c, name, sizeof name);
-            fprintf(log, "  %-16s dense %9.0f instructions %7zu B | sparse %9.0f instructions %7zu B → %s\n",
-                    name, cost[i].instr[0], cost[i].bytes[0], cost[i].instr[1], cost[i].bytes[1],
-                    sparse[i] ? "sparse" : "dense");
+            fprintf(
+                log,
+                "  %-16s dense %9.0f instructions %7zu B | sparse %9.0f instructions %7zu B → %s\n",
+                name, cost[i].instr[0], cost[i].bytes[0], cost[i].instr[1], cost[i].bytes[1],
+                sparse[i] ? "sparse" : "dense");
         }
     }
     if (log) {
-        fprintf(log, "weight variants chosen for %s (%s): weights %zu B", 
+        fprintf(log, "weight variants chosen for %s (%s): weights %zu B",
                 g.objective == MF_OBJECTIVE_FLASH ? "flash" : "instructions",
                 *measured ? "measured in QEMU" : "the cost model's figures", total_bytes);
-        if (*measured) fprintf(log, ", %.0f instructions per inference (sum of the layers)", total_instr);
+        if (*measured)
+            fprintf(log, ", %.0f instructions per inference (sum of the layers)", total_instr);
         fprintf(log, "\n");
     }
     rc = MF_OK;

@@ -1358,7 +1358,7 @@ static void test_error_deploy(void **state)
     const error_case cases[] = {
         {DEPLOY "  vector: 5\n", NULL,
          "unknown key 'vector' in deploy (expected one of: out, vectors, all_test, stream, run, "
-         "opt, timeout)",
+         "opt, timeout, objective, flash_budget, instruction_budget)",
          4, 3, "deploy.vector"},
         {DEPLOY "  vectors: 0\n", NULL, "must be >= 1, found 0", 4, 12, "deploy.vectors"},
         {DEPLOY "  vectors: 5\n  all_test: true\n", NULL, "vectors and all_test exclude each other",
@@ -1368,6 +1368,13 @@ static void test_error_deploy(void **state)
         {DEPLOY "  run: sometimes\n", NULL, "expected true or false, found 'sometimes'", 4, 8,
          "deploy.run"},
         {TEMPLATE, "deploy.vectors=-2", "must be >= 1, found -2", 0, 0, "deploy.vectors"},
+        {DEPLOY "  objective: speed\n", NULL, "'speed'", 4, 14, "deploy.objective"},
+        {DEPLOY "  flash_budget: 2000000\n", NULL, "must be <= 1048576, found 2000000", 4, 17,
+         "deploy.flash_budget"},
+        {DEPLOY "  instruction_budget: -5\n", NULL, "must be >= 0, found -5", 4, 23,
+         "deploy.instruction_budget"},
+        {DEPLOY "  run: false\n  instruction_budget: 400000\n", NULL,
+         "an instruction budget needs run: true", 5, 3, "deploy.instruction_budget"},
     };
     expect_errors("test_config_deploy_errors", cases, sizeof cases / sizeof cases[0]);
     /* the section's defaults, and its absence */
@@ -1381,6 +1388,16 @@ static void test_error_deploy(void **state)
     assert_int_equal(c->deploy.vectors, 20);
     assert_int_equal(c->deploy.timeout, 120);
     assert_null(c->deploy.out);
+    assert_int_equal(c->deploy.objective, 0); /* instructions */
+    assert_int_equal(c->deploy.flash_budget, 0);
+    mf_config_free(c);
+    assert_int_equal(
+        mf_config_load(
+            tu_write_file(dir, "o.yaml", DEPLOY "  objective: flash\n  flash_budget: 14336\n"),
+            NULL, 0, &c, &err),
+        MF_OK);
+    assert_int_equal(c->deploy.objective, 1);
+    assert_int_equal(c->deploy.flash_budget, 14336);
     mf_config_free(c);
     assert_int_equal(mf_config_load(tu_write_file(dir, "b.yaml", TEMPLATE), NULL, 0, &c, &err),
                      MF_OK);
@@ -1508,6 +1525,16 @@ static void test_prune_section(void **state)
     assert_true(c->prune.per_layer);
     assert_int_equal(c->prune.exclude_count, 2);
     assert_string_equal(c->prune.exclude[1], "fc");
+    assert_int_equal(c->prune.layers_count, 0);
+    mf_config_free(c);
+    c = load_text(dir, "l.yaml",
+                  TEMPLATE
+                  "prune:\n  sparsity: 0.9\n  layers:\n    - {name: conv1, sparsity: 0.5}\n"
+                  "    - {name: fc, sparsity: 0.95}\n",
+                  NULL, 0);
+    assert_int_equal(c->prune.layers_count, 2);
+    assert_string_equal(c->prune.layers[1].name, "fc");
+    assert_true(fabsf(c->prune.layers[0].sparsity - 0.5f) < 1e-6f);
     mf_config_free(c);
     char *create[] = {"prune.sparsity=0.5", "prune.epochs=0"};
     c = load_text(dir, "c.yaml", TEMPLATE, create, 2);
@@ -1535,6 +1562,14 @@ static void test_error_prune(void **state)
          "prune.exclude[1]"},
         {PRUNE "  sparsity: half\n", NULL, "expected a number, found 'half'", 4, 13,
          "prune.sparsity"},
+        {PRUNE "  sparsity: 0.5\n  layers: [{sparsity: 0.9}]\n", NULL, "name the layer", 5, 12,
+         "prune.layers[0]"},
+        {PRUNE "  sparsity: 0.5\n  layers: [{name: fc}]\n", NULL, "give the layer's sparsity", 5,
+         12, "prune.layers[0]"},
+        {PRUNE "  sparsity: 0.5\n  layers:\n    - {name: fc, sparsity: 1.2}\n", NULL,
+         "must be in [initial = 0, 0.99], found 1.2", 6, 28, "prune.layers[0].sparsity"},
+        {PRUNE "  sparsity: 0.5\n  initial: 0.2\n  layers: [{name: fc, sparsity: 0.1}]\n", NULL,
+         "must be in [initial = 0.2, 0.99], found 0.1", 6, 33, "prune.layers[0].sparsity"},
         {TEMPLATE, "prune.epochs=3",
          "override 'prune.epochs=3': the prune section needs sparsity (0 to 0.99)", 0, 0,
          "prune.sparsity"},

@@ -306,7 +306,7 @@ static mf_model *pruned_dense_model(mf_error *err)
         return NULL;
     }
     mf_model_init_params(b.m, 6);
-    const mf_prune_spec spec = {0.9, 1, NULL, 0}; /* every layer at 90 % */
+    const mf_prune_spec spec = {.sparsity = 0.9, .per_layer = 1}; /* every layer at 90 % */
     if (mf_prune_magnitude(b.m, &spec, err)) {
         mf_model_free(b.m);
         return NULL;

@@ -62,7 +62,7 @@ static void test_magnitude_global_and_per_layer(void **state)
     assert_int_equal(cn, 24); /* 3 · 2 · 4 */
     assert_int_equal(fn, 84); /* 28 · 3 (7 positions · 4 channels) */
     /* global 25 %: 27 of 108 values, the 27 smallest: conv1's 24 (1..24 / 1000) and fc's 3 */
-    mf_prune_spec s = {0.25, 0, NULL, 0};
+    mf_prune_spec s = {.sparsity = 0.25};
     assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_OK);
     assert_non_null(m->mask);
     assert_int_equal(mf_model_mask_zeros(m, conv, NULL), 24);
@@ -93,9 +93,22 @@ static void test_magnitude_global_and_per_layer(void **state)
     m = load_fixture();
     distinct_kernels(m);
     char *ex[1] = {"conv1"};
-    mf_prune_spec se = {0.5, 0, ex, 1};
+    mf_prune_spec se = {.sparsity = 0.5, .exclude = ex, .n_exclude = 1};
     assert_int_equal(mf_prune_magnitude(m, &se, &err), MF_OK);
     assert_int_equal(mf_model_mask_zeros(m, conv, NULL), 0);
+    assert_int_equal(mf_model_mask_zeros(m, fc, NULL), 42);
+    mf_model_free(m);
+
+    /* a layer's own target: conv1 at 25 % (6 of 24, its own smallest) whatever the others; fc
+     * alone is the global group: 50 % of its 84 */
+    m = load_fixture();
+    distinct_kernels(m);
+    mf_prune_target own[1] = {{"conv1", 0.25}};
+    mf_prune_spec st = {.sparsity = 0.5, .targets = own, .n_targets = 1};
+    assert_int_equal(mf_prune_magnitude(m, &st, &err), MF_OK);
+    assert_int_equal(mf_model_mask_zeros(m, conv, NULL), 6);
+    for (size_t e = 0; e < cn; e++)
+        assert_int_equal(m->mask[coff + e], e >= 6);
     assert_int_equal(mf_model_mask_zeros(m, fc, NULL), 42);
     mf_model_free(m);
 }
@@ -106,19 +119,41 @@ static void test_magnitude_errors(void **state)
     mf_model *m = load_fixture();
     mf_error err;
     mf_error_clear(&err);
-    mf_prune_spec s = {1.0, 0, NULL, 0};
+    mf_prune_spec s = {.sparsity = 1.0};
     assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_ERR);
     assert_non_null(strstr(err.message, "outside [0, 1)"));
     s.sparsity = -0.1;
     assert_int_equal(mf_prune_magnitude(m, &s, &err), MF_ERR);
     char *unknown[1] = {"nope"}, *pool[1] = {"pool1"}, *all[2] = {"conv1", "fc"};
-    mf_prune_spec e1 = {0.5, 0, unknown, 1}, e2 = {0.5, 0, pool, 1}, e3 = {0.5, 0, all, 2};
+    mf_prune_spec e1 = {.sparsity = 0.5, .exclude = unknown, .n_exclude = 1},
+                  e2 = {.sparsity = 0.5, .exclude = pool, .n_exclude = 1},
+                  e3 = {.sparsity = 0.5, .exclude = all, .n_exclude = 2};
     assert_int_equal(mf_prune_magnitude(m, &e1, &err), MF_ERR);
     assert_non_null(strstr(err.message, "no layer is named 'nope'"));
     assert_int_equal(mf_prune_magnitude(m, &e2, &err), MF_ERR);
     assert_non_null(strstr(err.message, "'pool1' has no kernel"));
     assert_int_equal(mf_prune_magnitude(m, &e3, &err), MF_ERR);
     assert_non_null(strstr(err.message, "no conv or dense layer is left"));
+    /* own targets: an unknown layer, a layer without kernel, out of range, twice, excluded */
+    mf_prune_target t_unknown[1] = {{"nope", 0.5}}, t_pool[1] = {{"pool1", 0.5}},
+                    t_range[1] = {{"fc", 1.0}}, t_twice[2] = {{"fc", 0.5}, {"fc", 0.6}},
+                    t_ex[1] = {{"conv1", 0.5}};
+    const struct {
+        mf_prune_target *t;
+        int n;
+        const char *says;
+    } bad[] = {{t_unknown, 1, "no layer is named 'nope'"},
+               {t_pool, 1, "'pool1' has no kernel to prune"},
+               {t_range, 1, "sparsity 1 of layer 'fc' is outside [0, 1)"},
+               {t_twice, 2, "'fc' is given a sparsity twice"},
+               {t_ex, 1, "'conv1' is both excluded and given a sparsity"}};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        mf_prune_spec sb = {.sparsity = 0.5, .targets = bad[k].t, .n_targets = bad[k].n};
+        if (k == 4) sb.exclude = all, sb.n_exclude = 1; /* conv1 */
+        mf_error_clear(&err);
+        assert_int_equal(mf_prune_magnitude(m, &sb, &err), MF_ERR);
+        if (!strstr(err.message, bad[k].says)) fail_msg("case %zu: %s", k, err.message);
+    }
     assert_null(m->mask); /* nothing was pruned */
     mf_model_free(m);
 }
@@ -134,6 +169,10 @@ static void test_schedule_hand_values(void **state)
     assert_true(fabs(mf_prune_schedule_at(&s, 250) - (0.9 - 0.8 / 64)) < 1e-12);    /* r = 1/4 */
     assert_true(fabs(mf_prune_schedule_at(&s, 300) - 0.9) < 1e-12);
     assert_true(fabs(mf_prune_schedule_at(&s, 1000) - 0.9) < 1e-12);
+    /* a layer's own target: the same ramp from the same initial sparsity toward 0.5 */
+    assert_true(fabs(mf_prune_schedule_toward(&s, 100, 0.5) - 0.1) < 1e-12);
+    assert_true(fabs(mf_prune_schedule_toward(&s, 200, 0.5) - (0.5 - 0.4 * 0.125)) < 1e-12);
+    assert_true(fabs(mf_prune_schedule_toward(&s, 300, 0.5) - 0.5) < 1e-12);
     assert_false(mf_prune_schedule_due(&s, 99));
     assert_true(mf_prune_schedule_due(&s, 100));
     assert_false(mf_prune_schedule_due(&s, 120));
@@ -156,7 +195,7 @@ static void test_pipeline_gradual(void **state)
     const char *dir = tu_tmpdir("prune_gradual");
     char out[1024];
     snprintf(out, sizeof out, "%s/pruned.h5", dir);
-    mf_prune_request r = {FIXTURE, out, {0.6, 0, NULL, 0}, 3, 0.0, 0.1, 2, 2, 1, NULL, 0};
+    mf_prune_request r = {FIXTURE, out, {.sparsity = 0.6}, 3, 0.0, 0.1, 2, 2, 1, NULL, 0};
     mf_error err;
     mf_error_clear(&err);
     if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
@@ -195,7 +234,8 @@ static void test_fold_and_qat_keep_zeros(void **state)
     char pruned[1024], q8[1024];
     snprintf(pruned, sizeof pruned, "%s/pruned.h5", dir);
     snprintf(q8, sizeof q8, "%s/pruned.q8.h5", dir);
-    mf_prune_request r = {FIXTURE, pruned, {0.5, 1, NULL, 0}, 0, 0.0, 0.0, 0, 0, 1, NULL, 0};
+    mf_prune_request r = {FIXTURE, pruned, {.sparsity = 0.5, .per_layer = 1}, 0, 0.0, 0.0, 0, 0, 1,
+                          NULL,    0};
     mf_error err;
     mf_error_clear(&err);
     if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
@@ -286,6 +326,14 @@ static void test_cli(void **state)
         {{"prune", model, "--sparsity", "0.5", "--epochs", "0", "--exclude", "fc,zz", NULL},
          1,
          "no layer is named 'zz'"},
+        {{"prune", model, "--sparsity", "0.5", "--layer", "fc", NULL}, 2, "expected NAME=S"},
+        {{"prune", model, "--sparsity", "0.5", "--layer", "fc=2", NULL}, 2, "--layer '2'"},
+        {{"prune", model, "--sparsity", "0.5", "--epochs", "0", "--layer", "zz=0.5", NULL},
+         1,
+         "no layer is named 'zz'"},
+        {{"prune", model, "--sparsity", "0.5", "--initial", "0.3", "--layer", "fc=0.2", NULL},
+         1,
+         "below the initial sparsity"},
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         char *argv[12] = {exe};
@@ -298,7 +346,7 @@ static void test_cli(void **state)
 }
 
 /* `mcuforge run` chains train → prune → quantize: the pruned model and its int8 model beside
- * the trained one, the pruned file at the config's sparsity. */
+ * the trained one, the pruned file at the config's sparsity (fc at its own, prune.layers). */
 static void test_run_chain(void **state)
 {
     (void)state;
@@ -312,7 +360,8 @@ static void test_run_chain(void **state)
                   "    - {name: flatten, type: flatten}\n"
                   "    - {name: fc, type: dense, units: 3}\n"
                   "train: {epochs: 1, batch_size: 16, lr: 0.05, threads: 1}\n"
-                  "prune: {sparsity: 0.75, epochs: 2, exclude: [conv1]}\n"
+                  "prune: {sparsity: 0.75, epochs: 2, exclude: [conv1],\n"
+                  "        layers: [{name: fc, sparsity: 0.5}]}\n"
                   "quantize: {bits: 8}\n");
     char exe[1024], cfg[1100], output[1100], out[8192];
     snprintf(exe, sizeof exe, "%s/mcuforge", MF_BINARY_DIR);
@@ -329,7 +378,7 @@ static void test_run_chain(void **state)
     assert_non_null(p);
     size_t total = 0;
     assert_int_equal(mf_model_mask_zeros(p, mf_model_find(p, "conv1"), NULL), 0);
-    assert_int_equal(mf_model_mask_zeros(p, mf_model_find(p, "fc"), &total), 126); /* 168·0.75 */
+    assert_int_equal(mf_model_mask_zeros(p, mf_model_find(p, "fc"), &total), 84); /* 168·0.5 */
     assert_int_equal(total, 168);
     mf_model_free(p);
     snprintf(path, sizeof path, "%s/m.pruned.q8.h5", dir);
