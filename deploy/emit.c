@@ -48,10 +48,10 @@ static void emit_int_array(mf_sb *b, const char *type, const char *name, const v
         if (i % 16 == 0) mf_sb_printf(b, "\n    ");
         long long v;
         switch (esz) {
-        case 1:
-            v = ((const int8_t *)data)[i];
+        case 1: /* uint8_t: the sparse dense layers' index deltas */
+            v = type[0] == 'u' ? ((const uint8_t *)data)[i] : ((const int8_t *)data)[i];
             break;
-        case 2: /* uint16_t: the sparse indices */
+        case 2: /* uint16_t: the sparse convs' field offsets */
             v = type[0] == 'u' ? ((const uint16_t *)data)[i] : ((const int16_t *)data)[i];
             break;
         case 4:
@@ -149,12 +149,12 @@ int mf_emit_weights(const mf_program *p, mf_sb *b, mf_sb *decl)
         emit_blob(b, decl, name, &c->w, wtype);
         if (c->sparse) {
             mf_sb_printf(b,
-                         "/* %s: pruned, the nonzero weights above; per output channel its count, "
-                         "then their offsets (input indices, or offsets in the receptive field) "
-                         "%s */\n",
+                         "/* %s: pruned, the nonzero weights above; per output its count, then "
+                         "their offsets in the receptive field (conv) or index deltas (dense, "
+                         "mf_rt_dense_sparse_s8) %s */\n",
                          lname, c->idx.shape);
             snprintf(name, sizeof name, "%s_idx", id);
-            emit_blob(b, decl, name, &c->idx, "uint16_t");
+            emit_blob(b, decl, name, &c->idx, c->idx.esz == 1 ? "uint8_t" : "uint16_t");
         }
         if (c->bias.data) {
             if (!qn)

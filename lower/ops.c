@@ -219,25 +219,22 @@ static size_t nonzero_s8(const mf_blob *w)
     return nnz;
 }
 
-/* The representation of call c (node's weights, `groups` rows of K values; see sparse_blobs for
- * n and row), given what the cost model says each variant takes: the one the options request
- * for the node, by default sparse when the model says it is at least 10 % cheaper
- * (MF_VARIANT_MODEL_MARGIN). Both variants' costs stay in c->var for the reports and
- * mf_variants_choose. */
-static void choose_variant(const lower_ctx *x, int node, mf_call *c, double dense, double sparse,
-                           size_t groups, size_t K, size_t n, size_t row, const char *unit)
+/* Whether call c takes its sparse variant, given what the cost model says each takes and the
+ * sparse variant's weight and index bytes: the one the options request for the node, by default
+ * sparse when the model says it is at least 10 % cheaper (MF_VARIANT_MODEL_MARGIN). Both
+ * variants' costs stay in c->var for the reports and mf_variants_choose. */
+static int choose_variant(const lower_ctx *x, int node, mf_call *c, double dense, double sparse,
+                          size_t sparse_bytes)
 {
-    const size_t nnz = nonzero_s8(&c->w),
-                 rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts);
+    const size_t rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts);
     c->var.has_sparse = 1;
     c->var.model_instr[0] = dense;
     c->var.model_instr[1] = sparse;
-    c->var.bytes[0] = groups * K + rest;
-    c->var.bytes[1] = (nnz ? nnz : 1) + 2 * (groups + nnz) + rest;
+    c->var.bytes[0] = mf_blob_bytes(&c->w) + rest;
+    c->var.bytes[1] = sparse_bytes + rest;
     const int want = x->variants ? x->variants[node] : MF_VARIANT_AUTO;
-    if (want == MF_VARIANT_SPARSE ||
-        (want == MF_VARIANT_AUTO && sparse < MF_VARIANT_MODEL_MARGIN * dense))
-        sparse_blobs(c, groups, K, n, row, nnz, unit);
+    return want == MF_VARIANT_SPARSE ||
+           (want == MF_VARIANT_AUTO && sparse < MF_VARIANT_MODEL_MARGIN * dense);
 }
 
 /* An int8 conv with a geometry mf_rt_conv_sparse_s8_covers can run the sparse conv kernels on
@@ -258,8 +255,10 @@ static void sparse_conv_variant(const lower_ctx *x, int node, mf_call *c)
     const double dense = MF_DENSE_CONV_PER_MAC * positions * (double)(K * (size_t)g->cout),
                  sparse = MF_SPARSE_CONV_PER_NONZERO_MAC * positions * (double)nnz +
                           MF_SPARSE_CONV_PER_OUTPUT * positions * g->cout;
-    choose_variant(x, node, c, dense, sparse, (size_t)g->cout, K, (size_t)g->kw * g->cin,
-                   (size_t)g->w * g->cin, "field offsets");
+    const size_t bytes = (nnz ? nnz : 1) + 2 * ((size_t)g->cout + nnz);
+    if (choose_variant(x, node, c, dense, sparse, bytes))
+        sparse_blobs(c, (size_t)g->cout, K, (size_t)g->kw * g->cin, (size_t)g->w * g->cin, nnz,
+                     "field offsets");
 }
 
 static void lower_conv(const lower_ctx *x, int i, mf_call *c)
@@ -277,23 +276,42 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
     if (x->q && x->bits == 8) sparse_conv_variant(x, i, c);
 }
 
-/* An int8 dense layer (at most 65,535 inputs) can run mf_rt_dense_sparse_s8 on its nonzero
- * weights. The cost model, instructions per inference fitted to bench/sparse_kernels (LeNet-5's
- * fc1) on the Cortex-M4: dense ≈ 1.5 per weight + 20 per output, sparse ≈ 4.3 per nonzero
- * weight + 34 per output (by default sparse from about 75 % zeros on large layers). Its blobs:
- * the nonzero weights, and per output the count and input indices (uint16). */
-#define MF_DENSE_PER_WEIGHT   1.5
-#define MF_DENSE_PER_OUTPUT   20.0
-#define MF_SPARSE_PER_NONZERO 4.3
-#define MF_SPARSE_PER_OUTPUT  34.0
+/* An int8 dense layer can run mf_rt_dense_sparse_s8 on its nonzero weights, in its format
+ * (mf_rt_dense_sparse_s8_encode: per output a 2-byte count, then a byte of index delta per
+ * entry, fillers bridging gaps over 255). The cost model, instructions per inference fitted to
+ * bench/sparse_kernels (LeNet-5's fc1) on the Cortex-M4: dense ≈ 1.5 per weight + 20 per
+ * output, sparse ≈ 4.5 per entry + 27 per output (by default sparse from about 75 % zeros on
+ * large layers). Out of memory it stays dense. */
+#define MF_DENSE_PER_WEIGHT  1.5
+#define MF_DENSE_PER_OUTPUT  20.0
+#define MF_SPARSE_PER_ENTRY  4.5
+#define MF_SPARSE_PER_OUTPUT 27.0
 static void sparse_dense_variant(const lower_ctx *x, int node, mf_call *c)
 {
-    if (c->n_in > 65535) return;
-    const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w);
+    const int8_t *w = c->w.data;
+    const size_t n = (size_t)c->n_in * (size_t)c->n_out, nnz = nonzero_s8(&c->w),
+                 entries = mf_rt_dense_sparse_s8_encode(c->n_in, c->n_out, w, NULL, NULL);
+    if (entries == SIZE_MAX) return; /* an output with more than 65535 entries */
     const double dense = MF_DENSE_PER_WEIGHT * (double)n + MF_DENSE_PER_OUTPUT * c->n_out,
-                 sparse = MF_SPARSE_PER_NONZERO * (double)nnz + MF_SPARSE_PER_OUTPUT * c->n_out;
-    choose_variant(x, node, c, dense, sparse, (size_t)c->n_out, (size_t)c->n_in, (size_t)c->n_in, 0,
-                   "indices");
+                 sparse = MF_SPARSE_PER_ENTRY * (double)entries + MF_SPARSE_PER_OUTPUT * c->n_out;
+    const size_t idx_bytes = 2 * (size_t)c->n_out + entries;
+    if (!choose_variant(x, node, c, dense, sparse, (entries ? entries : 1) + idx_bytes)) return;
+    int8_t *wn = malloc(entries ? entries : 1);
+    uint8_t *idx = malloc(idx_bytes);
+    if (!wn || !idx) {
+        free(wn);
+        free(idx);
+        return;
+    }
+    wn[0] = 0; /* a layer pruned to nothing keeps one (unread) weight: no zero-size array */
+    mf_rt_dense_sparse_s8_encode(c->n_in, c->n_out, w, idx, wn);
+    c->sparse = 1;
+    c->w = (mf_blob){wn, entries ? entries : 1, 1, 0, ""};
+    c->idx = (mf_blob){idx, idx_bytes, 1, 0, ""};
+    snprintf(c->w.shape, sizeof c->w.shape, "[%zu nonzero + %zu fillers of %d x %d]", nnz,
+             entries - nnz, c->n_out, c->n_in);
+    snprintf(c->idx.shape, sizeof c->idx.shape, "[%d counts (2 bytes) + %zu deltas]", c->n_out,
+             entries);
 }
 
 static void lower_dense(const lower_ctx *x, int i, mf_call *c)

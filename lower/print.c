@@ -70,7 +70,8 @@ void mf_program_print(const mf_program *p, FILE *f)
             fprintf(f, "       weights %s %zu bytes", c->w.shape, c->w.count * (size_t)c->w.esz);
         if (c->bias.data) fprintf(f, ", bias %zu bytes", c->bias.count * (size_t)c->bias.esz);
         if (c->shifts.data) fprintf(f, ", shifts %zu bytes", c->shifts.count);
-        if (c->idx.data) fprintf(f, ", sparse index %s %zu bytes", c->idx.shape, 2 * c->idx.count);
+        if (c->idx.data)
+            fprintf(f, ", sparse index %s %zu bytes", c->idx.shape, mf_blob_bytes(&c->idx));
         if (c->w.data) fprintf(f, "\n");
     }
     if (p->plan.tensors) {

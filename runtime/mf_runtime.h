@@ -107,12 +107,20 @@ size_t mf_rt_conv_sparse_s8_scratch_bytes(const mf_rt_geom *g);
 int mf_rt_conv_sparse_s8_covers(const mf_rt_geom *g);
 
 /* The same outputs as mf_rt_dense_s8 for a pruned layer, its zero weights skipped
- * (dense_sparse.c): idx holds, output after output, the count n_o of its nonzero weights then
- * their n_o input indices (ascending, < n_in ≤ 65535); w the nonzero weights in the same order.
- * Flash: 3 bytes per nonzero weight + 2 per output, against n_in per output dense. */
-void mf_rt_dense_sparse_s8(int n_in, int n_out, const int8_t *in, const uint16_t *idx,
+ * (dense_sparse.c). idx holds, output after output, its entry count n_o (2 bytes, little-endian)
+ * then n_o index deltas, one byte each: the first entry's input index, then each one's distance
+ * from the previous; a gap over 255 is bridged by filler entries of weight 0 and delta 255, and
+ * n_o is padded to a multiple of 4 by entries of weight 0 and delta 0. w holds the entries'
+ * weights in the same order. Flash: 2 bytes per entry + 2 per output, against n_in per output
+ * dense. mf_rt_dense_sparse_s8_encode writes
+ * the format. */
+void mf_rt_dense_sparse_s8(int n_in, int n_out, const int8_t *in, const uint8_t *idx,
                            const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
                            int8_t *out);
+/* Encodes the dense weights w ([n_out][n_in]) into idx (2·n_out + entries bytes) and wn (entries
+ * bytes); with idx and wn NULL it only counts. Returns the entries (nonzero weights + fillers), or
+ * SIZE_MAX, writing nothing, when an output would have more than 65535. */
+size_t mf_rt_dense_sparse_s8_encode(int n_in, int n_out, const int8_t *w, uint8_t *idx, int8_t *wn);
 
 /* ---- pools: keep the input format; valid windows (pad 0). Average: the window sum divided
  * by its size with floor division (floor mode) or floor((2·sum + count) / (2·count)) (half-up),

@@ -1640,6 +1640,49 @@ static void conv_s8_slots(void **state)
 }
 
 /* The sparse conv's reach: offsets and per-channel counts are halfwords. */
+/* The sparse dense layer's format by hand: deltas, fillers over gaps of 255, padding to groups
+ * of 4, an empty output,
+ * and the refusal of an output with more than 65535 entries. */
+static void dense_sparse_encode_hand(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    static int8_t w[3 * N];
+    memset(w, 0, sizeof w);
+    w[0] = 5, w[N - 1] = -7;      /* output 0: gap 599 = 255 + 255 + 89 */
+    w[N + 3] = 1, w[N + 259] = 2; /* output 1: gap 256 = 255 + 1 */
+    /* output 2: no weight at all */
+    uint8_t idx[32];
+    int8_t wn[16];
+    const size_t entries = mf_rt_dense_sparse_s8_encode(N, 3, w, NULL, NULL);
+    assert_int_equal(entries, 4 + 4); /* output 1: 3 entries + 1 of padding */
+    memset(idx, 0xEE, sizeof idx);
+    assert_int_equal(mf_rt_dense_sparse_s8_encode(N, 3, w, idx, wn), entries);
+    const uint8_t want_idx[] = {4, 0, 0, 255, 255, 89, 4, 0, 3, 255, 1, 0, 0, 0};
+    const int8_t want_w[] = {5, 0, 0, -7, 1, 0, 2, 0};
+    assert_memory_equal(idx, want_idx, sizeof want_idx);
+    assert_int_equal(idx[sizeof want_idx], 0xEE); /* nothing written beyond */
+    assert_memory_equal(wn, want_w, sizeof want_w);
+    /* the kernel on it equals the dense reference */
+    static int8_t x[N];
+    for (int i = 0; i < N; i++)
+        x[i] = (int8_t)(i * 37 % 251 - 125);
+    const int32_t bias[3] = {100, -50, 7};
+    const mf_rt_requant rq = {1, NULL, 0, MF_RT_ROUND_HALF_UP};
+    int8_t a[3], b[3];
+    mf_rt_dense_sparse_s8(N, 3, x, idx, wn, bias, &rq, a);
+    mf_rt_dense_s8_ref(N, 3, x, w, bias, &rq, b, NULL);
+    assert_memory_equal(a, b, 3);
+    /* 65,536 entries in one output: refused, nothing written */
+    int8_t *big = malloc(65536);
+    assert_non_null(big);
+    memset(big, 1, 65536);
+    idx[0] = 0xAB;
+    assert_true(mf_rt_dense_sparse_s8_encode(65536, 1, big, idx, wn) == SIZE_MAX);
+    assert_int_equal(idx[0], 0xAB);
+    free(big);
+}
+
 static void conv_sparse_covers(void **state)
 {
     (void)state;
@@ -1722,6 +1765,7 @@ int main(void)
         cmocka_unit_test(input_random),
         cmocka_unit_test(conv_s8_slots),
         cmocka_unit_test(conv_sparse_covers),
+        cmocka_unit_test(dense_sparse_encode_hand),
         cmocka_unit_test(opt_equals_ref),
         cmocka_unit_test(target_qemu),
     };

@@ -428,7 +428,8 @@ static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, con
  * 1,100 weights). */
 enum { EQ_SPARSE_W = 1100 };
 static uint16_t eq_sparse_idx[EQ_SPARSE_W + 16];
-static int8_t eq_sparse_w[EQ_SPARSE_W];
+static int8_t eq_sparse_w[EQ_SPARSE_W + 64]; /* + the dense layer's padding (≤ 3 per output) */
+static uint8_t eq_sparse_delta[EQ_SPARSE_W + 64]; /* the dense layer's: + 5 bytes per output */
 
 /* The sparse int8 conv (plain and with the case's pool) against the reference on the same
  * weights, pruned here per channel (none, all, or 50-97 % of them); the first channels whose
@@ -611,23 +612,43 @@ static void eq_dense_sparse(eq_state *st, const mf_rt_geom *g, int n_in, int n_o
 {
     static const int pcts[] = {0, 100, 50, 75, 90, 97};
     if (n_out > EQ_SPARSE_W / n_in) n_out = EQ_SPARSE_W / n_in; /* n_in ≤ 250: at least 4 */
-    size_t at = 0, nnz = 0;
     for (int o = 0; o < n_out; o++) {
         const int pct = pcts[eq_next(st) % (sizeof pcts / sizeof pcts[0])];
         int8_t *row = w + (size_t)o * (size_t)n_in;
-        const size_t count_at = at++;
-        for (int i = 0; i < n_in; i++) {
+        for (int i = 0; i < n_in; i++)
             if (eq_pct(st, pct)) row[i] = 0;
-            if (row[i]) eq_sparse_idx[at++] = (uint16_t)i, eq_sparse_w[nnz++] = row[i];
-        }
-        eq_sparse_idx[count_at] = (uint16_t)(at - count_at - 1);
     }
+    /* n_in ≤ 250: no fillers; entries ≤ the weights + 3 of padding per output */
+    mf_rt_dense_sparse_s8_encode(n_in, n_out, w, eq_sparse_delta, eq_sparse_w);
     memset(eq_o8a, 0x5A, sizeof eq_o8a);
     memset(eq_o8b, 0x5A, sizeof eq_o8b);
-    mf_rt_dense_sparse_s8(n_in, n_out, x, eq_sparse_idx, eq_sparse_w, bias, rq, eq_o8a);
+    mf_rt_dense_sparse_s8(n_in, n_out, x, eq_sparse_delta, eq_sparse_w, bias, rq, eq_o8a);
     mf_rt_dense_s8_ref(n_in, n_out, x, w, bias, rq, eq_o8b, NULL);
     const long d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY);
     if (d >= 0) eq_fail(st, "dense_sparse_s8", g, NULL, d);
+}
+
+/* Fillers: one output over a wide input (256 to 1,100 values) with a few nonzero weights, so
+ * that gaps over 255 (filler entries) are common, the last input sometimes among them. */
+static void eq_dense_sparse_wide(eq_state *st)
+{
+    const int n_in = eq_int(st, 256, EQ_SPARSE_W);
+    mf_rt_geom g = {1, 1, n_in, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    eq_fill8(st, eq_x8, (size_t)n_in);
+    memset(eq_w8, 0, (size_t)n_in);
+    for (int k = eq_int(st, 0, 6); k > 0; k--)
+        eq_w8[eq_int(st, 0, n_in - 1)] = (int8_t)(eq_pct(st, 50) ? eq_int(st, 1, 127) : -128);
+    if (eq_pct(st, 30)) eq_w8[n_in - 1] = 77;
+    eq_bias8[0] = eq_int(st, -100000, 100000);
+    mf_rt_requant rq = eq_rq(st, 1, -3, 16);
+    if (mf_rt_dense_sparse_s8_encode(n_in, 1, eq_w8, eq_sparse_delta, eq_sparse_w) == SIZE_MAX)
+        eq_fail(st, "dense_sparse_s8 encode", &g, NULL, 0);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_dense_sparse_s8(n_in, 1, eq_x8, eq_sparse_delta, eq_sparse_w, eq_bias8, &rq, eq_o8a);
+    mf_rt_dense_s8_ref(n_in, 1, eq_x8, eq_w8, eq_bias8, &rq, eq_o8b, NULL);
+    const long d = eq_cmp8(eq_o8a, eq_o8b, 1 + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "dense_sparse_s8 (fillers)", &g, NULL, d);
 }
 
 static void eq_dense(eq_state *st)
@@ -655,6 +676,7 @@ static void eq_dense(eq_state *st)
     if ((d = eq_cmp8(eq_o8a, eq_o8b, (size_t)n_out + EQ_CANARY)) >= 0)
         eq_fail(st, "dense_s8", &g, NULL, d);
     eq_dense_sparse(st, &g, n_in, n_out, x8, w8, bias8, &rq);
+    eq_dense_sparse_wide(st);
     /* int16 */
     int16_t *x16 = eq_x16 + eq_place(st, (size_t)n_in, EQ_IN + 4);
     int16_t *w16 = eq_w16 + eq_place(st, nw, EQ_W + 4);
