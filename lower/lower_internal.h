@@ -10,6 +10,7 @@ typedef struct lower_ctx {
     int bits;
     float *const *wf;              /* float32: runtime-layout weights per node */
     const unsigned char *variants; /* per node MF_VARIANT_* or NULL (mf_lower_options) */
+    int fused_pool; /* the node being lowered is a conv whose max pool is fused into its call */
 } lower_ctx;
 
 /* One op's lowering: how quantization formats its output, the checks before anything is

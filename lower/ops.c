@@ -239,22 +239,29 @@ static int choose_variant(const lower_ctx *x, int node, mf_call *c, double dense
 
 /* An int8 conv with a geometry mf_rt_conv_sparse_s8_covers can run the sparse conv kernels on
  * its nonzero weights. Cost model, instructions per inference fitted to bench/sparse_kernels on
- * the Cortex-M4: dense ≈ 1.1 per MAC, sparse ≈ 3.0 per nonzero MAC + 16 per conv output value
- * (position × channel); by default LeNet-5's conv2 turns sparse from about 75 % zeros, a 1D
- * 16 → 16 k 3 conv from about 80 %. Blobs: the nonzero weights, and per output channel the
- * count and the field offsets (ky·w·cin + kx·cin + ci, uint16). */
-#define MF_DENSE_CONV_PER_MAC          1.1
-#define MF_SPARSE_CONV_PER_NONZERO_MAC 3.0
-#define MF_SPARSE_CONV_PER_OUTPUT      16.0
+ * the Cortex-M4: dense ≈ 1.1 per MAC; sparse without a fused pool (four positions per pass of
+ * the assembly channel loop) ≈ 2.75 per nonzero MAC + 10 per conv output value (position ×
+ * channel), with a fused pool (the C path) ≈ 3.0 per nonzero MAC + 16 per conv output value. By
+ * default a 1D 16 → 16 k 3 conv turns sparse from about 70 % zeros, LeNet-5's conv2 + pool from
+ * about 75 %. Blobs: the nonzero weights, and per output channel the count and the field
+ * offsets (ky·w·cin + kx·cin + ci, uint16). */
+#define MF_DENSE_CONV_PER_MAC               1.1
+#define MF_SPARSE_CONV_PER_NONZERO_MAC      2.75
+#define MF_SPARSE_CONV_PER_OUTPUT           10.0
+#define MF_SPARSE_CONV_POOL_PER_NONZERO_MAC 3.0
+#define MF_SPARSE_CONV_POOL_PER_OUTPUT      16.0
 static void sparse_conv_variant(const lower_ctx *x, int node, mf_call *c)
 {
     const mf_rt_geom *g = &c->geom;
     if (!mf_rt_conv_sparse_s8_covers(g)) return;
     const size_t K = (size_t)g->kh * g->kw * g->cin, nnz = nonzero_s8(&c->w);
     const double positions = (double)g->oh * g->ow;
+    const double per_nz = x->fused_pool ? MF_SPARSE_CONV_POOL_PER_NONZERO_MAC
+                                        : MF_SPARSE_CONV_PER_NONZERO_MAC,
+                 per_out =
+                     x->fused_pool ? MF_SPARSE_CONV_POOL_PER_OUTPUT : MF_SPARSE_CONV_PER_OUTPUT;
     const double dense = MF_DENSE_CONV_PER_MAC * positions * (double)(K * (size_t)g->cout),
-                 sparse = MF_SPARSE_CONV_PER_NONZERO_MAC * positions * (double)nnz +
-                          MF_SPARSE_CONV_PER_OUTPUT * positions * g->cout;
+                 sparse = per_nz * positions * (double)nnz + per_out * positions * g->cout;
     const size_t bytes = (nnz ? nnz : 1) + 2 * ((size_t)g->cout + nnz);
     if (choose_variant(x, node, c, dense, sparse, bytes))
         sparse_blobs(c, (size_t)g->cout, K, (size_t)g->kw * g->cin, (size_t)g->w * g->cin, nnz,

@@ -211,7 +211,7 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
     p->esz = p->bits == 32 ? 4 : p->bits == 16 ? 2 : 1;
     const mf_model *m = p->m;
     size_t align = o && o->align > 0 ? (size_t)o->align : 8;
-    lower_ctx x = {m, q, p->bits, NULL, o ? o->variants : NULL};
+    lower_ctx x = {m, q, p->bits, NULL, o ? o->variants : NULL, 0};
     int *fused_into = NULL, *fused_src = NULL;
     if (validate(&x, err)) return MF_ERR;
     if (!q && float_weights(p, err)) goto fail;
@@ -238,6 +238,7 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
         if (!e->lower || fused_into[i] >= 0) continue; /* a view, or computed inside its pool */
         int first = fused_src[i] >= 0 ? fused_src[i] : i;
         mf_call *c = &p->calls[p->n_calls];
+        x.fused_pool = first != i;
         mf_lower_entry(m->nodes[first].spec.op)->lower(&x, first, c);
         if (first != i) { /* conv + max pool in one kernel */
             mf_window pw;

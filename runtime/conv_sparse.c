@@ -56,9 +56,12 @@ typedef struct {
     const mf_rt_geom *g;
     const uint16_t *idx;
     const int8_t *w;
-    const int32_t *start; /* per channel its accumulator start (mf_rt_init_s8) */
+    /* per channel c: rec[2c] its accumulator start (mf_rt_init_s8), rec[2c + 1] its shift
+     * (fast only; + 256 on the last channel, which ends the assembly's loop): one LDRD for
+     * both in the assembly */
+    const int32_t *rec;
     const mf_rt_requant *rq;
-    int fast; /* every channel ends in a shift and a saturation */
+    int fast; /* every channel ends in a shift (0 to 31) and a saturation */
 } sparse_layer;
 
 /* The first np (1 to 4) positions of q. Missing positions repeat the first (computed, not
@@ -82,7 +85,7 @@ __attribute__((noinline)) static int whole_sparse(const sparse_quad *q, int np)
  * four multiply-adds; idx and w advance past the channel. */
 #define SUMS_SPARSE(c)                                                                             \
     int n = *idx++;                                                                                \
-    int32_t a0 = L->start[c], a1 = a0, a2 = a0, a3 = a0;                                           \
+    int32_t a0 = L->rec[2 * (c)], a1 = a0, a2 = a0, a3 = a0;                                       \
     for (; n > 0; n--) {                                                                           \
         const int k = *idx++;                                                                      \
         const int32_t wk = *w++;                                                                   \
@@ -151,6 +154,135 @@ __attribute__((noinline)) static void quad_sparse_whole(const sparse_layer *L, c
 }
 #endif
 
+#if defined(MF_RT_OPT_INT) && !defined(MF_RT_EMULATE_DSP)
+/* Four positions of a plain conv whose outputs follow each other, every channel, in assembly:
+ * the channel loop of quad_sparse_whole (taps 1) with all it needs in registers (the four
+ * fields, the index and weight streams, the end of the channel's weights, four sums and three
+ * temporaries: r0-r12 and lr) and the rest in the frame. Per nonzero weight 12 instructions (a
+ * halfword offset, the weight, four bytes of input, four multiply-adds, the loop), per channel
+ * about 30 (its start and shift in one LDRD, four shifts and saturations, four stores). The
+ * argument: */
+typedef struct {
+    const int8_t *f[4];  /* +0: the fields */
+    const uint16_t *idx; /* +16 */
+    const int8_t *w;     /* +20 */
+    const int32_t *rec;  /* +24: per channel its start and shift (sparse_layer) */
+    int unused;          /* +28 */
+    int8_t *out;         /* +32: channel 0 of the first position; the others cout apart */
+    int cout;            /* +36 */
+} sparse_run;
+_Static_assert(sizeof(void *) != 4 || sizeof(sparse_run) == 40, "sparse_run's layout");
+
+/* clang-format off */
+/* one weight: its offset, the weight, four inputs, four multiply-adds */
+#define MAC4_SPARSE                                                                                \
+    "ldrh r11, [r4], #2\n\t"                                                                       \
+    "ldrsb r12, [r5], #1\n\t"                                                                      \
+    "ldrsb lr, [r0, r11]\n\t"                                                                      \
+    "smlabb r7, lr, r12, r7\n\t"                                                                   \
+    "ldrsb lr, [r1, r11]\n\t"                                                                      \
+    "smlabb r8, lr, r12, r8\n\t"                                                                   \
+    "ldrsb lr, [r2, r11]\n\t"                                                                      \
+    "smlabb r9, lr, r12, r9\n\t"                                                                   \
+    "ldrsb lr, [r3, r11]\n\t"                                                                      \
+    "smlabb r10, lr, r12, r10\n\t"
+#define SPARSE_PLAIN_ASM(SAT)                                                                      \
+    "push {r4-r11, lr}\n\t"                                                                        \
+    "sub sp, sp, #20\n\t"                                                                          \
+    "ldr r4, [r0, #16]\n\t"              /* idx */                                                 \
+    "ldr r5, [r0, #20]\n\t"              /* w */                                                   \
+    "ldr r6, [r0, #24]\n\t" "str r6, [sp, #0]\n\t"   /* rec */                                     \
+    "ldr r6, [r0, #32]\n\t" "str r6, [sp, #8]\n\t"   /* out */                                     \
+    "ldr r6, [r0, #36]\n\t" "str r6, [sp, #12]\n\t"  /* cout: the stride */                        \
+    "ldm r0, {r0-r3}\n\t"                /* the fields */                                          \
+    "1:\n\t"                                                                                       \
+    "ldr r11, [sp, #0]\n\t"                                                                        \
+    "ldrd r7, r12, [r11], #8\n\t"        /* start, shift */                                        \
+    "str r11, [sp, #0]\n\t"                                                                        \
+    "str r12, [sp, #16]\n\t"                                                                       \
+    "ldrh r6, [r4], #2\n\t"              /* the channel's nonzero weights */                       \
+    "mov r8, r7\n\t"                                                                               \
+    "mov r9, r7\n\t"                                                                               \
+    "mov r10, r7\n\t"                                                                              \
+    "lsrs r11, r6, #1\n\t"               /* C: an odd count, Z: none */                            \
+    "add r6, r5, r6\n\t"                 /* the end of its weights (flags kept) */                 \
+    "bcs 4f\n\t"                         /* odd: the second half first */                          \
+    "beq 3f\n\t"                                                                                   \
+    "2:\n\t"                             /* two weights per pass */                                \
+    MAC4_SPARSE                                                                                    \
+    "4:\n\t"                                                                                       \
+    MAC4_SPARSE                                                                                    \
+    "cmp r5, r6\n\t"                                                                               \
+    "bne 2b\n\t"                                                                                   \
+    "3:\n\t"                                                                                       \
+    "ldr r6, [sp, #16]\n\t"              /* the shift (ASR takes its low byte) */                  \
+    "asrs r7, r7, r6\n\t"                                                                          \
+    "asrs r8, r8, r6\n\t"                                                                          \
+    "asrs r9, r9, r6\n\t"                                                                          \
+    "asrs r10, r10, r6\n\t"                                                                        \
+    SAT(r7) SAT(r8) SAT(r9) SAT(r10)                                                               \
+    "ldrd r11, r12, [sp, #8]\n\t"        /* out, cout */                                           \
+    "add lr, r11, r12, lsl #1\n\t"                                                                 \
+    "strb r8, [r11, r12]\n\t"                                                                      \
+    "strb r9, [lr]\n\t"                                                                            \
+    "strb r10, [lr, r12]\n\t"                                                                      \
+    "strb r7, [r11], #1\n\t"                                                                       \
+    "str r11, [sp, #8]\n\t"                                                                        \
+    "tst r6, #256\n\t"                   /* the last channel's mark */                             \
+    "beq 1b\n\t"                                                                                   \
+    "add sp, sp, #20\n\t"                                                                          \
+    "pop {r4-r11, pc}\n\t"
+#define SPARSE_USAT7(r) "usat " #r ", #7, " #r "\n\t"
+#define SPARSE_SSAT8(r) "ssat " #r ", #8, " #r "\n\t"
+/* clang-format on */
+
+/* With a fused ReLU (USAT to [0, 127]) and without (SSAT to [−128, 127]); cout ≥ 1. */
+__attribute__((naked, noinline)) static void plain_sparse_relu(MF_RT_UNUSED const sparse_run *r)
+{
+    __asm__ volatile(SPARSE_PLAIN_ASM(SPARSE_USAT7));
+}
+__attribute__((naked, noinline)) static void plain_sparse_sat(MF_RT_UNUSED const sparse_run *r)
+{
+    __asm__ volatile(SPARSE_PLAIN_ASM(SPARSE_SSAT8));
+}
+
+static void quad_sparse(const sparse_layer *L, const sparse_quad *q, int np);
+
+/* A plain conv (no pool) with the fast requantization, position after position in raster
+ * order: four at a time in assembly, their fields found in place inline (gathered at the
+ * edges), their outputs following each other; the last one to three through quad_sparse. */
+__attribute__((noinline)) static void walk_plain(const sparse_layer *L, sparse_quad *q,
+                                                 const int8_t *in, int8_t *out, int8_t *scratch,
+                                                 long field)
+{
+    const mf_rt_geom *g = L->g;
+    const int cout = g->cout, n = g->oh * g->ow, cin = g->cin, relu = L->rq->relu;
+    const int sh = g->sh, sw = g->sw, ow = g->ow, ix0 = -g->pad_left, ix_max = g->w - g->kw,
+              iy_max = g->h - g->kh;
+    const long row = (long)g->w * cin;
+    sparse_run r = {{NULL, NULL, NULL, NULL}, L->idx, L->w, L->rec, 0, out, cout};
+    int iy = -g->pad_top, ix = ix0, ox = 0, np = 0;
+    for (int p = 0; p < n; p++) {
+        r.f[np] = iy >= 0 && iy <= iy_max && ix >= 0 && ix <= ix_max
+                      ? in + (long)iy * row + (long)ix * cin
+                      : field_sparse(g, in, iy, ix, scratch + np * field);
+        ix += sw;
+        if (++ox == ow) ox = 0, ix = ix0, iy += sh;
+        if (++np == 4) {
+            if (relu) /* a direct call: the stack bound follows no pointer */
+                plain_sparse_relu(&r);
+            else
+                plain_sparse_sat(&r);
+            r.out += 4 * cout;
+            np = 0;
+        }
+    }
+    for (int e = 0; e < np; e++) /* the rest: the general path */
+        q->f[e] = r.f[e], q->o[e] = out + (long)(n - np + e) * cout, q->fold[e] = 0;
+    if (np) quad_sparse(L, q, np);
+}
+#endif
+
 /* q's first np positions, through quad_sparse_whole where they make whole windows. */
 static void quad_sparse(const sparse_layer *L, const sparse_quad *q, int np)
 {
@@ -177,13 +309,21 @@ void mf_rt_conv_sparse_maxpool_s8(const mf_rt_geom *g, int pool_kh, int pool_kw,
     /* scratch (mf_rt_conv_sparse_s8_scratch_bytes): 4 fields, the quad, the starts */
     sparse_quad *q = (sparse_quad *)((int8_t *)scratch + 4 * field);
     sparse_layer *L = (sparse_layer *)(q + 1);
-    int32_t *start = (int32_t *)(L + 1);
-    *L = (sparse_layer){g, idx, w, start, rq, 0};
+    int32_t *rec = (int32_t *)((int8_t *)L + ((sizeof *L + 7) & ~(size_t)7));
+    *L = (sparse_layer){g, idx, w, rec, rq, 0};
 #if defined(MF_RT_OPT_INT)
-    L->fast = mf_rt_init_s8(bias, rq, g->kh * g->kw * g->cin, g->cout, start, 1);
+    L->fast = mf_rt_init_s8(bias, rq, g->kh * g->kw * g->cin, g->cout, rec, 2);
+    for (int c = 0; c < g->cout && L->fast; c++) /* 0 to 31 when fast; + 256: the last */
+        rec[2 * c + 1] = (rq->shifts ? rq->shifts[c] : rq->shift) | (c + 1 == g->cout) << 8;
+#if !defined(MF_RT_EMULATE_DSP)
+    if (L->fast && pool_kh == 1 && pool_kw == 1 && pool_sh == 1 && pool_sw == 1 && g->cout >= 1) {
+        walk_plain(L, q, in, out, (int8_t *)scratch, field);
+        return;
+    }
+#endif
 #else
     for (int c = 0; c < g->cout; c++)
-        start[c] = bias ? bias[c] : 0;
+        rec[2 * c] = bias ? bias[c] : 0;
 #endif
     int np = 0;
     for (int py = 0; py < poh; py++)
@@ -218,11 +358,11 @@ size_t mf_rt_conv_sparse_s8_scratch_bytes(const mf_rt_geom *g)
 {
     /* four gathered fields, each (kh − 1) input rows and kw·cin bytes, rounded to words, then
      * the four positions' pointers and flags (sized on the platform that asks: a host's 8-byte
-     * pointers overstate a firmware's need), what the quads share, then a start per output
-     * channel */
+     * pointers overstate a firmware's need), what the quads share (to 8 bytes: the records),
+     * then a start and a shift per output channel */
     const size_t field =
         ((size_t)(g->kh - 1) * (size_t)g->w * (size_t)g->cin + (size_t)g->kw * (size_t)g->cin + 3) &
         ~(size_t)3;
-    return (4 * field + sizeof(sparse_quad) + sizeof(sparse_layer) + 4 * (size_t)g->cout + 7) &
-           ~(size_t)7;
+    return 4 * field + sizeof(sparse_quad) + ((sizeof(sparse_layer) + 7) & ~(size_t)7) +
+           8 * (size_t)g->cout;
 }
