@@ -287,12 +287,12 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
  * (mf_rt_dense_sparse_s8_encode: per output a 2-byte count, then a byte of index delta per
  * entry, fillers bridging gaps over 255). The cost model, instructions per inference fitted to
  * bench/sparse_kernels (LeNet-5's fc1) on the Cortex-M4: dense ≈ 1.5 per weight + 20 per
- * output, sparse ≈ 4.5 per entry + 27 per output (by default sparse from about 75 % zeros on
+ * output, sparse ≈ 4.25 per entry + 16 per output (by default sparse from about 70 % zeros on
  * large layers). Out of memory it stays dense. */
 #define MF_DENSE_PER_WEIGHT  1.5
 #define MF_DENSE_PER_OUTPUT  20.0
-#define MF_SPARSE_PER_ENTRY  4.5
-#define MF_SPARSE_PER_OUTPUT 27.0
+#define MF_SPARSE_PER_ENTRY  4.25
+#define MF_SPARSE_PER_OUTPUT 16.0
 static void sparse_dense_variant(const lower_ctx *x, int node, mf_call *c)
 {
     const int8_t *w = c->w.data;
