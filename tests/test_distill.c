@@ -2,7 +2,7 @@
  * finite differences, alpha 0 being cross-entropy bit for bit, the teacher's own input
  * normalisation, the refusals (file, shape, classes, class names, temperature, alpha), a
  * student learning from a teacher what its (wrong) labels do not say, with mixup, and the
- * teacher reaching QAT and the CLI. */
+ * teacher reaching pruning's fine-tuning, QAT and the CLI. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -492,6 +492,78 @@ static float *copy_params(const char *path, size_t *n)
     return p;
 }
 
+/* Pruning's fine-tuning: prune.distill (the request's) with no teacher distils from the model
+ * being pruned; the embedded config's train.distill (here by override) applies otherwise; alpha
+ * 0 is the same as no distillation; a bad teacher stops pruning before anything is written. */
+static void test_prune_fine_tuning(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("distill_prune");
+    char plain[1024], dense_teacher[1024], embedded[1024], zero[1024], never[1024];
+    snprintf(plain, sizeof plain, "%s/plain.h5", dir);
+    snprintf(dense_teacher, sizeof dense_teacher, "%s/dense_teacher.h5", dir);
+    snprintf(embedded, sizeof embedded, "%s/embedded.h5", dir);
+    snprintf(zero, sizeof zero, "%s/zero.h5", dir);
+    snprintf(never, sizeof never, "%s/never.h5", dir);
+    mf_error err;
+    mf_error_clear(&err);
+    mf_prune_request r = {FIXTURE, plain, {.sparsity = 0.6}, 2, 0.0, 0.0, 1, 2, 1, NULL, 0, NULL};
+    if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
+
+    mf_distill_config dc = {NULL, 3.0f, 0.8f, "prune.distill"};
+    r.out_path = dense_teacher;
+    r.distill = &dc;
+    FILE *log = tmpfile();
+    if (mf_pipeline_prune(&r, log, &err)) fail_msg("%s", err.message);
+    char *text = read_log(log);
+    fclose(log);
+    char expected[1200];
+    snprintf(expected, sizeof expected, "distillation: teacher %s (", FIXTURE);
+    if (!strstr(text, expected)) fail_msg("'%s' is not in the log:\n%s", expected, text);
+    assert_non_null(strstr(text, "temperature 3, alpha 0.8"));
+    free(text);
+
+    char *over[] = {"train.distill.teacher=" FIXTURE, "train.distill.alpha=0.5"};
+    r.out_path = embedded;
+    r.distill = NULL;
+    r.overrides = over;
+    r.n_overrides = 2;
+    log = tmpfile();
+    if (mf_pipeline_prune(&r, log, &err)) fail_msg("%s", err.message);
+    text = read_log(log);
+    fclose(log);
+    assert_non_null(strstr(text, expected));
+    assert_non_null(strstr(text, "alpha 0.5"));
+    free(text);
+
+    dc.alpha = 0.0f;
+    r.out_path = zero;
+    r.distill = &dc;
+    r.overrides = NULL;
+    r.n_overrides = 0;
+    if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
+
+    size_t n;
+    float *p_plain = copy_params(plain, &n), *p_teacher = copy_params(dense_teacher, &n),
+          *p_embedded = copy_params(embedded, &n), *p_zero = copy_params(zero, &n);
+    assert_memory_equal(p_plain, p_zero, sizeof(float) * n);
+    assert_true(memcmp(p_plain, p_teacher, sizeof(float) * n) != 0);
+    assert_true(memcmp(p_plain, p_embedded, sizeof(float) * n) != 0);
+    assert_true(memcmp(p_teacher, p_embedded, sizeof(float) * n) != 0);
+    free(p_plain);
+    free(p_teacher);
+    free(p_embedded);
+    free(p_zero);
+
+    dc.alpha = 0.8f;
+    dc.teacher = "/nonexistent/teacher.h5";
+    r.out_path = never;
+    assert_int_equal(mf_pipeline_prune(&r, NULL, &err), MF_ERR);
+    assert_string_equal(err.field, "prune.distill.teacher");
+    assert_non_null(strstr(err.message, "cannot load the teacher"));
+    assert_int_equal(tu_count_entries(dir), 4);
+}
+
 /* QAT's fine-tuning takes the embedded config's train.distill (here by override). */
 static void test_qat_fine_tuning(void **state)
 {
@@ -582,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_teacher_own_normalisation),
         cmocka_unit_test(test_teacher_refused),
         cmocka_unit_test(test_student_learns_from_teacher),
+        cmocka_unit_test(test_prune_fine_tuning),
         cmocka_unit_test(test_qat_fine_tuning),
         cmocka_unit_test(test_cli),
     };
