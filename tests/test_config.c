@@ -2011,12 +2011,21 @@ static void test_error_yaml_bounds(void **state)
 }
 
 /* Every committed config loads and validates; the deploy config of UCI-HAR keeps the
- * per-channel z-score its firmware size depends on. */
+ * per-channel z-score its firmware size depends on; the distillation configs are wired as
+ * README ("Distillation") says. */
 static void test_committed_configs(void **state)
 {
     (void)state;
-    static const char *names[] = {"uci_har_resnet", "uci_har_resnet_w8", "spoken_resnet",
-                                  "gtsrb_resnet",   "mnist_lenet5",      "synthetic_resnet"};
+    static const char *names[] = {"uci_har_resnet",
+                                  "uci_har_resnet_w8",
+                                  "spoken_resnet",
+                                  "gtsrb_resnet",
+                                  "mnist_lenet5",
+                                  "synthetic_resnet",
+                                  "mnist_lenet5_pruned",
+                                  "uci_har_resnet_w32",
+                                  "uci_har_resnet_w8_distill",
+                                  "mnist_lenet5_pruned_distill"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/configs/%s.yaml", MF_SOURCE_DIR, names[i]);
@@ -2027,6 +2036,22 @@ static void test_committed_configs(void **state)
         if (!strcmp(names[i], "uci_har_resnet_w8")) {
             assert_int_equal(c->dataset.normalize, MF_NORM_CHANNEL);
             assert_int_equal(c->model.width, 8);
+        }
+        /* issue 24: the student distils from the teacher config's output; the LeNet-5 one
+         * prunes with distillation from the dense model, trained without */
+        if (!strcmp(names[i], "uci_har_resnet_w32")) {
+            assert_int_equal(c->model.width, 32);
+            assert_string_equal(c->train.output, "runs/uci_har_resnet_w32/model.h5");
+        }
+        if (!strcmp(names[i], "uci_har_resnet_w8_distill")) {
+            assert_int_equal(c->model.width, 8);
+            assert_string_equal(c->train.distill.teacher, "runs/uci_har_resnet_w32/model.h5");
+            assert_true(c->quantize.present && c->deploy.present);
+        }
+        if (!strcmp(names[i], "mnist_lenet5_pruned_distill")) {
+            assert_null(c->train.distill.teacher);
+            assert_true(c->prune.present && c->prune.distill_present);
+            assert_null(c->prune.distill.teacher);
         }
         mf_config_free(c);
     }
