@@ -29,6 +29,9 @@ static void prune_usage(FILE *f)
             "share of the way), the mask recomputed every K optimizer steps (default a\n"
             "quarter of an epoch). Pruned weights stay exactly 0 through every later step, the\n"
             "model file (its kernel_mask datasets), batch-norm folding, quantization and QAT.\n\n"
+            "The fine-tuning distils from the teacher of the embedded config's train.distill, if\n"
+            "it names one; train.distill.teacher=PATH sets one (e.g. the model itself, the dense\n"
+            "model), train.distill.teacher= (empty) switches it off.\n\n"
             "Prints the test accuracy before and after and the sparsity per layer, and writes\n"
             "MODEL.pruned.h5 beside the model (or --out). --threads: 1 to 64 (default: the\n"
             "config's train.threads).\n");

@@ -29,7 +29,8 @@ static void quantize_usage(FILE *f)
            "model's own optimizer settings at learning rate X (0 to 100; default 0:\n"
            "the float schedule's learning rate at its last epoch), the forward pass computed by\n"
            "the integer kernels (straight-through gradients); the accuracy printed is again the\n"
-           "integer kernels'.\n");
+           "integer kernels'. It distils from the teacher of the embedded config's\n"
+           "train.distill when it names one (train.distill.teacher=PATH sets one).\n");
 }
 
 int cmd_quantize(int argc, char **argv)

@@ -13,6 +13,8 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: mcuforge run CONFIG.yaml [key.sub=value ...]\n\n"
             "Runs the chain the config describes: trains the model (as 'mcuforge train'),\n"
+            "then, when the config has a prune section, prunes it (as 'mcuforge prune'; with\n"
+            "prune.distill the fine-tuning distils, by default from the model before pruning),\n"
             "then, when the config has a quantize section, quantizes it (as 'mcuforge\n"
             "quantize' with the section's settings) and writes <model>.q8.h5 / .q16.h5 beside\n"
             "it, then, when the config has a deploy section, deploys that model (or the float\n"

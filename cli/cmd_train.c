@@ -13,7 +13,11 @@ static void train_usage(FILE *f)
             "Trains the model a config describes and saves it (train.output, default\n"
             "runs/<config name>/model.h5) with, beside it, history.csv and history.png (loss and\n"
             "accuracy per epoch), confusion.csv and per_class.csv (test split).\n"
-            "Any config field can be overridden, e.g. train.epochs=3 model.width=16.\n");
+            "Any config field can be overridden, e.g. train.epochs=3 model.width=16.\n\n"
+            "train.distill.teacher=TEACHER.h5 distils from a trained float model (knowledge\n"
+            "distillation): the loss mixes cross-entropy on the labels with the KL divergence\n"
+            "to the teacher's outputs softened by train.distill.temperature (default 4),\n"
+            "weighted by train.distill.alpha (default 0.9; see README, \"Distillation\").\n");
 }
 
 int cmd_train(int argc, char **argv)

@@ -113,6 +113,12 @@ static const cyaml_strval_t progress_names[] = {{"auto", MF_PROGRESS_AUTO},
                                                 {"lines", MF_PROGRESS_LINES},
                                                 {"none", MF_PROGRESS_NONE}};
 
+/* train.distill and prune.distill (section is not a key: the loader sets it) */
+static const cyaml_schema_field_t distill_fields[] = {
+    CYAML_FIELD_STRING_PTR("teacher", OPT, mf_distill_config, teacher, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_FLOAT("temperature", OPT, mf_distill_config, temperature),
+    CYAML_FIELD_FLOAT("alpha", OPT, mf_distill_config, alpha), CYAML_FIELD_END};
+
 static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_INT("epochs", OPT, mf_train_config, epochs),
     CYAML_FIELD_INT("batch_size", OPT, mf_train_config, batch_size),
@@ -138,6 +144,7 @@ static const cyaml_schema_field_t train_fields[] = {
     CYAML_FIELD_ENUM("progress", ENUM_FLAGS, mf_train_config, progress, progress_names,
                      CYAML_ARRAY_LEN(progress_names)),
     CYAML_FIELD_FLOAT("mixup_alpha", OPT, mf_train_config, mixup_alpha),
+    CYAML_FIELD_MAPPING("distill", OPT, mf_train_config, distill, distill_fields),
     CYAML_FIELD_END};
 
 static const cyaml_strval_t method_names[] = {{"ptq", MF_QUANT_PTQ}, {"qat", MF_QUANT_QAT}};
@@ -195,6 +202,7 @@ static const cyaml_schema_field_t prune_fields[] = {
                                exclude_count, &string_entry, 0, CYAML_UNLIMITED),
     CYAML_FIELD_SEQUENCE_COUNT("layers", OPT | CYAML_FLAG_POINTER, mf_prune_config, layers,
                                layers_count, &prune_layer_schema, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_MAPPING("distill", OPT, mf_prune_config, distill, distill_fields),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t config_fields[] = {
@@ -249,6 +257,10 @@ static const struct {
     {"train.deterministic", "true"},
     {"train.progress", "auto"},
     {"train.mixup_alpha", "0"},
+    /* soft targets at T = 4 carrying 0.9 of the loss: a common starting point in the
+     * distillation literature; the committed configs state their own */
+    {"train.distill.temperature", "4"},
+    {"train.distill.alpha", "0.9"},
     /* (also when the section is absent, so a config built without it has sane values) */
     {"quantize.method", "ptq"},
     {"quantize.epochs", "3"},
@@ -263,6 +275,8 @@ static const struct {
     {"prune.ramp_epochs", "0"},
     {"prune.every", "0"},
     {"prune.per_layer", "false"},
+    {"prune.distill.temperature", "4"},
+    {"prune.distill.alpha", "0.9"},
     {"deploy.vectors", "20"},
     {"deploy.all_test", "false"},
     {"deploy.stream", "false"},
@@ -1249,6 +1263,21 @@ static int validate_train(const mf_config *c, mf_error *err)
     return MF_OK;
 }
 
+/* train.distill or prune.distill (section: its path). The teacher file itself is read when
+ * training starts: in `mcuforge run` an earlier step may be what writes it. */
+static int validate_distill(const mf_config *c, const char *section, const mf_distill_config *d,
+                            mf_error *err)
+{
+    char path[64];
+    snprintf(path, sizeof path, "%s.temperature", section);
+    if (check_positive(c, path, d->temperature, err)) return MF_ERR;
+    snprintf(path, sizeof path, "%s.alpha", section);
+    if (!(d->alpha >= 0.0f && d->alpha <= 1.0f))
+        return mf_config_fail(c, err, path, false, "must be in [0, 1], found %g", (double)d->alpha);
+    snprintf(path, sizeof path, "%s.teacher", section);
+    return check_length(c, path, d->teacher, err);
+}
+
 /* An optional section without its required key `key` (what: how the message names it, example:
  * a value): the error at the section in the file, or naming the override that created it
  * (creator; NULL if the file has the section). */
@@ -1347,6 +1376,7 @@ static int validate_prune(const mf_config *c, const char *creator, mf_error *err
             return mf_config_fail(c, err, field, false, "must be in [initial = %g, 0.99], found %g",
                                   (double)p->initial, (double)l->sparsity);
     }
+    if (p->distill_present && validate_distill(c, "prune.distill", &p->distill, err)) return MF_ERR;
     return MF_OK;
 }
 
@@ -1450,9 +1480,17 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
         c->prune.present = mf_marks_in_file(c->marks, "prune") || prune_creator;
         c->deploy.present = mf_marks_in_file(c->marks, "deploy") ||
                             section_override("deploy", overrides, n_overrides);
+        char distill_at[MF_CONFIG_PATH_MAX];
+        c->prune.distill_present =
+            mf_marks_given_under(c->marks, "prune.distill", distill_at, sizeof distill_at);
+        c->train.distill.section = "train.distill";
+        c->prune.distill.section = "prune.distill";
     }
     if (rc == MF_OK) rc = apply_dataset_defaults(c, err);
     if (rc == MF_OK) rc = validate_dataset(c, err);
+    /* also for commands that only need data: pruning's fine-tuning and QAT train with the
+     * embedded config's train.distill */
+    if (rc == MF_OK) rc = validate_distill(c, "train.distill", &c->train.distill, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_model(c, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY)) rc = validate_train(c, err);
     if (rc == MF_OK && !(flags & MF_CONFIG_DATASET_ONLY))

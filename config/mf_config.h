@@ -51,7 +51,9 @@ typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index *
  *   prune.epochs, prune.ramp_epochs        0 .. 100000        as train.epochs
  *   prune.every                            0 .. 2^30          optimizer steps
  *   dataset.path, dataset.cache_dir,       <= 1024 characters file names derived from them
- *     train.output, deploy.out, deploy.opt                    (fixed 4096-byte buffers)
+ *     train.output, deploy.out, deploy.opt,                   (fixed 4096-byte buffers)
+ *     train.distill.teacher,
+ *     prune.distill.teacher
  *   the YAML text itself                   16 MiB, 64 nested  the parse (config_internal.h)
  *                                          levels, 65536 values */
 #define MF_CONFIG_MAX_EPOCHS       100000
@@ -143,6 +145,20 @@ typedef enum {
     MF_PROGRESS_NONE = 3
 } mf_progress_kind;
 
+/* Knowledge distillation (Hinton et al. 2015): the training loss becomes
+ * (1 − alpha)·CE(labels) + alpha·T²·KL(softmax(teacher/T) ‖ softmax(student/T)), the teacher a
+ * float model file run in inference mode on the same (mixed) samples with its own input
+ * normalisation. Used by every training run that takes the train section: training, pruning's
+ * fine-tuning and QAT. */
+typedef struct mf_distill_config {
+    char *teacher;     /* float model file; NULL or "" (default): no distillation */
+    float temperature; /* T > 0, default 4 */
+    float alpha;       /* weight of the teacher's term, 0 .. 1, default 0.9 */
+    /* for errors, not a key: the config path these settings came from ("train.distill" when
+     * NULL; "prune.distill" for pruning's own) */
+    const char *section;
+} mf_distill_config;
+
 typedef struct mf_train_config {
     int epochs;                  /* default 10 */
     int batch_size;              /* default 64 */
@@ -163,6 +179,7 @@ typedef struct mf_train_config {
     char *output;       /* model file, default "runs/<config stem>/model.h5" */
     mf_progress_kind progress; /* auto (bar on a terminal, lines otherwise) | bar | lines | none */
     float mixup_alpha; /* mixup (PAPER.md §3): λ ~ Beta(α, α) per batch; 0 (default) = off */
+    mf_distill_config distill; /* train.distill: off unless a teacher is given */
 } mf_train_config;
 
 typedef enum { MF_QUANT_PTQ = 0, MF_QUANT_QAT = 1 } mf_quant_method;
@@ -203,6 +220,10 @@ typedef struct mf_prune_config {
     unsigned exclude_count;
     mf_prune_layer_config *layers; /* layers at their own sparsity (the others at sparsity) */
     unsigned layers_count;
+    /* prune.distill: the fine-tuning distils with these settings instead of train.distill's;
+     * teacher NULL or "": the model being pruned, before pruning (the dense model) */
+    bool distill_present; /* the file or an override gave prune.distill (set by the loader) */
+    mf_distill_config distill;
 } mf_prune_config;
 
 /* The optional deploy section: `mcuforge run` then deploys the (quantized) model as firmware

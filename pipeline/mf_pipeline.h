@@ -42,6 +42,10 @@ typedef struct mf_prune_request {
     int threads;      /* 0: the config's train.threads */
     char **overrides; /* key=value applied to the embedded config */
     int n_overrides;
+    /* distillation while fine-tuning: NULL, the embedded config's train.distill (when it names a
+     * teacher); else these settings, a NULL or "" teacher meaning model_path (the model before
+     * pruning) */
+    const mf_distill_config *distill;
 } mf_prune_request;
 int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err);
 

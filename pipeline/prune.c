@@ -93,6 +93,11 @@ int mf_pipeline_prune(const mf_prune_request *r, FILE *log, mf_error *err)
         tc.lr = r->lr > 0 ? (float)r->lr : cfg->train.lr / 10.0f;
         tc.schedule = MF_SCHED_CONSTANT;
         tc.threads = threads;
+        if (r->distill) {
+            tc.distill = *r->distill;
+            if (!tc.distill.teacher || !tc.distill.teacher[0])
+                tc.distill.teacher = (char *)r->model_path; /* read before anything is written */
+        }
         const long per_epoch = (data->n_train + tc.batch_size - 1) / tc.batch_size;
         const int ramp = r->ramp_epochs > 0 ? r->ramp_epochs : (2 * r->epochs + 2) / 3;
         prune_ctx c = {&r->spec, {r->initial, r->spec.sparsity, 0, ramp * per_epoch, 0}, 0, 0, 0};

@@ -42,7 +42,8 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
                                 pc->every,
                                 cfg->train.threads,
                                 NULL,
-                                0};
+                                0,
+                                pc->distill_present ? &pc->distill : NULL};
         if (log) {
             fprintf(log, "prune: %.2f %% of the kernels%s\n", 100.0 * pc->sparsity,
                     pc->layers_count ? " (the layers of prune.layers at their own sparsity)" : "");

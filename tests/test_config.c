@@ -705,7 +705,7 @@ static void test_error_unknown_keys(void **state)
         {TEMPLATE "train:\n  epoch: 3\n", NULL,
          "unknown key 'epoch' in train (expected one of: epochs, batch_size, optimizer, lr, "
          "momentum, nesterov, weight_decay, beta1, beta2, eps, schedule, milestones, gamma, "
-         "min_lr, seed, threads, deterministic, output, progress, mixup_alpha)",
+         "min_lr, seed, threads, deterministic, output, progress, mixup_alpha, distill)",
          4, 3, "train.epoch"},
         {TEMPLATE "trian:\n  epochs: 3\n", NULL,
          "unknown section 'trian' (expected one of: dataset, model, train, quantize, prune, "
@@ -1577,6 +1577,121 @@ static void test_error_prune(void **state)
     expect_errors("test_config_prune_errors", cases, sizeof cases / sizeof cases[0]);
 }
 
+/* train.distill: off by default (no teacher) with T 4 and alpha 0.9; given in the file or by
+ * overrides; written into the dump (the embedded config of a distilled model names its teacher)
+ * and loaded again; an empty teacher switches it off. prune.distill: present only when given,
+ * with the same defaults. */
+static void test_distill_section(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_distill");
+    mf_config *c = load_text(dir, "a.yaml", TEMPLATE, NULL, 0);
+    assert_null(c->train.distill.teacher);
+    assert_true(c->train.distill.temperature == 4.0f);
+    assert_true(c->train.distill.alpha == 0.9f);
+    assert_string_equal(c->train.distill.section, "train.distill");
+    assert_false(c->prune.distill_present);
+    mf_config_free(c);
+
+    c = load_text(dir, "b.yaml",
+                  TEMPLATE "train:\n  distill: {teacher: runs/t/model.h5, temperature: 2.5, "
+                           "alpha: 0.5}\n",
+                  NULL, 0);
+    assert_string_equal(c->train.distill.teacher, "runs/t/model.h5");
+    assert_true(c->train.distill.temperature == 2.5f);
+    assert_true(c->train.distill.alpha == 0.5f);
+    mf_error err;
+    char *text = mf_config_dump(c, &err);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "teacher: runs/t/model.h5"));
+    mf_config *b = load_text(dir, "b2.yaml", text, NULL, 0);
+    assert_string_equal(b->train.distill.teacher, "runs/t/model.h5");
+    assert_true(b->train.distill.temperature == 2.5f);
+    assert_true(b->train.distill.alpha == 0.5f);
+    mf_config_free(b);
+    free(text);
+    mf_config_free(c);
+
+    char *over[] = {"train.distill.teacher=t.h5", "train.distill.alpha=1"};
+    c = load_text(dir, "c.yaml", TEMPLATE, over, 2);
+    assert_string_equal(c->train.distill.teacher, "t.h5");
+    assert_true(c->train.distill.alpha == 1.0f);
+    mf_config_free(c);
+    /* the embedded config of a distilled model, with distillation switched off */
+    char *off[] = {"train.distill.teacher="};
+    c = load_text(dir, "d.yaml", TEMPLATE "train: {distill: {teacher: t.h5}}\n", off, 1);
+    assert_string_equal(c->train.distill.teacher, "");
+    mf_config_free(c);
+
+    c = load_text(dir, "e.yaml", TEMPLATE "prune:\n  sparsity: 0.5\n  distill: {alpha: 0.7}\n",
+                  NULL, 0);
+    assert_true(c->prune.distill_present);
+    assert_null(c->prune.distill.teacher);
+    assert_true(c->prune.distill.temperature == 4.0f);
+    assert_true(c->prune.distill.alpha == 0.7f);
+    assert_string_equal(c->prune.distill.section, "prune.distill");
+    assert_null(c->train.distill.teacher);
+    mf_config_free(c);
+    char *prune_over[] = {"prune.sparsity=0.5", "prune.distill.teacher=dense.h5"};
+    c = load_text(dir, "f.yaml", TEMPLATE, prune_over, 2);
+    assert_true(c->prune.distill_present);
+    assert_string_equal(c->prune.distill.teacher, "dense.h5");
+    mf_config_free(c);
+    c = load_text(dir, "g.yaml", TEMPLATE "prune: {sparsity: 0.5}\n", NULL, 0);
+    assert_false(c->prune.distill_present);
+    mf_config_free(c);
+
+    /* commands that only need data (prune, quantize) still check train.distill: their
+     * fine-tuning uses it */
+    mf_config *d = NULL;
+    char *bad[] = {"train.distill.temperature=0"};
+    assert_int_equal(mf_config_load_text(TEMPLATE, "model.h5 (embedded config)", bad, 1,
+                                         MF_CONFIG_DATASET_ONLY, &d, &err),
+                     MF_ERR);
+    assert_null(d);
+    assert_string_equal(err.field, "train.distill.temperature");
+    assert_non_null(strstr(err.message, "must be > 0, found 0"));
+}
+
+#define DISTILL TEMPLATE "train:\n  distill:\n"
+static void test_error_distill(void **state)
+{
+    (void)state;
+    char long_path[1100];
+    memset(long_path, 'a', sizeof long_path - 1);
+    long_path[sizeof long_path - 1] = '\0';
+    char long_override[1200];
+    snprintf(long_override, sizeof long_override, "train.distill.teacher=%s", long_path);
+    const error_case cases[] = {
+        {DISTILL "    teacher: t.h5\n    temperature: 0\n", NULL, "must be > 0, found 0", 6, 18,
+         "train.distill.temperature"},
+        {DISTILL "    temperature: -2\n", NULL, "must be > 0, found -2", 5, 18,
+         "train.distill.temperature"},
+        {DISTILL "    alpha: 1.5\n", NULL, "must be in [0, 1], found 1.5", 5, 12,
+         "train.distill.alpha"},
+        {DISTILL "    alpha: -0.1\n", NULL, "must be in [0, 1], found -0.1", 5, 12,
+         "train.distill.alpha"},
+        {DISTILL "    teachr: t.h5\n", NULL,
+         "unknown key 'teachr' in train.distill (expected one of: teacher, temperature, alpha)", 5,
+         5, "train.distill.teachr"},
+        {DISTILL "    temperature: hot\n", NULL, "expected a number, found 'hot'", 5, 18,
+         "train.distill.temperature"},
+        {TEMPLATE, "train.distill.alpha=2",
+         "override 'train.distill.alpha=2': must be in [0, 1], found 2", 0, 0,
+         "train.distill.alpha"},
+        {TEMPLATE, long_override, "must be at most 1024 characters, found 1099", 0, 0,
+         "train.distill.teacher"},
+        {TEMPLATE "prune:\n  sparsity: 0.5\n  distill: {temperature: 0}\n", NULL,
+         "must be > 0, found 0", 5, 26, "prune.distill.temperature"},
+        {TEMPLATE "prune:\n  sparsity: 0.5\n  distill: {alpha: 3}\n", NULL,
+         "must be in [0, 1], found 3", 5, 20, "prune.distill.alpha"},
+        {TEMPLATE, "prune.distill.alpha=0.5",
+         "override 'prune.distill.alpha=0.5': the prune section needs sparsity", 0, 0,
+         "prune.sparsity"},
+    };
+    expect_errors("test_config_distill_errors", cases, sizeof cases / sizeof cases[0]);
+}
+
 /* Errors from building: the config loads, the model does not fit the data or itself. */
 static void expect_build_error(const char *yaml, const mf_shape *data, int classes,
                                const char *message, int line, int column, const char *field)
@@ -1896,12 +2011,21 @@ static void test_error_yaml_bounds(void **state)
 }
 
 /* Every committed config loads and validates; the deploy config of UCI-HAR keeps the
- * per-channel z-score its firmware size depends on. */
+ * per-channel z-score its firmware size depends on; the distillation configs are wired as
+ * README ("Distillation") says. */
 static void test_committed_configs(void **state)
 {
     (void)state;
-    static const char *names[] = {"uci_har_resnet", "uci_har_resnet_w8", "spoken_resnet",
-                                  "gtsrb_resnet",   "mnist_lenet5",      "synthetic_resnet"};
+    static const char *names[] = {"uci_har_resnet",
+                                  "uci_har_resnet_w8",
+                                  "spoken_resnet",
+                                  "gtsrb_resnet",
+                                  "mnist_lenet5",
+                                  "synthetic_resnet",
+                                  "mnist_lenet5_pruned",
+                                  "uci_har_resnet_w32",
+                                  "uci_har_resnet_w8_distill",
+                                  "mnist_lenet5_pruned_distill"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/configs/%s.yaml", MF_SOURCE_DIR, names[i]);
@@ -1912,6 +2036,22 @@ static void test_committed_configs(void **state)
         if (!strcmp(names[i], "uci_har_resnet_w8")) {
             assert_int_equal(c->dataset.normalize, MF_NORM_CHANNEL);
             assert_int_equal(c->model.width, 8);
+        }
+        /* issue 24: the student distils from the teacher config's output; the LeNet-5 one
+         * prunes with distillation from the dense model, trained without */
+        if (!strcmp(names[i], "uci_har_resnet_w32")) {
+            assert_int_equal(c->model.width, 32);
+            assert_string_equal(c->train.output, "runs/uci_har_resnet_w32/model.h5");
+        }
+        if (!strcmp(names[i], "uci_har_resnet_w8_distill")) {
+            assert_int_equal(c->model.width, 8);
+            assert_string_equal(c->train.distill.teacher, "runs/uci_har_resnet_w32/model.h5");
+            assert_true(c->quantize.present && c->deploy.present);
+        }
+        if (!strcmp(names[i], "mnist_lenet5_pruned_distill")) {
+            assert_null(c->train.distill.teacher);
+            assert_true(c->prune.present && c->prune.distill_present);
+            assert_null(c->prune.distill.teacher);
         }
         mf_config_free(c);
     }
@@ -1941,6 +2081,8 @@ int main(void)
         cmocka_unit_test(test_error_quantize),
         cmocka_unit_test(test_prune_section),
         cmocka_unit_test(test_error_prune),
+        cmocka_unit_test(test_distill_section),
+        cmocka_unit_test(test_error_distill),
         cmocka_unit_test(test_error_build),
         cmocka_unit_test(test_error_build_engine_mapping),
         cmocka_unit_test(test_error_encoding),

@@ -195,7 +195,7 @@ static void test_pipeline_gradual(void **state)
     const char *dir = tu_tmpdir("prune_gradual");
     char out[1024];
     snprintf(out, sizeof out, "%s/pruned.h5", dir);
-    mf_prune_request r = {FIXTURE, out, {.sparsity = 0.6}, 3, 0.0, 0.1, 2, 2, 1, NULL, 0};
+    mf_prune_request r = {FIXTURE, out, {.sparsity = 0.6}, 3, 0.0, 0.1, 2, 2, 1, NULL, 0, NULL};
     mf_error err;
     mf_error_clear(&err);
     if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);
@@ -234,8 +234,8 @@ static void test_fold_and_qat_keep_zeros(void **state)
     char pruned[1024], q8[1024];
     snprintf(pruned, sizeof pruned, "%s/pruned.h5", dir);
     snprintf(q8, sizeof q8, "%s/pruned.q8.h5", dir);
-    mf_prune_request r = {FIXTURE, pruned, {.sparsity = 0.5, .per_layer = 1}, 0, 0.0, 0.0, 0, 0, 1,
-                          NULL,    0};
+    mf_prune_request r = {
+        FIXTURE, pruned, {.sparsity = 0.5, .per_layer = 1}, 0, 0.0, 0.0, 0, 0, 1, NULL, 0, NULL};
     mf_error err;
     mf_error_clear(&err);
     if (mf_pipeline_prune(&r, NULL, &err)) fail_msg("%s", err.message);

@@ -50,10 +50,13 @@ typedef struct mf_train_result {
  * (training, and the input statistics, would be 0/0). */
 int mf_dataset_check_train_split(const mf_dataset *d, mf_error *err);
 
-/* Trains m in place (parameters initialised by the caller) on d. A model with a pruning mask
- * keeps its pruned values 0: the mask is applied after every optimizer step. Progress goes to `log`
- * (a bar if it is a terminal and tc->progress allows, else one line per epoch). An empty
- * training split is refused up front; the first non-finite loss (or non-finite weights at the
+/* Trains m in place (parameters initialised by the caller) on d, whose samples carry m's input
+ * normalisation (m->pre). A model with a pruning mask
+ * keeps its pruned values 0: the mask is applied after every optimizer step. With a teacher in
+ * tc->distill the training loss is mf_distill_xent against the teacher's outputs on the same
+ * (mixed) samples (mf_distiller), computed on the fly; evaluation stays cross-entropy. Progress
+ * goes to `log` (a bar if it is a terminal and tc->progress allows, else one line per epoch). An
+ * empty training split is refused up front; the first non-finite loss (or non-finite weights at the
  * end of an epoch) stops training with an error naming the epoch and step. */
 int mf_train(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
              mf_train_result *res, mf_error *err);
@@ -71,6 +74,31 @@ typedef struct mf_train_hooks {
 } mf_train_hooks;
 int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, FILE *log,
                   const mf_train_hooks *hooks, mf_train_result *res, mf_error *err);
+
+/* ---- knowledge distillation (distill.c) ---- */
+
+/* Hinton et al.'s loss on logits (n × k) against a teacher's logits (n × k), averaged over
+ * scale_n samples like mf_softmax_xent (whose mixup labels it takes):
+ *   (1 − alpha)·CE(labels, softmax(z_s)) + alpha·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T));
+ * the KL term's gradient is alpha·T·(softmax(z_s/T) − softmax(z_t/T)) / scale_n. Writes dlogits
+ * (may be NULL), returns the summed loss, counts argmax == labels_a in *correct (may be NULL).
+ * alpha 0 is mf_softmax_xent exactly (teacher may then be NULL). */
+double mf_distill_xent(const float *logits, const float *teacher, int n, int k, const int *labels_a,
+                       const int *labels_b, float lambda, float temperature, float alpha,
+                       int scale_n, float *dlogits, int *correct);
+
+/* A teacher ready to run beside a student: the float model file dc->teacher, checked against
+ * the student's dataset d (sample shape, classes and, when both have them, class names: errors
+ * name both values, the teacher file and <dc->section>.teacher), with a workspace of `batch`
+ * samples for each of `shards` shards. The samples it is given carry the student's input
+ * normalisation (student->pre); the teacher sees them in its own (teacher->pre). */
+typedef struct mf_distiller mf_distiller;
+int mf_distiller_open(const mf_distill_config *dc, const mf_model *student, const mf_dataset *d,
+                      int shards, int batch, FILE *log, mf_distiller **out, mf_error *err);
+void mf_distiller_free(mf_distiller *t);
+/* The teacher's logits (inference mode) for n ≤ batch samples x in the student's
+ * normalisation, in shard's buffers (valid until its next call). */
+const float *mf_distiller_logits(mf_distiller *t, int shard, const float *x, int n);
 
 /* Inference-mode accuracy and mean loss on (x, y), sharded over the pool. */
 int mf_evaluate(const mf_model *m, mf_pool *pool, const float *x, const int *y, int n,

@@ -32,6 +32,9 @@ typedef struct {
     const int *mix;
     float lambda;
     int *pred; /* inference: argmax per sample, at the sample's index (NULL: not wanted) */
+    /* training with a teacher (NULL: cross-entropy alone) */
+    mf_distiller *distill;
+    float temperature, alpha;
     int n;
     int training;
     uint64_t seed;
@@ -73,6 +76,10 @@ static void run_shard(void *arg, int s)
             j->ybuf_b[s][i] = j->y[other];
         }
     }
+    /* the teacher sees the (mixed) samples the student sees; alpha 0 needs nothing from it */
+    const int distill = j->training && j->distill && j->y;
+    const float *teacher =
+        distill && j->alpha > 0.0f ? mf_distiller_logits(j->distill, s, j->xbuf[s], cnt) : NULL;
     const float *out =
         mf_forward(j->ws[s], j->params, j->state, j->xbuf[s], cnt, j->training, j->seed, lo);
     if (j->pred)
@@ -84,8 +91,14 @@ static void run_shard(void *arg, int s)
             j->pred[j->idx0 + lo + i] = best;
         }
     if (!j->y) return;
-    j->loss[s] = mf_softmax_xent(out, cnt, k, j->ybuf[s], j->mix ? j->ybuf_b[s] : NULL, j->lambda,
-                                 j->n, j->training ? j->dlogits[s] : NULL, &j->correct[s]);
+    if (distill)
+        j->loss[s] = mf_distill_xent(out, teacher, cnt, k, j->ybuf[s], j->mix ? j->ybuf_b[s] : NULL,
+                                     j->lambda, j->temperature, j->alpha, j->n, j->dlogits[s],
+                                     &j->correct[s]);
+    else
+        j->loss[s] =
+            mf_softmax_xent(out, cnt, k, j->ybuf[s], j->mix ? j->ybuf_b[s] : NULL, j->lambda, j->n,
+                            j->training ? j->dlogits[s] : NULL, &j->correct[s]);
     if (!j->training) return;
     mf_backward(j->ws[s], j->params, j->dlogits[s], j->grad[s]);
 }
@@ -277,8 +290,16 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
      * contention (and in deterministic mode, its own scheduling). */
     if (tc->deterministic) openblas_set_num_threads(1);
     int threads = tc->threads < tc->batch_size ? tc->threads : tc->batch_size;
+    mf_distiller *distill = NULL;
+    if (tc->distill.teacher && tc->distill.teacher[0] &&
+        mf_distiller_open(&tc->distill, m, d, threads, (tc->batch_size + threads - 1) / threads,
+                          log, &distill, err))
+        return MF_ERR;
     mf_pool *pool = mf_pool_new(threads, err);
-    if (!pool) return MF_ERR;
+    if (!pool) {
+        mf_distiller_free(distill);
+        return MF_ERR;
+    }
     engine e;
     mf_optimizer opt;
     int *perm = malloc(sizeof(int) * (size_t)d->n_train);
@@ -288,12 +309,14 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
         free(perm);
         free(mix);
         mf_pool_free(pool);
+        mf_distiller_free(distill);
         return mf_error_set(err, "out of memory");
     }
     if (engine_init(&e, m, threads, tc->batch_size, 1, err)) {
         free(perm);
         free(mix);
         mf_pool_free(pool);
+        mf_distiller_free(distill);
         return MF_ERR;
     }
     if (hooks && hooks->workspaces && hooks->workspaces(hooks->ctx, e.job.ws, threads, err)) {
@@ -301,6 +324,7 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
         free(perm);
         free(mix);
         mf_pool_free(pool);
+        mf_distiller_free(distill);
         return MF_ERR;
     }
     if (mf_optimizer_init(&opt, tc, m->n_params, err)) {
@@ -308,11 +332,15 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
         free(perm);
         free(mix);
         mf_pool_free(pool);
+        mf_distiller_free(distill);
         return MF_ERR;
     }
     batch_job *j = &e.job;
     j->params = m->params;
     j->state = m->state;
+    j->distill = distill;
+    j->temperature = tc->distill.temperature;
+    j->alpha = tc->distill.alpha;
     res->eval_split = d->n_val ? "val" : "test";
     mf_progress prog;
     mf_progress_init(&prog, log, tc->progress, tc->epochs, d->n_train);
@@ -435,6 +463,7 @@ int mf_train_with(mf_model *m, const mf_train_config *tc, const mf_dataset *d, F
     free(perm);
     free(mix);
     mf_pool_free(pool);
+    mf_distiller_free(distill);
     return rc;
 }
 
