@@ -21,24 +21,11 @@
 
 #define FIXTURE MF_SOURCE_DIR "/tests/fixtures/model_v1.h5"
 
+/* The trainer tests' settings for 3 epochs, with distillation's usual T 4 and alpha 0.9. */
 static mf_train_config base_config(void)
 {
-    mf_train_config tc;
-    memset(&tc, 0, sizeof tc);
+    mf_train_config tc = tu_train_config();
     tc.epochs = 3;
-    tc.batch_size = 16;
-    tc.optimizer = MF_OPT_SGD;
-    tc.lr = 0.05f;
-    tc.momentum = 0.9f;
-    tc.weight_decay = 5e-4f;
-    tc.beta1 = 0.9f;
-    tc.beta2 = 0.999f;
-    tc.eps = 1e-8f;
-    tc.gamma = 0.1f;
-    tc.seed = 3;
-    tc.threads = 2;
-    tc.deterministic = true;
-    tc.progress = MF_PROGRESS_NONE;
     tc.distill.temperature = 4.0f;
     tc.distill.alpha = 0.9f;
     return tc;

@@ -16,27 +16,6 @@
 #include "mf_fileio.h"
 #include "testutil.h"
 
-static mf_train_config base_config(void)
-{
-    mf_train_config tc;
-    memset(&tc, 0, sizeof tc);
-    tc.epochs = 10;
-    tc.batch_size = 16;
-    tc.optimizer = MF_OPT_SGD;
-    tc.lr = 0.05f;
-    tc.momentum = 0.9f;
-    tc.weight_decay = 5e-4f;
-    tc.beta1 = 0.9f;
-    tc.beta2 = 0.999f;
-    tc.eps = 1e-8f;
-    tc.gamma = 0.1f;
-    tc.seed = 3;
-    tc.threads = 2;
-    tc.deterministic = true;
-    tc.progress = MF_PROGRESS_NONE;
-    return tc;
-}
-
 /* conv1d(4, k3, same, relu) → batchnorm → maxpool1d(2) → global_avgpool → dense(3) */
 static mf_model *tiny_model(void)
 {
@@ -79,7 +58,7 @@ static void test_loss_trajectory(void **state)
     mf_shape shape = {2, {16, 2}};
     assert_int_equal(mf_synthetic_generate(&shape, 3, 16, 32, 0.5f, 5, &d, &err), MF_OK);
     mf_model *m = tiny_model();
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     mf_train_result res;
     assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_OK);
     assert_int_equal(res.epochs, 10);
@@ -103,7 +82,7 @@ static void train_once(int threads, mf_optimizer_kind opt, float **params, size_
     mf_shape shape = {2, {16, 2}};
     assert_int_equal(mf_synthetic_generate(&shape, 3, 100, 20, 0.5f, 9, &d, &err), MF_OK);
     mf_model *m = tiny_model();
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     tc.threads = threads;
     tc.epochs = 3;
     tc.optimizer = opt;
@@ -161,7 +140,7 @@ static void test_partial_batch_with_empty_shard(void **state)
         assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
         assert_int_equal(mf_model_finalize(m, &err), MF_OK);
         mf_model_init_params(m, 2);
-        mf_train_config tc = base_config();
+        mf_train_config tc = tu_train_config();
         tc.epochs = 1;
         tc.batch_size = 2;
         tc.lr = 1.0f;
@@ -181,7 +160,7 @@ static void test_partial_batch_with_empty_shard(void **state)
 static void test_sgd_step_by_hand(void **state)
 {
     (void)state;
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     tc.momentum = 0.5f;
     tc.weight_decay = 0.1f;
     mf_optimizer o;
@@ -204,7 +183,7 @@ static void test_sgd_step_by_hand(void **state)
 static void test_adam_step_by_hand(void **state)
 {
     (void)state;
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     tc.optimizer = MF_OPT_ADAM;
     tc.weight_decay = 0.0f;
     mf_optimizer o;
@@ -226,7 +205,7 @@ static void test_adam_step_by_hand(void **state)
 static void test_schedules(void **state)
 {
     (void)state;
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     int milestones[] = {3, 6};
     tc.lr = 1.0f;
     tc.schedule = MF_SCHED_MULTISTEP;
@@ -258,7 +237,7 @@ static void test_resnet_learns_synthetic(void **state)
     mf_model *m = mf_template_build("resnetv1_6", &a, &err);
     assert_non_null(m);
     mf_model_init_params(m, 1);
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     int milestones[] = {6};
     tc.epochs = 8;
     tc.batch_size = 64;
@@ -282,7 +261,7 @@ static void test_shape_mismatch_is_an_error(void **state)
     mf_shape shape = {2, {8, 2}};
     assert_int_equal(mf_synthetic_generate(&shape, 3, 10, 10, 0.5f, 9, &d, &err), MF_OK);
     mf_model *m = tiny_model();
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     mf_train_result res;
     assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_ERR);
     assert_non_null(strstr(err.message, "the model takes 16x2"));
@@ -302,7 +281,7 @@ static void test_empty_training_split_is_refused(void **state)
     int n_train = d->n_train;
     d->n_train = 0;
     mf_model *m = tiny_model();
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     mf_train_result res;
     mf_error_clear(&err);
     assert_int_equal(mf_train(m, &tc, d, NULL, &res, &err), MF_ERR);
@@ -344,7 +323,7 @@ static void test_non_finite_loss_stops_training(void **state)
      * before each epoch's evaluation, so call 6 is epoch 2's second step */
     assert_int_equal(mf_synthetic_generate(&shape, 3, 48, 16, 0.5f, 5, &d, &err), MF_OK);
     mf_model *m = tiny_model();
-    mf_train_config tc = base_config();
+    mf_train_config tc = tu_train_config();
     tc.epochs = 4;
     poison p = {m, 0, 6};
     mf_train_hooks hooks = {&p, NULL, poison_before_step, NULL};
@@ -360,7 +339,7 @@ static void test_non_finite_loss_stops_training(void **state)
     /* weights that turn non-finite in the very last step (one step, an infinite lr) are
      * caught too, though no later loss shows it */
     mf_model_init_params(m, 11);
-    tc = base_config();
+    tc = tu_train_config();
     tc.epochs = 1;
     tc.batch_size = 48;
     tc.lr = INFINITY;
@@ -396,7 +375,7 @@ static void test_train_sizes_are_bounded(void **state)
         {16, 1, 65, "train.threads must be in [1, 64] (got 65)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        mf_train_config tc = base_config();
+        mf_train_config tc = tu_train_config();
         tc.batch_size = cases[i].batch;
         tc.epochs = cases[i].epochs;
         tc.threads = cases[i].threads;

@@ -102,3 +102,24 @@ int tu_run_capture(const char *cwd, char *const argv[], char *out, size_t size)
     if (waitpid(pid, &status, 0) != pid) return -2;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+mf_train_config tu_train_config(void)
+{
+    mf_train_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.epochs = 10;
+    tc.batch_size = 16;
+    tc.optimizer = MF_OPT_SGD;
+    tc.lr = 0.05f;
+    tc.momentum = 0.9f;
+    tc.weight_decay = 5e-4f;
+    tc.beta1 = 0.9f;
+    tc.beta2 = 0.999f;
+    tc.eps = 1e-8f;
+    tc.gamma = 0.1f;
+    tc.seed = 3;
+    tc.threads = 2;
+    tc.deterministic = true;
+    tc.progress = MF_PROGRESS_NONE;
+    return tc;
+}

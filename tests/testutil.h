@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "mf_train.h"
+
 /* A fresh empty directory under the build tree for this test binary; static storage. */
 const char *tu_tmpdir(const char *test_name);
 /* Writes text to dir/name and returns the path (static storage, overwritten per call). */
@@ -23,5 +25,10 @@ int tu_run_capture(const char *cwd, char *const argv[], char *out, size_t size);
  * environment a missing firmware tool is a failure (returns 0): CI must not pass by skipping.
  * Use: if (missing) { if (!tu_tool_missing_ok(missing)) fail(); skip(); } */
 int tu_tool_missing_ok(const char *tool);
+
+/* The training settings the trainer tests start from: SGD 0.05 with momentum 0.9 and weight
+ * decay 5e-4, batch 16, 10 epochs, seed 3, 2 threads, deterministic, quiet; no distillation
+ * (temperature and alpha 0). */
+mf_train_config tu_train_config(void);
 
 #endif
