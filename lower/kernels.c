@@ -162,3 +162,8 @@ void mf_program_run(const mf_program *p, void *arena)
     for (int k = 0; k < p->n_calls; k++)
         mf_program_run_call(p, k, arena);
 }
+
+size_t mf_blob_bytes(const mf_blob *b)
+{
+    return b->data ? b->count * (size_t)b->esz : 0;
+}

@@ -195,11 +195,6 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
     return MF_OK;
 }
 
-size_t mf_blob_bytes(const mf_blob *b)
-{
-    return b->data ? b->count * (size_t)b->esz : 0;
-}
-
 int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_options *o,
                      mf_program *p, mf_error *err)
 {
