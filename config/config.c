@@ -1369,6 +1369,18 @@ static int validate_prune(const mf_config *c, const char *creator, mf_error *err
             return mf_config_fail(c, err, given(c, field) ? field : item, !given(c, field),
                                   "name the layer (name: conv2)");
         if (check_length(c, field, l->name, err)) return MF_ERR;
+        for (unsigned j = 0; j < i; j++)
+            if (p->layers[j].name && !strcmp(p->layers[j].name, l->name))
+                return mf_config_fail(c, err, field, false,
+                                      "layer '%s' is given a sparsity twice (also "
+                                      "prune.layers[%u])",
+                                      l->name, j);
+        for (unsigned j = 0; j < p->exclude_count; j++)
+            if (p->exclude[j] && !strcmp(p->exclude[j], l->name))
+                return mf_config_fail(c, err, field, false,
+                                      "layer '%s' is both excluded (prune.exclude[%u]) and given "
+                                      "a sparsity",
+                                      l->name, j);
         snprintf(field, sizeof field, "%s.sparsity", item);
         if (!given(c, field))
             return mf_config_fail(c, err, item, true, "give the layer's sparsity (sparsity: 0.9)");

@@ -82,7 +82,7 @@ static int is_empty_dir(const char *dir)
 
 /* Whether the project may go to dir: a new name, an empty folder, a project of deploy's own
  * (deploy.manifest), or with force any folder. */
-static int check_out_dir(const char *dir, int force, mf_error *err)
+int mf_deploy_check_out_dir(const char *dir, int force, mf_error *err)
 {
     struct stat st;
     if (stat(dir, &st) != 0) {
@@ -164,7 +164,7 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
                             o->n_vectors);
     if (mf_deploy_check_flags(o->opt_field ? o->opt_field : "opt", o->opt, err) ||
         mf_deploy_check_flags(o->cflags_field ? o->cflags_field : "cflags", o->cflags, err) ||
-        check_out_dir(o->out_dir, o->force, err))
+        mf_deploy_check_out_dir(o->out_dir, o->force, err))
         return MF_ERR;
     mf_program g;
     memset(&g, 0, sizeof g);
@@ -405,7 +405,8 @@ int mf_deploy_generate(const mf_qmodel *q, const mf_model *model, const mf_deplo
     if (write_text(dir, "deploy.manifest", &manifest, err)) goto done;
     if (o->finish && o->finish(dir, o->finish_ctx, err)) goto done;
     /* the new project replaces the old one in one step, only now that it is complete */
-    if (check_out_dir(o->out_dir, o->force, err) || mf_file_replace_dir(dir, o->out_dir, err))
+    if (mf_deploy_check_out_dir(o->out_dir, o->force, err) ||
+        mf_file_replace_dir(dir, o->out_dir, err))
         goto done;
     out.tmp[0] = '\0';
     if (o->log) {

@@ -186,9 +186,13 @@ int mf_deploy_report_write_json(const mf_deploy_report *r, const char *path, mf_
 int mf_deploy_make_target(const char *dir, const char *target, int jobs, mf_error *err);
 /* Builds dir's firmware_profile.elf and runs it in QEMU: each kernel call's mean instructions
  * per inference over the profiled vectors, n_layers (the manifest's) entries into *instr
- * (malloc'd; the caller frees). */
+ * (malloc'd; the caller frees), and the mean of the whole model_run into *total (may be NULL;
+ * the profiling build's, a few instructions per layer above the plain firmware's). */
 int mf_deploy_profile(const char *dir, int timeout_s, int jobs, double **instr, int *n_layers,
-                      mf_error *err);
+                      double *total, mf_error *err);
+/* The checks mf_deploy_generate makes of its output folder first (see there), for callers that
+ * do long work before generating. */
+int mf_deploy_check_out_dir(const char *out_dir, int force, mf_error *err);
 /* Builds dir's firmware.elf: its flash bytes (text + data) into *bytes. */
 int mf_deploy_flash(const char *dir, int jobs, size_t *bytes, mf_error *err);
 /* The same with make arguments before the target (e.g. "BUILD=/abs/dir", "OPT=-O2 -flto"): a

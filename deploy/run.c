@@ -753,11 +753,22 @@ int mf_deploy_flash(const char *dir, int jobs, size_t *bytes, mf_error *err)
     return MF_OK;
 }
 
+/* The mean of the "icount N" of the firmware's "V" lines (0 when none). */
+static double mean_icount(const char *out)
+{
+    double sum = 0;
+    int n = 0;
+    for (const char *at = strstr(out, " icount "); at; at = strstr(at + 1, " icount "))
+        sum += strtod(at + 8, NULL), n++;
+    return n ? sum / n : 0;
+}
+
 int mf_deploy_profile(const char *dir, int timeout_s, int jobs, double **instr, int *n_layers,
-                      mf_error *err)
+                      double *total, mf_error *err)
 {
     *instr = NULL;
     *n_layers = 0;
+    if (total) *total = 0;
     manifest mf;
     if (read_manifest(dir, &mf, err)) return MF_ERR;
     char *out = NULL;
@@ -774,6 +785,7 @@ int mf_deploy_profile(const char *dir, int timeout_s, int jobs, double **instr, 
     for (int k = 0; k < mf.n_layers; k++)
         (*instr)[k] = mf.layers[k].instructions;
     *n_layers = mf.n_layers;
+    if (total) *total = mean_icount(out);
     rc = MF_OK;
 done:
     free(out);

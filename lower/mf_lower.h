@@ -230,10 +230,12 @@ typedef struct mf_variant_goal {
 /* Picks a variant per layer (sparse[i] = 1: the sparse one). Each layer first takes the best
  * variant for the objective (instructions: the faster, ties dense; flash: the smaller, ties the
  * faster), so with no budget, under MF_OBJECTIVE_INSTRUCTIONS no layer is slower than its dense
- * variant. Then, while the budget of the other figure is exceeded, the layer whose switch costs
- * the least of the objective per unit saved of the other figure switches (greedy). MF_ERR with
- * why naming the budget, the best figure reachable and the budget, when a budget cannot be met;
- * totals (may be NULL) receive the chosen figures including the fixed part. */
+ * variant. With one budget: while it is exceeded, the layer whose switch costs the least of the
+ * objective per unit saved switches (greedy; the objective's own budget after the other's,
+ * never breaking it). With both budgets and at most 20 such layers: every choice is tried, the
+ * best for the objective within both wins (exact); more layers: the greedy way. -1 with why
+ * naming the budget and the best figure reachable when the budgets cannot be met; totals (may
+ * be NULL) receive the chosen figures including the fixed part. */
 int mf_variants_choose(const mf_variant_cost *v, int n, const mf_variant_goal *g,
                        unsigned char *sparse, double *total_instr, size_t *total_bytes, char *why,
                        size_t size);

@@ -220,17 +220,22 @@ static size_t nonzero_s8(const mf_blob *w)
 }
 
 /* Whether call c takes its sparse variant, given what the cost model says each takes and the
- * sparse variant's weight and index bytes: the one the options request for the node, by default
- * sparse when the model says it is at least 10 % cheaper (MF_VARIANT_MODEL_MARGIN). Both
- * variants' costs stay in c->var for the reports and mf_variants_choose. */
+ * sparse variant's weight and index bytes. A layer has a sparse variant only when it could
+ * matter: the model gives it within 1.5× of the dense one's instructions, or fewer bytes (an
+ * unpruned layer has none, so deploy does not measure it). Then the one the options request for
+ * the node, by default sparse when the model says it is at least 10 % cheaper
+ * (MF_VARIANT_MODEL_MARGIN). Both variants' costs stay in c->var for the reports and
+ * mf_variants_choose. */
 static int choose_variant(const lower_ctx *x, int node, mf_call *c, double dense, double sparse,
                           size_t sparse_bytes)
 {
-    const size_t rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts);
+    const size_t rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts),
+                 dense_bytes = mf_blob_bytes(&c->w);
+    if (!(sparse < 1.5 * dense || sparse_bytes < dense_bytes)) return 0;
     c->var.has_sparse = 1;
     c->var.model_instr[0] = dense;
     c->var.model_instr[1] = sparse;
-    c->var.bytes[0] = mf_blob_bytes(&c->w) + rest;
+    c->var.bytes[0] = dense_bytes + rest;
     c->var.bytes[1] = sparse_bytes + rest;
     const int want = x->variants ? x->variants[node] : MF_VARIANT_AUTO;
     return want == MF_VARIANT_SPARSE ||
@@ -315,7 +320,7 @@ static void sparse_dense_variant(const lower_ctx *x, int node, mf_call *c)
     c->sparse = 1;
     c->w = (mf_blob){wn, entries ? entries : 1, 1, 0, ""};
     c->idx = (mf_blob){idx, idx_bytes, 1, 0, ""};
-    snprintf(c->w.shape, sizeof c->w.shape, "[%zu nonzero + %zu fillers of %d x %d]", nnz,
+    snprintf(c->w.shape, sizeof c->w.shape, "[%zu nonzero + %zu fillers/padding of %d x %d]", nnz,
              entries - nnz, c->n_out, c->n_in);
     snprintf(c->idx.shape, sizeof c->idx.shape, "[%d counts (2 bytes) + %zu deltas]", c->n_out,
              entries);

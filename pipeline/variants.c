@@ -33,16 +33,18 @@ static int generate(const mf_deploy_request *r, const mf_deploy_inputs *in, cons
 }
 
 /* Each call's instructions with every variant-holding layer forced to `want`, from a profiling
- * build in dir. */
+ * build in dir, and the whole model_run's (*total). */
 static int measure(const mf_deploy_request *r, const mf_deploy_inputs *in, const char *dir,
-                   const mf_program *p, unsigned char want, double **instr, mf_error *err)
+                   const mf_program *p, unsigned char want, double **instr, double *total,
+                   mf_error *err)
 {
     unsigned char *req = malloc((size_t)p->m->n_nodes);
     if (!req) return mf_error_set(err, "out of memory");
     memset(req, want, (size_t)p->m->n_nodes);
     int n = 0, rc = generate(r, in, dir, req, err);
     free(req);
-    if (rc || mf_deploy_profile(dir, r->timeout_s, r->threads, instr, &n, err)) return MF_ERR;
+    if (rc || mf_deploy_profile(dir, r->timeout_s, r->threads, instr, &n, total, err))
+        return MF_ERR;
     if (n != p->n_calls) {
         free(*instr);
         *instr = NULL;
@@ -164,6 +166,8 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
         rc = MF_OK;
         goto done;
     }
+    /* the output folder is checked before the long measurements, not only when written */
+    if (mf_deploy_check_out_dir(r->out_dir, r->force, err)) goto done;
     if (r->run && n) {
         const char *base = getenv("TMPDIR");
         snprintf(tmp, sizeof tmp, "%s/mcuforge-variants-XXXXXX", base && *base ? base : "/tmp");
@@ -182,15 +186,20 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
                     n, tmp),
                 fflush(log);
         static const char *const names[2] = {"dense", "sparse"};
+        double total[2];
         for (int v = 0; v < 2; v++) {
             char dir[4200];
             snprintf(dir, sizeof dir, "%s/%s", tmp, names[v]);
-            if (measure(r, in, dir, &p, v ? MF_VARIANT_SPARSE : MF_VARIANT_DENSE, &instr[v], err))
+            if (measure(r, in, dir, &p, v ? MF_VARIANT_SPARSE : MF_VARIANT_DENSE, &instr[v],
+                        &total[v], err))
                 goto done;
         }
         g.margin = 1.0;
-        for (int k = 0; k < p.n_calls; k++)
-            if (!p.calls[k].var.has_sparse) g.fixed_instr += instr[0][k];
+        /* the fixed part: model_run's instructions outside the variant layers (the other
+         * layers, the calls between them), as the dense build measured them */
+        g.fixed_instr = total[0];
+        for (int i = 0; i < n; i++)
+            g.fixed_instr -= instr[0][call[i]];
         for (int i = 0; i < n; i++)
             for (int v = 0; v < 2; v++)
                 cost[i].instr[v] = instr[v][call[i]];
@@ -256,14 +265,19 @@ int mf_pipeline_variants(const mf_deploy_request *r, const mf_deploy_inputs *in,
                 g.objective == MF_OBJECTIVE_FLASH ? "flash" : "instructions",
                 *measured ? "measured in QEMU" : "the cost model's figures", total_bytes);
         if (*measured)
-            fprintf(log, ", %.0f instructions per inference (sum of the layers)", total_instr);
+            fprintf(log, ", about %.0f instructions per inference (the profiling builds')",
+                    total_instr);
         fprintf(log, "\n");
     }
     rc = MF_OK;
 done:
-    if (tmp[0]) {
+    if (tmp[0] && rc) { /* kept for a look at what failed */
+        char more[4300];
+        snprintf(more, sizeof more, " (the variants' projects are kept in %s)", tmp);
+        if (strlen(err->message) + strlen(more) < sizeof err->message) strcat(err->message, more);
+    } else if (tmp[0]) {
         mf_error e;
-        mf_file_remove_tree(tmp, &e);
+        if (mf_file_remove_tree(tmp, &e) && log) fprintf(log, "warning: %s\n", e.message);
     }
     if (rc) {
         free(*variants);

@@ -1568,6 +1568,13 @@ static void test_error_prune(void **state)
          12, "prune.layers[0]"},
         {PRUNE "  sparsity: 0.5\n  layers:\n    - {name: fc, sparsity: 1.2}\n", NULL,
          "must be in [initial = 0, 0.99], found 1.2", 6, 28, "prune.layers[0].sparsity"},
+        {PRUNE
+         "  sparsity: 0.5\n  layers: [{name: fc, sparsity: 0.6}, {name: fc, sparsity: 0.7}]\n",
+         NULL, "layer 'fc' is given a sparsity twice (also prune.layers[0])", 5, 46,
+         "prune.layers[1].name"},
+        {PRUNE "  sparsity: 0.5\n  exclude: [fc]\n  layers: [{name: fc, sparsity: 0.6}]\n", NULL,
+         "layer 'fc' is both excluded (prune.exclude[0]) and given a sparsity", 6, 19,
+         "prune.layers[0].name"},
         {PRUNE "  sparsity: 0.5\n  initial: 0.2\n  layers: [{name: fc, sparsity: 0.1}]\n", NULL,
          "must be in [initial = 0.2, 0.99], found 0.1", 6, 33, "prune.layers[0].sparsity"},
         {TEMPLATE, "prune.epochs=3",
