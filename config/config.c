@@ -1773,7 +1773,11 @@ char *mf_config_dump(const mf_config *c, mf_error *err)
         quantize.epochs = &q->epochs;
         quantize.lr = &q->lr;
     }
-    dump_config view = {&dataset, &model, &src->train, q->present ? &quantize : NULL};
+    /* an emptied teacher (`train.distill.teacher=`: no distillation) is left out: an empty
+     * value would not load again */
+    mf_train_config train = src->train;
+    if (train.distill.teacher && !train.distill.teacher[0]) train.distill.teacher = NULL;
+    dump_config view = {&dataset, &model, &train, q->present ? &quantize : NULL};
 
     mf_cyaml_log log = {.used = 0};
     cyaml_config_t cfg;

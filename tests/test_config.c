@@ -1628,6 +1628,14 @@ static void test_distill_section(void **state)
     char *off[] = {"train.distill.teacher="};
     c = load_text(dir, "d.yaml", TEMPLATE "train: {distill: {teacher: t.h5}}\n", off, 1);
     assert_string_equal(c->train.distill.teacher, "");
+    /* and written into the next model file, where it must load again (no empty value) */
+    text = mf_config_dump(c, &err);
+    assert_non_null(text);
+    assert_null(strstr(text, "teacher"));
+    b = load_text(dir, "d2.yaml", text, NULL, 0);
+    assert_null(b->train.distill.teacher);
+    mf_config_free(b);
+    free(text);
     mf_config_free(c);
 
     c = load_text(dir, "e.yaml", TEMPLATE "prune:\n  sparsity: 0.5\n  distill: {alpha: 0.7}\n",
