@@ -220,18 +220,17 @@ static size_t nonzero_s8(const mf_blob *w)
 }
 
 /* Whether call c takes its sparse variant, given what the cost model says each takes and the
- * sparse variant's weight and index bytes. A layer has a sparse variant only when it could
- * matter: the model gives it within 1.5× of the dense one's instructions, or fewer bytes (an
- * unpruned layer has none, so deploy does not measure it). Then the one the options request for
- * the node, by default sparse when the model says it is at least 10 % cheaper
- * (MF_VARIANT_MODEL_MARGIN). Both variants' costs stay in c->var for the reports and
- * mf_variants_choose. */
+ * sparse variant's weight and index bytes. Only a pruned layer (its mask has zeros) has a sparse
+ * variant: zeros that quantization makes are too few to pay, and deploy measures every variant
+ * it is given. Then the one the options request for the node, by default sparse when the model
+ * says it is at least 10 % cheaper (MF_VARIANT_MODEL_MARGIN). Both variants' costs stay in
+ * c->var for the reports and mf_variants_choose. */
 static int choose_variant(const lower_ctx *x, int node, mf_call *c, double dense, double sparse,
                           size_t sparse_bytes)
 {
     const size_t rest = mf_blob_bytes(&c->bias) + mf_blob_bytes(&c->shifts),
                  dense_bytes = mf_blob_bytes(&c->w);
-    if (!(sparse < 1.5 * dense || sparse_bytes < dense_bytes)) return 0;
+    if (!x->m->mask || mf_model_mask_zeros(x->m, node, NULL) == 0) return 0;
     c->var.has_sparse = 1;
     c->var.model_instr[0] = dense;
     c->var.model_instr[1] = sparse;

@@ -146,15 +146,15 @@ static void choose_budgets(void **state)
     assert_int_equal(bytes, 2900);
 }
 
-/* The fixture (conv1d 3 taps 2 → 4 channels, pool, dense 28 → 3) pruned to 80 % per layer and
- * quantized to int8 on random samples. */
-static mf_qmodel *pruned_int8(float **vectors, int n_vectors)
+/* The fixture (conv1d 3 taps 2 → 4 channels, pool, dense 28 → 3) pruned to 80 % per layer (or
+ * not) and quantized to int8 on random samples. */
+static mf_qmodel *pruned_int8(float **vectors, int n_vectors, int prune)
 {
     mf_error err;
     mf_model *m = mf_model_load(FIXTURE, &err);
     if (!m) fail_msg("%s", err.message);
     const mf_prune_spec spec = {.sparsity = 0.8, .per_layer = 1};
-    if (mf_prune_magnitude(m, &spec, &err)) fail_msg("%s", err.message);
+    if (prune && mf_prune_magnitude(m, &spec, &err)) fail_msg("%s", err.message);
     const size_t in = mf_model_input_size(m);
     const int n = 32;
     float *x = malloc(sizeof *x * in * (size_t)n);
@@ -176,13 +176,23 @@ static void lower_requests(void **state)
 {
     (void)state;
     float *x;
-    mf_qmodel *q = pruned_int8(&x, 4);
+    /* an unpruned model: no variants (quantization's zeros are not pruning) */
+    mf_qmodel *q = pruned_int8(&x, 4, 0);
+    mf_program up;
+    mf_error err;
+    const mf_lower_options plain = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+    if (mf_lower_program(q, NULL, &plain, &up, &err)) fail_msg("%s", err.message);
+    for (int k = 0; k < up.n_calls; k++)
+        assert_false(up.calls[k].var.has_sparse || up.calls[k].sparse);
+    mf_program_free(&up);
+    mf_qmodel_free(q);
+    free(x);
+    q = pruned_int8(&x, 4, 1);
     const mf_model *m = q->model;
     unsigned char *req = malloc((size_t)m->n_nodes);
     assert_non_null(req);
     mf_program p[3];
     const unsigned char want[3] = {MF_VARIANT_DENSE, MF_VARIANT_SPARSE, MF_VARIANT_AUTO};
-    mf_error err;
     for (int v = 0; v < 3; v++) {
         memset(req, want[v], (size_t)m->n_nodes);
         mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8, .variants = req};
@@ -317,11 +327,10 @@ static void deploy_measured(void **state)
         status = tu_run_capture(NULL, dep, out, sizeof out);
         if (status != 0)
             fail_msg("deploy --objective %s: status %d\n%s", objective[o], status, out);
-        /* conv2 and fc; conv1, 70 % dense, has no sparse variant (the model gives it 2.5× the
-         * dense instructions and more bytes) */
-        assert_non_null(strstr(out, "measuring 2 layer(s) with a sparse variant in QEMU"));
+        /* conv1 (pruned to 30 %), conv2 (+ pool: not fused, conv2 feeds flatten), fc */
+        assert_non_null(strstr(out, "measuring 3 layer(s) with a sparse variant in QEMU"));
         n[o] = report_variants(fw[o], v[o], 8, &flash[o]);
-        assert_int_equal(n[o], 2);
+        assert_int_equal(n[o], 3);
         for (int k = 0; k < n[o]; k++) {
             assert_true(v[o][k].measured);
             assert_true(v[o][k].instr[0] > 0 && v[o][k].instr[1] > 0);
@@ -330,7 +339,7 @@ static void deploy_measured(void **state)
         }
     }
     /* the same measurements both times (exact counts); flash builds no larger a firmware */
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         for (int i = 0; i < 2; i++) {
             assert_true(v[0][k].instr[i] == v[1][k].instr[i]);
             assert_int_equal(v[0][k].bytes[i], v[1][k].bytes[i]);
