@@ -88,7 +88,10 @@ static const cyaml_schema_field_t layer_fields[] = {
     CYAML_FIELD_FLOAT("rate", OPT, mf_layer_config, rate),
     CYAML_FIELD_FLOAT("momentum", OPT, mf_layer_config, momentum),
     CYAML_FIELD_FLOAT("epsilon", OPT, mf_layer_config, epsilon),
-    CYAML_FIELD_END};
+#define INT_KEY_FIELD_(key, bit, min, max, def) CYAML_FIELD_INT(#key, OPT, mf_layer_config, key),
+    MF_LAYER_INT_KEYS(INT_KEY_FIELD_)
+#undef INT_KEY_FIELD_
+        CYAML_FIELD_END};
 
 const cyaml_schema_value_t mf_layer_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mf_layer_config, layer_fields)};
@@ -1018,11 +1021,14 @@ static int validate_dataset(const mf_config *c, mf_error *err)
 static const struct {
     const char *key;
     unsigned bit;
-} layer_keys[] = {
-    {"filters", MF_KEY_FILTERS},       {"units", MF_KEY_UNITS},     {"kernel", MF_KEY_KERNEL},
-    {"stride", MF_KEY_STRIDE},         {"padding", MF_KEY_PADDING}, {"use_bias", MF_KEY_USE_BIAS},
-    {"activation", MF_KEY_ACTIVATION}, {"rate", MF_KEY_RATE},       {"momentum", MF_KEY_MOMENTUM},
-    {"epsilon", MF_KEY_EPSILON},
+} layer_keys[] = {{"filters", MF_KEY_FILTERS},       {"units", MF_KEY_UNITS},
+                  {"kernel", MF_KEY_KERNEL},         {"stride", MF_KEY_STRIDE},
+                  {"padding", MF_KEY_PADDING},       {"use_bias", MF_KEY_USE_BIAS},
+                  {"activation", MF_KEY_ACTIVATION}, {"rate", MF_KEY_RATE},
+                  {"momentum", MF_KEY_MOMENTUM},     {"epsilon", MF_KEY_EPSILON},
+#define INT_KEY_BIT_(key, bit, min, max, def) {#key, (bit)},
+                  MF_LAYER_INT_KEYS(INT_KEY_BIT_)
+#undef INT_KEY_BIT_
 };
 #define N_LAYER_KEYS (sizeof layer_keys / sizeof layer_keys[0])
 
@@ -1043,7 +1049,6 @@ static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_
 {
     char path[MF_CONFIG_PATH_MAX];
     static const char *const paddings[] = {"same", "valid"};
-    static const char *const activations[] = {"relu", "none"};
     if (given(c, layer_path(path, i, "filters")) &&
         check_range(c, path, l->filters, 1, MF_CONFIG_MAX_CHANNELS, err))
         return MF_ERR;
@@ -1059,9 +1064,16 @@ static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_
     if (l->padding && !in_list(l->padding, paddings, 2))
         return mf_config_fail(c, err, layer_path(path, i, "padding"), false,
                               "unknown padding '%s' (expected same or valid)", l->padding);
-    if (l->activation && !in_list(l->activation, activations, 2))
+    char names[200];
+    if (l->activation && !mf_activation_lookup(l->activation, NULL))
         return mf_config_fail(c, err, layer_path(path, i, "activation"), false,
-                              "unknown activation '%s' (expected relu or none)", l->activation);
+                              "unknown activation '%s' (expected %s)", l->activation,
+                              mf_activation_list(names, sizeof names));
+#define CHECK_INT_KEY_(key, bit, min, max, def)                                                    \
+    if (given(c, layer_path(path, i, #key)) && check_range(c, path, l->key, (min), (max), err))    \
+        return MF_ERR;
+    MF_LAYER_INT_KEYS(CHECK_INT_KEY_)
+#undef CHECK_INT_KEY_
     if (given(c, layer_path(path, i, "rate")) && check_unit(c, path, l->rate, err)) return MF_ERR;
     if (given(c, layer_path(path, i, "momentum")) && check_unit(c, path, l->momentum, err))
         return MF_ERR;
@@ -1533,6 +1545,9 @@ typedef struct dump_layer {
     char *padding, *activation;
     int *use_bias;
     float *rate, *momentum, *epsilon;
+#define DUMP_INT_KEY_(key, bit, min, max, def) int *key, key##_value;
+    MF_LAYER_INT_KEYS(DUMP_INT_KEY_)
+#undef DUMP_INT_KEY_
     /* storage for the defaults filled in */
     int use_bias_value;
     float rate_value, momentum_value, epsilon_value;
@@ -1598,7 +1613,10 @@ static const cyaml_schema_field_t dump_layer_fields[] = {
     CYAML_FIELD_FLOAT_PTR("rate", OPT, dump_layer, rate),
     CYAML_FIELD_FLOAT_PTR("momentum", OPT, dump_layer, momentum),
     CYAML_FIELD_FLOAT_PTR("epsilon", OPT, dump_layer, epsilon),
-    CYAML_FIELD_END};
+#define DUMP_INT_FIELD_(key, bit, min, max, def) CYAML_FIELD_INT_PTR(#key, OPT, dump_layer, key),
+    MF_LAYER_INT_KEYS(DUMP_INT_FIELD_)
+#undef DUMP_INT_FIELD_
+        CYAML_FIELD_END};
 
 static const cyaml_schema_value_t dump_layer_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, dump_layer, dump_layer_fields)};
@@ -1680,8 +1698,7 @@ static void dump_layer_view(mf_layer_config *l, dump_layer *d)
         d->padding =
             l->padding ? l->padding : (char *)(spec.padding == MF_PAD_SAME ? "same" : "valid");
     if (keys & MF_KEY_ACTIVATION)
-        d->activation = l->activation ? l->activation
-                                      : (char *)(spec.activation == MF_ACT_RELU ? "relu" : "none");
+        d->activation = l->activation ? l->activation : (char *)mf_activation_name(spec.activation);
     if (keys & MF_KEY_USE_BIAS) {
         d->use_bias_value = l->use_bias >= 0 ? l->use_bias : spec.use_bias;
         d->use_bias = &d->use_bias_value;
@@ -1698,6 +1715,13 @@ static void dump_layer_view(mf_layer_config *l, dump_layer *d)
         d->epsilon_value = l->epsilon >= 0.0f ? l->epsilon : spec.epsilon;
         d->epsilon = &d->epsilon_value;
     }
+#define DUMP_INT_VIEW_(key, bit, min, max, def)                                                    \
+    if (keys & (bit)) {                                                                            \
+        d->key##_value = l->key > 0 ? l->key : spec.key;                                           \
+        d->key = &d->key##_value;                                                                  \
+    }
+    MF_LAYER_INT_KEYS(DUMP_INT_VIEW_)
+#undef DUMP_INT_VIEW_
 }
 
 char *mf_config_dump(const mf_config *c, mf_error *err)

@@ -47,11 +47,16 @@ static int layer_spec(const mf_config *c, unsigned i, mf_layer_spec *spec, mf_er
     if (l->kernel > 0) spec->kernel = l->kernel;
     if (l->stride > 0) spec->stride = l->stride;
     if (l->padding) spec->padding = strcmp(l->padding, "same") ? MF_PAD_VALID : MF_PAD_SAME;
-    if (l->activation) spec->activation = strcmp(l->activation, "relu") ? MF_ACT_NONE : MF_ACT_RELU;
+    if (l->activation && !mf_activation_lookup(l->activation, &spec->activation))
+        spec->activation = MF_ACT_NONE; /* (validated when the config was loaded) */
     if (l->use_bias >= 0) spec->use_bias = l->use_bias;
     if (l->rate >= 0.0f) spec->rate = l->rate;
     if (l->momentum >= 0.0f) spec->momentum = l->momentum;
     if (l->epsilon >= 0.0f) spec->epsilon = l->epsilon;
+#define SPEC_INT_KEY_(key, bit, min, max, def)                                                     \
+    if (l->key > 0) spec->key = l->key;
+    MF_LAYER_INT_KEYS(SPEC_INT_KEY_)
+#undef SPEC_INT_KEY_
     spec->n_inputs = (int)l->inputs_count;
     for (unsigned k = 0; k < l->inputs_count; k++)
         snprintf(spec->inputs[k], MF_NAME_MAX, "%s", l->inputs[k]);

@@ -116,9 +116,13 @@ typedef struct mf_layer_config {
     unsigned inputs_count;
     int filters, units, kernel, stride;
     char *padding;                 /* "same" | "valid" */
-    char *activation;              /* "relu" | "none" */
+    char *activation;              /* an activation name (mf_ops.h): "relu", …, "none" */
     int use_bias;                  /* -1 if absent (default 1) */
     float rate, momentum, epsilon; /* < 0 if absent */
+    /* the layer folder's plain integer keys (MF_LAYER_INT_KEYS), 0 if absent */
+#define MF_CONFIG_INT_KEY_(key, bit, min, max, def) int key;
+    MF_LAYER_INT_KEYS(MF_CONFIG_INT_KEY_)
+#undef MF_CONFIG_INT_KEY_
 } mf_layer_config;
 
 typedef struct mf_model_config {

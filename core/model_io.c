@@ -113,13 +113,16 @@ static int write_layer(const mf_h5 *c, hid_t layers, const mf_model *m, int i)
         ((keys & MF_KEY_USE_BIAS) &&
          mf_h5_attr_write_int(c, g, field, "use_bias", sp->use_bias ? 1 : 0)) ||
         ((keys & MF_KEY_ACTIVATION) &&
-         mf_h5_attr_write_str(c, g, field, "activation",
-                              sp->activation == MF_ACT_RELU ? "relu" : "none")) ||
+         mf_h5_attr_write_str(c, g, field, "activation", mf_activation_name(sp->activation))) ||
         ((keys & MF_KEY_RATE) && mf_h5_attr_write_float(c, g, field, "rate", sp->rate)) ||
         ((keys & MF_KEY_MOMENTUM) &&
          mf_h5_attr_write_float(c, g, field, "momentum", sp->momentum)) ||
         ((keys & MF_KEY_EPSILON) && mf_h5_attr_write_float(c, g, field, "epsilon", sp->epsilon)))
         goto done;
+#define WRITE_INT_KEY_(key, bit, min, max, def)                                                    \
+    if ((keys & (bit)) && mf_h5_attr_write_int(c, g, field, #key, sp->key)) goto done;
+    MF_LAYER_INT_KEYS(WRITE_INT_KEY_)
+#undef WRITE_INT_KEY_
 
     mf_param_desc d[4];
     int np = mf_node_params(m, i, d);
@@ -308,6 +311,10 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
          mf_h5_attr_read_float(c, g, field, "momentum", &sp->momentum)) ||
         ((keys & MF_KEY_EPSILON) && mf_h5_attr_read_float(c, g, field, "epsilon", &sp->epsilon)))
         goto done;
+#define READ_INT_KEY_(key, bit, min, max, def)                                                     \
+    if ((keys & (bit)) && mf_h5_attr_read_int(c, g, field, #key, (min), (max), &sp->key)) goto done;
+    MF_LAYER_INT_KEYS(READ_INT_KEY_)
+#undef READ_INT_KEY_
     if (keys & MF_KEY_PADDING) {
         if (mf_h5_attr_read_str(c, g, field, "padding", text, sizeof text)) goto done;
         if (!strcmp(text, "same")) {
@@ -322,13 +329,10 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
     }
     if (keys & MF_KEY_ACTIVATION) {
         if (mf_h5_attr_read_str(c, g, field, "activation", text, sizeof text)) goto done;
-        if (!strcmp(text, "relu")) {
-            sp->activation = MF_ACT_RELU;
-        } else if (!strcmp(text, "none")) {
-            sp->activation = MF_ACT_NONE;
-        } else {
-            mf_h5_fail(c, field,
-                       "attribute 'activation': expected \"relu\" or \"none\", found \"%s\"", text);
+        if (!mf_activation_lookup(text, &sp->activation)) {
+            char names[200];
+            mf_h5_fail(c, field, "attribute 'activation': expected %s, found \"%s\"",
+                       mf_activation_list(names, sizeof names), text);
             goto done;
         }
     }
@@ -521,7 +525,7 @@ static int read_extras(const mf_h5 *c, hid_t f, mf_model *m)
                : kind == 2 ? (size_t)m->input_shape.dim[m->input_shape.rank - 1]
                            : 0;
     if (n) {
-        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}}, ds = {"std", 0, 0, {1, {(int)n}}};
+        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}, 0}, ds = {"std", 0, 0, {1, {(int)n}}, 0};
         if (read_param(c, g, field, &dm, NULL) || read_param(c, g, field, &ds, NULL)) goto done;
         mean = malloc(sizeof(float) * n);
         std = malloc(sizeof(float) * n);

@@ -35,6 +35,25 @@ const char *mf_call_args(const mf_call *c, int bits)
     return kernels[c->kind].args[prec(bits)];
 }
 
+const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size)
+{
+    snprintf(buf, size, ".shift = %d, .shifts = %s, .relu = %d, .rounding = %s", c->rq.shift,
+             shifts ? shifts : "NULL", c->rq.relu,
+             c->rq.rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR");
+    return buf;
+}
+
+const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size)
+{
+    const mf_rt_geom *g = &c->geom;
+    snprintf(buf, size,
+             "\n%s.h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
+             "%s.kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d",
+             indent, g->h, g->w, g->cin, g->oh, g->ow, g->cout, indent, g->kh, g->kw, g->sh, g->sw,
+             g->pad_top, g->pad_left);
+    return buf;
+}
+
 /* An int8 conv whose geometry a 1D kernel covers (mf_rt_conv1d_s8_covers) calls it, so a
  * firmware of 1D layers links none of the 2D paths. */
 static int conv1d_covers(const mf_call *c)

@@ -205,6 +205,13 @@ void mf_program_print(const mf_program *p, FILE *f);
  *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);
 
+/* The C initialisers of call c's constant parameter structs, as the generator prints them
+ * (`static const mf_rt_requant x = {<this>};`): the requantization (R), its per-channel shift
+ * array named `shifts` (NULL: none), and the geometry (G), whose fields go on lines of their own
+ * after `indent`. Written into buf (truncated to size); returns buf. */
+const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size);
+const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size);
+
 /* ---- choosing variants (lower/variants.c) ---- */
 
 typedef enum mf_objective { MF_OBJECTIVE_INSTRUCTIONS = 0, MF_OBJECTIVE_FLASH } mf_objective;

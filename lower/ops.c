@@ -99,7 +99,7 @@ static int validate_qweighted(const lower_ctx *x, int i, mf_error *err)
     if (!qn->w) return mf_error_set(err, "layer '%s' (%s) has no quantized weights", name, op);
     mf_param_desc d[4];
     int np = mf_node_params(x->m, i, d);
-    size_t cout = (size_t)d[0].shape.dim[d[0].shape.rank - 1];
+    size_t cout = mf_param_cout(&d[0]);
     if (qn->n_weights != mf_shape_size(&d[0].shape) || (qn->bias && (np < 2 || qn->n_bias != cout)))
         return mf_error_set(err,
                             "layer '%s' (%s): %zu quantized weights and %zu biases, expected %zu "

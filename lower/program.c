@@ -84,7 +84,7 @@ static int float_weights(mf_program *p, mf_error *err)
         mf_param_desc d[4];
         mf_node_params(m, i, d);
         const float *w = m->params + m->nodes[i].param_offset + d[0].offset;
-        size_t cout = (size_t)d[0].shape.dim[d[0].shape.rank - 1];
+        size_t cout = mf_param_cout(&d[0]);
         size_t kk = mf_shape_size(&d[0].shape) / cout;
         p->wf[i] = malloc(sizeof(float) * kk * cout);
         if (!p->wf[i]) return mf_error_set(err, "out of memory");

@@ -152,17 +152,52 @@ void mf_fill_bias(float *y, int rows, int cols, const float *bias)
         memcpy(y + (size_t)r * cols, bias, sizeof(float) * cols);
 }
 
-void mf_relu_inplace(float *y, size_t n)
+/* ---- activations ---- */
+
+#define ACT_NAME_(e, name) [MF_ACT_##e] = #name,
+static const char *const act_names[MF_ACT_COUNT] = {MF_ACTIVATIONS(ACT_NAME_)};
+#undef ACT_NAME_
+
+int mf_activation_lookup(const char *name, mf_activation *out)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    for (int a = 0; a < MF_ACT_COUNT; a++)
+        if (!strcmp(name, act_names[a])) {
+            if (out) *out = (mf_activation)a;
+            return 1;
+        }
+    return 0;
 }
 
-void mf_relu_mask_grad(float *restrict dy, const float *restrict y, size_t n)
+const char *mf_activation_name(mf_activation a)
+{
+    return (unsigned)a < MF_ACT_COUNT ? act_names[a] : "?";
+}
+
+const char *mf_activation_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int a = 1; a < MF_ACT_COUNT && used < size; a++) {
+        int w = snprintf(buf + used, size - used, "%s%s", a == 1 ? "" : ", ", act_names[a]);
+        if (w > 0) used += (size_t)w;
+    }
+    if (used < size) snprintf(buf + used, size - used, "%s%s", used ? " or " : "", act_names[0]);
+    return buf;
+}
+
+void mf_act_forward(float *y, size_t n, mf_activation a)
+{
+    if (a == MF_ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+void mf_act_backward(float *restrict dy, const float *restrict y, size_t n, mf_activation a)
 {
     /* a select, not a branch: signs are random, and this vectorises */
-    for (size_t i = 0; i < n; i++)
-        dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    if (a == MF_ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 void mf_bias_grad(float *db, const float *dy, int rows, int cols)
