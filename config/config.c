@@ -1,5 +1,6 @@
-/* Configs: the libcyaml schema of mf_config, loading (libyaml for positions, libcyaml for the
- * data), defaults, overrides, validation and dump.
+/* Configs: the libcyaml schema of mf_config, loading (libyaml for the document and positions,
+ * the schema walk of config_override.c for the data), defaults, overrides, validation and dump
+ * (libcyaml).
  *
  * Loading runs in this order, so each error can name a line and column:
  *   0. a pass of libyaml's scanner bounds the text's nesting depth and number of values
@@ -8,7 +9,9 @@
  *   2. the marks index records where every path was written (config_marks.c);
  *   3. the document is checked against the schema: unknown keys and values of the wrong type are
  *      reported at their position (libcyaml 1.3.1 would only log them, without positions);
- *   4. libcyaml loads the same bytes into an mf_config;
+ *   4. the checked document is stored into an mf_config by the schema walk overrides take
+ *      (config_override.c), which also reads a size given as a scalar where the schema has a
+ *      list of sizes (mf_size_entry: a layer's kernel and stride);
  *   5. defaults fill the fields the file does not give;
  *   6. overrides change any field by path (config_override.c); the quantize section is present
  *      if the file has it or an override writes into it;
@@ -36,6 +39,7 @@
 static const cyaml_schema_value_t int_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
 static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED)};
+const cyaml_schema_value_t mf_size_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
 
 #define ENUM_FLAGS (OPT | CYAML_FLAG_STRICT)
 
@@ -80,8 +84,10 @@ static const cyaml_schema_field_t layer_fields[] = {
                                0, CYAML_UNLIMITED),
     CYAML_FIELD_INT("filters", OPT, mf_layer_config, filters),
     CYAML_FIELD_INT("units", OPT, mf_layer_config, units),
-    CYAML_FIELD_INT("kernel", OPT, mf_layer_config, kernel),
-    CYAML_FIELD_INT("stride", OPT, mf_layer_config, stride),
+    CYAML_FIELD_SEQUENCE_COUNT("kernel", LIST, mf_layer_config, kernel, kernel_count,
+                               &mf_size_entry, 1, 2),
+    CYAML_FIELD_SEQUENCE_COUNT("stride", LIST, mf_layer_config, stride, stride_count,
+                               &mf_size_entry, 1, 2),
     CYAML_FIELD_STRING_PTR("padding", OPT, mf_layer_config, padding, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("activation", OPT, mf_layer_config, activation, 0, CYAML_UNLIMITED),
     CYAML_FIELD_BOOL("use_bias", OPT, mf_layer_config, use_bias),
@@ -580,9 +586,9 @@ int mf_yaml_check_bounds(const unsigned char *text, size_t size, const char *fil
     return rc;
 }
 
-/* Steps 1-3: parse, index, check against the schema. */
+/* Steps 1-4: parse, index, check against the schema, store into a new config (*out). */
 static int check_file(const char *path, const unsigned char *text, size_t size,
-                      mf_yaml_marks *marks, mf_error *err)
+                      mf_yaml_marks *marks, mf_config **out, mf_error *err)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -601,7 +607,7 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
                                "train and optionally prune, quantize and deploy)");
         mf_error_at(err, path, 0, 0, NULL);
     } else {
-        /* A second document would be ignored by libcyaml: refuse it rather than drop it. */
+        /* A second document would be ignored: refuse it rather than drop it. */
         yaml_document_t next;
         if (!yaml_parser_load(&parser, &next)) {
             rc = syntax_error(&parser, path, err);
@@ -616,10 +622,10 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
         }
     }
     if (rc == MF_OK) rc = mf_marks_index_document(marks, &doc, path, err);
-    if (rc == MF_OK) {
-        mf_node_source src = {&doc, path, NULL};
-        rc = mf_schema_check_node(&src, root, &mf_config_schema, "", err);
-    }
+    mf_node_source src = {&doc, path, NULL};
+    if (rc == MF_OK) rc = mf_schema_check_node(&src, root, &mf_config_schema, "", err);
+    if (rc == MF_OK && !(*out = calloc(1, sizeof **out))) rc = mf_error_set(err, "out of memory");
+    if (rc == MF_OK) rc = mf_config_store_document(*out, &src, root, err);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return rc;
@@ -1044,6 +1050,21 @@ static const char *keys_taken(unsigned bits, char *buf, size_t size)
     return buf;
 }
 
+/* A layer's kernel or stride, when given: each size in [1, MF_CONFIG_MAX_KERNEL], reported at
+ * the entry of a list or at the key of a single size. */
+static int check_sizes(const mf_config *c, unsigned i, const char *key, const int *v, unsigned n,
+                       mf_error *err)
+{
+    char path[MF_CONFIG_PATH_MAX], item[MF_CONFIG_PATH_MAX + 16];
+    if (!given(c, layer_path(path, i, key))) return MF_OK;
+    for (unsigned k = 0; k < n; k++) {
+        snprintf(item, sizeof item, "%s[%u]", path, k);
+        if (check_range(c, given(c, item) ? item : path, v[k], 1, MF_CONFIG_MAX_KERNEL, err))
+            return MF_ERR;
+    }
+    return MF_OK;
+}
+
 static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_config *l,
                                  mf_error *err)
 {
@@ -1055,11 +1076,8 @@ static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_
     if (given(c, layer_path(path, i, "units")) &&
         check_range(c, path, l->units, 1, MF_CONFIG_MAX_CHANNELS, err))
         return MF_ERR;
-    if (given(c, layer_path(path, i, "kernel")) &&
-        check_range(c, path, l->kernel, 1, MF_CONFIG_MAX_KERNEL, err))
-        return MF_ERR;
-    if (given(c, layer_path(path, i, "stride")) &&
-        check_range(c, path, l->stride, 1, MF_CONFIG_MAX_KERNEL, err))
+    if (check_sizes(c, i, "kernel", l->kernel, l->kernel_count, err) ||
+        check_sizes(c, i, "stride", l->stride, l->stride_count, err))
         return MF_ERR;
     if (l->padding && !in_list(l->padding, paddings, 2))
         return mf_config_fail(c, err, layer_path(path, i, "padding"), false,
@@ -1441,35 +1459,13 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
         free(text);
         return mf_error_set(err, "out of memory");
     }
-    if (check_file(path, text, size, marks, err)) {
-        mf_marks_free(marks);
-        free(text);
-        return MF_ERR;
-    }
-
-    /* The same bytes that were checked, so the data matches the positions. */
-    mf_cyaml_log log = {.used = 0};
-    cyaml_config_t cfg;
-    mf_cyaml_config(&cfg, &log);
     mf_config *c = NULL;
-    cyaml_err_t cerr =
-        cyaml_load_data(text, size, &cfg, &mf_config_schema, (cyaml_data_t **)&c, NULL);
+    int checked = check_file(path, text, size, marks, &c, err);
     free(text);
-    if (cerr != CYAML_OK) {
+    if (checked) {
         mf_marks_free(marks);
-        while (log.used > 0 && (log.text[log.used - 1] == '\n' || log.text[log.used - 1] == ' '))
-            log.text[--log.used] = '\0';
-        for (char *nl = strchr(log.text, '\n'); nl; nl = strchr(nl, '\n'))
-            *nl = ' ';
-        mf_error_set(err, "cannot load the config: %s%s%s", cyaml_strerror(cerr),
-                     log.used ? ": " : "", log.text);
-        mf_error_at(err, path, 0, 0, NULL);
+        mf_config_free(c);
         return MF_ERR;
-    }
-    /* libcyaml returns no data for a document without any field set. */
-    if (!c && !(c = calloc(1, sizeof *c))) {
-        mf_marks_free(marks);
-        return mf_error_set(err, "out of memory");
     }
     c->marks = marks;
     if (!(c->path = strdup(path))) {
@@ -1542,6 +1538,8 @@ typedef struct dump_layer {
     char **inputs;
     unsigned inputs_count;
     int *filters, *units, *kernel, *stride;
+    int *kernel_hw, *stride_hw; /* [height, width] (then kernel / stride are NULL) */
+    unsigned kernel_hw_count, stride_hw_count;
     char *padding, *activation;
     int *use_bias;
     float *rate, *momentum, *epsilon;
@@ -1605,8 +1603,13 @@ static const cyaml_schema_field_t dump_layer_fields[] = {
                                CYAML_UNLIMITED),
     CYAML_FIELD_INT_PTR("filters", OPT, dump_layer, filters),
     CYAML_FIELD_INT_PTR("units", OPT, dump_layer, units),
+    /* one key, written from whichever of its two forms is set */
     CYAML_FIELD_INT_PTR("kernel", OPT, dump_layer, kernel),
+    CYAML_FIELD_SEQUENCE_COUNT("kernel", LIST, dump_layer, kernel_hw, kernel_hw_count, &int_entry,
+                               0, 2),
     CYAML_FIELD_INT_PTR("stride", OPT, dump_layer, stride),
+    CYAML_FIELD_SEQUENCE_COUNT("stride", LIST, dump_layer, stride_hw, stride_hw_count, &int_entry,
+                               0, 2),
     CYAML_FIELD_STRING_PTR("padding", OPT, dump_layer, padding, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("activation", OPT, dump_layer, activation, 0, CYAML_UNLIMITED),
     CYAML_FIELD_BOOL_PTR("use_bias", OPT, dump_layer, use_bias),
@@ -1691,9 +1694,18 @@ static void dump_layer_view(mf_layer_config *l, dump_layer *d)
     unsigned keys = info->keys;
     if ((keys & MF_KEY_FILTERS) && l->filters > 0) d->filters = &l->filters;
     if ((keys & MF_KEY_UNITS) && l->units > 0) d->units = &l->units;
-    if ((keys & MF_KEY_KERNEL) && l->kernel > 0) d->kernel = &l->kernel;
-    /* stride 0 means "the op's default" (pool: its kernel), which has no value to write */
-    if ((keys & MF_KEY_STRIDE) && l->stride > 0) d->stride = &l->stride;
+    /* a single size as a scalar, two as [height, width]; no stride means "the op's default"
+     * (pool: its kernel), which has no value to write */
+    if ((keys & MF_KEY_KERNEL) && l->kernel_count == 1) d->kernel = &l->kernel[0];
+    if ((keys & MF_KEY_KERNEL) && l->kernel_count == 2) {
+        d->kernel_hw = l->kernel;
+        d->kernel_hw_count = 2;
+    }
+    if ((keys & MF_KEY_STRIDE) && l->stride_count == 1) d->stride = &l->stride[0];
+    if ((keys & MF_KEY_STRIDE) && l->stride_count == 2) {
+        d->stride_hw = l->stride;
+        d->stride_hw_count = 2;
+    }
     if (keys & MF_KEY_PADDING)
         d->padding =
             l->padding ? l->padding : (char *)(spec.padding == MF_PAD_SAME ? "same" : "valid");

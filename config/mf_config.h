@@ -36,7 +36,8 @@ typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index *
  *   deploy.vectors                         1 .. 2^24          test vectors in the firmware
  *   model.width                            1 .. 4096          a template's filters per conv
  *   model.layers[i].filters, units         1 .. 65536         a layer's output channels
- *   model.layers[i].kernel, stride         1 .. 1024          a window (and its padding)
+ *   model.layers[i].kernel, stride         1 .. 1024 (each    a window (and its padding)
+ *                                          of [h, w])
  *   model.layers                           <= 1023 layers     (MF_MAX_NODES − 1)
  *   dataset.mfcc.filters                   1 .. 256           the mel filter bank (filters ×
  *                                                             fft_size/2 floats)
@@ -114,7 +115,11 @@ typedef struct mf_layer_config {
     char *type;
     char **inputs;
     unsigned inputs_count;
-    int filters, units, kernel, stride;
+    int filters, units;
+    /* a window's size and stride: one value (1D, or square 2D) or [height, width] (2D); NULL
+     * (count 0) if absent */
+    int *kernel, *stride;
+    unsigned kernel_count, stride_count;
     char *padding;                 /* "same" | "valid" */
     char *activation;              /* an activation name (mf_ops.h): "relu", …, "none" */
     int use_bias;                  /* -1 if absent (default 1) */

@@ -46,8 +46,10 @@ typedef struct mf_layer_spec {
     char name[MF_NAME_MAX];
     mf_op op;
     int filters; /* conv filters or dense units */
-    int kernel;
-    int stride;
+    int kernel;  /* window width (1D: its length; 2D: also its height unless kernel_h is set) */
+    int stride;  /* step along the width (and the height unless stride_h is set); 0: default */
+    int kernel_h, stride_h; /* 2D only: a rectangular window's height and vertical step; 0: the
+                               same as kernel / stride (the square shorthand) */
     mf_padding padding;
     int use_bias;
     mf_activation activation;

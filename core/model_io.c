@@ -63,6 +63,27 @@ static int write_tensor(const mf_h5 *c, hid_t g, const char *name, const char *f
     return mf_h5_dataset_write(c, g, name, field, MF_H5_F32, shape->rank, dims, data);
 }
 
+/* A window size or stride: an int32 scalar (1D, or one size for height and width), or int32[2]
+ * [height, width] when the layer gives the height on its own (h > 0). */
+static int write_size(const mf_h5 *c, hid_t g, const char *field, const char *name, int h, int w)
+{
+    if (h <= 0) return mf_h5_attr_write_int(c, g, field, name, w);
+    const int32_t hw[2] = {h, w};
+    return mf_h5_attr_write(c, g, field, name, MF_H5_I32, 2, hw);
+}
+
+/* Its reading: *h = 0 for a scalar (or a list of one), else the first of two values. */
+static int read_size(const mf_h5 *c, hid_t g, const char *field, const char *name, int lo, int *h,
+                     int *w)
+{
+    long long v[2];
+    size_t n = 0;
+    if (mf_h5_attr_read_ints(c, g, field, name, 1, 2, lo, MF_MAX_DIM, v, &n)) return MF_ERR;
+    *h = n == 2 ? (int)v[0] : 0;
+    *w = (int)v[n - 1];
+    return MF_OK;
+}
+
 /* A kernel's pruning mask: int8 flags shaped like the kernel (kfield: the kernel's path). */
 static int write_mask(const mf_h5 *c, hid_t g, const char *kfield, const mf_shape *shape,
                       const uint8_t *mask)
@@ -105,8 +126,8 @@ static int write_layer(const mf_h5 *c, hid_t layers, const mf_model *m, int i)
     unsigned keys = op->keys;
     if (((keys & MF_KEY_FILTERS) && mf_h5_attr_write_int(c, g, field, "filters", sp->filters)) ||
         ((keys & MF_KEY_UNITS) && mf_h5_attr_write_int(c, g, field, "units", sp->filters)) ||
-        ((keys & MF_KEY_KERNEL) && mf_h5_attr_write_int(c, g, field, "kernel", sp->kernel)) ||
-        ((keys & MF_KEY_STRIDE) && mf_h5_attr_write_int(c, g, field, "stride", sp->stride)) ||
+        ((keys & MF_KEY_KERNEL) && write_size(c, g, field, "kernel", sp->kernel_h, sp->kernel)) ||
+        ((keys & MF_KEY_STRIDE) && write_size(c, g, field, "stride", sp->stride_h, sp->stride)) ||
         ((keys & MF_KEY_PADDING) &&
          mf_h5_attr_write_str(c, g, field, "padding",
                               sp->padding == MF_PAD_SAME ? "same" : "valid")) ||
@@ -301,9 +322,9 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
         ((keys & MF_KEY_UNITS) &&
          mf_h5_attr_read_int(c, g, field, "units", 1, MF_MAX_DIM, &sp->filters)) ||
         ((keys & MF_KEY_KERNEL) &&
-         mf_h5_attr_read_int(c, g, field, "kernel", 1, MF_MAX_DIM, &sp->kernel)) ||
+         read_size(c, g, field, "kernel", 1, &sp->kernel_h, &sp->kernel)) ||
         ((keys & MF_KEY_STRIDE) &&
-         mf_h5_attr_read_int(c, g, field, "stride", 0, MF_MAX_DIM, &sp->stride)) ||
+         read_size(c, g, field, "stride", 0, &sp->stride_h, &sp->stride)) ||
         ((keys & MF_KEY_USE_BIAS) &&
          mf_h5_attr_read_int(c, g, field, "use_bias", 0, 1, &sp->use_bias)) ||
         ((keys & MF_KEY_RATE) && mf_h5_attr_read_float(c, g, field, "rate", &sp->rate)) ||

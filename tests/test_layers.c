@@ -158,15 +158,18 @@ typedef struct geo {
 static geo ref_geo(const mf_layer_spec *s, const mf_shape *in)
 {
     geo g;
-    int dims = op_dims(s->op), k = s->kernel;
-    int stride = s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : k);
+    /* kernel [kh, kw] (kernel_h 0: square), stride [sh, sw] (stride_h 0: as stride; stride 0:
+     * a conv's 1, a pool's window) */
+    int dims = op_dims(s->op), kw = s->kernel, kh = s->kernel_h ? s->kernel_h : kw;
+    int sw = s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : kw);
+    int sh = s->stride_h > 0 ? s->stride_h : s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : kh);
     g.h = dims == 1 ? 1 : in->dim[0];
     g.w = in->dim[dims - 1];
     g.c = in->dim[dims];
-    g.kh = dims == 1 ? 1 : k;
-    g.kw = k;
-    g.sh = dims == 1 ? 1 : stride;
-    g.sw = stride;
+    g.kh = dims == 1 ? 1 : kh;
+    g.kw = kw;
+    g.sh = dims == 1 ? 1 : sh;
+    g.sw = sw;
     if (is_conv(s->op) && s->padding == MF_PAD_SAME) {
         g.oh = (g.h + g.sh - 1) / g.sh;
         g.ow = (g.w + g.sw - 1) / g.sw;
@@ -919,6 +922,54 @@ static void test_conv2d(void **state)
     conv_case(2, 40, 41, 3, 4, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE, 1, 2, 40);
 }
 
+/* Rectangular kernels and strides (kernel [kh, kw], stride [sh, sw]), same and valid padding:
+ * the reference pads and strides each axis on its own. */
+static void conv_rect_case(int h, int w, int kh, int kw, int sh, int sw, mf_padding pad,
+                           mf_activation act)
+{
+    mf_model *m = model_new(3, h, w, 2);
+    add_ok(m, pre_spec(2, 2));
+    mf_layer_spec s = conv_spec(2, "op", 3, kw, sw, pad, 1, act);
+    s.kernel_h = kh, s.stride_h = sh;
+    add_ok(m, s);
+    finalize_ok(m);
+    char label[160];
+    snprintf(label, sizeof label, "conv2d %dx%dx2 f3 k[%d,%d] s[%d,%d] %s %s", h, w, kh, kw, sh, sw,
+             pad == MF_PAD_SAME ? "same" : "valid", mf_activation_name(act));
+    check_model(m, label, opts(2, 1), 1600u + (uint64_t)(kh * 41 + kw * 13 + sh * 5 + sw + pad));
+    mf_model_free(m);
+}
+
+static void test_conv2d_rectangular(void **state)
+{
+    (void)state;
+    const int k[4][2] = {{3, 1}, {1, 3}, {4, 2}, {2, 5}}, s[3][2] = {{1, 1}, {2, 1}, {1, 3}};
+    for (int ki = 0; ki < 4; ki++)
+        for (int si = 0; si < 3; si++)
+            for (int pad = 0; pad < 2; pad++)
+                conv_rect_case(5, 6, k[ki][0], k[ki][1], s[si][0], s[si][1], (mf_padding)pad,
+                               (mf_activation)((ki + si) % 2));
+    /* MLPerf's DS-CNN front: a 10 x 4 kernel, stride 2, same padding, over 39 x 13 MFCC */
+    conv_rect_case(39, 13, 10, 4, 2, 2, MF_PAD_SAME, MF_ACT_RELU);
+    /* the engine's shapes and geometry for a rectangular window */
+    mf_model *m = model_new(3, 9, 8, 2);
+    mf_layer_spec c = conv_spec(2, "c", 3, 3, 2, MF_PAD_SAME, 1, MF_ACT_NONE);
+    c.kernel_h = 5, c.stride_h = 1;
+    add_ok(m, c);
+    finalize_ok(m);
+    mf_window g;
+    mf_node_window(m, 1, &g);
+    assert_int_equal(g.kh, 5);
+    assert_int_equal(g.kw, 3);
+    assert_int_equal(g.sh, 1);
+    assert_int_equal(g.sw, 2);
+    assert_int_equal(g.oh, 9);
+    assert_int_equal(g.ow, 4);
+    assert_int_equal(g.pad_top, 2);
+    assert_int_equal(g.pad_left, 0); /* (4 - 1) * 2 + 3 - 8 = 1: 0 before, 1 after */
+    mf_model_free(m);
+}
+
 /* ---- dense ---- */
 
 static void test_dense(void **state)
@@ -959,6 +1010,22 @@ static void pool_case(mf_op op, int h, int w, int c, int kernel, int stride)
     mf_model_free(m);
 }
 
+/* A 2D pool with window [kh, kw] and stride [sh, sw] (sw 0: the default, the window). */
+static void pool_rect_case(mf_op op, int kh, int kw, int sh, int sw)
+{
+    mf_model *m = model_new(3, 6, 7, 2);
+    add_ok(m, pre_spec(2, 2));
+    mf_layer_spec s = pool_spec(op, "op", kw, sw);
+    s.kernel_h = kh, s.stride_h = sh;
+    add_ok(m, s);
+    finalize_ok(m);
+    char label[96];
+    snprintf(label, sizeof label, "%s 6x7x2 k[%d,%d] s[%d,%d]", mf_op_get(op)->name, kh, kw, sh,
+             sw);
+    check_model(m, label, opts(3, 1), 350u + (uint64_t)(op * 31 + kh * 11 + kw * 7 + sh + sw));
+    mf_model_free(m);
+}
+
 static void pool_cases(mf_op op)
 {
     for (int kernel = 2; kernel <= 3; kernel++)
@@ -966,6 +1033,12 @@ static void pool_cases(mf_op op)
             pool_case(op, 5, 7, 3, kernel, stride);
     pool_case(op, 6, 8, 2, 2, 0);
     pool_case(op, 5, 5, 2, 5, 0); /* one window covering everything */
+    if (op_dims(op) == 1) return;
+    pool_rect_case(op, 2, 1, 0, 0); /* [2, 1], stride the window */
+    pool_rect_case(op, 1, 3, 0, 0);
+    pool_rect_case(op, 3, 2, 1, 2);
+    pool_rect_case(op, 2, 3, 2, 1);
+    pool_rect_case(op, 6, 1, 0, 0); /* a whole column */
 }
 
 static void test_maxpool1d(void **state)
@@ -1475,6 +1548,26 @@ static void test_errors(void **state)
     m = model_new(3, 5, 6, 3);
     add_ok(m, pool_spec(MF_OP_AVGPOOL2D, "pool", 6, 0));
     expect_finalize_error(m, (const char *[]){"does not fit", (const char *)NULL}, "layers[0]");
+    /* a rectangular window taller than the input: the message gives [kh, kw] */
+    m = model_new(3, 5, 6, 3);
+    mf_layer_spec tall = conv_spec(2, "tall", 4, 3, 1, MF_PAD_VALID, 1, MF_ACT_NONE);
+    tall.kernel_h = 6;
+    add_ok(m, tall);
+    expect_finalize_error(m, (const char *[]){"kernel [6, 3]", "does not fit", (const char *)NULL},
+                          "layers[0]");
+    /* a 1D layer given [height, width] */
+    m = model_new(2, 7, 3, 0);
+    mf_layer_spec flat = conv_spec(1, "flat", 4, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE);
+    flat.kernel_h = 2;
+    add_ok(m, flat);
+    expect_finalize_error(
+        m, (const char *[]){"a 1D layer takes one kernel size", "[2, 3]", (const char *)NULL},
+        "layers[0]");
+    m = model_new(2, 7, 3, 0);
+    mf_layer_spec flat_pool = pool_spec(MF_OP_MAXPOOL1D, "flat_pool", 2, 2);
+    flat_pool.stride_h = 1;
+    add_ok(m, flat_pool);
+    expect_finalize_error(m, (const char *[]){"one stride size", (const char *)NULL}, "layers[0]");
 
     /* add of two shapes: the message names both inputs */
     m = model_new(2, 7, 3, 0);
@@ -1582,6 +1675,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv1d),
         cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_conv2d_rectangular),
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_maxpool1d),
         cmocka_unit_test(test_maxpool2d),

@@ -55,8 +55,8 @@ const char *mf_activation_list(char *buf, size_t size);
 enum {
     MF_KEY_FILTERS = 1u << 0,    /* conv: output channels */
     MF_KEY_UNITS = 1u << 1,      /* dense: output units */
-    MF_KEY_KERNEL = 1u << 2,     /* conv/pool: kernel size (2D: square) */
-    MF_KEY_STRIDE = 1u << 3,     /* conv/pool: stride (pool default: kernel) */
+    MF_KEY_KERNEL = 1u << 2,     /* conv/pool: window size (2D: one, square, or [h, w]) */
+    MF_KEY_STRIDE = 1u << 3,     /* conv/pool: stride (2D: one or [h, w]; pool default: kernel) */
     MF_KEY_PADDING = 1u << 4,    /* conv: same/valid */
     MF_KEY_USE_BIAS = 1u << 5,   /* conv/dense */
     MF_KEY_ACTIVATION = 1u << 6, /* conv/dense/add: fused activation */
