@@ -84,6 +84,7 @@ typedef enum mf_kernel_kind {
     MF_K_GLOBAL_AVGPOOL,
     MF_K_ADD,
     MF_K_RELU,
+    MF_K_RELU6, /* a standalone ReLU6 (one that could not fuse into its producer) */
     MF_K_COUNT
 } mf_kernel_kind;
 
@@ -134,8 +135,10 @@ typedef struct mf_call {
     size_t count;                           /* element-wise ops: elements */
     mf_rt_requant rq;                       /* integer conv/dense/add; rq.shifts = shifts.data */
     int relu;                               /* float kernels' fused ReLU */
-    int rounding;                           /* integer avgpool */
-    int align_a, align_b;                   /* integer add */
+    int relu6;            /* the fused activation is ReLU6: the kernel's *_relu6 form (rq.relu =
+                             MF_RT_RELU6(q6); float: relu 1, the form clamps at 6) */
+    int rounding;         /* integer avgpool */
+    int align_a, align_b; /* integer add */
     mf_blob w, bias, shifts, idx;
     /* tensors: graph node indices, and where they live */
     int n_inputs, in[MF_CALL_MAX_IN], out;

@@ -391,6 +391,34 @@ static void test_rectangular_kernels(void **state)
     }
 }
 
+/* ReLU6: an activation of conv, dense and add layers, and a layer of its own. */
+static void test_relu6_layers(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_relu6");
+    const char *yaml = "dataset: {name: synthetic, shape: [16, 3], classes: 4}\n"
+                       "model:\n"
+                       "  layers:\n"
+                       "    - {name: c1, type: conv1d, filters: 4, kernel: 3, activation: relu6}\n"
+                       "    - {name: r, type: relu6}\n"
+                       "    - {type: flatten}\n"
+                       "    - {name: out, type: dense, units: 4, activation: relu6}\n";
+    mf_config *c = load_text(dir, "relu6.yaml", yaml, NULL, 0);
+    mf_error err;
+    mf_shape data = {2, {16, 3}};
+    mf_model *m = mf_config_build_model(c, &data, 4, &err);
+    assert_non_null(m);
+    assert_int_equal(m->nodes[mf_model_find(m, "c1")].spec.activation, MF_ACT_RELU6);
+    assert_int_equal(m->nodes[mf_model_find(m, "r")].spec.op, MF_OP_RELU6);
+    assert_int_equal(m->nodes[mf_model_find(m, "out")].spec.activation, MF_ACT_RELU6);
+    mf_model_free(m);
+    char *text = mf_config_dump(c, &err);
+    assert_non_null(strstr(text, "activation: relu6"));
+    assert_non_null(strstr(text, "type: relu6"));
+    free(text);
+    mf_config_free(c);
+}
+
 /* ---- dataset fields ---- */
 
 static const char *const template_model = "model: {template: resnetv1_6, width: 8}\n";
@@ -825,6 +853,9 @@ static void test_error_layers(void **state)
         {LAYERS "    - name: c1\n      type: conv3d\n", NULL,
          "unknown layer type 'conv3d' (expected one of: conv1d, conv2d, dense, maxpool1d,", 5, 13,
          "model.layers[0].type"},
+        {LAYERS "    - {name: r6, type: relu6, kernel: 3}\n", NULL,
+         "layer 'r6' (relu6) does not take 'kernel' (it takes no hyperparameters)", 4, 31,
+         "model.layers[0].kernel"},
         {LAYERS "    - name: relu1\n      type: relu\n      filters: 8\n", NULL,
          "layer 'relu1' (relu) does not take 'filters'", 6, 7, "model.layers[0].filters"},
         {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
@@ -951,7 +982,7 @@ static void test_error_enums(void **state)
          NULL, "unknown padding 'full' (expected same or valid)", 8, 16, "model.layers[0].padding"},
         {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
                 "      activation: sigmoid\n",
-         NULL, "unknown activation 'sigmoid' (expected relu or none)", 8, 19,
+         NULL, "unknown activation 'sigmoid' (expected relu, relu6 or none)", 8, 19,
          "model.layers[0].activation"},
     };
     expect_errors("test_config_enums", cases, sizeof cases / sizeof cases[0]);
@@ -2140,6 +2171,7 @@ int main(void)
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_rectangular_kernels),
+        cmocka_unit_test(test_relu6_layers),
         cmocka_unit_test(test_dataset_defaults),
         cmocka_unit_test(test_dataset_fields),
         cmocka_unit_test(test_dump_dataset_fields),

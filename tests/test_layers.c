@@ -400,6 +400,16 @@ static double relu_sig(ref *r, double v)
     return v > 0.0 ? v : 0.0;
 }
 
+/* A fused activation (or an activation layer): ReLU, or ReLU6 with its two kinks recorded. */
+static double act_sig(ref *r, double v, mf_activation a)
+{
+    if (a == MF_ACT_RELU) return relu_sig(r, v);
+    if (a != MF_ACT_RELU6) return v;
+    sig_push(r, v > 0.0);
+    sig_push(r, v < 6.0);
+    return v < 0.0 ? 0.0 : v > 6.0 ? 6.0 : v;
+}
+
 static void ref_conv(ref *r, const mf_layer_spec *s, const mf_shape *ins, const double *x,
                      const double *p, double *y)
 {
@@ -423,8 +433,8 @@ static void ref_conv(ref *r, const mf_layer_spec *s, const mf_shape *ins, const 
                                        p[(((size_t)ky * g.kw + kx) * g.c + ci) * cout + co];
                         }
                     }
-                    if (s->activation == MF_ACT_RELU) acc = relu_sig(r, acc);
-                    y[n * osz + ((size_t)oy * g.ow + ox) * cout + co] = acc;
+                    y[n * osz + ((size_t)oy * g.ow + ox) * cout + co] =
+                        act_sig(r, acc, s->activation);
                 }
 }
 
@@ -487,8 +497,7 @@ static void ref_forward(ref *r, const double *params, const double *state, const
                     double acc = s->use_bias ? p[isz * s->filters + o] : 0.0;
                     for (size_t j = 0; j < isz; j++)
                         acc += x0[b * isz + j] * p[j * s->filters + o];
-                    if (s->activation == MF_ACT_RELU) acc = relu_sig(r, acc);
-                    y[b * osz + o] = acc;
+                    y[b * osz + o] = act_sig(r, acc, s->activation);
                 }
             break;
         case MF_OP_MAXPOOL1D:
@@ -543,12 +552,16 @@ static void ref_forward(ref *r, const double *params, const double *state, const
             for (size_t j = 0; j < total; j++)
                 y[j] = relu_sig(r, x0[j]);
             break;
+        case MF_OP_RELU6:
+            for (size_t j = 0; j < total; j++)
+                y[j] = act_sig(r, x0[j], MF_ACT_RELU6);
+            break;
         case MF_OP_ADD:
             for (size_t j = 0; j < total; j++) {
                 double v = 0.0;
                 for (int q = 0; q < r->n_in[i]; q++)
                     v += r->act[r->in[i][q]][j];
-                y[j] = s->activation == MF_ACT_RELU ? relu_sig(r, v) : v;
+                y[j] = act_sig(r, v, s->activation);
             }
             break;
         case MF_OP_FLATTEN:
@@ -605,10 +618,12 @@ static void randomize_params(mf_model *m, mf_rng *rng)
         if (is_conv(s->op) || s->op == MF_OP_DENSE) {
             size_t cout = (size_t)s->filters;
             size_t nk = node->n_params - (s->use_bias ? cout : 0);
+            /* "pre8": 8 × identity, so that values reach past ReLU6's upper kink at 6 */
+            const double diag = !strcmp(s->name, "pre8") ? 8.0 : 1.0;
             if (!strncmp(s->name, "pre", 3))
                 for (size_t a = 0; a < nk / cout; a++)
                     for (size_t b = 0; b < cout; b++)
-                        p[a * cout + b] = (float)((a == b ? 1.0 : 0.0) + urand(rng, -0.1, 0.1));
+                        p[a * cout + b] = (float)((a == b ? diag : 0.0) + urand(rng, -0.1, 0.1));
             if (s->use_bias)
                 for (size_t b = 0; b < cout; b++)
                     p[nk + b] += (float)urand(rng, -0.2, 0.2);
@@ -1305,6 +1320,56 @@ static void test_relu(void **state)
     }
 }
 
+/* ReLU6: the activation layer, and fused into conv, dense and add, behind a pointwise layer that
+ * scales the input by 8 (values from -12 to 12 cross both kinks, 0 and 6). */
+static mf_layer_spec pre8_spec(int dims, int channels)
+{
+    mf_layer_spec s = pre_spec(dims, channels);
+    snprintf(s.name, sizeof s.name, "pre8");
+    return s;
+}
+
+static void test_relu6(void **state)
+{
+    (void)state;
+    for (int dims = 0; dims <= 2; dims++) {
+        mf_model *m = dims == 0   ? model_new(1, 6, 0, 0)
+                      : dims == 1 ? model_new(2, 7, 3, 0)
+                                  : model_new(3, 5, 6, 3);
+        add_ok(m, pre8_spec(dims, dims == 0 ? 6 : 3));
+        add_ok(m, spec(MF_OP_RELU6, "op"));
+        finalize_ok(m);
+        char label[64];
+        snprintf(label, sizeof label, "relu6 rank %d", dims + 1);
+        check_model(m, label, opts(3, 1), 650u + (uint64_t)dims);
+        mf_model_free(m);
+    }
+    for (int dims = 1; dims <= 2; dims++) {
+        mf_model *m = dims == 1 ? model_new(2, 7, 3, 0) : model_new(3, 5, 6, 3);
+        add_ok(m, pre8_spec(dims, 3));
+        add_ok(m, conv_spec(dims, "op", 4, 3, 1, MF_PAD_SAME, 1, MF_ACT_RELU6));
+        finalize_ok(m);
+        check_model(m, dims == 1 ? "conv1d + relu6" : "conv2d + relu6", opts(2, 1),
+                    660u + (uint64_t)dims);
+        mf_model_free(m);
+    }
+    mf_model *m = model_new(1, 7, 0, 0);
+    add_ok(m, pre8_spec(0, 7));
+    add_ok(m, dense_spec("op", 5, 1, MF_ACT_RELU6));
+    finalize_ok(m);
+    check_model(m, "dense + relu6", opts(3, 1), 670);
+    mf_model_free(m);
+    m = model_new(2, 7, 3, 0);
+    add_ok(m, pre8_spec(1, 3));
+    add_ok(m, conv_spec(1, "a", 3, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE));
+    mf_layer_spec s = with_inputs(spec(MF_OP_ADD, "op"), "a", "pre8", (const char *)NULL);
+    s.activation = MF_ACT_RELU6;
+    add_ok(m, s);
+    finalize_ok(m);
+    check_model(m, "add + relu6", opts(3, 1), 680);
+    mf_model_free(m);
+}
+
 static void test_add(void **state)
 {
     (void)state;
@@ -1687,6 +1752,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_defaults),
         cmocka_unit_test(test_batchnorm_update_state),
         cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_relu6),
         cmocka_unit_test(test_add),
         cmocka_unit_test(test_flatten),
         cmocka_unit_test(test_dropout),

@@ -43,14 +43,15 @@
 #include "mf_runtime.h"
 #include "testutil.h"
 
-#define N_RANDOM 5              /* random models (each in int8, int16 and float32) */
-#define N_CASES  (N_RANDOM + 3) /* + the huge receptive field, the pruned dense layers, issue 23's \
-                                 */
-#define N_CAL    24             /* calibration samples */
-#define N_VEC    5              /* test vectors per project */
-#define DIR_LEN  1100           /* a project folder (the test root is 1024) */
-#define PATH_LEN 1400           /* a file in it */
-#define MAX_RT   32             /* runtime sources in a project */
+#define N_RANDOM 5 /* random models (each in int8, int16 and float32) */
+#define N_CASES                                                                                    \
+    (N_RANDOM + 3)    /* + the huge receptive field, the pruned dense layers, issue 23's           \
+                       */
+#define N_CAL    24   /* calibration samples */
+#define N_VEC    5    /* test vectors per project */
+#define DIR_LEN  1100 /* a project folder (the test root is 1024) */
+#define PATH_LEN 1400 /* a file in it */
+#define MAX_RT   32   /* runtime sources in a project */
 
 /* ---- random models ---- */
 
@@ -334,9 +335,10 @@ static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, 
     add_layer(b, &s, b->cur, NULL, err);
 }
 
-/* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools
- * (conv [3, 1] / [2, 1] same + ReLU → 6×13×4, a fused max pool [1, 2] → 6×6×4, conv [1, 3] /
- * [1, 2] valid → 6×2×5, average pool [2, 1] → 3×2×5), flatten, dense 30 → 3. */
+/* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6
+ * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, conv [1, 3] /
+ * [1, 2] valid → 6×2×5, average pool [2, 1] → 3×2×5, a standalone ReLU6), flatten, dense 30 → 6
+ * + ReLU6, dense 6 → 3. */
 static mf_model *issue23_model(mf_error *err)
 {
     mf_rng r;
@@ -349,11 +351,17 @@ static mf_model *issue23_model(mf_error *err)
     b.m = mf_model_new(&in, err);
     if (!b.m) return NULL;
     snprintf(b.cur, sizeof b.cur, "input");
-    layer_hw(&b, MF_OP_CONV2D, 4, 3, 1, 2, 1, 1, MF_ACT_RELU, err);
+    layer_hw(&b, MF_OP_CONV2D, 4, 3, 1, 2, 1, 1, MF_ACT_RELU6, err);
     layer_hw(&b, MF_OP_MAXPOOL2D, 0, 1, 2, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
+    simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
     simple(&b, MF_OP_FLATTEN, err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_DENSE, "x");
+    s.filters = 6;
+    s.activation = MF_ACT_RELU6;
+    add_layer(&b, &s, b.cur, NULL, err);
     dense(&b, 3, 0, err);
     if (b.rc || mf_model_finalize(b.m, err)) {
         mf_model_free(b.m);
@@ -1005,8 +1013,28 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(p.calls[2].kind, MF_K_AVGPOOL);
     assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
     assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
+    /* ReLU6: fused into the first conv (+ pool) and the dense layer, standalone after the pool */
+    assert_int_equal(p.n_calls, 6);
+    assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
+    assert_string_equal(p.calls[3].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[4].kernel, "mf_rt_dense_relu6_f32");
     mf_program_free(&p);
     mf_model_free(folded);
+    /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
+    mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
+    assert_non_null(q);
+    assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+    const int calls[3] = {0, 3, 4};
+    for (int k = 0; k < 3; k++) {
+        const mf_call *c = &p.calls[calls[k]];
+        const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
+        assert_int_equal(c->rq.relu, MF_RT_RELU6((int)q6));
+        assert_true(c->relu6 || c->kind == MF_K_RELU6);
+    }
+    assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
+    assert_string_equal(p.calls[4].kernel, "mf_rt_dense_relu6_s8");
+    mf_program_free(&p);
+    mf_qmodel_free(q);
 }
 
 /* ---- the plan's scratch ---- */
@@ -1143,9 +1171,11 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
     for (int k = 0; k < p->n_calls; k++) {
         const mf_call *c = &p->calls[k];
         if (c->kind != MF_K_CONV && c->kind != MF_K_CONV_MAXPOOL) continue;
+        char want[48];
+        const char *r6 = c->relu6 ? "_relu6" : ""; /* a fused ReLU6: the kernel's ReLU6 form */
         if (c->sparse) { /* a pruned conv: the sparse kernels, never the 1D ones */
-            const char *want =
-                c->kind == MF_K_CONV ? "mf_rt_conv_sparse_s8" : "mf_rt_conv_sparse_maxpool_s8";
+            snprintf(want, sizeof want, "mf_rt_conv_sparse%s%s_s8",
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
             if (strcmp(c->kernel, want) || c->conv1d)
                 return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
             continue;
@@ -1155,9 +1185,8 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
         if (c->kind == MF_K_CONV_MAXPOOL)
             one_d =
                 one_d && c->pool_kh == 1 && c->pool_kw == 2 && c->pool_sh == 1 && c->pool_sw == 2;
-        const char *want =
-            one_d ? (c->kind == MF_K_CONV ? "mf_rt_conv1d_s8" : "mf_rt_conv1d_maxpool_s8")
-                  : (c->kind == MF_K_CONV ? "mf_rt_conv_s8" : "mf_rt_conv_maxpool_s8");
+        snprintf(want, sizeof want, "mf_rt_%s%s%s_s8", one_d ? "conv1d" : "conv",
+                 c->kind == MF_K_CONV ? "" : "_maxpool", r6);
         if (strcmp(c->kernel, want) || c->conv1d != one_d)
             return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
         *(one_d ? n1d : n_generic) += 1;

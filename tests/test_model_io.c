@@ -152,9 +152,12 @@ static mf_model *model_2d(void)
     s.kernel = 1;
     s.activation = MF_ACT_RELU;
     add(m, &s);
+    s = spec(MF_OP_RELU6, "clip");
+    add(m, &s);
     s = spec(MF_OP_GLOBAL_MAXPOOL, "gmax");
     add(m, &s);
     s = spec(MF_OP_DENSE, "logits");
+    s.activation = MF_ACT_RELU6;
     s.filters = 3;
     s.use_bias = 0;
     add(m, &s);

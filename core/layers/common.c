@@ -201,11 +201,18 @@ const char *mf_activation_list(char *buf, size_t size)
     return buf;
 }
 
+/* ReLU: max(v, 0); ReLU6: min(max(v, 0), 6) (Keras/TensorFlow's relu6, whose gradient is 0 at
+ * and beyond both kinks). */
 void mf_act_forward(float *y, size_t n, mf_activation a)
 {
     if (a == MF_ACT_RELU)
         for (size_t i = 0; i < n; i++)
             y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    if (a == MF_ACT_RELU6)
+        for (size_t i = 0; i < n; i++) {
+            const float v = y[i] > 0.0f ? y[i] : 0.0f;
+            y[i] = v < 6.0f ? v : 6.0f;
+        }
 }
 
 void mf_act_backward(float *restrict dy, const float *restrict y, size_t n, mf_activation a)
@@ -214,6 +221,9 @@ void mf_act_backward(float *restrict dy, const float *restrict y, size_t n, mf_a
     if (a == MF_ACT_RELU)
         for (size_t i = 0; i < n; i++)
             dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    if (a == MF_ACT_RELU6)
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
 }
 
 void mf_bias_grad(float *db, const float *dy, int rows, int cols)

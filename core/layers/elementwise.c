@@ -1,6 +1,9 @@
-/* Layers that work element by element: input, relu, add (with optional fused relu), flatten
+/* Layers that work element by element: input, relu and relu6 (activation layers, which folding
+ * fuses into their producer when it can), add (with an optional fused activation), flatten
  * (shares its input's buffers: the layout does not change) and dropout (inverted, masks
  * derived from a hash so they do not depend on how the batch is split across threads). */
+#include <string.h>
+
 #include "layers.h"
 
 static int input_infer(const mf_model *m, mf_node *node, mf_error *err)
@@ -34,6 +37,27 @@ static void relu_backward(const mf_layer_ctx *c)
     for (size_t i = 0; i < n; i++)
         c->dx[0][i] += c->y[i] > 0.0f ? c->dy[i] : 0.0f;
 }
+
+/* relu6: min(max(x, 0), 6), its gradient passed where 0 < y < 6 (mf_act_backward) */
+static void relu6_forward(const mf_layer_ctx *c)
+{
+    size_t n = (size_t)c->n * mf_shape_size(&c->node->out_shape);
+    memcpy(c->y, c->x[0], sizeof(float) * n);
+    mf_act_forward(c->y, n, MF_ACT_RELU6);
+}
+
+static void relu6_backward(const mf_layer_ctx *c)
+{
+    if (!c->dx[0]) return;
+    size_t n = (size_t)c->n * mf_shape_size(&c->node->out_shape);
+    mf_act_backward(c->dy, c->y, n, MF_ACT_RELU6);
+    for (size_t i = 0; i < n; i++)
+        c->dx[0][i] += c->dy[i];
+}
+
+const mf_op_info mf_op_relu6_info = {
+    "relu6", 0,    1,    1, same_shape_infer, NULL, relu6_forward, relu6_backward,
+    NULL,    NULL, NULL, 0, MF_ACT_RELU6};
 
 const mf_op_info mf_op_relu_info = {
     "relu", 0,    1,    1, same_shape_infer, NULL, relu_forward, relu_backward,

@@ -25,7 +25,8 @@
     X(RELU, relu)                                                                                  \
     X(ADD, add)                                                                                    \
     X(FLATTEN, flatten)                                                                            \
-    X(DROPOUT, dropout)
+    X(DROPOUT, dropout)                                                                            \
+    X(RELU6, relu6)
 
 #define MF_OP_ENUM_(e, name) MF_OP_##e,
 typedef enum mf_op { MF_OP_INPUT = 0, MF_OPS(MF_OP_ENUM_) MF_OP_COUNT } mf_op;
@@ -37,7 +38,8 @@ typedef enum mf_op { MF_OP_INPUT = 0, MF_OPS(MF_OP_ENUM_) MF_OP_COUNT } mf_op;
  * requantization (DESIGN.md §13, the runtime's mf_rt_requant.relu). */
 #define MF_ACTIVATIONS(X)                                                                          \
     X(NONE, none)                                                                                  \
-    X(RELU, relu)
+    X(RELU, relu)                                                                                  \
+    X(RELU6, relu6)
 
 #define MF_ACT_ENUM_(e, name) MF_ACT_##e,
 typedef enum mf_activation { MF_ACTIVATIONS(MF_ACT_ENUM_) MF_ACT_COUNT } mf_activation;
