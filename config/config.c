@@ -1,5 +1,6 @@
-/* Configs: the libcyaml schema of mf_config, loading (libyaml for positions, libcyaml for the
- * data), defaults, overrides, validation and dump.
+/* Configs: the libcyaml schema of mf_config, loading (libyaml for the document and positions,
+ * the schema walk of config_override.c for the data), defaults, overrides, validation and dump
+ * (libcyaml).
  *
  * Loading runs in this order, so each error can name a line and column:
  *   0. a pass of libyaml's scanner bounds the text's nesting depth and number of values
@@ -8,7 +9,9 @@
  *   2. the marks index records where every path was written (config_marks.c);
  *   3. the document is checked against the schema: unknown keys and values of the wrong type are
  *      reported at their position (libcyaml 1.3.1 would only log them, without positions);
- *   4. libcyaml loads the same bytes into an mf_config;
+ *   4. the checked document is stored into an mf_config by the schema walk overrides take
+ *      (config_override.c), which also reads a size given as a scalar where the schema has a
+ *      list of sizes (mf_size_entry: a layer's kernel and stride);
  *   5. defaults fill the fields the file does not give;
  *   6. overrides change any field by path (config_override.c); the quantize section is present
  *      if the file has it or an override writes into it;
@@ -36,6 +39,7 @@
 static const cyaml_schema_value_t int_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
 static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED)};
+const cyaml_schema_value_t mf_size_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, int)};
 
 #define ENUM_FLAGS (OPT | CYAML_FLAG_STRICT)
 
@@ -80,15 +84,20 @@ static const cyaml_schema_field_t layer_fields[] = {
                                0, CYAML_UNLIMITED),
     CYAML_FIELD_INT("filters", OPT, mf_layer_config, filters),
     CYAML_FIELD_INT("units", OPT, mf_layer_config, units),
-    CYAML_FIELD_INT("kernel", OPT, mf_layer_config, kernel),
-    CYAML_FIELD_INT("stride", OPT, mf_layer_config, stride),
+    CYAML_FIELD_SEQUENCE_COUNT("kernel", LIST, mf_layer_config, kernel, kernel_count,
+                               &mf_size_entry, 1, 2),
+    CYAML_FIELD_SEQUENCE_COUNT("stride", LIST, mf_layer_config, stride, stride_count,
+                               &mf_size_entry, 1, 2),
     CYAML_FIELD_STRING_PTR("padding", OPT, mf_layer_config, padding, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("activation", OPT, mf_layer_config, activation, 0, CYAML_UNLIMITED),
     CYAML_FIELD_BOOL("use_bias", OPT, mf_layer_config, use_bias),
     CYAML_FIELD_FLOAT("rate", OPT, mf_layer_config, rate),
     CYAML_FIELD_FLOAT("momentum", OPT, mf_layer_config, momentum),
     CYAML_FIELD_FLOAT("epsilon", OPT, mf_layer_config, epsilon),
-    CYAML_FIELD_END};
+#define INT_KEY_FIELD_(key, bit, min, max, def) CYAML_FIELD_INT(#key, OPT, mf_layer_config, key),
+    MF_LAYER_INT_KEYS(INT_KEY_FIELD_)
+#undef INT_KEY_FIELD_
+        CYAML_FIELD_END};
 
 const cyaml_schema_value_t mf_layer_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, mf_layer_config, layer_fields)};
@@ -577,9 +586,9 @@ int mf_yaml_check_bounds(const unsigned char *text, size_t size, const char *fil
     return rc;
 }
 
-/* Steps 1-3: parse, index, check against the schema. */
+/* Steps 1-4: parse, index, check against the schema, store into a new config (*out). */
 static int check_file(const char *path, const unsigned char *text, size_t size,
-                      mf_yaml_marks *marks, mf_error *err)
+                      mf_yaml_marks *marks, mf_config **out, mf_error *err)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
@@ -598,7 +607,7 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
                                "train and optionally prune, quantize and deploy)");
         mf_error_at(err, path, 0, 0, NULL);
     } else {
-        /* A second document would be ignored by libcyaml: refuse it rather than drop it. */
+        /* A second document would be ignored: refuse it rather than drop it. */
         yaml_document_t next;
         if (!yaml_parser_load(&parser, &next)) {
             rc = syntax_error(&parser, path, err);
@@ -613,10 +622,10 @@ static int check_file(const char *path, const unsigned char *text, size_t size,
         }
     }
     if (rc == MF_OK) rc = mf_marks_index_document(marks, &doc, path, err);
-    if (rc == MF_OK) {
-        mf_node_source src = {&doc, path, NULL};
-        rc = mf_schema_check_node(&src, root, &mf_config_schema, "", err);
-    }
+    mf_node_source src = {&doc, path, NULL};
+    if (rc == MF_OK) rc = mf_schema_check_node(&src, root, &mf_config_schema, "", err);
+    if (rc == MF_OK && !(*out = calloc(1, sizeof **out))) rc = mf_error_set(err, "out of memory");
+    if (rc == MF_OK) rc = mf_config_store_document(*out, &src, root, err);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     return rc;
@@ -1018,11 +1027,14 @@ static int validate_dataset(const mf_config *c, mf_error *err)
 static const struct {
     const char *key;
     unsigned bit;
-} layer_keys[] = {
-    {"filters", MF_KEY_FILTERS},       {"units", MF_KEY_UNITS},     {"kernel", MF_KEY_KERNEL},
-    {"stride", MF_KEY_STRIDE},         {"padding", MF_KEY_PADDING}, {"use_bias", MF_KEY_USE_BIAS},
-    {"activation", MF_KEY_ACTIVATION}, {"rate", MF_KEY_RATE},       {"momentum", MF_KEY_MOMENTUM},
-    {"epsilon", MF_KEY_EPSILON},
+} layer_keys[] = {{"filters", MF_KEY_FILTERS},       {"units", MF_KEY_UNITS},
+                  {"kernel", MF_KEY_KERNEL},         {"stride", MF_KEY_STRIDE},
+                  {"padding", MF_KEY_PADDING},       {"use_bias", MF_KEY_USE_BIAS},
+                  {"activation", MF_KEY_ACTIVATION}, {"rate", MF_KEY_RATE},
+                  {"momentum", MF_KEY_MOMENTUM},     {"epsilon", MF_KEY_EPSILON},
+#define INT_KEY_BIT_(key, bit, min, max, def) {#key, (bit)},
+                  MF_LAYER_INT_KEYS(INT_KEY_BIT_)
+#undef INT_KEY_BIT_
 };
 #define N_LAYER_KEYS (sizeof layer_keys / sizeof layer_keys[0])
 
@@ -1038,30 +1050,48 @@ static const char *keys_taken(unsigned bits, char *buf, size_t size)
     return buf;
 }
 
+/* A layer's kernel or stride, when given: each size in [1, MF_CONFIG_MAX_KERNEL], reported at
+ * the entry of a list or at the key of a single size. */
+static int check_sizes(const mf_config *c, unsigned i, const char *key, const int *v, unsigned n,
+                       mf_error *err)
+{
+    char path[MF_CONFIG_PATH_MAX], item[MF_CONFIG_PATH_MAX + 16];
+    if (!given(c, layer_path(path, i, key))) return MF_OK;
+    for (unsigned k = 0; k < n; k++) {
+        snprintf(item, sizeof item, "%s[%u]", path, k);
+        if (check_range(c, given(c, item) ? item : path, v[k], 1, MF_CONFIG_MAX_KERNEL, err))
+            return MF_ERR;
+    }
+    return MF_OK;
+}
+
 static int validate_layer_values(const mf_config *c, unsigned i, const mf_layer_config *l,
                                  mf_error *err)
 {
     char path[MF_CONFIG_PATH_MAX];
     static const char *const paddings[] = {"same", "valid"};
-    static const char *const activations[] = {"relu", "none"};
     if (given(c, layer_path(path, i, "filters")) &&
         check_range(c, path, l->filters, 1, MF_CONFIG_MAX_CHANNELS, err))
         return MF_ERR;
     if (given(c, layer_path(path, i, "units")) &&
         check_range(c, path, l->units, 1, MF_CONFIG_MAX_CHANNELS, err))
         return MF_ERR;
-    if (given(c, layer_path(path, i, "kernel")) &&
-        check_range(c, path, l->kernel, 1, MF_CONFIG_MAX_KERNEL, err))
-        return MF_ERR;
-    if (given(c, layer_path(path, i, "stride")) &&
-        check_range(c, path, l->stride, 1, MF_CONFIG_MAX_KERNEL, err))
+    if (check_sizes(c, i, "kernel", l->kernel, l->kernel_count, err) ||
+        check_sizes(c, i, "stride", l->stride, l->stride_count, err))
         return MF_ERR;
     if (l->padding && !in_list(l->padding, paddings, 2))
         return mf_config_fail(c, err, layer_path(path, i, "padding"), false,
                               "unknown padding '%s' (expected same or valid)", l->padding);
-    if (l->activation && !in_list(l->activation, activations, 2))
+    char names[200];
+    if (l->activation && !mf_activation_lookup(l->activation, NULL))
         return mf_config_fail(c, err, layer_path(path, i, "activation"), false,
-                              "unknown activation '%s' (expected relu or none)", l->activation);
+                              "unknown activation '%s' (expected %s)", l->activation,
+                              mf_activation_list(names, sizeof names));
+#define CHECK_INT_KEY_(key, bit, min, max, def)                                                    \
+    if (given(c, layer_path(path, i, #key)) && check_range(c, path, l->key, (min), (max), err))    \
+        return MF_ERR;
+    MF_LAYER_INT_KEYS(CHECK_INT_KEY_)
+#undef CHECK_INT_KEY_
     if (given(c, layer_path(path, i, "rate")) && check_unit(c, path, l->rate, err)) return MF_ERR;
     if (given(c, layer_path(path, i, "momentum")) && check_unit(c, path, l->momentum, err))
         return MF_ERR;
@@ -1441,35 +1471,13 @@ static int load_bytes(unsigned char *text, size_t size, const char *path, char *
         free(text);
         return mf_error_set(err, "out of memory");
     }
-    if (check_file(path, text, size, marks, err)) {
-        mf_marks_free(marks);
-        free(text);
-        return MF_ERR;
-    }
-
-    /* The same bytes that were checked, so the data matches the positions. */
-    mf_cyaml_log log = {.used = 0};
-    cyaml_config_t cfg;
-    mf_cyaml_config(&cfg, &log);
     mf_config *c = NULL;
-    cyaml_err_t cerr =
-        cyaml_load_data(text, size, &cfg, &mf_config_schema, (cyaml_data_t **)&c, NULL);
+    int checked = check_file(path, text, size, marks, &c, err);
     free(text);
-    if (cerr != CYAML_OK) {
+    if (checked) {
         mf_marks_free(marks);
-        while (log.used > 0 && (log.text[log.used - 1] == '\n' || log.text[log.used - 1] == ' '))
-            log.text[--log.used] = '\0';
-        for (char *nl = strchr(log.text, '\n'); nl; nl = strchr(nl, '\n'))
-            *nl = ' ';
-        mf_error_set(err, "cannot load the config: %s%s%s", cyaml_strerror(cerr),
-                     log.used ? ": " : "", log.text);
-        mf_error_at(err, path, 0, 0, NULL);
+        mf_config_free(c);
         return MF_ERR;
-    }
-    /* libcyaml returns no data for a document without any field set. */
-    if (!c && !(c = calloc(1, sizeof *c))) {
-        mf_marks_free(marks);
-        return mf_error_set(err, "out of memory");
     }
     c->marks = marks;
     if (!(c->path = strdup(path))) {
@@ -1542,9 +1550,14 @@ typedef struct dump_layer {
     char **inputs;
     unsigned inputs_count;
     int *filters, *units, *kernel, *stride;
+    int *kernel_hw, *stride_hw; /* [height, width] (then kernel / stride are NULL) */
+    unsigned kernel_hw_count, stride_hw_count;
     char *padding, *activation;
     int *use_bias;
     float *rate, *momentum, *epsilon;
+#define DUMP_INT_KEY_(key, bit, min, max, def) int *key, key##_value;
+    MF_LAYER_INT_KEYS(DUMP_INT_KEY_)
+#undef DUMP_INT_KEY_
     /* storage for the defaults filled in */
     int use_bias_value;
     float rate_value, momentum_value, epsilon_value;
@@ -1602,15 +1615,23 @@ static const cyaml_schema_field_t dump_layer_fields[] = {
                                CYAML_UNLIMITED),
     CYAML_FIELD_INT_PTR("filters", OPT, dump_layer, filters),
     CYAML_FIELD_INT_PTR("units", OPT, dump_layer, units),
+    /* one key, written from whichever of its two forms is set */
     CYAML_FIELD_INT_PTR("kernel", OPT, dump_layer, kernel),
+    CYAML_FIELD_SEQUENCE_COUNT("kernel", LIST, dump_layer, kernel_hw, kernel_hw_count, &int_entry,
+                               0, 2),
     CYAML_FIELD_INT_PTR("stride", OPT, dump_layer, stride),
+    CYAML_FIELD_SEQUENCE_COUNT("stride", LIST, dump_layer, stride_hw, stride_hw_count, &int_entry,
+                               0, 2),
     CYAML_FIELD_STRING_PTR("padding", OPT, dump_layer, padding, 0, CYAML_UNLIMITED),
     CYAML_FIELD_STRING_PTR("activation", OPT, dump_layer, activation, 0, CYAML_UNLIMITED),
     CYAML_FIELD_BOOL_PTR("use_bias", OPT, dump_layer, use_bias),
     CYAML_FIELD_FLOAT_PTR("rate", OPT, dump_layer, rate),
     CYAML_FIELD_FLOAT_PTR("momentum", OPT, dump_layer, momentum),
     CYAML_FIELD_FLOAT_PTR("epsilon", OPT, dump_layer, epsilon),
-    CYAML_FIELD_END};
+#define DUMP_INT_FIELD_(key, bit, min, max, def) CYAML_FIELD_INT_PTR(#key, OPT, dump_layer, key),
+    MF_LAYER_INT_KEYS(DUMP_INT_FIELD_)
+#undef DUMP_INT_FIELD_
+        CYAML_FIELD_END};
 
 static const cyaml_schema_value_t dump_layer_schema = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, dump_layer, dump_layer_fields)};
@@ -1685,15 +1706,23 @@ static void dump_layer_view(mf_layer_config *l, dump_layer *d)
     unsigned keys = info->keys;
     if ((keys & MF_KEY_FILTERS) && l->filters > 0) d->filters = &l->filters;
     if ((keys & MF_KEY_UNITS) && l->units > 0) d->units = &l->units;
-    if ((keys & MF_KEY_KERNEL) && l->kernel > 0) d->kernel = &l->kernel;
-    /* stride 0 means "the op's default" (pool: its kernel), which has no value to write */
-    if ((keys & MF_KEY_STRIDE) && l->stride > 0) d->stride = &l->stride;
+    /* a single size as a scalar, two as [height, width]; no stride means "the op's default"
+     * (pool: its kernel), which has no value to write */
+    if ((keys & MF_KEY_KERNEL) && l->kernel_count == 1) d->kernel = &l->kernel[0];
+    if ((keys & MF_KEY_KERNEL) && l->kernel_count == 2) {
+        d->kernel_hw = l->kernel;
+        d->kernel_hw_count = 2;
+    }
+    if ((keys & MF_KEY_STRIDE) && l->stride_count == 1) d->stride = &l->stride[0];
+    if ((keys & MF_KEY_STRIDE) && l->stride_count == 2) {
+        d->stride_hw = l->stride;
+        d->stride_hw_count = 2;
+    }
     if (keys & MF_KEY_PADDING)
         d->padding =
             l->padding ? l->padding : (char *)(spec.padding == MF_PAD_SAME ? "same" : "valid");
     if (keys & MF_KEY_ACTIVATION)
-        d->activation = l->activation ? l->activation
-                                      : (char *)(spec.activation == MF_ACT_RELU ? "relu" : "none");
+        d->activation = l->activation ? l->activation : (char *)mf_activation_name(spec.activation);
     if (keys & MF_KEY_USE_BIAS) {
         d->use_bias_value = l->use_bias >= 0 ? l->use_bias : spec.use_bias;
         d->use_bias = &d->use_bias_value;
@@ -1710,6 +1739,13 @@ static void dump_layer_view(mf_layer_config *l, dump_layer *d)
         d->epsilon_value = l->epsilon >= 0.0f ? l->epsilon : spec.epsilon;
         d->epsilon = &d->epsilon_value;
     }
+#define DUMP_INT_VIEW_(key, bit, min, max, def)                                                    \
+    if (keys & (bit)) {                                                                            \
+        d->key##_value = l->key > 0 ? l->key : spec.key;                                           \
+        d->key = &d->key##_value;                                                                  \
+    }
+    MF_LAYER_INT_KEYS(DUMP_INT_VIEW_)
+#undef DUMP_INT_VIEW_
 }
 
 char *mf_config_dump(const mf_config *c, mf_error *err)

@@ -49,6 +49,9 @@ int mf_yaml_check_bounds(const unsigned char *text, size_t size, const char *fil
 extern const cyaml_schema_value_t mf_config_schema;
 /* One entry of model.layers. */
 extern const cyaml_schema_value_t mf_layer_schema;
+/* The entry of a size list (a layer's kernel and stride): a list with this entry also takes a
+ * scalar, as a list of one ("kernel: 3" = "kernel: [3]"), in files and overrides alike. */
+extern const cyaml_schema_value_t mf_size_entry;
 
 /* libcyaml's error log, collected instead of printed (cyaml_config_t.log_ctx). */
 typedef struct mf_cyaml_log {
@@ -125,6 +128,11 @@ int mf_schema_check_node(const mf_node_source *src, yaml_node_t *node,
  * and returns MF_ERR. */
 int mf_schema_parse_scalar(const cyaml_schema_value_t *schema, const char *text, void *data,
                            char *why, size_t why_size);
+
+/* Stores a document that passed mf_schema_check_node against mf_config_schema into c (the load's
+ * step 4: the walk overrides take, so files and overrides are read by the same code). */
+int mf_config_store_document(mf_config *c, const mf_node_source *src, yaml_node_t *root,
+                             mf_error *err);
 
 /* Sets the scalar field at path (e.g. "train.epochs") from text, without recording it as an
  * override: for defaults. */

@@ -44,14 +44,22 @@ static int layer_spec(const mf_config *c, unsigned i, mf_layer_spec *spec, mf_er
     /* The absent markers (0, -1, NULL) keep the op's defaults from mf_layer_spec_init. */
     if (l->filters > 0) spec->filters = l->filters;
     if (l->units > 0) spec->filters = l->units;
-    if (l->kernel > 0) spec->kernel = l->kernel;
-    if (l->stride > 0) spec->stride = l->stride;
+    /* [height, width]: kernel_h / stride_h hold the height (0: square, or 1D) */
+    if (l->kernel_count > 0) spec->kernel = l->kernel[l->kernel_count - 1];
+    if (l->kernel_count == 2) spec->kernel_h = l->kernel[0];
+    if (l->stride_count > 0) spec->stride = l->stride[l->stride_count - 1];
+    if (l->stride_count == 2) spec->stride_h = l->stride[0];
     if (l->padding) spec->padding = strcmp(l->padding, "same") ? MF_PAD_VALID : MF_PAD_SAME;
-    if (l->activation) spec->activation = strcmp(l->activation, "relu") ? MF_ACT_NONE : MF_ACT_RELU;
+    if (l->activation && !mf_activation_lookup(l->activation, &spec->activation))
+        spec->activation = MF_ACT_NONE; /* (validated when the config was loaded) */
     if (l->use_bias >= 0) spec->use_bias = l->use_bias;
     if (l->rate >= 0.0f) spec->rate = l->rate;
     if (l->momentum >= 0.0f) spec->momentum = l->momentum;
     if (l->epsilon >= 0.0f) spec->epsilon = l->epsilon;
+#define SPEC_INT_KEY_(key, bit, min, max, def)                                                     \
+    if (l->key > 0) spec->key = l->key;
+    MF_LAYER_INT_KEYS(SPEC_INT_KEY_)
+#undef SPEC_INT_KEY_
     spec->n_inputs = (int)l->inputs_count;
     for (unsigned k = 0; k < l->inputs_count; k++)
         snprintf(spec->inputs[k], MF_NAME_MAX, "%s", l->inputs[k]);

@@ -308,6 +308,8 @@ int mf_schema_check_node(const mf_node_source *src, yaml_node_t *node,
         return check_mapping(src, node, v, path, err);
     case CYAML_SEQUENCE: {
         const cyaml_schema_value_t *entry = v->sequence.entry;
+        if (entry == &mf_size_entry && node->type == YAML_SCALAR_NODE)
+            return mf_schema_check_node(src, node, entry, path, err); /* a list of one */
         if (node->type != YAML_SEQUENCE_NODE)
             return node_fail(src, mark, path, err, "expected a list of %s, found %s",
                              type_phrase(entry, true), describe_node(node, found, sizeof found));
@@ -539,7 +541,10 @@ static int store_sequence(const mf_node_source *src, yaml_node_t *node, const ta
                           const char *path, mf_error *err)
 {
     const cyaml_schema_value_t *entry = t->schema->sequence.entry;
-    size_t n = (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
+    /* a size given as a scalar is a list of one (mf_size_entry) */
+    const int scalar = node->type == YAML_SCALAR_NODE;
+    size_t n =
+        scalar ? 1 : (size_t)(node->data.sequence.items.top - node->data.sequence.items.start);
     size_t stride = mf_schema_entry_stride(t->schema);
     uint8_t *entries = n ? calloc(n, stride) : NULL;
     if (n && !entries) return resolve_fail(src->override, path, err, "out of memory");
@@ -548,7 +553,8 @@ static int store_sequence(const mf_node_source *src, yaml_node_t *node, const ta
     for (size_t i = 0; i < n; i++) {
         uint8_t *slot = entries + i * stride;
         if (entry == &mf_layer_schema) mf_layer_config_init((mf_layer_config *)slot);
-        yaml_node_t *item = yaml_document_get_node(src->doc, node->data.sequence.items.start[i]);
+        yaml_node_t *item =
+            scalar ? node : yaml_document_get_node(src->doc, node->data.sequence.items.start[i]);
         target et;
         enter(&et, entry, slot, NULL, 0);
         char child[MF_CONFIG_PATH_MAX];
@@ -599,6 +605,14 @@ static int store_node(const mf_node_source *src, yaml_node_t *node, const target
 }
 
 /* ---- entry points ---- */
+
+int mf_config_store_document(mf_config *c, const mf_node_source *src, yaml_node_t *root,
+                             mf_error *err)
+{
+    target t;
+    enter(&t, &mf_config_schema, (uint8_t *)&c, NULL, 0);
+    return store_node(src, root, &t, "", err);
+}
 
 int mf_config_set_text(mf_config *c, const char *path, const char *text, mf_error *err)
 {

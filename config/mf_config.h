@@ -36,7 +36,8 @@ typedef struct mf_yaml_marks mf_yaml_marks; /* field path -> line/column index *
  *   deploy.vectors                         1 .. 2^24          test vectors in the firmware
  *   model.width                            1 .. 4096          a template's filters per conv
  *   model.layers[i].filters, units         1 .. 65536         a layer's output channels
- *   model.layers[i].kernel, stride         1 .. 1024          a window (and its padding)
+ *   model.layers[i].kernel, stride         1 .. 1024 (each    a window (and its padding)
+ *                                          of [h, w])
  *   model.layers                           <= 1023 layers     (MF_MAX_NODES − 1)
  *   dataset.mfcc.filters                   1 .. 256           the mel filter bank (filters ×
  *                                                             fft_size/2 floats)
@@ -114,11 +115,19 @@ typedef struct mf_layer_config {
     char *type;
     char **inputs;
     unsigned inputs_count;
-    int filters, units, kernel, stride;
+    int filters, units;
+    /* a window's size and stride: one value (1D, or square 2D) or [height, width] (2D); NULL
+     * (count 0) if absent */
+    int *kernel, *stride;
+    unsigned kernel_count, stride_count;
     char *padding;                 /* "same" | "valid" */
-    char *activation;              /* "relu" | "none" */
+    char *activation;              /* an activation name (mf_ops.h): "relu", …, "none" */
     int use_bias;                  /* -1 if absent (default 1) */
     float rate, momentum, epsilon; /* < 0 if absent */
+    /* the layer folder's plain integer keys (MF_LAYER_INT_KEYS), 0 if absent */
+#define MF_CONFIG_INT_KEY_(key, bit, min, max, def) int key;
+    MF_LAYER_INT_KEYS(MF_CONFIG_INT_KEY_)
+#undef MF_CONFIG_INT_KEY_
 } mf_layer_config;
 
 typedef struct mf_model_config {

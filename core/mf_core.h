@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "layers/mf_ops.h"
 #include "mf_error.h"
 
 #define MF_MAX_RANK   4
@@ -38,56 +39,26 @@ int mf_shape_equal(const mf_shape *a, const mf_shape *b);
 /* "128x9" style, for messages and reports. */
 const char *mf_shape_str(const mf_shape *s, char *buf, size_t size);
 
-typedef enum mf_op {
-    MF_OP_INPUT = 0,
-    MF_OP_CONV1D,
-    MF_OP_CONV2D,
-    MF_OP_DENSE,
-    MF_OP_MAXPOOL1D,
-    MF_OP_MAXPOOL2D,
-    MF_OP_AVGPOOL1D,
-    MF_OP_AVGPOOL2D,
-    MF_OP_GLOBAL_MAXPOOL,
-    MF_OP_GLOBAL_AVGPOOL,
-    MF_OP_BATCHNORM,
-    MF_OP_RELU,
-    MF_OP_ADD,
-    MF_OP_FLATTEN,
-    MF_OP_DROPOUT,
-    MF_OP_COUNT
-} mf_op;
-
 typedef enum mf_padding { MF_PAD_VALID = 0, MF_PAD_SAME = 1 } mf_padding;
-typedef enum mf_activation { MF_ACT_NONE = 0, MF_ACT_RELU = 1 } mf_activation;
-
-/* Hyperparameter keys, as bits: each op declares which ones it accepts (config validation,
- * model files). */
-enum {
-    MF_KEY_FILTERS = 1u << 0,    /* conv: output channels */
-    MF_KEY_UNITS = 1u << 1,      /* dense: output units */
-    MF_KEY_KERNEL = 1u << 2,     /* conv/pool: kernel size (2D: square) */
-    MF_KEY_STRIDE = 1u << 3,     /* conv/pool: stride (pool default: kernel) */
-    MF_KEY_PADDING = 1u << 4,    /* conv: same/valid */
-    MF_KEY_USE_BIAS = 1u << 5,   /* conv/dense */
-    MF_KEY_ACTIVATION = 1u << 6, /* conv/dense/add: fused relu */
-    MF_KEY_RATE = 1u << 7,       /* dropout */
-    MF_KEY_MOMENTUM = 1u << 8,   /* batchnorm (Keras convention: moving = m*moving + (1-m)*batch) */
-    MF_KEY_EPSILON = 1u << 9,    /* batchnorm */
-};
 
 /* What a config entry or a model file says about one layer. */
 typedef struct mf_layer_spec {
     char name[MF_NAME_MAX];
     mf_op op;
     int filters; /* conv filters or dense units */
-    int kernel;
-    int stride;
+    int kernel;  /* window width (1D: its length; 2D: also its height unless kernel_h is set) */
+    int stride;  /* step along the width (and the height unless stride_h is set); 0: default */
+    int kernel_h, stride_h; /* 2D only: a rectangular window's height and vertical step; 0: the
+                               same as kernel / stride (the square shorthand) */
     mf_padding padding;
     int use_bias;
     mf_activation activation;
     float rate;
     float momentum;
     float epsilon;
+#define MF_SPEC_INT_KEY_(name, bit, min, max, def) int name;
+    MF_LAYER_INT_KEYS(MF_SPEC_INT_KEY_)
+#undef MF_SPEC_INT_KEY_
     int n_inputs; /* 0: the previous layer (or the model input for the first layer) */
     char inputs[MF_MAX_INPUTS][MF_NAME_MAX];
 } mf_layer_spec;
@@ -103,7 +74,13 @@ typedef struct mf_param_desc {
     size_t offset;    /* relative to the node's param_offset or state_offset */
     mf_shape shape; /* file layout (Keras): conv1d [k][cin][cout], conv2d [kh][kw][cin][cout], dense
                        [in][out] */
+    int cout_dims;  /* a kernel: how many trailing dimensions of shape make its output channels
+                       (0 means 1): read row-major it is the K × cout matrix mf_param_cout gives */
 } mf_param_desc;
+
+/* A kernel's output channels: the product of its last max(1, cout_dims) dimensions. Quantization,
+ * folding and lowering view every kernel as a K × cout matrix (K = size / cout). */
+size_t mf_param_cout(const mf_param_desc *d);
 
 typedef struct mf_node {
     mf_layer_spec spec;
@@ -255,7 +232,21 @@ typedef struct mf_op_info {
      * its aux_fixed area (batch-norm running statistics); NULL if the op has no state. */
     void (*update_state)(const mf_node *node, float *state, const float *const *shard_aux,
                          int n_shards);
+    unsigned flags; /* MF_OPF_*: what folding (quantize/fold.c) may do around the op */
+    /* an activation layer (relu): the activation it applies, which folding turns into its
+     * producer's fused activation; MF_ACT_NONE for every other op */
+    mf_activation act;
 } mf_op_info;
+
+enum {
+    /* its parameters are a kernel (a K × cout matrix, mf_param_cout) and an optional bias [cout]:
+     * a batch-norm right after it folds into them, and an activation after a max pool that
+     * follows it can move onto it */
+    MF_OPF_WEIGHTED = 1u << 0,
+    /* a nondecreasing activation after it may move in front of it (a max pool: taking a maximum
+     * commutes with a nondecreasing function) */
+    MF_OPF_ACT_COMMUTES = 1u << 1,
+};
 
 const mf_op_info *mf_op_get(mf_op op);
 /* By name ("conv1d", …); NULL if unknown. */

@@ -63,6 +63,27 @@ static int write_tensor(const mf_h5 *c, hid_t g, const char *name, const char *f
     return mf_h5_dataset_write(c, g, name, field, MF_H5_F32, shape->rank, dims, data);
 }
 
+/* A window size or stride: an int32 scalar (1D, or one size for height and width), or int32[2]
+ * [height, width] when the layer gives the height on its own (h > 0). */
+static int write_size(const mf_h5 *c, hid_t g, const char *field, const char *name, int h, int w)
+{
+    if (h <= 0) return mf_h5_attr_write_int(c, g, field, name, w);
+    const int32_t hw[2] = {h, w};
+    return mf_h5_attr_write(c, g, field, name, MF_H5_I32, 2, hw);
+}
+
+/* Its reading: *h = 0 for a scalar (or a list of one), else the first of two values. */
+static int read_size(const mf_h5 *c, hid_t g, const char *field, const char *name, int lo, int *h,
+                     int *w)
+{
+    long long v[2];
+    size_t n = 0;
+    if (mf_h5_attr_read_ints(c, g, field, name, 1, 2, lo, MF_MAX_DIM, v, &n)) return MF_ERR;
+    *h = n == 2 ? (int)v[0] : 0;
+    *w = (int)v[n - 1];
+    return MF_OK;
+}
+
 /* A kernel's pruning mask: int8 flags shaped like the kernel (kfield: the kernel's path). */
 static int write_mask(const mf_h5 *c, hid_t g, const char *kfield, const mf_shape *shape,
                       const uint8_t *mask)
@@ -105,21 +126,24 @@ static int write_layer(const mf_h5 *c, hid_t layers, const mf_model *m, int i)
     unsigned keys = op->keys;
     if (((keys & MF_KEY_FILTERS) && mf_h5_attr_write_int(c, g, field, "filters", sp->filters)) ||
         ((keys & MF_KEY_UNITS) && mf_h5_attr_write_int(c, g, field, "units", sp->filters)) ||
-        ((keys & MF_KEY_KERNEL) && mf_h5_attr_write_int(c, g, field, "kernel", sp->kernel)) ||
-        ((keys & MF_KEY_STRIDE) && mf_h5_attr_write_int(c, g, field, "stride", sp->stride)) ||
+        ((keys & MF_KEY_KERNEL) && write_size(c, g, field, "kernel", sp->kernel_h, sp->kernel)) ||
+        ((keys & MF_KEY_STRIDE) && write_size(c, g, field, "stride", sp->stride_h, sp->stride)) ||
         ((keys & MF_KEY_PADDING) &&
          mf_h5_attr_write_str(c, g, field, "padding",
                               sp->padding == MF_PAD_SAME ? "same" : "valid")) ||
         ((keys & MF_KEY_USE_BIAS) &&
          mf_h5_attr_write_int(c, g, field, "use_bias", sp->use_bias ? 1 : 0)) ||
         ((keys & MF_KEY_ACTIVATION) &&
-         mf_h5_attr_write_str(c, g, field, "activation",
-                              sp->activation == MF_ACT_RELU ? "relu" : "none")) ||
+         mf_h5_attr_write_str(c, g, field, "activation", mf_activation_name(sp->activation))) ||
         ((keys & MF_KEY_RATE) && mf_h5_attr_write_float(c, g, field, "rate", sp->rate)) ||
         ((keys & MF_KEY_MOMENTUM) &&
          mf_h5_attr_write_float(c, g, field, "momentum", sp->momentum)) ||
         ((keys & MF_KEY_EPSILON) && mf_h5_attr_write_float(c, g, field, "epsilon", sp->epsilon)))
         goto done;
+#define WRITE_INT_KEY_(key, bit, min, max, def)                                                    \
+    if ((keys & (bit)) && mf_h5_attr_write_int(c, g, field, #key, sp->key)) goto done;
+    MF_LAYER_INT_KEYS(WRITE_INT_KEY_)
+#undef WRITE_INT_KEY_
 
     mf_param_desc d[4];
     int np = mf_node_params(m, i, d);
@@ -298,9 +322,9 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
         ((keys & MF_KEY_UNITS) &&
          mf_h5_attr_read_int(c, g, field, "units", 1, MF_MAX_DIM, &sp->filters)) ||
         ((keys & MF_KEY_KERNEL) &&
-         mf_h5_attr_read_int(c, g, field, "kernel", 1, MF_MAX_DIM, &sp->kernel)) ||
+         read_size(c, g, field, "kernel", 1, &sp->kernel_h, &sp->kernel)) ||
         ((keys & MF_KEY_STRIDE) &&
-         mf_h5_attr_read_int(c, g, field, "stride", 0, MF_MAX_DIM, &sp->stride)) ||
+         read_size(c, g, field, "stride", 0, &sp->stride_h, &sp->stride)) ||
         ((keys & MF_KEY_USE_BIAS) &&
          mf_h5_attr_read_int(c, g, field, "use_bias", 0, 1, &sp->use_bias)) ||
         ((keys & MF_KEY_RATE) && mf_h5_attr_read_float(c, g, field, "rate", &sp->rate)) ||
@@ -308,6 +332,10 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
          mf_h5_attr_read_float(c, g, field, "momentum", &sp->momentum)) ||
         ((keys & MF_KEY_EPSILON) && mf_h5_attr_read_float(c, g, field, "epsilon", &sp->epsilon)))
         goto done;
+#define READ_INT_KEY_(key, bit, min, max, def)                                                     \
+    if ((keys & (bit)) && mf_h5_attr_read_int(c, g, field, #key, (min), (max), &sp->key)) goto done;
+    MF_LAYER_INT_KEYS(READ_INT_KEY_)
+#undef READ_INT_KEY_
     if (keys & MF_KEY_PADDING) {
         if (mf_h5_attr_read_str(c, g, field, "padding", text, sizeof text)) goto done;
         if (!strcmp(text, "same")) {
@@ -322,13 +350,10 @@ static int read_layer_spec(const mf_h5 *c, hid_t layers, const char *name, mf_la
     }
     if (keys & MF_KEY_ACTIVATION) {
         if (mf_h5_attr_read_str(c, g, field, "activation", text, sizeof text)) goto done;
-        if (!strcmp(text, "relu")) {
-            sp->activation = MF_ACT_RELU;
-        } else if (!strcmp(text, "none")) {
-            sp->activation = MF_ACT_NONE;
-        } else {
-            mf_h5_fail(c, field,
-                       "attribute 'activation': expected \"relu\" or \"none\", found \"%s\"", text);
+        if (!mf_activation_lookup(text, &sp->activation)) {
+            char names[200];
+            mf_h5_fail(c, field, "attribute 'activation': expected %s, found \"%s\"",
+                       mf_activation_list(names, sizeof names), text);
             goto done;
         }
     }
@@ -521,7 +546,7 @@ static int read_extras(const mf_h5 *c, hid_t f, mf_model *m)
                : kind == 2 ? (size_t)m->input_shape.dim[m->input_shape.rank - 1]
                            : 0;
     if (n) {
-        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}}, ds = {"std", 0, 0, {1, {(int)n}}};
+        mf_param_desc dm = {"mean", 0, 0, {1, {(int)n}}, 0}, ds = {"std", 0, 0, {1, {(int)n}}, 0};
         if (read_param(c, g, field, &dm, NULL) || read_param(c, g, field, &ds, NULL)) goto done;
         mean = malloc(sizeof(float) * n);
         std = malloc(sizeof(float) * n);

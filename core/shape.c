@@ -30,3 +30,12 @@ const char *mf_shape_str(const mf_shape *s, char *buf, size_t size)
     if (s->rank == 0) snprintf(buf, size, "scalar");
     return buf;
 }
+
+size_t mf_param_cout(const mf_param_desc *d)
+{
+    int k = d->cout_dims > 0 ? d->cout_dims : 1;
+    size_t n = 1;
+    for (int i = d->shape.rank - k; i < d->shape.rank; i++)
+        n *= i >= 0 ? (size_t)d->shape.dim[i] : 1;
+    return n;
+}

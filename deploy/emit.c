@@ -181,7 +181,7 @@ int mf_emit_weights(const mf_program *p, mf_sb *b, mf_sb *decl)
     return b->oom || decl->oom ? MF_ERR : MF_OK;
 }
 
-/* "conv1d k3 s1 pad 1, weights Q0.7 + ReLU" */
+/* "conv1d k3 s1 pad 1, weights Q0.7 + relu" */
 static void op_desc(const mf_program *p, int i, char *extra, size_t size)
 {
     const mf_node *node = &p->m->nodes[i];
@@ -190,8 +190,7 @@ static void op_desc(const mf_program *p, int i, char *extra, size_t size)
     for (int k = 0; k < p->n_calls && !c; k++)
         if (p->calls[k].first == i || p->calls[k].node == i) c = &p->calls[k];
     mf_window w;
-    const int windowed = c && (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL ||
-                               c->kind == MF_K_MAXPOOL || c->kind == MF_K_AVGPOOL);
+    const int windowed = c && strchr(mf_call_args(c, p->bits), 'G'); /* calls with a geometry */
     if (windowed && len < size) {
         mf_node_window(p->m, i, &w);
         if (node->out_shape.rank == 2)
@@ -209,8 +208,8 @@ static void op_desc(const mf_program *p, int i, char *extra, size_t size)
             len += (size_t)snprintf(extra + len, size - len, ", weights Q%d.%d",
                                     p->bits - 1 - qn->n_w, qn->n_w);
     }
-    if (node->spec.activation == MF_ACT_RELU && len < size)
-        snprintf(extra + len, size - len, " + ReLU");
+    if (node->spec.activation != MF_ACT_NONE && len < size)
+        snprintf(extra + len, size - len, " + %s", mf_activation_name(node->spec.activation));
 }
 
 static void call_comment(const mf_program *p, const mf_call *c, mf_sb *b)
@@ -275,22 +274,16 @@ static void emit_step(const mf_program *p, int i, mf_sb *stat, mf_sb *body)
     ident_of(p, c, id, sizeof id);
     call_comment(p, c, body);
     const char *args = mf_call_args(c, p->bits);
-    if (strchr(args, 'R'))
-        mf_sb_printf(stat,
-                     "static const mf_rt_requant %s_rq = {.shift = %d, .shifts = %s%s, .relu = %d, "
-                     ".rounding = %s};\n",
-                     id, c->rq.shift, c->shifts.data ? id : "NULL", c->shifts.data ? "_shifts" : "",
-                     c->rq.relu, rounding_c(c->rq.rounding));
-    if (strchr(args, 'G')) {
-        const mf_rt_geom *g = &c->geom;
-        mf_sb_printf(
-            stat,
-            "static const mf_rt_geom %s_geom = {\n"
-            "    .h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
-            "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d};\n",
-            id, g->h, g->w, g->cin, g->oh, g->ow, g->cout, g->kh, g->kw, g->sh, g->sw, g->pad_top,
-            g->pad_left);
+    char init[512];
+    if (strchr(args, 'R')) {
+        char shifts[IDENT_MAX + 16];
+        snprintf(shifts, sizeof shifts, "%s_shifts", id);
+        mf_sb_printf(stat, "static const mf_rt_requant %s_rq = {%s};\n", id,
+                     mf_call_rq_init(c, c->shifts.data ? shifts : NULL, init, sizeof init));
     }
+    if (strchr(args, 'G'))
+        mf_sb_printf(stat, "static const mf_rt_geom %s_geom = {%s};\n", id,
+                     mf_call_geom_init(c, "    ", init, sizeof init));
     mf_sb_printf(body, "    MF_LAYER(%d, %s(", k, c->kernel);
     for (const char *a = args; *a; a++) {
         if (*a == ' ') continue;

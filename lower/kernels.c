@@ -20,6 +20,7 @@ static const struct {
     [MF_K_GLOBAL_AVGPOOL] = {"global_avgpool", {"Q H I O", "Q H I D O", "Q H I D O"}},
     [MF_K_ADD] = {"add", {"Z I J L O", "Z I A J C R O", "Z I A J C R O"}},
     [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
+    [MF_K_RELU6] = {"relu6", {"Z I O", "Z I R O", "Z I R O"}},
 };
 
 static int prec(int bits)
@@ -35,6 +36,30 @@ const char *mf_call_args(const mf_call *c, int bits)
     return kernels[c->kind].args[prec(bits)];
 }
 
+const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size)
+{
+    char relu[32];
+    if (c->rq.relu >= 2) /* ReLU6 (the *_relu6 kernels) */
+        snprintf(relu, sizeof relu, "MF_RT_RELU6(%d)", c->rq.relu - 2);
+    else
+        snprintf(relu, sizeof relu, "%d", c->rq.relu);
+    snprintf(buf, size, ".shift = %d, .shifts = %s, .relu = %s, .rounding = %s", c->rq.shift,
+             shifts ? shifts : "NULL", relu,
+             c->rq.rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR");
+    return buf;
+}
+
+const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size)
+{
+    const mf_rt_geom *g = &c->geom;
+    snprintf(buf, size,
+             "\n%s.h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
+             "%s.kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d",
+             indent, g->h, g->w, g->cin, g->oh, g->ow, g->cout, indent, g->kh, g->kw, g->sh, g->sw,
+             g->pad_top, g->pad_left);
+    return buf;
+}
+
 /* An int8 conv whose geometry a 1D kernel covers (mf_rt_conv1d_s8_covers) calls it, so a
  * firmware of 1D layers links none of the 2D paths. */
 static int conv1d_covers(const mf_call *c)
@@ -48,13 +73,13 @@ void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
     c->conv1d = bits == 8 && !c->sparse && conv1d_covers(c);
-    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s_%s",
+    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s",
              c->conv1d                            ? "conv1d"
              : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
              : c->sparse                          ? "conv_sparse"
                                                   : kernels[c->kind].stem,
              (c->conv1d || c->sparse) && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "",
-             sfx[prec(bits)]);
+             c->relu6 ? "_relu6" : "", sfx[prec(bits)]);
 }
 
 size_t mf_call_scratch_bytes(const mf_call *c, int bits)
@@ -82,36 +107,48 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
     const mf_rt_geom *g = &c->geom;
     const mf_rt_requant *rq = &c->rq;
     const int bits = p->bits;
+    const int r6 = c->relu6; /* the *_relu6 forms (mf_call_name) */
     switch (c->kind) {
     case MF_K_CONV:
-        if (bits == 32) mf_rt_conv_f32(g, a, w, bias, c->relu, o);
-        if (bits == 16) mf_rt_conv_s16(g, a, w, bias, rq, o, s);
+        if (bits == 32) (r6 ? mf_rt_conv_relu6_f32 : mf_rt_conv_f32)(g, a, w, bias, c->relu, o);
+        if (bits == 16) (r6 ? mf_rt_conv_relu6_s16 : mf_rt_conv_s16)(g, a, w, bias, rq, o, s);
         if (bits == 8 && c->sparse)
-            mf_rt_conv_sparse_s8(g, a, c->idx.data, w, bias, rq, o, s);
+            (r6 ? mf_rt_conv_sparse_relu6_s8 : mf_rt_conv_sparse_s8)(g, a, c->idx.data, w, bias, rq,
+                                                                     o, s);
+        else if (bits == 8 && c->conv1d)
+            (r6 ? mf_rt_conv1d_relu6_s8 : mf_rt_conv1d_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8)
-            (c->conv1d ? mf_rt_conv1d_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
+            (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
     case MF_K_CONV_MAXPOOL:
         if (bits == 32)
-            mf_rt_conv_maxpool_f32(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias,
-                                   c->relu, o);
+            (r6 ? mf_rt_conv_maxpool_relu6_f32 : mf_rt_conv_maxpool_f32)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, c->relu, o);
         if (bits == 16)
-            mf_rt_conv_maxpool_s16(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias,
-                                   rq, o, s);
+            (r6 ? mf_rt_conv_maxpool_relu6_s16 : mf_rt_conv_maxpool_s16)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         if (bits == 8 && c->sparse)
-            mf_rt_conv_sparse_maxpool_s8(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a,
-                                         c->idx.data, w, bias, rq, o, s);
+            (r6 ? mf_rt_conv_sparse_maxpool_relu6_s8
+                : mf_rt_conv_sparse_maxpool_s8)(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw,
+                                                a, c->idx.data, w, bias, rq, o, s);
+        else if (bits == 8 && c->conv1d)
+            (r6 ? mf_rt_conv1d_maxpool_relu6_s8 : mf_rt_conv1d_maxpool_s8)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8)
-            (c->conv1d ? mf_rt_conv1d_maxpool_s8 : mf_rt_conv_maxpool_s8)(
+            (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         break;
     case MF_K_DENSE:
-        if (bits == 32) mf_rt_dense_f32(c->n_in, c->n_out, a, w, bias, c->relu, o);
-        if (bits == 16) mf_rt_dense_s16(c->n_in, c->n_out, a, w, bias, rq, o);
+        if (bits == 32)
+            (r6 ? mf_rt_dense_relu6_f32 : mf_rt_dense_f32)(c->n_in, c->n_out, a, w, bias, c->relu,
+                                                           o);
+        if (bits == 16)
+            (r6 ? mf_rt_dense_relu6_s16 : mf_rt_dense_s16)(c->n_in, c->n_out, a, w, bias, rq, o);
         if (bits == 8 && c->sparse)
-            mf_rt_dense_sparse_s8(c->n_in, c->n_out, a, c->idx.data, w, bias, rq, o);
+            (r6 ? mf_rt_dense_sparse_relu6_s8 : mf_rt_dense_sparse_s8)(c->n_in, c->n_out, a,
+                                                                       c->idx.data, w, bias, rq, o);
         else if (bits == 8)
-            mf_rt_dense_s8(c->n_in, c->n_out, a, w, bias, rq, o, s);
+            (r6 ? mf_rt_dense_relu6_s8 : mf_rt_dense_s8)(c->n_in, c->n_out, a, w, bias, rq, o, s);
         break;
     case MF_K_MAXPOOL:
         if (bits == 32) mf_rt_maxpool_f32(g, a, 0, o);
@@ -134,9 +171,17 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 8) mf_rt_global_avgpool_s8(c->n_in, c->n_out, a, c->rounding, o);
         break;
     case MF_K_ADD:
-        if (bits == 32) mf_rt_add_f32(c->count, a, b, c->relu, o);
-        if (bits == 16) mf_rt_add_s16(c->count, a, c->align_a, b, c->align_b, rq, o);
-        if (bits == 8) mf_rt_add_s8(c->count, a, c->align_a, b, c->align_b, rq, o);
+        if (bits == 32) (r6 ? mf_rt_add_relu6_f32 : mf_rt_add_f32)(c->count, a, b, c->relu, o);
+        if (bits == 16)
+            (r6 ? mf_rt_add_relu6_s16 : mf_rt_add_s16)(c->count, a, c->align_a, b, c->align_b, rq,
+                                                       o);
+        if (bits == 8)
+            (r6 ? mf_rt_add_relu6_s8 : mf_rt_add_s8)(c->count, a, c->align_a, b, c->align_b, rq, o);
+        break;
+    case MF_K_RELU6:
+        if (bits == 32) mf_rt_relu6_f32(c->count, a, o);
+        if (bits == 16) mf_rt_relu6_s16(c->count, a, rq, o);
+        if (bits == 8) mf_rt_relu6_s8(c->count, a, rq, o);
         break;
     case MF_K_RELU:
         if (bits == 32) mf_rt_relu_f32(c->count, a, o);

@@ -84,6 +84,7 @@ typedef enum mf_kernel_kind {
     MF_K_GLOBAL_AVGPOOL,
     MF_K_ADD,
     MF_K_RELU,
+    MF_K_RELU6, /* a standalone ReLU6 (one that could not fuse into its producer) */
     MF_K_COUNT
 } mf_kernel_kind;
 
@@ -134,8 +135,10 @@ typedef struct mf_call {
     size_t count;                           /* element-wise ops: elements */
     mf_rt_requant rq;                       /* integer conv/dense/add; rq.shifts = shifts.data */
     int relu;                               /* float kernels' fused ReLU */
-    int rounding;                           /* integer avgpool */
-    int align_a, align_b;                   /* integer add */
+    int relu6;            /* the fused activation is ReLU6: the kernel's *_relu6 form (rq.relu =
+                             MF_RT_RELU6(q6); float: relu 1, the form clamps at 6) */
+    int rounding;         /* integer avgpool */
+    int align_a, align_b; /* integer add */
     mf_blob w, bias, shifts, idx;
     /* tensors: graph node indices, and where they live */
     int n_inputs, in[MF_CALL_MAX_IN], out;
@@ -204,6 +207,13 @@ void mf_program_print(const mf_program *p, FILE *f);
  *   N n_in    M n_out   Q positions (n_in)   H channels (n_out)   Z count   0 the literal 0
  *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);
+
+/* The C initialisers of call c's constant parameter structs, as the generator prints them
+ * (`static const mf_rt_requant x = {<this>};`): the requantization (R), its per-channel shift
+ * array named `shifts` (NULL: none), and the geometry (G), whose fields go on lines of their own
+ * after `indent`. Written into buf (truncated to size); returns buf. */
+const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size);
+const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size);
 
 /* ---- choosing variants (lower/variants.c) ---- */
 

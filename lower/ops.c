@@ -99,7 +99,7 @@ static int validate_qweighted(const lower_ctx *x, int i, mf_error *err)
     if (!qn->w) return mf_error_set(err, "layer '%s' (%s) has no quantized weights", name, op);
     mf_param_desc d[4];
     int np = mf_node_params(x->m, i, d);
-    size_t cout = (size_t)d[0].shape.dim[d[0].shape.rank - 1];
+    size_t cout = mf_param_cout(&d[0]);
     if (qn->n_weights != mf_shape_size(&d[0].shape) || (qn->bias && (np < 2 || qn->n_bias != cout)))
         return mf_error_set(err,
                             "layer '%s' (%s): %zu quantized weights and %zu biases, expected %zu "
@@ -150,6 +150,25 @@ static int validate_weighted(const lower_ctx *x, int i, mf_error *err)
     return MF_OK;
 }
 
+/* ReLU6's upper bound in a b-bit format with n fractional bits: saturate_b(lround(6·2^n)). */
+static int relu6_q6(int bits, int n)
+{
+    const double v = ldexp(6.0, n), max = ldexp(1.0, bits - 1) - 1.0;
+    return v >= max ? (int)max : (int)lround(v);
+}
+
+/* A call's fused activation (a conv, dense or add node i's): ReLU as rq.relu 1 (float relu 1),
+ * ReLU6 as the *_relu6 kernel with rq.relu = MF_RT_RELU6(q6) in node i's output format (float:
+ * relu 1, the kernel clamps at 6). */
+static void fused_activation(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_activation a = x->m->nodes[i].spec.activation;
+    c->relu = a != MF_ACT_NONE;
+    c->relu6 = a == MF_ACT_RELU6;
+    if (!x->q) return;
+    c->rq.relu = c->relu6 ? MF_RT_RELU6(relu6_q6(x->bits, x->q->nodes[i].n_out)) : c->relu;
+}
+
 /* Weights, biases and per-channel shifts in the runtime layout, and the requantization of the
  * accumulator (s = n_in + n_w − n_out, DESIGN.md §13). */
 static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wshape, mf_call *c)
@@ -162,7 +181,6 @@ static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wsh
         if (qn->shifts) c->shifts = (mf_blob){qn->shifts, cout, 1, 0, ""};
         c->rq.shift = n_of(x, node->inputs[0]) + qn->n_w - qn->n_out;
         c->rq.shifts = qn->shifts;
-        c->rq.relu = node->spec.activation == MF_ACT_RELU;
         c->rq.rounding = x->q->rounding;
     } else {
         mf_param_desc d[4];
@@ -170,8 +188,8 @@ static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wsh
         c->w = (mf_blob){x->wf[i], mf_shape_size(&d[0].shape), 4, 1, ""};
         if (node->spec.use_bias && np > 1)
             c->bias = (mf_blob){x->m->params + node->param_offset + d[1].offset, cout, 4, 1, ""};
-        c->relu = node->spec.activation == MF_ACT_RELU;
     }
+    fused_activation(x, i, c);
     snprintf(c->w.shape, sizeof c->w.shape, "%s", wshape);
     snprintf(c->bias.shape, sizeof c->bias.shape, "[%zu]", cout);
     snprintf(c->shifts.shape, sizeof c->shifts.shape, "[%zu]", cout);
@@ -419,14 +437,13 @@ static void lower_add(const lower_ctx *x, int i, mf_call *c)
     const mf_node *node = &x->m->nodes[i];
     c->kind = MF_K_ADD;
     c->count = size_of(x->m, i);
-    c->relu = node->spec.activation == MF_ACT_RELU;
+    fused_activation(x, i, c);
     if (x->q) {
         int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
         int fine = na > nb ? na : nb;
         c->align_a = fine - na;
         c->align_b = fine - nb;
         c->rq.shift = fine - n_of(x, i);
-        c->rq.relu = c->relu;
         c->rq.rounding = x->q->rounding;
     }
 }
@@ -435,6 +452,14 @@ static void lower_relu(const lower_ctx *x, int i, mf_call *c)
 {
     c->kind = MF_K_RELU;
     c->count = size_of(x->m, i);
+}
+
+/* A ReLU6 that did not fuse: min(max(x, 0), q6) in its input's format (rq.relu carries q6). */
+static void lower_relu6(const lower_ctx *x, int i, mf_call *c)
+{
+    c->kind = MF_K_RELU6;
+    c->count = size_of(x->m, i);
+    if (x->q) c->rq.relu = MF_RT_RELU6(relu6_q6(x->bits, x->q->nodes[i].n_out));
 }
 
 /* ---- the table ---- */
@@ -451,6 +476,7 @@ static const lower_entry entries[MF_OP_COUNT] = {
     [MF_OP_GLOBAL_AVGPOOL] = {MF_QRULE_KEEP_INPUT, validate_global, lower_global},
     [MF_OP_ADD] = {MF_QRULE_CALIBRATED, validate_add, lower_add},
     [MF_OP_RELU] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu},
+    [MF_OP_RELU6] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu6},
     [MF_OP_FLATTEN] = {MF_QRULE_KEEP_INPUT, NULL, NULL}, /* a view: no call, no memory */
 };
 

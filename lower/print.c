@@ -61,10 +61,15 @@ void mf_program_print(const mf_program *p, FILE *f)
             else
                 fprintf(f, "       requantize: shift %d", c->rq.shift);
             if (c->kind == MF_K_ADD) fprintf(f, ", alignments %d and %d", c->align_a, c->align_b);
-            fprintf(f, ", %s%s\n", c->rq.rounding == MF_RT_ROUND_HALF_UP ? "half-up" : "floor",
-                    c->rq.relu ? ", ReLU" : "");
+            fprintf(f, ", %s", c->rq.rounding == MF_RT_ROUND_HALF_UP ? "half-up" : "floor");
+            if (c->relu6)
+                fprintf(f, ", ReLU6 (clamp to [0, %d])\n", c->rq.relu - 2);
+            else
+                fprintf(f, "%s\n", c->rq.relu ? ", ReLU" : "");
+        } else if (c->kind == MF_K_RELU6 && p->q) {
+            fprintf(f, "       clamp to [0, %d]\n", c->rq.relu - 2);
         } else if (c->relu) {
-            fprintf(f, "       ReLU fused\n");
+            fprintf(f, "       %s fused\n", c->relu6 ? "ReLU6" : "ReLU");
         }
         if (c->w.data)
             fprintf(f, "       weights %s %zu bytes", c->w.shape, c->w.count * (size_t)c->w.esz);

@@ -55,8 +55,8 @@ static int validate(const lower_ctx *x, mf_error *err)
             return mf_error_set(err,
                                 "layer '%s' (%s) cannot be lowered to kernels: there are kernels "
                                 "for conv1d, conv2d, dense, max/average pools, global pools, add, "
-                                "relu and flatten (batch-norm must follow a conv or dense layer "
-                                "to fold away)",
+                                "relu, relu6 and flatten (batch-norm must follow a conv or dense "
+                                "layer to fold away)",
                                 node->spec.name, mf_op_get(node->spec.op)->name);
         if (e->validate && e->validate(x, i, err)) return MF_ERR;
         /* an op that keeps its input's format copies or compares values without rescaling */
@@ -84,7 +84,7 @@ static int float_weights(mf_program *p, mf_error *err)
         mf_param_desc d[4];
         mf_node_params(m, i, d);
         const float *w = m->params + m->nodes[i].param_offset + d[0].offset;
-        size_t cout = (size_t)d[0].shape.dim[d[0].shape.rank - 1];
+        size_t cout = mf_param_cout(&d[0]);
         size_t kk = mf_shape_size(&d[0].shape) / cout;
         p->wf[i] = malloc(sizeof(float) * kk * cout);
         if (!p->wf[i]) return mf_error_set(err, "out of memory");
@@ -166,7 +166,8 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
         s->n_in = call->n_inputs;
         for (int j = 0; j < call->n_inputs; j++)
             s->in[j] = call->in[j];
-        if (call->kind == MF_K_RELU) s->inplace = 1u; /* element-wise: out may be an input */
+        if (call->kind == MF_K_RELU || call->kind == MF_K_RELU6)
+            s->inplace = 1u; /* element-wise: out may be an input */
         if (call->kind == MF_K_ADD) s->inplace = 3u;
         if (call->conv1d) { /* the 1D int8 kernels write behind their reads (mf_runtime.h) */
             s->overlap = 1;

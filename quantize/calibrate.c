@@ -5,6 +5,14 @@
 
 #include "mf_quantize.h"
 
+/* The ops whose output format is chosen from a calibrated range (the lowering's quantization
+ * rule): weighted layers and adds; the others keep their input's. */
+static int calibrated(mf_op op)
+{
+    mf_qrule r = mf_lower_qrule(op);
+    return r == MF_QRULE_WEIGHTED || r == MF_QRULE_CALIBRATED;
+}
+
 int mf_calibrate(const mf_model *folded, const float *x, int n, int threads, double *ranges,
                  mf_error *err)
 {
@@ -58,9 +66,7 @@ int mf_calibrate_mse(const mf_model *folded, const float *x, int n, int bits, do
         mf_forward(ws, folded->params, folded->state, xb, cnt, 0, 0, start);
         for (int i = 0; i < nodes; i++) {
             mf_op op = folded->nodes[i].spec.op;
-            if (i > 0 && op != MF_OP_CONV1D && op != MF_OP_CONV2D && op != MF_OP_DENSE &&
-                op != MF_OP_ADD)
-                continue;
+            if (i > 0 && !calibrated(op)) continue;
             const float *y = i == 0 ? xb : mf_workspace_output(ws, i);
             size_t total = (size_t)cnt * mf_shape_size(&folded->nodes[i].out_shape);
             int n0 = mf_qformat_from_range(ranges[i], bits);
@@ -78,9 +84,7 @@ int mf_calibrate_mse(const mf_model *folded, const float *x, int n, int bits, do
     }
     for (int i = 0; i < nodes; i++) {
         mf_op op = folded->nodes[i].spec.op;
-        if (i > 0 && op != MF_OP_CONV1D && op != MF_OP_CONV2D && op != MF_OP_DENSE &&
-            op != MF_OP_ADD)
-            continue;
+        if (i > 0 && !calibrated(op)) continue;
         if (!(ranges[i] > 0.0)) continue;
         int n0 = mf_qformat_from_range(ranges[i], bits), best = 0;
         for (int c = 1; c < CANDIDATES; c++)

@@ -1,10 +1,13 @@
 /* The deployable float graph: what inference runs, with training-only structure removed.
  * - dropout is the identity at inference: dropped;
- * - batch-norm after a conv/dense that feeds nothing else folds into its kernel and bias:
- *   W' = W·γ/√(σ²+ε) per output channel, b' = (b − μ)·γ/√(σ²+ε) + β;
- * - a ReLU after a conv, dense or add that feeds nothing else becomes that layer's fused
- *   activation; a ReLU after a max-pool moves in front of it onto the pool's producer (max and
- *   ReLU commute), as in ResNetv1-6's block 1. */
+ * - batch-norm after a weighted layer (MF_OPF_WEIGHTED: conv, dense) that feeds nothing else
+ *   folds into its kernel and bias: W' = W·γ/√(σ²+ε) per output channel, b' = (b − μ)·γ/√(σ²+ε)
+ *   + β;
+ * - an activation layer (an op with an `act`: relu) after a layer that fuses activations (its
+ *   keys include `activation`: conv, dense, add) and feeds nothing else becomes that layer's
+ *   fused activation; one after a max-pool (MF_OPF_ACT_COMMUTES) moves in front of it onto the
+ *   pool's producer when that is a weighted layer (max and a nondecreasing activation commute),
+ *   as in ResNetv1-6's block 1. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +25,12 @@ static int consumers(const mf_model *m, int node)
 
 static int fusable(const mf_layer_spec *s)
 {
-    return (s->op == MF_OP_CONV1D || s->op == MF_OP_CONV2D || s->op == MF_OP_DENSE ||
-            s->op == MF_OP_ADD) &&
-           s->activation == MF_ACT_NONE;
+    return (mf_op_get(s->op)->keys & MF_KEY_ACTIVATION) && s->activation == MF_ACT_NONE;
+}
+
+static int weighted(const mf_layer_spec *s)
+{
+    return (mf_op_get(s->op)->flags & MF_OPF_WEIGHTED) != 0;
 }
 
 mf_model *mf_fold_model(const mf_model *m, mf_error *err)
@@ -53,27 +59,26 @@ mf_model *mf_fold_model(const mf_model *m, mf_error *err)
             alias[i] = src;
             continue;
         }
-        if (node->spec.op == MF_OP_BATCHNORM && single && src > 0 &&
-            (spec[src].op == MF_OP_CONV1D || spec[src].op == MF_OP_CONV2D ||
-             spec[src].op == MF_OP_DENSE) &&
+        if (node->spec.op == MF_OP_BATCHNORM && single && src > 0 && weighted(&spec[src]) &&
             spec[src].activation == MF_ACT_NONE && bn_of[src] < 0) {
             bn_of[src] = i;
             spec[src].use_bias = 1;
             alias[i] = src;
             continue;
         }
-        if (node->spec.op == MF_OP_RELU && single && src > 0) {
+        const mf_activation act = mf_op_get(node->spec.op)->act;
+        if (act != MF_ACT_NONE && single && src > 0) {
             if (fusable(&spec[src])) {
-                spec[src].activation = MF_ACT_RELU;
+                spec[src].activation = act;
                 alias[i] = src;
                 continue;
             }
             const mf_node *pool = &m->nodes[src];
-            if (spec[src].op == MF_OP_MAXPOOL1D || spec[src].op == MF_OP_MAXPOOL2D) {
+            if (mf_op_get(spec[src].op)->flags & MF_OPF_ACT_COMMUTES) {
                 int prod = alias[pool->inputs[0]];
-                if (prod > 0 && fusable(&spec[prod]) && spec[prod].op != MF_OP_ADD &&
+                if (prod > 0 && fusable(&spec[prod]) && weighted(&spec[prod]) &&
                     consumers(m, pool->inputs[0]) == 1) {
-                    spec[prod].activation = MF_ACT_RELU;
+                    spec[prod].activation = act;
                     alias[i] = src;
                     continue;
                 }
@@ -115,7 +120,7 @@ mf_model *mf_fold_model(const mf_model *m, mf_error *err)
         const float *src_state = m->state + m->nodes[i].state_offset;
         memcpy(dst_state, src_state, sizeof(float) * out->nodes[j].n_state);
         if (bn_of[i] < 0) continue;
-        /* fold: the kernel is [..][cout] with cout last (Keras layout), the bias [cout] */
+        /* fold: the kernel is a K × cout matrix (mf_param_cout, Keras layout), the bias [cout] */
         const mf_node *bn = &m->nodes[bn_of[i]];
         int ch = (int)(bn->n_params / 2);
         const float *gamma = m->params + bn->param_offset, *beta = gamma + ch;

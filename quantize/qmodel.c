@@ -32,7 +32,8 @@ static int pick_n(const mf_quant_options *o, double range)
                                      : n;
 }
 
-/* Keras [k…][cin][cout] (K × cout) → runtime [cout][k…][cin] (cout × K), quantized. */
+/* Keras [k…][cin][cout] (the K × cout matrix of mf_param_cout) → runtime [cout][k…][cin]
+ * (cout × K), quantized. */
 static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int n_in)
 {
     free(q->nodes[j].w);
@@ -49,7 +50,7 @@ static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int 
     const float *w = m->params + m->nodes[j].param_offset + d[0].offset;
     const float *b = np > 1 ? m->params + m->nodes[j].param_offset + d[1].offset : NULL;
     const mf_shape *ks = &d[0].shape;
-    int cout = ks->dim[ks->rank - 1];
+    int cout = (int)mf_param_cout(&d[0]);
     size_t total = mf_shape_size(ks), k = total / (size_t)cout;
     double tensor_max = 0.0;
     for (size_t e = 0; e < total; e++)

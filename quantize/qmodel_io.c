@@ -32,7 +32,7 @@ static int write_qnode(const mf_h5 *h, const mf_qmodel *q, int i)
         /* one format per output channel, with or without a bias */
         mf_param_desc d[4];
         mf_node_params(m, i, d);
-        hsize_t cout = (hsize_t)d[0].shape.dim[d[0].shape.rank - 1];
+        hsize_t cout = (hsize_t)mf_param_cout(&d[0]);
         hsize_t nw = qn->n_weights, nb = qn->n_bias;
         mf_h5_type wt = q->bits == 8 ? MF_H5_I8 : MF_H5_I16;
         mf_h5_type bt = q->bits == 8 ? MF_H5_I32 : MF_H5_I64;
@@ -120,7 +120,7 @@ static int read_weights(const mf_h5 *h, hid_t g, const char *field, mf_qmodel *q
     mf_param_desc d[4];
     int np = mf_node_params(m, i, d);
     size_t total = mf_shape_size(&d[0].shape);
-    int cout = d[0].shape.dim[d[0].shape.rank - 1];
+    int cout = (int)mf_param_cout(&d[0]);
     qn->n_weights = total;
     qn->n_bias = np > 1 ? (size_t)cout : 0;
     qn->w = malloc(total * (size_t)(bits / 8));
@@ -207,8 +207,7 @@ static int read_qmodel(const mf_h5 *h, mf_qmodel *q)
         if (g < 0) return MF_ERR;
         mf_op op = m->nodes[i].spec.op;
         int rc = mf_h5_attr_read_int(h, g, field, "n_out", -N_LIMIT, N_LIMIT, &q->nodes[i].n_out);
-        if (!rc && (op == MF_OP_CONV1D || op == MF_OP_CONV2D || op == MF_OP_DENSE))
-            rc = read_weights(h, g, field, q, i);
+        if (!rc && mf_lower_qrule(op) == MF_QRULE_WEIGHTED) rc = read_weights(h, g, field, q, i);
         H5Oclose(g);
         if (rc) return MF_ERR;
     }

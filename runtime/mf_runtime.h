@@ -10,7 +10,8 @@
  * accumulator has n_acc = n_in + n_w (int32 for int8, int64 for int16); biases are stored at
  * n_acc. Requantization to n_out: s = n_acc − n_out; s > 0 → arithmetic right shift with the
  * rounding mode (floor: acc >> s; half-up: (acc + (1 << (s − 1))) >> s); s < 0 → saturating left
- * shift; then saturate to the output type; a fused ReLU clamps at 0 afterwards.
+ * shift; then saturate to the output type; a fused ReLU clamps at 0 afterwards, a fused ReLU6
+ * (the *_relu6 kernels) also at saturate(lround(6·2^n_out)), the output value nearest to 6.
  * These are exact integer functions of (acc, s) for every int s: the half-up sum is formed
  * without overflow, s ≥ the accumulator width gives −1/0 (floor) or 0 (half-up), a left shift
  * that leaves the output range saturates (also s ≤ −width); no UB, no implementation-defined
@@ -27,7 +28,7 @@
  * Float kernels accumulate in float in a fixed order (bias or 0 first, then ky, kx, cin
  * ascending; pools: taps in (ky, kx) order, then sum / (float)count), one rounding per
  * operation (-ffp-contract=off), so host and firmware agree bit for bit. Float ReLU is
- * v < 0 ? 0 : v (−0.0f and NaN pass unchanged). */
+ * v < 0 ? 0 : v (−0.0f and NaN pass unchanged); float ReLU6 is that ReLU, then v > 6 ? 6 : v. */
 #ifndef MF_RUNTIME_H
 #define MF_RUNTIME_H
 
@@ -52,9 +53,13 @@ typedef struct mf_rt_geom {
 typedef struct mf_rt_requant {
     int shift;
     const int8_t *shifts; /* NULL or cout entries (dense: n_out); overrides `shift` */
-    int relu;             /* fused ReLU */
-    int rounding;         /* MF_RT_ROUND_* */
+    int relu;     /* fused activation: 0 none, 1 ReLU; the *_relu6 kernels also take ReLU6 with
+                     upper bound q6 as MF_RT_RELU6(q6) = 2 + q6 (every other kernel: 0 or 1) */
+    int rounding; /* MF_RT_ROUND_* */
 } mf_rt_requant;
+
+/* ReLU6 clamping to [0, q6] (q6 ≥ 0, in the output format) as mf_rt_requant.relu. */
+#define MF_RT_RELU6(q6) (2 + (q6))
 
 /* ---- working memory (CMSIS-NN's buffer-size getter habit) ----
  * Kernels that need working memory take a `scratch` pointer as their last argument: at least the
@@ -156,6 +161,64 @@ void mf_rt_add_s8(size_t n, const int8_t *a, int align_a, const int8_t *b, int a
 void mf_rt_relu_f32(size_t n, const float *in, float *out);
 void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);
 void mf_rt_relu_s8(size_t n, const int8_t *in, int8_t *out);
+
+/* ---- ReLU6 (relu6.c) ----
+ * A fused ReLU6 runs the layer's kernel with a plain ReLU, then clamps its outputs at the upper
+ * bound (rq->relu = MF_RT_RELU6(q6); float: 6): min is monotonic, so the clamp after a fused max
+ * pool equals the clamp of every tap, and the result is requant → ReLU → min(·, q6) of every
+ * output, exactly. Each *_relu6 kernel takes the arguments of the kernel it wraps (float: its
+ * `relu` argument is ignored); the lowering calls them for layers whose activation is relu6, so
+ * a firmware without ReLU6 links none of this. Standalone: out = min(max(in, 0), q6) in the
+ * input's format (float: 6), in place allowed. */
+void mf_rt_relu6_f32(size_t n, const float *in, float *out);
+void mf_rt_relu6_s16(size_t n, const int16_t *in, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_relu6_s8(size_t n, const int8_t *in, const mf_rt_requant *rq, int8_t *out);
+void mf_rt_conv_relu6_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                          int relu, float *out);
+void mf_rt_conv_relu6_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                          const int64_t *bias, const mf_rt_requant *rq, int16_t *out,
+                          void *scratch);
+void mf_rt_conv_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_conv1d_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                           const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                           void *scratch);
+void mf_rt_conv_maxpool_relu6_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                  int pool_sw, const float *in, const float *w, const float *bias,
+                                  int relu, float *out);
+void mf_rt_conv_maxpool_relu6_s16(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                  int pool_sw, const int16_t *in, const int16_t *w,
+                                  const int64_t *bias, const mf_rt_requant *rq, int16_t *out,
+                                  void *scratch);
+void mf_rt_conv_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                 int pool_sw, const int8_t *in, const int8_t *w,
+                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                 void *scratch);
+void mf_rt_conv1d_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                   int pool_sw, const int8_t *in, const int8_t *w,
+                                   const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                   void *scratch);
+void mf_rt_conv_sparse_relu6_s8(const mf_rt_geom *g, const int8_t *in, const uint16_t *idx,
+                                const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                                int8_t *out, void *scratch);
+void mf_rt_conv_sparse_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,
+                                        int pool_sh, int pool_sw, const int8_t *in,
+                                        const uint16_t *idx, const int8_t *w, const int32_t *bias,
+                                        const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_dense_relu6_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
+                           int relu, float *out);
+void mf_rt_dense_relu6_s16(int n_in, int n_out, const int16_t *in, const int16_t *w,
+                           const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_dense_relu6_s8(int n_in, int n_out, const int8_t *in, const int8_t *w,
+                          const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_dense_sparse_relu6_s8(int n_in, int n_out, const int8_t *in, const uint8_t *idx,
+                                 const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                                 int8_t *out);
+void mf_rt_add_relu6_f32(size_t n, const float *a, const float *b, int relu, float *out);
+void mf_rt_add_relu6_s16(size_t n, const int16_t *a, int align_a, const int16_t *b, int align_b,
+                         const mf_rt_requant *rq, int16_t *out);
+void mf_rt_add_relu6_s8(size_t n, const int8_t *a, int align_a, const int8_t *b, int align_b,
+                        const mf_rt_requant *rq, int8_t *out);
 
 /* ---- the model's input (model_quantize_input): raw values → z-score x' = (x − mean[c]) /
  * std[c] in float, c = i mod n_stats (n_stats = 0: none; n_stats = n: per element), then for

@@ -219,7 +219,8 @@ static void test_overrides(void **state)
     assert_int_equal(c->dataset.shape[0], 32);
     assert_int_equal(c->dataset.shape[1], 3);
     assert_int_equal(c->model.layers[0].filters, 16);
-    assert_int_equal(c->model.layers[1].kernel, 5);
+    assert_int_equal(c->model.layers[1].kernel_count, 1);
+    assert_int_equal(c->model.layers[1].kernel[0], 5);
     assert_int_equal(c->model.layers[5].use_bias, 1);
     assert_string_equal(c->model.layers[2].inputs[0], "conv2");
     assert_string_equal(c->train.output, "runs/x/y.h5");
@@ -330,6 +331,92 @@ static void test_dump_round_trip(void **state)
         mf_config_free(a);
         mf_config_free(b);
     }
+}
+
+/* Rectangular windows: kernel and stride as one size (square, or 1D) or [height, width], in the
+ * file, in overrides (a list or a scalar replaces either form) and through the dump. */
+static void test_rectangular_kernels(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_rect");
+    const char *yaml = "dataset: {name: synthetic, shape: [39, 13, 1], classes: 4}\n"
+                       "model:\n"
+                       "  layers:\n"
+                       "    - {name: c1, type: conv2d, filters: 4, kernel: [10, 4], stride: [2, 1],"
+                       " padding: same}\n"
+                       "    - {name: p1, type: maxpool2d, kernel: [2, 1]}\n"
+                       "    - {name: c2, type: conv2d, filters: 4, kernel: 3, stride: 2}\n"
+                       "    - {name: g, type: global_avgpool}\n";
+    char *over[] = {"model.layers.c2.kernel=[1, 3]", "model.layers.c1.stride=2"};
+    for (int k = 0; k < 2; k++) {
+        mf_config *a = load_text(dir, "rect.yaml", yaml, over, k ? 2 : 0);
+        const mf_layer_config *c1 = &a->model.layers[0], *c2 = &a->model.layers[2];
+        assert_int_equal(c1->kernel_count, 2);
+        assert_int_equal(c1->kernel[0], 10);
+        assert_int_equal(c1->kernel[1], 4);
+        assert_int_equal(c1->stride_count, k ? 1 : 2);
+        assert_int_equal(c2->kernel_count, k ? 2 : 1);
+        mf_error err;
+        mf_shape data = {3, {39, 13, 1}};
+        mf_model *m = mf_config_build_model(a, &data, 4, &err);
+        assert_non_null(m);
+        mf_window g;
+        mf_node_window(m, mf_model_find(m, "c1"), &g);
+        assert_int_equal(g.kh, 10);
+        assert_int_equal(g.kw, 4);
+        assert_int_equal(g.sh, 2);
+        assert_int_equal(g.sw, k ? 2 : 1);
+        mf_node_window(m, mf_model_find(m, "p1"), &g);
+        assert_int_equal(g.kh, 2);
+        assert_int_equal(g.kw, 1);
+        assert_int_equal(g.sh, 2); /* a pool's stride: its window */
+        assert_int_equal(g.sw, 1);
+        mf_node_window(m, mf_model_find(m, "c2"), &g);
+        assert_int_equal(g.kh, k ? 1 : 3);
+        assert_int_equal(g.kw, 3);
+        mf_model_free(m);
+        /* the dump writes one size as a scalar and two as a list, and loads again */
+        char *text = mf_config_dump(a, &err);
+        assert_non_null(text);
+        assert_non_null(strstr(text, "kernel: [10, 4]"));
+        assert_non_null(strstr(text, k ? "kernel: [1, 3]" : "kernel: 3"));
+        assert_non_null(strstr(text, k ? "stride: 2" : "stride: [2, 1]"));
+        mf_config *b = load_text(dir, "again.yaml", text, NULL, 0);
+        char *again = mf_config_dump(b, &err);
+        assert_string_equal(text, again);
+        free(text);
+        free(again);
+        mf_config_free(a);
+        mf_config_free(b);
+    }
+}
+
+/* ReLU6: an activation of conv, dense and add layers, and a layer of its own. */
+static void test_relu6_layers(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_relu6");
+    const char *yaml = "dataset: {name: synthetic, shape: [16, 3], classes: 4}\n"
+                       "model:\n"
+                       "  layers:\n"
+                       "    - {name: c1, type: conv1d, filters: 4, kernel: 3, activation: relu6}\n"
+                       "    - {name: r, type: relu6}\n"
+                       "    - {type: flatten}\n"
+                       "    - {name: out, type: dense, units: 4, activation: relu6}\n";
+    mf_config *c = load_text(dir, "relu6.yaml", yaml, NULL, 0);
+    mf_error err;
+    mf_shape data = {2, {16, 3}};
+    mf_model *m = mf_config_build_model(c, &data, 4, &err);
+    assert_non_null(m);
+    assert_int_equal(m->nodes[mf_model_find(m, "c1")].spec.activation, MF_ACT_RELU6);
+    assert_int_equal(m->nodes[mf_model_find(m, "r")].spec.op, MF_OP_RELU6);
+    assert_int_equal(m->nodes[mf_model_find(m, "out")].spec.activation, MF_ACT_RELU6);
+    mf_model_free(m);
+    char *text = mf_config_dump(c, &err);
+    assert_non_null(strstr(text, "activation: relu6"));
+    assert_non_null(strstr(text, "type: relu6"));
+    free(text);
+    mf_config_free(c);
 }
 
 /* ---- dataset fields ---- */
@@ -766,6 +853,9 @@ static void test_error_layers(void **state)
         {LAYERS "    - name: c1\n      type: conv3d\n", NULL,
          "unknown layer type 'conv3d' (expected one of: conv1d, conv2d, dense, maxpool1d,", 5, 13,
          "model.layers[0].type"},
+        {LAYERS "    - {name: r6, type: relu6, kernel: 3}\n", NULL,
+         "layer 'r6' (relu6) does not take 'kernel' (it takes no hyperparameters)", 4, 31,
+         "model.layers[0].kernel"},
         {LAYERS "    - name: relu1\n      type: relu\n      filters: 8\n", NULL,
          "layer 'relu1' (relu) does not take 'filters'", 6, 7, "model.layers[0].filters"},
         {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
@@ -836,6 +926,17 @@ static void test_error_ranges(void **state)
          "must be >= 1, found 0", 4, 41, "model.layers[0].filters"},
         {LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3, stride: -2}\n", NULL,
          "must be >= 1, found -2", 4, 63, "model.layers[0].stride"},
+        {LAYERS "    - {name: c1, type: conv2d, filters: 8, kernel: [3, 0]}\n", NULL,
+         "must be >= 1, found 0", 4, 56, "model.layers[0].kernel[1]"},
+        {LAYERS "    - {name: c1, type: conv2d, filters: 8, kernel: [3, 2, 1]}\n", NULL,
+         "expected 1 to 2 entries, found 3", 4, 52, "model.layers[0].kernel"},
+        {LAYERS "    - {name: c1, type: conv2d, filters: 8, kernel: []}\n", NULL,
+         "expected 1 to 2 entries, found 0", 4, 52, "model.layers[0].kernel"},
+        {LAYERS "    - {name: c1, type: conv2d, filters: 8, kernel: [3, x]}\n", NULL,
+         "expected an integer, found 'x'", 4, 56, "model.layers[0].kernel[1]"},
+        {LAYERS "    - {name: c1, type: conv2d, filters: 8, kernel: 3}\n",
+         "model.layers.c1.stride=[2, 5000]", "must be <= 1024, found 5000", 0, 0,
+         "model.layers[0].stride[1]"},
         {LAYERS "    - name: d1\n      type: dropout\n      rate: 1.0\n", NULL,
          "must be in [0, 1), found 1", 6, 13, "model.layers[0].rate"},
         {LAYERS "    - {name: b1, type: batchnorm, epsilon: 0}\n", NULL, "must be > 0, found 0", 4,
@@ -881,7 +982,7 @@ static void test_error_enums(void **state)
          NULL, "unknown padding 'full' (expected same or valid)", 8, 16, "model.layers[0].padding"},
         {LAYERS "    - name: c1\n      type: conv1d\n      filters: 8\n      kernel: 3\n"
                 "      activation: sigmoid\n",
-         NULL, "unknown activation 'sigmoid' (expected relu or none)", 8, 19,
+         NULL, "unknown activation 'sigmoid' (expected relu, relu6 or none)", 8, 19,
          "model.layers[0].activation"},
     };
     expect_errors("test_config_enums", cases, sizeof cases / sizeof cases[0]);
@@ -1756,6 +1857,11 @@ static void test_error_build(void **state)
     expect_build_error(LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: 3}\n"
                               "    - {name: c2, type: conv2d, filters: 8, kernel: 3}\n",
                        &har, 0, "layer 'c2' (conv2d): expects a 2D input", 5, 7, "model.layers[1]");
+    expect_build_error(LAYERS "    - {name: c1, type: conv1d, filters: 8, kernel: [3, 5]}\n", &har,
+                       0,
+                       "layer 'c1' (conv1d): a 1D layer takes one kernel size, not [height, "
+                       "width] (got [3, 5])",
+                       4, 7, "model.layers[0]");
     expect_build_error(LAYERS "    - {name: a, type: dense, units: 4, inputs: [b]}\n"
                               "    - {name: b, type: dense, units: 4, inputs: [a]}\n",
                        &har, 0, "is part of a cycle of inputs", 4, 7, "model.layers[0]");
@@ -2079,6 +2185,8 @@ int main(void)
         cmocka_unit_test(test_template),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_dump_round_trip),
+        cmocka_unit_test(test_rectangular_kernels),
+        cmocka_unit_test(test_relu6_layers),
         cmocka_unit_test(test_dataset_defaults),
         cmocka_unit_test(test_dataset_fields),
         cmocka_unit_test(test_dump_dataset_fields),

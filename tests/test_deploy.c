@@ -1021,6 +1021,114 @@ static void test_firmware_pools_build_with_werror(void **state)
     free(x);
 }
 
+/* Issue 23's layers in one small 2D model: rectangular kernels, strides and pools, ReLU6 fused
+ * into a conv (with its max pool), a dense layer and an add, and a standalone one. */
+static void add_ok(mf_model *m, mf_layer_spec *s)
+{
+    mf_error err;
+    if (mf_model_add(m, s, &err)) fail_msg("%s: %s", s->name, err.message);
+}
+
+static mf_model *issue23_model(void)
+{
+    mf_error err;
+    mf_shape in = {3, {12, 13, 2}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c1"); /* [3, 1] / [2, 1] same → 6x13x6 */
+    s.filters = 6, s.kernel_h = 3, s.kernel = 1, s.stride_h = 2, s.stride = 1;
+    s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p1"); /* [1, 2] → 6x6x6, fused into c1 */
+    s.kernel_h = 1, s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* [1, 3] same → 6x6x6 */
+    s.filters = 6, s.kernel_h = 1, s.kernel = 3, s.padding = MF_PAD_SAME;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_ADD, "sum");
+    s.n_inputs = 2, s.activation = MF_ACT_RELU6;
+    snprintf(s.inputs[0], MF_NAME_MAX, "p1");
+    snprintf(s.inputs[1], MF_NAME_MAX, "c2");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_AVGPOOL2D, "p2"); /* [2, 3] → 3x2x6 */
+    s.kernel_h = 2, s.kernel = 3;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_RELU6, "r6");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "fc");
+    s.filters = 8, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 4;
+    add_ok(m, &s);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    mf_model_init_params(m, 23);
+    for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamps work */
+        m->params[i] *= 4.0f;
+    return m;
+}
+
+/* Issue 23's layers in firmware at every precision, with -Werror: every output in QEMU bit for
+ * bit the host's. */
+static void test_firmware_issue23_layers(void **state)
+{
+    (void)state;
+    require_toolchain();
+    enum { N = 8, IN = 12 * 13 * 2 };
+    float *x = malloc(sizeof(float) * N * IN);
+    mf_rng r;
+    mf_rng_seed(&r, 23);
+    for (int i = 0; i < N * IN; i++)
+        x[i] = (float)(4.0 * mf_rng_uniform(&r) - 2.0);
+    mf_model *m = issue23_model();
+    for (int bits = 32; bits >= 8; bits /= 2) {
+        mf_qmodel *q = NULL;
+        mf_error err;
+        mf_error_clear(&err);
+        if (bits != 32) {
+            mf_model *folded = mf_fold_model(m, &err);
+            assert_non_null(folded);
+            double ranges[16];
+            assert_int_equal(mf_calibrate(folded, x, N, 1, ranges, &err), MF_OK);
+            mf_quant_options qo = {bits, MF_RT_ROUND_HALF_UP, bits == 8, -1};
+            q = mf_qmodel_build(folded, ranges, &qo, &err);
+            assert_non_null(q);
+        }
+        char name[64];
+        snprintf(name, sizeof name, "deploy_fw_issue23_%d", bits);
+        const char *dir = tu_tmpdir(name);
+        mf_deploy_options o = {0};
+        o.out_dir = dir;
+        o.vectors = x;
+        o.n_vectors = N;
+        o.stream = 1;
+        o.cflags = FIRMWARE_CFLAGS;
+        if (mf_deploy_generate(q, q ? NULL : m, &o, NULL, &err))
+            fail_msg("generate %s: %s", name, err.message);
+        char *model_c = slurp_file(dir, "model.c");
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_conv_maxpool_relu6_f32("
+                                        : bits == 16 ? "mf_rt_conv_maxpool_relu6_s16("
+                                                     : "mf_rt_conv_maxpool_relu6_s8("));
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_relu6_f32("
+                                        : bits == 16 ? "mf_rt_relu6_s16("
+                                                     : "mf_rt_relu6_s8("));
+        free(model_c);
+        mf_deploy_report rep;
+        mf_deploy_run_options ro = {60, 2, NULL};
+        if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s: %s", name, err.message);
+        print_message("%s: bit-exact %d/%d, %.0f instructions, model flash %zu B\n", name,
+                      rep.bit_exact, rep.n_vectors, rep.instr_mean, rep.flash_model);
+        assert_int_equal(rep.bit_exact, N);
+        assert_int_equal(rep.input_exact, N);
+        mf_deploy_report_free(&rep);
+        mf_qmodel_free(q);
+    }
+    mf_model_free(m);
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -1148,6 +1256,7 @@ int main(void)
         cmocka_unit_test(test_firmware_over_flash_budget),
         cmocka_unit_test(test_firmware_large_receptive_field),
         cmocka_unit_test(test_firmware_pools_build_with_werror),
+        cmocka_unit_test(test_firmware_issue23_layers),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }

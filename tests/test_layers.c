@@ -158,15 +158,18 @@ typedef struct geo {
 static geo ref_geo(const mf_layer_spec *s, const mf_shape *in)
 {
     geo g;
-    int dims = op_dims(s->op), k = s->kernel;
-    int stride = s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : k);
+    /* kernel [kh, kw] (kernel_h 0: square), stride [sh, sw] (stride_h 0: as stride; stride 0:
+     * a conv's 1, a pool's window) */
+    int dims = op_dims(s->op), kw = s->kernel, kh = s->kernel_h ? s->kernel_h : kw;
+    int sw = s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : kw);
+    int sh = s->stride_h > 0 ? s->stride_h : s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : kh);
     g.h = dims == 1 ? 1 : in->dim[0];
     g.w = in->dim[dims - 1];
     g.c = in->dim[dims];
-    g.kh = dims == 1 ? 1 : k;
-    g.kw = k;
-    g.sh = dims == 1 ? 1 : stride;
-    g.sw = stride;
+    g.kh = dims == 1 ? 1 : kh;
+    g.kw = kw;
+    g.sh = dims == 1 ? 1 : sh;
+    g.sw = sw;
     if (is_conv(s->op) && s->padding == MF_PAD_SAME) {
         g.oh = (g.h + g.sh - 1) / g.sh;
         g.ow = (g.w + g.sw - 1) / g.sw;
@@ -397,6 +400,16 @@ static double relu_sig(ref *r, double v)
     return v > 0.0 ? v : 0.0;
 }
 
+/* A fused activation (or an activation layer): ReLU, or ReLU6 with its two kinks recorded. */
+static double act_sig(ref *r, double v, mf_activation a)
+{
+    if (a == MF_ACT_RELU) return relu_sig(r, v);
+    if (a != MF_ACT_RELU6) return v;
+    sig_push(r, v > 0.0);
+    sig_push(r, v < 6.0);
+    return v < 0.0 ? 0.0 : v > 6.0 ? 6.0 : v;
+}
+
 static void ref_conv(ref *r, const mf_layer_spec *s, const mf_shape *ins, const double *x,
                      const double *p, double *y)
 {
@@ -420,8 +433,8 @@ static void ref_conv(ref *r, const mf_layer_spec *s, const mf_shape *ins, const 
                                        p[(((size_t)ky * g.kw + kx) * g.c + ci) * cout + co];
                         }
                     }
-                    if (s->activation == MF_ACT_RELU) acc = relu_sig(r, acc);
-                    y[n * osz + ((size_t)oy * g.ow + ox) * cout + co] = acc;
+                    y[n * osz + ((size_t)oy * g.ow + ox) * cout + co] =
+                        act_sig(r, acc, s->activation);
                 }
 }
 
@@ -484,8 +497,7 @@ static void ref_forward(ref *r, const double *params, const double *state, const
                     double acc = s->use_bias ? p[isz * s->filters + o] : 0.0;
                     for (size_t j = 0; j < isz; j++)
                         acc += x0[b * isz + j] * p[j * s->filters + o];
-                    if (s->activation == MF_ACT_RELU) acc = relu_sig(r, acc);
-                    y[b * osz + o] = acc;
+                    y[b * osz + o] = act_sig(r, acc, s->activation);
                 }
             break;
         case MF_OP_MAXPOOL1D:
@@ -540,12 +552,16 @@ static void ref_forward(ref *r, const double *params, const double *state, const
             for (size_t j = 0; j < total; j++)
                 y[j] = relu_sig(r, x0[j]);
             break;
+        case MF_OP_RELU6:
+            for (size_t j = 0; j < total; j++)
+                y[j] = act_sig(r, x0[j], MF_ACT_RELU6);
+            break;
         case MF_OP_ADD:
             for (size_t j = 0; j < total; j++) {
                 double v = 0.0;
                 for (int q = 0; q < r->n_in[i]; q++)
                     v += r->act[r->in[i][q]][j];
-                y[j] = s->activation == MF_ACT_RELU ? relu_sig(r, v) : v;
+                y[j] = act_sig(r, v, s->activation);
             }
             break;
         case MF_OP_FLATTEN:
@@ -602,10 +618,12 @@ static void randomize_params(mf_model *m, mf_rng *rng)
         if (is_conv(s->op) || s->op == MF_OP_DENSE) {
             size_t cout = (size_t)s->filters;
             size_t nk = node->n_params - (s->use_bias ? cout : 0);
+            /* "pre8": 8 × identity, so that values reach past ReLU6's upper kink at 6 */
+            const double diag = !strcmp(s->name, "pre8") ? 8.0 : 1.0;
             if (!strncmp(s->name, "pre", 3))
                 for (size_t a = 0; a < nk / cout; a++)
                     for (size_t b = 0; b < cout; b++)
-                        p[a * cout + b] = (float)((a == b ? 1.0 : 0.0) + urand(rng, -0.1, 0.1));
+                        p[a * cout + b] = (float)((a == b ? diag : 0.0) + urand(rng, -0.1, 0.1));
             if (s->use_bias)
                 for (size_t b = 0; b < cout; b++)
                     p[nk + b] += (float)urand(rng, -0.2, 0.2);
@@ -919,6 +937,54 @@ static void test_conv2d(void **state)
     conv_case(2, 40, 41, 3, 4, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE, 1, 2, 40);
 }
 
+/* Rectangular kernels and strides (kernel [kh, kw], stride [sh, sw]), same and valid padding:
+ * the reference pads and strides each axis on its own. */
+static void conv_rect_case(int h, int w, int kh, int kw, int sh, int sw, mf_padding pad,
+                           mf_activation act)
+{
+    mf_model *m = model_new(3, h, w, 2);
+    add_ok(m, pre_spec(2, 2));
+    mf_layer_spec s = conv_spec(2, "op", 3, kw, sw, pad, 1, act);
+    s.kernel_h = kh, s.stride_h = sh;
+    add_ok(m, s);
+    finalize_ok(m);
+    char label[160];
+    snprintf(label, sizeof label, "conv2d %dx%dx2 f3 k[%d,%d] s[%d,%d] %s %s", h, w, kh, kw, sh, sw,
+             pad == MF_PAD_SAME ? "same" : "valid", mf_activation_name(act));
+    check_model(m, label, opts(2, 1), 1600u + (uint64_t)(kh * 41 + kw * 13 + sh * 5 + sw + pad));
+    mf_model_free(m);
+}
+
+static void test_conv2d_rectangular(void **state)
+{
+    (void)state;
+    const int k[4][2] = {{3, 1}, {1, 3}, {4, 2}, {2, 5}}, s[3][2] = {{1, 1}, {2, 1}, {1, 3}};
+    for (int ki = 0; ki < 4; ki++)
+        for (int si = 0; si < 3; si++)
+            for (int pad = 0; pad < 2; pad++)
+                conv_rect_case(5, 6, k[ki][0], k[ki][1], s[si][0], s[si][1], (mf_padding)pad,
+                               (mf_activation)((ki + si) % 2));
+    /* MLPerf's DS-CNN front: a 10 x 4 kernel, stride 2, same padding, over 39 x 13 MFCC */
+    conv_rect_case(39, 13, 10, 4, 2, 2, MF_PAD_SAME, MF_ACT_RELU);
+    /* the engine's shapes and geometry for a rectangular window */
+    mf_model *m = model_new(3, 9, 8, 2);
+    mf_layer_spec c = conv_spec(2, "c", 3, 3, 2, MF_PAD_SAME, 1, MF_ACT_NONE);
+    c.kernel_h = 5, c.stride_h = 1;
+    add_ok(m, c);
+    finalize_ok(m);
+    mf_window g;
+    mf_node_window(m, 1, &g);
+    assert_int_equal(g.kh, 5);
+    assert_int_equal(g.kw, 3);
+    assert_int_equal(g.sh, 1);
+    assert_int_equal(g.sw, 2);
+    assert_int_equal(g.oh, 9);
+    assert_int_equal(g.ow, 4);
+    assert_int_equal(g.pad_top, 2);
+    assert_int_equal(g.pad_left, 0); /* (4 - 1) * 2 + 3 - 8 = 1: 0 before, 1 after */
+    mf_model_free(m);
+}
+
 /* ---- dense ---- */
 
 static void test_dense(void **state)
@@ -959,6 +1025,22 @@ static void pool_case(mf_op op, int h, int w, int c, int kernel, int stride)
     mf_model_free(m);
 }
 
+/* A 2D pool with window [kh, kw] and stride [sh, sw] (sw 0: the default, the window). */
+static void pool_rect_case(mf_op op, int kh, int kw, int sh, int sw)
+{
+    mf_model *m = model_new(3, 6, 7, 2);
+    add_ok(m, pre_spec(2, 2));
+    mf_layer_spec s = pool_spec(op, "op", kw, sw);
+    s.kernel_h = kh, s.stride_h = sh;
+    add_ok(m, s);
+    finalize_ok(m);
+    char label[96];
+    snprintf(label, sizeof label, "%s 6x7x2 k[%d,%d] s[%d,%d]", mf_op_get(op)->name, kh, kw, sh,
+             sw);
+    check_model(m, label, opts(3, 1), 350u + (uint64_t)(op * 31 + kh * 11 + kw * 7 + sh + sw));
+    mf_model_free(m);
+}
+
 static void pool_cases(mf_op op)
 {
     for (int kernel = 2; kernel <= 3; kernel++)
@@ -966,6 +1048,12 @@ static void pool_cases(mf_op op)
             pool_case(op, 5, 7, 3, kernel, stride);
     pool_case(op, 6, 8, 2, 2, 0);
     pool_case(op, 5, 5, 2, 5, 0); /* one window covering everything */
+    if (op_dims(op) == 1) return;
+    pool_rect_case(op, 2, 1, 0, 0); /* [2, 1], stride the window */
+    pool_rect_case(op, 1, 3, 0, 0);
+    pool_rect_case(op, 3, 2, 1, 2);
+    pool_rect_case(op, 2, 3, 2, 1);
+    pool_rect_case(op, 6, 1, 0, 0); /* a whole column */
 }
 
 static void test_maxpool1d(void **state)
@@ -1232,6 +1320,56 @@ static void test_relu(void **state)
     }
 }
 
+/* ReLU6: the activation layer, and fused into conv, dense and add, behind a pointwise layer that
+ * scales the input by 8 (values from -12 to 12 cross both kinks, 0 and 6). */
+static mf_layer_spec pre8_spec(int dims, int channels)
+{
+    mf_layer_spec s = pre_spec(dims, channels);
+    snprintf(s.name, sizeof s.name, "pre8");
+    return s;
+}
+
+static void test_relu6(void **state)
+{
+    (void)state;
+    for (int dims = 0; dims <= 2; dims++) {
+        mf_model *m = dims == 0   ? model_new(1, 6, 0, 0)
+                      : dims == 1 ? model_new(2, 7, 3, 0)
+                                  : model_new(3, 5, 6, 3);
+        add_ok(m, pre8_spec(dims, dims == 0 ? 6 : 3));
+        add_ok(m, spec(MF_OP_RELU6, "op"));
+        finalize_ok(m);
+        char label[64];
+        snprintf(label, sizeof label, "relu6 rank %d", dims + 1);
+        check_model(m, label, opts(3, 1), 650u + (uint64_t)dims);
+        mf_model_free(m);
+    }
+    for (int dims = 1; dims <= 2; dims++) {
+        mf_model *m = dims == 1 ? model_new(2, 7, 3, 0) : model_new(3, 5, 6, 3);
+        add_ok(m, pre8_spec(dims, 3));
+        add_ok(m, conv_spec(dims, "op", 4, 3, 1, MF_PAD_SAME, 1, MF_ACT_RELU6));
+        finalize_ok(m);
+        check_model(m, dims == 1 ? "conv1d + relu6" : "conv2d + relu6", opts(2, 1),
+                    660u + (uint64_t)dims);
+        mf_model_free(m);
+    }
+    mf_model *m = model_new(1, 7, 0, 0);
+    add_ok(m, pre8_spec(0, 7));
+    add_ok(m, dense_spec("op", 5, 1, MF_ACT_RELU6));
+    finalize_ok(m);
+    check_model(m, "dense + relu6", opts(3, 1), 670);
+    mf_model_free(m);
+    m = model_new(2, 7, 3, 0);
+    add_ok(m, pre8_spec(1, 3));
+    add_ok(m, conv_spec(1, "a", 3, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE));
+    mf_layer_spec s = with_inputs(spec(MF_OP_ADD, "op"), "a", "pre8", (const char *)NULL);
+    s.activation = MF_ACT_RELU6;
+    add_ok(m, s);
+    finalize_ok(m);
+    check_model(m, "add + relu6", opts(3, 1), 680);
+    mf_model_free(m);
+}
+
 static void test_add(void **state)
 {
     (void)state;
@@ -1475,6 +1613,26 @@ static void test_errors(void **state)
     m = model_new(3, 5, 6, 3);
     add_ok(m, pool_spec(MF_OP_AVGPOOL2D, "pool", 6, 0));
     expect_finalize_error(m, (const char *[]){"does not fit", (const char *)NULL}, "layers[0]");
+    /* a rectangular window taller than the input: the message gives [kh, kw] */
+    m = model_new(3, 5, 6, 3);
+    mf_layer_spec tall = conv_spec(2, "tall", 4, 3, 1, MF_PAD_VALID, 1, MF_ACT_NONE);
+    tall.kernel_h = 6;
+    add_ok(m, tall);
+    expect_finalize_error(m, (const char *[]){"kernel [6, 3]", "does not fit", (const char *)NULL},
+                          "layers[0]");
+    /* a 1D layer given [height, width] */
+    m = model_new(2, 7, 3, 0);
+    mf_layer_spec flat = conv_spec(1, "flat", 4, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE);
+    flat.kernel_h = 2;
+    add_ok(m, flat);
+    expect_finalize_error(
+        m, (const char *[]){"a 1D layer takes one kernel size", "[2, 3]", (const char *)NULL},
+        "layers[0]");
+    m = model_new(2, 7, 3, 0);
+    mf_layer_spec flat_pool = pool_spec(MF_OP_MAXPOOL1D, "flat_pool", 2, 2);
+    flat_pool.stride_h = 1;
+    add_ok(m, flat_pool);
+    expect_finalize_error(m, (const char *[]){"one stride size", (const char *)NULL}, "layers[0]");
 
     /* add of two shapes: the message names both inputs */
     m = model_new(2, 7, 3, 0);
@@ -1582,6 +1740,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv1d),
         cmocka_unit_test(test_conv2d),
+        cmocka_unit_test(test_conv2d_rectangular),
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_maxpool1d),
         cmocka_unit_test(test_maxpool2d),
@@ -1593,6 +1752,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_defaults),
         cmocka_unit_test(test_batchnorm_update_state),
         cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_relu6),
         cmocka_unit_test(test_add),
         cmocka_unit_test(test_flatten),
         cmocka_unit_test(test_dropout),

@@ -43,13 +43,15 @@
 #include "mf_runtime.h"
 #include "testutil.h"
 
-#define N_RANDOM 5              /* random models (each in int8, int16 and float32) */
-#define N_CASES  (N_RANDOM + 2) /* + the huge receptive field, the pruned dense layers */
-#define N_CAL    24             /* calibration samples */
-#define N_VEC    5              /* test vectors per project */
-#define DIR_LEN  1100           /* a project folder (the test root is 1024) */
-#define PATH_LEN 1400           /* a file in it */
-#define MAX_RT   32             /* runtime sources in a project */
+#define N_RANDOM 5 /* random models (each in int8, int16 and float32) */
+#define N_CASES                                                                                    \
+    (N_RANDOM + 3)    /* + the huge receptive field, the pruned dense layers, issue 23's           \
+                       */
+#define N_CAL    24   /* calibration samples */
+#define N_VEC    5    /* test vectors per project */
+#define DIR_LEN  1100 /* a project folder (the test root is 1024) */
+#define PATH_LEN 1400 /* a file in it */
+#define MAX_RT   32   /* runtime sources in a project */
 
 /* ---- random models ---- */
 
@@ -319,6 +321,56 @@ static mf_model *pruned_dense_model(mf_error *err)
     return b.m;
 }
 
+/* A 2D layer of issue 23's kinds, its geometry given per axis (kernel [kh, kw], stride [sh, sw]).
+ */
+static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, int sw, int same,
+                     mf_activation act, mf_error *err)
+{
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, op, "x");
+    s.filters = filters;
+    s.kernel_h = kh, s.kernel = kw, s.stride_h = sh, s.stride = sw;
+    s.padding = same ? MF_PAD_SAME : MF_PAD_VALID;
+    if (mf_op_get(op)->keys & MF_KEY_ACTIVATION) s.activation = act;
+    add_layer(b, &s, b->cur, NULL, err);
+}
+
+/* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6
+ * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, conv [1, 3] /
+ * [1, 2] valid → 6×2×5, average pool [2, 1] → 3×2×5, a standalone ReLU6), flatten, dense 30 → 6
+ * + ReLU6, dense 6 → 3. */
+static mf_model *issue23_model(mf_error *err)
+{
+    mf_rng r;
+    mf_rng_seed(&r, 97);
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.r = &r;
+    b.dims = 2, b.h = 12, b.w = 13, b.c = 2;
+    mf_shape in = {3, {12, 13, 2}};
+    b.m = mf_model_new(&in, err);
+    if (!b.m) return NULL;
+    snprintf(b.cur, sizeof b.cur, "input");
+    layer_hw(&b, MF_OP_CONV2D, 4, 3, 1, 2, 1, 1, MF_ACT_RELU6, err);
+    layer_hw(&b, MF_OP_MAXPOOL2D, 0, 1, 2, 1, 2, 0, MF_ACT_NONE, err);
+    layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
+    layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
+    simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
+    simple(&b, MF_OP_FLATTEN, err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_DENSE, "x");
+    s.filters = 6;
+    s.activation = MF_ACT_RELU6;
+    add_layer(&b, &s, b.cur, NULL, err);
+    dense(&b, 3, 0, err);
+    if (b.rc || mf_model_finalize(b.m, err)) {
+        mf_model_free(b.m);
+        return NULL;
+    }
+    mf_model_init_params(b.m, 8);
+    return b.m;
+}
+
 /* ---- fixture: the models, their calibration samples and raw test vectors ---- */
 
 typedef struct mcase {
@@ -379,6 +431,7 @@ static int setup(void **state)
         mc->huge = i == N_RANDOM;
         mc->m = mc->huge            ? huge_receptive_field_model(&err)
                 : i == N_RANDOM + 1 ? pruned_dense_model(&err)
+                : i == N_RANDOM + 2 ? issue23_model(&err)
                                     : random_model(7000 + (uint64_t)i, &err);
         if (!mc->m || make_data(mc, 77 + (uint64_t)i, &err)) {
             fprintf(stderr, "test_lower setup, model %d: %s\n", i, err.message);
@@ -932,6 +985,58 @@ static void test_generated_c_equals_interpreter(void **state)
     assert_int_equal(failures, 0);
 }
 
+/* Issue 23's model lowers with its rectangular windows as given (the generated-C test above
+ * runs it in every precision): kernel, stride, padding and the fused pool per axis. */
+static void test_issue23_geometry(void **state)
+{
+    const fixture *f = *state;
+    mf_error err;
+    mf_model *folded = mf_fold_model(f->c[N_RANDOM + 2].m, &err);
+    assert_non_null(folded);
+    mf_program p;
+    mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+    assert_int_equal(mf_lower_program(NULL, folded, &lo, &p, &err), MF_OK);
+    assert_true(p.n_calls >= 3);
+    const mf_rt_geom *g = &p.calls[0].geom; /* conv [3, 1] / [2, 1] same + max pool [1, 2] */
+    assert_int_equal(p.calls[0].kind, MF_K_CONV_MAXPOOL);
+    assert_int_equal(g->kh, 3), assert_int_equal(g->kw, 1);
+    assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
+    assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 13);
+    assert_int_equal(g->pad_top, 0), assert_int_equal(g->pad_left, 0);
+    assert_int_equal(p.calls[0].pool_kh, 1), assert_int_equal(p.calls[0].pool_kw, 2);
+    assert_int_equal(p.calls[0].pool_sh, 1), assert_int_equal(p.calls[0].pool_sw, 2);
+    g = &p.calls[1].geom; /* conv [1, 3] / [1, 2] valid */
+    assert_int_equal(g->kh, 1), assert_int_equal(g->kw, 3);
+    assert_int_equal(g->sh, 1), assert_int_equal(g->sw, 2);
+    assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 2);
+    g = &p.calls[2].geom; /* average pool [2, 1] */
+    assert_int_equal(p.calls[2].kind, MF_K_AVGPOOL);
+    assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
+    assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
+    /* ReLU6: fused into the first conv (+ pool) and the dense layer, standalone after the pool */
+    assert_int_equal(p.n_calls, 6);
+    assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
+    assert_string_equal(p.calls[3].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[4].kernel, "mf_rt_dense_relu6_f32");
+    mf_program_free(&p);
+    mf_model_free(folded);
+    /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
+    mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
+    assert_non_null(q);
+    assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+    const int calls[3] = {0, 3, 4};
+    for (int k = 0; k < 3; k++) {
+        const mf_call *c = &p.calls[calls[k]];
+        const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
+        assert_int_equal(c->rq.relu, MF_RT_RELU6((int)q6));
+        assert_true(c->relu6 || c->kind == MF_K_RELU6);
+    }
+    assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
+    assert_string_equal(p.calls[4].kernel, "mf_rt_dense_relu6_s8");
+    mf_program_free(&p);
+    mf_qmodel_free(q);
+}
+
 /* ---- the plan's scratch ---- */
 
 static int overlap(size_t a, size_t na, size_t b, size_t nb)
@@ -1066,9 +1171,11 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
     for (int k = 0; k < p->n_calls; k++) {
         const mf_call *c = &p->calls[k];
         if (c->kind != MF_K_CONV && c->kind != MF_K_CONV_MAXPOOL) continue;
+        char want[48];
+        const char *r6 = c->relu6 ? "_relu6" : ""; /* a fused ReLU6: the kernel's ReLU6 form */
         if (c->sparse) { /* a pruned conv: the sparse kernels, never the 1D ones */
-            const char *want =
-                c->kind == MF_K_CONV ? "mf_rt_conv_sparse_s8" : "mf_rt_conv_sparse_maxpool_s8";
+            snprintf(want, sizeof want, "mf_rt_conv_sparse%s%s_s8",
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
             if (strcmp(c->kernel, want) || c->conv1d)
                 return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
             continue;
@@ -1078,9 +1185,8 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
         if (c->kind == MF_K_CONV_MAXPOOL)
             one_d =
                 one_d && c->pool_kh == 1 && c->pool_kw == 2 && c->pool_sh == 1 && c->pool_sw == 2;
-        const char *want =
-            one_d ? (c->kind == MF_K_CONV ? "mf_rt_conv1d_s8" : "mf_rt_conv1d_maxpool_s8")
-                  : (c->kind == MF_K_CONV ? "mf_rt_conv_s8" : "mf_rt_conv_maxpool_s8");
+        snprintf(want, sizeof want, "mf_rt_%s%s%s_s8", one_d ? "conv1d" : "conv",
+                 c->kind == MF_K_CONV ? "" : "_maxpool", r6);
         if (strcmp(c->kernel, want) || c->conv1d != one_d)
             return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
         *(one_d ? n1d : n_generic) += 1;
@@ -1158,6 +1264,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generated_c_equals_interpreter),
+        cmocka_unit_test(test_issue23_geometry),
         cmocka_unit_test(test_scratch_inside_arena_no_overlap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -128,7 +128,8 @@ static mf_model *model_1d(void)
     return m;
 }
 
-/* 2D: conv2d (valid, no bias and with fused relu), batchnorm, pools, global pools, dense. */
+/* 2D: conv2d (valid, no bias and with fused relu; a rectangular kernel and stride), batchnorm,
+ * pools (one rectangular), global pools, dense. */
 static mf_model *model_2d(void)
 {
     mf_error err;
@@ -137,22 +138,26 @@ static mf_model *model_2d(void)
     assert_non_null(m);
     mf_layer_spec s = spec(MF_OP_CONV2D, "conv_a");
     s.filters = 3;
-    s.kernel = 3;
+    s.kernel_h = 3, s.kernel = 2; /* [3, 2], stride [1, 2]: 6x4 */
+    s.stride_h = 1, s.stride = 2;
     s.use_bias = 0;
     add(m, &s);
     s = spec(MF_OP_BATCHNORM, "bn_a");
     add(m, &s);
     s = spec(MF_OP_MAXPOOL2D, "pool_a");
-    s.kernel = 2;
+    s.kernel_h = 2, s.kernel = 1; /* [2, 1]: 3x4 */
     add(m, &s);
     s = spec(MF_OP_CONV2D, "conv_b");
     s.filters = 4;
     s.kernel = 1;
     s.activation = MF_ACT_RELU;
     add(m, &s);
+    s = spec(MF_OP_RELU6, "clip");
+    add(m, &s);
     s = spec(MF_OP_GLOBAL_MAXPOOL, "gmax");
     add(m, &s);
     s = spec(MF_OP_DENSE, "logits");
+    s.activation = MF_ACT_RELU6;
     s.filters = 3;
     s.use_bias = 0;
     add(m, &s);
@@ -190,6 +195,8 @@ static void assert_same_spec(const mf_layer_spec *a, const mf_layer_spec *b, int
     assert_int_equal(a->filters, b->filters);
     assert_int_equal(a->kernel, b->kernel);
     assert_int_equal(a->stride, b->stride);
+    assert_int_equal(a->kernel_h, b->kernel_h);
+    assert_int_equal(a->stride_h, b->stride_h);
     assert_int_equal(a->padding, b->padding);
     assert_int_equal(a->use_bias, b->use_bias);
     assert_int_equal(a->activation, b->activation);

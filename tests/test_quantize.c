@@ -134,6 +134,104 @@ static void test_fold_keeps_the_function(void **state)
     free(x);
 }
 
+/* ReLU6 layers fold like ReLU: onto a conv, onto the conv before a max pool (they commute),
+ * onto an add; after an average pool one stays a layer of its own. The folded model computes the
+ * same function, and at int8 and int16 QAT's forward is the integer program (the *_relu6
+ * kernels, clamping at saturate(lround(6·2^n_out))). */
+static void test_fold_relu6(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {12, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c1");
+    s.filters = 4, s.kernel = 3, s.padding = MF_PAD_SAME;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU6, "r1");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c2");
+    s.filters = 4, s.kernel = 3, s.padding = MF_PAD_SAME;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL1D, "p");
+    s.kernel = 2;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU6, "r2");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c3");
+    s.filters = 4, s.kernel = 1;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_ADD, "a");
+    s.n_inputs = 2;
+    snprintf(s.inputs[0], MF_NAME_MAX, "c3");
+    snprintf(s.inputs[1], MF_NAME_MAX, "r2");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU6, "r3");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_AVGPOOL1D, "ap");
+    s.kernel = 2;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU6, "r4");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 9);
+    for (size_t i = 0; i < m->n_params; i++) /* large weights: outputs far past 6 */
+        m->params[i] *= 6.0f;
+    mf_model *f = mf_fold_model(m, &err);
+    assert_non_null(f);
+    for (int k = 0; k < 3; k++) {
+        const char *gone[3] = {"r1", "r2", "r3"};
+        assert_int_equal(mf_model_find(f, gone[k]), -1);
+    }
+    assert_true(mf_model_find(f, "r4") > 0);
+    assert_int_equal(f->nodes[mf_model_find(f, "c1")].spec.activation, MF_ACT_RELU6);
+    assert_int_equal(f->nodes[mf_model_find(f, "c2")].spec.activation, MF_ACT_RELU6);
+    assert_int_equal(f->nodes[mf_model_find(f, "a")].spec.activation, MF_ACT_RELU6);
+    enum { N = 24, IN = 36, OUT = 12 };
+    float *x = malloc(sizeof(float) * IN * N);
+    random_inputs(x, (size_t)IN * N, 4);
+    for (int i = 0; i < IN * N; i++)
+        x[i] *= 4.0f;
+    mf_workspace *a = mf_workspace_new(m, N, 0, &err), *b = mf_workspace_new(f, N, 0, &err);
+    const float *ya = mf_forward(a, m->params, m->state, x, N, 0, 0, 0);
+    const float *yb = mf_forward(b, f->params, f->state, x, N, 0, 0, 0);
+    int at6 = 0;
+    for (int i = 0; i < OUT * N; i++) {
+        assert_float_equal(ya[i], yb[i], 1e-5);
+        assert_true(ya[i] >= 0.0f && ya[i] <= 6.0f);
+        at6 += ya[i] == 6.0f;
+    }
+    assert_true(at6 > 0); /* the clamp is exercised */
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, bits == 8, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        float qa[OUT * N], qb[OUT];
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        assert_non_null(e);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+            for (int k = 0; k < OUT; k++) /* within a few output steps of the float model */
+                assert_float_equal(qb[k], yb[OUT * n + k], bits == 8 ? 1.0 : 0.02);
+        }
+        mf_qexec_free(e);
+        mf_qmodel_free(q);
+    }
+    free(r);
+    mf_workspace_free(a);
+    mf_workspace_free(b);
+    mf_model_free(f);
+    mf_model_free(m);
+    free(x);
+}
+
 /* A trained resnetv1_6 on UCI-HAR-shaped synthetic data, folded and calibrated. */
 typedef struct {
     mf_model *model;
@@ -849,6 +947,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_fold_keeps_the_function),
+        cmocka_unit_test(test_fold_relu6),
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),

@@ -121,10 +121,10 @@ static int bn_params(const mf_model *m, const mf_node *node, mf_param_desc out[4
 {
     (void)m;
     int ch = (int)(node->n_params / 2);
-    out[0] = (mf_param_desc){"gamma", 0, 0, {1, {ch}}};
-    out[1] = (mf_param_desc){"beta", 0, (size_t)ch, {1, {ch}}};
-    out[2] = (mf_param_desc){"moving_mean", 1, 0, {1, {ch}}};
-    out[3] = (mf_param_desc){"moving_variance", 1, (size_t)ch, {1, {ch}}};
+    out[0] = (mf_param_desc){"gamma", 0, 0, {1, {ch}}, 0};
+    out[1] = (mf_param_desc){"beta", 0, (size_t)ch, {1, {ch}}, 0};
+    out[2] = (mf_param_desc){"moving_mean", 1, 0, {1, {ch}}, 0};
+    out[3] = (mf_param_desc){"moving_variance", 1, (size_t)ch, {1, {ch}}, 0};
     return 4;
 }
 
@@ -164,4 +164,6 @@ const mf_op_info mf_op_batchnorm_info = {"batchnorm",
                                          bn_backward,
                                          NULL,
                                          bn_params,
-                                         bn_update_state};
+                                         bn_update_state,
+                                         0,
+                                         MF_ACT_NONE};

@@ -39,9 +39,11 @@ static void window_fill(const mf_model *m, const mf_node *node, int dims, int co
 {
     const mf_shape *in = mf_input_shape(m, node, 0);
     const mf_layer_spec *sp = &node->spec;
-    int stride = sp->stride > 0                                                     ? sp->stride
-                 : (node->spec.op == MF_OP_CONV1D || node->spec.op == MF_OP_CONV2D) ? 1
-                                                                                    : sp->kernel;
+    /* a conv's stride defaults to 1, a pool's to its window */
+    const int pool = node->spec.op != MF_OP_CONV1D && node->spec.op != MF_OP_CONV2D;
+    const int kh = sp->kernel_h > 0 ? sp->kernel_h : sp->kernel;
+    const int sw = sp->stride > 0 ? sp->stride : pool ? sp->kernel : 1;
+    const int sh = sp->stride_h > 0 ? sp->stride_h : sp->stride > 0 ? sp->stride : pool ? kh : 1;
     memset(g, 0, sizeof *g);
     if (dims == 1) {
         g->h = 1;
@@ -53,11 +55,11 @@ static void window_fill(const mf_model *m, const mf_node *node, int dims, int co
         g->h = in->dim[0];
         g->w = in->dim[1];
         g->cin = in->dim[2];
-        g->kh = sp->kernel;
-        g->sh = stride;
+        g->kh = kh;
+        g->sh = sh;
     }
     g->kw = sp->kernel;
-    g->sw = stride;
+    g->sw = sw;
     g->cout = cout > 0 ? cout : g->cin;
     if (sp->padding == MF_PAD_SAME) {
         g->oh = dims == 1 ? 1 : same_out(g->h, g->sh);
@@ -95,16 +97,30 @@ int mf_window_init(const mf_model *m, const mf_node *node, int dims, int cout, m
         return mf_node_fail(err, m, node, "expects a %dD input (%s), but '%s' outputs %s (rank %d)",
                             dims, dims == 1 ? "length x channels" : "height x width x channels",
                             src->spec.name, mf_shape_str(in, buf, sizeof buf), in->rank);
-    if (node->spec.kernel < 1)
-        return mf_node_fail(err, m, node, "kernel must be >= 1 (got %d)", node->spec.kernel);
-    if (node->spec.stride < 0)
-        return mf_node_fail(err, m, node, "stride must be >= 1 (got %d)", node->spec.stride);
+    const mf_layer_spec *sp = &node->spec;
+    if (sp->kernel < 1 || sp->kernel_h < 0)
+        return mf_node_fail(err, m, node, "kernel must be >= 1 (got %d)",
+                            sp->kernel < 1 ? sp->kernel : sp->kernel_h);
+    if (sp->stride < 0 || sp->stride_h < 0)
+        return mf_node_fail(err, m, node, "stride must be >= 1 (got %d)",
+                            sp->stride < 0 ? sp->stride : sp->stride_h);
+    if (dims == 1 && (sp->kernel_h > 0 || sp->stride_h > 0))
+        return mf_node_fail(
+            err, m, node, "a 1D layer takes one %s size, not [height, width] (got [%d, %d])",
+            sp->kernel_h > 0 ? "kernel" : "stride", sp->kernel_h > 0 ? sp->kernel_h : sp->stride_h,
+            sp->kernel_h > 0 ? sp->kernel : sp->stride);
     window_fill(m, node, dims, cout, g);
-    if (g->oh < 1 || g->ow < 1)
+    if (g->oh < 1 || g->ow < 1) {
+        char k[32];
+        if (g->kh != g->kw && dims == 2)
+            snprintf(k, sizeof k, "[%d, %d]", g->kh, g->kw);
+        else
+            snprintf(k, sizeof k, "%d", g->kw);
         return mf_node_fail(err, m, node,
-                            "kernel %d with padding '%s' does not fit the %s output of '%s'",
-                            node->spec.kernel, node->spec.padding == MF_PAD_SAME ? "same" : "valid",
+                            "kernel %s with padding '%s' does not fit the %s output of '%s'", k,
+                            sp->padding == MF_PAD_SAME ? "same" : "valid",
                             mf_shape_str(in, buf, sizeof buf), src->spec.name);
+    }
     return MF_OK;
 }
 
@@ -152,17 +168,62 @@ void mf_fill_bias(float *y, int rows, int cols, const float *bias)
         memcpy(y + (size_t)r * cols, bias, sizeof(float) * cols);
 }
 
-void mf_relu_inplace(float *y, size_t n)
+/* ---- activations ---- */
+
+#define ACT_NAME_(e, name) [MF_ACT_##e] = #name,
+static const char *const act_names[MF_ACT_COUNT] = {MF_ACTIVATIONS(ACT_NAME_)};
+#undef ACT_NAME_
+
+int mf_activation_lookup(const char *name, mf_activation *out)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    for (int a = 0; a < MF_ACT_COUNT; a++)
+        if (!strcmp(name, act_names[a])) {
+            if (out) *out = (mf_activation)a;
+            return 1;
+        }
+    return 0;
 }
 
-void mf_relu_mask_grad(float *restrict dy, const float *restrict y, size_t n)
+const char *mf_activation_name(mf_activation a)
+{
+    return (unsigned)a < MF_ACT_COUNT ? act_names[a] : "?";
+}
+
+const char *mf_activation_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int a = 1; a < MF_ACT_COUNT && used < size; a++) {
+        int w = snprintf(buf + used, size - used, "%s%s", a == 1 ? "" : ", ", act_names[a]);
+        if (w > 0) used += (size_t)w;
+    }
+    if (used < size) snprintf(buf + used, size - used, "%s%s", used ? " or " : "", act_names[0]);
+    return buf;
+}
+
+/* ReLU: max(v, 0); ReLU6: min(max(v, 0), 6) (Keras/TensorFlow's relu6, whose gradient is 0 at
+ * and beyond both kinks). */
+void mf_act_forward(float *y, size_t n, mf_activation a)
+{
+    if (a == MF_ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+    if (a == MF_ACT_RELU6)
+        for (size_t i = 0; i < n; i++) {
+            const float v = y[i] > 0.0f ? y[i] : 0.0f;
+            y[i] = v < 6.0f ? v : 6.0f;
+        }
+}
+
+void mf_act_backward(float *restrict dy, const float *restrict y, size_t n, mf_activation a)
 {
     /* a select, not a branch: signs are random, and this vectorises */
-    for (size_t i = 0; i < n; i++)
-        dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    if (a == MF_ACT_RELU)
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    if (a == MF_ACT_RELU6)
+        for (size_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f && y[i] < 6.0f ? dy[i] : 0.0f;
 }
 
 void mf_bias_grad(float *db, const float *dy, int rows, int cols)

@@ -114,11 +114,11 @@ static void conv_forward(const mf_layer_ctx *c)
     const size_t rows = (size_t)c->n * g.oh * g.ow;
     const float *w = c->params;
     const float *bias = c->node->spec.use_bias ? c->params + (size_t)k * cout : NULL;
-    const int relu = c->node->spec.activation == MF_ACT_RELU;
+    const mf_activation act = c->node->spec.activation;
     if (is_pointwise(&g)) {
         mf_fill_bias(c->y, (int)rows, cout, bias);
         mf_gemm_nn((int)rows, cout, k, c->x[0], w, 1.0f, c->y);
-        if (relu) mf_relu_inplace(c->y, rows * cout);
+        mf_act_forward(c->y, rows * cout, act);
         return;
     }
     const int chunk = chunk_rows(k);
@@ -129,7 +129,7 @@ static void conv_forward(const mf_layer_ctx *c)
         im2col(&g, c->x[0], r0, nr, cols);
         mf_fill_bias(y, nr, cout, bias);
         mf_gemm_nn(nr, cout, k, cols, w, 1.0f, y);
-        if (relu) mf_relu_inplace(y, (size_t)nr * cout);
+        mf_act_forward(y, (size_t)nr * cout, act);
     }
 }
 
@@ -142,7 +142,7 @@ static void conv_backward(const mf_layer_ctx *c)
     const float *w = c->params;
     float *dw = c->dparams;
     float *dy = c->dy;
-    if (c->node->spec.activation == MF_ACT_RELU) mf_relu_mask_grad(dy, c->y, rows * cout);
+    mf_act_backward(dy, c->y, rows * cout, c->node->spec.activation);
     if (c->node->spec.use_bias) mf_bias_grad(dw + (size_t)k * cout, dy, (int)rows, cout);
     if (is_pointwise(&g)) {
         mf_gemm_tn(k, cout, (int)rows, c->x[0], dy, 1.0f, dw);
@@ -189,11 +189,11 @@ static int conv_params(const mf_model *m, const mf_node *node, mf_param_desc out
     mf_window g;
     mf_window_of(m, node, &g);
     if (conv_dims(node) == 1)
-        out[0] = (mf_param_desc){"kernel", 0, 0, {3, {g.kw, g.cin, g.cout}}};
+        out[0] = (mf_param_desc){"kernel", 0, 0, {3, {g.kw, g.cin, g.cout}}, 0};
     else
-        out[0] = (mf_param_desc){"kernel", 0, 0, {4, {g.kh, g.kw, g.cin, g.cout}}};
+        out[0] = (mf_param_desc){"kernel", 0, 0, {4, {g.kh, g.kw, g.cin, g.cout}}, 0};
     if (!node->spec.use_bias) return 1;
-    out[1] = (mf_param_desc){"bias", 0, (size_t)g.kh * g.kw * g.cin * g.cout, {1, {g.cout}}};
+    out[1] = (mf_param_desc){"bias", 0, (size_t)g.kh * g.kw * g.cin * g.cout, {1, {g.cout}}, 0};
     return 2;
 }
 
@@ -202,8 +202,8 @@ static int conv_params(const mf_model *m, const mf_node *node, mf_param_desc out
      MF_KEY_ACTIVATION)
 
 const mf_op_info mf_op_conv1d_info = {
-    "conv1d",     CONV_KEYS,     1,         1,           conv_infer, conv_init,
-    conv_forward, conv_backward, conv_macs, conv_params, NULL};
+    "conv1d",      CONV_KEYS, 1,           1,    conv_infer,      conv_init,  conv_forward,
+    conv_backward, conv_macs, conv_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE};
 const mf_op_info mf_op_conv2d_info = {
-    "conv2d",     CONV_KEYS,     1,         1,           conv_infer, conv_init,
-    conv_forward, conv_backward, conv_macs, conv_params, NULL};
+    "conv2d",      CONV_KEYS, 1,           1,    conv_infer,      conv_init,  conv_forward,
+    conv_backward, conv_macs, conv_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE};

@@ -25,13 +25,13 @@ static void dense_forward(const mf_layer_ctx *c)
     const float *bias = c->node->spec.use_bias ? c->params + (size_t)in * out : NULL;
     mf_fill_bias(c->y, c->n, out, bias);
     mf_gemm_nn(c->n, out, in, c->x[0], c->params, 1.0f, c->y);
-    if (c->node->spec.activation == MF_ACT_RELU) mf_relu_inplace(c->y, (size_t)c->n * out);
+    mf_act_forward(c->y, (size_t)c->n * out, c->node->spec.activation);
 }
 
 static void dense_backward(const mf_layer_ctx *c)
 {
     int in = mf_input_shape(c->model, c->node, 0)->dim[0], out = c->node->spec.filters;
-    if (c->node->spec.activation == MF_ACT_RELU) mf_relu_mask_grad(c->dy, c->y, (size_t)c->n * out);
+    mf_act_backward(c->dy, c->y, (size_t)c->n * out, c->node->spec.activation);
     if (c->node->spec.use_bias) mf_bias_grad(c->dparams + (size_t)in * out, c->dy, c->n, out);
     mf_gemm_tn(in, out, c->n, c->x[0], c->dy, 1.0f, c->dparams);
     if (c->dx[0]) mf_gemm_nt(c->n, in, out, c->dy, c->params, 1.0f, c->dx[0]);
@@ -56,9 +56,9 @@ static uint64_t dense_macs(const mf_model *m, const mf_node *node)
 static int dense_params(const mf_model *m, const mf_node *node, mf_param_desc out[4])
 {
     int in = mf_input_shape(m, node, 0)->dim[0], units = node->spec.filters;
-    out[0] = (mf_param_desc){"kernel", 0, 0, {2, {in, units}}};
+    out[0] = (mf_param_desc){"kernel", 0, 0, {2, {in, units}}, 0};
     if (!node->spec.use_bias) return 1;
-    out[1] = (mf_param_desc){"bias", 0, (size_t)in * units, {1, {units}}};
+    out[1] = (mf_param_desc){"bias", 0, (size_t)in * units, {1, {units}}, 0};
     return 2;
 }
 
@@ -72,4 +72,6 @@ const mf_op_info mf_op_dense_info = {"dense",
                                      dense_backward,
                                      dense_macs,
                                      dense_params,
-                                     NULL};
+                                     NULL,
+                                     MF_OPF_WEIGHTED,
+                                     MF_ACT_NONE};

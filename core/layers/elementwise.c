@@ -1,6 +1,9 @@
-/* Layers that work element by element: input, relu, add (with optional fused relu), flatten
+/* Layers that work element by element: input, relu and relu6 (activation layers, which folding
+ * fuses into their producer when it can), add (with an optional fused activation), flatten
  * (shares its input's buffers: the layout does not change) and dropout (inverted, masks
  * derived from a hash so they do not depend on how the batch is split across threads). */
+#include <string.h>
+
 #include "layers.h"
 
 static int input_infer(const mf_model *m, mf_node *node, mf_error *err)
@@ -10,8 +13,8 @@ static int input_infer(const mf_model *m, mf_node *node, mf_error *err)
     return MF_OK;
 }
 
-const mf_op_info mf_op_input_info = {"input", 0,    0,    0,    input_infer, NULL,
-                                     NULL,    NULL, NULL, NULL, NULL};
+const mf_op_info mf_op_input_info = {"input", 0,    0,    0,    input_infer, NULL,       NULL,
+                                     NULL,    NULL, NULL, NULL, 0,           MF_ACT_NONE};
 
 static int same_shape_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -35,8 +38,30 @@ static void relu_backward(const mf_layer_ctx *c)
         c->dx[0][i] += c->y[i] > 0.0f ? c->dy[i] : 0.0f;
 }
 
+/* relu6: min(max(x, 0), 6), its gradient passed where 0 < y < 6 (mf_act_backward) */
+static void relu6_forward(const mf_layer_ctx *c)
+{
+    size_t n = (size_t)c->n * mf_shape_size(&c->node->out_shape);
+    memcpy(c->y, c->x[0], sizeof(float) * n);
+    mf_act_forward(c->y, n, MF_ACT_RELU6);
+}
+
+static void relu6_backward(const mf_layer_ctx *c)
+{
+    if (!c->dx[0]) return;
+    size_t n = (size_t)c->n * mf_shape_size(&c->node->out_shape);
+    mf_act_backward(c->dy, c->y, n, MF_ACT_RELU6);
+    for (size_t i = 0; i < n; i++)
+        c->dx[0][i] += c->dy[i];
+}
+
+const mf_op_info mf_op_relu6_info = {
+    "relu6", 0,    1,    1, same_shape_infer, NULL, relu6_forward, relu6_backward,
+    NULL,    NULL, NULL, 0, MF_ACT_RELU6};
+
 const mf_op_info mf_op_relu_info = {
-    "relu", 0, 1, 1, same_shape_infer, NULL, relu_forward, relu_backward, NULL, NULL, NULL};
+    "relu", 0,    1,    1, same_shape_infer, NULL, relu_forward, relu_backward,
+    NULL,   NULL, NULL, 0, MF_ACT_RELU};
 
 static int add_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -64,13 +89,13 @@ static void add_forward(const mf_layer_ctx *c)
     for (int k = 2; k < c->node->n_inputs; k++)
         for (size_t i = 0; i < n; i++)
             c->y[i] += c->x[k][i];
-    if (c->node->spec.activation == MF_ACT_RELU) mf_relu_inplace(c->y, n);
+    mf_act_forward(c->y, n, c->node->spec.activation);
 }
 
 static void add_backward(const mf_layer_ctx *c)
 {
     size_t n = (size_t)c->n * mf_shape_size(&c->node->out_shape);
-    if (c->node->spec.activation == MF_ACT_RELU) mf_relu_mask_grad(c->dy, c->y, n);
+    mf_act_backward(c->dy, c->y, n, c->node->spec.activation);
     for (int k = 0; k < c->node->n_inputs; k++) {
         float *dx = c->dx[k];
         if (!dx) continue;
@@ -81,7 +106,8 @@ static void add_backward(const mf_layer_ctx *c)
 
 const mf_op_info mf_op_add_info = {
     "add",       MF_KEY_ACTIVATION, 2,    MF_MAX_INPUTS, add_infer, NULL,
-    add_forward, add_backward,      NULL, NULL,          NULL};
+    add_forward, add_backward,      NULL, NULL,          NULL,      0,
+    MF_ACT_NONE};
 
 static int flatten_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -97,8 +123,8 @@ static void nothing(const mf_layer_ctx *c)
     (void)c; /* flatten: the workspace aliases output and gradient to the input's */
 }
 
-const mf_op_info mf_op_flatten_info = {"flatten", 0,       1,    1,    flatten_infer, NULL,
-                                       nothing,   nothing, NULL, NULL, NULL};
+const mf_op_info mf_op_flatten_info = {
+    "flatten", 0, 1, 1, flatten_infer, NULL, nothing, nothing, NULL, NULL, NULL, 0, MF_ACT_NONE};
 
 static int dropout_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -143,5 +169,5 @@ static void dropout_backward(const mf_layer_ctx *c)
 }
 
 const mf_op_info mf_op_dropout_info = {
-    "dropout",       MF_KEY_RATE,      1,    1,    dropout_infer, NULL,
-    dropout_forward, dropout_backward, NULL, NULL, NULL};
+    "dropout", MF_KEY_RATE, 1,    1, dropout_infer, NULL, dropout_forward, dropout_backward,
+    NULL,      NULL,        NULL, 0, MF_ACT_NONE};

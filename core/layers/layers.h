@@ -5,14 +5,9 @@
 #include "mf_core.h"
 
 extern const mf_op_info mf_op_input_info;
-extern const mf_op_info mf_op_conv1d_info, mf_op_conv2d_info, mf_op_dense_info;
-extern const mf_op_info mf_op_maxpool1d_info, mf_op_maxpool2d_info;
-extern const mf_op_info mf_op_avgpool1d_info, mf_op_avgpool2d_info;
-extern const mf_op_info mf_op_global_maxpool_info, mf_op_global_avgpool_info;
-extern const mf_op_info mf_op_batchnorm_info, mf_op_relu_info, mf_op_add_info;
-extern const mf_op_info mf_op_flatten_info, mf_op_dropout_info;
-
-
+#define OP_INFO_DECL_(e, name) extern const mf_op_info mf_op_##name##_info;
+MF_OPS(OP_INFO_DECL_)
+#undef OP_INFO_DECL_
 
 /* Fills g from the input shape and the node's kernel/stride/padding; returns MF_ERR with a
  * message naming the layer (and its input) if the window does not fit. dims = 1 or 2. */
@@ -35,9 +30,10 @@ void mf_gemm_nt(int m, int n, int k, const float *a, const float *b, float beta,
 
 /* y[r][j] = bias[j] (or 0) for r in [0, rows). */
 void mf_fill_bias(float *y, int rows, int cols, const float *bias);
-void mf_relu_inplace(float *y, size_t n);
-/* dy[i] = 0 where y[i] <= 0 (the backward of a fused ReLU). */
-void mf_relu_mask_grad(float *dy, const float *y, size_t n);
+/* A fused activation (mf_ops.h) applied in place to y, and its backward: dy scaled by the
+ * activation's derivative, read from its output y (dy[i] = 0 where the activation is flat). */
+void mf_act_forward(float *y, size_t n, mf_activation a);
+void mf_act_backward(float *dy, const float *y, size_t n, mf_activation a);
 /* db[j] += sum over rows of dy[r][j]. */
 void mf_bias_grad(float *db, const float *dy, int rows, int cols);
 

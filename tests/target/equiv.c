@@ -208,6 +208,8 @@ static long eq_cmpf(const float *a, const float *b, size_t n)
     return -1;
 }
 
+static void eq_clamp8(int8_t *p, size_t n, int q6);
+
 /* ---- placement of an n-element input inside a buffer of cap elements ---- */
 static size_t eq_place(eq_state *st, size_t n, size_t cap)
 {
@@ -476,6 +478,30 @@ static void eq_conv_sparse_s8(eq_state *st, const mf_rt_geom *g0, int pkh, int p
     if (covered) mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8b, NULL);
     d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_sparse_maxpool_s8", &g, NULL, d);
+    /* their ReLU6 forms (relu6.c): the reference without activation, clamped to [0, q6] */
+    mf_rt_requant r6 = *rq, r0 = *rq;
+    const int q6 = eq_int(st, 0, 127);
+    r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+    for (int pooled = 0; pooled < 2; pooled++) {
+        const size_t n = eq_nout(pooled ? &p : &g);
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        if (pooled)
+            mf_rt_conv_sparse_maxpool_relu6_s8(&g, pkh, pkw, psh, psw, x, eq_sparse_idx,
+                                               eq_sparse_w, bias, &r6, eq_o8a, scratch);
+        else
+            mf_rt_conv_sparse_relu6_s8(&g, x, eq_sparse_idx, eq_sparse_w, bias, &r6, eq_o8a,
+                                       scratch);
+        if (covered && pooled)
+            mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x, w, bias, &r0, eq_o8b, NULL);
+        else if (covered)
+            mf_rt_conv_s8_ref(&g, x, w, bias, &r0, eq_o8b, NULL);
+        if (covered) eq_clamp8(eq_o8b, n, q6);
+        d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+        if (d >= 0)
+            eq_fail(st, pooled ? "conv_sparse_maxpool_relu6_s8" : "conv_sparse_relu6_s8", &g, NULL,
+                    d);
+    }
 }
 
 static void eq_conv_s8(eq_state *st)
@@ -1124,6 +1150,177 @@ static void eq_extreme_eltwise(eq_state *st)
     }
 }
 
+/* ---- ReLU6 (relu6.c) ----
+ * Every *_relu6 kernel (the layer's kernel with a plain ReLU, then its clamp; on the target the
+ * optimized paths) against the references without an activation, clamped here to [0, q6]; float:
+ * the references with their ReLU, clamped to 6. q6 from 0 to the type's largest value. */
+static void eq_clamp8(int8_t *p, size_t n, int q6)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (int8_t)(p[i] < 0 ? 0 : p[i] > q6 ? q6 : p[i]);
+}
+
+static void eq_clamp16(int16_t *p, size_t n, int q6)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (int16_t)(p[i] < 0 ? 0 : p[i] > q6 ? q6 : p[i]);
+}
+
+static void eq_copy8(int8_t *d, const int8_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
+static void eq_copy16(int16_t *d, const int16_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = s[i];
+}
+
+static void eq_clampf(float *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = p[i] > 6.0f ? 6.0f : p[i];
+}
+
+static void eq_relu6(eq_state *st)
+{
+    mf_rt_geom g = eq_geom(st, 0);
+    const size_t nx = eq_nin(&g), nw = eq_nw(&g), ny = eq_nout(&g);
+    int pkh, pkw, psh, psw;
+    eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    const mf_rt_geom p = eq_pool_geom(&g, pkh, pkw, psh, psw);
+    const size_t np = eq_nout(&p);
+    const int n_in = eq_int(st, 1, 250), n_out = eq_int(st, 1, 9);
+    const size_t n = (size_t)eq_int(st, 0, 1300);
+    const int la = eq_int(st, 0, 3), lb = eq_int(st, 0, 3);
+    long d;
+    char what[24] = "q6 ";
+    /* inputs and weights for every kernel of the case (conv, dense, add) */
+    size_t sx = nx > n ? nx : n, sw = (size_t)n_in * (size_t)n_out;
+    sx = sx > (size_t)n_in ? sx : (size_t)n_in;
+    sw = sw > nw ? sw : nw;
+    /* int8 */
+    int8_t *x8 = eq_x8 + eq_place(st, sx, EQ_IN + 4);
+    int8_t *w8 = eq_w8 + eq_place(st, sw, EQ_W + 4);
+    eq_fill8(st, x8, sx);
+    eq_fill8(st, w8, sw);
+    eq_fill8(st, eq_t8, n);
+    for (int c = 0; c < 16; c++)
+        eq_bias8[c] = eq_int(st, -65536, 65536);
+    mf_rt_requant rq = eq_rq(st, 16, -3, 12), r0 = rq;
+    const int q8 = eq_pct(st, 20) ? eq_int(st, 0, 3) : eq_int(st, 0, 127);
+    rq.relu = MF_RT_RELU6(q8), r0.relu = 0;
+    what[3] = (char)('0' + q8 / 100), what[4] = (char)('0' + q8 / 10 % 10);
+    what[5] = (char)('0' + q8 % 10), what[6] = 0;
+    void *scratch = eq_scratch(mf_rt_conv_s8_scratch_bytes(&g));
+#define EQ_R6(kernel, call, call_ref, out, ref, count, clamp, cmp)                                 \
+    do {                                                                                           \
+        memset(out, 0x5A, sizeof out);                                                             \
+        memset(ref, 0x5A, sizeof ref);                                                             \
+        call;                                                                                      \
+        call_ref;                                                                                  \
+        clamp;                                                                                     \
+        if ((d = cmp(out, ref, (count) + EQ_CANARY)) >= 0) eq_fail(st, kernel, &g, what, d);       \
+    } while (0)
+    EQ_R6("conv_relu6_s8", mf_rt_conv_relu6_s8(&g, x8, w8, eq_bias8, &rq, eq_o8a, scratch),
+          mf_rt_conv_s8_ref(&g, x8, w8, eq_bias8, &r0, eq_o8b, scratch), eq_o8a, eq_o8b, ny,
+          eq_clamp8(eq_o8b, ny, q8), eq_cmp8);
+    EQ_R6(
+        "conv_maxpool_relu6_s8",
+        mf_rt_conv_maxpool_relu6_s8(&g, pkh, pkw, psh, psw, x8, w8, eq_bias8, &rq, eq_o8a, scratch),
+        mf_rt_conv_maxpool_s8_ref(&g, pkh, pkw, psh, psw, x8, w8, eq_bias8, &r0, eq_o8b, scratch),
+        eq_o8a, eq_o8b, np, eq_clamp8(eq_o8b, np, q8), eq_cmp8);
+    if (mf_rt_conv1d_s8_covers(&g, 1, 1, 1, 1)) {
+        EQ_R6("conv1d_relu6_s8", mf_rt_conv1d_relu6_s8(&g, x8, w8, eq_bias8, &rq, eq_o8a, scratch),
+              mf_rt_conv_s8_ref(&g, x8, w8, eq_bias8, &r0, eq_o8b, scratch), eq_o8a, eq_o8b, ny,
+              eq_clamp8(eq_o8b, ny, q8), eq_cmp8);
+        if (g.ow >= 2) {
+            const mf_rt_geom p2 = eq_pool_geom(&g, 1, 2, 1, 2);
+            EQ_R6("conv1d_maxpool_relu6_s8",
+                  mf_rt_conv1d_maxpool_relu6_s8(&g, 1, 2, 1, 2, x8, w8, eq_bias8, &rq, eq_o8a,
+                                                scratch),
+                  mf_rt_conv_maxpool_s8_ref(&g, 1, 2, 1, 2, x8, w8, eq_bias8, &r0, eq_o8b, scratch),
+                  eq_o8a, eq_o8b, eq_nout(&p2), eq_clamp8(eq_o8b, eq_nout(&p2), q8), eq_cmp8);
+        }
+    }
+    EQ_R6("dense_relu6_s8",
+          mf_rt_dense_relu6_s8(n_in, n_out, x8, w8, eq_bias8, &rq, eq_o8a,
+                               eq_scratch(mf_rt_dense_s8_scratch_bytes(n_in, n_out))),
+          mf_rt_dense_s8_ref(n_in, n_out, x8, w8, eq_bias8, &r0, eq_o8b, NULL), eq_o8a, eq_o8b,
+          (size_t)n_out, eq_clamp8(eq_o8b, (size_t)n_out, q8), eq_cmp8);
+    if (mf_rt_dense_sparse_s8_encode(n_in, n_out, w8, NULL, NULL) <= EQ_SPARSE_W &&
+        mf_rt_dense_sparse_s8_encode(n_in, n_out, w8, eq_sparse_delta, eq_sparse_w) <= EQ_SPARSE_W)
+        EQ_R6("dense_sparse_relu6_s8",
+              mf_rt_dense_sparse_relu6_s8(n_in, n_out, x8, eq_sparse_delta, eq_sparse_w, eq_bias8,
+                                          &rq, eq_o8a),
+              mf_rt_dense_s8_ref(n_in, n_out, x8, w8, eq_bias8, &r0, eq_o8b, NULL), eq_o8a, eq_o8b,
+              (size_t)n_out, eq_clamp8(eq_o8b, (size_t)n_out, q8), eq_cmp8);
+    rq.shifts = r0.shifts = NULL;
+    EQ_R6("add_relu6_s8", mf_rt_add_relu6_s8(n, x8, la, eq_t8, lb, &rq, eq_o8a),
+          mf_rt_add_s8_ref(n, x8, la, eq_t8, lb, &r0, eq_o8b), eq_o8a, eq_o8b, n,
+          eq_clamp8(eq_o8b, n, q8), eq_cmp8);
+    EQ_R6("relu6_s8", mf_rt_relu6_s8(n, x8, &rq, eq_o8a), eq_copy8(eq_o8b, x8, n), eq_o8a, eq_o8b,
+          n, eq_clamp8(eq_o8b, n, q8), eq_cmp8);
+    /* int16 */
+    int16_t *x16 = eq_x16 + eq_place(st, sx, EQ_IN + 4);
+    int16_t *w16 = eq_w16 + eq_place(st, sw, EQ_W + 4);
+    eq_fill16(st, x16, sx);
+    eq_fill16(st, w16, sw);
+    eq_fill16(st, eq_t16, n);
+    for (int c = 0; c < 16; c++)
+        eq_bias16[c] = (int64_t)eq_int(st, INT32_MIN, INT32_MAX) * 64;
+    rq = eq_rq(st, 16, 10, 30), r0 = rq;
+    const int q16 = eq_pct(st, 20) ? eq_int(st, 0, 3) : eq_int(st, 0, 32767);
+    rq.relu = MF_RT_RELU6(q16), r0.relu = 0;
+    scratch = eq_scratch(mf_rt_conv_s16_scratch_bytes(&g));
+    EQ_R6("conv_relu6_s16", mf_rt_conv_relu6_s16(&g, x16, w16, eq_bias16, &rq, eq_o16a, scratch),
+          mf_rt_conv_s16_ref(&g, x16, w16, eq_bias16, &r0, eq_o16b, scratch), eq_o16a, eq_o16b, ny,
+          eq_clamp16(eq_o16b, ny, q16), eq_cmp16);
+    EQ_R6("conv_maxpool_relu6_s16",
+          mf_rt_conv_maxpool_relu6_s16(&g, pkh, pkw, psh, psw, x16, w16, eq_bias16, &rq, eq_o16a,
+                                       scratch),
+          mf_rt_conv_maxpool_s16_ref(&g, pkh, pkw, psh, psw, x16, w16, eq_bias16, &r0, eq_o16b,
+                                     scratch),
+          eq_o16a, eq_o16b, np, eq_clamp16(eq_o16b, np, q16), eq_cmp16);
+    EQ_R6("dense_relu6_s16", mf_rt_dense_relu6_s16(n_in, n_out, x16, w16, eq_bias16, &rq, eq_o16a),
+          mf_rt_dense_s16_ref(n_in, n_out, x16, w16, eq_bias16, &r0, eq_o16b), eq_o16a, eq_o16b,
+          (size_t)n_out, eq_clamp16(eq_o16b, (size_t)n_out, q16), eq_cmp16);
+    rq.shifts = r0.shifts = NULL;
+    EQ_R6("add_relu6_s16", mf_rt_add_relu6_s16(n, x16, la, eq_t16, lb, &rq, eq_o16a),
+          mf_rt_add_s16_ref(n, x16, la, eq_t16, lb, &r0, eq_o16b), eq_o16a, eq_o16b, n,
+          eq_clamp16(eq_o16b, n, q16), eq_cmp16);
+    EQ_R6("relu6_s16", mf_rt_relu6_s16(n, x16, &rq, eq_o16a), eq_copy16(eq_o16b, x16, n), eq_o16a,
+          eq_o16b, n, eq_clamp16(eq_o16b, n, q16), eq_cmp16);
+    /* float: values up to ±8, so that sums pass 6 */
+    float *xf = eq_xf + eq_place(st, sx, EQ_IN + 4);
+    float *wf = eq_wf + eq_place(st, sw, EQ_W + 4);
+    const int specials = eq_pct(st, 20);
+    eq_fillf(st, xf, sx, specials);
+    eq_fillf(st, wf, sw, specials);
+    eq_fillf(st, eq_tf, n, specials);
+    eq_fillf(st, eq_biasf, 16, specials);
+    for (size_t i = 0; i < sx; i++)
+        xf[i] *= 8.0f;
+    EQ_R6("conv_relu6_f32", mf_rt_conv_relu6_f32(&g, xf, wf, eq_biasf, 0, eq_of1),
+          mf_rt_conv_f32_ref(&g, xf, wf, eq_biasf, 1, eq_of2), eq_of1, eq_of2, ny,
+          eq_clampf(eq_of2, ny), eq_cmpf);
+    EQ_R6("conv_maxpool_relu6_f32",
+          mf_rt_conv_maxpool_relu6_f32(&g, pkh, pkw, psh, psw, xf, wf, eq_biasf, 0, eq_of1),
+          mf_rt_conv_maxpool_f32_ref(&g, pkh, pkw, psh, psw, xf, wf, eq_biasf, 1, eq_of2), eq_of1,
+          eq_of2, np, eq_clampf(eq_of2, np), eq_cmpf);
+    EQ_R6("dense_relu6_f32", mf_rt_dense_relu6_f32(n_in, n_out, xf, wf, eq_biasf, 0, eq_of1),
+          mf_rt_dense_f32_ref(n_in, n_out, xf, wf, eq_biasf, 1, eq_of2), eq_of1, eq_of2,
+          (size_t)n_out, eq_clampf(eq_of2, (size_t)n_out), eq_cmpf);
+    EQ_R6("add_relu6_f32", mf_rt_add_relu6_f32(n, xf, eq_tf, 0, eq_of1),
+          mf_rt_add_f32_ref(n, xf, eq_tf, 1, eq_of2), eq_of1, eq_of2, n, eq_clampf(eq_of2, n),
+          eq_cmpf);
+    EQ_R6("relu6_f32", mf_rt_relu6_f32(n, xf, eq_of1), mf_rt_relu_f32_ref(n, xf, eq_of2), eq_of1,
+          eq_of2, n, eq_clampf(eq_of2, n), eq_cmpf);
+#undef EQ_R6
+}
+
 static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
 {
     eq_state st = {seed, 0, 0, 0, log};
@@ -1139,6 +1336,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         eq_pools(&st);
         eq_eltwise(&st);
         eq_input(&st);
+        eq_relu6(&st);
     }
     return st.fails;
 }
