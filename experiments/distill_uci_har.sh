@@ -2,10 +2,12 @@
 # Issue 24, UCI-HAR: a ResNetv1-6 width-8 student (configs/uci_har_resnet_w8_distill.yaml) with
 # and without distillation from the width-32 teacher (configs/uci_har_resnet_w32.yaml), seeds
 # 1-5; float32 test accuracy (history.csv) and int8 accuracy on target, whole test split in QEMU
-# (firmware/report.json). Resumable: a run whose report.json exists is not run again.
+# (firmware/report.json); then the same models quantized with MSE ranges (deploy --range mse,
+# firmware_mse/report.json), which keep int8 closer to float32 (README, "Quantization").
+# Resumable: a run or deploy whose report.json exists is not run again.
 # Usage (from the repository root, after building): bash experiments/distill_uci_har.sh [RUNS]
-# Writes experiments/results/distill_uci_har.csv and prints the summary
-# (experiments/summarize_pairs.awk: means, standard errors, the gain).
+# Writes experiments/results/distill_uci_har.csv (max ranges) and distill_uci_har_mse.csv and
+# prints their summaries (experiments/summarize_pairs.awk: means, standard errors, the gain).
 set -euo pipefail
 runs=${1:-runs/distill_uci_har}
 mcuforge=./build/mcuforge
@@ -25,15 +27,28 @@ for seed in 1 2 3 4 5; do
       train.output="$dir/model.h5" train.progress=lines
   done
 done
-echo "seed,distill,float_accuracy,int8_target_accuracy" > "$out.tmp"
 for seed in 1 2 3 4 5; do
   for kd in 0 1; do
     dir=$runs/w8_kd${kd}_s$seed
-    float=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_accuracy") c = i }
-                     NR > 1 { v = $c } END { print v }' "$dir/history.csv")
-    int8=$(sed -n 's/^  "accuracy": \([0-9.]*\),$/\1/p' "$dir/firmware/report.json")
-    echo "$seed,$kd,$float,$int8" >> "$out.tmp"
+    [ -f "$dir/firmware_mse/report.json" ] && continue
+    "$mcuforge" deploy "$dir/model.h5" --precision int8 --range mse --out "$dir/firmware_mse" \
+      --force --run --all-test
   done
 done
-mv "$out.tmp" "$out"
-awk -f experiments/summarize_pairs.awk "$out"
+for firmware in firmware firmware_mse; do
+  csv=$out
+  [ "$firmware" = firmware_mse ] && csv=${out%.csv}_mse.csv
+  echo "seed,distill,float_accuracy,int8_target_accuracy" > "$csv.tmp"
+  for seed in 1 2 3 4 5; do
+    for kd in 0 1; do
+      dir=$runs/w8_kd${kd}_s$seed
+      float=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_accuracy") c = i }
+                       NR > 1 { v = $c } END { print v }' "$dir/history.csv")
+      int8=$(sed -n 's/^  "accuracy": \([0-9.]*\),$/\1/p' "$dir/$firmware/report.json")
+      echo "$seed,$kd,$float,$int8" >> "$csv.tmp"
+    done
+  done
+  mv "$csv.tmp" "$csv"
+  echo "$firmware ($csv):"
+  awk -f experiments/summarize_pairs.awk "$csv"
+done
