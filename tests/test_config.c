@@ -1128,7 +1128,7 @@ static void test_error_dataset_fields(void **state)
         {DS("fsdd", "  mfcc: 5\n"), NULL, "expected a mapping, found '5'", 3, 9, "dataset.mfcc"},
         {DS("fsdd", "  mfcc:\n    frame: 20\n"), NULL,
          "unknown key 'frame' in dataset.mfcc (expected one of: frame_ms, shift_ms, filters, "
-         "coefficients, frames, preemphasis, fft_size)",
+         "coefficients, frames, preemphasis, fft_size, layout)",
          4, 5, "dataset.mfcc.frame"},
         {DS("fsdd", "  mfcc:\n    frame_ms: 0\n"), NULL, "must be > 0, found 0", 4, 15,
          "dataset.mfcc.frame_ms"},
