@@ -66,6 +66,89 @@ MF_RT_INLINE int8_t dw_rq(int32_t a, int s, int fast, int relu, int rounding)
     return mf_rt_requant_s32(a, s, relu, rounding);
 }
 
+/* The sums of one quad over `rows` ≥ 1 rows of `cols` ≥ 1 taps inside the input: x the first
+ * tap's input word (channels c..c+3), w its two weight words (a row's taps 2 words apart, the
+ * next row's first `wskip` bytes past the word after the last tap's), `row` bytes between input
+ * rows, acc[4] in and out. The field offsets (0 to 28) are the assembly's. */
+typedef struct {
+    const int8_t *x;
+    const uint32_t *w;
+    int cin, rows, row, wskip;
+    int32_t *acc;
+    int cols;
+} dw_rows_job;
+
+/* Any number of columns, in C: the host's model of the assembly below, and on the M4 the rows of
+ * 1 or of more than 3 taps. */
+MF_RT_NOINLINE void dw_rows_c(const dw_rows_job *j)
+{
+    int32_t a0 = j->acc[0], a1 = j->acc[1], a2 = j->acc[2], a3 = j->acc[3];
+    const int8_t *x = j->x;
+    const uint32_t *w = j->w;
+    const int cin = j->cin, cols = j->cols, skip = j->wskip / 4;
+    for (int r = 0; r < j->rows; r++, x += j->row, w += skip) {
+        const int8_t *xt = x;
+        for (int k = 0; k < cols; k++, xt += cin, w += 2)
+            DW_TAP(xt, w);
+    }
+    j->acc[0] = a0, j->acc[1] = a1, j->acc[2] = a2, j->acc[3] = a3;
+}
+
+#if defined(MF_RT_EMULATE_DSP)
+#define dw_rows(j) dw_rows_c(j)
+#else
+/* Rows of 3 and of 2 taps in assembly (3×3 kernels inside the input and at its left and right
+ * edges): per tap one LDR of the input word (unaligned allowed), one LDRD of its weights, two
+ * SXTB16 and four SMLAxy into the 4 accumulators (r4-r7), 8 instructions for 4 MACs, and 4 per
+ * row; every register in use (the acc pointer waits on the stack). */
+#define DW_TAP_ASM(addr)                                                                           \
+    "ldr r8, " addr "\n\t"                                                                         \
+    "ldrd r10, r11, [r1], #8\n\t"                                                                  \
+    "sxtb16 r9, r8, ror #8\n\t"                                                                    \
+    "sxtb16 r8, r8\n\t"                                                                            \
+    "smlabb r4, r8, r10, r4\n\t"                                                                   \
+    "smlatt r6, r8, r10, r6\n\t"                                                                   \
+    "smlabb r5, r9, r11, r5\n\t"                                                                   \
+    "smlatt r7, r9, r11, r7\n\t"
+#define DW_ROWS_ASM(taps)                                                                          \
+    __asm__ volatile("push {r4-r11, lr}\n\t"                                                       \
+                     "ldr r12, [r0, #24]\n\t" /* acc */                                            \
+                     "sub sp, sp, #8\n\t"                                                          \
+                     "str r12, [sp]\n\t"                                                           \
+                     "ldm r12, {r4-r7}\n\t"                                                        \
+                     "ldrd r12, lr, [r0, #16]\n\t" /* row, wskip */                                \
+                     "ldrd r2, r3, [r0, #8]\n\t"   /* cin, rows */                                 \
+                     "ldrd r0, r1, [r0]\n\t"       /* x, w */                                      \
+                     "0:\n\t" taps "add r0, r0, r12\n\t"                                           \
+                     "add r1, r1, lr\n\t"                                                          \
+                     "subs r3, r3, #1\n\t"                                                         \
+                     "bne 0b\n\t"                                                                  \
+                     "ldr r12, [sp]\n\t"                                                           \
+                     "stm r12, {r4-r7}\n\t"                                                        \
+                     "add sp, sp, #8\n\t"                                                          \
+                     "pop {r4-r11, pc}\n\t")
+
+__attribute__((naked, noinline)) static void dw_rows3(MF_RT_UNUSED const dw_rows_job *j)
+{
+    DW_ROWS_ASM(DW_TAP_ASM("[r0]") DW_TAP_ASM("[r0, r2]") DW_TAP_ASM("[r0, r2, lsl #1]"));
+}
+
+__attribute__((naked, noinline)) static void dw_rows2(MF_RT_UNUSED const dw_rows_job *j)
+{
+    DW_ROWS_ASM(DW_TAP_ASM("[r0]") DW_TAP_ASM("[r0, r2]"));
+}
+
+MF_RT_INLINE void dw_rows(const dw_rows_job *j)
+{
+    if (j->cols == 3)
+        dw_rows3(j);
+    else if (j->cols == 2)
+        dw_rows2(j);
+    else
+        dw_rows_c(j);
+}
+#endif
+
 /* The quads of one output position whose window has `rows` ≥ 1 rows of `cols` ≥ 1 taps inside
  * the input: x the first tap's input word of channels 0..3, w its weights (rows kw taps apart,
  * quads 2K words apart). */
@@ -80,57 +163,32 @@ typedef struct {
     int8_t *o;
 } dw_quads_job;
 
-/* Every quad of the position: its taps (rows of 3 unrolled: 3×3 and 1×3 kernels inside the
- * input), then its 4 requantizations. Out of line, the accumulators, pointers and counts in
- * registers; the requantization's fields in locals (the int8 stores could alias anything). */
+/* Every quad of the position: its taps (dw_rows), then its 4 requantizations, the
+ * requantization's fields in locals (the int8 stores could alias anything). */
 MF_RT_NOINLINE void dw_quads(const dw_quads_job *j)
 {
-    const int8_t *x0 = j->x;
-    const uint32_t *w0 = j->w;
-    const ptrdiff_t row = j->row, cin = j->cin, c2 = 2 * (ptrdiff_t)j->cin;
-    const int rows = j->rows, cols = j->cols, wrow = 2 * j->kw, wquad = 2 * j->K;
     const int fast = j->fast, relu = j->rq->relu, rounding = j->rq->rounding, shift = j->rq->shift;
     const int8_t *shifts = j->rq->shifts;
     const int32_t *start = j->start;
+    const int wquad = 2 * j->K;
     int8_t *o = j->o;
-    for (int q = 0; q < j->quads; q++, x0 += 4, w0 += wquad, start += 4, o += 4) {
-        int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
-        const int8_t *x = x0;
-        const uint32_t *w = w0;
-        int r = rows;
-        if (cols == 3) {
-            do {
-                DW_TAP(x, w);
-                DW_TAP(x + cin, w + 2);
-                DW_TAP(x + c2, w + 4);
-                x += row, w += wrow;
-            } while (--r);
-        } else {
-            do {
-                const int8_t *xt = x;
-                const uint32_t *wt = w;
-                int k = cols;
-                do {
-                    DW_TAP(xt, wt);
-                    xt += cin, wt += 2;
-                } while (--k);
-                x += row, w += wrow;
-            } while (--r);
-        }
+    int32_t a[4];
+    dw_rows_job r = {j->x, j->w, j->cin, j->rows, (int)j->row, 8 * (j->kw - j->cols), a, j->cols};
+    for (int q = 0; q < j->quads; q++, r.x += 4, r.w += wquad, start += 4, o += 4) {
+        a[0] = start[0], a[1] = start[1], a[2] = start[2], a[3] = start[3];
+        dw_rows(&r);
         if (fast && !shifts) { /* one shift: the usual case */
             if (relu)
-                o[0] = (int8_t)mf_usat7(a0 >> shift), o[1] = (int8_t)mf_usat7(a1 >> shift),
-                o[2] = (int8_t)mf_usat7(a2 >> shift), o[3] = (int8_t)mf_usat7(a3 >> shift);
+                o[0] = (int8_t)mf_usat7(a[0] >> shift), o[1] = (int8_t)mf_usat7(a[1] >> shift),
+                o[2] = (int8_t)mf_usat7(a[2] >> shift), o[3] = (int8_t)mf_usat7(a[3] >> shift);
             else
-                o[0] = (int8_t)mf_ssat8(a0 >> shift), o[1] = (int8_t)mf_ssat8(a1 >> shift),
-                o[2] = (int8_t)mf_ssat8(a2 >> shift), o[3] = (int8_t)mf_ssat8(a3 >> shift);
+                o[0] = (int8_t)mf_ssat8(a[0] >> shift), o[1] = (int8_t)mf_ssat8(a[1] >> shift),
+                o[2] = (int8_t)mf_ssat8(a[2] >> shift), o[3] = (int8_t)mf_ssat8(a[3] >> shift);
             continue;
         }
         const int c = 4 * q;
-        o[0] = dw_rq(a0, shifts ? shifts[c] : shift, fast, relu, rounding);
-        o[1] = dw_rq(a1, shifts ? shifts[c + 1] : shift, fast, relu, rounding);
-        o[2] = dw_rq(a2, shifts ? shifts[c + 2] : shift, fast, relu, rounding);
-        o[3] = dw_rq(a3, shifts ? shifts[c + 3] : shift, fast, relu, rounding);
+        for (int e = 0; e < 4; e++)
+            o[e] = dw_rq(a[e], shifts ? shifts[c + e] : shift, fast, relu, rounding);
     }
 }
 
