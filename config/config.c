@@ -46,6 +46,9 @@ const cyaml_schema_value_t mf_size_entry = {CYAML_VALUE_INT(CYAML_FLAG_DEFAULT, 
 static const cyaml_strval_t normalize_names[] = {
     {"none", MF_NORM_NONE}, {"element", MF_NORM_ELEMENT}, {"channel", MF_NORM_CHANNEL}};
 
+static const cyaml_strval_t mfcc_layout_names[] = {{"sequence", MF_MFCC_SEQUENCE},
+                                                   {"image", MF_MFCC_IMAGE}};
+
 static const cyaml_schema_field_t mfcc_fields[] = {
     CYAML_FIELD_FLOAT("frame_ms", OPT, mf_mfcc_config, frame_ms),
     CYAML_FIELD_FLOAT("shift_ms", OPT, mf_mfcc_config, shift_ms),
@@ -54,6 +57,8 @@ static const cyaml_schema_field_t mfcc_fields[] = {
     CYAML_FIELD_INT("frames", OPT, mf_mfcc_config, frames),
     CYAML_FIELD_FLOAT("preemphasis", OPT, mf_mfcc_config, preemphasis),
     CYAML_FIELD_INT("fft_size", OPT, mf_mfcc_config, fft_size),
+    CYAML_FIELD_ENUM("layout", ENUM_FLAGS, mf_mfcc_config, layout, mfcc_layout_names,
+                     CYAML_ARRAY_LEN(mfcc_layout_names)),
     CYAML_FIELD_END};
 
 static const cyaml_schema_field_t dataset_fields[] = {
@@ -248,6 +253,7 @@ static const struct {
     {"dataset.mfcc.frames", "39"},
     {"dataset.mfcc.preemphasis", "0.97"},
     {"dataset.mfcc.fft_size", "0"},
+    {"dataset.mfcc.layout", "sequence"},
     {"train.epochs", "10"},
     {"train.batch_size", "64"},
     {"train.optimizer", "sgd"},

@@ -82,7 +82,12 @@ typedef struct mf_mfcc_config {
     int frames;        /* default 39: zero-pad or truncate the signal at the end */
     float preemphasis; /* default 0.97; 0 disables */
     int fft_size;      /* 0 (default): next power of two >= the window length */
+    int layout; /* MF_MFCC_SEQUENCE (default): samples [frames][coefficients], the coefficients
+                   as channels of a 1D sequence; MF_MFCC_IMAGE: [frames][coefficients][1], a
+                   one-channel image for 2D models (keyword-spotting CNNs); the same values */
 } mf_mfcc_config;
+
+enum { MF_MFCC_SEQUENCE = 0, MF_MFCC_IMAGE = 1 };
 
 typedef struct mf_dataset_config {
     char *name; /* synthetic | uci-har | fsdd | gtsrb | mnist | png */

@@ -149,6 +149,10 @@ int mf_dataset_load(const mf_dataset_config *cfg, FILE *log, mf_dataset **out, m
         rc = mf_dataset_load_cached(cfg, log, out, err);
     }
     if (rc) return MF_ERR;
+    /* FSDD as one-channel images: the same values in the same order, after the cache */
+    if (!strcmp(cfg->name, "fsdd") && cfg->mfcc.layout == MF_MFCC_IMAGE &&
+        (*out)->shape.rank == 2)
+        (*out)->shape = (mf_shape){3, {(*out)->shape.dim[0], (*out)->shape.dim[1], 1}};
     mf_dataset_limit(*out, cfg->train_limit, cfg->test_limit);
     if (mf_dataset_split_validation(*out, cfg->validation, cfg->seed, err)) {
         mf_dataset_free(*out);

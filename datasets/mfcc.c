@@ -65,7 +65,7 @@ void mf_mfcc_engine_free(mf_mfcc_engine *e);
 
 static pthread_mutex_t planner_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const mf_mfcc_config default_config = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0};
+static const mf_mfcc_config default_config = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0, 0};
 
 static double hz_to_mel(double f)
 {

@@ -21,6 +21,7 @@ static const struct {
     [MF_K_ADD] = {"add", {"Z I J L O", "Z I A J C R O", "Z I A J C R O"}},
     [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
     [MF_K_RELU6] = {"relu6", {"Z I O", "Z I R O", "Z I R O"}},
+    [MF_K_DWCONV] = {"dwconv", {"G I W B L O", "G I W B R O", "G I W B R O S"}},
 };
 
 static int prec(int bits)
@@ -91,6 +92,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
     }
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
         return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
+    if (c->kind == MF_K_DWCONV && bits == 8) return mf_rt_dwconv_s8_scratch_bytes(&c->geom);
     return 0;
 }
 
@@ -177,6 +179,11 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
                                                        o);
         if (bits == 8)
             (r6 ? mf_rt_add_relu6_s8 : mf_rt_add_s8)(c->count, a, c->align_a, b, c->align_b, rq, o);
+        break;
+    case MF_K_DWCONV:
+        if (bits == 32) (r6 ? mf_rt_dwconv_relu6_f32 : mf_rt_dwconv_f32)(g, a, w, bias, c->relu, o);
+        if (bits == 16) (r6 ? mf_rt_dwconv_relu6_s16 : mf_rt_dwconv_s16)(g, a, w, bias, rq, o);
+        if (bits == 8) (r6 ? mf_rt_dwconv_relu6_s8 : mf_rt_dwconv_s8)(g, a, w, bias, rq, o, s);
         break;
     case MF_K_RELU6:
         if (bits == 32) mf_rt_relu6_f32(c->count, a, o);

@@ -84,7 +84,8 @@ typedef enum mf_kernel_kind {
     MF_K_GLOBAL_AVGPOOL,
     MF_K_ADD,
     MF_K_RELU,
-    MF_K_RELU6, /* a standalone ReLU6 (one that could not fuse into its producer) */
+    MF_K_RELU6,  /* a standalone ReLU6 (one that could not fuse into its producer) */
+    MF_K_DWCONV, /* depthwise conv (1D or 2D) */
     MF_K_COUNT
 } mf_kernel_kind;
 

@@ -305,6 +305,21 @@ static void lower_conv(const lower_ctx *x, int i, mf_call *c)
     if (x->q && x->bits == 8) sparse_conv_variant(x, i, c);
 }
 
+/* A depthwise conv: the conv's geometry with cout = cin·m, weights [cout][kh][kw] (the kernel's
+ * K × cout matrix transposed, as for every weighted layer). No sparse variant. */
+static void lower_dwconv(const lower_ctx *x, int i, mf_call *c)
+{
+    char shape[96];
+    c->kind = MF_K_DWCONV;
+    c->geom = geom_of(x->m, i);
+    const mf_rt_geom *g = &c->geom;
+    if (x->m->nodes[i].spec.op == MF_OP_DWCONV1D)
+        snprintf(shape, sizeof shape, "[%d cout][%d k]", g->cout, g->kw);
+    else
+        snprintf(shape, sizeof shape, "[%d cout][%d kh][%d kw]", g->cout, g->kh, g->kw);
+    weight_blobs(x, i, (size_t)g->cout, shape, c);
+}
+
 /* An int8 dense layer can run mf_rt_dense_sparse_s8 on its nonzero weights, in its format
  * (mf_rt_dense_sparse_s8_encode: per output a 2-byte count, then a byte of index delta per
  * entry, fillers bridging gaps over 255). The cost model, instructions per inference fitted to
@@ -477,6 +492,8 @@ static const lower_entry entries[MF_OP_COUNT] = {
     [MF_OP_ADD] = {MF_QRULE_CALIBRATED, validate_add, lower_add},
     [MF_OP_RELU] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu},
     [MF_OP_RELU6] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu6},
+    [MF_OP_DWCONV1D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
+    [MF_OP_DWCONV2D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
     [MF_OP_FLATTEN] = {MF_QRULE_KEEP_INPUT, NULL, NULL}, /* a view: no call, no memory */
 };
 

@@ -44,7 +44,7 @@ void mf_program_print(const mf_program *p, FILE *f)
                     c->scratch_bytes, c->scratch_off, c->scratch_off + c->scratch_bytes);
         const mf_rt_geom *g = &c->geom;
         if (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL || c->kind == MF_K_MAXPOOL ||
-            c->kind == MF_K_AVGPOOL)
+            c->kind == MF_K_AVGPOOL || c->kind == MF_K_DWCONV)
             fprintf(f,
                     "       geometry %dx%dx%d -> %dx%dx%d, kernel %dx%d, stride %dx%d, pad %d,%d\n",
                     g->h, g->w, g->cin, g->oh, g->ow, g->cout, g->kh, g->kw, g->sh, g->sw,

@@ -54,9 +54,9 @@ static int validate(const lower_ctx *x, mf_error *err)
         if (!e)
             return mf_error_set(err,
                                 "layer '%s' (%s) cannot be lowered to kernels: there are kernels "
-                                "for conv1d, conv2d, dense, max/average pools, global pools, add, "
-                                "relu, relu6 and flatten (batch-norm must follow a conv or dense "
-                                "layer to fold away)",
+                                "for conv1d, conv2d, depthwise convs, dense, max/average pools, "
+                                "global pools, add, relu, relu6 and flatten (batch-norm must "
+                                "follow a conv or dense layer to fold away)",
                                 node->spec.name, mf_op_get(node->spec.op)->name);
         if (e->validate && e->validate(x, i, err)) return MF_ERR;
         /* an op that keeps its input's format copies or compares values without rescaling */

@@ -87,6 +87,28 @@ void mf_rt_conv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, co
 void mf_rt_conv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                    const mf_rt_requant *rq, int8_t *out, void *scratch);
 
+/* ---- depthwise convolution (dwconv.c; depthwise_conv1d/2d): geometry as for conv with cout =
+ * cin·m (the depth multiplier m = cout / cin); output channel co reads input channel co / m only:
+ * out[oy][ox][co] = requant(bias[co] + Σ_{ky,kx} in[iy][ix][co / m]·w[co][ky][kx]), weights
+ * [cout][kh][kw], taps outside the input skipped; float: bias first, then (ky, kx) ascending.
+ * int8 runs a Cortex-M4 path (dwconv_s8_opt.c) with scratch mf_rt_dwconv_s8_scratch_bytes; int16
+ * and float32 the reference. The _relu6 forms: relu6.c's rule (the kernel with a plain ReLU,
+ * then the clamp at q6, rq->relu = MF_RT_RELU6(q6); float at 6). ---- */
+void mf_rt_dwconv_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                      int relu, float *out);
+void mf_rt_dwconv_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w, const int64_t *bias,
+                      const mf_rt_requant *rq, int16_t *out);
+void mf_rt_dwconv_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                     const mf_rt_requant *rq, int8_t *out, void *scratch);
+size_t mf_rt_dwconv_s8_scratch_bytes(const mf_rt_geom *g);
+void mf_rt_dwconv_relu6_f32(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                            int relu, float *out);
+void mf_rt_dwconv_relu6_s16(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                            const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_dwconv_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                           const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                           void *scratch);
+
 /* ---- dense: out[o] = requant(bias[o] + Σ in[i]·w[o][i]); bias NULL means 0 ---- */
 void mf_rt_dense_f32(int n_in, int n_out, const float *in, const float *w, const float *bias,
                      int relu, float *out);
@@ -323,6 +345,12 @@ void mf_rt_conv_maxpool_s16_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw
 void mf_rt_conv_maxpool_s8_ref(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
                                const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_dwconv_f32_ref(const mf_rt_geom *g, const float *in, const float *w, const float *bias,
+                          int relu, float *out);
+void mf_rt_dwconv_s16_ref(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
+                          const int64_t *bias, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_dwconv_s8_ref(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_dense_f32_ref(int n_in, int n_out, const float *in, const float *w, const float *bias,
                          int relu, float *out);
 void mf_rt_dense_s16_ref(int n_in, int n_out, const int16_t *in, const int16_t *w,

@@ -419,6 +419,61 @@ static void test_relu6_layers(void **state)
     mf_config_free(c);
 }
 
+/* Depthwise convs: depth_multiplier (default 1, written out by the dump), a separable conv as a
+ * depthwise conv and a 1x1 conv, through overrides too. */
+static void test_depthwise_layers(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_config_depthwise");
+    const char *yaml =
+        "dataset: {name: synthetic, shape: [10, 8, 2], classes: 4}\n"
+        "model:\n"
+        "  layers:\n"
+        "    - {name: dw, type: depthwise_conv2d, kernel: [3, 1], depth_multiplier: 3,"
+        " padding: same, activation: relu}\n"
+        "    - {name: pw, type: conv2d, filters: 5, kernel: 1}\n"
+        "    - {name: dw1, type: depthwise_conv1d, kernel: 3, inputs: [flat1]}\n"
+        "    - {name: flat1, type: dense, units: 12, inputs: [pw]}\n"
+        "    - {name: g, type: global_avgpool, inputs: [pw]}\n";
+    /* (dw1 reads a flat tensor: it is only loaded, not built) */
+    for (int k = 0; k < 2; k++) {
+        char *over[] = {"model.layers.dw.depth_multiplier=2"};
+        mf_config *c = load_text(dir, "dw.yaml", yaml, over, k);
+        assert_int_equal(c->model.layers[0].depth_multiplier, k ? 2 : 3);
+        assert_int_equal(c->model.layers[2].depth_multiplier, 0); /* not given: the default */
+        mf_error err;
+        char *text = mf_config_dump(c, &err);
+        assert_non_null(strstr(text, k ? "depth_multiplier: 2" : "depth_multiplier: 3"));
+        assert_non_null(strstr(text, "depth_multiplier: 1")); /* dw1's default, written */
+        mf_config *again = load_text(dir, "again.yaml", text, NULL, 0);
+        char *text2 = mf_config_dump(again, &err);
+        assert_string_equal(text, text2);
+        free(text);
+        free(text2);
+        mf_config_free(again);
+        mf_config_free(c);
+    }
+    const char *build = "dataset: {name: synthetic, shape: [10, 8, 2], classes: 4}\n"
+                        "model:\n"
+                        "  layers:\n"
+                        "    - {name: dw, type: depthwise_conv2d, kernel: [3, 1],"
+                        " depth_multiplier: 3, padding: same}\n"
+                        "    - {name: pw, type: conv2d, filters: 4, kernel: 1}\n"
+                        "    - {name: g, type: global_avgpool}\n";
+    mf_config *c = load_text(dir, "build.yaml", build, NULL, 0);
+    mf_error err;
+    mf_shape data = {3, {10, 8, 2}};
+    mf_model *m = mf_config_build_model(c, &data, 4, &err);
+    assert_non_null(m);
+    const mf_node *dw = &m->nodes[mf_model_find(m, "dw")];
+    assert_int_equal(dw->spec.op, MF_OP_DWCONV2D);
+    assert_int_equal(dw->spec.depth_multiplier, 3);
+    assert_int_equal(dw->out_shape.dim[2], 6);
+    assert_int_equal(dw->n_params, 3 * 1 * 6 + 6);
+    mf_model_free(m);
+    mf_config_free(c);
+}
+
 /* ---- dataset fields ---- */
 
 static const char *const template_model = "model: {template: resnetv1_6, width: 8}\n";
@@ -853,6 +908,13 @@ static void test_error_layers(void **state)
         {LAYERS "    - name: c1\n      type: conv3d\n", NULL,
          "unknown layer type 'conv3d' (expected one of: conv1d, conv2d, dense, maxpool1d,", 5, 13,
          "model.layers[0].type"},
+        {LAYERS "    - {name: c1, type: conv1d, filters: 4, kernel: 3, depth_multiplier: 2}\n",
+         NULL, "layer 'c1' (conv1d) does not take 'depth_multiplier'", 4, 55,
+         "model.layers[0].depth_multiplier"},
+        {LAYERS "    - {name: d, type: depthwise_conv1d, kernel: 3, depth_multiplier: 0}\n", NULL,
+         "must be >= 1, found 0", 4, 70, "model.layers[0].depth_multiplier"},
+        {LAYERS "    - {name: d, type: depthwise_conv1d, depth_multiplier: 2}\n", NULL,
+         "layer 'd' (depthwise_conv1d) needs 'kernel'", 4, 7, "model.layers[0]"},
         {LAYERS "    - {name: r6, type: relu6, kernel: 3}\n", NULL,
          "layer 'r6' (relu6) does not take 'kernel' (it takes no hyperparameters)", 4, 31,
          "model.layers[0].kernel"},
@@ -1066,7 +1128,7 @@ static void test_error_dataset_fields(void **state)
         {DS("fsdd", "  mfcc: 5\n"), NULL, "expected a mapping, found '5'", 3, 9, "dataset.mfcc"},
         {DS("fsdd", "  mfcc:\n    frame: 20\n"), NULL,
          "unknown key 'frame' in dataset.mfcc (expected one of: frame_ms, shift_ms, filters, "
-         "coefficients, frames, preemphasis, fft_size)",
+         "coefficients, frames, preemphasis, fft_size, layout)",
          4, 5, "dataset.mfcc.frame"},
         {DS("fsdd", "  mfcc:\n    frame_ms: 0\n"), NULL, "must be > 0, found 0", 4, 15,
          "dataset.mfcc.frame_ms"},
@@ -2187,6 +2249,7 @@ int main(void)
         cmocka_unit_test(test_dump_round_trip),
         cmocka_unit_test(test_rectangular_kernels),
         cmocka_unit_test(test_relu6_layers),
+        cmocka_unit_test(test_depthwise_layers),
         cmocka_unit_test(test_dataset_defaults),
         cmocka_unit_test(test_dataset_fields),
         cmocka_unit_test(test_dump_dataset_fields),

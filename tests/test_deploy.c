@@ -1022,7 +1022,9 @@ static void test_firmware_pools_build_with_werror(void **state)
 }
 
 /* Issue 23's layers in one small 2D model: rectangular kernels, strides and pools, ReLU6 fused
- * into a conv (with its max pool), a dense layer and an add, and a standalone one. */
+ * into a conv (with its max pool), a dense layer and an add, and a standalone one; a separable
+ * conv (depthwise 3x3 with batch-norm and ReLU folded in, on 6 channels: one quad and two single
+ * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2. */
 static void add_ok(mf_model *m, mf_layer_spec *s)
 {
     mf_error err;
@@ -1050,8 +1052,22 @@ static mf_model *issue23_model(void)
     snprintf(s.inputs[0], MF_NAME_MAX, "p1");
     snprintf(s.inputs[1], MF_NAME_MAX, "c2");
     add_ok(m, &s);
-    mf_layer_spec_init(&s, MF_OP_AVGPOOL2D, "p2"); /* [2, 3] → 3x2x6 */
-    s.kernel_h = 2, s.kernel = 3;
+    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw1"); /* 3x3 same → 6x6x6 */
+    s.kernel = 3, s.padding = MF_PAD_SAME, s.use_bias = 0;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn1");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_RELU, "r1");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "pw1"); /* 1x1 → 6x6x8 */
+    s.filters = 8, s.kernel = 1, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw2"); /* [1, 3] × 2 / [1, 2] valid → 6x2x16 */
+    s.kernel_h = 1, s.kernel = 3, s.stride_h = 1, s.stride = 2, s.depth_multiplier = 2;
+    s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_AVGPOOL2D, "p2"); /* [2, 2] → 3x1x16 */
+    s.kernel = 2;
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_RELU6, "r6");
     add_ok(m, &s);
@@ -1067,6 +1083,13 @@ static mf_model *issue23_model(void)
     mf_model_init_params(m, 23);
     for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamps work */
         m->params[i] *= 4.0f;
+    const mf_node *bn = &m->nodes[mf_model_find(m, "bn1")]; /* a batch-norm that matters */
+    for (int c = 0; c < 6; c++) {
+        m->params[bn->param_offset + c] = 0.5f + 0.2f * (float)c;
+        m->params[bn->param_offset + 6 + c] = 0.3f * (float)c - 0.7f;
+        m->state[bn->state_offset + c] = 0.1f * (float)c;
+        m->state[bn->state_offset + 6 + c] = 2.0f + (float)c;
+    }
     return m;
 }
 
@@ -1114,6 +1137,10 @@ static void test_firmware_issue23_layers(void **state)
         assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_relu6_f32("
                                         : bits == 16 ? "mf_rt_relu6_s16("
                                                      : "mf_rt_relu6_s8("));
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_dwconv_f32("
+                                        : bits == 16 ? "mf_rt_dwconv_s16("
+                                                     : "mf_rt_dwconv_s8("));
+        assert_null(strstr(model_c, "bn1")); /* folded into dw1 */
         free(model_c);
         mf_deploy_report rep;
         mf_deploy_run_options ro = {60, 2, NULL};

@@ -77,7 +77,7 @@ static void load_fails(const char *dir, const char *want1, const char *want2)
 {
     mf_dataset *d = (mf_dataset *)1;
     mf_error err;
-    mf_mfcc_config cfg = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0};
+    mf_mfcc_config cfg = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0, 0};
     assert_int_equal(mf_load_fsdd(dir, &cfg, &d, &err), MF_ERR);
     assert_null(d);
     char buf[1400];
@@ -106,7 +106,7 @@ static void test_small_folder(void **state)
     tu_write_file(dir, "SHA256SUMS", "0000  3_alice_0.wav\n");
     tu_write_file(dir, "notes.txt", "not audio\n");
 
-    mf_mfcc_config cfg = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0};
+    mf_mfcc_config cfg = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0, 0};
     mf_dataset *d = load_ok(dir, &cfg);
     assert_string_equal(d->name, "fsdd");
     assert_int_equal(d->shape.rank, 2);
@@ -147,7 +147,7 @@ static void test_small_folder(void **state)
     mf_dataset_free(d);
 
     /* Another MFCC config changes the sample shape. */
-    mf_mfcc_config small = {25.0f, 10.0f, 20, 10, 50, 0.0f, 256};
+    mf_mfcc_config small = {25.0f, 10.0f, 20, 10, 50, 0.0f, 256, 0};
     d = load_ok(dir, &small);
     assert_int_equal(d->shape.dim[0], 50);
     assert_int_equal(d->shape.dim[1], 10);
@@ -171,6 +171,48 @@ static void test_small_folder(void **state)
     mf_dataset_free(d);
     free(x);
     free(pcm);
+}
+
+/* dataset.mfcc.layout: image gives [frames][coefficients][1] samples holding the values of the
+ * sequence layout in the same order, with the cache and without. */
+static void test_image_layout(void **state)
+{
+    (void)state;
+    char dir[1024], cache_dir[1024];
+    snprintf(dir, sizeof dir, "%s", tu_tmpdir("fsdd_layout"));
+    snprintf(cache_dir, sizeof cache_dir, "%s", tu_tmpdir("fsdd_layout_cache"));
+    write_ok(dir, "3_alice_0.wav", 3000, 440.0, NULL);
+    write_ok(dir, "5_bob_12.wav", 4000, 900.0, NULL);
+    mf_dataset *d[2][2];
+    for (int cache = 0; cache < 2; cache++)
+        for (int image = 0; image < 2; image++) {
+            mf_dataset_config cfg;
+            memset(&cfg, 0, sizeof cfg);
+            cfg.name = "fsdd";
+            cfg.path = dir;
+            cfg.cache = cache;
+            cfg.cache_dir = cache_dir;
+            cfg.mfcc = (mf_mfcc_config){50.0f, 25.0f, 26, 13, 39, 0.97f, 0, image};
+            mf_error err;
+            mf_error_clear(&err);
+            if (mf_dataset_load(&cfg, NULL, &d[cache][image], &err))
+                fail_msg("load: %s", err.message);
+        }
+    for (int cache = 0; cache < 2; cache++) {
+        const mf_dataset *seq = d[cache][0], *img = d[cache][1];
+        assert_int_equal(seq->shape.rank, 2);
+        assert_int_equal(img->shape.rank, 3);
+        assert_int_equal(img->shape.dim[0], 39);
+        assert_int_equal(img->shape.dim[1], 13);
+        assert_int_equal(img->shape.dim[2], 1);
+        assert_int_equal(img->n_train, seq->n_train);
+        assert_int_equal(img->n_test, seq->n_test);
+        assert_memory_equal(img->x_train, seq->x_train, sizeof(float) * 39 * 13 * seq->n_train);
+        assert_memory_equal(img->x_test, seq->x_test, sizeof(float) * 39 * 13 * seq->n_test);
+    }
+    for (int cache = 0; cache < 2; cache++)
+        for (int image = 0; image < 2; image++)
+            mf_dataset_free(d[cache][image]);
 }
 
 /* A fresh folder holding one good recording (the bad one is added next to it). */
@@ -245,7 +287,7 @@ static void test_rejected_files(void **state)
 
     /* A bad MFCC config is reported before any file is read. */
     dir = good_folder("fsdd_cfg");
-    mf_mfcc_config cfg = {50.0f, 25.0f, 26, 30, 39, 0.97f, 0};
+    mf_mfcc_config cfg = {50.0f, 25.0f, 26, 30, 39, 0.97f, 0, 0};
     mf_dataset *d = NULL;
     mf_error err;
     assert_int_equal(mf_load_fsdd(dir, &cfg, &d, &err), MF_ERR);
@@ -299,6 +341,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_small_folder),
+        cmocka_unit_test(test_image_layout),
         cmocka_unit_test(test_rejected_files),
         cmocka_unit_test(test_real_fsdd),
     };

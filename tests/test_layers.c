@@ -133,11 +133,30 @@ static mf_layer_spec pre_spec(int dims, int channels)
     return conv_spec(dims, "pre", channels, 1, 0, MF_PAD_VALID, 1, MF_ACT_NONE);
 }
 
+/* "pre8": a pre layer scaling by 8 (randomize_params), so that values cross ReLU6's kink at 6. */
+static mf_layer_spec pre8_spec(int dims, int channels)
+{
+    mf_layer_spec s = pre_spec(dims, channels);
+    snprintf(s.name, sizeof s.name, "pre8");
+    return s;
+}
+
 /* ---- the reference ---- */
 
 static int is_conv(mf_op op)
 {
     return op == MF_OP_CONV1D || op == MF_OP_CONV2D;
+}
+
+static int is_dw(mf_op op)
+{
+    return op == MF_OP_DWCONV1D || op == MF_OP_DWCONV2D;
+}
+
+/* a conv's window rules (stride 1 by default, "same" padding): conv and depthwise conv */
+static int conv_window(mf_op op)
+{
+    return is_conv(op) || is_dw(op);
 }
 
 static int is_maxpool(mf_op op)
@@ -147,7 +166,10 @@ static int is_maxpool(mf_op op)
 
 static int op_dims(mf_op op)
 {
-    return op == MF_OP_CONV2D || op == MF_OP_MAXPOOL2D || op == MF_OP_AVGPOOL2D ? 2 : 1;
+    return op == MF_OP_CONV2D || op == MF_OP_MAXPOOL2D || op == MF_OP_AVGPOOL2D ||
+                   op == MF_OP_DWCONV2D
+               ? 2
+               : 1;
 }
 
 /* Window geometry of a conv or pool, 1D as h = 1. Pools are always valid (Keras default). */
@@ -161,8 +183,11 @@ static geo ref_geo(const mf_layer_spec *s, const mf_shape *in)
     /* kernel [kh, kw] (kernel_h 0: square), stride [sh, sw] (stride_h 0: as stride; stride 0:
      * a conv's 1, a pool's window) */
     int dims = op_dims(s->op), kw = s->kernel, kh = s->kernel_h ? s->kernel_h : kw;
-    int sw = s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : kw);
-    int sh = s->stride_h > 0 ? s->stride_h : s->stride > 0 ? s->stride : (is_conv(s->op) ? 1 : kh);
+    int sw = s->stride > 0 ? s->stride : (conv_window(s->op) ? 1 : kw);
+    int sh = s->stride_h > 0      ? s->stride_h
+             : s->stride > 0      ? s->stride
+             : conv_window(s->op) ? 1
+                                  : kh;
     g.h = dims == 1 ? 1 : in->dim[0];
     g.w = in->dim[dims - 1];
     g.c = in->dim[dims];
@@ -170,7 +195,7 @@ static geo ref_geo(const mf_layer_spec *s, const mf_shape *in)
     g.kw = kw;
     g.sh = dims == 1 ? 1 : sh;
     g.sw = sw;
-    if (is_conv(s->op) && s->padding == MF_PAD_SAME) {
+    if (conv_window(s->op) && s->padding == MF_PAD_SAME) {
         g.oh = (g.h + g.sh - 1) / g.sh;
         g.ow = (g.w + g.sw - 1) / g.sw;
         int th = (g.oh - 1) * g.sh + g.kh - g.h, tw = (g.ow - 1) * g.sw + g.kw - g.w;
@@ -217,9 +242,11 @@ static mf_shape ref_shape(const mf_layer_spec *s, const mf_shape *in)
     case MF_OP_MAXPOOL1D:
     case MF_OP_MAXPOOL2D:
     case MF_OP_AVGPOOL1D:
-    case MF_OP_AVGPOOL2D: {
+    case MF_OP_AVGPOOL2D:
+    case MF_OP_DWCONV1D:
+    case MF_OP_DWCONV2D: {
         g = ref_geo(s, in);
-        int c = is_conv(s->op) ? s->filters : g.c;
+        int c = is_conv(s->op) ? s->filters : is_dw(s->op) ? g.c * s->depth_multiplier : g.c;
         if (op_dims(s->op) == 1)
             o = (mf_shape){2, {g.ow, c, 0, 0}};
         else
@@ -248,6 +275,11 @@ static size_t ref_n_params(const mf_layer_spec *s, const mf_shape *in)
         geo g = ref_geo(s, in);
         return (size_t)g.kh * g.kw * g.c * s->filters + (s->use_bias ? (size_t)s->filters : 0);
     }
+    if (is_dw(s->op)) {
+        geo g = ref_geo(s, in);
+        size_t cout = (size_t)g.c * s->depth_multiplier;
+        return (size_t)g.kh * g.kw * cout + (s->use_bias ? cout : 0);
+    }
     if (s->op == MF_OP_DENSE)
         return (size_t)in->dim[0] * s->filters + (s->use_bias ? (size_t)s->filters : 0);
     if (s->op == MF_OP_BATCHNORM) return 2 * (size_t)in->dim[in->rank - 1];
@@ -260,7 +292,22 @@ static void check_descs(const mf_model *m, int i, const mf_shape *in)
     mf_param_desc d[4];
     memset(d, 0, sizeof d);
     int nd = mf_node_params(m, i, d);
-    if (is_conv(s->op) || s->op == MF_OP_DENSE) {
+    if (is_dw(s->op)) { /* Keras's [kh][kw][cin][m] (1D [k][cin][m]): cout = cin·m, 2 dims */
+        geo g = ref_geo(s, in);
+        const int mult = s->depth_multiplier;
+        mf_shape ks = s->op == MF_OP_DWCONV1D ? (mf_shape){3, {g.kw, g.c, mult, 0}}
+                                              : (mf_shape){4, {g.kh, g.kw, g.c, mult}};
+        assert_int_equal(nd, s->use_bias ? 2 : 1);
+        assert_string_equal(d[0].name, "kernel");
+        assert_true(mf_shape_equal(&d[0].shape, &ks));
+        assert_int_equal(mf_param_cout(&d[0]), g.c * mult);
+        if (s->use_bias) {
+            mf_shape bs = {1, {g.c * mult, 0, 0, 0}};
+            assert_string_equal(d[1].name, "bias");
+            assert_int_equal(d[1].offset, mf_shape_size(&ks));
+            assert_true(mf_shape_equal(&d[1].shape, &bs));
+        }
+    } else if (is_conv(s->op) || s->op == MF_OP_DENSE) {
         mf_shape ks;
         size_t kn;
         if (s->op == MF_OP_DENSE) {
@@ -368,10 +415,13 @@ static void ref_init(ref *r, const mf_model *m, int n, int training)
         if (is_conv(node->spec.op)) {
             geo g = ref_geo(&node->spec, in);
             macs = (uint64_t)g.oh * g.ow * node->spec.filters * g.kh * g.kw * g.c;
+        } else if (is_dw(node->spec.op)) {
+            geo g = ref_geo(&node->spec, in);
+            macs = (uint64_t)g.oh * g.ow * g.c * node->spec.depth_multiplier * g.kh * g.kw;
         } else if (node->spec.op == MF_OP_DENSE) {
             macs = (uint64_t)in->dim[0] * node->spec.filters;
         }
-        if (is_conv(node->spec.op) || node->spec.op == MF_OP_DENSE)
+        if (conv_window(node->spec.op) || node->spec.op == MF_OP_DENSE)
             assert_int_equal(mf_node_macs(m, i), macs);
         check_descs(m, i, in);
     }
@@ -438,6 +488,36 @@ static void ref_conv(ref *r, const mf_layer_spec *s, const mf_shape *ins, const 
                 }
 }
 
+/* Depthwise: output channel ci·m + j reads input channel ci through kernel [ky][kx][ci][j]. */
+static void ref_dw(ref *r, const mf_layer_spec *s, const mf_shape *ins, const double *x,
+                   const double *p, double *y)
+{
+    geo g = ref_geo(s, ins);
+    const int mult = s->depth_multiplier, cout = g.c * mult;
+    const size_t isz = (size_t)g.h * g.w * g.c, osz = (size_t)g.oh * g.ow * cout;
+    const double *b = s->use_bias ? p + (size_t)g.kh * g.kw * cout : NULL;
+    for (int n = 0; n < r->n; n++)
+        for (int oy = 0; oy < g.oh; oy++)
+            for (int ox = 0; ox < g.ow; ox++)
+                for (int ci = 0; ci < g.c; ci++)
+                    for (int j = 0; j < mult; j++) {
+                        const int co = ci * mult + j;
+                        double acc = b ? b[co] : 0.0;
+                        for (int ky = 0; ky < g.kh; ky++) {
+                            int iy = oy * g.sh - g.pt + ky;
+                            if (iy < 0 || iy >= g.h) continue;
+                            for (int kx = 0; kx < g.kw; kx++) {
+                                int ix = ox * g.sw - g.pl + kx;
+                                if (ix < 0 || ix >= g.w) continue;
+                                acc += x[n * isz + ((size_t)iy * g.w + ix) * g.c + ci] *
+                                       p[(((size_t)ky * g.kw + kx) * g.c + ci) * mult + j];
+                            }
+                        }
+                        y[n * osz + ((size_t)oy * g.ow + ox) * cout + co] =
+                            act_sig(r, acc, s->activation);
+                    }
+}
+
 static void ref_pool(ref *r, const mf_layer_spec *s, const mf_shape *ins, const double *x,
                      double *y)
 {
@@ -490,6 +570,10 @@ static void ref_forward(ref *r, const double *params, const double *state, const
         case MF_OP_CONV1D:
         case MF_OP_CONV2D:
             ref_conv(r, s, ins, x0, p, y);
+            break;
+        case MF_OP_DWCONV1D:
+        case MF_OP_DWCONV2D:
+            ref_dw(r, s, ins, x0, p, y);
             break;
         case MF_OP_DENSE:
             for (int b = 0; b < n; b++)
@@ -615,7 +699,11 @@ static void randomize_params(mf_model *m, mf_rng *rng)
         const mf_node *node = &m->nodes[i];
         const mf_layer_spec *s = &node->spec;
         float *p = m->params + node->param_offset, *st = m->state + node->state_offset;
-        if (is_conv(s->op) || s->op == MF_OP_DENSE) {
+        if (is_dw(s->op) && s->use_bias) { /* biases move (cout = the node's output channels) */
+            const size_t cout = (size_t)node->out_shape.dim[node->out_shape.rank - 1];
+            for (size_t b = 0; b < cout; b++)
+                p[node->n_params - cout + b] += (float)urand(rng, -0.2, 0.2);
+        } else if (is_conv(s->op) || s->op == MF_OP_DENSE) {
             size_t cout = (size_t)s->filters;
             size_t nk = node->n_params - (s->use_bias ? cout : 0);
             /* "pre8": 8 × identity, so that values reach past ReLU6's upper kink at 6 */
@@ -985,6 +1073,93 @@ static void test_conv2d_rectangular(void **state)
     mf_model_free(m);
 }
 
+/* ---- depthwise convolutions ---- */
+
+static mf_layer_spec dw_spec(int dims, const char *name, int mult, int kh, int kw, int sh, int sw,
+                             mf_padding pad, int bias, mf_activation act)
+{
+    mf_layer_spec s = spec(dims == 1 ? MF_OP_DWCONV1D : MF_OP_DWCONV2D, name);
+    s.depth_multiplier = mult;
+    s.kernel = kw, s.stride = sw;
+    if (dims == 2) s.kernel_h = kh, s.stride_h = sh;
+    s.padding = pad;
+    s.use_bias = bias;
+    s.activation = act;
+    return s;
+}
+
+static void dw_case(int dims, int h, int w, int cin, int mult, int kh, int kw, int sh, int sw,
+                    mf_padding pad, int bias, mf_activation act, int n)
+{
+    mf_model *m = dims == 1 ? model_new(2, w, cin, 0) : model_new(3, h, w, cin);
+    /* pre8 (8 x identity) when the activation is ReLU6, so outputs cross 6 */
+    add_ok(m, act == MF_ACT_RELU6 ? pre8_spec(dims, cin) : pre_spec(dims, cin));
+    add_ok(m, dw_spec(dims, "op", mult, kh, kw, sh, sw, pad, bias, act));
+    finalize_ok(m);
+    char label[160];
+    snprintf(label, sizeof label, "depthwise_conv%dd %dx%dx%d m%d k[%d,%d] s[%d,%d] %s bias%d %s",
+             dims, h, w, cin, mult, kh, kw, sh, sw, pad == MF_PAD_SAME ? "same" : "valid", bias,
+             mf_activation_name(act));
+    check_model(m, label, opts(n, 1),
+                2000u + (uint64_t)(mult * 101 + kh * 31 + kw * 17 + sh * 7 + sw * 3 + pad + bias));
+    mf_model_free(m);
+}
+
+static void test_depthwise(void **state)
+{
+    (void)state;
+    /* 1D: multipliers 1 to 3, kernels 1 to 4, strides 1 and 2, both paddings */
+    for (int mult = 1; mult <= 3; mult++)
+        for (int k = 1; k <= 4; k += 3)
+            for (int stride = 1; stride <= 2; stride++)
+                for (int pad = 0; pad < 2; pad++)
+                    dw_case(1, 1, 8, 3, mult, 1, k, 1, stride, (mf_padding)pad, (mult + k) % 2,
+                            (mf_activation)((mult + stride + pad) % 2), 3);
+    /* 2D: square and rectangular windows and strides */
+    const int kk[4][2] = {{3, 3}, {1, 1}, {3, 1}, {2, 4}}, ss[3][2] = {{1, 1}, {2, 2}, {1, 2}};
+    for (int mult = 1; mult <= 2; mult++)
+        for (int ki = 0; ki < 4; ki++)
+            for (int si = 0; si < 3; si++)
+                for (int pad = 0; pad < 2; pad++)
+                    dw_case(2, 5, 6, 3, mult, kk[ki][0], kk[ki][1], ss[si][0], ss[si][1],
+                            (mf_padding)pad, (ki + pad) % 2 == 0, (mf_activation)((si + pad) % 2),
+                            2);
+    /* fused ReLU6, no bias, one channel, a kernel wider than the input with same padding */
+    dw_case(2, 5, 6, 4, 1, 3, 3, 1, 1, MF_PAD_SAME, 1, MF_ACT_RELU6, 2);
+    dw_case(1, 1, 7, 2, 2, 1, 3, 1, 1, MF_PAD_SAME, 0, MF_ACT_RELU6, 3);
+    dw_case(2, 4, 5, 1, 3, 2, 2, 1, 1, MF_PAD_VALID, 1, MF_ACT_NONE, 2);
+    dw_case(1, 1, 3, 2, 1, 1, 5, 1, 1, MF_PAD_SAME, 1, MF_ACT_NONE, 2);
+    /* straight on the model input (no input gradient) */
+    mf_model *m = model_new(3, 5, 4, 2);
+    add_ok(m, dw_spec(2, "op", 2, 3, 3, 1, 1, MF_PAD_SAME, 1, MF_ACT_RELU));
+    finalize_ok(m);
+    check_model(m, "depthwise_conv2d on the input", opts(2, 1), 2100);
+    mf_model_free(m);
+}
+
+/* A separable conv as the composite it is: depthwise, batch-norm, ReLU, 1x1 conv, batch-norm,
+ * ReLU (MobileNet's and DS-CNN's block). */
+static void test_separable_block(void **state)
+{
+    (void)state;
+    for (int dims = 1; dims <= 2; dims++) {
+        mf_model *m = dims == 1 ? model_new(2, 9, 3, 0) : model_new(3, 5, 6, 3);
+        add_ok(m, pre_spec(dims, 3));
+        add_ok(m, dw_spec(dims, "dw", 1, 3, 3, 1, 1, MF_PAD_SAME, 0, MF_ACT_NONE));
+        add_ok(m, spec(MF_OP_BATCHNORM, "bn1"));
+        add_ok(m, spec(MF_OP_RELU, "r1"));
+        add_ok(m, conv_spec(dims, "pw", 4, 1, 1, MF_PAD_VALID, 0, MF_ACT_NONE));
+        add_ok(m, spec(MF_OP_BATCHNORM, "bn2"));
+        add_ok(m, spec(MF_OP_RELU, "r2"));
+        finalize_ok(m);
+        /* 2D in inference mode: with batch statistics every perturbation moves every output,
+         * and two ReLUs over 120 values cross too many kinks for finite differences */
+        check_model(m, dims == 1 ? "separable block 1D (training)" : "separable block 2D",
+                    opts(3, dims == 1), 2200u + (uint64_t)dims);
+        mf_model_free(m);
+    }
+}
+
 /* ---- dense ---- */
 
 static void test_dense(void **state)
@@ -1322,12 +1497,6 @@ static void test_relu(void **state)
 
 /* ReLU6: the activation layer, and fused into conv, dense and add, behind a pointwise layer that
  * scales the input by 8 (values from -12 to 12 cross both kinks, 0 and 6). */
-static mf_layer_spec pre8_spec(int dims, int channels)
-{
-    mf_layer_spec s = pre_spec(dims, channels);
-    snprintf(s.name, sizeof s.name, "pre8");
-    return s;
-}
 
 static void test_relu6(void **state)
 {
@@ -1741,6 +1910,8 @@ int main(void)
         cmocka_unit_test(test_conv1d),
         cmocka_unit_test(test_conv2d),
         cmocka_unit_test(test_conv2d_rectangular),
+        cmocka_unit_test(test_depthwise),
+        cmocka_unit_test(test_separable_block),
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_maxpool1d),
         cmocka_unit_test(test_maxpool2d),

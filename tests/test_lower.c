@@ -44,9 +44,8 @@
 #include "testutil.h"
 
 #define N_RANDOM 5 /* random models (each in int8, int16 and float32) */
-#define N_CASES                                                                                    \
-    (N_RANDOM + 3)    /* + the huge receptive field, the pruned dense layers, issue 23's           \
-                       */
+/* + the huge receptive field, the pruned dense layers, issue 23's 2D and 1D models */
+#define N_CASES  (N_RANDOM + 4)
 #define N_CAL    24   /* calibration samples */
 #define N_VEC    5    /* test vectors per project */
 #define DIR_LEN  1100 /* a project folder (the test root is 1024) */
@@ -321,6 +320,25 @@ static mf_model *pruned_dense_model(mf_error *err)
     return b.m;
 }
 
+/* Batch-norm layers with statistics and affine parameters away from the identity, so that
+ * folding them matters. */
+static void random_batchnorm(mf_model *m, uint64_t seed)
+{
+    mf_rng r;
+    mf_rng_seed(&r, seed);
+    for (int i = 1; i < m->n_nodes; i++) {
+        const mf_node *n = &m->nodes[i];
+        if (n->spec.op != MF_OP_BATCHNORM) continue;
+        const size_t c = n->n_params / 2;
+        for (size_t j = 0; j < c; j++) {
+            m->params[n->param_offset + j] = (float)(0.5 + mf_rng_uniform(&r));
+            m->params[n->param_offset + c + j] = (float)(mf_rng_uniform(&r) - 0.5);
+            m->state[n->state_offset + j] = (float)(0.4 * mf_rng_uniform(&r) - 0.2);
+            m->state[n->state_offset + c + j] = (float)(0.5 + mf_rng_uniform(&r));
+        }
+    }
+}
+
 /* A 2D layer of issue 23's kinds, its geometry given per axis (kernel [kh, kw], stride [sh, sw]).
  */
 static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, int sw, int same,
@@ -335,10 +353,10 @@ static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, 
     add_layer(b, &s, b->cur, NULL, err);
 }
 
-/* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6
- * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, conv [1, 3] /
- * [1, 2] valid → 6×2×5, average pool [2, 1] → 3×2×5, a standalone ReLU6), flatten, dense 30 → 6
- * + ReLU6, dense 6 → 3. */
+/* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6, depthwise
+ * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, depthwise 3×3
+ * × 2 same, batch-norm and ReLU6 folded into it → 6×6×8, conv [1, 3] / [1, 2] valid → 6×2×5,
+ * average pool [2, 1] → 3×2×5, a standalone ReLU6), flatten, dense 30 → 6 + ReLU6, dense 6 → 3. */
 static mf_model *issue23_model(mf_error *err)
 {
     mf_rng r;
@@ -353,6 +371,12 @@ static mf_model *issue23_model(mf_error *err)
     snprintf(b.cur, sizeof b.cur, "input");
     layer_hw(&b, MF_OP_CONV2D, 4, 3, 1, 2, 1, 1, MF_ACT_RELU6, err);
     layer_hw(&b, MF_OP_MAXPOOL2D, 0, 1, 2, 1, 2, 0, MF_ACT_NONE, err);
+    mf_layer_spec d;
+    mf_layer_spec_init(&d, MF_OP_DWCONV2D, "x");
+    d.kernel = 3, d.depth_multiplier = 2, d.padding = MF_PAD_SAME, d.use_bias = 0;
+    add_layer(&b, &d, b.cur, NULL, err);
+    simple(&b, MF_OP_BATCHNORM, err);
+    simple(&b, MF_OP_RELU6, err);
     layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
     simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
@@ -368,6 +392,43 @@ static mf_model *issue23_model(mf_error *err)
         return NULL;
     }
     mf_model_init_params(b.m, 8);
+    random_batchnorm(b.m, 8);
+    return b.m;
+}
+
+/* Depthwise 1D on a 24×8 input: multiplier 1 (the int8 quads), kernel 3, stride 2, same, with
+ * batch-norm and ReLU6 folded in → 12×8, a 1x1 conv (a separable conv) → 12×6, depthwise
+ * multiplier 3, kernel 5, valid, + ReLU → 8×18, global average pool, dense 18 → 4. */
+static mf_model *issue23_1d_model(mf_error *err)
+{
+    mf_rng r;
+    mf_rng_seed(&r, 96);
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.r = &r;
+    b.dims = 1, b.h = 1, b.w = 24, b.c = 8;
+    mf_shape in = {2, {24, 8}};
+    b.m = mf_model_new(&in, err);
+    if (!b.m) return NULL;
+    snprintf(b.cur, sizeof b.cur, "input");
+    mf_layer_spec d;
+    mf_layer_spec_init(&d, MF_OP_DWCONV1D, "x");
+    d.kernel = 3, d.stride = 2, d.padding = MF_PAD_SAME;
+    add_layer(&b, &d, b.cur, NULL, err);
+    simple(&b, MF_OP_BATCHNORM, err);
+    simple(&b, MF_OP_RELU6, err);
+    conv(&b, 6, 1, 1, 0, 0, err);
+    mf_layer_spec_init(&d, MF_OP_DWCONV1D, "x");
+    d.kernel = 5, d.depth_multiplier = 3, d.activation = MF_ACT_RELU;
+    add_layer(&b, &d, b.cur, NULL, err);
+    simple(&b, MF_OP_GLOBAL_AVGPOOL, err);
+    dense(&b, 4, 0, err);
+    if (b.rc || mf_model_finalize(b.m, err)) {
+        mf_model_free(b.m);
+        return NULL;
+    }
+    mf_model_init_params(b.m, 9);
+    random_batchnorm(b.m, 9);
     return b.m;
 }
 
@@ -432,6 +493,7 @@ static int setup(void **state)
         mc->m = mc->huge            ? huge_receptive_field_model(&err)
                 : i == N_RANDOM + 1 ? pruned_dense_model(&err)
                 : i == N_RANDOM + 2 ? issue23_model(&err)
+                : i == N_RANDOM + 3 ? issue23_1d_model(&err)
                                     : random_model(7000 + (uint64_t)i, &err);
         if (!mc->m || make_data(mc, 77 + (uint64_t)i, &err)) {
             fprintf(stderr, "test_lower setup, model %d: %s\n", i, err.message);
@@ -1005,34 +1067,44 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(g->pad_top, 0), assert_int_equal(g->pad_left, 0);
     assert_int_equal(p.calls[0].pool_kh, 1), assert_int_equal(p.calls[0].pool_kw, 2);
     assert_int_equal(p.calls[0].pool_sh, 1), assert_int_equal(p.calls[0].pool_sw, 2);
-    g = &p.calls[1].geom; /* conv [1, 3] / [1, 2] valid */
+    g = &p.calls[1].geom; /* depthwise 3×3 × 2 same, batch-norm and ReLU6 folded in */
+    assert_int_equal(p.calls[1].kind, MF_K_DWCONV);
+    assert_string_equal(p.calls[1].kernel, "mf_rt_dwconv_relu6_f32");
+    assert_int_equal(g->cin, 4), assert_int_equal(g->cout, 8);
+    assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 6);
+    assert_int_equal(g->pad_top, 1), assert_int_equal(g->pad_left, 1);
+    assert_non_null(p.calls[1].bias.data); /* the folded batch-norm's */
+    g = &p.calls[2].geom;                  /* conv [1, 3] / [1, 2] valid */
     assert_int_equal(g->kh, 1), assert_int_equal(g->kw, 3);
     assert_int_equal(g->sh, 1), assert_int_equal(g->sw, 2);
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 2);
-    g = &p.calls[2].geom; /* average pool [2, 1] */
-    assert_int_equal(p.calls[2].kind, MF_K_AVGPOOL);
+    g = &p.calls[3].geom; /* average pool [2, 1] */
+    assert_int_equal(p.calls[3].kind, MF_K_AVGPOOL);
     assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
     assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
-    /* ReLU6: fused into the first conv (+ pool) and the dense layer, standalone after the pool */
-    assert_int_equal(p.n_calls, 6);
+    /* ReLU6: fused into the first conv (+ pool), the depthwise conv and the dense layer,
+     * standalone after the pool */
+    assert_int_equal(p.n_calls, 7);
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
-    assert_string_equal(p.calls[3].kernel, "mf_rt_relu6_f32");
-    assert_string_equal(p.calls[4].kernel, "mf_rt_dense_relu6_f32");
+    assert_string_equal(p.calls[4].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[5].kernel, "mf_rt_dense_relu6_f32");
     mf_program_free(&p);
     mf_model_free(folded);
     /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
     mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
     assert_non_null(q);
     assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
-    const int calls[3] = {0, 3, 4};
-    for (int k = 0; k < 3; k++) {
+    const int calls[4] = {0, 1, 4, 5};
+    for (int k = 0; k < 4; k++) {
         const mf_call *c = &p.calls[calls[k]];
         const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
         assert_int_equal(c->rq.relu, MF_RT_RELU6((int)q6));
         assert_true(c->relu6 || c->kind == MF_K_RELU6);
     }
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
-    assert_string_equal(p.calls[4].kernel, "mf_rt_dense_relu6_s8");
+    assert_string_equal(p.calls[1].kernel, "mf_rt_dwconv_relu6_s8");
+    assert_int_equal(p.calls[1].scratch_bytes, mf_rt_dwconv_s8_scratch_bytes(&p.calls[1].geom));
+    assert_string_equal(p.calls[5].kernel, "mf_rt_dense_relu6_s8");
     mf_program_free(&p);
     mf_qmodel_free(q);
 }
@@ -1052,6 +1124,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
         return mf_rt_dense_s8_scratch_bytes(c->n_in, c->n_out);
+    if (c->kind == MF_K_DWCONV && bits == 8) return mf_rt_dwconv_s8_scratch_bytes(&c->geom);
     return 0;
 }
 

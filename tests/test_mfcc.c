@@ -21,7 +21,7 @@
 
 static mf_mfcc_config defaults(void)
 {
-    mf_mfcc_config c = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0};
+    mf_mfcc_config c = {50.0f, 25.0f, 26, 13, 39, 0.97f, 0, 0};
     return c;
 }
 
@@ -229,9 +229,9 @@ static void test_reference_definition(void **state)
     mf_mfcc_config c = defaults();
     check_reference(&c, 8000, 5000); /* padded at the end */
     check_reference(&c, 8000, 9000); /* truncated */
-    mf_mfcc_config d = {25.0f, 10.0f, 40, 20, 12, 0.5f, 1024};
+    mf_mfcc_config d = {25.0f, 10.0f, 40, 20, 12, 0.5f, 1024, 0};
     check_reference(&d, 16000, 2500);
-    mf_mfcc_config e = {30.0f, 10.0f, 20, 20, 5, 0.0f, 0}; /* W = 331, S = 110 at 11025 Hz */
+    mf_mfcc_config e = {30.0f, 10.0f, 20, 20, 5, 0.0f, 0, 0}; /* W = 331, S = 110 at 11025 Hz */
     check_reference(&e, 11025, 1000);
 }
 
@@ -297,7 +297,7 @@ static void test_frame_geometry(void **state)
      * sample 331 lies in frames 1, 2, 3 (at window positions 221, 111, 1), not in frame 0
      * (0..330) nor frame 4 (440..770). */
     const int sr = 11025, W = 331;
-    mf_mfcc_config c = {30.0f, 10.0f, 26, 13, 6, 0.0f, 0};
+    mf_mfcc_config c = {30.0f, 10.0f, 26, 13, 6, 0.0f, 0, 0};
     float x[2000] = {0};
     x[331] = 1.0f;
     float *out = run(&c, sr, x, 2000);

@@ -152,6 +152,10 @@ static mf_model *model_2d(void)
     s.kernel = 1;
     s.activation = MF_ACT_RELU;
     add(m, &s);
+    s = spec(MF_OP_DWCONV2D, "dw"); /* 2x2, multiplier 2: 2x3x8, kernel [2][2][4][2] */
+    s.kernel = 2;
+    s.depth_multiplier = 2;
+    add(m, &s);
     s = spec(MF_OP_RELU6, "clip");
     add(m, &s);
     s = spec(MF_OP_GLOBAL_MAXPOOL, "gmax");
@@ -197,6 +201,7 @@ static void assert_same_spec(const mf_layer_spec *a, const mf_layer_spec *b, int
     assert_int_equal(a->stride, b->stride);
     assert_int_equal(a->kernel_h, b->kernel_h);
     assert_int_equal(a->stride_h, b->stride_h);
+    assert_int_equal(a->depth_multiplier, b->depth_multiplier);
     assert_int_equal(a->padding, b->padding);
     assert_int_equal(a->use_bias, b->use_bias);
     assert_int_equal(a->activation, b->activation);

@@ -232,6 +232,100 @@ static void test_fold_relu6(void **state)
     free(x);
 }
 
+/* A depthwise conv takes the batch-norm after it (one scale per output channel ci·m + j of its
+ * [kh][kw][cin][m] kernel) and its ReLU6; quantized per channel (cin·m formats), QAT's forward is
+ * the integer program at int8 and int16. */
+static void test_fold_depthwise(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {3, {6, 7, 4}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw");
+    s.kernel = 3, s.depth_multiplier = 2, s.padding = MF_PAD_SAME, s.use_bias = 0;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU6, "r");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "pw");
+    s.filters = 3, s.kernel = 1;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_GLOBAL_AVGPOOL, "g");
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 12);
+    const mf_node *bn = &m->nodes[mf_model_find(m, "bn")];
+    for (int c = 0; c < 8; c++) {
+        m->params[bn->param_offset + c] = 2.0f + 0.5f * (float)c;
+        m->params[bn->param_offset + 8 + c] = 0.4f * (float)c - 1.0f;
+        m->state[bn->state_offset + c] = 0.1f * (float)c - 0.3f;
+        m->state[bn->state_offset + 8 + c] = 0.2f + 0.3f * (float)c;
+    }
+    mf_model *f = mf_fold_model(m, &err);
+    assert_non_null(f);
+    assert_int_equal(mf_model_find(f, "bn"), -1);
+    assert_int_equal(mf_model_find(f, "r"), -1);
+    const mf_node *dw = &f->nodes[mf_model_find(f, "dw")];
+    assert_int_equal(dw->spec.activation, MF_ACT_RELU6);
+    assert_int_equal(dw->spec.use_bias, 1);
+    enum { N = 16, IN = 6 * 7 * 4, OUT = 3 };
+    float *x = malloc(sizeof(float) * IN * N);
+    random_inputs(x, (size_t)IN * N, 5);
+    for (int i = 0; i < IN * N; i++)
+        x[i] *= 3.0f;
+    mf_workspace *a = mf_workspace_new(m, N, 0, &err), *b = mf_workspace_new(f, N, 0, &err);
+    const float *ya = mf_forward(a, m->params, m->state, x, N, 0, 0, 0);
+    const float *yb = mf_forward(b, f->params, f->state, x, N, 0, 0, 0);
+    for (int i = 0; i < OUT * N; i++)
+        assert_float_equal(ya[i], yb[i], 1e-5);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_FLOOR, 1, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        const mf_qnode *qd = &q->nodes[mf_model_find(q->model, "dw")];
+        assert_int_equal(qd->n_weights, 9 * 8);
+        assert_int_equal(qd->n_bias, 8);
+        assert_non_null(qd->n_w_ch); /* one format per output channel */
+        float qa[OUT * N], qb[OUT];
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        /* and through a quantized file (kernel_q, bias_q, n_w_ch of cin·m channels) */
+        char path[1200];
+        snprintf(path, sizeof path, "%s/depthwise%d.h5", tu_tmpdir("quantize"), bits);
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        int is_float = 1;
+        mf_qmodel *loaded = mf_qmodel_load(path, &is_float, &err);
+        assert_non_null(loaded);
+        assert_int_equal(is_float, 0);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err), *e2 = mf_qexec_new(loaded, NULL, &err);
+        assert_non_null(e);
+        assert_non_null(e2);
+        for (int n = 0; n < N; n++) {
+            float qc[OUT];
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            mf_qexec_run(e2, x + (size_t)n * IN, qc);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+            assert_memory_equal(qb, qc, sizeof qb);
+            for (int k = 0; k < OUT; k++)
+                assert_float_equal(qb[k], yb[OUT * n + k], bits == 8 ? 0.2 : 0.01);
+        }
+        mf_qexec_free(e);
+        mf_qexec_free(e2);
+        mf_qmodel_free(loaded);
+        mf_qmodel_free(q);
+    }
+    free(r);
+    mf_workspace_free(a);
+    mf_workspace_free(b);
+    mf_model_free(f);
+    mf_model_free(m);
+    free(x);
+}
+
 /* A trained resnetv1_6 on UCI-HAR-shaped synthetic data, folded and calibrated. */
 typedef struct {
     mf_model *model;
@@ -948,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_fold_keeps_the_function),
         cmocka_unit_test(test_fold_relu6),
+        cmocka_unit_test(test_fold_depthwise),
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),

@@ -58,6 +58,7 @@
 #include "pool_opt.c"
 #include "add_opt.c"
 #include "elementwise_opt.c"
+#include "dwconv_s8_opt.c"
 #include "input_opt.c"
 #include "target/equiv.c"
 
@@ -1273,6 +1274,94 @@ static void relu_all(void **state)
     CHECK(memcmp(xf, yf, sizeof yf) == 0, "f32 in place");
 }
 
+/* ---- depthwise conv ----
+ * A depthwise conv is the conv whose weights are 0 except, for output channel co, on input
+ * channel co / m (DESIGN.md §13): every depthwise kernel (int8 through K(): the Cortex-M4 path in
+ * the optimized group) equals the conv reference on those expanded weights, bit for bit for the
+ * integers, value for value for float (the zero products only add ±0), on random geometries,
+ * multipliers 1 to 3, per-tensor and per-channel shifts, ReLU, both roundings. */
+static void dwconv_vs_conv(void **state)
+{
+    (void)state;
+    rng_t r = {0xD3D3};
+    for (int it = 0; it < 150; it++) {
+        mf_rt_geom g;
+        const int two_d = (int)rng_int(&r, 0, 1), same = (int)rng_int(&r, 0, 1);
+        const int m = (int)rng_int(&r, 1, 3);
+        g.h = two_d ? (int)rng_int(&r, 1, 7) : 1;
+        g.w = (int)rng_int(&r, 1, 9);
+        g.cin = (int)rng_int(&r, 1, 10);
+        g.cout = g.cin * m;
+        g.kh = two_d ? (int)rng_int(&r, 1, 4) : 1;
+        g.kw = (int)rng_int(&r, 1, 4);
+        g.sh = two_d ? (int)rng_int(&r, 1, 3) : 1;
+        g.sw = (int)rng_int(&r, 1, 3);
+        if (!same && (g.kh > g.h || g.kw > g.w)) continue;
+        eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);
+        eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+        const int K = g.kh * g.kw;
+        const size_t nx = (size_t)g.h * g.w * g.cin, ny = (size_t)g.oh * g.ow * g.cout,
+                     nw = (size_t)g.cout * K, nwc = nw * (size_t)g.cin;
+        snprintf(ctx, sizeof ctx, "dwconv %dx%dx%d m%d k %dx%d s %dx%d %s", g.h, g.w, g.cin, m,
+                 g.kh, g.kw, g.sh, g.sw, same ? "same" : "valid");
+        int8_t *x8 = xcalloc(nx, 1), *w8 = xcalloc(nw, 1), *wc8 = xcalloc(nwc, 1);
+        int8_t *y8 = xcalloc(ny, 1), *z8 = xcalloc(ny, 1);
+        int16_t *x16 = xcalloc(nx, 2), *w16 = xcalloc(nw, 2), *wc16 = xcalloc(nwc, 2);
+        int16_t *y16 = xcalloc(ny, 2), *z16 = xcalloc(ny, 2);
+        float *xf = xcalloc(nx, 4), *wf = xcalloc(nw, 4), *wcf = xcalloc(nwc, 4);
+        float *yf = xcalloc(ny, 4), *zf = xcalloc(ny, 4);
+        int32_t *b8 = xcalloc((size_t)g.cout, 4);
+        int64_t *b16 = xcalloc((size_t)g.cout, 8);
+        float *bf = xcalloc((size_t)g.cout, 4);
+        int8_t *shifts = xcalloc((size_t)g.cout, 1);
+        for (size_t i = 0; i < nx; i++) {
+            x8[i] = (int8_t)rng_int(&r, -128, 127);
+            x16[i] = (int16_t)rng_int(&r, -32768, 32767);
+            xf[i] = rng_float(&r, -2.0f, 2.0f);
+        }
+        for (int co = 0; co < g.cout; co++) {
+            b8[co] = (int32_t)rng_int(&r, -40000, 40000);
+            b16[co] = rng_int(&r, -(1LL << 36), 1LL << 36);
+            bf[co] = rng_float(&r, -1.0f, 1.0f);
+            for (int t = 0; t < K; t++) {
+                const size_t at = (size_t)co * K + t;
+                w8[at] = (int8_t)rng_int(&r, -128, 127);
+                w16[at] = (int16_t)rng_int(&r, -32768, 32767);
+                wf[at] = rng_float(&r, -1.0f, 1.0f);
+                /* the conv's [co][ky][kx][ci]: only ci = co / m */
+                const size_t c = at * (size_t)g.cin + (size_t)(co / m);
+                wc8[c] = w8[at], wc16[c] = w16[at], wcf[c] = wf[at];
+            }
+        }
+        const int per_channel = (int)rng_int(&r, 0, 1), relu = (int)rng_int(&r, 0, 1);
+        const int rounding = rng_int(&r, 0, 1) ? HALF : FLOOR;
+        for (int co = 0; co < g.cout; co++)
+            shifts[co] = (int8_t)rng_int(&r, 0, 12);
+        mf_rt_requant rq = {(int)rng_int(&r, -2, 12), per_channel ? shifts : NULL, relu, rounding};
+        void *scratch = xcalloc(mf_rt_dwconv_s8_scratch_bytes(&g) + 8, 1);
+        K(mf_rt_dwconv_s8)(&g, x8, w8, b8, &rq, y8, scratch);
+        mf_rt_conv_s8_ref(&g, x8, wc8, b8, &rq, z8, NULL);
+        for (size_t i = 0; i < ny; i++)
+            CHECK(y8[i] == z8[i], "int8 output %zu: depthwise %d, conv %d", i, y8[i], z8[i]);
+        for (int co = 0; co < g.cout; co++)
+            shifts[co] = (int8_t)rng_int(&r, 10, 40);
+        rq.shift = (int)rng_int(&r, 10, 40);
+        mf_rt_dwconv_s16(&g, x16, w16, b16, &rq, y16);
+        mf_rt_conv_s16_ref(&g, x16, wc16, b16, &rq, z16, NULL);
+        for (size_t i = 0; i < ny; i++)
+            CHECK(y16[i] == z16[i], "int16 output %zu: depthwise %d, conv %d", i, y16[i], z16[i]);
+        mf_rt_dwconv_f32(&g, xf, wf, bf, relu, yf);
+        mf_rt_conv_f32_ref(&g, xf, wcf, bf, relu, zf);
+        for (size_t i = 0; i < ny; i++)
+            CHECK(yf[i] == zf[i], "float output %zu: depthwise %a, conv %a", i, (double)yf[i],
+                  (double)zf[i]);
+        free(x8), free(w8), free(wc8), free(y8), free(z8);
+        free(x16), free(w16), free(wc16), free(y16), free(z16);
+        free(xf), free(wf), free(wcf), free(yf), free(zf);
+        free(b8), free(b16), free(bf), free(shifts), free(scratch);
+    }
+}
+
 static void rescale(void **state)
 {
     (void)state;
@@ -1744,8 +1833,8 @@ int main(void)
         cmocka_unit_test(pool_int),        cmocka_unit_test(avgpool_hand),
         cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
-        cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
-        cmocka_unit_test(input_random),
+        cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(rescale),
+        cmocka_unit_test(input_hand),      cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),
@@ -1760,6 +1849,7 @@ int main(void)
         cmocka_unit_test(add_int_sweep),
         cmocka_unit_test(add_f32),
         cmocka_unit_test(relu_all),
+        cmocka_unit_test(dwconv_vs_conv),
         cmocka_unit_test(rescale),
         cmocka_unit_test(input_hand),
         cmocka_unit_test(input_random),

@@ -40,7 +40,9 @@ static void window_fill(const mf_model *m, const mf_node *node, int dims, int co
     const mf_shape *in = mf_input_shape(m, node, 0);
     const mf_layer_spec *sp = &node->spec;
     /* a conv's stride defaults to 1, a pool's to its window */
-    const int pool = node->spec.op != MF_OP_CONV1D && node->spec.op != MF_OP_CONV2D;
+    const mf_op op = node->spec.op;
+    const int pool =
+        op != MF_OP_CONV1D && op != MF_OP_CONV2D && op != MF_OP_DWCONV1D && op != MF_OP_DWCONV2D;
     const int kh = sp->kernel_h > 0 ? sp->kernel_h : sp->kernel;
     const int sw = sp->stride > 0 ? sp->stride : pool ? sp->kernel : 1;
     const int sh = sp->stride_h > 0 ? sp->stride_h : sp->stride > 0 ? sp->stride : pool ? kh : 1;
@@ -61,6 +63,8 @@ static void window_fill(const mf_model *m, const mf_node *node, int dims, int co
     g->kw = sp->kernel;
     g->sw = sw;
     g->cout = cout > 0 ? cout : g->cin;
+    if (op == MF_OP_DWCONV1D || op == MF_OP_DWCONV2D) /* one filter per input channel × m */
+        g->cout = g->cin * (sp->depth_multiplier > 0 ? sp->depth_multiplier : 1);
     if (sp->padding == MF_PAD_SAME) {
         g->oh = dims == 1 ? 1 : same_out(g->h, g->sh);
         g->ow = same_out(g->w, g->sw);
@@ -76,7 +80,7 @@ void mf_window_of(const mf_model *m, const mf_node *node, mf_window *g)
 {
     window_fill(m, node,
                 node->spec.op == MF_OP_CONV2D || node->spec.op == MF_OP_MAXPOOL2D ||
-                        node->spec.op == MF_OP_AVGPOOL2D
+                        node->spec.op == MF_OP_AVGPOOL2D || node->spec.op == MF_OP_DWCONV2D
                     ? 2
                     : 1,
                 node->spec.filters, g);

@@ -26,7 +26,9 @@
     X(ADD, add)                                                                                    \
     X(FLATTEN, flatten)                                                                            \
     X(DROPOUT, dropout)                                                                            \
-    X(RELU6, relu6)
+    X(RELU6, relu6)                                                                                \
+    X(DWCONV1D, depthwise_conv1d)                                                                  \
+    X(DWCONV2D, depthwise_conv2d)
 
 #define MF_OP_ENUM_(e, name) MF_OP_##e,
 typedef enum mf_op { MF_OP_INPUT = 0, MF_OPS(MF_OP_ENUM_) MF_OP_COUNT } mf_op;
@@ -65,12 +67,13 @@ enum {
     MF_KEY_RATE = 1u << 7,       /* dropout */
     MF_KEY_MOMENTUM = 1u << 8,   /* batchnorm (Keras convention: moving = m*moving + (1-m)*batch) */
     MF_KEY_EPSILON = 1u << 9,    /* batchnorm */
+    MF_KEY_DEPTH_MULTIPLIER = 1u << 10, /* depthwise conv: output channels per input channel */
 };
 
 /* Plain integer hyperparameters beyond the keys above: X(name, bit, min, max, default). Each
  * becomes a member `int name` of mf_layer_spec (set to its default by mf_layer_spec_init), a key
  * of a config's layer entry (checked against [min, max] where it is written) and an int32
  * attribute of a layer group in model files, for the ops whose keys include its bit. */
-#define MF_LAYER_INT_KEYS(X)
+#define MF_LAYER_INT_KEYS(X) X(depth_multiplier, MF_KEY_DEPTH_MULTIPLIER, 1, 4096, 1)
 
 #endif

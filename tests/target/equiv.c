@@ -1150,6 +1150,60 @@ static void eq_extreme_eltwise(eq_state *st)
     }
 }
 
+/* ---- depthwise conv (dwconv_s8_opt.c) ----
+ * The int8 path against the reference: multiplier 1 (the quads; cin a multiple of 4 or not:
+ * remainder channels, unaligned words) or 2 to 3 (every channel in C), the conv geometries of
+ * eq_geom (1D and 2D, padding, strides, kernels wider than the input), per-tensor and
+ * per-channel shifts, biases at the accumulator's limit (the slow requantization). */
+static int8_t eq_dw_shifts[64];
+static int32_t eq_dw_bias8[64];
+
+static void eq_dwconv(eq_state *st)
+{
+    mf_rt_geom g = eq_geom(st, 1); /* cout = cin, then × the multiplier */
+    int mult = eq_pct(st, 60) ? 1 : eq_int(st, 2, 3);
+    while (mult > 1 && (size_t)g.oh * g.ow * g.cin * mult > EQ_OUT)
+        mult--;
+    g.cout = g.cin * mult;
+    if (eq_pct(st, 5)) /* padding wider than the kernel: windows of zero taps */
+        g.pad_left += eq_int(st, 1, 3);
+    const size_t nx = eq_nin(&g), ny = eq_nout(&g), nw = (size_t)g.cout * g.kh * g.kw;
+    if (ny > EQ_OUT) return;
+    int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x, nx);
+    eq_fill8(st, w, nw);
+    const int32_t K = g.kh * g.kw, bmax = INT32_MAX - K * 16384;
+    for (int c = 0; c < g.cout; c++)
+        eq_dw_bias8[c] =
+            eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
+    const int32_t *bias = eq_pct(st, 15) ? NULL : eq_dw_bias8;
+    mf_rt_requant rq = eq_rq(st, 1, -3, 14);
+    if (rq.shifts) {
+        for (int c = 0; c < g.cout; c++)
+            eq_dw_shifts[c] = (int8_t)eq_shift(st, -3, 14);
+        rq.shifts = eq_dw_shifts;
+    }
+    void *scratch = eq_scratch(mf_rt_dwconv_s8_scratch_bytes(&g));
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_dwconv_s8_opt(&g, x, w, bias, &rq, eq_o8a, scratch);
+    mf_rt_dwconv_s8_ref(&g, x, w, bias, &rq, eq_o8b, scratch);
+    long d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, mult == 1 ? "dwconv_s8" : "dwconv_s8 (multiplier > 1)", &g, NULL, d);
+    /* its ReLU6 form: the reference without activation, clamped to [0, q6] */
+    mf_rt_requant r6 = rq, r0 = rq;
+    const int q6 = eq_int(st, 0, 127);
+    r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_dwconv_relu6_s8(&g, x, w, bias, &r6, eq_o8a, scratch);
+    mf_rt_dwconv_s8_ref(&g, x, w, bias, &r0, eq_o8b, scratch);
+    eq_clamp8(eq_o8b, ny, q6);
+    d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "dwconv_relu6_s8", &g, NULL, d);
+}
+
 /* ---- ReLU6 (relu6.c) ----
  * Every *_relu6 kernel (the layer's kernel with a plain ReLU, then its clamp; on the target the
  * optimized paths) against the references without an activation, clamped here to [0, q6]; float:
@@ -1337,6 +1391,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         eq_eltwise(&st);
         eq_input(&st);
         eq_relu6(&st);
+        eq_dwconv(&st);
     }
     return st.fails;
 }
