@@ -2,6 +2,7 @@
  * (mf_call_args: what the generator prints) and its scratch getter; and the host interpreter's
  * call of that same function with the same arguments (mf_program_run_call). tests/test_lower.c
  * compiles the generated C against these kernels and checks both agree on random models. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,28 +38,128 @@ const char *mf_call_args(const mf_call *c, int bits)
     return kernels[c->kind].args[prec(bits)];
 }
 
-const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size)
+/* "%s"-style append into buf at *used (truncation counted in *trunc). */
+static void put(char *buf, size_t size, size_t *used, int *trunc, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void put(char *buf, size_t size, size_t *used, int *trunc, const char *fmt, ...)
 {
-    char relu[32];
-    if (c->rq.relu >= 2) /* ReLU6 (the *_relu6 kernels) */
-        snprintf(relu, sizeof relu, "MF_RT_RELU6(%d)", c->rq.relu - 2);
-    else
-        snprintf(relu, sizeof relu, "%d", c->rq.relu);
-    snprintf(buf, size, ".shift = %d, .shifts = %s, .relu = %s, .rounding = %s", c->rq.shift,
-             shifts ? shifts : "NULL", relu,
-             c->rq.rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR");
-    return buf;
+    va_list ap;
+    va_start(ap, fmt);
+    const int w = *used < size ? vsnprintf(buf + *used, size - *used, fmt, ap) : -1;
+    va_end(ap);
+    if (w < 0 || (size_t)w >= size - (*used < size ? *used : size)) {
+        *trunc = 1;
+        *used = size;
+        return;
+    }
+    *used += (size_t)w;
 }
 
-const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size)
+static const char *rounding_c(int rounding)
 {
-    const mf_rt_geom *g = &c->geom;
-    snprintf(buf, size,
-             "\n%s.h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
-             "%s.kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d",
-             indent, g->h, g->w, g->cin, g->oh, g->ow, g->cout, indent, g->kh, g->kw, g->sh, g->sw,
-             g->pad_top, g->pad_left);
-    return buf;
+    return rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR";
+}
+
+int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t stat_size, char *args,
+              size_t args_size)
+{
+    size_t us = 0, ua = 0;
+    int trunc = 0;
+    if (stat_size) stat[0] = '\0';
+    if (args_size) args[0] = '\0';
+    const char *letters = mf_call_args(c, bits);
+    if (strchr(letters, 'R')) {
+        char relu[32];
+        if (c->rq.relu >= 2) /* ReLU6 (the *_relu6 kernels) */
+            snprintf(relu, sizeof relu, "MF_RT_RELU6(%d)", c->rq.relu - 2);
+        else
+            snprintf(relu, sizeof relu, "%d", c->rq.relu);
+        put(stat, stat_size, &us, &trunc,
+            "static const mf_rt_requant %s_rq = {.shift = %d, .shifts = %s%s, .relu = %s, "
+            ".rounding = %s};\n",
+            id, c->rq.shift, c->shifts.data ? id : "NULL", c->shifts.data ? "_shifts" : "", relu,
+            rounding_c(c->rq.rounding));
+    }
+    if (strchr(letters, 'G')) {
+        const mf_rt_geom *g = &c->geom;
+        put(stat, stat_size, &us, &trunc,
+            "static const mf_rt_geom %s_geom = {\n"
+            "    .h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
+            "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d};\n",
+            id, g->h, g->w, g->cin, g->oh, g->ow, g->cout, g->kh, g->kw, g->sh, g->sw, g->pad_top,
+            g->pad_left);
+    }
+    for (const char *a = letters; *a; a++) {
+        if (*a == ' ') continue;
+        if (a != letters) put(args, args_size, &ua, &trunc, ", ");
+        switch (*a) {
+        case 'G':
+            put(args, args_size, &ua, &trunc, "&%s_geom", id);
+            break;
+        case 'P':
+            put(args, args_size, &ua, &trunc, "%d, %d, %d, %d", c->pool_kh, c->pool_kw, c->pool_sh,
+                c->pool_sw);
+            break;
+        case 'I':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[0]);
+            break;
+        case 'J':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[1]);
+            break;
+        case 'O':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->out_off);
+            break;
+        case 'W':
+            put(args, args_size, &ua, &trunc, "%s_w", id);
+            break;
+        case 'X':
+            put(args, args_size, &ua, &trunc, "%s_idx", id);
+            break;
+        case 'B':
+            if (c->bias.data)
+                put(args, args_size, &ua, &trunc, "%s_b", id);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        case 'R':
+            put(args, args_size, &ua, &trunc, "&%s_rq", id);
+            break;
+        case 'L':
+            put(args, args_size, &ua, &trunc, "%d", c->relu);
+            break;
+        case 'D':
+            put(args, args_size, &ua, &trunc, "%s", rounding_c(c->rounding));
+            break;
+        case 'A':
+            put(args, args_size, &ua, &trunc, "%d", c->align_a);
+            break;
+        case 'C':
+            put(args, args_size, &ua, &trunc, "%d", c->align_b);
+            break;
+        case 'N':
+        case 'Q':
+            put(args, args_size, &ua, &trunc, "%d", c->n_in);
+            break;
+        case 'M':
+        case 'H':
+            put(args, args_size, &ua, &trunc, "%d", c->n_out);
+            break;
+        case 'Z':
+            put(args, args_size, &ua, &trunc, "%zu", c->count);
+            break;
+        case '0':
+            put(args, args_size, &ua, &trunc, "0");
+            break;
+        case 'S':
+            if (c->scratch_bytes)
+                put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->scratch_off);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        }
+    }
+    return trunc ? MF_ERR : MF_OK;
 }
 
 /* An int8 conv whose geometry a 1D kernel covers (mf_rt_conv1d_s8_covers) calls it, so a

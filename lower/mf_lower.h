@@ -209,12 +209,13 @@ void mf_program_print(const mf_program *p, FILE *f);
  *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);
 
-/* The C initialisers of call c's constant parameter structs, as the generator prints them
- * (`static const mf_rt_requant x = {<this>};`): the requantization (R), its per-channel shift
- * array named `shifts` (NULL: none), and the geometry (G), whose fields go on lines of their own
- * after `indent`. Written into buf (truncated to size); returns buf. */
-const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size);
-const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size);
+/* Call c as C, what the generator prints (deploy/emit.c): into stat its constant parameter
+ * structs, `static const` declarations named <id>_rq (R) and <id>_geom (G), one per line; into
+ * args its arguments in mf_call_args's order, comma-separated: arena tensors as MF_AT(offset),
+ * blobs as <id>_w, <id>_b, <id>_shifts (inside <id>_rq) and <id>_idx, numbers and macros as
+ * written. Each buffer is NUL-terminated; returns MF_ERR when one was too small. */
+int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t stat_size, char *args,
+              size_t args_size);
 
 /* ---- choosing variants (lower/variants.c) ---- */
 
