@@ -23,6 +23,8 @@ static const struct {
     [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
     [MF_K_RELU6] = {"relu6", {"Z I O", "Z I R O", "Z I R O"}},
     [MF_K_DWCONV] = {"dwconv", {"G I W B L O", "G I W B R O", "G I W B R O S"}},
+    [MF_K_ADDN] = {"addn",
+                   {"Z K I J T U L O", "Z K I A J C T E U F R O", "Z K I A J C T E U F R O"}},
 };
 
 static int prec(int bits)
@@ -137,6 +139,24 @@ int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t sta
         case 'C':
             put(args, args_size, &ua, &trunc, "%d", c->align_b);
             break;
+        case 'E':
+            put(args, args_size, &ua, &trunc, "%d", c->align_c);
+            break;
+        case 'F':
+            put(args, args_size, &ua, &trunc, "%d", c->align_d);
+            break;
+        case 'K':
+            put(args, args_size, &ua, &trunc, "%d", c->n_inputs);
+            break;
+        case 'T':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[2]);
+            break;
+        case 'U':
+            if (c->n_inputs > 3)
+                put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[3]);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
         case 'N':
         case 'Q':
             put(args, args_size, &ua, &trunc, "%d", c->n_in);
@@ -205,6 +225,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
 {
     const mf_call *c = &p->calls[k];
     const void *a = AT(c->in_off[0]), *b = c->n_inputs > 1 ? AT(c->in_off[1]) : NULL;
+    const void *in2 = c->n_inputs > 2 ? AT(c->in_off[2]) : NULL,
+               *in3 = c->n_inputs > 3 ? AT(c->in_off[3]) : NULL;
     void *o = AT(c->out_off), *s = c->scratch_bytes ? AT(c->scratch_off) : NULL;
     const void *w = c->w.data, *bias = c->bias.data;
     const mf_rt_geom *g = &c->geom;
@@ -285,6 +307,19 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 32) (r6 ? mf_rt_dwconv_relu6_f32 : mf_rt_dwconv_f32)(g, a, w, bias, c->relu, o);
         if (bits == 16) (r6 ? mf_rt_dwconv_relu6_s16 : mf_rt_dwconv_s16)(g, a, w, bias, rq, o);
         if (bits == 8) (r6 ? mf_rt_dwconv_relu6_s8 : mf_rt_dwconv_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_K_ADDN:
+        if (bits == 32)
+            (r6 ? mf_rt_addn_relu6_f32 : mf_rt_addn_f32)(c->count, c->n_inputs, a, b, in2, in3,
+                                                         c->relu, o);
+        if (bits == 16)
+            (r6 ? mf_rt_addn_relu6_s16 : mf_rt_addn_s16)(c->count, c->n_inputs, a, c->align_a, b,
+                                                         c->align_b, in2, c->align_c, in3,
+                                                         c->align_d, rq, o);
+        if (bits == 8)
+            (r6 ? mf_rt_addn_relu6_s8 : mf_rt_addn_s8)(c->count, c->n_inputs, a, c->align_a, b,
+                                                       c->align_b, in2, c->align_c, in3, c->align_d,
+                                                       rq, o);
         break;
     case MF_K_RELU6:
         if (bits == 32) mf_rt_relu6_f32(c->count, a, o);

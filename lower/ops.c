@@ -421,39 +421,50 @@ static void lower_global(const lower_ctx *x, int i, mf_call *c)
 
 /* ---- element-wise ---- */
 
+/* The finest format of an add's inputs. */
+static int finest_input(const lower_ctx *x, const mf_node *node)
+{
+    int fine = n_of(x, node->inputs[0]);
+    for (int k = 1; k < node->n_inputs; k++)
+        fine = n_of(x, node->inputs[k]) > fine ? n_of(x, node->inputs[k]) : fine;
+    return fine;
+}
+
+/* 2 to 4 inputs; integer: the alignments keep the sum inside the accumulator (k values of
+ * 2^(b−1)·2^align: int8 ≤ 23 bits for 2 inputs, 22 for 3 or 4; int16 47 and 46). */
 static int validate_add(const lower_ctx *x, int i, mf_error *err)
 {
     const mf_node *node = &x->m->nodes[i];
-    if (node->n_inputs != 2)
-        return mf_error_set(err,
-                            "layer '%s' (add) has %d inputs: the add kernel takes two tensors "
-                            "only",
+    if (node->n_inputs < 2 || node->n_inputs > 4)
+        return mf_error_set(err, "layer '%s' (add) has %d inputs: the add kernels take 2 to 4",
                             node->spec.name, node->n_inputs);
     if (x->q) {
-        int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
-        int d = na > nb ? na - nb : nb - na, max = x->bits == 8 ? 23 : 47;
-        if (d > max)
-            return mf_error_set(err,
-                                "layer '%s' (add): its inputs' formats differ by %d bits, more "
-                                "than the int%d add kernel aligns (%d)",
-                                node->spec.name, d, x->bits, max);
+        const int fine = finest_input(x, node);
+        const int max = (x->bits == 8 ? 23 : 47) - (node->n_inputs > 2);
+        for (int k = 0; k < node->n_inputs; k++)
+            if (fine - n_of(x, node->inputs[k]) > max)
+                return mf_error_set(err,
+                                    "layer '%s' (add): its inputs' formats differ by %d bits, more "
+                                    "than the int%d add kernel aligns for %d inputs (%d)",
+                                    node->spec.name, fine - n_of(x, node->inputs[k]), x->bits,
+                                    node->n_inputs, max);
     }
     return MF_OK;
 }
 
-/* Both inputs aligned to the finer format by exact left shifts, then requantized once
- * (DESIGN.md §13). */
+/* Every input aligned to the finest format by an exact left shift, summed, then requantized
+ * once (DESIGN.md §13): two inputs run the add kernels, 3 or 4 the addn kernels. */
 static void lower_add(const lower_ctx *x, int i, mf_call *c)
 {
     const mf_node *node = &x->m->nodes[i];
-    c->kind = MF_K_ADD;
+    c->kind = node->n_inputs > 2 ? MF_K_ADDN : MF_K_ADD;
     c->count = size_of(x->m, i);
     fused_activation(x, i, c);
     if (x->q) {
-        int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
-        int fine = na > nb ? na : nb;
-        c->align_a = fine - na;
-        c->align_b = fine - nb;
+        const int fine = finest_input(x, node);
+        int *align[4] = {&c->align_a, &c->align_b, &c->align_c, &c->align_d};
+        for (int k = 0; k < node->n_inputs; k++)
+            *align[k] = fine - n_of(x, node->inputs[k]);
         c->rq.shift = fine - n_of(x, i);
         c->rq.rounding = x->q->rounding;
     }

@@ -168,7 +168,8 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
             s->in[j] = call->in[j];
         if (call->kind == MF_K_RELU || call->kind == MF_K_RELU6)
             s->inplace = 1u; /* element-wise: out may be an input */
-        if (call->kind == MF_K_ADD) s->inplace = 3u;
+        if (call->kind == MF_K_ADD || call->kind == MF_K_ADDN) /* out may be any input */
+            s->inplace = (1u << call->n_inputs) - 1u;
         if (call->conv1d) { /* the 1D int8 kernels write behind their reads (mf_runtime.h) */
             s->overlap = 1;
             s->lag = mf_rt_conv1d_s8_lag(&call->geom,

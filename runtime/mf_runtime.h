@@ -179,6 +179,27 @@ void mf_rt_add_s16(size_t n, const int16_t *a, int align_a, const int16_t *b, in
 void mf_rt_add_s8(size_t n, const int8_t *a, int align_a, const int8_t *b, int align_b,
                   const mf_rt_requant *rq, int8_t *out);
 
+/* ---- adds of k = 3 or 4 inputs (addn.c): every input aligned to the finest format by an exact
+ * left shift (align ≥ 0; ≤ 22 for int8, ≤ 46 for int16) in the accumulator type, summed,
+ * requantized once with rq (per tensor, relu 0 or 1); float ((a + b) + c) + d, then relu. d is
+ * not read when k = 3. n elements; out may be any input. The _relu6 forms as relu6.c's. ---- */
+void mf_rt_addn_f32(size_t n, int k, const float *a, const float *b, const float *c, const float *d,
+                    int relu, float *out);
+void mf_rt_addn_s16(size_t n, int k, const int16_t *a, int la, const int16_t *b, int lb,
+                    const int16_t *c, int lc, const int16_t *d, int ld, const mf_rt_requant *rq,
+                    int16_t *out);
+void mf_rt_addn_s8(size_t n, int k, const int8_t *a, int la, const int8_t *b, int lb,
+                   const int8_t *c, int lc, const int8_t *d, int ld, const mf_rt_requant *rq,
+                   int8_t *out);
+void mf_rt_addn_relu6_f32(size_t n, int k, const float *a, const float *b, const float *c,
+                          const float *d, int relu, float *out);
+void mf_rt_addn_relu6_s16(size_t n, int k, const int16_t *a, int la, const int16_t *b, int lb,
+                          const int16_t *c, int lc, const int16_t *d, int ld,
+                          const mf_rt_requant *rq, int16_t *out);
+void mf_rt_addn_relu6_s8(size_t n, int k, const int8_t *a, int la, const int8_t *b, int lb,
+                         const int8_t *c, int lc, const int8_t *d, int ld, const mf_rt_requant *rq,
+                         int8_t *out);
+
 /* ---- standalone ReLU (when it cannot be fused), in place allowed ---- */
 void mf_rt_relu_f32(size_t n, const float *in, float *out);
 void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);

@@ -1024,7 +1024,7 @@ static void test_firmware_pools_build_with_werror(void **state)
 /* Issue 23's layers in one small 2D model: rectangular kernels, strides and pools, ReLU6 fused
  * into a conv (with its max pool), a dense layer and an add, and a standalone one; a separable
  * conv (depthwise 3x3 with batch-norm and ReLU folded in, on 6 channels: one quad and two single
- * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2. */
+ * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2, an add of 3 inputs. */
 static void add_ok(mf_model *m, mf_layer_spec *s)
 {
     mf_error err;
@@ -1047,10 +1047,16 @@ static mf_model *issue23_model(void)
     mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* [1, 3] same → 6x6x6 */
     s.filters = 6, s.kernel_h = 1, s.kernel = 3, s.padding = MF_PAD_SAME;
     add_ok(m, &s);
-    mf_layer_spec_init(&s, MF_OP_ADD, "sum");
-    s.n_inputs = 2, s.activation = MF_ACT_RELU6;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c3"); /* 1x1 of p1 → 6x6x6 */
+    s.filters = 6, s.kernel = 1;
+    s.n_inputs = 1;
+    snprintf(s.inputs[0], MF_NAME_MAX, "p1");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_ADD, "sum"); /* 3 inputs */
+    s.n_inputs = 3, s.activation = MF_ACT_RELU6;
     snprintf(s.inputs[0], MF_NAME_MAX, "p1");
     snprintf(s.inputs[1], MF_NAME_MAX, "c2");
+    snprintf(s.inputs[2], MF_NAME_MAX, "c3");
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw1"); /* 3x3 same → 6x6x6 */
     s.kernel = 3, s.padding = MF_PAD_SAME, s.use_bias = 0;
@@ -1141,6 +1147,9 @@ static void test_firmware_issue23_layers(void **state)
                                         : bits == 16 ? "mf_rt_dwconv_s16("
                                                      : "mf_rt_dwconv_s8("));
         assert_null(strstr(model_c, "bn1")); /* folded into dw1 */
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_addn_relu6_f32("
+                                        : bits == 16 ? "mf_rt_addn_relu6_s16("
+                                                     : "mf_rt_addn_relu6_s8("));
         free(model_c);
         mf_deploy_report rep;
         mf_deploy_run_options ro = {60, 2, NULL};

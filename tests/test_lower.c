@@ -353,6 +353,23 @@ static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, 
     add_layer(b, &s, b->cur, NULL, err);
 }
 
+/* An add of k inputs (names), the current tensor afterwards. */
+static void add_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_activation act, mf_error *err)
+{
+    if (b->rc) return;
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_ADD, "x");
+    snprintf(s.name, sizeof s.name, "add_%d", ++b->n);
+    s.activation = act;
+    s.n_inputs = k;
+    for (int q = 0; q < k; q++) {
+        memcpy(s.inputs[q], names[q], MF_NAME_MAX);
+        s.inputs[q][MF_NAME_MAX - 1] = '\0';
+    }
+    b->rc = mf_model_add(b->m, &s, err);
+    snprintf(b->cur, sizeof b->cur, "%s", s.name);
+}
+
 /* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6, depthwise
  * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, depthwise 3×3
  * × 2 same, batch-norm and ReLU6 folded into it → 6×6×8, conv [1, 3] / [1, 2] valid → 6×2×5,
@@ -377,6 +394,14 @@ static mf_model *issue23_model(mf_error *err)
     add_layer(&b, &d, b.cur, NULL, err);
     simple(&b, MF_OP_BATCHNORM, err);
     simple(&b, MF_OP_RELU6, err);
+    char br[3][MF_NAME_MAX]; /* an add of 3 inputs: the depthwise conv and two 1x1 convs of it */
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur);
+    layer_hw(&b, MF_OP_CONV2D, 8, 1, 1, 1, 1, 0, MF_ACT_NONE, err);
+    snprintf(br[1], MF_NAME_MAX, "%s", b.cur);
+    snprintf(b.cur, sizeof b.cur, "%s", br[0]);
+    layer_hw(&b, MF_OP_CONV2D, 8, 1, 1, 1, 1, 0, MF_ACT_RELU, err);
+    snprintf(br[2], MF_NAME_MAX, "%s", b.cur);
+    add_k(&b, br, 3, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
     simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
@@ -397,7 +422,8 @@ static mf_model *issue23_model(mf_error *err)
 }
 
 /* Depthwise 1D on a 24×8 input: multiplier 1 (the int8 quads), kernel 3, stride 2, same, with
- * batch-norm and ReLU6 folded in → 12×8, a 1x1 conv (a separable conv) → 12×6, depthwise
+ * batch-norm and ReLU6 folded in → 12×8, a 1x1 conv (a separable conv) → 12×6; an add of 4
+ * inputs (the 1x1 conv, two convs of it and a standalone ReLU of it) + ReLU6; depthwise
  * multiplier 3, kernel 5, valid, + ReLU → 8×18, global average pool, dense 18 → 4. */
 static mf_model *issue23_1d_model(mf_error *err)
 {
@@ -418,6 +444,17 @@ static mf_model *issue23_1d_model(mf_error *err)
     simple(&b, MF_OP_BATCHNORM, err);
     simple(&b, MF_OP_RELU6, err);
     conv(&b, 6, 1, 1, 0, 0, err);
+    char br[4][MF_NAME_MAX];
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur);
+    conv(&b, 6, 3, 1, 1, 0, err);
+    snprintf(br[1], MF_NAME_MAX, "%s", b.cur);
+    snprintf(b.cur, sizeof b.cur, "%s", br[0]);
+    conv(&b, 6, 1, 1, 0, 1, err);
+    snprintf(br[2], MF_NAME_MAX, "%s", b.cur);
+    snprintf(b.cur, sizeof b.cur, "%s", br[0]);
+    simple(&b, MF_OP_RELU, err);
+    snprintf(br[3], MF_NAME_MAX, "%s", b.cur);
+    add_k(&b, br, 4, MF_ACT_RELU6, err);
     mf_layer_spec_init(&d, MF_OP_DWCONV1D, "x");
     d.kernel = 5, d.depth_multiplier = 3, d.activation = MF_ACT_RELU;
     add_layer(&b, &d, b.cur, NULL, err);
@@ -1074,27 +1111,31 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 6);
     assert_int_equal(g->pad_top, 1), assert_int_equal(g->pad_left, 1);
     assert_non_null(p.calls[1].bias.data); /* the folded batch-norm's */
-    g = &p.calls[2].geom;                  /* conv [1, 3] / [1, 2] valid */
+    g = &p.calls[5].geom;                  /* conv [1, 3] / [1, 2] valid */
     assert_int_equal(g->kh, 1), assert_int_equal(g->kw, 3);
     assert_int_equal(g->sh, 1), assert_int_equal(g->sw, 2);
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 2);
-    g = &p.calls[3].geom; /* average pool [2, 1] */
-    assert_int_equal(p.calls[3].kind, MF_K_AVGPOOL);
+    g = &p.calls[6].geom; /* average pool [2, 1] */
+    assert_int_equal(p.calls[6].kind, MF_K_AVGPOOL);
     assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
     assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
     /* ReLU6: fused into the first conv (+ pool), the depthwise conv and the dense layer,
      * standalone after the pool */
-    assert_int_equal(p.n_calls, 7);
+    assert_int_equal(p.n_calls, 10);
+    /* the add of 3 inputs (the depthwise conv and two 1x1 convs of it) */
+    assert_int_equal(p.calls[4].kind, MF_K_ADDN);
+    assert_int_equal(p.calls[4].n_inputs, 3);
+    assert_string_equal(p.calls[4].kernel, "mf_rt_addn_f32");
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
-    assert_string_equal(p.calls[4].kernel, "mf_rt_relu6_f32");
-    assert_string_equal(p.calls[5].kernel, "mf_rt_dense_relu6_f32");
+    assert_string_equal(p.calls[7].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[8].kernel, "mf_rt_dense_relu6_f32");
     mf_program_free(&p);
     mf_model_free(folded);
     /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
     mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
     assert_non_null(q);
     assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
-    const int calls[4] = {0, 1, 4, 5};
+    const int calls[4] = {0, 1, 7, 8};
     for (int k = 0; k < 4; k++) {
         const mf_call *c = &p.calls[calls[k]];
         const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
@@ -1104,7 +1145,17 @@ static void test_issue23_geometry(void **state)
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
     assert_string_equal(p.calls[1].kernel, "mf_rt_dwconv_relu6_s8");
     assert_int_equal(p.calls[1].scratch_bytes, mf_rt_dwconv_s8_scratch_bytes(&p.calls[1].geom));
-    assert_string_equal(p.calls[5].kernel, "mf_rt_dense_relu6_s8");
+    assert_string_equal(p.calls[8].kernel, "mf_rt_dense_relu6_s8");
+    /* the add: every input aligned to the finest format, one requantization to its own */
+    const mf_call *a = &p.calls[4];
+    assert_string_equal(a->kernel, "mf_rt_addn_s8");
+    int fine = -1000;
+    for (int k = 0; k < 3; k++)
+        fine = q->nodes[a->in[k]].n_out > fine ? q->nodes[a->in[k]].n_out : fine;
+    assert_int_equal(a->align_a, fine - q->nodes[a->in[0]].n_out);
+    assert_int_equal(a->align_b, fine - q->nodes[a->in[1]].n_out);
+    assert_int_equal(a->align_c, fine - q->nodes[a->in[2]].n_out);
+    assert_int_equal(a->rq.shift, fine - q->nodes[a->node].n_out);
     mf_program_free(&p);
     mf_qmodel_free(q);
 }

@@ -326,6 +326,98 @@ static void test_fold_depthwise(void **state)
     free(x);
 }
 
+/* An add of 4 inputs in different formats (a ReLU after it fused in): at int8 and int16 the
+ * integer program runs the addn kernels, QAT's forward is that program, and it follows the float
+ * model. */
+static void test_add_of_four_inputs(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {10, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int k = 0; k < 4; k++) {
+        mf_layer_spec_init(&s, MF_OP_CONV1D, names[k]);
+        s.filters = 4, s.kernel = 1 + 2 * (k % 2), s.padding = MF_PAD_SAME;
+        s.n_inputs = 1;
+        snprintf(s.inputs[0], MF_NAME_MAX, "input");
+        mf_model_add(m, &s, &err);
+    }
+    mf_layer_spec_init(&s, MF_OP_ADD, "sum");
+    s.n_inputs = 4;
+    for (int k = 0; k < 4; k++)
+        snprintf(s.inputs[k], MF_NAME_MAX, "%s", names[k]);
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU, "r");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_GLOBAL_AVGPOOL, "g");
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 14);
+    for (int k = 0; k < 4; k++) { /* four ranges: four formats */
+        const mf_node *c = &m->nodes[mf_model_find(m, names[k])];
+        for (size_t i = 0; i < c->n_params; i++)
+            m->params[c->param_offset + i] *= (float)(1 << (2 * k));
+    }
+    mf_model *f = mf_fold_model(m, &err);
+    assert_int_equal(f->nodes[mf_model_find(f, "sum")].spec.activation, MF_ACT_RELU);
+    enum { N = 16, IN = 30, OUT = 4 };
+    float *x = malloc(sizeof(float) * IN * N);
+    random_inputs(x, (size_t)IN * N, 6);
+    mf_workspace *ws = mf_workspace_new(f, N, 0, &err);
+    const float *y = mf_forward(ws, f->params, f->state, x, N, 0, 0, 0);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        int distinct = 0; /* the inputs' formats differ: the alignments matter */
+        for (int k = 1; k < 4; k++)
+            distinct += q->nodes[mf_model_find(q->model, names[k])].n_out !=
+                        q->nodes[mf_model_find(q->model, names[0])].n_out;
+        assert_true(distinct > 0);
+        float qa[OUT * N], qb[OUT];
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        assert_non_null(e);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+            /* within 4 steps of the output format (each layer rounds once) */
+            const double step = ldexp(1.0, -q->nodes[q->model->output].n_out);
+            for (int k = 0; k < OUT; k++)
+                assert_float_equal(qb[k], y[OUT * n + k], 4.0 * step);
+        }
+        mf_qexec_free(e);
+        /* formats 22 bits apart still lower (4·2^7·2^22 fits int32), 23 do not */
+        const int ia = mf_model_find(q->model, "a"), ib = mf_model_find(q->model, "b");
+        for (int gap = 22; bits == 8 && gap <= 23; gap++) {
+            q->nodes[ia].n_out = q->nodes[ib].n_out - gap;
+            mf_program p;
+            mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+            mf_error_clear(&err);
+            int rc = mf_lower_program(q, NULL, &lo, &p, &err);
+            if (gap == 22) {
+                assert_int_equal(rc, MF_OK);
+                mf_program_free(&p);
+            } else {
+                assert_int_equal(rc, MF_ERR);
+                assert_non_null(strstr(err.message, "more than the int8 add kernel aligns for 4 "
+                                                    "inputs (22)"));
+            }
+        }
+        mf_qmodel_free(q);
+    }
+    free(r);
+    free(x);
+    mf_workspace_free(ws);
+    mf_model_free(f);
+    mf_model_free(m);
+}
+
 /* A trained resnetv1_6 on UCI-HAR-shaped synthetic data, folded and calibrated. */
 typedef struct {
     mf_model *model;
@@ -1043,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_fold_keeps_the_function),
         cmocka_unit_test(test_fold_relu6),
         cmocka_unit_test(test_fold_depthwise),
+        cmocka_unit_test(test_add_of_four_inputs),
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),

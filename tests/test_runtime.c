@@ -1166,6 +1166,111 @@ static void add_int(void **state)
     if (verbose()) printf("add int: %ld outputs, %ld saturated\n", st.outputs, st.saturated);
 }
 
+/* Adds of 3 and 4 inputs (DESIGN.md §13): against an independent computation (every input
+ * aligned to the finest format in 64 bits, one ref_requant), random formats up to the largest
+ * alignments (22 bits int8, 46 int16) with extreme data, both roundings, ReLU, in place over any
+ * input; their ReLU6 forms clamp at q6; float sums in the documented order. */
+static void addn_all(void **state)
+{
+    (void)state;
+    rng_t r = {0xADD4};
+    for (int it = 0; it < 400; it++) {
+        const int k = (int)rng_int(&r, 3, 4), bits = rng_int(&r, 0, 1) ? 16 : 8;
+        const size_t n = (size_t)rng_int(&r, 1, 70);
+        const int maxal = bits == 8 ? 22 : 46;
+        int al[4];
+        for (int q = 0; q < 4; q++)
+            al[q] = rng_int(&r, 0, 3) ? (int)rng_int(&r, 0, 4) : (int)rng_int(&r, 0, maxal);
+        const int relu = (int)rng_int(&r, 0, 1), rounding = rng_int(&r, 0, 1) ? HALF : FLOOR;
+        const int shift = (int)rng_int(&r, -4, bits == 8 ? 30 : 50);
+        const int inplace = (int)rng_int(&r, -1, k - 1); /* -1: a separate output */
+        const int extreme = (int)rng_int(&r, 0, 3) == 0;
+        snprintf(ctx, sizeof ctx, "addn k%d int%d n%zu align %d,%d,%d,%d shift %d relu %d %s", k,
+                 bits, n, al[0], al[1], al[2], al[3], shift, relu,
+                 rounding == HALF ? "half-up" : "floor");
+        int64_t v[4][70];
+        for (int q = 0; q < 4; q++)
+            for (size_t i = 0; i < n; i++)
+                v[q][i] = extreme ? (rng_int(&r, 0, 1) ? qmax_of(bits) : qmin_of(bits))
+                                  : rng_int(&r, qmin_of(bits), qmax_of(bits));
+        int64_t want[70];
+        for (size_t i = 0; i < n; i++) {
+            int64_t acc = 0;
+            for (int q = 0; q < k; q++)
+                acc += v[q][i] * ((int64_t)1 << al[q]);
+            want[i] = ref_requant(acc, shift, relu, rounding, bits);
+        }
+        const mf_rt_requant rq = {shift, NULL, relu, rounding};
+        if (bits == 8) {
+            int8_t x[4][70], out[70];
+            for (int q = 0; q < 4; q++)
+                for (size_t i = 0; i < n; i++)
+                    x[q][i] = (int8_t)v[q][i];
+            int8_t *o = inplace >= 0 ? x[inplace] : out;
+            mf_rt_addn_s8(n, k, x[0], al[0], x[1], al[1], x[2], al[2], k > 3 ? x[3] : NULL, al[3],
+                          &rq, o);
+            for (size_t i = 0; i < n; i++)
+                CHECK(o[i] == want[i], "output %zu: %d, want %lld", i, o[i], (long long)want[i]);
+        } else {
+            int16_t x[4][70], out[70];
+            for (int q = 0; q < 4; q++)
+                for (size_t i = 0; i < n; i++)
+                    x[q][i] = (int16_t)v[q][i];
+            int16_t *o = inplace >= 0 ? x[inplace] : out;
+            mf_rt_addn_s16(n, k, x[0], al[0], x[1], al[1], x[2], al[2], k > 3 ? x[3] : NULL, al[3],
+                           &rq, o);
+            for (size_t i = 0; i < n; i++)
+                CHECK(o[i] == want[i], "output %zu: %d, want %lld", i, o[i], (long long)want[i]);
+        }
+        /* the ReLU6 form: the same with ReLU, clamped at q6 */
+        const int q6 = (int)rng_int(&r, 0, bits == 8 ? 127 : 32767);
+        const mf_rt_requant r6 = {shift, NULL, MF_RT_RELU6(q6), rounding};
+        int8_t y8[4][70];
+        int16_t y16[4][70];
+        for (int q = 0; q < 4; q++)
+            for (size_t i = 0; i < n; i++)
+                y8[q][i] = (int8_t)v[q][i], y16[q][i] = (int16_t)v[q][i];
+        for (size_t i = 0; i < n; i++) {
+            int64_t acc = 0;
+            for (int q = 0; q < k; q++)
+                acc += v[q][i] * ((int64_t)1 << al[q]);
+            const int64_t w = ref_requant(acc, shift, 1, rounding, bits);
+            want[i] = w > q6 ? q6 : w;
+        }
+        if (bits == 8) {
+            mf_rt_addn_relu6_s8(n, k, y8[0], al[0], y8[1], al[1], y8[2], al[2], y8[3], al[3], &r6,
+                                y8[0]);
+            for (size_t i = 0; i < n; i++)
+                CHECK(y8[0][i] == want[i], "ReLU6 output %zu: %d, want %lld", i, y8[0][i],
+                      (long long)want[i]);
+        } else {
+            mf_rt_addn_relu6_s16(n, k, y16[0], al[0], y16[1], al[1], y16[2], al[2], y16[3], al[3],
+                                 &r6, y16[0]);
+            for (size_t i = 0; i < n; i++)
+                CHECK(y16[0][i] == want[i], "ReLU6 output %zu: %d, want %lld", i, y16[0][i],
+                      (long long)want[i]);
+        }
+        /* float: ((a + b) + c) + d, ReLU, ReLU6 */
+        float f[4][70], of[70], o6[70];
+        for (int q = 0; q < 4; q++)
+            for (size_t i = 0; i < n; i++)
+                f[q][i] = rng_float(&r, -5.0f, 5.0f);
+        mf_rt_addn_f32(n, k, f[0], f[1], f[2], k > 3 ? f[3] : NULL, relu, of);
+        mf_rt_addn_relu6_f32(n, k, f[0], f[1], f[2], f[3], 0, o6);
+        for (size_t i = 0; i < n; i++) {
+            volatile float s = f[0][i] + f[1][i];
+            s = s + f[2][i];
+            if (k > 3) s = s + f[3][i];
+            const float w = relu && s < 0.0f ? 0.0f : s;
+            const float w6 = s < 0.0f ? 0.0f : s > 6.0f ? 6.0f : s;
+            CHECK(memcmp(&of[i], &w, 4) == 0, "float output %zu: %a, want %a", i, (double)of[i],
+                  (double)w);
+            CHECK(memcmp(&o6[i], &w6, 4) == 0, "float ReLU6 output %zu: %a, want %a", i,
+                  (double)o6[i], (double)w6);
+        }
+    }
+}
+
 /* The optimized int8 / int16 add against the reference for every alignment pair in [0, 4]²
  * (plus a few far apart) and every shift in [−18, 20], both roundings, with and without ReLU:
  * these cover each plan of add_opt.c (halvings before and after the combine, the rounding
@@ -1833,8 +1938,9 @@ int main(void)
         cmocka_unit_test(pool_int),        cmocka_unit_test(avgpool_hand),
         cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
-        cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(rescale),
-        cmocka_unit_test(input_hand),      cmocka_unit_test(input_random),
+        cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(addn_all),
+        cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),
@@ -1850,6 +1956,7 @@ int main(void)
         cmocka_unit_test(add_f32),
         cmocka_unit_test(relu_all),
         cmocka_unit_test(dwconv_vs_conv),
+        cmocka_unit_test(addn_all),
         cmocka_unit_test(rescale),
         cmocka_unit_test(input_hand),
         cmocka_unit_test(input_random),
