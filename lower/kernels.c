@@ -23,6 +23,7 @@ static const struct {
     [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
     [MF_K_RELU6] = {"relu6", {"Z I O", "Z I R O", "Z I R O"}},
     [MF_K_DWCONV] = {"dwconv", {"G I W B L O", "G I W B R O", "G I W B R O S"}},
+    [MF_K_CONCAT] = {"concat", {"Q Y I J T U O", "Q Y I J T U O", "Q Y I J T U O"}},
     [MF_K_ADDN] = {"addn",
                    {"Z K I J T U L O", "Z K I A J C T E U F R O", "Z K I A J C T E U F R O"}},
 };
@@ -82,6 +83,14 @@ int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t sta
             ".rounding = %s};\n",
             id, c->rq.shift, c->shifts.data ? id : "NULL", c->shifts.data ? "_shifts" : "", relu,
             rounding_c(c->rq.rounding));
+    }
+    if (strchr(letters, 'Y')) {
+        const mf_rt_concat *q = &c->cat;
+        put(stat, stat_size, &us, &trunc,
+            "static const mf_rt_concat %s_cat = {.k = %d, .channels = {%d, %d, %d, %d}, .shift = "
+            "{%d, %d, %d, %d}, .rounding = %s};\n",
+            id, q->k, q->channels[0], q->channels[1], q->channels[2], q->channels[3], q->shift[0],
+            q->shift[1], q->shift[2], q->shift[3], rounding_c(q->rounding));
     }
     if (strchr(letters, 'G')) {
         const mf_rt_geom *g = &c->geom;
@@ -149,7 +158,13 @@ int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t sta
             put(args, args_size, &ua, &trunc, "%d", c->n_inputs);
             break;
         case 'T':
-            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[2]);
+            if (c->n_inputs > 2)
+                put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[2]);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        case 'Y':
+            put(args, args_size, &ua, &trunc, "&%s_cat", id);
             break;
         case 'U':
             if (c->n_inputs > 3)
@@ -307,6 +322,11 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 32) (r6 ? mf_rt_dwconv_relu6_f32 : mf_rt_dwconv_f32)(g, a, w, bias, c->relu, o);
         if (bits == 16) (r6 ? mf_rt_dwconv_relu6_s16 : mf_rt_dwconv_s16)(g, a, w, bias, rq, o);
         if (bits == 8) (r6 ? mf_rt_dwconv_relu6_s8 : mf_rt_dwconv_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_K_CONCAT:
+        if (bits == 32) mf_rt_concat_f32(c->n_in, &c->cat, a, b, in2, in3, o);
+        if (bits == 16) mf_rt_concat_s16(c->n_in, &c->cat, a, b, in2, in3, o);
+        if (bits == 8) mf_rt_concat_s8(c->n_in, &c->cat, a, b, in2, in3, o);
         break;
     case MF_K_ADDN:
         if (bits == 32)

@@ -87,6 +87,7 @@ typedef enum mf_kernel_kind {
     MF_K_RELU6,  /* a standalone ReLU6 (one that could not fuse into its producer) */
     MF_K_DWCONV, /* depthwise conv (1D or 2D) */
     MF_K_ADDN,   /* an add of 3 or 4 inputs (2: MF_K_ADD) */
+    MF_K_CONCAT, /* concatenation along the channels */
     MF_K_COUNT
 } mf_kernel_kind;
 
@@ -142,6 +143,7 @@ typedef struct mf_call {
     int rounding;         /* integer avgpool */
     int align_a, align_b; /* integer add */
     int align_c, align_d; /* an integer add's third and fourth input (MF_K_ADDN) */
+    mf_rt_concat cat;     /* concatenation: channels and requantization shifts per input */
     mf_blob w, bias, shifts, idx;
     /* tensors: graph node indices, and where they live */
     int n_inputs, in[MF_CALL_MAX_IN], out;
@@ -208,6 +210,7 @@ void mf_program_print(const mf_program *p, FILE *f);
  *   G &geom   P pool_kh, pool_kw, pool_sh, pool_sw   I input 0   J input 1   O output
  *   W weights B bias (or NULL)   R &rq   L relu   D rounding   A align_a   C align_b
  *   K inputs (n_inputs)   T input 2   U input 3 (or NULL)   E align_c   F align_d
+ *   Y &cat (the concatenation's parameters; T and U: NULL past the inputs)
  *   N n_in    M n_out   Q positions (n_in)   H channels (n_out)   Z count   0 the literal 0
  *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);

@@ -470,6 +470,41 @@ static void lower_add(const lower_ctx *x, int i, mf_call *c)
     }
 }
 
+/* ---- concatenation ---- */
+
+/* Each input's requantization to the output's format: shift n_in[i] − n_out, a small int. */
+static int validate_concat(const lower_ctx *x, int i, mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    if (node->n_inputs < 2 || node->n_inputs > 4)
+        return mf_error_set(err, "layer '%s' (concat) has %d inputs: the kernels take 2 to 4",
+                            node->spec.name, node->n_inputs);
+    for (int k = 0; x->q && k < node->n_inputs; k++) {
+        const int n = n_of(x, node->inputs[k]);
+        if (n < -N_LIMIT || n > N_LIMIT || n_of(x, i) < -N_LIMIT || n_of(x, i) > N_LIMIT)
+            return mf_error_set(err, "layer '%s' (concat): a format is out of range (%d to %d)",
+                                node->spec.name, -N_LIMIT, N_LIMIT);
+    }
+    return MF_OK;
+}
+
+/* Positions (every index but the last) and per input its channels and the shift that
+ * requantizes it to the output's format (DESIGN.md §13; 0: a plain copy). */
+static void lower_concat(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_node *node = &x->m->nodes[i];
+    const mf_shape *os = &node->out_shape;
+    c->kind = MF_K_CONCAT;
+    c->n_in = (int)(size_of(x->m, i) / (size_t)os->dim[os->rank - 1]);
+    c->cat.k = node->n_inputs;
+    c->cat.rounding = x->q ? x->q->rounding : 0;
+    for (int k = 0; k < node->n_inputs; k++) {
+        const mf_shape *is = &x->m->nodes[node->inputs[k]].out_shape;
+        c->cat.channels[k] = is->dim[is->rank - 1];
+        c->cat.shift[k] = x->q ? n_of(x, node->inputs[k]) - n_of(x, i) : 0;
+    }
+}
+
 static void lower_relu(const lower_ctx *x, int i, mf_call *c)
 {
     c->kind = MF_K_RELU;
@@ -501,6 +536,7 @@ static const lower_entry entries[MF_OP_COUNT] = {
     [MF_OP_RELU6] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu6},
     [MF_OP_DWCONV1D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
     [MF_OP_DWCONV2D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
+    [MF_OP_CONCAT] = {MF_QRULE_CALIBRATED, validate_concat, lower_concat},
     [MF_OP_FLATTEN] = {MF_QRULE_KEEP_INPUT, NULL, NULL}, /* a view: no call, no memory */
 };
 

@@ -200,6 +200,26 @@ void mf_rt_addn_relu6_s8(size_t n, int k, const int8_t *a, int la, const int8_t 
                          const int8_t *c, int lc, const int8_t *d, int ld, const mf_rt_requant *rq,
                          int8_t *out);
 
+/* ---- concatenation along the channels (concat.c): k = 2 to 4 inputs of `positions` positions
+ * (every index but the last) and channels[i] channels each; out [positions][Σ channels] holds,
+ * per position, input 0's channels, then input 1's, … Integer: every value of input i
+ * requantized to the output's format, shift[i] = n_in[i] − n_out (a right shift with the
+ * rounding mode or a saturating left shift, then saturation; mf_rt_requant_s32/_s64 without
+ * ReLU); shift 0 copies unchanged. Float copies. Inputs i ≥ k are not read (may be NULL); out
+ * must not overlap any input. ---- */
+typedef struct mf_rt_concat {
+    int k;
+    int channels[4];
+    int shift[4]; /* integer kernels */
+    int rounding; /* MF_RT_ROUND_* */
+} mf_rt_concat;
+void mf_rt_concat_f32(int positions, const mf_rt_concat *p, const float *a, const float *b,
+                      const float *c, const float *d, float *out);
+void mf_rt_concat_s16(int positions, const mf_rt_concat *p, const int16_t *a, const int16_t *b,
+                      const int16_t *c, const int16_t *d, int16_t *out);
+void mf_rt_concat_s8(int positions, const mf_rt_concat *p, const int8_t *a, const int8_t *b,
+                     const int8_t *c, const int8_t *d, int8_t *out);
+
 /* ---- standalone ReLU (when it cannot be fused), in place allowed ---- */
 void mf_rt_relu_f32(size_t n, const float *in, float *out);
 void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);

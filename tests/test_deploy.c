@@ -1024,7 +1024,8 @@ static void test_firmware_pools_build_with_werror(void **state)
 /* Issue 23's layers in one small 2D model: rectangular kernels, strides and pools, ReLU6 fused
  * into a conv (with its max pool), a dense layer and an add, and a standalone one; a separable
  * conv (depthwise 3x3 with batch-norm and ReLU folded in, on 6 channels: one quad and two single
- * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2, an add of 3 inputs. */
+ * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2, an add of 3 inputs, a
+ * concatenation. */
 static void add_ok(mf_model *m, mf_layer_spec *s)
 {
     mf_error err;
@@ -1058,7 +1059,12 @@ static mf_model *issue23_model(void)
     snprintf(s.inputs[1], MF_NAME_MAX, "c2");
     snprintf(s.inputs[2], MF_NAME_MAX, "c3");
     add_ok(m, &s);
-    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw1"); /* 3x3 same → 6x6x6 */
+    mf_layer_spec_init(&s, MF_OP_CONCAT, "cat"); /* sum and c3 (two formats) → 6x6x12 */
+    s.n_inputs = 2;
+    snprintf(s.inputs[0], MF_NAME_MAX, "sum");
+    snprintf(s.inputs[1], MF_NAME_MAX, "c3");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw1"); /* 3x3 same → 6x6x12 */
     s.kernel = 3, s.padding = MF_PAD_SAME, s.use_bias = 0;
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn1");
@@ -1090,11 +1096,12 @@ static mf_model *issue23_model(void)
     for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamps work */
         m->params[i] *= 4.0f;
     const mf_node *bn = &m->nodes[mf_model_find(m, "bn1")]; /* a batch-norm that matters */
-    for (int c = 0; c < 6; c++) {
+    const int nc = (int)(bn->n_params / 2);
+    for (int c = 0; c < nc; c++) {
         m->params[bn->param_offset + c] = 0.5f + 0.2f * (float)c;
-        m->params[bn->param_offset + 6 + c] = 0.3f * (float)c - 0.7f;
+        m->params[bn->param_offset + nc + c] = 0.3f * (float)c - 0.7f;
         m->state[bn->state_offset + c] = 0.1f * (float)c;
-        m->state[bn->state_offset + 6 + c] = 2.0f + (float)c;
+        m->state[bn->state_offset + nc + c] = 2.0f + (float)c;
     }
     return m;
 }
@@ -1147,6 +1154,9 @@ static void test_firmware_issue23_layers(void **state)
                                         : bits == 16 ? "mf_rt_dwconv_s16("
                                                      : "mf_rt_dwconv_s8("));
         assert_null(strstr(model_c, "bn1")); /* folded into dw1 */
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_concat_f32("
+                                        : bits == 16 ? "mf_rt_concat_s16("
+                                                     : "mf_rt_concat_s8("));
         assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_addn_relu6_f32("
                                         : bits == 16 ? "mf_rt_addn_relu6_s16("
                                                      : "mf_rt_addn_relu6_s8("));

@@ -353,13 +353,14 @@ static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, 
     add_layer(b, &s, b->cur, NULL, err);
 }
 
-/* An add of k inputs (names), the current tensor afterwards. */
-static void add_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_activation act, mf_error *err)
+/* An add (or concat) of k inputs (names), the current tensor afterwards. */
+static void join_k(builder *b, mf_op op, char (*names)[MF_NAME_MAX], int k, mf_activation act,
+                   mf_error *err)
 {
     if (b->rc) return;
     mf_layer_spec s;
-    mf_layer_spec_init(&s, MF_OP_ADD, "x");
-    snprintf(s.name, sizeof s.name, "add_%d", ++b->n);
+    mf_layer_spec_init(&s, op, "x");
+    snprintf(s.name, sizeof s.name, "%s_%d", mf_op_get(op)->name, ++b->n);
     s.activation = act;
     s.n_inputs = k;
     for (int q = 0; q < k; q++) {
@@ -368,6 +369,16 @@ static void add_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_activation a
     }
     b->rc = mf_model_add(b->m, &s, err);
     snprintf(b->cur, sizeof b->cur, "%s", s.name);
+}
+
+static void add_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_activation act, mf_error *err)
+{
+    join_k(b, MF_OP_ADD, names, k, act, err);
+}
+
+static void cat_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_error *err)
+{
+    join_k(b, MF_OP_CONCAT, names, k, MF_ACT_NONE, err);
 }
 
 /* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6, depthwise
@@ -402,6 +413,9 @@ static mf_model *issue23_model(mf_error *err)
     layer_hw(&b, MF_OP_CONV2D, 8, 1, 1, 1, 1, 0, MF_ACT_RELU, err);
     snprintf(br[2], MF_NAME_MAX, "%s", b.cur);
     add_k(&b, br, 3, MF_ACT_NONE, err);
+    snprintf(br[2], MF_NAME_MAX, "%s", br[0]); /* concat (the add, 2 of its inputs) → 6×6×24 */
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur);
+    cat_k(&b, br, 3, err);
     layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
     simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
@@ -455,6 +469,8 @@ static mf_model *issue23_1d_model(mf_error *err)
     simple(&b, MF_OP_RELU, err);
     snprintf(br[3], MF_NAME_MAX, "%s", b.cur);
     add_k(&b, br, 4, MF_ACT_RELU6, err);
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur); /* concat (the add, a conv) → 12×12 */
+    cat_k(&b, br, 2, err);
     mf_layer_spec_init(&d, MF_OP_DWCONV1D, "x");
     d.kernel = 5, d.depth_multiplier = 3, d.activation = MF_ACT_RELU;
     add_layer(&b, &d, b.cur, NULL, err);
@@ -1111,31 +1127,38 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 6);
     assert_int_equal(g->pad_top, 1), assert_int_equal(g->pad_left, 1);
     assert_non_null(p.calls[1].bias.data); /* the folded batch-norm's */
-    g = &p.calls[5].geom;                  /* conv [1, 3] / [1, 2] valid */
+    g = &p.calls[6].geom;                  /* conv [1, 3] / [1, 2] valid */
     assert_int_equal(g->kh, 1), assert_int_equal(g->kw, 3);
     assert_int_equal(g->sh, 1), assert_int_equal(g->sw, 2);
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 2);
-    g = &p.calls[6].geom; /* average pool [2, 1] */
-    assert_int_equal(p.calls[6].kind, MF_K_AVGPOOL);
+    g = &p.calls[7].geom; /* average pool [2, 1] */
+    assert_int_equal(p.calls[7].kind, MF_K_AVGPOOL);
     assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
     assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
     /* ReLU6: fused into the first conv (+ pool), the depthwise conv and the dense layer,
      * standalone after the pool */
-    assert_int_equal(p.n_calls, 10);
+    assert_int_equal(p.n_calls, 11);
+    /* the concatenation of the add and two of its inputs: 8 + 8 + 8 channels */
+    assert_int_equal(p.calls[5].kind, MF_K_CONCAT);
+    assert_string_equal(p.calls[5].kernel, "mf_rt_concat_f32");
+    assert_int_equal(p.calls[5].cat.k, 3);
+    assert_int_equal(p.calls[5].n_in, 36);
+    assert_int_equal(
+        p.calls[5].cat.channels[0] + p.calls[5].cat.channels[1] + p.calls[5].cat.channels[2], 24);
     /* the add of 3 inputs (the depthwise conv and two 1x1 convs of it) */
     assert_int_equal(p.calls[4].kind, MF_K_ADDN);
     assert_int_equal(p.calls[4].n_inputs, 3);
     assert_string_equal(p.calls[4].kernel, "mf_rt_addn_f32");
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
-    assert_string_equal(p.calls[7].kernel, "mf_rt_relu6_f32");
-    assert_string_equal(p.calls[8].kernel, "mf_rt_dense_relu6_f32");
+    assert_string_equal(p.calls[8].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[9].kernel, "mf_rt_dense_relu6_f32");
     mf_program_free(&p);
     mf_model_free(folded);
     /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
     mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
     assert_non_null(q);
     assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
-    const int calls[4] = {0, 1, 7, 8};
+    const int calls[4] = {0, 1, 8, 9};
     for (int k = 0; k < 4; k++) {
         const mf_call *c = &p.calls[calls[k]];
         const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
@@ -1145,7 +1168,12 @@ static void test_issue23_geometry(void **state)
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
     assert_string_equal(p.calls[1].kernel, "mf_rt_dwconv_relu6_s8");
     assert_int_equal(p.calls[1].scratch_bytes, mf_rt_dwconv_s8_scratch_bytes(&p.calls[1].geom));
-    assert_string_equal(p.calls[8].kernel, "mf_rt_dense_relu6_s8");
+    assert_string_equal(p.calls[9].kernel, "mf_rt_dense_relu6_s8");
+    /* the concatenation: each input requantized to the output format */
+    const mf_call *cc = &p.calls[5];
+    assert_string_equal(cc->kernel, "mf_rt_concat_s8");
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(cc->cat.shift[k], q->nodes[cc->in[k]].n_out - q->nodes[cc->node].n_out);
     /* the add: every input aligned to the finest format, one requantization to its own */
     const mf_call *a = &p.calls[4];
     assert_string_equal(a->kernel, "mf_rt_addn_s8");

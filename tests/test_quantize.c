@@ -418,6 +418,79 @@ static void test_add_of_four_inputs(void **state)
     mf_model_free(m);
 }
 
+/* A concatenation of 3 inputs in 3 formats: the output's format is calibrated, each input is
+ * requantized to it (shifts n_in − n_out, not all 0); QAT's forward is the integer program. */
+static void test_concat_of_three_formats(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {3, {4, 5, 2}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    const char *names[3] = {"a", "b", "c"};
+    for (int k = 0; k < 3; k++) {
+        mf_layer_spec_init(&s, MF_OP_CONV2D, names[k]);
+        s.filters = 2 + k, s.kernel = 1 + 2 * (k == 1), s.padding = MF_PAD_SAME;
+        s.n_inputs = 1;
+        snprintf(s.inputs[0], MF_NAME_MAX, "input");
+        mf_model_add(m, &s, &err);
+    }
+    mf_layer_spec_init(&s, MF_OP_CONCAT, "cat");
+    s.n_inputs = 3;
+    for (int k = 0; k < 3; k++)
+        snprintf(s.inputs[k], MF_NAME_MAX, "%s", names[k]);
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 15);
+    for (int k = 0; k < 3; k++) {
+        const mf_node *c = &m->nodes[mf_model_find(m, names[k])];
+        for (size_t i = 0; i < c->n_params; i++)
+            m->params[c->param_offset + i] *= (float)(1 << (3 * k));
+    }
+    enum { N = 12, IN = 40, OUT = 4 * 5 * 9 };
+    float *x = malloc(sizeof(float) * IN * N), *qa = malloc(sizeof(float) * OUT * N);
+    float qb[OUT];
+    random_inputs(x, (size_t)IN * N, 7);
+    mf_model *f = mf_fold_model(m, &err);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_FLOOR, 0, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        mf_program p;
+        mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+        assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+        const mf_call *cc = &p.calls[p.call_of[mf_model_find(q->model, "cat")]];
+        assert_int_equal(cc->kind, MF_K_CONCAT);
+        int moved = 0;
+        for (int k = 0; k < 3; k++) {
+            const int src = mf_model_find(q->model, names[k]);
+            assert_int_equal(cc->cat.shift[k], q->nodes[src].n_out - q->nodes[cc->node].n_out);
+            assert_int_equal(cc->cat.channels[k], 2 + k);
+            moved += cc->cat.shift[k] != 0;
+        }
+        assert_true(moved > 0);
+        mf_program_free(&p);
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + (size_t)OUT * n, qb, sizeof qb);
+        }
+        mf_qexec_free(e);
+        mf_qmodel_free(q);
+    }
+    free(r);
+    free(x);
+    free(qa);
+    mf_model_free(f);
+    mf_model_free(m);
+}
+
 /* A trained resnetv1_6 on UCI-HAR-shaped synthetic data, folded and calibrated. */
 typedef struct {
     mf_model *model;
@@ -1136,6 +1209,7 @@ int main(void)
         cmocka_unit_test(test_fold_relu6),
         cmocka_unit_test(test_fold_depthwise),
         cmocka_unit_test(test_add_of_four_inputs),
+        cmocka_unit_test(test_concat_of_three_formats),
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),

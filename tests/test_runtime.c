@@ -1271,6 +1271,68 @@ static void addn_all(void **state)
     }
 }
 
+/* Concatenation (DESIGN.md §13): every input requantized to the output's format (ref_requant of
+ * each value with its shift, no ReLU; shift 0 a copy), its channels at their offset; 2 to 4
+ * inputs, random positions and channel counts, shifts from −9 to 12 (left shifts saturate), both
+ * roundings; float copies bit for bit; nothing written past the output. */
+static void concat_all(void **state)
+{
+    (void)state;
+    rng_t r = {0xCA7};
+    for (int it = 0; it < 300; it++) {
+        mf_rt_concat p;
+        memset(&p, 0, sizeof p);
+        p.k = (int)rng_int(&r, 2, 4);
+        p.rounding = rng_int(&r, 0, 1) ? HALF : FLOOR;
+        const int bits = rng_int(&r, 0, 1) ? 16 : 8, positions = (int)rng_int(&r, 1, 12);
+        int cout = 0;
+        for (int i = 0; i < p.k; i++) {
+            p.channels[i] = (int)rng_int(&r, 1, 6);
+            p.shift[i] = rng_int(&r, 0, 2) ? 0 : (int)rng_int(&r, -9, 12);
+            cout += p.channels[i];
+        }
+        snprintf(ctx, sizeof ctx, "concat k%d int%d positions %d shifts %d,%d,%d,%d %s", p.k, bits,
+                 positions, p.shift[0], p.shift[1], p.shift[2], p.shift[3],
+                 p.rounding == HALF ? "half-up" : "floor");
+        int64_t v[4][72];
+        int8_t x8[4][72];
+        int16_t x16[4][72];
+        float xf[4][72];
+        for (int i = 0; i < 4; i++)
+            for (int e = 0; e < 72; e++) {
+                v[i][e] = rng_int(&r, qmin_of(bits), qmax_of(bits));
+                x8[i][e] = (int8_t)(v[i][e] >> (bits == 16 ? 8 : 0));
+                x16[i][e] = (int16_t)v[i][e];
+                xf[i][e] = rng_float(&r, -3.0f, 3.0f);
+            }
+        const size_t n = (size_t)positions * (size_t)cout;
+        int8_t o8[4 * 72 + 8];
+        int16_t o16[4 * 72 + 8];
+        float of[4 * 72 + 8];
+        memset(o8, 0x5A, sizeof o8), memset(o16, 0x5A, sizeof o16), memset(of, 0x5A, sizeof of);
+        const int null_rest = p.k < 4; /* inputs past k may be NULL */
+        mf_rt_concat_s8(positions, &p, x8[0], x8[1], p.k > 2 ? x8[2] : NULL,
+                        p.k > 3 || !null_rest ? x8[3] : NULL, o8);
+        mf_rt_concat_s16(positions, &p, x16[0], x16[1], p.k > 2 ? x16[2] : NULL,
+                         p.k > 3 ? x16[3] : NULL, o16);
+        mf_rt_concat_f32(positions, &p, xf[0], xf[1], p.k > 2 ? xf[2] : NULL,
+                         p.k > 3 ? xf[3] : NULL, of);
+        for (int q = 0; q < positions; q++)
+            for (int i = 0, at = 0; i < p.k; at += p.channels[i], i++)
+                for (int c = 0; c < p.channels[i]; c++) {
+                    const size_t o = (size_t)q * cout + at + c, s = (size_t)q * p.channels[i] + c;
+                    const int64_t w8 = ref_requant(x8[i][s], p.shift[i], 0, p.rounding, 8);
+                    const int64_t w16 = ref_requant(x16[i][s], p.shift[i], 0, p.rounding, 16);
+                    CHECK(o8[o] == w8, "int8 output %zu: %d, want %lld", o, o8[o], (long long)w8);
+                    CHECK(o16[o] == w16, "int16 output %zu: %d, want %lld", o, o16[o],
+                          (long long)w16);
+                    CHECK(memcmp(&of[o], &xf[i][s], 4) == 0, "float output %zu", o);
+                }
+        for (size_t e = n; e < n + 8; e++)
+            CHECK(o8[e] == 0x5A && o16[e] == 0x5A5A, "a write past the output at %zu", e);
+    }
+}
+
 /* The optimized int8 / int16 add against the reference for every alignment pair in [0, 4]²
  * (plus a few far apart) and every shift in [−18, 20], both roundings, with and without ReLU:
  * these cover each plan of add_opt.c (halvings before and after the combine, the rounding
@@ -1939,8 +2001,8 @@ int main(void)
         cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
         cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(addn_all),
-        cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
-        cmocka_unit_test(input_random),
+        cmocka_unit_test(concat_all),      cmocka_unit_test(rescale),
+        cmocka_unit_test(input_hand),      cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),
@@ -1957,6 +2019,7 @@ int main(void)
         cmocka_unit_test(relu_all),
         cmocka_unit_test(dwconv_vs_conv),
         cmocka_unit_test(addn_all),
+        cmocka_unit_test(concat_all),
         cmocka_unit_test(rescale),
         cmocka_unit_test(input_hand),
         cmocka_unit_test(input_random),
