@@ -174,6 +174,8 @@ typedef struct mf_program {
     size_t weight_bytes;    /* bytes of all blobs */
     size_t scratch_peak;    /* the largest scratch of one call */
     float **wf;             /* float32: weights per node in the runtime layout (owned) */
+    float **bf; /* float32: the biases of the nodes whose op computes them (inference_weights;
+                   owned; NULL for the others: their bias parameter) */
     /* the input: the model's z-score statistics (pre_n 0: none) and quantization scale 2^n_in,
      * applied by input_kernel (mf_rt_input_*) */
     const float *pre_mean, *pre_std;

@@ -186,7 +186,9 @@ static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wsh
         mf_param_desc d[4];
         int np = mf_node_params(x->m, i, d);
         c->w = (mf_blob){x->wf[i], mf_shape_size(&d[0].shape), 4, 1, ""};
-        if (node->spec.use_bias && np > 1)
+        if (x->bf && x->bf[i]) /* computed by the op (inference_weights) */
+            c->bias = (mf_blob){x->bf[i], cout, 4, 1, ""};
+        else if (node->spec.use_bias && np > 1)
             c->bias = (mf_blob){x->m->params + node->param_offset + d[1].offset, cout, 4, 1, ""};
     }
     fused_activation(x, i, c);

@@ -166,4 +166,5 @@ const mf_op_info mf_op_batchnorm_info = {"batchnorm",
                                          bn_params,
                                          bn_update_state,
                                          0,
-                                         MF_ACT_NONE};
+                                         MF_ACT_NONE,
+                                         NULL};

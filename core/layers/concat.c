@@ -70,4 +70,4 @@ static void concat_backward(const mf_layer_ctx *c)
 
 const mf_op_info mf_op_concat_info = {
     "concat", 0,    2, MF_MAX_INPUTS, concat_infer, NULL, concat_forward, concat_backward, NULL,
-    NULL,     NULL, 0, MF_ACT_NONE};
+    NULL,     NULL, 0, MF_ACT_NONE,   NULL};
