@@ -23,6 +23,7 @@ static const struct {
     [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
     [MF_K_RELU6] = {"relu6", {"Z I O", "Z I R O", "Z I R O"}},
     [MF_K_DWCONV] = {"dwconv", {"G I W B L O", "G I W B R O", "G I W B R O S"}},
+    [MF_K_AFFINE] = {"affine", {"Q H I W B O", "Q H I W B R O", "Q H I W B R O"}},
     [MF_K_CONCAT] = {"concat", {"Q Y I J T U O", "Q Y I J T U O", "Q Y I J T U O"}},
     [MF_K_ADDN] = {"addn",
                    {"Z K I J T U L O", "Z K I A J C T E U F R O", "Z K I A J C T E U F R O"}},
@@ -322,6 +323,11 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 32) (r6 ? mf_rt_dwconv_relu6_f32 : mf_rt_dwconv_f32)(g, a, w, bias, c->relu, o);
         if (bits == 16) (r6 ? mf_rt_dwconv_relu6_s16 : mf_rt_dwconv_s16)(g, a, w, bias, rq, o);
         if (bits == 8) (r6 ? mf_rt_dwconv_relu6_s8 : mf_rt_dwconv_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_K_AFFINE:
+        if (bits == 32) mf_rt_affine_f32(c->n_in, c->n_out, a, w, bias, o);
+        if (bits == 16) mf_rt_affine_s16(c->n_in, c->n_out, a, w, bias, rq, o);
+        if (bits == 8) mf_rt_affine_s8(c->n_in, c->n_out, a, w, bias, rq, o);
         break;
     case MF_K_CONCAT:
         if (bits == 32) mf_rt_concat_f32(c->n_in, &c->cat, a, b, in2, in3, o);

@@ -88,6 +88,7 @@ typedef enum mf_kernel_kind {
     MF_K_DWCONV, /* depthwise conv (1D or 2D) */
     MF_K_ADDN,   /* an add of 3 or 4 inputs (2: MF_K_ADD) */
     MF_K_CONCAT, /* concatenation along the channels */
+    MF_K_AFFINE, /* per-channel affine: a batch-norm that cannot fold */
     MF_K_COUNT
 } mf_kernel_kind;
 

@@ -135,12 +135,14 @@ static int validate_qweighted(const lower_ctx *x, int i, mf_error *err)
 static int validate_weighted(const lower_ctx *x, int i, mf_error *err)
 {
     const mf_node *node = &x->m->nodes[i];
-    if (node->spec.op != MF_OP_DENSE && check_window(x, i, err)) return MF_ERR;
+    const int windowed = node->spec.op != MF_OP_DENSE && node->spec.op != MF_OP_BATCHNORM;
+    if (windowed && check_window(x, i, err)) return MF_ERR;
     if (x->q && validate_qweighted(x, i, err)) return MF_ERR;
     mf_param_desc d[4];
     int np = mf_node_params(x->m, i, d);
     for (int k = 0; k < np; k++) {
-        const float *p = x->m->params + node->param_offset + d[k].offset;
+        const float *p = d[k].is_state ? x->m->state + node->state_offset + d[k].offset
+                                       : x->m->params + node->param_offset + d[k].offset;
         size_t n = mf_shape_size(&d[k].shape);
         for (size_t e = 0; e < n; e++)
             if (!isfinite(p[e]))
@@ -472,6 +474,22 @@ static void lower_add(const lower_ctx *x, int i, mf_call *c)
     }
 }
 
+/* ---- batch-norm that cannot fold ---- */
+
+/* A per-channel affine y = a·x + b (DESIGN.md §13): a at one format per channel, b at the
+ * accumulator's, requantized per channel; float a and b as batch-norm computes them
+ * (mf_node_inference_weights). Rows of its channels (the last dimension). */
+static void lower_affine(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_shape *os = &x->m->nodes[i].out_shape;
+    c->kind = MF_K_AFFINE;
+    c->n_out = os->dim[os->rank - 1];
+    c->n_in = (int)(size_of(x->m, i) / (size_t)c->n_out);
+    char shape[96];
+    snprintf(shape, sizeof shape, "[%d channels] (scale)", c->n_out);
+    weight_blobs(x, i, (size_t)c->n_out, shape, c);
+}
+
 /* ---- concatenation ---- */
 
 /* Each input's requantization to the output's format: shift n_in[i] − n_out, a small int. */
@@ -539,6 +557,7 @@ static const lower_entry entries[MF_OP_COUNT] = {
     [MF_OP_DWCONV1D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
     [MF_OP_DWCONV2D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
     [MF_OP_CONCAT] = {MF_QRULE_CALIBRATED, validate_concat, lower_concat},
+    [MF_OP_BATCHNORM] = {MF_QRULE_WEIGHTED, validate_weighted, lower_affine},
     [MF_OP_FLATTEN] = {MF_QRULE_KEEP_INPUT, NULL, NULL}, /* a view: no call, no memory */
 };
 

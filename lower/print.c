@@ -65,7 +65,8 @@ void mf_program_print(const mf_program *p, FILE *f)
             }
             fprintf(f, "\n");
         }
-        if (c->kind == MF_K_GLOBAL_AVGPOOL || c->kind == MF_K_GLOBAL_MAXPOOL)
+        if (c->kind == MF_K_GLOBAL_AVGPOOL || c->kind == MF_K_GLOBAL_MAXPOOL ||
+            c->kind == MF_K_AFFINE)
             fprintf(f, "       %d positions x %d channels\n", c->n_in, c->n_out);
         if (p->q && (c->w.data || c->kind == MF_K_ADD || c->kind == MF_K_ADDN)) {
             if (c->shifts.data)

@@ -58,9 +58,9 @@ static int validate(const lower_ctx *x, mf_error *err)
         if (!e)
             return mf_error_set(err,
                                 "layer '%s' (%s) cannot be lowered to kernels: there are kernels "
-                                "for conv1d, conv2d, depthwise convs, dense, max/average pools, "
-                                "global pools, add, relu, relu6 and flatten (batch-norm must "
-                                "follow a conv or dense layer to fold away)",
+                                "for conv1d, conv2d, depthwise convs, dense, batch-norm, "
+                                "max/average pools, global pools, add, concat, relu, relu6 and "
+                                "flatten",
                                 node->spec.name, mf_op_get(node->spec.op)->name);
         if (e->validate && e->validate(x, i, err)) return MF_ERR;
         /* an op that keeps its input's format copies or compares values without rescaling */
@@ -182,7 +182,7 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
         s->n_in = call->n_inputs;
         for (int j = 0; j < call->n_inputs; j++)
             s->in[j] = call->in[j];
-        if (call->kind == MF_K_RELU || call->kind == MF_K_RELU6)
+        if (call->kind == MF_K_RELU || call->kind == MF_K_RELU6 || call->kind == MF_K_AFFINE)
             s->inplace = 1u; /* element-wise: out may be an input */
         if (call->kind == MF_K_ADD || call->kind == MF_K_ADDN) /* out may be any input */
             s->inplace = (1u << call->n_inputs) - 1u;

@@ -220,6 +220,17 @@ void mf_rt_concat_s16(int positions, const mf_rt_concat *p, const int16_t *a, co
 void mf_rt_concat_s8(int positions, const mf_rt_concat *p, const int8_t *a, const int8_t *b,
                      const int8_t *c, const int8_t *d, int8_t *out);
 
+/* ---- per-channel affine (affine.c; a batch-norm that cannot fold): `positions` rows of
+ * `channels` values, out[p][c] = requant(b[c] + in[p][c]·a[c]) in the accumulator type with the
+ * channel's shift (rq->shifts, else rq->shift; relu 0 or 1); float b[c] + in·a[c]. a is int8 /
+ * int16 at its channel's format, b at n_in + n_a,c (NULL: 0). out may equal in. ---- */
+void mf_rt_affine_f32(int positions, int channels, const float *in, const float *a, const float *b,
+                      float *out);
+void mf_rt_affine_s16(int positions, int channels, const int16_t *in, const int16_t *a,
+                      const int64_t *b, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_affine_s8(int positions, int channels, const int8_t *in, const int8_t *a,
+                     const int32_t *b, const mf_rt_requant *rq, int8_t *out);
+
 /* ---- standalone ReLU (when it cannot be fused), in place allowed ---- */
 void mf_rt_relu_f32(size_t n, const float *in, float *out);
 void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);

@@ -1368,6 +1368,78 @@ static void test_batchnorm(void **state)
     mf_model_free(m);
 }
 
+/* A batch-norm whose forward a hook replaced by its inference-mode forward while training (as
+ * QAT does, quantize/qat.c): its backward is the inference-mode one (the running statistics as a
+ * constant affine, gradient-checked by test_batchnorm's eval cases), bit for bit, and the
+ * running statistics stay as they are. */
+static int bn_inference_hook(void *ctx, const mf_workspace *ws, const mf_layer_ctx *c)
+{
+    (void)ws;
+    *(int *)ctx += 1;
+    mf_layer_ctx e = *c;
+    e.training = 0;
+    mf_op_get(c->node->spec.op)->forward(&e);
+    return 1;
+}
+
+static void test_batchnorm_frozen(void **state)
+{
+    (void)state;
+    enum { L = 6, C = 3, N = 4 };
+    mf_model *m = model_new(2, L, C, 0);
+    add_ok(m, pre_spec(1, C)); /* so the input gradient reaches the pre layer's kernel */
+    add_ok(m, spec(MF_OP_BATCHNORM, "bn"));
+    finalize_ok(m);
+    mf_model_init_params(m, 1);
+    const mf_node *bn = &m->nodes[mf_model_find(m, "bn")];
+    float *gamma = m->params + bn->param_offset, *st = m->state + bn->state_offset;
+    mf_rng rng;
+    mf_rng_seed(&rng, 7);
+    float mm0[C], mv0[C], x[N * L * C], dy[N * L * C];
+    for (int j = 0; j < C; j++) {
+        gamma[j] = (float)urand(&rng, 0.5, 1.5);
+        gamma[C + j] = (float)urand(&rng, -0.5, 0.5);
+        st[j] = mm0[j] = (float)urand(&rng, -1.0, 1.0);
+        st[C + j] = mv0[j] = (float)urand(&rng, 0.5, 2.0);
+    }
+    for (int j = 0; j < N * L * C; j++) {
+        x[j] = (float)urand(&rng, -2.0, 2.0);
+        dy[j] = (float)urand(&rng, -1.0, 1.0);
+    }
+    mf_error err;
+    mf_workspace *ws = mf_workspace_new(m, N, 1, &err);
+    assert_non_null(ws);
+    const size_t np = m->n_params;
+    float *g_eval = calloc(np, sizeof(float)), *g_hook = calloc(np, sizeof(float));
+    float *g_batch = calloc(np, sizeof(float)), y_eval[N * L * C];
+    assert_true(g_eval && g_hook && g_batch);
+    memcpy(y_eval, mf_forward(ws, m->params, m->state, x, N, 0, 0, 0), sizeof y_eval);
+    mf_backward(ws, m->params, dy, g_eval);
+    int calls = 0;
+    mf_workspace_set_hook(ws, bn_inference_hook, &calls);
+    const float *y = mf_forward(ws, m->params, m->state, x, N, 1, 0, 0);
+    assert_int_equal(calls, 2); /* pre and bn, both in inference mode */
+    assert_memory_equal(y, y_eval, sizeof y_eval);
+    mf_backward(ws, m->params, dy, g_hook);
+    assert_memory_equal(g_hook, g_eval, sizeof(float) * np);
+    mf_update_state(m, m->state, &ws, 1);
+    for (int j = 0; j < C; j++)
+        assert_true(st[j] == mm0[j] && st[C + j] == mv0[j]);
+    /* without the hook the same call trains on the batch's statistics: other gradients, for
+     * the pre layer's kernel (through the input gradient) as well */
+    mf_workspace_set_hook(ws, NULL, NULL);
+    mf_forward(ws, m->params, m->state, x, N, 1, 0, 0);
+    mf_backward(ws, m->params, dy, g_batch);
+    const mf_node *pre = &m->nodes[mf_model_find(m, "pre")];
+    assert_true(memcmp(g_batch + pre->param_offset, g_eval + pre->param_offset,
+                       sizeof(float) * pre->n_params) != 0);
+    free(g_eval);
+    free(g_hook);
+    free(g_batch);
+    mf_workspace_free(ws);
+    mf_model_free(m);
+}
+
 static void test_batchnorm_defaults(void **state)
 {
     (void)state;
@@ -1990,6 +2062,7 @@ int main(void)
         cmocka_unit_test(test_global_pools),
         cmocka_unit_test(test_pool_padding_is_not_a_pool_key),
         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_batchnorm_frozen),
         cmocka_unit_test(test_batchnorm_defaults),
         cmocka_unit_test(test_batchnorm_update_state),
         cmocka_unit_test(test_relu),

@@ -384,7 +384,8 @@ static void cat_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_error *err)
 /* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6, depthwise
  * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, depthwise 3×3
  * × 2 same, batch-norm and ReLU6 folded into it → 6×6×8, conv [1, 3] / [1, 2] valid → 6×2×5,
- * average pool [2, 1] → 3×2×5, a standalone ReLU6), flatten, dense 30 → 6 + ReLU6, dense 6 → 3. */
+ * average pool [2, 1] → 3×2×5, a batch-norm that cannot fold (an affine call), a standalone
+ * ReLU6), flatten, dense 30 → 6 + ReLU6, dense 6 → 3. */
 static mf_model *issue23_model(mf_error *err)
 {
     mf_rng r;
@@ -418,7 +419,8 @@ static mf_model *issue23_model(mf_error *err)
     cat_k(&b, br, 3, err);
     layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
-    simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
+    simple(&b, MF_OP_BATCHNORM, err); /* after a pool: the per-channel affine */
+    simple(&b, MF_OP_RELU6, err);     /* after the affine: a call of its own */
     simple(&b, MF_OP_FLATTEN, err);
     mf_layer_spec s;
     mf_layer_spec_init(&s, MF_OP_DENSE, "x");
@@ -438,7 +440,8 @@ static mf_model *issue23_model(mf_error *err)
 /* Depthwise 1D on a 24×8 input: multiplier 1 (the int8 quads), kernel 3, stride 2, same, with
  * batch-norm and ReLU6 folded in → 12×8, a 1x1 conv (a separable conv) → 12×6; an add of 4
  * inputs (the 1x1 conv, two convs of it and a standalone ReLU of it) + ReLU6; depthwise
- * multiplier 3, kernel 5, valid, + ReLU → 8×18, global average pool, dense 18 → 4. */
+ * multiplier 3, kernel 5, valid, + ReLU → 8×18, global average pool, a batch-norm (the
+ * per-channel affine), dense 18 → 4. */
 static mf_model *issue23_1d_model(mf_error *err)
 {
     mf_rng r;
@@ -475,6 +478,7 @@ static mf_model *issue23_1d_model(mf_error *err)
     d.kernel = 5, d.depth_multiplier = 3, d.activation = MF_ACT_RELU;
     add_layer(&b, &d, b.cur, NULL, err);
     simple(&b, MF_OP_GLOBAL_AVGPOOL, err);
+    simple(&b, MF_OP_BATCHNORM, err); /* after a pool: the per-channel affine */
     dense(&b, 4, 0, err);
     if (b.rc || mf_model_finalize(b.m, err)) {
         mf_model_free(b.m);
@@ -1135,9 +1139,25 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(p.calls[7].kind, MF_K_AVGPOOL);
     assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
     assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
+    /* the batch-norm after the pool: an affine call of its 5 channels over 3×2 positions, its
+     * scale and shift computed from γ, β and the running statistics */
+    const mf_call *bn = &p.calls[8];
+    assert_int_equal(bn->kind, MF_K_AFFINE);
+    assert_string_equal(bn->kernel, "mf_rt_affine_f32");
+    assert_int_equal(bn->n_out, 5), assert_int_equal(bn->n_in, 6);
+    const mf_node *bnode = &folded->nodes[bn->node];
+    assert_int_equal(bnode->spec.op, MF_OP_BATCHNORM);
+    for (int ch = 0; ch < 5; ch++) {
+        const float *gb = folded->params + bnode->param_offset;
+        const float *mv = folded->state + bnode->state_offset;
+        const double a = gb[ch] / sqrt((double)mv[5 + ch] + bnode->spec.epsilon);
+        assert_float_equal(((const float *)bn->w.data)[ch], a, 1e-6 * (1 + fabs(a)));
+        assert_float_equal(((const float *)bn->bias.data)[ch], gb[5 + ch] - mv[ch] * a,
+                           1e-6 * (1 + fabs(a * mv[ch])));
+    }
     /* ReLU6: fused into the first conv (+ pool), the depthwise conv and the dense layer,
-     * standalone after the pool */
-    assert_int_equal(p.n_calls, 11);
+     * standalone after the batch-norm */
+    assert_int_equal(p.n_calls, 12);
     /* the concatenation of the add and two of its inputs: 8 + 8 + 8 channels */
     assert_int_equal(p.calls[5].kind, MF_K_CONCAT);
     assert_string_equal(p.calls[5].kernel, "mf_rt_concat_f32");
@@ -1150,15 +1170,15 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(p.calls[4].n_inputs, 3);
     assert_string_equal(p.calls[4].kernel, "mf_rt_addn_f32");
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
-    assert_string_equal(p.calls[8].kernel, "mf_rt_relu6_f32");
-    assert_string_equal(p.calls[9].kernel, "mf_rt_dense_relu6_f32");
+    assert_string_equal(p.calls[9].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[10].kernel, "mf_rt_dense_relu6_f32");
     mf_program_free(&p);
     mf_model_free(folded);
     /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
     mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
     assert_non_null(q);
     assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
-    const int calls[4] = {0, 1, 8, 9};
+    const int calls[4] = {0, 1, 9, 10};
     for (int k = 0; k < 4; k++) {
         const mf_call *c = &p.calls[calls[k]];
         const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
@@ -1168,7 +1188,16 @@ static void test_issue23_geometry(void **state)
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
     assert_string_equal(p.calls[1].kernel, "mf_rt_dwconv_relu6_s8");
     assert_int_equal(p.calls[1].scratch_bytes, mf_rt_dwconv_s8_scratch_bytes(&p.calls[1].geom));
-    assert_string_equal(p.calls[9].kernel, "mf_rt_dense_relu6_s8");
+    assert_string_equal(p.calls[10].kernel, "mf_rt_dense_relu6_s8");
+    /* the affine: one format per channel although the model is quantized per tensor, each
+     * channel's shift n_in + n_a,c − n_out, the bias at n_in + n_a,c (DESIGN.md §13) */
+    const mf_call *af = &p.calls[8];
+    assert_string_equal(af->kernel, "mf_rt_affine_s8");
+    const mf_qnode *qa = &q->nodes[af->node];
+    assert_int_equal(q->per_channel, 0);
+    assert_non_null(qa->n_w_ch), assert_non_null(af->rq.shifts), assert_non_null(af->bias.data);
+    for (int ch = 0; ch < 5; ch++)
+        assert_int_equal(af->rq.shifts[ch], q->nodes[af->in[0]].n_out + qa->n_w_ch[ch] - qa->n_out);
     /* the concatenation: each input requantized to the output format */
     const mf_call *cc = &p.calls[5];
     assert_string_equal(cc->kernel, "mf_rt_concat_s8");

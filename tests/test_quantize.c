@@ -418,6 +418,131 @@ static void test_add_of_four_inputs(void **state)
     mf_model_free(m);
 }
 
+/* Batch-norm where it cannot fold: on the input, and after a conv with a ReLU. Both stay in the
+ * deployable graph as per-channel affines (one format per channel although the model is
+ * quantized per tensor, the bias at the accumulator's format); the integer program follows the
+ * float model, QAT's forward is that program, a quantized file gives the same outputs, and one
+ * epoch of QAT trains γ and β with the running statistics frozen. */
+static void test_batchnorm_anywhere(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {12, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn0");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c");
+    s.filters = 4, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn1");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "d");
+    s.filters = 3;
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 16);
+    const char *bns[2] = {"bn0", "bn1"};
+    for (int k = 0; k < 2; k++) {
+        const mf_node *bn = &m->nodes[mf_model_find(m, bns[k])];
+        const int ch = (int)bn->n_params / 2;
+        for (int c = 0; c < ch; c++) { /* scales from 0.3 to 12: formats per channel differ */
+            m->params[bn->param_offset + c] = (0.3f + 0.9f * (float)(c * c)) * (k ? 1.0f : 0.5f);
+            m->params[bn->param_offset + ch + c] = 0.3f * (float)c - 0.4f;
+            m->state[bn->state_offset + c] = 0.2f * (float)c - 0.2f;
+            m->state[bn->state_offset + ch + c] = 0.5f + 0.25f * (float)c;
+        }
+    }
+    mf_model *f = mf_fold_model(m, &err);
+    assert_non_null(f);
+    assert_true(mf_model_find(f, "bn0") > 0 && mf_model_find(f, "bn1") > 0);
+    enum { N = 16, IN = 36, OUT = 3 };
+    float *x = malloc(sizeof(float) * IN * N);
+    random_inputs(x, (size_t)IN * N, 8);
+    mf_workspace *ws = mf_workspace_new(f, N, 0, &err);
+    const float *y = mf_forward(ws, f->params, f->state, x, N, 0, 0, 0);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    mf_shape shape = {2, {12, 3}};
+    mf_dataset *data = NULL;
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 64, 32, 1.0f, 4, &data, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        for (int k = 0; k < 2; k++) {
+            const mf_qnode *qb = &q->nodes[mf_model_find(q->model, bns[k])];
+            const int ch = k ? 4 : 3;
+            assert_int_equal(qb->n_weights, ch), assert_int_equal(qb->n_bias, ch);
+            assert_non_null(qb->n_w_ch);
+            int distinct = 0;
+            for (int c = 1; c < ch; c++)
+                distinct += qb->n_w_ch[c] != qb->n_w_ch[0];
+            assert_true(distinct > 0);
+        }
+        mf_program p;
+        mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+        assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+        assert_int_equal(p.calls[0].kind, MF_K_AFFINE);
+        assert_int_equal(p.calls[2].kind, MF_K_AFFINE);
+        assert_string_equal(p.calls[0].kernel, bits == 8 ? "mf_rt_affine_s8" : "mf_rt_affine_s16");
+        mf_program_free(&p);
+        float qa[OUT * N], qb[OUT], qc[OUT];
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/batchnorm%d.h5", tu_tmpdir("quantize"), bits);
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        int is_float = 1;
+        mf_qmodel *loaded = mf_qmodel_load(path, &is_float, &err);
+        assert_non_null(loaded);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err), *e2 = mf_qexec_new(loaded, NULL, &err);
+        assert_true(e && e2);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            mf_qexec_run(e2, x + (size_t)n * IN, qc);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+            assert_memory_equal(qb, qc, sizeof qb);
+            for (int k = 0; k < OUT; k++)
+                assert_float_equal(qb[k], y[OUT * n + k], bits == 8 ? 0.25 : 0.01);
+        }
+        mf_qexec_free(e);
+        mf_qexec_free(e2);
+        mf_qmodel_free(loaded);
+        /* QAT: γ and β train, the running statistics stay, the program still equals QAT */
+        const mf_node *bn1 = &q->model->nodes[mf_model_find(q->model, "bn1")];
+        float g0[8], st0[8];
+        memcpy(g0, q->model->params + bn1->param_offset, sizeof g0);
+        memcpy(st0, q->model->state + bn1->state_offset, sizeof st0);
+        mf_train_config tc;
+        memset(&tc, 0, sizeof tc);
+        tc.epochs = 1, tc.batch_size = 16, tc.lr = 0.01f, tc.momentum = 0.9f, tc.seed = 1;
+        tc.threads = 2, tc.progress = MF_PROGRESS_NONE;
+        mf_train_result res;
+        assert_int_equal(mf_qat(q, &tc, data, NULL, &res, &err), MF_OK);
+        free(res.history);
+        const float *g1 = q->model->params + bn1->param_offset; /* γ[4], β[4] */
+        assert_true(memcmp(g0, g1, 4 * sizeof(float)) != 0 && memcmp(g0 + 4, g1 + 4, 16) != 0);
+        assert_memory_equal(st0, q->model->state + bn1->state_offset, sizeof st0);
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        e = mf_qexec_new(q, NULL, &err);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+        }
+        mf_qexec_free(e);
+        mf_qmodel_free(q);
+    }
+    mf_dataset_free(data);
+    free(r);
+    free(x);
+    mf_workspace_free(ws);
+    mf_model_free(f);
+    mf_model_free(m);
+}
+
 /* A concatenation of 3 inputs in 3 formats: the output's format is calibrated, each input is
  * requantized to it (shifts n_in − n_out, not all 0); QAT's forward is the integer program. */
 static void test_concat_of_three_formats(void **state)
@@ -1210,6 +1335,7 @@ int main(void)
         cmocka_unit_test(test_fold_depthwise),
         cmocka_unit_test(test_add_of_four_inputs),
         cmocka_unit_test(test_concat_of_three_formats),
+        cmocka_unit_test(test_batchnorm_anywhere),
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),

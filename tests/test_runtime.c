@@ -1333,6 +1333,76 @@ static void concat_all(void **state)
     }
 }
 
+/* Per-channel affine (DESIGN.md §13, a batch-norm that cannot fold): out = requant(b[c] +
+ * in·a[c]) per channel with that channel's shift (or the one shift without per-channel shifts),
+ * ReLU 0 or 1, no bias (NULL) or one, full-range values, both roundings; computed in place as
+ * well (out == in); float b[c] + in·a[c] rounded as the kernel's documented order. */
+static void affine_all(void **state)
+{
+    (void)state;
+    rng_t r = {0xAFF};
+    for (int it = 0; it < 300; it++) {
+        const int bits = rng_int(&r, 0, 1) ? 16 : 8, positions = (int)rng_int(&r, 1, 9);
+        const int channels = (int)rng_int(&r, 1, 8), relu = (int)rng_int(&r, 0, 1);
+        const int per_channel = (int)rng_int(&r, 0, 1), with_bias = (int)rng_int(&r, 0, 3) > 0;
+        mf_rt_requant rq = {(int)rng_int(&r, -4, 20), NULL, relu, rng_int(&r, 0, 1) ? HALF : FLOOR};
+        int8_t shifts[8];
+        for (int c = 0; c < 8; c++)
+            shifts[c] = (int8_t)rng_int(&r, -4, 24);
+        if (per_channel) rq.shifts = shifts;
+        snprintf(ctx, sizeof ctx, "affine int%d positions %d channels %d relu %d %s bias %d %s",
+                 bits, positions, channels, relu, per_channel ? "per-channel" : "one shift",
+                 with_bias, rq.rounding == HALF ? "half-up" : "floor");
+        const size_t n = (size_t)positions * (size_t)channels;
+        int8_t x8[72 + 8], a8[8];
+        int16_t x16[72 + 8], a16[8];
+        int32_t b32[8];
+        int64_t b64[8];
+        float xf[72], af[8], bf[8], of[72];
+        for (size_t e = 0; e < n; e++) {
+            x8[e] = (int8_t)rng_int(&r, -128, 127);
+            x16[e] = (int16_t)rng_int(&r, -32768, 32767);
+            xf[e] = rng_float(&r, -3.0f, 3.0f);
+        }
+        for (int c = 0; c < channels; c++) {
+            a8[c] = (int8_t)rng_int(&r, -128, 127);
+            a16[c] = (int16_t)rng_int(&r, -32768, 32767);
+            b32[c] = (int32_t)rng_int(&r, -(1 << 20), 1 << 20);
+            b64[c] = rng_int(&r, -(1LL << 36), 1LL << 36);
+            af[c] = rng_float(&r, -2.0f, 2.0f);
+            bf[c] = rng_float(&r, -1.0f, 1.0f);
+        }
+        for (int e = 0; e < 8; e++)
+            x8[n + (size_t)e] = 0x5A, x16[n + (size_t)e] = 0x5A5A;
+        int8_t o8[72 + 8], i8[72 + 8];
+        int16_t o16[72 + 8], i16[72 + 8];
+        memset(o8, 0x5A, sizeof o8), memset(o16, 0x5A, sizeof o16);
+        memcpy(i8, x8, sizeof i8), memcpy(i16, x16, sizeof i16);
+        mf_rt_affine_s8(positions, channels, x8, a8, with_bias ? b32 : NULL, &rq, o8);
+        mf_rt_affine_s16(positions, channels, x16, a16, with_bias ? b64 : NULL, &rq, o16);
+        mf_rt_affine_s8(positions, channels, i8, a8, with_bias ? b32 : NULL, &rq, i8);
+        mf_rt_affine_s16(positions, channels, i16, a16, with_bias ? b64 : NULL, &rq, i16);
+        mf_rt_affine_f32(positions, channels, xf, af, with_bias ? bf : NULL, of);
+        for (size_t e = 0; e < n; e++) {
+            const int c = (int)(e % (size_t)channels), s = per_channel ? shifts[c] : rq.shift;
+            const int64_t w8 = ref_requant((with_bias ? b32[c] : 0) + (int64_t)x8[e] * a8[c], s,
+                                           relu, rq.rounding, 8);
+            const int64_t w16 = ref_requant((with_bias ? b64[c] : 0) + (int64_t)x16[e] * a16[c], s,
+                                            relu, rq.rounding, 16);
+            CHECK(o8[e] == w8, "int8 output %zu: %d, want %lld", e, o8[e], (long long)w8);
+            CHECK(o16[e] == w16, "int16 output %zu: %d, want %lld", e, o16[e], (long long)w16);
+            CHECK(i8[e] == w8 && i16[e] == w16, "in place, output %zu", e);
+            volatile float acc = with_bias ? bf[c] : 0.0f;
+            acc = acc + xf[e] * af[c];
+            const float want = acc;
+            CHECK(memcmp(&of[e], &want, 4) == 0, "float output %zu: %g, want %g", e, of[e], want);
+        }
+        for (size_t e = n; e < n + 8; e++)
+            CHECK(o8[e] == 0x5A && o16[e] == 0x5A5A && i8[e] == 0x5A && i16[e] == 0x5A5A,
+                  "a write past the output at %zu", e);
+    }
+}
+
 /* The optimized int8 / int16 add against the reference for every alignment pair in [0, 4]²
  * (plus a few far apart) and every shift in [−18, 20], both roundings, with and without ReLU:
  * these cover each plan of add_opt.c (halvings before and after the combine, the rounding
@@ -2001,8 +2071,9 @@ int main(void)
         cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
         cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(addn_all),
-        cmocka_unit_test(concat_all),      cmocka_unit_test(rescale),
-        cmocka_unit_test(input_hand),      cmocka_unit_test(input_random),
+        cmocka_unit_test(concat_all),      cmocka_unit_test(affine_all),
+        cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),
@@ -2020,6 +2091,7 @@ int main(void)
         cmocka_unit_test(dwconv_vs_conv),
         cmocka_unit_test(addn_all),
         cmocka_unit_test(concat_all),
+        cmocka_unit_test(affine_all),
         cmocka_unit_test(rescale),
         cmocka_unit_test(input_hand),
         cmocka_unit_test(input_random),
