@@ -236,6 +236,12 @@ typedef struct mf_op_info {
     /* an activation layer (relu): the activation it applies, which folding turns into its
      * producer's fused activation; MF_ACT_NONE for every other op */
     mf_activation act;
+    /* An op whose lowering quantizes weights but whose parameters are not stored as the kernel
+     * and bias it computes with: writes its inference kernel (the K × cout matrix of its first
+     * parameter's shape) and its cout biases; NULL: the first two parameters are they
+     * (mf_node_inference_weights). */
+    void (*inference_weights)(const mf_model *m, const mf_node *node, const float *params,
+                              const float *state, float *kernel, float *bias);
 } mf_op_info;
 
 enum {
@@ -246,7 +252,15 @@ enum {
     /* a nondecreasing activation after it may move in front of it (a max pool: taking a maximum
      * commutes with a nondecreasing function) */
     MF_OPF_ACT_COMMUTES = 1u << 1,
+    /* its quantized weights take one format per output channel whatever the model's setting
+     * (scales that differ by orders of magnitude across channels, as batch-norm's) */
+    MF_OPF_PER_CHANNEL = 1u << 2,
 };
+
+/* The kernel (mf_param_cout's K × cout matrix, Keras layout) and the cout biases node computes
+ * with in inference, into kernel and bias (bias: 0 without one): its op's inference_weights, or
+ * its first two parameters as stored. */
+void mf_node_inference_weights(const mf_model *m, int node, float *kernel, float *bias);
 
 const mf_op_info *mf_op_get(mf_op op);
 /* By name ("conv1d", …); NULL if unknown. */

@@ -230,10 +230,10 @@ static void call_comment(const mf_program *p, const mf_call *c, mf_sb *b)
     } else {
         mf_sb_printf(b, "    /* %s: %s, %s %s", node->spec.name, d1, s_in, f_in);
     }
-    if (c->n_inputs == 2) {
+    for (int k = 1; k < c->n_inputs; k++) {
         char s2[48], f2[24];
-        mf_shape_str(&m->nodes[c->in[1]].out_shape, s2, sizeof s2);
-        qfmt(p, c->in[1], f2, sizeof f2);
+        mf_shape_str(&m->nodes[c->in[k]].out_shape, s2, sizeof s2);
+        qfmt(p, c->in[k], f2, sizeof f2);
         mf_sb_printf(b, " + %s %s", s2, f2);
     }
     mf_sb_printf(b, " -> %s %s; arena", s_out, f_out);
@@ -251,13 +251,9 @@ static void call_comment(const mf_program *p, const mf_call *c, mf_sb *b)
     mf_sb_printf(b, " */\n");
 }
 
-static const char *rounding_c(int rounding)
-{
-    return rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR";
-}
-
-/* One program entry: its statics (geometry, requantization) and its call, the arguments in
- * the order mf_call_args gives (the host interpreter's). A view gets a comment only. */
+/* One program entry: its statics (geometry, requantization) and its call, both as the lowering
+ * writes them (mf_call_c: the arguments in the host interpreter's order). A view gets a comment
+ * only. */
 static void emit_step(const mf_program *p, int i, mf_sb *stat, mf_sb *body)
 {
     const mf_model *m = p->m;
@@ -270,87 +266,15 @@ static void emit_step(const mf_program *p, int i, mf_sb *stat, mf_sb *body)
     int k = p->call_of[i];
     if (k < 0) return; /* computed inside its pool's call */
     const mf_call *c = &p->calls[k];
-    char id[IDENT_MAX];
+    char id[IDENT_MAX], statics[2048], args[1024];
     ident_of(p, c, id, sizeof id);
     call_comment(p, c, body);
-    const char *args = mf_call_args(c, p->bits);
-    char init[512];
-    if (strchr(args, 'R')) {
-        char shifts[IDENT_MAX + 16];
-        snprintf(shifts, sizeof shifts, "%s_shifts", id);
-        mf_sb_printf(stat, "static const mf_rt_requant %s_rq = {%s};\n", id,
-                     mf_call_rq_init(c, c->shifts.data ? shifts : NULL, init, sizeof init));
+    if (mf_call_c(c, p->bits, id, statics, sizeof statics, args, sizeof args)) {
+        body->oom = 1; /* (cannot happen: the texts are short) reported as out of memory */
+        return;
     }
-    if (strchr(args, 'G'))
-        mf_sb_printf(stat, "static const mf_rt_geom %s_geom = {%s};\n", id,
-                     mf_call_geom_init(c, "    ", init, sizeof init));
-    mf_sb_printf(body, "    MF_LAYER(%d, %s(", k, c->kernel);
-    for (const char *a = args; *a; a++) {
-        if (*a == ' ') continue;
-        if (a != args) mf_sb_printf(body, ", ");
-        switch (*a) {
-        case 'G':
-            mf_sb_printf(body, "&%s_geom", id);
-            break;
-        case 'P':
-            mf_sb_printf(body, "%d, %d, %d, %d", c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
-            break;
-        case 'I':
-            mf_sb_printf(body, "MF_AT(%zu)", c->in_off[0]);
-            break;
-        case 'J':
-            mf_sb_printf(body, "MF_AT(%zu)", c->in_off[1]);
-            break;
-        case 'O':
-            mf_sb_printf(body, "MF_AT(%zu)", c->out_off);
-            break;
-        case 'W':
-            mf_sb_printf(body, "%s_w", id);
-            break;
-        case 'X':
-            mf_sb_printf(body, "%s_idx", id);
-            break;
-        case 'B':
-            mf_sb_printf(body, c->bias.data ? "%s_b" : "NULL", id);
-            break;
-        case 'R':
-            mf_sb_printf(body, "&%s_rq", id);
-            break;
-        case 'L':
-            mf_sb_printf(body, "%d", c->relu);
-            break;
-        case 'D':
-            mf_sb_printf(body, "%s", rounding_c(c->rounding));
-            break;
-        case 'A':
-            mf_sb_printf(body, "%d", c->align_a);
-            break;
-        case 'C':
-            mf_sb_printf(body, "%d", c->align_b);
-            break;
-        case 'N':
-        case 'Q':
-            mf_sb_printf(body, "%d", c->n_in);
-            break;
-        case 'M':
-        case 'H':
-            mf_sb_printf(body, "%d", c->n_out);
-            break;
-        case 'Z':
-            mf_sb_printf(body, "%zu", c->count);
-            break;
-        case '0':
-            mf_sb_printf(body, "0");
-            break;
-        case 'S':
-            if (c->scratch_bytes)
-                mf_sb_printf(body, "MF_AT(%zu)", c->scratch_off);
-            else
-                mf_sb_printf(body, "NULL");
-            break;
-        }
-    }
-    mf_sb_printf(body, "));\n");
+    mf_sb_printf(stat, "%s", statics);
+    mf_sb_printf(body, "    MF_LAYER(%d, %s(%s));\n", k, c->kernel, args);
 }
 
 static void emit_preprocess(const mf_program *g, mf_sb *b)

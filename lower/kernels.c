@@ -2,6 +2,7 @@
  * (mf_call_args: what the generator prints) and its scratch getter; and the host interpreter's
  * call of that same function with the same arguments (mf_program_run_call). tests/test_lower.c
  * compiles the generated C against these kernels and checks both agree on random models. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,10 @@ static const struct {
     [MF_K_RELU] = {"relu", {"Z I O", "Z I O", "Z I O"}},
     [MF_K_RELU6] = {"relu6", {"Z I O", "Z I R O", "Z I R O"}},
     [MF_K_DWCONV] = {"dwconv", {"G I W B L O", "G I W B R O", "G I W B R O S"}},
+    [MF_K_AFFINE] = {"affine", {"Q H I W B O", "Q H I W B R O", "Q H I W B R O"}},
+    [MF_K_CONCAT] = {"concat", {"Q Y I J T U O", "Q Y I J T U O", "Q Y I J T U O"}},
+    [MF_K_ADDN] = {"addn",
+                   {"Z K I J T U L O", "Z K I A J C T E U F R O", "Z K I A J C T E U F R O"}},
 };
 
 static int prec(int bits)
@@ -37,28 +42,160 @@ const char *mf_call_args(const mf_call *c, int bits)
     return kernels[c->kind].args[prec(bits)];
 }
 
-const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size)
+/* "%s"-style append into buf at *used (truncation counted in *trunc). */
+static void put(char *buf, size_t size, size_t *used, int *trunc, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void put(char *buf, size_t size, size_t *used, int *trunc, const char *fmt, ...)
 {
-    char relu[32];
-    if (c->rq.relu >= 2) /* ReLU6 (the *_relu6 kernels) */
-        snprintf(relu, sizeof relu, "MF_RT_RELU6(%d)", c->rq.relu - 2);
-    else
-        snprintf(relu, sizeof relu, "%d", c->rq.relu);
-    snprintf(buf, size, ".shift = %d, .shifts = %s, .relu = %s, .rounding = %s", c->rq.shift,
-             shifts ? shifts : "NULL", relu,
-             c->rq.rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR");
-    return buf;
+    va_list ap;
+    va_start(ap, fmt);
+    const int w = *used < size ? vsnprintf(buf + *used, size - *used, fmt, ap) : -1;
+    va_end(ap);
+    if (w < 0 || (size_t)w >= size - (*used < size ? *used : size)) {
+        *trunc = 1;
+        *used = size;
+        return;
+    }
+    *used += (size_t)w;
 }
 
-const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size)
+static const char *rounding_c(int rounding)
 {
-    const mf_rt_geom *g = &c->geom;
-    snprintf(buf, size,
-             "\n%s.h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
-             "%s.kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d",
-             indent, g->h, g->w, g->cin, g->oh, g->ow, g->cout, indent, g->kh, g->kw, g->sh, g->sw,
-             g->pad_top, g->pad_left);
-    return buf;
+    return rounding == MF_RT_ROUND_HALF_UP ? "MF_RT_ROUND_HALF_UP" : "MF_RT_ROUND_FLOOR";
+}
+
+int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t stat_size, char *args,
+              size_t args_size)
+{
+    size_t us = 0, ua = 0;
+    int trunc = 0;
+    if (stat_size) stat[0] = '\0';
+    if (args_size) args[0] = '\0';
+    const char *letters = mf_call_args(c, bits);
+    if (strchr(letters, 'R')) {
+        char relu[32];
+        if (c->rq.relu >= 2) /* ReLU6 (the *_relu6 kernels) */
+            snprintf(relu, sizeof relu, "MF_RT_RELU6(%d)", c->rq.relu - 2);
+        else
+            snprintf(relu, sizeof relu, "%d", c->rq.relu);
+        put(stat, stat_size, &us, &trunc,
+            "static const mf_rt_requant %s_rq = {.shift = %d, .shifts = %s%s, .relu = %s, "
+            ".rounding = %s};\n",
+            id, c->rq.shift, c->shifts.data ? id : "NULL", c->shifts.data ? "_shifts" : "", relu,
+            rounding_c(c->rq.rounding));
+    }
+    if (strchr(letters, 'Y')) {
+        const mf_rt_concat *q = &c->cat;
+        put(stat, stat_size, &us, &trunc,
+            "static const mf_rt_concat %s_cat = {.k = %d, .channels = {%d, %d, %d, %d}, .shift = "
+            "{%d, %d, %d, %d}, .rounding = %s};\n",
+            id, q->k, q->channels[0], q->channels[1], q->channels[2], q->channels[3], q->shift[0],
+            q->shift[1], q->shift[2], q->shift[3], rounding_c(q->rounding));
+    }
+    if (strchr(letters, 'G')) {
+        const mf_rt_geom *g = &c->geom;
+        put(stat, stat_size, &us, &trunc,
+            "static const mf_rt_geom %s_geom = {\n"
+            "    .h = %d, .w = %d, .cin = %d, .oh = %d, .ow = %d, .cout = %d,\n"
+            "    .kh = %d, .kw = %d, .sh = %d, .sw = %d, .pad_top = %d, .pad_left = %d};\n",
+            id, g->h, g->w, g->cin, g->oh, g->ow, g->cout, g->kh, g->kw, g->sh, g->sw, g->pad_top,
+            g->pad_left);
+    }
+    for (const char *a = letters; *a; a++) {
+        if (*a == ' ') continue;
+        if (a != letters) put(args, args_size, &ua, &trunc, ", ");
+        switch (*a) {
+        case 'G':
+            put(args, args_size, &ua, &trunc, "&%s_geom", id);
+            break;
+        case 'P':
+            put(args, args_size, &ua, &trunc, "%d, %d, %d, %d", c->pool_kh, c->pool_kw, c->pool_sh,
+                c->pool_sw);
+            break;
+        case 'I':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[0]);
+            break;
+        case 'J':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[1]);
+            break;
+        case 'O':
+            put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->out_off);
+            break;
+        case 'W':
+            put(args, args_size, &ua, &trunc, "%s_w", id);
+            break;
+        case 'X':
+            put(args, args_size, &ua, &trunc, "%s_idx", id);
+            break;
+        case 'B':
+            if (c->bias.data)
+                put(args, args_size, &ua, &trunc, "%s_b", id);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        case 'R':
+            put(args, args_size, &ua, &trunc, "&%s_rq", id);
+            break;
+        case 'L':
+            put(args, args_size, &ua, &trunc, "%d", c->relu);
+            break;
+        case 'D':
+            put(args, args_size, &ua, &trunc, "%s", rounding_c(c->rounding));
+            break;
+        case 'A':
+            put(args, args_size, &ua, &trunc, "%d", c->align_a);
+            break;
+        case 'C':
+            put(args, args_size, &ua, &trunc, "%d", c->align_b);
+            break;
+        case 'E':
+            put(args, args_size, &ua, &trunc, "%d", c->align_c);
+            break;
+        case 'F':
+            put(args, args_size, &ua, &trunc, "%d", c->align_d);
+            break;
+        case 'K':
+            put(args, args_size, &ua, &trunc, "%d", c->n_inputs);
+            break;
+        case 'T':
+            if (c->n_inputs > 2)
+                put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[2]);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        case 'Y':
+            put(args, args_size, &ua, &trunc, "&%s_cat", id);
+            break;
+        case 'U':
+            if (c->n_inputs > 3)
+                put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->in_off[3]);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        case 'N':
+        case 'Q':
+            put(args, args_size, &ua, &trunc, "%d", c->n_in);
+            break;
+        case 'M':
+        case 'H':
+            put(args, args_size, &ua, &trunc, "%d", c->n_out);
+            break;
+        case 'Z':
+            put(args, args_size, &ua, &trunc, "%zu", c->count);
+            break;
+        case '0':
+            put(args, args_size, &ua, &trunc, "0");
+            break;
+        case 'S':
+            if (c->scratch_bytes)
+                put(args, args_size, &ua, &trunc, "MF_AT(%zu)", c->scratch_off);
+            else
+                put(args, args_size, &ua, &trunc, "NULL");
+            break;
+        }
+    }
+    return trunc ? MF_ERR : MF_OK;
 }
 
 /* An int8 conv whose geometry a 1D kernel covers (mf_rt_conv1d_s8_covers) calls it, so a
@@ -104,6 +241,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
 {
     const mf_call *c = &p->calls[k];
     const void *a = AT(c->in_off[0]), *b = c->n_inputs > 1 ? AT(c->in_off[1]) : NULL;
+    const void *in2 = c->n_inputs > 2 ? AT(c->in_off[2]) : NULL,
+               *in3 = c->n_inputs > 3 ? AT(c->in_off[3]) : NULL;
     void *o = AT(c->out_off), *s = c->scratch_bytes ? AT(c->scratch_off) : NULL;
     const void *w = c->w.data, *bias = c->bias.data;
     const mf_rt_geom *g = &c->geom;
@@ -184,6 +323,29 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 32) (r6 ? mf_rt_dwconv_relu6_f32 : mf_rt_dwconv_f32)(g, a, w, bias, c->relu, o);
         if (bits == 16) (r6 ? mf_rt_dwconv_relu6_s16 : mf_rt_dwconv_s16)(g, a, w, bias, rq, o);
         if (bits == 8) (r6 ? mf_rt_dwconv_relu6_s8 : mf_rt_dwconv_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_K_AFFINE:
+        if (bits == 32) mf_rt_affine_f32(c->n_in, c->n_out, a, w, bias, o);
+        if (bits == 16) mf_rt_affine_s16(c->n_in, c->n_out, a, w, bias, rq, o);
+        if (bits == 8) mf_rt_affine_s8(c->n_in, c->n_out, a, w, bias, rq, o);
+        break;
+    case MF_K_CONCAT:
+        if (bits == 32) mf_rt_concat_f32(c->n_in, &c->cat, a, b, in2, in3, o);
+        if (bits == 16) mf_rt_concat_s16(c->n_in, &c->cat, a, b, in2, in3, o);
+        if (bits == 8) mf_rt_concat_s8(c->n_in, &c->cat, a, b, in2, in3, o);
+        break;
+    case MF_K_ADDN:
+        if (bits == 32)
+            (r6 ? mf_rt_addn_relu6_f32 : mf_rt_addn_f32)(c->count, c->n_inputs, a, b, in2, in3,
+                                                         c->relu, o);
+        if (bits == 16)
+            (r6 ? mf_rt_addn_relu6_s16 : mf_rt_addn_s16)(c->count, c->n_inputs, a, c->align_a, b,
+                                                         c->align_b, in2, c->align_c, in3,
+                                                         c->align_d, rq, o);
+        if (bits == 8)
+            (r6 ? mf_rt_addn_relu6_s8 : mf_rt_addn_s8)(c->count, c->n_inputs, a, c->align_a, b,
+                                                       c->align_b, in2, c->align_c, in3, c->align_d,
+                                                       rq, o);
         break;
     case MF_K_RELU6:
         if (bits == 32) mf_rt_relu6_f32(c->count, a, o);

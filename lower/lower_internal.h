@@ -9,6 +9,7 @@ typedef struct lower_ctx {
     const mf_qmodel *q; /* NULL: float32 */
     int bits;
     float *const *wf;              /* float32: runtime-layout weights per node */
+    float *const *bf;              /* float32: computed biases per node (or NULL) */
     const unsigned char *variants; /* per node MF_VARIANT_* or NULL (mf_lower_options) */
     int fused_pool; /* the node being lowered is a conv whose max pool is fused into its call */
 } lower_ctx;

@@ -86,6 +86,9 @@ typedef enum mf_kernel_kind {
     MF_K_RELU,
     MF_K_RELU6,  /* a standalone ReLU6 (one that could not fuse into its producer) */
     MF_K_DWCONV, /* depthwise conv (1D or 2D) */
+    MF_K_ADDN,   /* an add of 3 or 4 inputs (2: MF_K_ADD) */
+    MF_K_CONCAT, /* concatenation along the channels */
+    MF_K_AFFINE, /* per-channel affine: a batch-norm that cannot fold */
     MF_K_COUNT
 } mf_kernel_kind;
 
@@ -101,7 +104,7 @@ typedef struct mf_blob {
 /* Bytes of a blob in flash (0: absent). */
 size_t mf_blob_bytes(const mf_blob *b);
 
-#define MF_CALL_MAX_IN 2
+#define MF_CALL_MAX_IN 4
 
 /* A layer's weight representations (issue: pruning). An int8 conv or dense layer whose weights
  * have zeros can run its dense kernel or the sparse one on the nonzero weights; which one is the
@@ -140,6 +143,8 @@ typedef struct mf_call {
                              MF_RT_RELU6(q6); float: relu 1, the form clamps at 6) */
     int rounding;         /* integer avgpool */
     int align_a, align_b; /* integer add */
+    int align_c, align_d; /* an integer add's third and fourth input (MF_K_ADDN) */
+    mf_rt_concat cat;     /* concatenation: channels and requantization shifts per input */
     mf_blob w, bias, shifts, idx;
     /* tensors: graph node indices, and where they live */
     int n_inputs, in[MF_CALL_MAX_IN], out;
@@ -170,6 +175,8 @@ typedef struct mf_program {
     size_t weight_bytes;    /* bytes of all blobs */
     size_t scratch_peak;    /* the largest scratch of one call */
     float **wf;             /* float32: weights per node in the runtime layout (owned) */
+    float **bf; /* float32: the biases of the nodes whose op computes them (inference_weights;
+                   owned; NULL for the others: their bias parameter) */
     /* the input: the model's z-score statistics (pre_n 0: none) and quantization scale 2^n_in,
      * applied by input_kernel (mf_rt_input_*) */
     const float *pre_mean, *pre_std;
@@ -205,16 +212,19 @@ void mf_program_print(const mf_program *p, FILE *f);
  * interpreter passes, for the generator to print the same call):
  *   G &geom   P pool_kh, pool_kw, pool_sh, pool_sw   I input 0   J input 1   O output
  *   W weights B bias (or NULL)   R &rq   L relu   D rounding   A align_a   C align_b
+ *   K inputs (n_inputs)   T input 2   U input 3 (or NULL)   E align_c   F align_d
+ *   Y &cat (the concatenation's parameters; T and U: NULL past the inputs)
  *   N n_in    M n_out   Q positions (n_in)   H channels (n_out)   Z count   0 the literal 0
  *   S scratch (or NULL)   X the sparse index blob */
 const char *mf_call_args(const mf_call *c, int bits);
 
-/* The C initialisers of call c's constant parameter structs, as the generator prints them
- * (`static const mf_rt_requant x = {<this>};`): the requantization (R), its per-channel shift
- * array named `shifts` (NULL: none), and the geometry (G), whose fields go on lines of their own
- * after `indent`. Written into buf (truncated to size); returns buf. */
-const char *mf_call_rq_init(const mf_call *c, const char *shifts, char *buf, size_t size);
-const char *mf_call_geom_init(const mf_call *c, const char *indent, char *buf, size_t size);
+/* Call c as C, what the generator prints (deploy/emit.c): into stat its constant parameter
+ * structs, `static const` declarations named <id>_rq (R) and <id>_geom (G), one per line; into
+ * args its arguments in mf_call_args's order, comma-separated: arena tensors as MF_AT(offset),
+ * blobs as <id>_w, <id>_b, <id>_shifts (inside <id>_rq) and <id>_idx, numbers and macros as
+ * written. Each buffer is NUL-terminated; returns MF_ERR when one was too small. */
+int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t stat_size, char *args,
+              size_t args_size);
 
 /* ---- choosing variants (lower/variants.c) ---- */
 

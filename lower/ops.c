@@ -135,12 +135,14 @@ static int validate_qweighted(const lower_ctx *x, int i, mf_error *err)
 static int validate_weighted(const lower_ctx *x, int i, mf_error *err)
 {
     const mf_node *node = &x->m->nodes[i];
-    if (node->spec.op != MF_OP_DENSE && check_window(x, i, err)) return MF_ERR;
+    const int windowed = node->spec.op != MF_OP_DENSE && node->spec.op != MF_OP_BATCHNORM;
+    if (windowed && check_window(x, i, err)) return MF_ERR;
     if (x->q && validate_qweighted(x, i, err)) return MF_ERR;
     mf_param_desc d[4];
     int np = mf_node_params(x->m, i, d);
     for (int k = 0; k < np; k++) {
-        const float *p = x->m->params + node->param_offset + d[k].offset;
+        const float *p = d[k].is_state ? x->m->state + node->state_offset + d[k].offset
+                                       : x->m->params + node->param_offset + d[k].offset;
         size_t n = mf_shape_size(&d[k].shape);
         for (size_t e = 0; e < n; e++)
             if (!isfinite(p[e]))
@@ -186,7 +188,9 @@ static void weight_blobs(const lower_ctx *x, int i, size_t cout, const char *wsh
         mf_param_desc d[4];
         int np = mf_node_params(x->m, i, d);
         c->w = (mf_blob){x->wf[i], mf_shape_size(&d[0].shape), 4, 1, ""};
-        if (node->spec.use_bias && np > 1)
+        if (x->bf && x->bf[i]) /* computed by the op (inference_weights) */
+            c->bias = (mf_blob){x->bf[i], cout, 4, 1, ""};
+        else if (node->spec.use_bias && np > 1)
             c->bias = (mf_blob){x->m->params + node->param_offset + d[1].offset, cout, 4, 1, ""};
     }
     fused_activation(x, i, c);
@@ -425,41 +429,103 @@ static void lower_global(const lower_ctx *x, int i, mf_call *c)
 
 /* ---- element-wise ---- */
 
+/* The finest format of an add's inputs. */
+static int finest_input(const lower_ctx *x, const mf_node *node)
+{
+    int fine = n_of(x, node->inputs[0]);
+    for (int k = 1; k < node->n_inputs; k++)
+        fine = n_of(x, node->inputs[k]) > fine ? n_of(x, node->inputs[k]) : fine;
+    return fine;
+}
+
+/* 2 to 4 inputs; integer: the alignments keep the sum inside the accumulator (k values of
+ * 2^(b−1)·2^align: int8 ≤ 23 bits for 2 inputs, 22 for 3 or 4; int16 47 and 46). */
 static int validate_add(const lower_ctx *x, int i, mf_error *err)
 {
     const mf_node *node = &x->m->nodes[i];
-    if (node->n_inputs != 2)
-        return mf_error_set(err,
-                            "layer '%s' (add) has %d inputs: the add kernel takes two tensors "
-                            "only",
+    if (node->n_inputs < 2 || node->n_inputs > 4)
+        return mf_error_set(err, "layer '%s' (add) has %d inputs: the add kernels take 2 to 4",
                             node->spec.name, node->n_inputs);
     if (x->q) {
-        int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
-        int d = na > nb ? na - nb : nb - na, max = x->bits == 8 ? 23 : 47;
-        if (d > max)
-            return mf_error_set(err,
-                                "layer '%s' (add): its inputs' formats differ by %d bits, more "
-                                "than the int%d add kernel aligns (%d)",
-                                node->spec.name, d, x->bits, max);
+        const int fine = finest_input(x, node);
+        const int max = (x->bits == 8 ? 23 : 47) - (node->n_inputs > 2);
+        for (int k = 0; k < node->n_inputs; k++)
+            if (fine - n_of(x, node->inputs[k]) > max)
+                return mf_error_set(err,
+                                    "layer '%s' (add): its inputs' formats differ by %d bits, more "
+                                    "than the int%d add kernel aligns for %d inputs (%d)",
+                                    node->spec.name, fine - n_of(x, node->inputs[k]), x->bits,
+                                    node->n_inputs, max);
     }
     return MF_OK;
 }
 
-/* Both inputs aligned to the finer format by exact left shifts, then requantized once
- * (DESIGN.md §13). */
+/* Every input aligned to the finest format by an exact left shift, summed, then requantized
+ * once (DESIGN.md §13): two inputs run the add kernels, 3 or 4 the addn kernels. */
 static void lower_add(const lower_ctx *x, int i, mf_call *c)
 {
     const mf_node *node = &x->m->nodes[i];
-    c->kind = MF_K_ADD;
+    c->kind = node->n_inputs > 2 ? MF_K_ADDN : MF_K_ADD;
     c->count = size_of(x->m, i);
     fused_activation(x, i, c);
     if (x->q) {
-        int na = n_of(x, node->inputs[0]), nb = n_of(x, node->inputs[1]);
-        int fine = na > nb ? na : nb;
-        c->align_a = fine - na;
-        c->align_b = fine - nb;
+        const int fine = finest_input(x, node);
+        int *align[4] = {&c->align_a, &c->align_b, &c->align_c, &c->align_d};
+        for (int k = 0; k < node->n_inputs; k++)
+            *align[k] = fine - n_of(x, node->inputs[k]);
         c->rq.shift = fine - n_of(x, i);
         c->rq.rounding = x->q->rounding;
+    }
+}
+
+/* ---- batch-norm that cannot fold ---- */
+
+/* A per-channel affine y = a·x + b (DESIGN.md §13): a at one format per channel, b at the
+ * accumulator's, requantized per channel; float a and b as batch-norm computes them
+ * (mf_node_inference_weights). Rows of its channels (the last dimension). */
+static void lower_affine(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_shape *os = &x->m->nodes[i].out_shape;
+    c->kind = MF_K_AFFINE;
+    c->n_out = os->dim[os->rank - 1];
+    c->n_in = (int)(size_of(x->m, i) / (size_t)c->n_out);
+    char shape[96];
+    snprintf(shape, sizeof shape, "[%d channels] (scale)", c->n_out);
+    weight_blobs(x, i, (size_t)c->n_out, shape, c);
+}
+
+/* ---- concatenation ---- */
+
+/* Each input's requantization to the output's format: shift n_in[i] − n_out, a small int. */
+static int validate_concat(const lower_ctx *x, int i, mf_error *err)
+{
+    const mf_node *node = &x->m->nodes[i];
+    if (node->n_inputs < 2 || node->n_inputs > 4)
+        return mf_error_set(err, "layer '%s' (concat) has %d inputs: the kernels take 2 to 4",
+                            node->spec.name, node->n_inputs);
+    for (int k = 0; x->q && k < node->n_inputs; k++) {
+        const int n = n_of(x, node->inputs[k]);
+        if (n < -N_LIMIT || n > N_LIMIT || n_of(x, i) < -N_LIMIT || n_of(x, i) > N_LIMIT)
+            return mf_error_set(err, "layer '%s' (concat): a format is out of range (%d to %d)",
+                                node->spec.name, -N_LIMIT, N_LIMIT);
+    }
+    return MF_OK;
+}
+
+/* Positions (every index but the last) and per input its channels and the shift that
+ * requantizes it to the output's format (DESIGN.md §13; 0: a plain copy). */
+static void lower_concat(const lower_ctx *x, int i, mf_call *c)
+{
+    const mf_node *node = &x->m->nodes[i];
+    const mf_shape *os = &node->out_shape;
+    c->kind = MF_K_CONCAT;
+    c->n_in = (int)(size_of(x->m, i) / (size_t)os->dim[os->rank - 1]);
+    c->cat.k = node->n_inputs;
+    c->cat.rounding = x->q ? x->q->rounding : 0;
+    for (int k = 0; k < node->n_inputs; k++) {
+        const mf_shape *is = &x->m->nodes[node->inputs[k]].out_shape;
+        c->cat.channels[k] = is->dim[is->rank - 1];
+        c->cat.shift[k] = x->q ? n_of(x, node->inputs[k]) - n_of(x, i) : 0;
     }
 }
 
@@ -494,6 +560,8 @@ static const lower_entry entries[MF_OP_COUNT] = {
     [MF_OP_RELU6] = {MF_QRULE_KEEP_INPUT, NULL, lower_relu6},
     [MF_OP_DWCONV1D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
     [MF_OP_DWCONV2D] = {MF_QRULE_WEIGHTED, validate_weighted, lower_dwconv},
+    [MF_OP_CONCAT] = {MF_QRULE_CALIBRATED, validate_concat, lower_concat},
+    [MF_OP_BATCHNORM] = {MF_QRULE_WEIGHTED, validate_weighted, lower_affine},
     [MF_OP_FLATTEN] = {MF_QRULE_KEEP_INPUT, NULL, NULL}, /* a view: no call, no memory */
 };
 

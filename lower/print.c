@@ -53,14 +53,30 @@ void mf_program_print(const mf_program *p, FILE *f)
             fprintf(f, "       fused max pool %dx%d, stride %dx%d\n", c->pool_kh, c->pool_kw,
                     c->pool_sh, c->pool_sw);
         if (c->kind == MF_K_DENSE) fprintf(f, "       %d -> %d\n", c->n_in, c->n_out);
-        if (c->kind == MF_K_GLOBAL_AVGPOOL || c->kind == MF_K_GLOBAL_MAXPOOL)
+        if (c->kind == MF_K_CONCAT) {
+            fprintf(f, "       %d positions, channels", c->n_in);
+            for (int k = 0; k < c->cat.k; k++)
+                fprintf(f, "%s%d", k ? " + " : " ", c->cat.channels[k]);
+            if (p->q) {
+                fprintf(f, ", requantize: shifts");
+                for (int k = 0; k < c->cat.k; k++)
+                    fprintf(f, "%s%d", k ? ", " : " ", c->cat.shift[k]);
+                fprintf(f, ", %s", c->cat.rounding == MF_RT_ROUND_HALF_UP ? "half-up" : "floor");
+            }
+            fprintf(f, "\n");
+        }
+        if (c->kind == MF_K_GLOBAL_AVGPOOL || c->kind == MF_K_GLOBAL_MAXPOOL ||
+            c->kind == MF_K_AFFINE)
             fprintf(f, "       %d positions x %d channels\n", c->n_in, c->n_out);
-        if (p->q && (c->w.data || c->kind == MF_K_ADD)) {
+        if (p->q && (c->w.data || c->kind == MF_K_ADD || c->kind == MF_K_ADDN)) {
             if (c->shifts.data)
                 fprintf(f, "       requantize: per-channel shifts");
             else
                 fprintf(f, "       requantize: shift %d", c->rq.shift);
             if (c->kind == MF_K_ADD) fprintf(f, ", alignments %d and %d", c->align_a, c->align_b);
+            if (c->kind == MF_K_ADDN)
+                fprintf(f, ", alignments %d, %d, %d", c->align_a, c->align_b, c->align_c);
+            if (c->kind == MF_K_ADDN && c->n_inputs > 3) fprintf(f, ", %d", c->align_d);
             fprintf(f, ", %s", c->rq.rounding == MF_RT_ROUND_HALF_UP ? "half-up" : "floor");
             if (c->relu6)
                 fprintf(f, ", ReLU6 (clamp to [0, %d])\n", c->rq.relu - 2);

@@ -15,6 +15,10 @@ void mf_program_free(mf_program *p)
         for (int i = 0; i < p->m->n_nodes; i++)
             free(p->wf[i]);
     free(p->wf);
+    if (p->bf)
+        for (int i = 0; i < p->m->n_nodes; i++)
+            free(p->bf[i]);
+    free(p->bf);
     for (int k = 0; p->calls && k < p->n_calls; k++)
         if (p->calls[k].sparse) {
             free((void *)p->calls[k].w.data);
@@ -54,9 +58,9 @@ static int validate(const lower_ctx *x, mf_error *err)
         if (!e)
             return mf_error_set(err,
                                 "layer '%s' (%s) cannot be lowered to kernels: there are kernels "
-                                "for conv1d, conv2d, depthwise convs, dense, max/average pools, "
-                                "global pools, add, relu, relu6 and flatten (batch-norm must "
-                                "follow a conv or dense layer to fold away)",
+                                "for conv1d, conv2d, depthwise convs, dense, batch-norm, "
+                                "max/average pools, global pools, add, concat, relu, relu6 and "
+                                "flatten",
                                 node->spec.name, mf_op_get(node->spec.op)->name);
         if (e->validate && e->validate(x, i, err)) return MF_ERR;
         /* an op that keeps its input's format copies or compares values without rescaling */
@@ -73,24 +77,36 @@ static int validate(const lower_ctx *x, mf_error *err)
     return MF_OK;
 }
 
-/* float32: weights from Keras [k…][cin][cout] to the runtime layout [cout][k…][cin] */
+/* float32: weights from Keras [k…][cin][cout] to the runtime layout [cout][k…][cin]; an op that
+ * computes its kernel and bias (inference_weights) keeps its bias too */
 static int float_weights(mf_program *p, mf_error *err)
 {
     const mf_model *m = p->m;
     p->wf = calloc((size_t)m->n_nodes, sizeof *p->wf);
-    if (!p->wf) return mf_error_set(err, "out of memory");
+    p->bf = calloc((size_t)m->n_nodes, sizeof *p->bf);
+    if (!p->wf || !p->bf) return mf_error_set(err, "out of memory");
     for (int i = 1; i < m->n_nodes; i++) {
         if (mf_lower_qrule(m->nodes[i].spec.op) != MF_QRULE_WEIGHTED) continue;
         mf_param_desc d[4];
         mf_node_params(m, i, d);
-        const float *w = m->params + m->nodes[i].param_offset + d[0].offset;
         size_t cout = mf_param_cout(&d[0]);
         size_t kk = mf_shape_size(&d[0].shape) / cout;
+        float *w = malloc(sizeof(float) * kk * cout), *b = malloc(sizeof(float) * cout);
         p->wf[i] = malloc(sizeof(float) * kk * cout);
-        if (!p->wf[i]) return mf_error_set(err, "out of memory");
+        if (!w || !b || !p->wf[i]) {
+            free(w);
+            free(b);
+            return mf_error_set(err, "out of memory");
+        }
+        mf_node_inference_weights(m, i, w, b);
         for (size_t c = 0; c < cout; c++)
             for (size_t e = 0; e < kk; e++)
                 p->wf[i][c * kk + e] = w[e * cout + c];
+        free(w);
+        if (mf_op_get(m->nodes[i].spec.op)->inference_weights)
+            p->bf[i] = b;
+        else
+            free(b);
     }
     return MF_OK;
 }
@@ -166,9 +182,10 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
         s->n_in = call->n_inputs;
         for (int j = 0; j < call->n_inputs; j++)
             s->in[j] = call->in[j];
-        if (call->kind == MF_K_RELU || call->kind == MF_K_RELU6)
+        if (call->kind == MF_K_RELU || call->kind == MF_K_RELU6 || call->kind == MF_K_AFFINE)
             s->inplace = 1u; /* element-wise: out may be an input */
-        if (call->kind == MF_K_ADD) s->inplace = 3u;
+        if (call->kind == MF_K_ADD || call->kind == MF_K_ADDN) /* out may be any input */
+            s->inplace = (1u << call->n_inputs) - 1u;
         if (call->conv1d) { /* the 1D int8 kernels write behind their reads (mf_runtime.h) */
             s->overlap = 1;
             s->lag = mf_rt_conv1d_s8_lag(&call->geom,
@@ -207,11 +224,12 @@ int mf_lower_program(const mf_qmodel *q, const mf_model *model, const mf_lower_o
     p->esz = p->bits == 32 ? 4 : p->bits == 16 ? 2 : 1;
     const mf_model *m = p->m;
     size_t align = o && o->align > 0 ? (size_t)o->align : 8;
-    lower_ctx x = {m, q, p->bits, NULL, o ? o->variants : NULL, 0};
+    lower_ctx x = {m, q, p->bits, NULL, NULL, o ? o->variants : NULL, 0};
     int *fused_into = NULL, *fused_src = NULL;
     if (validate(&x, err)) return MF_ERR;
     if (!q && float_weights(p, err)) goto fail;
     x.wf = p->wf;
+    x.bf = p->bf;
     p->calls = calloc((size_t)m->n_nodes, sizeof *p->calls);
     p->call_of = malloc(sizeof(int) * (size_t)m->n_nodes);
     fused_into = malloc(sizeof(int) * (size_t)m->n_nodes);

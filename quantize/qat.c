@@ -3,7 +3,8 @@
  * integer model but the integer model, and QAT's forward equals what the firmware computes. The
  * backward pass is the float engine's on those activations with the float shadow weights
  * (straight-through estimator: rounding passes gradients unchanged). Weights are quantized
- * again from the shadow weights before every step. */
+ * again from the shadow weights before every step. A batch-norm that did not fold keeps its
+ * running statistics frozen: it trains as the per-channel affine it is in the integer model. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,15 @@ static int qat_forward(void *p, const mf_workspace *ws, const mf_layer_ctx *c)
     while (s < ctx->n && ctx->ws[s] != ws)
         s++;
     if (s == ctx->n) return 0;
+    /* an op with running statistics (batch-norm that did not fold) runs its float forward in
+     * inference mode first: its backward then differentiates the affine the integer kernel
+     * computes, with the statistics frozen (they are not updated: no batch statistics) */
+    const mf_op_info *info = mf_op_get(c->node->spec.op);
+    if (info->update_state) {
+        mf_layer_ctx inference = *c;
+        inference.training = 0;
+        info->forward(&inference);
+    }
     mf_qexec_node_batch(ctx->exec[s], node, c->x, c->n, c->y);
     return 1;
 }

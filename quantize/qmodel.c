@@ -33,8 +33,36 @@ static int pick_n(const mf_quant_options *o, double range)
 }
 
 /* Keras [k…][cin][cout] (the K × cout matrix of mf_param_cout) → runtime [cout][k…][cin]
- * (cout × K), quantized. */
+ * (cout × K), quantized: the node's inference kernel and bias (mf_node_inference_weights), one
+ * format per output channel with per-channel quantization or when the op asks for it
+ * (MF_OPF_PER_CHANNEL). */
+static int quantize_weights_from(mf_qmodel *q, int j, const mf_quant_options *o, int n_in,
+                                 const float *w, const float *b);
+
 static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int n_in)
+{
+    const mf_model *m = q->model;
+    mf_param_desc d[4];
+    const int np = mf_node_params(m, j, d);
+    const mf_op_info *info = mf_op_get(m->nodes[j].spec.op);
+    const size_t total = mf_shape_size(&d[0].shape), cout = mf_param_cout(&d[0]);
+    float *kernel = malloc(sizeof(float) * (total ? total : 1));
+    float *bias = malloc(sizeof(float) * (cout ? cout : 1));
+    int rc = MF_ERR;
+    if (kernel && bias) {
+        mf_node_inference_weights(m, j, kernel, bias);
+        const int has_bias = info->inference_weights || np > 1;
+        mf_quant_options oc = *o;
+        if (info->flags & MF_OPF_PER_CHANNEL) oc.per_channel = 1;
+        rc = quantize_weights_from(q, j, &oc, n_in, kernel, has_bias ? bias : NULL);
+    }
+    free(kernel);
+    free(bias);
+    return rc;
+}
+
+static int quantize_weights_from(mf_qmodel *q, int j, const mf_quant_options *o, int n_in,
+                                 const float *w, const float *b)
 {
     free(q->nodes[j].w);
     free(q->nodes[j].bias);
@@ -46,9 +74,7 @@ static int quantize_weights(mf_qmodel *q, int j, const mf_quant_options *o, int 
     const mf_model *m = q->model;
     mf_qnode *qn = &q->nodes[j];
     mf_param_desc d[4];
-    int np = mf_node_params(m, j, d);
-    const float *w = m->params + m->nodes[j].param_offset + d[0].offset;
-    const float *b = np > 1 ? m->params + m->nodes[j].param_offset + d[1].offset : NULL;
+    mf_node_params(m, j, d);
     const mf_shape *ks = &d[0].shape;
     int cout = (int)mf_param_cout(&d[0]);
     size_t total = mf_shape_size(ks), k = total / (size_t)cout;

@@ -118,21 +118,24 @@ static int read_weights(const mf_h5 *h, hid_t g, const char *field, mf_qmodel *q
     mf_qnode *qn = &q->nodes[i];
     int bits = q->bits;
     mf_param_desc d[4];
-    int np = mf_node_params(m, i, d);
+    /* a bias: a second parameter, or one the op computes (mf_node_inference_weights) */
+    const int has_bias =
+        mf_node_params(m, i, d) > 1 || mf_op_get(m->nodes[i].spec.op)->inference_weights;
     size_t total = mf_shape_size(&d[0].shape);
     int cout = (int)mf_param_cout(&d[0]);
     qn->n_weights = total;
-    qn->n_bias = np > 1 ? (size_t)cout : 0;
+    qn->n_bias = has_bias ? (size_t)cout : 0;
     qn->w = malloc(total * (size_t)(bits / 8));
-    qn->bias = np > 1 ? malloc((size_t)cout * (bits == 8 ? 4 : 8)) : NULL;
-    if (!qn->w || (np > 1 && !qn->bias)) return mf_h5_fail(h, field, "out of memory");
+    qn->bias = has_bias ? malloc((size_t)cout * (bits == 8 ? 4 : 8)) : NULL;
+    if (!qn->w || (has_bias && !qn->bias)) return mf_h5_fail(h, field, "out of memory");
     if (mf_h5_attr_read_int(h, g, field, "n_w", -N_LIMIT, N_LIMIT, &qn->n_w) ||
         read_ints(h, g, field, "kernel_q", bits == 8 ? MF_H5_I8 : MF_H5_I16, total, qn->w) ||
-        (np > 1 && read_ints(h, g, field, "bias_q", bits == 8 ? MF_H5_I32 : MF_H5_I64, (size_t)cout,
-                             qn->bias)) ||
+        (has_bias && read_ints(h, g, field, "bias_q", bits == 8 ? MF_H5_I32 : MF_H5_I64,
+                               (size_t)cout, qn->bias)) ||
         check_accumulators(h, field, qn, bits, (size_t)cout))
         return MF_ERR;
-    if (!q->per_channel) return MF_OK;
+    if (!q->per_channel && !(mf_op_get(m->nodes[i].spec.op)->flags & MF_OPF_PER_CHANNEL))
+        return MF_OK;
     qn->n_w_ch = malloc((size_t)cout);
     qn->shifts = malloc((size_t)cout);
     if (!qn->n_w_ch || !qn->shifts) return mf_h5_fail(h, field, "out of memory");

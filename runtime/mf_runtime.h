@@ -179,6 +179,58 @@ void mf_rt_add_s16(size_t n, const int16_t *a, int align_a, const int16_t *b, in
 void mf_rt_add_s8(size_t n, const int8_t *a, int align_a, const int8_t *b, int align_b,
                   const mf_rt_requant *rq, int8_t *out);
 
+/* ---- adds of k = 3 or 4 inputs (addn.c): every input aligned to the finest format by an exact
+ * left shift (align ≥ 0; ≤ 22 for int8, ≤ 46 for int16) in the accumulator type, summed,
+ * requantized once with rq (per tensor, relu 0 or 1); float ((a + b) + c) + d, then relu. d is
+ * not read when k = 3. n elements; out may be any input. The _relu6 forms as relu6.c's. ---- */
+void mf_rt_addn_f32(size_t n, int k, const float *a, const float *b, const float *c, const float *d,
+                    int relu, float *out);
+void mf_rt_addn_s16(size_t n, int k, const int16_t *a, int la, const int16_t *b, int lb,
+                    const int16_t *c, int lc, const int16_t *d, int ld, const mf_rt_requant *rq,
+                    int16_t *out);
+void mf_rt_addn_s8(size_t n, int k, const int8_t *a, int la, const int8_t *b, int lb,
+                   const int8_t *c, int lc, const int8_t *d, int ld, const mf_rt_requant *rq,
+                   int8_t *out);
+void mf_rt_addn_relu6_f32(size_t n, int k, const float *a, const float *b, const float *c,
+                          const float *d, int relu, float *out);
+void mf_rt_addn_relu6_s16(size_t n, int k, const int16_t *a, int la, const int16_t *b, int lb,
+                          const int16_t *c, int lc, const int16_t *d, int ld,
+                          const mf_rt_requant *rq, int16_t *out);
+void mf_rt_addn_relu6_s8(size_t n, int k, const int8_t *a, int la, const int8_t *b, int lb,
+                         const int8_t *c, int lc, const int8_t *d, int ld, const mf_rt_requant *rq,
+                         int8_t *out);
+
+/* ---- concatenation along the channels (concat.c): k = 2 to 4 inputs of `positions` positions
+ * (every index but the last) and channels[i] channels each; out [positions][Σ channels] holds,
+ * per position, input 0's channels, then input 1's, … Integer: every value of input i
+ * requantized to the output's format, shift[i] = n_in[i] − n_out (a right shift with the
+ * rounding mode or a saturating left shift, then saturation; mf_rt_requant_s32/_s64 without
+ * ReLU); shift 0 copies unchanged. Float copies. Inputs i ≥ k are not read (may be NULL); out
+ * must not overlap any input. ---- */
+typedef struct mf_rt_concat {
+    int k;
+    int channels[4];
+    int shift[4]; /* integer kernels */
+    int rounding; /* MF_RT_ROUND_* */
+} mf_rt_concat;
+void mf_rt_concat_f32(int positions, const mf_rt_concat *p, const float *a, const float *b,
+                      const float *c, const float *d, float *out);
+void mf_rt_concat_s16(int positions, const mf_rt_concat *p, const int16_t *a, const int16_t *b,
+                      const int16_t *c, const int16_t *d, int16_t *out);
+void mf_rt_concat_s8(int positions, const mf_rt_concat *p, const int8_t *a, const int8_t *b,
+                     const int8_t *c, const int8_t *d, int8_t *out);
+
+/* ---- per-channel affine (affine.c; a batch-norm that cannot fold): `positions` rows of
+ * `channels` values, out[p][c] = requant(b[c] + in[p][c]·a[c]) in the accumulator type with the
+ * channel's shift (rq->shifts, else rq->shift; relu 0 or 1); float b[c] + in·a[c]. a is int8 /
+ * int16 at its channel's format, b at n_in + n_a,c (NULL: 0). out may equal in. ---- */
+void mf_rt_affine_f32(int positions, int channels, const float *in, const float *a, const float *b,
+                      float *out);
+void mf_rt_affine_s16(int positions, int channels, const int16_t *in, const int16_t *a,
+                      const int64_t *b, const mf_rt_requant *rq, int16_t *out);
+void mf_rt_affine_s8(int positions, int channels, const int8_t *in, const int8_t *a,
+                     const int32_t *b, const mf_rt_requant *rq, int8_t *out);
+
 /* ---- standalone ReLU (when it cannot be fused), in place allowed ---- */
 void mf_rt_relu_f32(size_t n, const float *in, float *out);
 void mf_rt_relu_s16(size_t n, const int16_t *in, int16_t *out);

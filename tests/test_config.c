@@ -915,6 +915,11 @@ static void test_error_layers(void **state)
          "must be >= 1, found 0", 4, 70, "model.layers[0].depth_multiplier"},
         {LAYERS "    - {name: d, type: depthwise_conv1d, depth_multiplier: 2}\n", NULL,
          "layer 'd' (depthwise_conv1d) needs 'kernel'", 4, 7, "model.layers[0]"},
+        {LAYERS "    - {name: c, type: concat}\n", NULL,
+         "layer 'c' (concat) takes 2 to 4 inputs, found 1", 4, 7, "model.layers[0]"},
+        {LAYERS "    - {name: a, type: dense, units: 2}\n"
+                "    - {name: c, type: concat, inputs: [a, a, a, a, a]}\n",
+         NULL, "layer 'c' (concat) takes 2 to 4 inputs, found 5", 5, 39, "model.layers[1].inputs"},
         {LAYERS "    - {name: r6, type: relu6, kernel: 3}\n", NULL,
          "layer 'r6' (relu6) does not take 'kernel' (it takes no hyperparameters)", 4, 31,
          "model.layers[0].kernel"},

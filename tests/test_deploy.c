@@ -3,6 +3,7 @@
  * any file is written, linker budget messages), and firmware for float32, int16 and int8 built
  * with arm-none-eabi-gcc and run in QEMU with 100 % bit-exactness against the host (skipped when
  * the toolchain or QEMU is missing, failed instead with CI=true: tu_tool_missing_ok). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -276,15 +277,16 @@ static int exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-static void test_unsupported_layer_before_any_file(void **state)
+/* A layer the lowering rejects (a parameter that is not finite) fails generation before any
+ * file is written. */
+static void test_unlowerable_layer_before_any_file(void **state)
 {
     (void)state;
     mf_error err;
     mf_shape in = {2, {16, 4}};
     mf_model *m = mf_model_new(&in, &err);
     mf_layer_spec s;
-    /* a batch-norm right after the input cannot fold into anything */
-    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "lonely_bn");
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn"); /* on the input: a per-channel affine */
     assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
     mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
     assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
@@ -293,6 +295,8 @@ static void test_unsupported_layer_before_any_file(void **state)
     assert_int_equal(mf_model_add(m, &s, &err), MF_OK);
     assert_int_equal(mf_model_finalize(m, &err), MF_OK);
     mf_model_init_params(m, 1);
+    /* a running mean that is not a number: the batch-norm cannot be lowered */
+    m->state[m->nodes[mf_model_find(m, "bn")].state_offset + 2] = NAN;
     float x[64] = {0};
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/never-written", tu_tmpdir("deploy_unsupported"));
@@ -302,8 +306,7 @@ static void test_unsupported_layer_before_any_file(void **state)
     o.n_vectors = 1;
     mf_error_clear(&err);
     assert_int_equal(mf_deploy_generate(NULL, m, &o, NULL, &err), MF_ERR);
-    assert_non_null(strstr(err.message, "lonely_bn"));
-    assert_non_null(strstr(err.message, "batchnorm"));
+    assert_non_null(strstr(err.message, "layer 'bn': moving_mean[2] is not finite"));
     assert_false(exists(dir));
     mf_model_free(m);
 }
@@ -1024,7 +1027,8 @@ static void test_firmware_pools_build_with_werror(void **state)
 /* Issue 23's layers in one small 2D model: rectangular kernels, strides and pools, ReLU6 fused
  * into a conv (with its max pool), a dense layer and an add, and a standalone one; a separable
  * conv (depthwise 3x3 with batch-norm and ReLU folded in, on 6 channels: one quad and two single
- * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2. */
+ * channels on the M4, then a 1x1 conv), a depthwise conv of multiplier 2, an add of 3 inputs, a
+ * concatenation, a batch-norm after a pool (the per-channel affine). */
 static void add_ok(mf_model *m, mf_layer_spec *s)
 {
     mf_error err;
@@ -1047,12 +1051,23 @@ static mf_model *issue23_model(void)
     mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* [1, 3] same → 6x6x6 */
     s.filters = 6, s.kernel_h = 1, s.kernel = 3, s.padding = MF_PAD_SAME;
     add_ok(m, &s);
-    mf_layer_spec_init(&s, MF_OP_ADD, "sum");
-    s.n_inputs = 2, s.activation = MF_ACT_RELU6;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c3"); /* 1x1 of p1 → 6x6x6 */
+    s.filters = 6, s.kernel = 1;
+    s.n_inputs = 1;
+    snprintf(s.inputs[0], MF_NAME_MAX, "p1");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_ADD, "sum"); /* 3 inputs */
+    s.n_inputs = 3, s.activation = MF_ACT_RELU6;
     snprintf(s.inputs[0], MF_NAME_MAX, "p1");
     snprintf(s.inputs[1], MF_NAME_MAX, "c2");
+    snprintf(s.inputs[2], MF_NAME_MAX, "c3");
     add_ok(m, &s);
-    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw1"); /* 3x3 same → 6x6x6 */
+    mf_layer_spec_init(&s, MF_OP_CONCAT, "cat"); /* sum and c3 (two formats) → 6x6x12 */
+    s.n_inputs = 2;
+    snprintf(s.inputs[0], MF_NAME_MAX, "sum");
+    snprintf(s.inputs[1], MF_NAME_MAX, "c3");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DWCONV2D, "dw1"); /* 3x3 same → 6x6x12 */
     s.kernel = 3, s.padding = MF_PAD_SAME, s.use_bias = 0;
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn1");
@@ -1069,6 +1084,8 @@ static mf_model *issue23_model(void)
     mf_layer_spec_init(&s, MF_OP_AVGPOOL2D, "p2"); /* [2, 2] → 3x1x16 */
     s.kernel = 2;
     add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn2"); /* after a pool: the per-channel affine */
+    add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_RELU6, "r6");
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
@@ -1083,12 +1100,15 @@ static mf_model *issue23_model(void)
     mf_model_init_params(m, 23);
     for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamps work */
         m->params[i] *= 4.0f;
-    const mf_node *bn = &m->nodes[mf_model_find(m, "bn1")]; /* a batch-norm that matters */
-    for (int c = 0; c < 6; c++) {
-        m->params[bn->param_offset + c] = 0.5f + 0.2f * (float)c;
-        m->params[bn->param_offset + 6 + c] = 0.3f * (float)c - 0.7f;
-        m->state[bn->state_offset + c] = 0.1f * (float)c;
-        m->state[bn->state_offset + 6 + c] = 2.0f + (float)c;
+    for (int k = 0; k < 2; k++) { /* batch-norms that matter */
+        const mf_node *bn = &m->nodes[mf_model_find(m, k ? "bn2" : "bn1")];
+        const int nc = (int)(bn->n_params / 2);
+        for (int c = 0; c < nc; c++) {
+            m->params[bn->param_offset + c] = 0.5f + 0.2f * (float)c;
+            m->params[bn->param_offset + nc + c] = 0.3f * (float)c - 0.7f;
+            m->state[bn->state_offset + c] = 0.1f * (float)c;
+            m->state[bn->state_offset + nc + c] = 2.0f + (float)c;
+        }
     }
     return m;
 }
@@ -1113,7 +1133,7 @@ static void test_firmware_issue23_layers(void **state)
         if (bits != 32) {
             mf_model *folded = mf_fold_model(m, &err);
             assert_non_null(folded);
-            double ranges[16];
+            double ranges[24];
             assert_int_equal(mf_calibrate(folded, x, N, 1, ranges, &err), MF_OK);
             mf_quant_options qo = {bits, MF_RT_ROUND_HALF_UP, bits == 8, -1};
             q = mf_qmodel_build(folded, ranges, &qo, &err);
@@ -1140,7 +1160,16 @@ static void test_firmware_issue23_layers(void **state)
         assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_dwconv_f32("
                                         : bits == 16 ? "mf_rt_dwconv_s16("
                                                      : "mf_rt_dwconv_s8("));
-        assert_null(strstr(model_c, "bn1")); /* folded into dw1 */
+        assert_null(strstr(model_c, "bn1"));                               /* folded into dw1 */
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_affine_f32(" /* bn2 */
+                                        : bits == 16 ? "mf_rt_affine_s16("
+                                                     : "mf_rt_affine_s8("));
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_concat_f32("
+                                        : bits == 16 ? "mf_rt_concat_s16("
+                                                     : "mf_rt_concat_s8("));
+        assert_non_null(strstr(model_c, bits == 32   ? "mf_rt_addn_relu6_f32("
+                                        : bits == 16 ? "mf_rt_addn_relu6_s16("
+                                                     : "mf_rt_addn_relu6_s8("));
         free(model_c);
         mf_deploy_report rep;
         mf_deploy_run_options ro = {60, 2, NULL};
@@ -1269,7 +1298,7 @@ int main(void)
         cmocka_unit_test(test_plan_overlap_hand_checked),
         cmocka_unit_test(test_plan_random_graphs),
         cmocka_unit_test(test_plan_errors),
-        cmocka_unit_test(test_unsupported_layer_before_any_file),
+        cmocka_unit_test(test_unlowerable_layer_before_any_file),
         cmocka_unit_test(test_budgets_before_any_file),
         cmocka_unit_test(test_linker_budget_messages),
         cmocka_unit_test(test_stack_bound_from_disassembly),

@@ -403,6 +403,9 @@ static void ref_init(ref *r, const mf_model *m, int n, int training)
         const mf_node *node = &m->nodes[i];
         const mf_shape *in = &r->shape[r->in[i][0]];
         r->shape[i] = ref_shape(&node->spec, in);
+        if (node->spec.op == MF_OP_CONCAT) /* the channels of every input */
+            for (int k = 1; k < r->n_in[i]; k++)
+                r->shape[i].dim[in->rank - 1] += r->shape[r->in[i][k]].dim[in->rank - 1];
         if (!mf_shape_equal(&r->shape[i], &node->out_shape))
             fail_msg("layer %s: engine shape %s, reference %s", node->spec.name,
                      mf_shape_str(&node->out_shape, b1, sizeof b1),
@@ -651,6 +654,20 @@ static void ref_forward(ref *r, const double *params, const double *state, const
         case MF_OP_FLATTEN:
             memcpy(y, x0, sizeof(double) * total);
             break;
+        case MF_OP_CONCAT: { /* per position: input 0's channels, then input 1's, … */
+            const size_t cout = (size_t)r->shape[i].dim[r->shape[i].rank - 1];
+            const size_t rows = total / cout;
+            size_t at = 0;
+            for (int q = 0; q < r->n_in[i]; q++) {
+                const int src = r->in[i][q];
+                const size_t ci = (size_t)r->shape[src].dim[r->shape[src].rank - 1];
+                for (size_t row = 0; row < rows; row++)
+                    for (size_t k = 0; k < ci; k++)
+                        y[row * cout + at + k] = r->act[src][row * ci + k];
+                at += ci;
+            }
+            break;
+        }
         case MF_OP_DROPOUT:
             if (r->training && s->rate > 0.0f) {
                 assert_non_null(r->mask[i]);
@@ -1351,6 +1368,78 @@ static void test_batchnorm(void **state)
     mf_model_free(m);
 }
 
+/* A batch-norm whose forward a hook replaced by its inference-mode forward while training (as
+ * QAT does, quantize/qat.c): its backward is the inference-mode one (the running statistics as a
+ * constant affine, gradient-checked by test_batchnorm's eval cases), bit for bit, and the
+ * running statistics stay as they are. */
+static int bn_inference_hook(void *ctx, const mf_workspace *ws, const mf_layer_ctx *c)
+{
+    (void)ws;
+    *(int *)ctx += 1;
+    mf_layer_ctx e = *c;
+    e.training = 0;
+    mf_op_get(c->node->spec.op)->forward(&e);
+    return 1;
+}
+
+static void test_batchnorm_frozen(void **state)
+{
+    (void)state;
+    enum { L = 6, C = 3, N = 4 };
+    mf_model *m = model_new(2, L, C, 0);
+    add_ok(m, pre_spec(1, C)); /* so the input gradient reaches the pre layer's kernel */
+    add_ok(m, spec(MF_OP_BATCHNORM, "bn"));
+    finalize_ok(m);
+    mf_model_init_params(m, 1);
+    const mf_node *bn = &m->nodes[mf_model_find(m, "bn")];
+    float *gamma = m->params + bn->param_offset, *st = m->state + bn->state_offset;
+    mf_rng rng;
+    mf_rng_seed(&rng, 7);
+    float mm0[C], mv0[C], x[N * L * C], dy[N * L * C];
+    for (int j = 0; j < C; j++) {
+        gamma[j] = (float)urand(&rng, 0.5, 1.5);
+        gamma[C + j] = (float)urand(&rng, -0.5, 0.5);
+        st[j] = mm0[j] = (float)urand(&rng, -1.0, 1.0);
+        st[C + j] = mv0[j] = (float)urand(&rng, 0.5, 2.0);
+    }
+    for (int j = 0; j < N * L * C; j++) {
+        x[j] = (float)urand(&rng, -2.0, 2.0);
+        dy[j] = (float)urand(&rng, -1.0, 1.0);
+    }
+    mf_error err;
+    mf_workspace *ws = mf_workspace_new(m, N, 1, &err);
+    assert_non_null(ws);
+    const size_t np = m->n_params;
+    float *g_eval = calloc(np, sizeof(float)), *g_hook = calloc(np, sizeof(float));
+    float *g_batch = calloc(np, sizeof(float)), y_eval[N * L * C];
+    assert_true(g_eval && g_hook && g_batch);
+    memcpy(y_eval, mf_forward(ws, m->params, m->state, x, N, 0, 0, 0), sizeof y_eval);
+    mf_backward(ws, m->params, dy, g_eval);
+    int calls = 0;
+    mf_workspace_set_hook(ws, bn_inference_hook, &calls);
+    const float *y = mf_forward(ws, m->params, m->state, x, N, 1, 0, 0);
+    assert_int_equal(calls, 2); /* pre and bn, both in inference mode */
+    assert_memory_equal(y, y_eval, sizeof y_eval);
+    mf_backward(ws, m->params, dy, g_hook);
+    assert_memory_equal(g_hook, g_eval, sizeof(float) * np);
+    mf_update_state(m, m->state, &ws, 1);
+    for (int j = 0; j < C; j++)
+        assert_true(st[j] == mm0[j] && st[C + j] == mv0[j]);
+    /* without the hook the same call trains on the batch's statistics: other gradients, for
+     * the pre layer's kernel (through the input gradient) as well */
+    mf_workspace_set_hook(ws, NULL, NULL);
+    mf_forward(ws, m->params, m->state, x, N, 1, 0, 0);
+    mf_backward(ws, m->params, dy, g_batch);
+    const mf_node *pre = &m->nodes[mf_model_find(m, "pre")];
+    assert_true(memcmp(g_batch + pre->param_offset, g_eval + pre->param_offset,
+                       sizeof(float) * pre->n_params) != 0);
+    free(g_eval);
+    free(g_hook);
+    free(g_batch);
+    mf_workspace_free(ws);
+    mf_model_free(m);
+}
+
 static void test_batchnorm_defaults(void **state)
 {
     (void)state;
@@ -1587,6 +1676,59 @@ static void test_add(void **state)
     assert_int_equal(m->output, mf_model_find(m, "op"));
     check_model(m, "add 4 inputs, declared first", opts(3, 1), 730);
     mf_model_free(m);
+}
+
+static void expect_finalize_error(mf_model *m, const char *const *needles, const char *field);
+
+/* Concatenation along the channels: 2 to 4 inputs, rank 1 to 3, an input used twice, inputs
+ * listed in any order; wrong shapes are errors naming both layers. */
+static void test_concat(void **state)
+{
+    (void)state;
+    for (int dims = 0; dims <= 2; dims++)
+        for (int k = 2; k <= 4; k++) {
+            mf_model *m = dims == 0   ? model_new(1, 5, 0, 0)
+                          : dims == 1 ? model_new(2, 6, 3, 0)
+                                      : model_new(3, 4, 5, 2);
+            const int c = dims == 0 ? 5 : dims == 1 ? 3 : 2;
+            add_ok(m, pre_spec(dims, c));
+            const char *names[4] = {"a", "b", "c", "d"};
+            const int branches = k == 4 ? 3 : k; /* with 4 inputs, "pre" is one of them */
+            for (int q = 0; q < branches; q++) { /* branches of 1 to 3 channels */
+                mf_layer_spec s = dims == 0 ? dense_spec(names[q], 1 + q, 1, MF_ACT_NONE)
+                                            : conv_spec(dims, names[q], 1 + q, 1 + 2 * (q % 2), 1,
+                                                        MF_PAD_SAME, 1, MF_ACT_NONE);
+                add_ok(m, with_inputs(s, "pre", (const char *)NULL));
+            }
+            mf_layer_spec s = spec(MF_OP_CONCAT, "op");
+            s.n_inputs = k;
+            for (int q = 0; q < k; q++) /* reversed, "pre" itself first when k = 4 */
+                snprintf(s.inputs[q], MF_NAME_MAX, "%s",
+                         k == 4 && q == 0 ? "pre" : names[k - 1 - q]);
+            add_ok(m, s);
+            finalize_ok(m);
+            char label[64];
+            snprintf(label, sizeof label, "concat %d inputs rank %d", k, dims + 1);
+            check_model(m, label, opts(3, 1), 800u + (uint64_t)(dims * 5 + k));
+            mf_model_free(m);
+        }
+    /* the same tensor twice: its gradient arrives twice */
+    mf_model *m = model_new(2, 6, 3, 0);
+    add_ok(m, pre_spec(1, 3));
+    add_ok(m, with_inputs(spec(MF_OP_CONCAT, "op"), "pre", "pre", (const char *)NULL));
+    finalize_ok(m);
+    check_model(m, "concat pre + pre", opts(3, 1), 820);
+    mf_model_free(m);
+    /* a different length: refused, naming both layers and shapes */
+    m = model_new(2, 6, 3, 0);
+    add_ok(m, conv_spec(1, "left", 2, 3, 1, MF_PAD_SAME, 1, MF_ACT_NONE));
+    add_ok(m, with_inputs(conv_spec(1, "right", 2, 3, 2, MF_PAD_SAME, 1, MF_ACT_NONE), "input",
+                          (const char *)NULL));
+    add_ok(m, with_inputs(spec(MF_OP_CONCAT, "cat"), "left", "right", (const char *)NULL));
+    expect_finalize_error(m,
+                          (const char *[]){"'left'", "'right'", "6x2", "3x2",
+                                           "but for the channels", (const char *)NULL},
+                          "layers[2]");
 }
 
 static void test_flatten(void **state)
@@ -1920,11 +2062,13 @@ int main(void)
         cmocka_unit_test(test_global_pools),
         cmocka_unit_test(test_pool_padding_is_not_a_pool_key),
         cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_batchnorm_frozen),
         cmocka_unit_test(test_batchnorm_defaults),
         cmocka_unit_test(test_batchnorm_update_state),
         cmocka_unit_test(test_relu),
         cmocka_unit_test(test_relu6),
         cmocka_unit_test(test_add),
+        cmocka_unit_test(test_concat),
         cmocka_unit_test(test_flatten),
         cmocka_unit_test(test_dropout),
         cmocka_unit_test(test_resnet_gradients),

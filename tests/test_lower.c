@@ -353,10 +353,39 @@ static void layer_hw(builder *b, mf_op op, int filters, int kh, int kw, int sh, 
     add_layer(b, &s, b->cur, NULL, err);
 }
 
+/* An add (or concat) of k inputs (names), the current tensor afterwards. */
+static void join_k(builder *b, mf_op op, char (*names)[MF_NAME_MAX], int k, mf_activation act,
+                   mf_error *err)
+{
+    if (b->rc) return;
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, op, "x");
+    snprintf(s.name, sizeof s.name, "%s_%d", mf_op_get(op)->name, ++b->n);
+    s.activation = act;
+    s.n_inputs = k;
+    for (int q = 0; q < k; q++) {
+        memcpy(s.inputs[q], names[q], MF_NAME_MAX);
+        s.inputs[q][MF_NAME_MAX - 1] = '\0';
+    }
+    b->rc = mf_model_add(b->m, &s, err);
+    snprintf(b->cur, sizeof b->cur, "%s", s.name);
+}
+
+static void add_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_activation act, mf_error *err)
+{
+    join_k(b, MF_OP_ADD, names, k, act, err);
+}
+
+static void cat_k(builder *b, char (*names)[MF_NAME_MAX], int k, mf_error *err)
+{
+    join_k(b, MF_OP_CONCAT, names, k, MF_ACT_NONE, err);
+}
+
 /* Issue 23's layers on a 12×13×2 input: rectangular kernels, strides and pools, ReLU6, depthwise
  * (conv [3, 1] / [2, 1] same + ReLU6 → 6×13×4, a fused max pool [1, 2] → 6×6×4, depthwise 3×3
  * × 2 same, batch-norm and ReLU6 folded into it → 6×6×8, conv [1, 3] / [1, 2] valid → 6×2×5,
- * average pool [2, 1] → 3×2×5, a standalone ReLU6), flatten, dense 30 → 6 + ReLU6, dense 6 → 3. */
+ * average pool [2, 1] → 3×2×5, a batch-norm that cannot fold (an affine call), a standalone
+ * ReLU6), flatten, dense 30 → 6 + ReLU6, dense 6 → 3. */
 static mf_model *issue23_model(mf_error *err)
 {
     mf_rng r;
@@ -377,9 +406,21 @@ static mf_model *issue23_model(mf_error *err)
     add_layer(&b, &d, b.cur, NULL, err);
     simple(&b, MF_OP_BATCHNORM, err);
     simple(&b, MF_OP_RELU6, err);
+    char br[3][MF_NAME_MAX]; /* an add of 3 inputs: the depthwise conv and two 1x1 convs of it */
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur);
+    layer_hw(&b, MF_OP_CONV2D, 8, 1, 1, 1, 1, 0, MF_ACT_NONE, err);
+    snprintf(br[1], MF_NAME_MAX, "%s", b.cur);
+    snprintf(b.cur, sizeof b.cur, "%s", br[0]);
+    layer_hw(&b, MF_OP_CONV2D, 8, 1, 1, 1, 1, 0, MF_ACT_RELU, err);
+    snprintf(br[2], MF_NAME_MAX, "%s", b.cur);
+    add_k(&b, br, 3, MF_ACT_NONE, err);
+    snprintf(br[2], MF_NAME_MAX, "%s", br[0]); /* concat (the add, 2 of its inputs) → 6×6×24 */
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur);
+    cat_k(&b, br, 3, err);
     layer_hw(&b, MF_OP_CONV2D, 5, 1, 3, 1, 2, 0, MF_ACT_NONE, err);
     layer_hw(&b, MF_OP_AVGPOOL2D, 0, 2, 1, 2, 1, 0, MF_ACT_NONE, err);
-    simple(&b, MF_OP_RELU6, err); /* after an average pool: a call of its own */
+    simple(&b, MF_OP_BATCHNORM, err); /* after a pool: the per-channel affine */
+    simple(&b, MF_OP_RELU6, err);     /* after the affine: a call of its own */
     simple(&b, MF_OP_FLATTEN, err);
     mf_layer_spec s;
     mf_layer_spec_init(&s, MF_OP_DENSE, "x");
@@ -397,8 +438,10 @@ static mf_model *issue23_model(mf_error *err)
 }
 
 /* Depthwise 1D on a 24×8 input: multiplier 1 (the int8 quads), kernel 3, stride 2, same, with
- * batch-norm and ReLU6 folded in → 12×8, a 1x1 conv (a separable conv) → 12×6, depthwise
- * multiplier 3, kernel 5, valid, + ReLU → 8×18, global average pool, dense 18 → 4. */
+ * batch-norm and ReLU6 folded in → 12×8, a 1x1 conv (a separable conv) → 12×6; an add of 4
+ * inputs (the 1x1 conv, two convs of it and a standalone ReLU of it) + ReLU6; depthwise
+ * multiplier 3, kernel 5, valid, + ReLU → 8×18, global average pool, a batch-norm (the
+ * per-channel affine), dense 18 → 4. */
 static mf_model *issue23_1d_model(mf_error *err)
 {
     mf_rng r;
@@ -418,10 +461,24 @@ static mf_model *issue23_1d_model(mf_error *err)
     simple(&b, MF_OP_BATCHNORM, err);
     simple(&b, MF_OP_RELU6, err);
     conv(&b, 6, 1, 1, 0, 0, err);
+    char br[4][MF_NAME_MAX];
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur);
+    conv(&b, 6, 3, 1, 1, 0, err);
+    snprintf(br[1], MF_NAME_MAX, "%s", b.cur);
+    snprintf(b.cur, sizeof b.cur, "%s", br[0]);
+    conv(&b, 6, 1, 1, 0, 1, err);
+    snprintf(br[2], MF_NAME_MAX, "%s", b.cur);
+    snprintf(b.cur, sizeof b.cur, "%s", br[0]);
+    simple(&b, MF_OP_RELU, err);
+    snprintf(br[3], MF_NAME_MAX, "%s", b.cur);
+    add_k(&b, br, 4, MF_ACT_RELU6, err);
+    snprintf(br[0], MF_NAME_MAX, "%s", b.cur); /* concat (the add, a conv) → 12×12 */
+    cat_k(&b, br, 2, err);
     mf_layer_spec_init(&d, MF_OP_DWCONV1D, "x");
     d.kernel = 5, d.depth_multiplier = 3, d.activation = MF_ACT_RELU;
     add_layer(&b, &d, b.cur, NULL, err);
     simple(&b, MF_OP_GLOBAL_AVGPOOL, err);
+    simple(&b, MF_OP_BATCHNORM, err); /* after a pool: the per-channel affine */
     dense(&b, 4, 0, err);
     if (b.rc || mf_model_finalize(b.m, err)) {
         mf_model_free(b.m);
@@ -1074,27 +1131,54 @@ static void test_issue23_geometry(void **state)
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 6);
     assert_int_equal(g->pad_top, 1), assert_int_equal(g->pad_left, 1);
     assert_non_null(p.calls[1].bias.data); /* the folded batch-norm's */
-    g = &p.calls[2].geom;                  /* conv [1, 3] / [1, 2] valid */
+    g = &p.calls[6].geom;                  /* conv [1, 3] / [1, 2] valid */
     assert_int_equal(g->kh, 1), assert_int_equal(g->kw, 3);
     assert_int_equal(g->sh, 1), assert_int_equal(g->sw, 2);
     assert_int_equal(g->oh, 6), assert_int_equal(g->ow, 2);
-    g = &p.calls[3].geom; /* average pool [2, 1] */
-    assert_int_equal(p.calls[3].kind, MF_K_AVGPOOL);
+    g = &p.calls[7].geom; /* average pool [2, 1] */
+    assert_int_equal(p.calls[7].kind, MF_K_AVGPOOL);
     assert_int_equal(g->kh, 2), assert_int_equal(g->kw, 1);
     assert_int_equal(g->sh, 2), assert_int_equal(g->sw, 1);
+    /* the batch-norm after the pool: an affine call of its 5 channels over 3×2 positions, its
+     * scale and shift computed from γ, β and the running statistics */
+    const mf_call *bn = &p.calls[8];
+    assert_int_equal(bn->kind, MF_K_AFFINE);
+    assert_string_equal(bn->kernel, "mf_rt_affine_f32");
+    assert_int_equal(bn->n_out, 5), assert_int_equal(bn->n_in, 6);
+    const mf_node *bnode = &folded->nodes[bn->node];
+    assert_int_equal(bnode->spec.op, MF_OP_BATCHNORM);
+    for (int ch = 0; ch < 5; ch++) {
+        const float *gb = folded->params + bnode->param_offset;
+        const float *mv = folded->state + bnode->state_offset;
+        const double a = gb[ch] / sqrt((double)mv[5 + ch] + bnode->spec.epsilon);
+        assert_float_equal(((const float *)bn->w.data)[ch], a, 1e-6 * (1 + fabs(a)));
+        assert_float_equal(((const float *)bn->bias.data)[ch], gb[5 + ch] - mv[ch] * a,
+                           1e-6 * (1 + fabs(a * mv[ch])));
+    }
     /* ReLU6: fused into the first conv (+ pool), the depthwise conv and the dense layer,
-     * standalone after the pool */
-    assert_int_equal(p.n_calls, 7);
+     * standalone after the batch-norm */
+    assert_int_equal(p.n_calls, 12);
+    /* the concatenation of the add and two of its inputs: 8 + 8 + 8 channels */
+    assert_int_equal(p.calls[5].kind, MF_K_CONCAT);
+    assert_string_equal(p.calls[5].kernel, "mf_rt_concat_f32");
+    assert_int_equal(p.calls[5].cat.k, 3);
+    assert_int_equal(p.calls[5].n_in, 36);
+    assert_int_equal(
+        p.calls[5].cat.channels[0] + p.calls[5].cat.channels[1] + p.calls[5].cat.channels[2], 24);
+    /* the add of 3 inputs (the depthwise conv and two 1x1 convs of it) */
+    assert_int_equal(p.calls[4].kind, MF_K_ADDN);
+    assert_int_equal(p.calls[4].n_inputs, 3);
+    assert_string_equal(p.calls[4].kernel, "mf_rt_addn_f32");
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_f32");
-    assert_string_equal(p.calls[4].kernel, "mf_rt_relu6_f32");
-    assert_string_equal(p.calls[5].kernel, "mf_rt_dense_relu6_f32");
+    assert_string_equal(p.calls[9].kernel, "mf_rt_relu6_f32");
+    assert_string_equal(p.calls[10].kernel, "mf_rt_dense_relu6_f32");
     mf_program_free(&p);
     mf_model_free(folded);
     /* int8: q6 = saturate(lround(6·2^n_out)) of each call's output format */
     mf_qmodel *q = quantize(&f->c[N_RANDOM + 2], 8, 0, MF_RT_ROUND_HALF_UP, &err);
     assert_non_null(q);
     assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
-    const int calls[4] = {0, 1, 4, 5};
+    const int calls[4] = {0, 1, 9, 10};
     for (int k = 0; k < 4; k++) {
         const mf_call *c = &p.calls[calls[k]];
         const double q6 = fmin(127.0, (double)lround(ldexp(6.0, q->nodes[c->node].n_out)));
@@ -1104,7 +1188,31 @@ static void test_issue23_geometry(void **state)
     assert_string_equal(p.calls[0].kernel, "mf_rt_conv_maxpool_relu6_s8");
     assert_string_equal(p.calls[1].kernel, "mf_rt_dwconv_relu6_s8");
     assert_int_equal(p.calls[1].scratch_bytes, mf_rt_dwconv_s8_scratch_bytes(&p.calls[1].geom));
-    assert_string_equal(p.calls[5].kernel, "mf_rt_dense_relu6_s8");
+    assert_string_equal(p.calls[10].kernel, "mf_rt_dense_relu6_s8");
+    /* the affine: one format per channel although the model is quantized per tensor, each
+     * channel's shift n_in + n_a,c − n_out, the bias at n_in + n_a,c (DESIGN.md §13) */
+    const mf_call *af = &p.calls[8];
+    assert_string_equal(af->kernel, "mf_rt_affine_s8");
+    const mf_qnode *qa = &q->nodes[af->node];
+    assert_int_equal(q->per_channel, 0);
+    assert_non_null(qa->n_w_ch), assert_non_null(af->rq.shifts), assert_non_null(af->bias.data);
+    for (int ch = 0; ch < 5; ch++)
+        assert_int_equal(af->rq.shifts[ch], q->nodes[af->in[0]].n_out + qa->n_w_ch[ch] - qa->n_out);
+    /* the concatenation: each input requantized to the output format */
+    const mf_call *cc = &p.calls[5];
+    assert_string_equal(cc->kernel, "mf_rt_concat_s8");
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(cc->cat.shift[k], q->nodes[cc->in[k]].n_out - q->nodes[cc->node].n_out);
+    /* the add: every input aligned to the finest format, one requantization to its own */
+    const mf_call *a = &p.calls[4];
+    assert_string_equal(a->kernel, "mf_rt_addn_s8");
+    int fine = -1000;
+    for (int k = 0; k < 3; k++)
+        fine = q->nodes[a->in[k]].n_out > fine ? q->nodes[a->in[k]].n_out : fine;
+    assert_int_equal(a->align_a, fine - q->nodes[a->in[0]].n_out);
+    assert_int_equal(a->align_b, fine - q->nodes[a->in[1]].n_out);
+    assert_int_equal(a->align_c, fine - q->nodes[a->in[2]].n_out);
+    assert_int_equal(a->rq.shift, fine - q->nodes[a->node].n_out);
     mf_program_free(&p);
     mf_qmodel_free(q);
 }

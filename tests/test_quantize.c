@@ -326,6 +326,296 @@ static void test_fold_depthwise(void **state)
     free(x);
 }
 
+/* An add of 4 inputs in different formats (a ReLU after it fused in): at int8 and int16 the
+ * integer program runs the addn kernels, QAT's forward is that program, and it follows the float
+ * model. */
+static void test_add_of_four_inputs(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {10, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    const char *names[4] = {"a", "b", "c", "d"};
+    for (int k = 0; k < 4; k++) {
+        mf_layer_spec_init(&s, MF_OP_CONV1D, names[k]);
+        s.filters = 4, s.kernel = 1 + 2 * (k % 2), s.padding = MF_PAD_SAME;
+        s.n_inputs = 1;
+        snprintf(s.inputs[0], MF_NAME_MAX, "input");
+        mf_model_add(m, &s, &err);
+    }
+    mf_layer_spec_init(&s, MF_OP_ADD, "sum");
+    s.n_inputs = 4;
+    for (int k = 0; k < 4; k++)
+        snprintf(s.inputs[k], MF_NAME_MAX, "%s", names[k]);
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_RELU, "r");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_GLOBAL_AVGPOOL, "g");
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 14);
+    for (int k = 0; k < 4; k++) { /* four ranges: four formats */
+        const mf_node *c = &m->nodes[mf_model_find(m, names[k])];
+        for (size_t i = 0; i < c->n_params; i++)
+            m->params[c->param_offset + i] *= (float)(1 << (2 * k));
+    }
+    mf_model *f = mf_fold_model(m, &err);
+    assert_int_equal(f->nodes[mf_model_find(f, "sum")].spec.activation, MF_ACT_RELU);
+    enum { N = 16, IN = 30, OUT = 4 };
+    float *x = malloc(sizeof(float) * IN * N);
+    random_inputs(x, (size_t)IN * N, 6);
+    mf_workspace *ws = mf_workspace_new(f, N, 0, &err);
+    const float *y = mf_forward(ws, f->params, f->state, x, N, 0, 0, 0);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        int distinct = 0; /* the inputs' formats differ: the alignments matter */
+        for (int k = 1; k < 4; k++)
+            distinct += q->nodes[mf_model_find(q->model, names[k])].n_out !=
+                        q->nodes[mf_model_find(q->model, names[0])].n_out;
+        assert_true(distinct > 0);
+        float qa[OUT * N], qb[OUT];
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        assert_non_null(e);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+            /* within 4 steps of the output format (each layer rounds once) */
+            const double step = ldexp(1.0, -q->nodes[q->model->output].n_out);
+            for (int k = 0; k < OUT; k++)
+                assert_float_equal(qb[k], y[OUT * n + k], 4.0 * step);
+        }
+        mf_qexec_free(e);
+        /* formats 22 bits apart still lower (4·2^7·2^22 fits int32), 23 do not */
+        const int ia = mf_model_find(q->model, "a"), ib = mf_model_find(q->model, "b");
+        for (int gap = 22; bits == 8 && gap <= 23; gap++) {
+            q->nodes[ia].n_out = q->nodes[ib].n_out - gap;
+            mf_program p;
+            mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+            mf_error_clear(&err);
+            int rc = mf_lower_program(q, NULL, &lo, &p, &err);
+            if (gap == 22) {
+                assert_int_equal(rc, MF_OK);
+                mf_program_free(&p);
+            } else {
+                assert_int_equal(rc, MF_ERR);
+                assert_non_null(strstr(err.message, "more than the int8 add kernel aligns for 4 "
+                                                    "inputs (22)"));
+            }
+        }
+        mf_qmodel_free(q);
+    }
+    free(r);
+    free(x);
+    mf_workspace_free(ws);
+    mf_model_free(f);
+    mf_model_free(m);
+}
+
+/* Batch-norm where it cannot fold: on the input, and after a conv with a ReLU. Both stay in the
+ * deployable graph as per-channel affines (one format per channel although the model is
+ * quantized per tensor, the bias at the accumulator's format); the integer program follows the
+ * float model, QAT's forward is that program, a quantized file gives the same outputs, and one
+ * epoch of QAT trains γ and β with the running statistics frozen. */
+static void test_batchnorm_anywhere(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {2, {12, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn0");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c");
+    s.filters = 4, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_BATCHNORM, "bn1");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "d");
+    s.filters = 3;
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 16);
+    const char *bns[2] = {"bn0", "bn1"};
+    for (int k = 0; k < 2; k++) {
+        const mf_node *bn = &m->nodes[mf_model_find(m, bns[k])];
+        const int ch = (int)bn->n_params / 2;
+        for (int c = 0; c < ch; c++) { /* scales from 0.3 to 12: formats per channel differ */
+            m->params[bn->param_offset + c] = (0.3f + 0.9f * (float)(c * c)) * (k ? 1.0f : 0.5f);
+            m->params[bn->param_offset + ch + c] = 0.3f * (float)c - 0.4f;
+            m->state[bn->state_offset + c] = 0.2f * (float)c - 0.2f;
+            m->state[bn->state_offset + ch + c] = 0.5f + 0.25f * (float)c;
+        }
+    }
+    mf_model *f = mf_fold_model(m, &err);
+    assert_non_null(f);
+    assert_true(mf_model_find(f, "bn0") > 0 && mf_model_find(f, "bn1") > 0);
+    enum { N = 16, IN = 36, OUT = 3 };
+    float *x = malloc(sizeof(float) * IN * N);
+    random_inputs(x, (size_t)IN * N, 8);
+    mf_workspace *ws = mf_workspace_new(f, N, 0, &err);
+    const float *y = mf_forward(ws, f->params, f->state, x, N, 0, 0, 0);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    mf_shape shape = {2, {12, 3}};
+    mf_dataset *data = NULL;
+    assert_int_equal(mf_synthetic_generate(&shape, 3, 64, 32, 1.0f, 4, &data, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_HALF_UP, 0, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        for (int k = 0; k < 2; k++) {
+            const mf_qnode *qb = &q->nodes[mf_model_find(q->model, bns[k])];
+            const int ch = k ? 4 : 3;
+            assert_int_equal(qb->n_weights, ch), assert_int_equal(qb->n_bias, ch);
+            assert_non_null(qb->n_w_ch);
+            int distinct = 0;
+            for (int c = 1; c < ch; c++)
+                distinct += qb->n_w_ch[c] != qb->n_w_ch[0];
+            assert_true(distinct > 0);
+        }
+        mf_program p;
+        mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+        assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+        assert_int_equal(p.calls[0].kind, MF_K_AFFINE);
+        assert_int_equal(p.calls[2].kind, MF_K_AFFINE);
+        assert_string_equal(p.calls[0].kernel, bits == 8 ? "mf_rt_affine_s8" : "mf_rt_affine_s16");
+        mf_program_free(&p);
+        float qa[OUT * N], qb[OUT], qc[OUT];
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        char path[1200];
+        snprintf(path, sizeof path, "%s/batchnorm%d.h5", tu_tmpdir("quantize"), bits);
+        assert_int_equal(mf_qmodel_save(q, path, &err), MF_OK);
+        int is_float = 1;
+        mf_qmodel *loaded = mf_qmodel_load(path, &is_float, &err);
+        assert_non_null(loaded);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err), *e2 = mf_qexec_new(loaded, NULL, &err);
+        assert_true(e && e2);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            mf_qexec_run(e2, x + (size_t)n * IN, qc);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+            assert_memory_equal(qb, qc, sizeof qb);
+            for (int k = 0; k < OUT; k++)
+                assert_float_equal(qb[k], y[OUT * n + k], bits == 8 ? 0.25 : 0.01);
+        }
+        mf_qexec_free(e);
+        mf_qexec_free(e2);
+        mf_qmodel_free(loaded);
+        /* QAT: γ and β train, the running statistics stay, the program still equals QAT */
+        const mf_node *bn1 = &q->model->nodes[mf_model_find(q->model, "bn1")];
+        float g0[8], st0[8];
+        memcpy(g0, q->model->params + bn1->param_offset, sizeof g0);
+        memcpy(st0, q->model->state + bn1->state_offset, sizeof st0);
+        mf_train_config tc;
+        memset(&tc, 0, sizeof tc);
+        tc.epochs = 1, tc.batch_size = 16, tc.lr = 0.01f, tc.momentum = 0.9f, tc.seed = 1;
+        tc.threads = 2, tc.progress = MF_PROGRESS_NONE;
+        mf_train_result res;
+        assert_int_equal(mf_qat(q, &tc, data, NULL, &res, &err), MF_OK);
+        free(res.history);
+        const float *g1 = q->model->params + bn1->param_offset; /* γ[4], β[4] */
+        assert_true(memcmp(g0, g1, 4 * sizeof(float)) != 0 && memcmp(g0 + 4, g1 + 4, 16) != 0);
+        assert_memory_equal(st0, q->model->state + bn1->state_offset, sizeof st0);
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        e = mf_qexec_new(q, NULL, &err);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + OUT * n, qb, sizeof qb);
+        }
+        mf_qexec_free(e);
+        mf_qmodel_free(q);
+    }
+    mf_dataset_free(data);
+    free(r);
+    free(x);
+    mf_workspace_free(ws);
+    mf_model_free(f);
+    mf_model_free(m);
+}
+
+/* A concatenation of 3 inputs in 3 formats: the output's format is calibrated, each input is
+ * requantized to it (shifts n_in − n_out, not all 0); QAT's forward is the integer program. */
+static void test_concat_of_three_formats(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_shape in = {3, {4, 5, 2}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    const char *names[3] = {"a", "b", "c"};
+    for (int k = 0; k < 3; k++) {
+        mf_layer_spec_init(&s, MF_OP_CONV2D, names[k]);
+        s.filters = 2 + k, s.kernel = 1 + 2 * (k == 1), s.padding = MF_PAD_SAME;
+        s.n_inputs = 1;
+        snprintf(s.inputs[0], MF_NAME_MAX, "input");
+        mf_model_add(m, &s, &err);
+    }
+    mf_layer_spec_init(&s, MF_OP_CONCAT, "cat");
+    s.n_inputs = 3;
+    for (int k = 0; k < 3; k++)
+        snprintf(s.inputs[k], MF_NAME_MAX, "%s", names[k]);
+    mf_model_add(m, &s, &err);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "f");
+    mf_model_add(m, &s, &err);
+    assert_int_equal(mf_model_finalize(m, &err), MF_OK);
+    mf_model_init_params(m, 15);
+    for (int k = 0; k < 3; k++) {
+        const mf_node *c = &m->nodes[mf_model_find(m, names[k])];
+        for (size_t i = 0; i < c->n_params; i++)
+            m->params[c->param_offset + i] *= (float)(1 << (3 * k));
+    }
+    enum { N = 12, IN = 40, OUT = 4 * 5 * 9 };
+    float *x = malloc(sizeof(float) * IN * N), *qa = malloc(sizeof(float) * OUT * N);
+    float qb[OUT];
+    random_inputs(x, (size_t)IN * N, 7);
+    mf_model *f = mf_fold_model(m, &err);
+    double *r = malloc(sizeof(double) * (size_t)f->n_nodes);
+    assert_int_equal(mf_calibrate(f, x, N, 1, r, &err), MF_OK);
+    for (int bits = 8; bits <= 16; bits += 8) {
+        mf_model *fc = mf_fold_model(m, &err);
+        mf_quant_options o = {bits, MF_RT_ROUND_FLOOR, 0, -1};
+        mf_qmodel *q = mf_qmodel_build(fc, r, &o, &err);
+        assert_non_null(q);
+        mf_program p;
+        mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+        assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+        const mf_call *cc = &p.calls[p.call_of[mf_model_find(q->model, "cat")]];
+        assert_int_equal(cc->kind, MF_K_CONCAT);
+        int moved = 0;
+        for (int k = 0; k < 3; k++) {
+            const int src = mf_model_find(q->model, names[k]);
+            assert_int_equal(cc->cat.shift[k], q->nodes[src].n_out - q->nodes[cc->node].n_out);
+            assert_int_equal(cc->cat.channels[k], 2 + k);
+            moved += cc->cat.shift[k] != 0;
+        }
+        assert_true(moved > 0);
+        mf_program_free(&p);
+        assert_int_equal(mf_qat_forward(q, x, N, qa, &err), MF_OK);
+        mf_qexec *e = mf_qexec_new(q, NULL, &err);
+        for (int n = 0; n < N; n++) {
+            mf_qexec_run(e, x + (size_t)n * IN, qb);
+            assert_memory_equal(qa + (size_t)OUT * n, qb, sizeof qb);
+        }
+        mf_qexec_free(e);
+        mf_qmodel_free(q);
+    }
+    free(r);
+    free(x);
+    free(qa);
+    mf_model_free(f);
+    mf_model_free(m);
+}
+
 /* A trained resnetv1_6 on UCI-HAR-shaped synthetic data, folded and calibrated. */
 typedef struct {
     mf_model *model;
@@ -1043,6 +1333,9 @@ int main(void)
         cmocka_unit_test(test_fold_keeps_the_function),
         cmocka_unit_test(test_fold_relu6),
         cmocka_unit_test(test_fold_depthwise),
+        cmocka_unit_test(test_add_of_four_inputs),
+        cmocka_unit_test(test_concat_of_three_formats),
+        cmocka_unit_test(test_batchnorm_anywhere),
         cmocka_unit_test(test_ptq_and_files),
         cmocka_unit_test(test_per_channel_without_bias_round_trips),
         cmocka_unit_test(test_qat_forward_is_the_integer_model),

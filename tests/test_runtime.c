@@ -1166,6 +1166,243 @@ static void add_int(void **state)
     if (verbose()) printf("add int: %ld outputs, %ld saturated\n", st.outputs, st.saturated);
 }
 
+/* Adds of 3 and 4 inputs (DESIGN.md §13): against an independent computation (every input
+ * aligned to the finest format in 64 bits, one ref_requant), random formats up to the largest
+ * alignments (22 bits int8, 46 int16) with extreme data, both roundings, ReLU, in place over any
+ * input; their ReLU6 forms clamp at q6; float sums in the documented order. */
+static void addn_all(void **state)
+{
+    (void)state;
+    rng_t r = {0xADD4};
+    for (int it = 0; it < 400; it++) {
+        const int k = (int)rng_int(&r, 3, 4), bits = rng_int(&r, 0, 1) ? 16 : 8;
+        const size_t n = (size_t)rng_int(&r, 1, 70);
+        const int maxal = bits == 8 ? 22 : 46;
+        int al[4];
+        for (int q = 0; q < 4; q++)
+            al[q] = rng_int(&r, 0, 3) ? (int)rng_int(&r, 0, 4) : (int)rng_int(&r, 0, maxal);
+        const int relu = (int)rng_int(&r, 0, 1), rounding = rng_int(&r, 0, 1) ? HALF : FLOOR;
+        const int shift = (int)rng_int(&r, -4, bits == 8 ? 30 : 50);
+        const int inplace = (int)rng_int(&r, -1, k - 1); /* -1: a separate output */
+        const int extreme = (int)rng_int(&r, 0, 3) == 0;
+        snprintf(ctx, sizeof ctx, "addn k%d int%d n%zu align %d,%d,%d,%d shift %d relu %d %s", k,
+                 bits, n, al[0], al[1], al[2], al[3], shift, relu,
+                 rounding == HALF ? "half-up" : "floor");
+        int64_t v[4][70];
+        for (int q = 0; q < 4; q++)
+            for (size_t i = 0; i < n; i++)
+                v[q][i] = extreme ? (rng_int(&r, 0, 1) ? qmax_of(bits) : qmin_of(bits))
+                                  : rng_int(&r, qmin_of(bits), qmax_of(bits));
+        int64_t want[70];
+        for (size_t i = 0; i < n; i++) {
+            int64_t acc = 0;
+            for (int q = 0; q < k; q++)
+                acc += v[q][i] * ((int64_t)1 << al[q]);
+            want[i] = ref_requant(acc, shift, relu, rounding, bits);
+        }
+        const mf_rt_requant rq = {shift, NULL, relu, rounding};
+        if (bits == 8) {
+            int8_t x[4][70], out[70];
+            for (int q = 0; q < 4; q++)
+                for (size_t i = 0; i < n; i++)
+                    x[q][i] = (int8_t)v[q][i];
+            int8_t *o = inplace >= 0 ? x[inplace] : out;
+            mf_rt_addn_s8(n, k, x[0], al[0], x[1], al[1], x[2], al[2], k > 3 ? x[3] : NULL, al[3],
+                          &rq, o);
+            for (size_t i = 0; i < n; i++)
+                CHECK(o[i] == want[i], "output %zu: %d, want %lld", i, o[i], (long long)want[i]);
+        } else {
+            int16_t x[4][70], out[70];
+            for (int q = 0; q < 4; q++)
+                for (size_t i = 0; i < n; i++)
+                    x[q][i] = (int16_t)v[q][i];
+            int16_t *o = inplace >= 0 ? x[inplace] : out;
+            mf_rt_addn_s16(n, k, x[0], al[0], x[1], al[1], x[2], al[2], k > 3 ? x[3] : NULL, al[3],
+                           &rq, o);
+            for (size_t i = 0; i < n; i++)
+                CHECK(o[i] == want[i], "output %zu: %d, want %lld", i, o[i], (long long)want[i]);
+        }
+        /* the ReLU6 form: the same with ReLU, clamped at q6 */
+        const int q6 = (int)rng_int(&r, 0, bits == 8 ? 127 : 32767);
+        const mf_rt_requant r6 = {shift, NULL, MF_RT_RELU6(q6), rounding};
+        int8_t y8[4][70];
+        int16_t y16[4][70];
+        for (int q = 0; q < 4; q++)
+            for (size_t i = 0; i < n; i++)
+                y8[q][i] = (int8_t)v[q][i], y16[q][i] = (int16_t)v[q][i];
+        for (size_t i = 0; i < n; i++) {
+            int64_t acc = 0;
+            for (int q = 0; q < k; q++)
+                acc += v[q][i] * ((int64_t)1 << al[q]);
+            const int64_t w = ref_requant(acc, shift, 1, rounding, bits);
+            want[i] = w > q6 ? q6 : w;
+        }
+        if (bits == 8) {
+            mf_rt_addn_relu6_s8(n, k, y8[0], al[0], y8[1], al[1], y8[2], al[2], y8[3], al[3], &r6,
+                                y8[0]);
+            for (size_t i = 0; i < n; i++)
+                CHECK(y8[0][i] == want[i], "ReLU6 output %zu: %d, want %lld", i, y8[0][i],
+                      (long long)want[i]);
+        } else {
+            mf_rt_addn_relu6_s16(n, k, y16[0], al[0], y16[1], al[1], y16[2], al[2], y16[3], al[3],
+                                 &r6, y16[0]);
+            for (size_t i = 0; i < n; i++)
+                CHECK(y16[0][i] == want[i], "ReLU6 output %zu: %d, want %lld", i, y16[0][i],
+                      (long long)want[i]);
+        }
+        /* float: ((a + b) + c) + d, ReLU, ReLU6 */
+        float f[4][70], of[70], o6[70];
+        for (int q = 0; q < 4; q++)
+            for (size_t i = 0; i < n; i++)
+                f[q][i] = rng_float(&r, -5.0f, 5.0f);
+        mf_rt_addn_f32(n, k, f[0], f[1], f[2], k > 3 ? f[3] : NULL, relu, of);
+        mf_rt_addn_relu6_f32(n, k, f[0], f[1], f[2], f[3], 0, o6);
+        for (size_t i = 0; i < n; i++) {
+            volatile float s = f[0][i] + f[1][i];
+            s = s + f[2][i];
+            if (k > 3) s = s + f[3][i];
+            const float w = relu && s < 0.0f ? 0.0f : s;
+            const float w6 = s < 0.0f ? 0.0f : s > 6.0f ? 6.0f : s;
+            CHECK(memcmp(&of[i], &w, 4) == 0, "float output %zu: %a, want %a", i, (double)of[i],
+                  (double)w);
+            CHECK(memcmp(&o6[i], &w6, 4) == 0, "float ReLU6 output %zu: %a, want %a", i,
+                  (double)o6[i], (double)w6);
+        }
+    }
+}
+
+/* Concatenation (DESIGN.md §13): every input requantized to the output's format (ref_requant of
+ * each value with its shift, no ReLU; shift 0 a copy), its channels at their offset; 2 to 4
+ * inputs, random positions and channel counts, shifts from −9 to 12 (left shifts saturate), both
+ * roundings; float copies bit for bit; nothing written past the output. */
+static void concat_all(void **state)
+{
+    (void)state;
+    rng_t r = {0xCA7};
+    for (int it = 0; it < 300; it++) {
+        mf_rt_concat p;
+        memset(&p, 0, sizeof p);
+        p.k = (int)rng_int(&r, 2, 4);
+        p.rounding = rng_int(&r, 0, 1) ? HALF : FLOOR;
+        const int bits = rng_int(&r, 0, 1) ? 16 : 8, positions = (int)rng_int(&r, 1, 12);
+        int cout = 0;
+        for (int i = 0; i < p.k; i++) {
+            p.channels[i] = (int)rng_int(&r, 1, 6);
+            p.shift[i] = rng_int(&r, 0, 2) ? 0 : (int)rng_int(&r, -9, 12);
+            cout += p.channels[i];
+        }
+        snprintf(ctx, sizeof ctx, "concat k%d int%d positions %d shifts %d,%d,%d,%d %s", p.k, bits,
+                 positions, p.shift[0], p.shift[1], p.shift[2], p.shift[3],
+                 p.rounding == HALF ? "half-up" : "floor");
+        int64_t v[4][72];
+        int8_t x8[4][72];
+        int16_t x16[4][72];
+        float xf[4][72];
+        for (int i = 0; i < 4; i++)
+            for (int e = 0; e < 72; e++) {
+                v[i][e] = rng_int(&r, qmin_of(bits), qmax_of(bits));
+                x8[i][e] = (int8_t)(v[i][e] >> (bits == 16 ? 8 : 0));
+                x16[i][e] = (int16_t)v[i][e];
+                xf[i][e] = rng_float(&r, -3.0f, 3.0f);
+            }
+        const size_t n = (size_t)positions * (size_t)cout;
+        int8_t o8[4 * 72 + 8];
+        int16_t o16[4 * 72 + 8];
+        float of[4 * 72 + 8];
+        memset(o8, 0x5A, sizeof o8), memset(o16, 0x5A, sizeof o16), memset(of, 0x5A, sizeof of);
+        const int null_rest = p.k < 4; /* inputs past k may be NULL */
+        mf_rt_concat_s8(positions, &p, x8[0], x8[1], p.k > 2 ? x8[2] : NULL,
+                        p.k > 3 || !null_rest ? x8[3] : NULL, o8);
+        mf_rt_concat_s16(positions, &p, x16[0], x16[1], p.k > 2 ? x16[2] : NULL,
+                         p.k > 3 ? x16[3] : NULL, o16);
+        mf_rt_concat_f32(positions, &p, xf[0], xf[1], p.k > 2 ? xf[2] : NULL,
+                         p.k > 3 ? xf[3] : NULL, of);
+        for (int q = 0; q < positions; q++)
+            for (int i = 0, at = 0; i < p.k; at += p.channels[i], i++)
+                for (int c = 0; c < p.channels[i]; c++) {
+                    const size_t o = (size_t)q * cout + at + c, s = (size_t)q * p.channels[i] + c;
+                    const int64_t w8 = ref_requant(x8[i][s], p.shift[i], 0, p.rounding, 8);
+                    const int64_t w16 = ref_requant(x16[i][s], p.shift[i], 0, p.rounding, 16);
+                    CHECK(o8[o] == w8, "int8 output %zu: %d, want %lld", o, o8[o], (long long)w8);
+                    CHECK(o16[o] == w16, "int16 output %zu: %d, want %lld", o, o16[o],
+                          (long long)w16);
+                    CHECK(memcmp(&of[o], &xf[i][s], 4) == 0, "float output %zu", o);
+                }
+        for (size_t e = n; e < n + 8; e++)
+            CHECK(o8[e] == 0x5A && o16[e] == 0x5A5A, "a write past the output at %zu", e);
+    }
+}
+
+/* Per-channel affine (DESIGN.md §13, a batch-norm that cannot fold): out = requant(b[c] +
+ * in·a[c]) per channel with that channel's shift (or the one shift without per-channel shifts),
+ * ReLU 0 or 1, no bias (NULL) or one, full-range values, both roundings; computed in place as
+ * well (out == in); float b[c] + in·a[c] rounded as the kernel's documented order. */
+static void affine_all(void **state)
+{
+    (void)state;
+    rng_t r = {0xAFF};
+    for (int it = 0; it < 300; it++) {
+        const int bits = rng_int(&r, 0, 1) ? 16 : 8, positions = (int)rng_int(&r, 1, 9);
+        const int channels = (int)rng_int(&r, 1, 8), relu = (int)rng_int(&r, 0, 1);
+        const int per_channel = (int)rng_int(&r, 0, 1), with_bias = (int)rng_int(&r, 0, 3) > 0;
+        mf_rt_requant rq = {(int)rng_int(&r, -4, 20), NULL, relu, rng_int(&r, 0, 1) ? HALF : FLOOR};
+        int8_t shifts[8];
+        for (int c = 0; c < 8; c++)
+            shifts[c] = (int8_t)rng_int(&r, -4, 24);
+        if (per_channel) rq.shifts = shifts;
+        snprintf(ctx, sizeof ctx, "affine int%d positions %d channels %d relu %d %s bias %d %s",
+                 bits, positions, channels, relu, per_channel ? "per-channel" : "one shift",
+                 with_bias, rq.rounding == HALF ? "half-up" : "floor");
+        const size_t n = (size_t)positions * (size_t)channels;
+        int8_t x8[72 + 8], a8[8];
+        int16_t x16[72 + 8], a16[8];
+        int32_t b32[8];
+        int64_t b64[8];
+        float xf[72], af[8], bf[8], of[72];
+        for (size_t e = 0; e < n; e++) {
+            x8[e] = (int8_t)rng_int(&r, -128, 127);
+            x16[e] = (int16_t)rng_int(&r, -32768, 32767);
+            xf[e] = rng_float(&r, -3.0f, 3.0f);
+        }
+        for (int c = 0; c < channels; c++) {
+            a8[c] = (int8_t)rng_int(&r, -128, 127);
+            a16[c] = (int16_t)rng_int(&r, -32768, 32767);
+            b32[c] = (int32_t)rng_int(&r, -(1 << 20), 1 << 20);
+            b64[c] = rng_int(&r, -(1LL << 36), 1LL << 36);
+            af[c] = rng_float(&r, -2.0f, 2.0f);
+            bf[c] = rng_float(&r, -1.0f, 1.0f);
+        }
+        for (int e = 0; e < 8; e++)
+            x8[n + (size_t)e] = 0x5A, x16[n + (size_t)e] = 0x5A5A;
+        int8_t o8[72 + 8], i8[72 + 8];
+        int16_t o16[72 + 8], i16[72 + 8];
+        memset(o8, 0x5A, sizeof o8), memset(o16, 0x5A, sizeof o16);
+        memcpy(i8, x8, sizeof i8), memcpy(i16, x16, sizeof i16);
+        mf_rt_affine_s8(positions, channels, x8, a8, with_bias ? b32 : NULL, &rq, o8);
+        mf_rt_affine_s16(positions, channels, x16, a16, with_bias ? b64 : NULL, &rq, o16);
+        mf_rt_affine_s8(positions, channels, i8, a8, with_bias ? b32 : NULL, &rq, i8);
+        mf_rt_affine_s16(positions, channels, i16, a16, with_bias ? b64 : NULL, &rq, i16);
+        mf_rt_affine_f32(positions, channels, xf, af, with_bias ? bf : NULL, of);
+        for (size_t e = 0; e < n; e++) {
+            const int c = (int)(e % (size_t)channels), s = per_channel ? shifts[c] : rq.shift;
+            const int64_t w8 = ref_requant((with_bias ? b32[c] : 0) + (int64_t)x8[e] * a8[c], s,
+                                           relu, rq.rounding, 8);
+            const int64_t w16 = ref_requant((with_bias ? b64[c] : 0) + (int64_t)x16[e] * a16[c], s,
+                                            relu, rq.rounding, 16);
+            CHECK(o8[e] == w8, "int8 output %zu: %d, want %lld", e, o8[e], (long long)w8);
+            CHECK(o16[e] == w16, "int16 output %zu: %d, want %lld", e, o16[e], (long long)w16);
+            CHECK(i8[e] == w8 && i16[e] == w16, "in place, output %zu", e);
+            volatile float acc = with_bias ? bf[c] : 0.0f;
+            acc = acc + xf[e] * af[c];
+            const float want = acc;
+            CHECK(memcmp(&of[e], &want, 4) == 0, "float output %zu: %g, want %g", e, of[e], want);
+        }
+        for (size_t e = n; e < n + 8; e++)
+            CHECK(o8[e] == 0x5A && o16[e] == 0x5A5A && i8[e] == 0x5A && i16[e] == 0x5A5A,
+                  "a write past the output at %zu", e);
+    }
+}
+
 /* The optimized int8 / int16 add against the reference for every alignment pair in [0, 4]²
  * (plus a few far apart) and every shift in [−18, 20], both roundings, with and without ReLU:
  * these cover each plan of add_opt.c (halvings before and after the combine, the rounding
@@ -1833,8 +2070,10 @@ int main(void)
         cmocka_unit_test(pool_int),        cmocka_unit_test(avgpool_hand),
         cmocka_unit_test(pool_f32),        cmocka_unit_test(add_int),
         cmocka_unit_test(add_f32),         cmocka_unit_test(relu_all),
-        cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(rescale),
-        cmocka_unit_test(input_hand),      cmocka_unit_test(input_random),
+        cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(addn_all),
+        cmocka_unit_test(concat_all),      cmocka_unit_test(affine_all),
+        cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
+        cmocka_unit_test(input_random),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),
@@ -1850,6 +2089,9 @@ int main(void)
         cmocka_unit_test(add_f32),
         cmocka_unit_test(relu_all),
         cmocka_unit_test(dwconv_vs_conv),
+        cmocka_unit_test(addn_all),
+        cmocka_unit_test(concat_all),
+        cmocka_unit_test(affine_all),
         cmocka_unit_test(rescale),
         cmocka_unit_test(input_hand),
         cmocka_unit_test(input_random),

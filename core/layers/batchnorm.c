@@ -6,7 +6,8 @@
 
 #include "layers.h"
 
-/* aux_fixed layout: mean[C], invstd[C], var[C] (biased), count (samples·positions) */
+/* aux_fixed layout: mean[C], invstd[C], var[C] (biased), count (samples·positions; 0 when the
+ * forward normalised with the running statistics) */
 
 static int bn_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -63,6 +64,7 @@ static void bn_forward(const mf_layer_ctx *c)
             var[j] = mv[j];
             invstd[j] = (float)(1.0 / sqrt((double)mv[j] + eps));
         }
+        c->aux[3 * ch] = 0.0f; /* no samples: the running statistics, which stay as they are */
     }
     for (size_t r = 0; r < rows; r++)
         for (int j = 0; j < ch; j++)
@@ -88,7 +90,9 @@ static void bn_backward(const mf_layer_ctx *c)
         dgamma[j] += (float)sdyx;
         dbeta[j] += (float)sdy;
         if (!c->dx[0]) continue;
-        if (c->training) {
+        /* the batch's statistics when its forward normalised with them; the running ones (a
+         * constant affine) when it ran in inference mode, as under QAT (quantize/qat.c) */
+        if (c->training && c->aux[3 * ch] > 0.0f) {
             /* dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) */
             double k = gamma[j] * invstd[j] / (double)rows;
             for (size_t r = 0; r < rows; r++) {
@@ -154,6 +158,22 @@ static void bn_update_state(const mf_node *node, float *state, const float *cons
     }
 }
 
+/* In inference, a batch-norm is the per-channel affine y = a·x + b with a = γ / √(σ² + ε) and
+ * b = β − μ·a (computed as folding computes them, quantize/fold.c): its kernel [C] (K = 1) and
+ * bias, for one that cannot fold into a conv or dense layer before it (DESIGN.md §13). */
+static void bn_inference_weights(const mf_model *m, const mf_node *node, const float *params,
+                                 const float *state, float *kernel, float *bias)
+{
+    (void)m;
+    const size_t ch = node->n_params / 2;
+    const float *gamma = params, *beta = params + ch, *mean = state, *var = state + ch;
+    for (size_t c = 0; c < ch; c++) {
+        const double scale = gamma[c] / sqrt((double)var[c] + node->spec.epsilon);
+        kernel[c] = (float)scale;
+        bias[c] = (float)((0.0 - mean[c]) * scale + beta[c]);
+    }
+}
+
 const mf_op_info mf_op_batchnorm_info = {"batchnorm",
                                          MF_KEY_MOMENTUM | MF_KEY_EPSILON,
                                          1,
@@ -165,5 +185,6 @@ const mf_op_info mf_op_batchnorm_info = {"batchnorm",
                                          NULL,
                                          bn_params,
                                          bn_update_state,
-                                         0,
-                                         MF_ACT_NONE};
+                                         MF_OPF_PER_CHANNEL,
+                                         MF_ACT_NONE,
+                                         bn_inference_weights};

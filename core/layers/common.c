@@ -238,3 +238,20 @@ void mf_bias_grad(float *db, const float *dy, int rows, int cols)
             db[j] += d[j];
     }
 }
+
+void mf_node_inference_weights(const mf_model *m, int node, float *kernel, float *bias)
+{
+    const mf_node *nd = &m->nodes[node];
+    const mf_op_info *info = mf_op_get(nd->spec.op);
+    const float *params = m->params + nd->param_offset;
+    if (info->inference_weights) {
+        info->inference_weights(m, nd, params, m->state + nd->state_offset, kernel, bias);
+        return;
+    }
+    mf_param_desc d[4];
+    const int np = mf_node_params(m, node, d);
+    const size_t cout = mf_param_cout(&d[0]);
+    memcpy(kernel, params + d[0].offset, sizeof(float) * mf_shape_size(&d[0].shape));
+    for (size_t c = 0; c < cout; c++)
+        bias[c] = np > 1 ? params[d[1].offset + c] : 0.0f;
+}

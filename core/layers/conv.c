@@ -202,8 +202,8 @@ static int conv_params(const mf_model *m, const mf_node *node, mf_param_desc out
      MF_KEY_ACTIVATION)
 
 const mf_op_info mf_op_conv1d_info = {
-    "conv1d",      CONV_KEYS, 1,           1,    conv_infer,      conv_init,  conv_forward,
-    conv_backward, conv_macs, conv_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE};
+    "conv1d",      CONV_KEYS, 1,           1,    conv_infer,      conv_init,   conv_forward,
+    conv_backward, conv_macs, conv_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE, NULL};
 const mf_op_info mf_op_conv2d_info = {
-    "conv2d",      CONV_KEYS, 1,           1,    conv_infer,      conv_init,  conv_forward,
-    conv_backward, conv_macs, conv_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE};
+    "conv2d",      CONV_KEYS, 1,           1,    conv_infer,      conv_init,   conv_forward,
+    conv_backward, conv_macs, conv_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE, NULL};

@@ -74,4 +74,5 @@ const mf_op_info mf_op_dense_info = {"dense",
                                      dense_params,
                                      NULL,
                                      MF_OPF_WEIGHTED,
-                                     MF_ACT_NONE};
+                                     MF_ACT_NONE,
+                                     NULL};

@@ -175,8 +175,8 @@ static int dw_params(const mf_model *m, const mf_node *node, mf_param_desc out[4
      MF_KEY_DEPTH_MULTIPLIER)
 
 const mf_op_info mf_op_depthwise_conv1d_info = {
-    "depthwise_conv1d", DW_KEYS, 1,         1,    dw_infer,        dw_init,    dw_forward,
-    dw_backward,        dw_macs, dw_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE};
+    "depthwise_conv1d", DW_KEYS, 1,         1,    dw_infer,        dw_init,     dw_forward,
+    dw_backward,        dw_macs, dw_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE, NULL};
 const mf_op_info mf_op_depthwise_conv2d_info = {
-    "depthwise_conv2d", DW_KEYS, 1,         1,    dw_infer,        dw_init,    dw_forward,
-    dw_backward,        dw_macs, dw_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE};
+    "depthwise_conv2d", DW_KEYS, 1,         1,    dw_infer,        dw_init,     dw_forward,
+    dw_backward,        dw_macs, dw_params, NULL, MF_OPF_WEIGHTED, MF_ACT_NONE, NULL};

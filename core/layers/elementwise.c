@@ -13,8 +13,8 @@ static int input_infer(const mf_model *m, mf_node *node, mf_error *err)
     return MF_OK;
 }
 
-const mf_op_info mf_op_input_info = {"input", 0,    0,    0,    input_infer, NULL,       NULL,
-                                     NULL,    NULL, NULL, NULL, 0,           MF_ACT_NONE};
+const mf_op_info mf_op_input_info = {"input", 0,    0,    0,    input_infer, NULL,        NULL,
+                                     NULL,    NULL, NULL, NULL, 0,           MF_ACT_NONE, NULL};
 
 static int same_shape_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -57,11 +57,11 @@ static void relu6_backward(const mf_layer_ctx *c)
 
 const mf_op_info mf_op_relu6_info = {
     "relu6", 0,    1,    1, same_shape_infer, NULL, relu6_forward, relu6_backward,
-    NULL,    NULL, NULL, 0, MF_ACT_RELU6};
+    NULL,    NULL, NULL, 0, MF_ACT_RELU6,     NULL};
 
 const mf_op_info mf_op_relu_info = {
     "relu", 0,    1,    1, same_shape_infer, NULL, relu_forward, relu_backward,
-    NULL,   NULL, NULL, 0, MF_ACT_RELU};
+    NULL,   NULL, NULL, 0, MF_ACT_RELU,      NULL};
 
 static int add_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -104,10 +104,13 @@ static void add_backward(const mf_layer_ctx *c)
     }
 }
 
-const mf_op_info mf_op_add_info = {
-    "add",       MF_KEY_ACTIVATION, 2,    MF_MAX_INPUTS, add_infer, NULL,
-    add_forward, add_backward,      NULL, NULL,          NULL,      0,
-    MF_ACT_NONE};
+const mf_op_info mf_op_add_info = {"add",       MF_KEY_ACTIVATION,
+                                   2,           MF_MAX_INPUTS,
+                                   add_infer,   NULL,
+                                   add_forward, add_backward,
+                                   NULL,        NULL,
+                                   NULL,        0,
+                                   MF_ACT_NONE, NULL};
 
 static int flatten_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -123,8 +126,9 @@ static void nothing(const mf_layer_ctx *c)
     (void)c; /* flatten: the workspace aliases output and gradient to the input's */
 }
 
-const mf_op_info mf_op_flatten_info = {
-    "flatten", 0, 1, 1, flatten_infer, NULL, nothing, nothing, NULL, NULL, NULL, 0, MF_ACT_NONE};
+const mf_op_info mf_op_flatten_info = {"flatten", 0,       1,           1,    flatten_infer,
+                                       NULL,      nothing, nothing,     NULL, NULL,
+                                       NULL,      0,       MF_ACT_NONE, NULL};
 
 static int dropout_infer(const mf_model *m, mf_node *node, mf_error *err)
 {
@@ -170,4 +174,4 @@ static void dropout_backward(const mf_layer_ctx *c)
 
 const mf_op_info mf_op_dropout_info = {
     "dropout", MF_KEY_RATE, 1,    1, dropout_infer, NULL, dropout_forward, dropout_backward,
-    NULL,      NULL,        NULL, 0, MF_ACT_NONE};
+    NULL,      NULL,        NULL, 0, MF_ACT_NONE,   NULL};

@@ -96,8 +96,8 @@ static void gavg_backward(const mf_layer_ctx *c)
 }
 
 const mf_op_info mf_op_global_maxpool_info = {
-    "global_maxpool", 0,    1,    1,    gpool_infer, NULL,       gmax_forward,
-    gmax_backward,    NULL, NULL, NULL, 0,           MF_ACT_NONE};
+    "global_maxpool", 0,    1,    1,    gpool_infer, NULL,        gmax_forward,
+    gmax_backward,    NULL, NULL, NULL, 0,           MF_ACT_NONE, NULL};
 const mf_op_info mf_op_global_avgpool_info = {
-    "global_avgpool", 0,    1,    1,    gpool_infer, NULL,       gavg_forward,
-    gavg_backward,    NULL, NULL, NULL, 0,           MF_ACT_NONE};
+    "global_avgpool", 0,    1,    1,    gpool_infer, NULL,        gavg_forward,
+    gavg_backward,    NULL, NULL, NULL, 0,           MF_ACT_NONE, NULL};

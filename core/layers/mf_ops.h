@@ -28,7 +28,8 @@
     X(DROPOUT, dropout)                                                                            \
     X(RELU6, relu6)                                                                                \
     X(DWCONV1D, depthwise_conv1d)                                                                  \
-    X(DWCONV2D, depthwise_conv2d)
+    X(DWCONV2D, depthwise_conv2d)                                                                  \
+    X(CONCAT, concat)
 
 #define MF_OP_ENUM_(e, name) MF_OP_##e,
 typedef enum mf_op { MF_OP_INPUT = 0, MF_OPS(MF_OP_ENUM_) MF_OP_COUNT } mf_op;

@@ -149,14 +149,14 @@ static void avgpool_backward(const mf_layer_ctx *c)
 #define POOL_KEYS (MF_KEY_KERNEL | MF_KEY_STRIDE)
 
 const mf_op_info mf_op_maxpool1d_info = {
-    "maxpool1d",      POOL_KEYS, 1,    1,    pool_infer,          NULL,       maxpool_forward,
-    maxpool_backward, NULL,      NULL, NULL, MF_OPF_ACT_COMMUTES, MF_ACT_NONE};
+    "maxpool1d",      POOL_KEYS, 1,    1,    pool_infer,          NULL,        maxpool_forward,
+    maxpool_backward, NULL,      NULL, NULL, MF_OPF_ACT_COMMUTES, MF_ACT_NONE, NULL};
 const mf_op_info mf_op_maxpool2d_info = {
-    "maxpool2d",      POOL_KEYS, 1,    1,    pool_infer,          NULL,       maxpool_forward,
-    maxpool_backward, NULL,      NULL, NULL, MF_OPF_ACT_COMMUTES, MF_ACT_NONE};
+    "maxpool2d",      POOL_KEYS, 1,    1,    pool_infer,          NULL,        maxpool_forward,
+    maxpool_backward, NULL,      NULL, NULL, MF_OPF_ACT_COMMUTES, MF_ACT_NONE, NULL};
 const mf_op_info mf_op_avgpool1d_info = {
-    "avgpool1d",      POOL_KEYS, 1,    1,    pool_infer, NULL,       avgpool_forward,
-    avgpool_backward, NULL,      NULL, NULL, 0,          MF_ACT_NONE};
+    "avgpool1d",      POOL_KEYS, 1,    1,    pool_infer, NULL,        avgpool_forward,
+    avgpool_backward, NULL,      NULL, NULL, 0,          MF_ACT_NONE, NULL};
 const mf_op_info mf_op_avgpool2d_info = {
-    "avgpool2d",      POOL_KEYS, 1,    1,    pool_infer, NULL,       avgpool_forward,
-    avgpool_backward, NULL,      NULL, NULL, 0,          MF_ACT_NONE};
+    "avgpool2d",      POOL_KEYS, 1,    1,    pool_infer, NULL,        avgpool_forward,
+    avgpool_backward, NULL,      NULL, NULL, 0,          MF_ACT_NONE, NULL};
