@@ -164,6 +164,7 @@ static const cyaml_schema_field_t train_fields[] = {
 static const cyaml_strval_t method_names[] = {{"ptq", MF_QUANT_PTQ}, {"qat", MF_QUANT_QAT}};
 static const cyaml_strval_t rounding_names[] = {{"half-up", MF_RT_ROUND_HALF_UP},
                                                 {"floor", MF_RT_ROUND_FLOOR}};
+static const cyaml_strval_t range_names[] = {{"max", 0}, {"mse", 1}};
 
 /* (present is not a key: the loader sets it) */
 static const cyaml_schema_field_t quantize_fields[] = {
@@ -175,6 +176,8 @@ static const cyaml_schema_field_t quantize_fields[] = {
     CYAML_FIELD_BOOL("per_channel", OPT, mf_quantize_config, per_channel),
     CYAML_FIELD_ENUM("rounding", ENUM_FLAGS, mf_quantize_config, rounding, rounding_names,
                      CYAML_ARRAY_LEN(rounding_names)),
+    CYAML_FIELD_ENUM("range", ENUM_FLAGS, mf_quantize_config, range_mse, range_names,
+                     CYAML_ARRAY_LEN(range_names)),
     CYAML_FIELD_INT("force_n", OPT, mf_quantize_config, force_n),
     CYAML_FIELD_INT("calibration", OPT, mf_quantize_config, calibration),
     CYAML_FIELD_END};
@@ -282,6 +285,7 @@ static const struct {
     {"quantize.lr", "0"},
     {"quantize.per_channel", "false"},
     {"quantize.rounding", "half-up"},
+    {"quantize.range", "max"},
     {"quantize.force_n", "-1"},
     {"quantize.calibration", "0"},
     {"prune.epochs", "4"},
@@ -1603,7 +1607,7 @@ typedef struct dump_quantize {
     int *epochs;
     float *lr;
     bool *per_channel;
-    int *rounding;
+    int *rounding, *range_mse;
     int *force_n, *calibration;
 } dump_quantize;
 
@@ -1683,6 +1687,8 @@ static const cyaml_schema_field_t dump_quantize_fields[] = {
     CYAML_FIELD_BOOL_PTR("per_channel", OPT, dump_quantize, per_channel),
     CYAML_FIELD_ENUM_PTR("rounding", ENUM_FLAGS, dump_quantize, rounding, rounding_names,
                          CYAML_ARRAY_LEN(rounding_names)),
+    CYAML_FIELD_ENUM_PTR("range", ENUM_FLAGS, dump_quantize, range_mse, range_names,
+                         CYAML_ARRAY_LEN(range_names)),
     CYAML_FIELD_INT_PTR("force_n", OPT, dump_quantize, force_n),
     CYAML_FIELD_INT_PTR("calibration", OPT, dump_quantize, calibration),
     CYAML_FIELD_END};
@@ -1808,6 +1814,7 @@ char *mf_config_dump(const mf_config *c, mf_error *err)
         .method = &q->method,
         .per_channel = &q->per_channel,
         .rounding = &q->rounding,
+        .range_mse = &q->range_mse,
         .force_n = &q->force_n,
         .calibration = &q->calibration,
     };

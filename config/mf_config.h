@@ -209,6 +209,7 @@ typedef struct mf_quantize_config {
     float lr;               /* qat: 0 (default) = a tenth of train.lr */
     bool per_channel;       /* default false */
     int rounding;           /* MF_RT_ROUND_*: half-up | floor, default half-up */
+    int range_mse;          /* range: max (0, default) | mse (1, the MSE range search) */
     int force_n;            /* -1 (default): formats from calibrated ranges; else n everywhere */
     int calibration;        /* training samples to calibrate on, 0 (default) = all */
 } mf_quantize_config;

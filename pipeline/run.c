@@ -64,7 +64,7 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
                                    out,
                                    {{qc->bits, qc->rounding, qc->per_channel ? 1 : 0, qc->force_n},
                                     qc->calibration,
-                                    0,
+                                    qc->range_mse,
                                     cfg->train.threads},
                                    qc->method == MF_QUANT_QAT,
                                    qc->epochs,
@@ -72,8 +72,8 @@ int mf_pipeline_run(const mf_config *cfg, FILE *log, mf_error *err)
                                    NULL,
                                    0};
         if (log) {
-            fprintf(log, "quantize: int%d %s\n", qc->bits,
-                    qc->method == MF_QUANT_QAT ? "QAT" : "PTQ");
+            fprintf(log, "quantize: int%d %s, %s ranges\n", qc->bits,
+                    qc->method == MF_QUANT_QAT ? "QAT" : "PTQ", qc->range_mse ? "MSE" : "max");
             fflush(log);
         }
         if (mf_pipeline_quantize(&req, log, err)) return MF_ERR;

@@ -1261,6 +1261,7 @@ static void assert_quantize_defaults(const mf_quantize_config *q)
     assert_true(q->lr == 0.0f);
     assert_false(q->per_channel);
     assert_int_equal(q->rounding, MF_RT_ROUND_HALF_UP);
+    assert_int_equal(q->range_mse, 0);
     assert_int_equal(q->force_n, -1);
     assert_int_equal(q->calibration, 0);
 }
@@ -1292,6 +1293,7 @@ static void test_quantize_section(void **state)
                            "  lr: 0.002\n"
                            "  per_channel: true\n"
                            "  rounding: floor\n"
+                           "  range: mse\n"
                            "  force_n: 9\n"
                            "  calibration: 512\n",
                   NULL, 0);
@@ -1303,6 +1305,7 @@ static void test_quantize_section(void **state)
     assert_true(q->lr == 0.002f);
     assert_true(q->per_channel);
     assert_int_equal(q->rounding, MF_RT_ROUND_FLOOR);
+    assert_int_equal(q->range_mse, 1);
     assert_int_equal(q->force_n, 9);
     assert_int_equal(q->calibration, 512);
     mf_config_free(c);
@@ -1378,7 +1381,7 @@ static void test_quantize_overrides(void **state)
     char *change[] = {
         "quantize.bits=16",    "quantize.method=qat",       "quantize.epochs=4",
         "quantize.lr=0.01",    "quantize.per_channel=true", "quantize.rounding=floor",
-        "quantize.force_n=12", "quantize.calibration=100",
+        "quantize.force_n=12", "quantize.calibration=100",  "quantize.range=mse",
     };
     int n = (int)(sizeof change / sizeof change[0]);
     c = load_text(dir, "q.yaml", TEMPLATE "quantize:\n  bits: 8\n", change, n);
@@ -1390,6 +1393,7 @@ static void test_quantize_overrides(void **state)
     assert_true(q->lr == 0.01f);
     assert_true(q->per_channel);
     assert_int_equal(q->rounding, MF_RT_ROUND_FLOOR);
+    assert_int_equal(q->range_mse, 1);
     assert_int_equal(q->force_n, 12);
     assert_int_equal(q->calibration, 100);
     mf_config_free(c);
@@ -1433,17 +1437,17 @@ static void test_quantize_dump(void **state)
     static const struct {
         const char *section;    /* appended to TEMPLATE */
         const char *over[2];    /* overrides of the first load */
-        const char *written[3]; /* must be in the quantize part of the dump */
+        const char *written[4]; /* must be in the quantize part of the dump */
         const char *absent[2];  /* must not be */
     } cases[] = {
-        {"", {NULL, NULL}, {NULL, NULL, NULL}, {NULL, NULL}},
+        {"", {NULL, NULL}, {NULL, NULL, NULL, NULL}, {NULL, NULL}},
         {"quantize:\n  bits: 8\n",
          {NULL, NULL},
-         {"bits: 8", "method: ptq", "rounding: half-up"},
+         {"bits: 8", "method: ptq", "range: max"},
          {"epochs", "lr"}},
         {"quantize:\n  bits: 16\n  per_channel: true\n  force_n: 9\n  calibration: 64\n",
-         {"quantize.rounding=floor", NULL},
-         {"per_channel: true", "force_n: 9", "rounding: floor"},
+         {"quantize.rounding=floor", "quantize.range=mse"},
+         {"per_channel: true", "force_n: 9", "rounding: floor", "range: mse"},
          {"epochs", "lr:"}},
         {"quantize: {bits: 8, method: qat, epochs: 4, lr: 0.005}\n",
          {NULL, NULL},
@@ -1473,7 +1477,7 @@ static void test_quantize_dump(void **state)
             assert_null(strstr(text, "quantize"));
         } else {
             assert_true(part[0] != '\0');
-            for (int i = 0; i < 3; i++) {
+            for (int i = 0; i < 4; i++) {
                 if (cases[k].written[i] && !strstr(part, cases[k].written[i]))
                     fprintf(stderr, "case %zu: '%s' is not in the dump:\n%s", k,
                             cases[k].written[i], text);
@@ -1498,6 +1502,7 @@ static void test_quantize_dump(void **state)
         assert_true(qa->lr == qb->lr);
         assert_int_equal(qa->per_channel, qb->per_channel);
         assert_int_equal(qa->rounding, qb->rounding);
+        assert_int_equal(qa->range_mse, qb->range_mse);
         assert_int_equal(qa->force_n, qb->force_n);
         assert_int_equal(qa->calibration, qb->calibration);
         /* the embedded config of a model loads for data-only commands */
@@ -1584,7 +1589,7 @@ static void test_error_quantize(void **state)
          3, 1, "quantise"},
         {QUANTIZE "  bits: 8\n  bit: 8\n", NULL,
          "unknown key 'bit' in quantize (expected one of: bits, method, epochs, lr, per_channel, "
-         "rounding, force_n, calibration)",
+         "rounding, range, force_n, calibration)",
          5, 3, "quantize.bit"},
         {QUANTIZE "  bits: 8\n  bits: 16\n", NULL,
          "'bits' is given twice in quantize (first at line 4)", 5, 3, "quantize.bits"},
@@ -1608,6 +1613,8 @@ static void test_error_quantize(void **state)
          "unknown value 'int8' (expected one of: ptq, qat)", 5, 11, "quantize.method"},
         {QUANTIZE "  bits: 8\n  rounding: nearest\n", NULL,
          "unknown value 'nearest' (expected one of: half-up, floor)", 5, 13, "quantize.rounding"},
+        {QUANTIZE "  bits: 8\n  range: minmax\n", NULL,
+         "unknown value 'minmax' (expected one of: max, mse)", 5, 10, "quantize.range"},
         /* bits */
         {QUANTIZE "  method: qat\n", NULL,
          "the quantize section needs bits (8 or 16), e.g. bits: 8", 3, 1, "quantize.bits"},

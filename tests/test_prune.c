@@ -346,7 +346,8 @@ static void test_cli(void **state)
 }
 
 /* `mcuforge run` chains train → prune → quantize: the pruned model and its int8 model beside
- * the trained one, the pruned file at the config's sparsity (fc at its own, prune.layers). */
+ * the trained one, the pruned file at the config's sparsity (fc at its own, prune.layers), the
+ * int8 model calibrated with the section's range (quantize.range). */
 static void test_run_chain(void **state)
 {
     (void)state;
@@ -362,7 +363,7 @@ static void test_run_chain(void **state)
                   "train: {epochs: 1, batch_size: 16, lr: 0.05, threads: 1}\n"
                   "prune: {sparsity: 0.75, epochs: 2, exclude: [conv1],\n"
                   "        layers: [{name: fc, sparsity: 0.5}]}\n"
-                  "quantize: {bits: 8}\n");
+                  "quantize: {bits: 8, range: mse}\n");
     char exe[1024], cfg[1100], output[1100], out[8192];
     snprintf(exe, sizeof exe, "%s/mcuforge", MF_BINARY_DIR);
     snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
@@ -371,6 +372,7 @@ static void test_run_chain(void **state)
     const int status = tu_run_capture(NULL, argv, out, sizeof out);
     if (status != 0) fail_msg("run: status %d\n%s", status, out);
     assert_non_null(strstr(out, "prune: 75.00 %"));
+    assert_non_null(strstr(out, "quantize: int8 PTQ, MSE ranges"));
     char path[1200];
     snprintf(path, sizeof path, "%s/m.pruned.h5", dir);
     mf_error err;
@@ -386,6 +388,7 @@ static void test_run_chain(void **state)
     mf_qmodel *q = mf_qmodel_load(path, &is_float, &err);
     assert_non_null(q);
     assert_false(is_float);
+    assert_int_equal(q->range_method, 2); /* MSE */
     mf_qmodel_free(q);
 }
 
