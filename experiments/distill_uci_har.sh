@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # Issue 24, UCI-HAR: a ResNetv1-6 width-8 student (configs/uci_har_resnet_w8_distill.yaml) with
 # and without distillation from the width-32 teacher (configs/uci_har_resnet_w32.yaml), seeds
-# 1-5; float32 test accuracy (history.csv) and int8 accuracy on target, whole test split in QEMU
-# (firmware/report.json); then the same models quantized with MSE ranges (deploy --range mse,
-# firmware_mse/report.json), which keep int8 closer to float32 (README, "Quantization").
+# 1-5; float32 test accuracy (history.csv) and int8 accuracy on target, whole test split in
+# QEMU, first with max ranges (firmware/report.json); then the same models quantized with MSE
+# ranges (deploy --range mse, firmware_mse/report.json), which keep int8 closer to float32
+# (README, "Quantization"); then the same MSE ranges followed by 3 epochs of quantization-aware
+# training (quantize --qat, firmware_qat/report.json), where the distilled student keeps its
+# teacher (the embedded train.distill) and the other trains on labels alone: each arm's whole
+# recipe, teacher or not (the config's own quantize section; `mcuforge run` of it gives the
+# same firmware).
 # Resumable: a run or deploy whose report.json exists is not run again.
 # Usage (from the repository root, after building): bash experiments/distill_uci_har.sh [RUNS]
-# Writes experiments/results/distill_uci_har.csv (max ranges) and distill_uci_har_mse.csv and
-# prints their summaries (experiments/summarize_pairs.awk: means, standard errors, the gain).
+# Writes experiments/results/distill_uci_har.csv (max ranges), distill_uci_har_mse.csv and
+# distill_uci_har_qat.csv and prints their summaries (experiments/summarize_pairs.awk: means,
+# standard errors, the gain).
 set -euo pipefail
 runs=${1:-runs/distill_uci_har}
 mcuforge=./build/mcuforge
@@ -24,7 +30,7 @@ for seed in 1 2 3 4 5; do
     teacher_arg="train.distill.teacher="
     [ "$kd" = 1 ] && teacher_arg="train.distill.teacher=$teacher"
     "$mcuforge" run configs/uci_har_resnet_w8_distill.yaml train.seed="$seed" "$teacher_arg" \
-      train.output="$dir/model.h5" train.progress=lines
+      train.output="$dir/model.h5" train.progress=lines quantize.method=ptq quantize.range=max
   done
 done
 for seed in 1 2 3 4 5; do
@@ -35,9 +41,18 @@ for seed in 1 2 3 4 5; do
       --force --run --all-test
   done
 done
-for firmware in firmware firmware_mse; do
+for seed in 1 2 3 4 5; do
+  for kd in 0 1; do
+    dir=$runs/w8_kd${kd}_s$seed
+    [ -f "$dir/firmware_qat/report.json" ] && continue
+    "$mcuforge" quantize "$dir/model.h5" --bits 8 --range mse --qat --epochs 3 \
+      --out "$dir/model.qat.q8.h5" > "$dir/qat.log"
+    "$mcuforge" deploy "$dir/model.qat.q8.h5" --out "$dir/firmware_qat" --force --run --all-test
+  done
+done
+for firmware in firmware firmware_mse firmware_qat; do
   csv=$out
-  [ "$firmware" = firmware_mse ] && csv=${out%.csv}_mse.csv
+  [ "$firmware" != firmware ] && csv=${out%.csv}_${firmware#firmware_}.csv
   echo "seed,distill,float_accuracy,int8_target_accuracy" > "$csv.tmp"
   for seed in 1 2 3 4 5; do
     for kd in 0 1; do
