@@ -2,8 +2,10 @@
  * there for the table and the targets). For 1D inputs of length 64 and 2D inputs of 16×16,
  * 'same' padding, cin and cout in {1, 3, 8, 16, 64}, k in {1, 3, 5} (2D: k×k), stride 1 and 2,
  * without and with a fused max pool (1D 1×2, 2D 2×2, stride 2, valid), it times one call of the
- * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8 1D: the
- * geometry-specific mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8 deploy uses there) with TIM2
+ * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8: the
+ * geometry-specific kernels deploy uses, mf_rt_conv_small_s8 / mf_rt_conv_small_maxpool_s8 where
+ * mf_rt_conv_small_s8_chosen says so, else on 1D layers mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8;
+ * -DSWEEP_SMALL_ALL: the small-geometry ones everywhere, to compare) with TIM2
  * (-icount shift=0: 1 tick = 1 instruction) and prints one line per geometry:
  *   row <dims> <cin> <cout> <k> <stride> <pool> <macs> <int8> <int16> <float32>
  * pool is 0 or 2; macs = oh·ow·cout·kh·kw·cin of the conv part (taps in the zero padding count);
@@ -64,7 +66,10 @@ typedef struct sweep_case {
 static size_t scratch_bytes(int prec, const sweep_case *c)
 {
     switch (prec) {
-    case P_S8:
+    case P_S8: /* the kernel deploy calls (run) */
+        if (mf_rt_conv_small_s8_chosen(&c->g, c->pool ? (c->dims == 1 ? 1 : 2) : 1, c->pool ? 2 : 1,
+                                       c->pool ? (c->dims == 1 ? 1 : 2) : 1, c->pool ? 2 : 1))
+            return mf_rt_conv_small_s8_scratch_bytes(&c->g);
         return mf_rt_conv_s8_scratch_bytes(&c->g);
     case P_S16:
         return mf_rt_conv_s16_scratch_bytes(&c->g);
@@ -149,9 +154,21 @@ __attribute__((noinline)) static uint32_t run(int prec, const sweep_case *c, voi
     if (prec == P_S8) {
         const mf_rt_requant rq = {c->shift_s8, NULL, 1, MF_RT_ROUND_HALF_UP};
         const int8_t *w = (const int8_t *)sweep_pool;
+        /* the kernels mcuforge deploy calls for the layer (lower/kernels.c): the small-geometry
+         * ones where mf_rt_conv_small_s8_chosen says so (decided before the timing, as the
+         * lowering decides), else on 1D layers the 1D kernels */
+        const int ppk = c->pool ? ph : 1, ppw = c->pool ? pw : 1;
+#ifdef SWEEP_SMALL_ALL /* exploration: the small kernels on every geometry */
+        const int small = ppk + ppw > 0;
+#else
+        const int small = mf_rt_conv_small_s8_chosen(g, ppk, ppw, ppk, ppw);
+#endif
         t0 = now();
-        /* 1D layers: the 1D kernels, which mcuforge deploy calls for them (lower/kernels.c) */
-        if (c->pool && c->dims == 1)
+        if (small && c->pool)
+            mf_rt_conv_small_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else if (small)
+            mf_rt_conv_small_s8(g, in, w, bias_s32, &rq, out, scratch);
+        else if (c->pool && c->dims == 1)
             mf_rt_conv1d_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
         else if (c->pool)
             mf_rt_conv_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
