@@ -12,18 +12,19 @@
  * ([cout][kh][kw][cin], read as stored), so zero padding is neither read nor multiplied. Per 4
  * values: one LDR and 2 SXTB16 of the input, one LDR and 2 SXTB16 of the weights, 2 SMLAD; the
  * n mod 4 last values as a pair and a single (LDRSB, SMLABB). No read leaves the run. Positions
- * side by side with the same rectangle (a row's interior) form one run (run_s8: one call, the
- * loop in assembly on the M4); edge positions run one at a time. Sums are exact int32 sums (the
- * quantizer bounds them, conv.c), added in another order than the reference's: integer
+ * side by side with the same rectangle (a row's interior) form one run (run_s8_fast: one call,
+ * the loop in assembly on the M4; run_s8_c in C); edge positions run one at a time; from one
+ * row to the next a run whose kernel rows all lie inside the input only moves. Sums are exact int32
+ * sums (the quantizer bounds them, conv.c), added in another order than the reference's: integer
  * addition does not care.
  *
  * Requantization: when every channel passes the bound of mf_rt_init_s8 (the usual case), the
  * accumulator starts at bias + 2^(s−1) and ends with one shift and SSAT #8 (USAT #7 with ReLU);
  * otherwise it starts at the bias and ends in the reference's mf_rt_requant_s32 (C loop).
- * Fused max pool: tap after tap of a row of windows, the first tap stores its requantized
- * outputs and every later one folds in with max: requantization is monotonic (shift, rounding,
- * saturation and ReLU never reverse an order) and one channel has one shift, so this is the
- * maximum the reference takes (any window, any stride). `out` must not alias `in`.
+ * Fused max pool: tap after tap of the windows (every pool row), the first tap stores its
+ * requantized outputs and every later one folds in with max: requantization is monotonic
+ * (shift, rounding, saturation and ReLU never reverse an order) and one channel has one shift,
+ * so this is the maximum the reference takes (any window, any stride). `out` must not alias `in`.
  * Working memory: the caller's scratch of mf_rt_conv_small_s8_scratch_bytes() (each channel's
  * accumulator start); the stack holds the frames. */
 #include "mf_rt_dsp.h"
@@ -234,12 +235,37 @@ MF_RT_NOINLINE void run_channels_s8(run_job *J, const layer_small_s8 *L)
         else
             run_s8_c(J, 0, L->rounding);
     }
+    J->k = k, J->out = out, J->end = end; /* the run as it was set */
+}
+
+/* A run's geometry: `count` positions from conv position (oy, ox) on, every one with the tap
+ * rectangle of (oy, ox) (interior: the whole kernel width), outputs from `out` on. */
+MF_RT_INLINE void rect_s8(run_job *J, const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                          int oy, int ox, int interior, int count, int8_t *out)
+{
+    const int cin = g->cin, nrow = g->kw * cin;
+    const ptrdiff_t row = (ptrdiff_t)g->w * cin;
+    int y0, y1, x0 = 0, x1 = g->kw;
+    taps_of(oy, g->sh, g->pad_top, g->h, g->kh, &y0, &y1);
+    if (!interior) taps_of(ox, g->sw, g->pad_left, g->w, g->kw, &x0, &x1);
+    const int n = (x1 - x0) * cin;
+    J->out = out, J->end = out + (ptrdiff_t)count * g->cout;
+    J->groups = n >> 2, J->tail = n & 3;
+    J->rows1 = y1 - y0 - 1, J->xskip = (int)(row - n), J->kskip = nrow - n;
+    if (y1 > y0 && n > 0) {
+        J->x = in + (ptrdiff_t)(oy * g->sh - g->pad_top + y0) * row +
+               (ptrdiff_t)(ox * g->sw - g->pad_left + x0) * cin;
+        J->k = w + (ptrdiff_t)y0 * nrow + x0 * cin;
+    } else { /* no tap inside (padding wider than the kernel): the start */
+        J->x = in, J->k = w, J->rows1 = 0, J->groups = J->tail = 0;
+    }
 }
 
 /* Every pool window (pkh × pkw conv positions, strides psh × psw; a plain conv: 1 × 1 of stride
- * 1), pool row after pool row; in a pool row tap after tap (the first stores, the others fold
- * in), and per tap the windows whose tap has the whole kernel width inside the input as one run,
- * the others one at a time. */
+ * 1), tap after tap of the windows (the first stores, the others fold in with max), per tap pool
+ * row after pool row; in a row the windows whose tap has the whole kernel width inside the input
+ * form one run, the others run one at a time. Between two rows whose tap has every kernel row
+ * inside the input a run only moves (its input and output pointers). */
 MF_RT_NOINLINE void conv_small_s8(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
                                   const int8_t *in, const int8_t *w, const int32_t *bias,
                                   const mf_rt_requant *rq, int8_t *out, void *scratch)
@@ -256,43 +282,44 @@ MF_RT_NOINLINE void conv_small_s8(const mf_rt_geom *g, int pkh, int pkw, int psh
         for (int c = 0; c < cout; c++)
             start[c] = bias ? bias[c] : 0;
     }
-    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1, nrow = g->kw * cin;
-    const ptrdiff_t row = (ptrdiff_t)g->w * cin;
+    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    const ptrdiff_t orow = (ptrdiff_t)pow * cout, xrow = (ptrdiff_t)psh * g->sh * g->w * cin;
     run_job J;
     J.cout = cout, J.dx = psw * g->sw * cin, J.relu = rq->relu;
     const int step = psw * g->sw, reach = g->w - g->kw + g->pad_left; /* ox·sw ≤ reach: inside */
-    for (int py = 0; py < poh; py++, out += (ptrdiff_t)pow * cout)
-        for (int wy = 0; wy < pkh; wy++) {
-            const int oy = py * psh + wy;
-            int y0, y1;
-            taps_of(oy, g->sh, g->pad_top, g->h, g->kh, &y0, &y1);
-            const ptrdiff_t xrow = (ptrdiff_t)(oy * g->sh - g->pad_top + y0) * row;
-            for (int wx = 0; wx < pkw; wx++) {
-                /* windows [lo, hi) whose tap wx has the whole kernel width inside the input
-                 * (0 ≤ ix ≤ w − kw, ix = (px·psw + wx)·sw − pad_left): one run */
-                const int lo =
-                    g->pad_left > wx * g->sw ? (g->pad_left - wx * g->sw + step - 1) / step : 0;
-                int hi = reach < 0 || reach / g->sw < wx ? 0 : (reach / g->sw - wx) / psw + 1;
-                hi = hi > pow ? pow : hi < lo ? lo : hi;
+    /* conv rows whose kernel rows all lie inside the input: iy = oy·sh − pad_top ∈ [0, h − kh] */
+    const int oy_lo = (g->pad_top + g->sh - 1) / g->sh;
+    const int oy_hi = g->h - g->kh + g->pad_top < 0 ? -1 : (g->h - g->kh + g->pad_top) / g->sh;
+    run_job I; /* the interior runs (J: the edge windows) */
+    I.cout = cout, I.dx = J.dx, I.relu = J.relu;
+    for (int wy = 0; wy < pkh; wy++)
+        for (int wx = 0; wx < pkw; wx++) {
+            J.fold = wy > 0 || wx > 0;
+            /* windows [lo, hi) whose tap (wy, wx) has the whole kernel width inside the input
+             * (0 ≤ ix ≤ w − kw, ix = (px·psw + wx)·sw − pad_left): one run per pool row */
+            const int lo =
+                g->pad_left > wx * g->sw ? (g->pad_left - wx * g->sw + step - 1) / step : 0;
+            int hi = reach < 0 || reach / g->sw < wx ? 0 : (reach / g->sw - wx) / psw + 1;
+            hi = hi > pow ? pow : hi < lo ? lo : hi;
+            I.fold = J.fold;
+            int moved = 0; /* I holds the interior run of the row before, whole in y */
+            for (int py = 0; py < poh; py++) {
+                const int oy = py * psh + wy, whole = oy >= oy_lo && oy <= oy_hi;
+                int8_t *o = out + (ptrdiff_t)py * orow;
                 for (int px = 0; px < pow; px++) {
-                    const int ox = px * psw + wx, run = px == lo && hi > lo;
-                    const int count = run ? hi - lo : 1;
-                    int x0 = 0, x1 = g->kw;
-                    if (!run) taps_of(ox, g->sw, g->pad_left, g->w, g->kw, &x0, &x1);
-                    const int n = (x1 - x0) * cin;
-                    J.out = out + (ptrdiff_t)px * cout;
-                    J.end = J.out + (ptrdiff_t)count * cout;
-                    J.fold = wy > 0 || wx > 0;
-                    J.groups = n >> 2, J.tail = n & 3;
-                    J.rows1 = y1 - y0 - 1, J.xskip = (int)(row - n), J.kskip = nrow - n;
-                    if (y1 > y0 && n > 0) {
-                        J.x = in + xrow + (ptrdiff_t)(ox * g->sw - g->pad_left + x0) * cin;
-                        J.k = w + (ptrdiff_t)y0 * nrow + x0 * cin;
-                    } else { /* no tap inside (padding wider than the kernel): the start */
-                        J.x = in, J.k = w, J.rows1 = 0, J.groups = J.tail = 0;
+                    if (px == lo && hi > lo) {
+                        if (moved && whole)
+                            I.x += xrow, I.out += orow, I.end += orow;
+                        else
+                            rect_s8(&I, g, in, w, oy, lo * psw + wx, 1, hi - lo,
+                                    o + (ptrdiff_t)lo * cout);
+                        run_channels_s8(&I, &L);
+                        moved = whole;
+                        px = hi - 1;
+                        continue;
                     }
+                    rect_s8(&J, g, in, w, oy, px * psw + wx, 0, 1, o + (ptrdiff_t)px * cout);
                     run_channels_s8(&J, &L);
-                    px += count - 1;
                 }
             }
         }

@@ -375,7 +375,7 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
  * amortise. mf_rt_conv_small_s8_chosen says where: the lowering calls them there, and only
  * there (the choice the host, the firmware and bench/kernel_sweep share). Scratch:
  * mf_rt_conv_small_s8_scratch_bytes (4 bytes per output channel). `out` must not alias `in`
- * (a pool's taps are computed tap after tap over a row of windows). */
+ * (a pool's taps are computed tap after tap over all the windows). */
 size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool form */
 int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw);
