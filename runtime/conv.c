@@ -410,13 +410,13 @@ int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
     /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_SMALL_ALL runs these
      * kernels everywhere): with one output channel the plain loops win everywhere but on long
      * fields the quad engine reads in place (kernel one row high, K ≥ 64: within a few % either
-     * way); with 2-3 channels on 1D layers of at most 5 values per field, and on plain convs of
-     * one value per field. */
-    (void)pool_sh, (void)pool_sw;
+     * way); with 2-3 channels on 1D layers of at most 5 values per field and on layers of one
+     * value per field. The pool window does not change the choice. */
+    (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
     const long K = (long)g->kh * g->kw * g->cin;
     if (g->cout == 1) return g->kh > 1 || K < 64;
     if (g->cout > 3) return 0;
-    return (g->h == 1 && g->kh == 1 && K <= 5) || (K == 1 && pool_kh == 1 && pool_kw == 1);
+    return (g->h == 1 && g->kh == 1 && K <= 5) || K == 1;
 }
 
 size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g)

@@ -21,10 +21,12 @@
  * Requantization: when every channel passes the bound of mf_rt_init_s8 (the usual case), the
  * accumulator starts at bias + 2^(s−1) and ends with one shift and SSAT #8 (USAT #7 with ReLU);
  * otherwise it starts at the bias and ends in the reference's mf_rt_requant_s32 (C loop).
- * Fused max pool: tap after tap of the windows (every pool row), the first tap stores its
- * requantized outputs and every later one folds in with max: requantization is monotonic
- * (shift, rounding, saturation and ReLU never reverse an order) and one channel has one shift,
- * so this is the maximum the reference takes (any window, any stride). `out` must not alias `in`.
+ * Fused max pool: windows 2 taps wide over a kernel one row high take the larger of their 2
+ * sums in one pass per row of taps; other windows go tap after tap (every pool row). The first
+ * pass stores its requantized outputs and every later one folds in with max: requantization is
+ * monotonic (shift, rounding, saturation and ReLU never reverse an order) and one channel has
+ * one shift, so this is the maximum the reference takes (any window, any stride). `out` must
+ * not alias `in`.
  * Working memory: the caller's scratch of mf_rt_conv_small_s8_scratch_bytes() (each channel's
  * accumulator start); the stack holds the frames. */
 #include "mf_rt_dsp.h"
@@ -49,6 +51,8 @@ typedef struct {
     int cout;        /* 48: output values between positions */
     int dx;          /* 52: input values between positions */
     int relu;        /* 56 */
+    int pair;        /* 60: windows of 2 taps side by side (1 × 2 pools, one kernel row): the
+                        second tap's input offset; 0: one tap */
 } run_job;
 
 /* The run in C, for every requantization (fast: the shift and saturation; else the
@@ -57,17 +61,21 @@ MF_RT_NOINLINE void run_s8_c(const run_job *J, int fast, int rounding)
 {
     const int8_t *x = J->x;
     for (int8_t *out = J->out; out != J->end; out += J->cout, x += J->dx) {
-        const int8_t *xp = x, *kp = J->k;
-        int32_t a = J->start;
-        for (int r = J->rows1;; r--, xp += J->xskip, kp += J->kskip) {
-            for (int i = J->groups; i > 0; i--, xp += 4, kp += 4) {
-                const uint32_t u = mf_ld32(xp), v = mf_ld32(kp);
-                a = mf_smlad(mf_sxtb16(u), mf_sxtb16(v), a);
-                a = mf_smlad(mf_sxtb16_ror8(u), mf_sxtb16_ror8(v), a);
+        int32_t a = INT32_MIN; /* the larger of the window's taps (one tap: its sum) */
+        for (int t = 0; t < (J->pair ? 2 : 1); t++) {
+            const int8_t *xp = x + t * J->pair, *kp = J->k;
+            int32_t sum = J->start;
+            for (int r = J->rows1;; r--, xp += J->xskip, kp += J->kskip) {
+                for (int i = J->groups; i > 0; i--, xp += 4, kp += 4) {
+                    const uint32_t u = mf_ld32(xp), v = mf_ld32(kp);
+                    sum = mf_smlad(mf_sxtb16(u), mf_sxtb16(v), sum);
+                    sum = mf_smlad(mf_sxtb16_ror8(u), mf_sxtb16_ror8(v), sum);
+                }
+                for (int i = J->tail; i > 0; i--)
+                    sum += *xp++ * *kp++;
+                if (r == 0) break;
             }
-            for (int i = J->tail; i > 0; i--)
-                a += *xp++ * *kp++;
-            if (r == 0) break;
+            a = sum > a ? sum : a;
         }
         int8_t o;
         if (fast)
@@ -91,7 +99,9 @@ MF_RT_NOINLINE void run_s8_fast(const run_job *J)
  * SXTB16, 2 SMLAD), the pair and the single of the tail (LDRSB, SMLABB; LSLS #31 of the tail
  * puts its bit 1 in C and its bit 0 in N), then ASR, SSAT #8 or USAT #7, the fold with the stored
  * output (pool taps after the first) and the store. Eight copies of the loop (ReLU or not, fold
- * or not, one kernel row or more: 1D layers keep no row count), chosen once per run (TBH). */
+ * or not, one kernel row or more: 1D layers keep no row count) and four for rows of windows 2
+ * taps wide of a one-row kernel (ReLU or not, fold or not; the first tap's sum kept in r1, the
+ * tail reloaded), chosen once per run (TBH). */
 /* clang-format off */
 #define RUN_S8_LOOP(ROWS_HEAD, ROWS_NEXT, SAT, FOLD) \
     "1:\n\t" \
@@ -159,6 +169,62 @@ MF_RT_NOINLINE void run_s8_fast(const run_job *J)
     "cmp r4, r7\n\t" \
     "it lt\n\t" \
     "movlt r4, r7\n\t"
+#define RUN_S8_SUMS_T \
+    "ldr r3, [r12, #24]\n\t" \
+    "cbz r3, 4f\n\t" \
+    "3:\n\t" \
+    "ldr r9, [r5], #4\n\t" \
+    "ldr r8, [r6], #4\n\t" \
+    "sxtb16 r10, r9\n\t" \
+    "sxtb16 r7, r8\n\t" \
+    "smlad r4, r10, r7, r4\n\t" \
+    "sxtb16 r9, r9, ror #8\n\t" \
+    "sxtb16 r8, r8, ror #8\n\t" \
+    "smlad r4, r9, r8, r4\n\t" \
+    "subs r3, r3, #1\n\t" \
+    "bne 3b\n\t" \
+    "4:\n\t" \
+    "ldr r7, [r12, #28]\n\t" \
+    "lsls r7, r7, #31\n\t" \
+    "bcc 5f\n\t" \
+    "ldrsb r9, [r5], #1\n\t" \
+    "ldrsb r8, [r6], #1\n\t" \
+    "ldrsb r10, [r5], #1\n\t" \
+    "ldrsb r7, [r6], #1\n\t" \
+    "smlabb r4, r9, r8, r4\n\t" \
+    "smlabb r4, r10, r7, r4\n\t" \
+    "5:\n\t" \
+    "bpl 6f\n\t" \
+    "ldrsb r9, [r5], #1\n\t" \
+    "ldrsb r8, [r6], #1\n\t" \
+    "smlabb r4, r9, r8, r4\n\t" \
+    "6:\n\t"
+#define RUN_S8_PAIR(SAT, FOLD) \
+    "1:\n\t" \
+    "ldr r4, [r12, #16]\n\t" \
+    "mov r5, r0\n\t" \
+    "ldr r6, [r12, #4]\n\t" \
+    RUN_S8_SUMS_T \
+    "mov r1, r4\n\t" \
+    "ldr r4, [r12, #16]\n\t" \
+    "ldr r7, [r12, #60]\n\t" \
+    "add r5, r0, r7\n\t" \
+    "ldr r6, [r12, #4]\n\t" \
+    RUN_S8_SUMS_T \
+    "cmp r4, r1\n\t" \
+    "it lt\n\t" \
+    "movlt r4, r1\n\t" \
+    "asr r4, r4, lr\n\t" \
+    SAT \
+    FOLD \
+    "strb r4, [r2]\n\t" \
+    "ldr r7, [r12, #48]\n\t" \
+    "add r2, r2, r7\n\t" \
+    "ldr r7, [r12, #52]\n\t" \
+    "add r0, r0, r7\n\t" \
+    "cmp r2, r11\n\t" \
+    "bne 1b\n\t" \
+    "b 9f\n\t"
 #define RUN_S8_SSAT "ssat r4, #8, r4\n\t"
 #define RUN_S8_USAT "usat r4, #7, r4\n\t"
 __attribute__((naked, noinline)) static void run_s8_fast(MF_RT_UNUSED const run_job *J)
@@ -173,17 +239,27 @@ __attribute__((naked, noinline)) static void run_s8_fast(MF_RT_UNUSED const run_
                      "ldr lr, [r12, #40]\n\t"
                      "cmp r2, r11\n\t"
                      "beq 9f\n\t"
-                     "ldr r7, [r12, #56]\n\t" /* copy: relu + 2·fold + 4·(rows > 1) */
+                     /* copy: relu + 2·fold + 4·(rows > 1), 2-tap windows 8 + relu + 2·fold */
+                     "ldr r7, [r12, #56]\n\t"
+                     "ldr r3, [r12, #60]\n\t"
+                     "cbz r3, 12f\n\t"
+                     "ldr r3, [r12, #44]\n\t"
+                     "add r7, r7, r3, lsl #1\n\t"
+                     "adds r7, r7, #8\n\t"
+                     "b 13f\n\t"
+                     "12:\n\t"
                      "ldr r3, [r12, #44]\n\t"
                      "add r7, r7, r3, lsl #1\n\t"
                      "ldr r3, [r12, #20]\n\t"
                      "cmp r3, #0\n\t"
                      "it ne\n\t"
                      "addne r7, r7, #4\n\t"
+                     "13:\n\t"
                      "tbh [pc, r7, lsl #1]\n\t"
                      "11:\n\t"
                      ".hword (20f - 11b) / 2, (21f - 11b) / 2, (22f - 11b) / 2, (23f - 11b) / 2\n\t"
                      ".hword (24f - 11b) / 2, (25f - 11b) / 2, (26f - 11b) / 2, (27f - 11b) / 2\n\t"
+                     ".hword (28f - 11b) / 2, (29f - 11b) / 2, (30f - 11b) / 2, (31f - 11b) / 2\n\t"
                      "20:\n\t"
                      RUN_S8_LOOP("", "", RUN_S8_SSAT, "")
                      "21:\n\t"
@@ -200,6 +276,14 @@ __attribute__((naked, noinline)) static void run_s8_fast(MF_RT_UNUSED const run_
                      RUN_S8_LOOP(RUN_S8_ROWS_HEAD, RUN_S8_ROWS_NEXT, RUN_S8_SSAT, RUN_S8_FOLD)
                      "27:\n\t"
                      RUN_S8_LOOP(RUN_S8_ROWS_HEAD, RUN_S8_ROWS_NEXT, RUN_S8_USAT, RUN_S8_FOLD)
+                     "28:\n\t"
+                     RUN_S8_PAIR(RUN_S8_SSAT, "")
+                     "29:\n\t"
+                     RUN_S8_PAIR(RUN_S8_USAT, "")
+                     "30:\n\t"
+                     RUN_S8_PAIR(RUN_S8_SSAT, RUN_S8_FOLD)
+                     "31:\n\t"
+                     RUN_S8_PAIR(RUN_S8_USAT, RUN_S8_FOLD)
                      "9:\n\t"
                      "add sp, sp, #4\n\t"
                      "pop {r4-r11, pc}\n\t");
@@ -262,10 +346,11 @@ MF_RT_INLINE void rect_s8(run_job *J, const mf_rt_geom *g, const int8_t *in, con
 }
 
 /* Every pool window (pkh × pkw conv positions, strides psh × psw; a plain conv: 1 × 1 of stride
- * 1), tap after tap of the windows (the first stores, the others fold in with max), per tap pool
- * row after pool row; in a row the windows whose tap has the whole kernel width inside the input
- * form one run, the others run one at a time. Between two rows whose tap has every kernel row
- * inside the input a run only moves (its input and output pointers). */
+ * 1). Windows 2 taps wide over a one-row kernel: see below. Others: tap after tap of the windows
+ * (the first stores, the others fold in with max), per tap pool row after pool row; in a row the
+ * windows whose tap has the whole kernel width inside the input form one run, the others run one at
+ * a time. Between two rows whose tap has every kernel row inside the input a run only moves (its
+ * input and output pointers). */
 MF_RT_NOINLINE void conv_small_s8(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
                                   const int8_t *in, const int8_t *w, const int32_t *bias,
                                   const mf_rt_requant *rq, int8_t *out, void *scratch)
@@ -291,7 +376,36 @@ MF_RT_NOINLINE void conv_small_s8(const mf_rt_geom *g, int pkh, int pkw, int psh
     const int oy_lo = (g->pad_top + g->sh - 1) / g->sh;
     const int oy_hi = g->h - g->kh + g->pad_top < 0 ? -1 : (g->h - g->kh + g->pad_top) / g->sh;
     run_job I; /* the interior runs (J: the edge windows) */
-    I.cout = cout, I.dx = J.dx, I.relu = J.relu;
+    I.cout = cout, I.dx = J.dx, I.relu = J.relu, I.pair = J.pair = 0;
+    if (pkw == 2 && g->kh == 1) {
+        /* windows 2 taps wide of a one-row kernel, row of taps after row of taps (the first
+         * stores, the others fold in): the windows whose 2 taps both have the whole kernel width
+         * inside the input in one pass (the larger of the 2 sums), the others tap after tap */
+        const int lo = (g->pad_left + step - 1) / step;
+        int hi = reach < 0 || reach / g->sw < 1 ? 0 : (reach / g->sw - 1) / psw + 1;
+        hi = hi > pow ? pow : hi < lo ? lo : hi;
+        I.pair = g->sw * cin;
+        for (int py = 0; py < poh; py++)
+            for (int wy = 0; wy < pkh; wy++) {
+                const int oy = py * psh + wy;
+                int8_t *o = out + (ptrdiff_t)py * orow;
+                I.fold = wy > 0;
+                for (int px = 0; px < pow; px++) {
+                    if (px == lo && hi > lo) {
+                        rect_s8(&I, g, in, w, oy, lo * psw, 1, hi - lo, o + (ptrdiff_t)lo * cout);
+                        run_channels_s8(&I, &L);
+                        px = hi - 1;
+                        continue;
+                    }
+                    for (int t = 0; t < 2; t++) {
+                        J.fold = wy > 0 || t > 0;
+                        rect_s8(&J, g, in, w, oy, px * psw + t, 0, 1, o + (ptrdiff_t)px * cout);
+                        run_channels_s8(&J, &L);
+                    }
+                }
+            }
+        return;
+    }
     for (int wy = 0; wy < pkh; wy++)
         for (int wx = 0; wx < pkw; wx++) {
             J.fold = wy > 0 || wx > 0;
