@@ -207,16 +207,26 @@ static int conv1d_covers(const mf_call *c)
            mf_rt_conv1d_s8_covers(&c->geom, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
 }
 
+/* An int8 conv that the small-geometry kernels run faster (mf_rt_conv_small_s8_chosen). */
+static int conv_small(const mf_call *c)
+{
+    if (c->kind == MF_K_CONV) return mf_rt_conv_small_s8_chosen(&c->geom, 1, 1, 1, 1);
+    return c->kind == MF_K_CONV_MAXPOOL &&
+           mf_rt_conv_small_s8_chosen(&c->geom, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
+}
+
 void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
-    c->conv1d = bits == 8 && !c->sparse && conv1d_covers(c);
+    c->small = bits == 8 && !c->sparse && conv_small(c);
+    c->conv1d = bits == 8 && !c->sparse && !c->small && conv1d_covers(c);
     snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s",
-             c->conv1d                            ? "conv1d"
+             c->small                             ? "conv_small"
+             : c->conv1d                          ? "conv1d"
              : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
              : c->sparse                          ? "conv_sparse"
                                                   : kernels[c->kind].stem,
-             (c->conv1d || c->sparse) && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "",
+             (c->small || c->conv1d || c->sparse) && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "",
              c->relu6 ? "_relu6" : "", sfx[prec(bits)]);
 }
 
@@ -224,6 +234,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
 {
     if (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL) {
         if (bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
+        if (bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
@@ -256,6 +267,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 8 && c->sparse)
             (r6 ? mf_rt_conv_sparse_relu6_s8 : mf_rt_conv_sparse_s8)(g, a, c->idx.data, w, bias, rq,
                                                                      o, s);
+        else if (bits == 8 && c->small)
+            (r6 ? mf_rt_conv_small_relu6_s8 : mf_rt_conv_small_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8 && c->conv1d)
             (r6 ? mf_rt_conv1d_relu6_s8 : mf_rt_conv1d_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8)
@@ -272,6 +285,9 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
             (r6 ? mf_rt_conv_sparse_maxpool_relu6_s8
                 : mf_rt_conv_sparse_maxpool_s8)(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw,
                                                 a, c->idx.data, w, bias, rq, o, s);
+        else if (bits == 8 && c->small)
+            (r6 ? mf_rt_conv_small_maxpool_relu6_s8 : mf_rt_conv_small_maxpool_s8)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8 && c->conv1d)
             (r6 ? mf_rt_conv1d_maxpool_relu6_s8 : mf_rt_conv1d_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);

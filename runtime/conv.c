@@ -305,6 +305,31 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
 #endif
 }
 
+/* The small-geometry kernels (conv_s8_small.c): on the host the reference. */
+void mf_rt_conv_small_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_small_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
+#endif
+}
+
+void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                 int pool_sw, const int8_t *in, const int8_t *w,
+                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                 void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_small_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                    scratch);
+#else
+    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                              scratch);
+#endif
+}
+
 void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                             int pool_sw, const float *in, const float *w, const float *bias,
                             int relu, float *out)
@@ -377,4 +402,25 @@ size_t mf_rt_conv_s16_scratch_bytes(const mf_rt_geom *g)
     /* a start (int64), 4 outputs to fold and a shift per channel; lanes (4 words per 2 values) */
     const size_t bytes = 17 * cout + 16 * ((K + 1) / 2);
     return (bytes + 7) & ~(size_t)7;
+}
+
+int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw)
+{
+    /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_SMALL_ALL runs these
+     * kernels everywhere): with one output channel the plain loops win everywhere but on long
+     * fields the quad engine reads in place (kernel one row high, K ≥ 64: within a few % either
+     * way); with 2-3 channels on 1D layers of at most 5 values per field and on layers of one
+     * value per field. The pool window does not change the choice. */
+    (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
+    const long K = (long)g->kh * g->kw * g->cin;
+    if (g->cout == 1) return g->kh > 1 || K < 64;
+    if (g->cout > 3) return 0;
+    return (g->h == 1 && g->kh == 1 && K <= 5) || K == 1;
+}
+
+size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    /* each channel's accumulator start (mf_rt_init_s8) */
+    return ((size_t)4 * (size_t)g->cout + 7) & ~(size_t)7;
 }

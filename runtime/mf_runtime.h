@@ -272,6 +272,13 @@ void mf_rt_conv1d_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool
                                    int pool_sw, const int8_t *in, const int8_t *w,
                                    const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                    void *scratch);
+void mf_rt_conv_small_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                               const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                               void *scratch);
+void mf_rt_conv_small_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,
+                                       int pool_sh, int pool_sw, const int8_t *in, const int8_t *w,
+                                       const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                       void *scratch);
 void mf_rt_conv_sparse_relu6_s8(const mf_rt_geom *g, const int8_t *in, const uint16_t *idx,
                                 const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
                                 int8_t *out, void *scratch);
@@ -360,6 +367,24 @@ void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, con
 void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                              int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
                              const mf_rt_requant *rq, int8_t *out, void *scratch);
+
+/* The same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 (any geometry, any pool window) from
+ * plain loops, one position at a time and output channels in blocks of 4 (conv_s8_small.c): on
+ * layers with few output channels or few values per receptive field they run faster than the
+ * quad engine of mf_rt_conv_s8, whose fixed cost per quad and per call such layers do not
+ * amortise. mf_rt_conv_small_s8_chosen says where: the lowering calls them there, and only
+ * there (the choice the host, the firmware and bench/kernel_sweep share). Scratch:
+ * mf_rt_conv_small_s8_scratch_bytes (4 bytes per output channel). `out` must not alias `in`
+ * (a pool's taps are computed tap after tap over all the windows). */
+size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool form */
+int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw);
+void mf_rt_conv_small_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                 int pool_sw, const int8_t *in, const int8_t *w,
+                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                 void *scratch);
 
 /* ---- reference paths ----
  * Every public kernel above is a dispatcher: on a Cortex-M with the DSP extension

@@ -1185,6 +1185,73 @@ static void test_firmware_issue23_layers(void **state)
     free(x);
 }
 
+/* The small-geometry int8 kernels in firmware (conv_s8_small.c, chosen by the lowering): a
+ * conv of 1 output channel with its max pool fused, then one of 3 channels over 1 value per
+ * field with ReLU6; per-channel shifts. Every output in QEMU bit for bit the host's. */
+static void test_firmware_small_geometry_int8(void **state)
+{
+    (void)state;
+    require_toolchain();
+    enum { N = 8, IN = 32 * 3 };
+    mf_error err;
+    mf_error_clear(&err);
+    mf_shape in = {2, {32, 3}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c1"); /* 32x3 -> 32x1, k 3 same */
+    s.filters = 1, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL1D, "p1"); /* -> 16x1, fused into c1 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV1D, "c2"); /* 16x1 -> 16x3, k 1 */
+    s.filters = 3, s.kernel = 1, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    add_ok(m, &s);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    mf_model_init_params(m, 21);
+    for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamp works */
+        m->params[i] *= 4.0f;
+    float *x = malloc(sizeof(float) * N * IN);
+    mf_rng r;
+    mf_rng_seed(&r, 21);
+    for (int i = 0; i < N * IN; i++)
+        x[i] = (float)(4.0 * mf_rng_uniform(&r) - 2.0);
+    mf_model *folded = mf_fold_model(m, &err);
+    assert_non_null(folded);
+    double ranges[16];
+    assert_int_equal(mf_calibrate(folded, x, N, 1, ranges, &err), MF_OK);
+    mf_quant_options qo = {8, MF_RT_ROUND_HALF_UP, 1, -1};
+    mf_qmodel *q = mf_qmodel_build(folded, ranges, &qo, &err);
+    assert_non_null(q);
+    const char *dir = tu_tmpdir("deploy_fw_small_geometry_8");
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = N;
+    o.stream = 1;
+    o.cflags = FIRMWARE_CFLAGS;
+    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
+    char *model_c = slurp_file(dir, "model.c");
+    assert_non_null(strstr(model_c, "mf_rt_conv_small_maxpool_s8("));
+    assert_non_null(strstr(model_c, "mf_rt_conv_small_relu6_s8("));
+    free(model_c);
+    mf_deploy_report rep;
+    mf_deploy_run_options ro = {60, 2, NULL};
+    if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s", err.message);
+    print_message("small geometries int8: bit-exact %d/%d, %.0f instructions, model flash %zu B\n",
+                  rep.bit_exact, rep.n_vectors, rep.instr_mean, rep.flash_model);
+    assert_int_equal(rep.bit_exact, N);
+    mf_deploy_report_free(&rep);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -1313,6 +1380,7 @@ int main(void)
         cmocka_unit_test(test_firmware_large_receptive_field),
         cmocka_unit_test(test_firmware_pools_build_with_werror),
         cmocka_unit_test(test_firmware_issue23_layers),
+        cmocka_unit_test(test_firmware_small_geometry_int8),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }

@@ -1228,6 +1228,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
 {
     int conv = c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL;
     if (conv && bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
+    if (conv && bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
@@ -1347,7 +1348,8 @@ static int check_overlaps(const mf_program *p, int *n_shared, mf_error *err)
     return MF_OK;
 }
 
-static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_error *err)
+static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int *n_small,
+                              mf_error *err)
 {
     for (int k = 0; k < p->n_calls; k++) {
         const mf_call *c = &p->calls[k];
@@ -1362,13 +1364,27 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
             continue;
         }
         const mf_rt_geom *g = &c->geom;
+        /* a small geometry (mf_rt_conv_small_s8_chosen): the small-geometry kernels, never the
+         * 1D or generic ones */
+        const int small =
+            c->kind == MF_K_CONV
+                ? mf_rt_conv_small_s8_chosen(g, 1, 1, 1, 1)
+                : mf_rt_conv_small_s8_chosen(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
+        if (small) {
+            snprintf(want, sizeof want, "mf_rt_conv_small%s%s_s8",
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
+            if (strcmp(c->kernel, want) || c->conv1d || !c->small)
+                return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+            *n_small += 1;
+            continue;
+        }
         int one_d = g->h == 1 && g->kh == 1 && g->oh == 1 && g->sh == 1 && g->pad_top == 0;
         if (c->kind == MF_K_CONV_MAXPOOL)
             one_d =
                 one_d && c->pool_kh == 1 && c->pool_kw == 2 && c->pool_sh == 1 && c->pool_sw == 2;
         snprintf(want, sizeof want, "mf_rt_%s%s%s_s8", one_d ? "conv1d" : "conv",
                  c->kind == MF_K_CONV ? "" : "_maxpool", r6);
-        if (strcmp(c->kernel, want) || c->conv1d != one_d)
+        if (strcmp(c->kernel, want) || c->conv1d != one_d || c->small)
             return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
         *(one_d ? n1d : n_generic) += 1;
     }
@@ -1378,8 +1394,8 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, mf_
 static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
-    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_shared = 0, n_sparse = 0,
-        n_sparse_conv = 0;
+    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_small = 0, n_shared = 0,
+        n_sparse = 0, n_sparse_conv = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1394,7 +1410,7 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             int rc =
                 !q || mf_lower_program(q, NULL, &lo, &p, &err) || check_scratch(&p, &checked, &err);
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
-            if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &err);
+            if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &n_small, &err);
             if (!rc) rc = check_overlaps(&p, &n_shared, &err);
             for (int k = 0; !rc && k < p.n_calls; k++) {
                 n_sparse += p.calls[k].sparse &&
@@ -1430,8 +1446,10 @@ static void test_scratch_inside_arena_no_overlap(void **state)
     assert_int_equal(failures, 0);
     assert_int_equal(huge_ok, 2);
     assert_true(checked >= N_CASES); /* every model has an int8 conv or dense */
-    print_message("int8 convs: %d on the 1D kernels, %d on the generic ones\n", n1d, n_generic);
-    assert_true(n1d > 0 && n_generic > 0);
+    print_message("int8 convs: %d on the 1D kernels, %d on the generic ones, %d on the "
+                  "small-geometry ones\n",
+                  n1d, n_generic, n_small);
+    assert_true(n1d > 0 && n_generic > 0 && n_small > 0);
     print_message("1D int8 convs written over their input: %d\n", n_shared);
     assert_true(n_shared > 0);
     print_message("int8 layers on the sparse kernels: dense %d, conv + pool %d\n", n_sparse,

@@ -54,6 +54,7 @@
 #include "conv_s16_opt.c"
 #include "conv_f32_opt.c"
 #include "conv_s8_opt.c"
+#include "conv_s8_small.c"
 #include "dense_s8_opt.c"
 #include "pool_opt.c"
 #include "add_opt.c"

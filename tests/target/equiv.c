@@ -426,6 +426,54 @@ static void eq_conv1d_s8(eq_state *st, const mf_rt_geom *g, const int8_t *x, con
     if (is_1d) eq_conv1d_s8_overlap(st, g, 2, x, w, bias, rq, eq_nout(&p));
 }
 
+/* The small-geometry kernels (conv_s8_small.c) against the reference on every geometry, plain,
+ * with the case's pool and with a 1×2 one of stride 2, and their ReLU6 forms. */
+static void eq_conv_small_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                             const int8_t *x, const int8_t *w, const int32_t *bias,
+                             const mf_rt_requant *rq)
+{
+    void *scratch = eq_scratch(mf_rt_conv_small_s8_scratch_bytes(g));
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_small_s8_opt(g, x, w, bias, rq, eq_o8a, scratch);
+    mf_rt_conv_s8_ref(g, x, w, bias, rq, eq_o8b, NULL);
+    long d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(g) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_small_s8", g, NULL, d);
+    for (int k = 0; k < 2; k++) {
+        const int ph = k ? 1 : pkh, pw = k ? 2 : pkw, sh = k ? 1 : psh, sw = k ? 2 : psw;
+        if (g->oh < ph || g->ow < pw) continue;
+        const mf_rt_geom p = eq_pool_geom(g, ph, pw, sh, sw);
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        mf_rt_conv_small_maxpool_s8_opt(g, ph, pw, sh, sw, x, w, bias, rq, eq_o8a, scratch);
+        mf_rt_conv_maxpool_s8_ref(g, ph, pw, sh, sw, x, w, bias, rq, eq_o8b, NULL);
+        d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
+        if (d >= 0) eq_fail(st, "conv_small_maxpool_s8", g, k ? "pool 1x2" : "case pool", d);
+    }
+    /* the ReLU6 forms (relu6.c): the reference without activation, clamped to [0, q6] */
+    mf_rt_requant r6 = *rq, r0 = *rq;
+    const int q6 = eq_int(st, 0, 127);
+    r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+    const mf_rt_geom p = eq_pool_geom(g, pkh, pkw, psh, psw);
+    for (int pooled = 0; pooled < 2; pooled++) {
+        const size_t n = eq_nout(pooled ? &p : g);
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        if (pooled) {
+            mf_rt_conv_small_maxpool_relu6_s8(g, pkh, pkw, psh, psw, x, w, bias, &r6, eq_o8a,
+                                              scratch);
+            mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, &r0, eq_o8b, NULL);
+        } else {
+            mf_rt_conv_small_relu6_s8(g, x, w, bias, &r6, eq_o8a, scratch);
+            mf_rt_conv_s8_ref(g, x, w, bias, &r0, eq_o8b, NULL);
+        }
+        eq_clamp8(eq_o8b, n, q6);
+        d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+        if (d >= 0)
+            eq_fail(st, pooled ? "conv_small_maxpool_relu6_s8" : "conv_small_relu6_s8", g, NULL, d);
+    }
+}
+
 /* The sparse kernels' test buffers: nonzero weights and their index stream (RAM on the target:
  * 1,100 weights). */
 enum { EQ_SPARSE_W = 1100 };
@@ -544,6 +592,7 @@ static void eq_conv_s8(eq_state *st)
     d = eq_cmp8(eq_o8b, eq_o8c, np + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 ref/unfused", &g, NULL, d);
     eq_conv1d_s8(st, &g, x, w, bias, &rq);
+    eq_conv_small_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 

@@ -2,8 +2,10 @@
  * there for the table and the targets). For 1D inputs of length 64 and 2D inputs of 16×16,
  * 'same' padding, cin and cout in {1, 3, 8, 16, 64}, k in {1, 3, 5} (2D: k×k), stride 1 and 2,
  * without and with a fused max pool (1D 1×2, 2D 2×2, stride 2, valid), it times one call of the
- * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8 1D: the
- * geometry-specific mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8 deploy uses there) with TIM2
+ * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8: the
+ * geometry-specific kernels deploy uses, mf_rt_conv_small_s8 / mf_rt_conv_small_maxpool_s8 where
+ * mf_rt_conv_small_s8_chosen says so, else on 1D layers mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8;
+ * -DSWEEP_SMALL_ALL: the small-geometry ones everywhere, to compare) with TIM2
  * (-icount shift=0: 1 tick = 1 instruction) and prints one line per geometry:
  *   row <dims> <cin> <cout> <k> <stride> <pool> <macs> <int8> <int16> <float32>
  * pool is 0 or 2; macs = oh·ow·cout·kh·kw·cin of the conv part (taps in the zero padding count);
@@ -59,13 +61,27 @@ typedef struct sweep_case {
     int shift_s8, shift_s16;   /* requantization shifts */
 } sweep_case;
 
+/* Whether deploy calls the small-geometry kernels for c's int8 layer (lower/kernels.c);
+ * -DSWEEP_SMALL_ALL: on every geometry, to compare. */
+static int small_s8(const sweep_case *c)
+{
+#ifdef SWEEP_SMALL_ALL
+    (void)c;
+    return 1;
+#else
+    const int ph = c->pool ? (c->dims == 1 ? 1 : 2) : 1, pw = c->pool ? 2 : 1;
+    return mf_rt_conv_small_s8_chosen(&c->g, ph, pw, ph, pw);
+#endif
+}
+
 /* Scratch bytes the kernel of `prec` needs for c: the public getters (0: none, NULL is passed).
  * The one place to extend when a kernel gets a getter. */
 static size_t scratch_bytes(int prec, const sweep_case *c)
 {
     switch (prec) {
-    case P_S8:
-        return mf_rt_conv_s8_scratch_bytes(&c->g);
+    case P_S8: /* the kernel deploy calls (run, run_small) */
+        return small_s8(c) ? mf_rt_conv_small_s8_scratch_bytes(&c->g)
+                           : mf_rt_conv_s8_scratch_bytes(&c->g);
     case P_S16:
         return mf_rt_conv_s16_scratch_bytes(&c->g);
     default:
@@ -181,6 +197,25 @@ __attribute__((noinline)) static uint32_t run(int prec, const sweep_case *c, voi
     return t1 - t0;
 }
 
+/* The int8 call where deploy calls the small-geometry kernels (mf_rt_conv_small_s8_chosen),
+ * timed in a function of its own: run() and the kernels it times stay as they were. */
+__attribute__((noinline)) static uint32_t run_small(const sweep_case *c, void *scratch)
+{
+    const mf_rt_geom *g = &c->g;
+    const int ph = c->dims == 1 ? 1 : 2, pw = 2;
+    const mf_rt_requant rq = {c->shift_s8, NULL, 1, MF_RT_ROUND_HALF_UP};
+    const int8_t *w = (const int8_t *)sweep_pool;
+    const void *in = in_mem;
+    void *out = OUT_MEM;
+    uint32_t t0 = now();
+    if (c->pool)
+        mf_rt_conv_small_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+    else
+        mf_rt_conv_small_s8(g, in, w, bias_s32, &rq, out, scratch);
+    uint32_t t1 = now();
+    return t1 - t0;
+}
+
 static void put_case(sh_line *l, const char *tag, const sweep_case *c)
 {
     sh_line_str(l, tag);
@@ -226,7 +261,10 @@ static int sweep_one(const sweep_case *c, sh_line *l)
             sh_line_flush(l);
             continue;
         }
-        t[p] = run(p, c, need ? scratch_mem : NULL);
+        if (p == P_S8 && small_s8(c))
+            t[p] = run_small(c, need ? scratch_mem : NULL);
+        else
+            t[p] = run(p, c, need ? scratch_mem : NULL);
     }
     put_case(l, "row", c);
     const uint32_t v[4] = {(uint32_t)(g->oh * g->ow * g->cout) * (uint32_t)(g->kh * g->kw * g->cin),
