@@ -415,12 +415,30 @@ int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
     (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
     const long K = (long)g->kh * g->kw * g->cin;
     if (g->cout == 1) return g->kh > 1 || K < 64;
+    if (mf_rt_conv_field_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw)) return 1;
     if (g->cout > 3) return 0;
     return (g->h == 1 && g->kh == 1 && K <= 5) || K == 1;
 }
 
+int mf_rt_conv_field_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw)
+{
+    /* Measured with bench/kernel_sweep against the quad engine's 1D kernel (plain convs; the
+     * 2·P lane words of two positions fill the registers from P = 6 on): 4-44 % fewer
+     * instructions on K ≤ 9 with 4-64 channels and on K = 15-16 with 8, 2-15 % more on K = 15-16
+     * with 16 or 64 channels. Pools stay on the other kernels. */
+    const long K = (long)g->kh * g->kw * g->cin;
+    return g->h == 1 && g->kh == 1 && g->oh == 1 && K >= 1 && K <= 16 && g->cout >= 4 &&
+           (K <= 9 || g->cout <= 8) && pool_kh == 1 && pool_kw == 1 && pool_sh == 1 && pool_sw == 1;
+}
+
 size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g)
 {
+    if (mf_rt_conv_field_s8_covers(g, 1, 1, 1, 1)) {        /* conv_s8_field.c: weights, sums */
+        const size_t K = (size_t)g->kw * g->cin, r = K % 4; /* P pair words (conv_s8_field.c) */
+        const size_t P = 2 * (K / 4) + (r == 0 ? 0 : r == 1 ? 1 : 2);
+        return ((4 * P + 6) * (size_t)g->cout + 7) & ~(size_t)7; /* + 2 outputs per channel */
+    }
     /* each channel's accumulator start (mf_rt_init_s8) */
     return ((size_t)4 * (size_t)g->cout + 7) & ~(size_t)7;
 }

@@ -357,6 +357,10 @@ MF_RT_NOINLINE void conv_small_s8(const mf_rt_geom *g, int pkh, int pkw, int psh
 {
     if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1 || g->cout < 1)
         return;
+    if (g->cout >= 4 && mf_rt_conv_field_s8_covers(g, pkh, pkw, psh, psw)) { /* conv_s8_field.c */
+        mf_rt_conv_field_s8(g, in, w, bias, rq, out, scratch);
+        return;
+    }
     const int K = g->kh * g->kw * g->cin, cin = g->cin, cout = g->cout;
     if (K < 1) return; /* validated geometries have K ≥ 1 */
     int32_t *start = scratch;

@@ -91,6 +91,10 @@ void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_k
 void mf_rt_conv_small_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                              const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                              void *scratch);
+/* Plain 1D convs of at most 16 values per field (conv_s8_field.c), where
+ * mf_rt_conv_field_s8_covers says so. */
+void mf_rt_conv_field_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
 void mf_rt_conv_small_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                      int pool_sw, const int8_t *in, const int8_t *w,
                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,

@@ -377,6 +377,11 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
  * mf_rt_conv_small_s8_scratch_bytes (4 bytes per output channel). `out` must not alias `in`
  * (a pool's taps are computed tap after tap over all the windows). */
 size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool form */
+/* The geometries on which the small-geometry kernels run the register-field path of
+ * conv_s8_field.c (1D, at most 16 values per field, 4 or more output channels; chosen by
+ * mf_rt_conv_small_s8_chosen where it measured cheaper than the quad engine). */
+int mf_rt_conv_field_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw);
 int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw);
 void mf_rt_conv_small_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,

@@ -1187,7 +1187,8 @@ static void test_firmware_issue23_layers(void **state)
 
 /* The small-geometry int8 kernels in firmware (conv_s8_small.c, chosen by the lowering): a
  * conv of 1 output channel with its max pool fused, then one of 3 channels over 1 value per
- * field with ReLU6; per-channel shifts. Every output in QEMU bit for bit the host's. */
+ * field with ReLU6, then a plain one of 8 channels over 9 values per field (conv_s8_field.c's
+ * path); per-channel shifts. Every output in QEMU bit for bit the host's. */
 static void test_firmware_small_geometry_int8(void **state)
 {
     (void)state;
@@ -1206,6 +1207,10 @@ static void test_firmware_small_geometry_int8(void **state)
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_CONV1D, "c2"); /* 16x1 -> 16x3, k 1 */
     s.filters = 3, s.kernel = 1, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV1D,
+                       "c3"); /* 16x3 -> 16x8, k 3 same: K = 9 (conv_s8_field.c) */
+    s.filters = 8, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
     add_ok(m, &s);
@@ -1239,6 +1244,7 @@ static void test_firmware_small_geometry_int8(void **state)
     char *model_c = slurp_file(dir, "model.c");
     assert_non_null(strstr(model_c, "mf_rt_conv_small_maxpool_s8("));
     assert_non_null(strstr(model_c, "mf_rt_conv_small_relu6_s8("));
+    assert_non_null(strstr(model_c, "mf_rt_conv_small_s8(")); /* c3 */
     free(model_c);
     mf_deploy_report rep;
     mf_deploy_run_options ro = {60, 2, NULL};

@@ -55,6 +55,7 @@
 #include "conv_f32_opt.c"
 #include "conv_s8_opt.c"
 #include "conv_s8_small.c"
+#include "conv_s8_field.c"
 #include "dense_s8_opt.c"
 #include "pool_opt.c"
 #include "add_opt.c"

@@ -596,6 +596,49 @@ static void eq_conv_s8(eq_state *st)
     eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
+/* The register-field path of the small-geometry kernels (conv_s8_field.c: plain 1D convs of
+ * at most 16 values per field and 4 or more output channels, mf_rt_conv_field_s8_covers) on
+ * geometries drawn where it runs: edges, strides, padding wider than the kernel, every
+ * requantization (eq_rq: per-channel and negative shifts), called directly and through the
+ * small-geometry kernels (their pools and ReLU6 forms included). */
+static void eq_conv_field_s8(eq_state *st)
+{
+    mf_rt_geom g;
+    g.h = g.kh = g.sh = g.oh = 1, g.pad_top = 0;
+    g.cin = eq_int(st, 1, 16);
+    g.kw = eq_int(st, 1, 16 / g.cin < 5 ? 16 / g.cin : 5);
+    g.cout = eq_int(st, 4, g.kw * g.cin > 9 ? 8 : 9);
+    g.w = eq_int(st, 1, 20);
+    g.sw = eq_int(st, 1, eq_pct(st, 60) ? 1 : 3);
+    const int same = eq_pct(st, 60) || g.kw > g.w;
+    eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+    if (eq_pct(st, 5)) /* padding wider than the kernel: outputs of zero taps */
+        g.pad_left += eq_int(st, 1, 4), g.ow += eq_int(st, 0, 2);
+    size_t nx = eq_nin(&g), nw = eq_nw(&g), ny = eq_nout(&g);
+    int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x, nx);
+    eq_fill8(st, w, nw);
+    const int64_t K = (int64_t)g.kw * g.cin;
+    const int32_t bmax = (int32_t)(INT32_MAX - K * 16384);
+    for (int c = 0; c < g.cout; c++)
+        eq_bias8[c] = eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
+    const int32_t *bias = eq_pct(st, 15) ? NULL : eq_bias8;
+    mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
+    if (!mf_rt_conv_field_s8_covers(&g, 1, 1, 1, 1)) {
+        eq_fail(st, "conv_field_s8 covers", &g, NULL, 0);
+        return;
+    }
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_field_s8(&g, x, w, bias, &rq, eq_o8a,
+                        eq_scratch(mf_rt_conv_small_s8_scratch_bytes(&g)));
+    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b, NULL);
+    const long d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_field_s8", &g, NULL, d);
+    eq_conv_small_s8(st, &g, 1, g.ow >= 2 ? 2 : 1, 1, g.ow >= 2 ? 2 : 1, x, w, bias, &rq);
+}
+
 static void eq_conv_s16(eq_state *st)
 {
     mf_rt_geom g = eq_geom(st, 0);
@@ -1433,6 +1476,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
     for (int i = 0; i < cases; i++) {
         st.cases = i;
         eq_conv_s8(&st);
+        eq_conv_field_s8(&st);
         eq_conv_s16(&st);
         eq_conv_f32(&st);
         eq_dense(&st);

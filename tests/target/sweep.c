@@ -4,7 +4,8 @@
  * without and with a fused max pool (1D 1×2, 2D 2×2, stride 2, valid), it times one call of the
  * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8: the
  * geometry-specific kernels deploy uses, mf_rt_conv_small_s8 / mf_rt_conv_small_maxpool_s8 where
- * mf_rt_conv_small_s8_chosen says so, else on 1D layers mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8;
+ * mf_rt_conv_small_s8_chosen says so (plain 1D convs of K ≤ 16 with 4 or more channels among
+ * them, on conv_s8_field.c's path), else on 1D layers mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8;
  * -DSWEEP_SMALL_ALL: the small-geometry ones everywhere, to compare) with TIM2
  * (-icount shift=0: 1 tick = 1 instruction) and prints one line per geometry:
  *   row <dims> <cin> <cout> <k> <stride> <pool> <macs> <int8> <int16> <float32>
