@@ -1358,7 +1358,7 @@ static int validate_quantize(const mf_config *c, const char *creator, mf_error *
     if (check_range(c, "quantize.epochs", q->epochs, 1, MF_CONFIG_MAX_EPOCHS, err)) return MF_ERR;
     if (!(q->lr >= 0.0f))
         return mf_config_fail(c, err, "quantize.lr", false,
-                              "must be > 0 (or 0 for a tenth of train.lr), found %g",
+                              "must be > 0 (or 0 for train's last learning rate), found %g",
                               (double)q->lr);
     if (q->force_n < -1 || q->force_n > MAX_FORCE_N)
         return mf_config_fail(c, err, "quantize.force_n", false,

@@ -206,7 +206,7 @@ typedef struct mf_quantize_config {
     int bits;               /* 8 | 16, required */
     mf_quant_method method; /* ptq | qat, default ptq */
     int epochs;             /* qat: default 3 */
-    float lr;               /* qat: 0 (default) = a tenth of train.lr */
+    float lr;               /* qat: 0 (default) = train's schedule at its last epoch */
     bool per_channel;       /* default false */
     int rounding;           /* MF_RT_ROUND_*: half-up | floor, default half-up */
     int range_mse;          /* range: max (0, default) | mse (1, the MSE range search) */
