@@ -10,20 +10,26 @@
 # recipe, teacher or not (the config's own quantize section; `mcuforge run` of it gives the
 # same firmware).
 # Resumable: a run or deploy whose report.json exists is not run again.
-# Usage (from the repository root, after building): bash experiments/distill_uci_har.sh [RUNS]
+# Usage (from the repository root, after building):
+#   [SEEDS="6 7 8 9 10"] bash experiments/distill_uci_har.sh [RUNS]
+# SEEDS other than the issue's 1-5 write their CSVs with a _seeds<first>-<last> suffix.
 # Writes experiments/results/distill_uci_har.csv (max ranges), distill_uci_har_mse.csv and
 # distill_uci_har_qat.csv and prints their summaries (experiments/summarize_pairs.awk: means,
 # standard errors, the gain).
 set -euo pipefail
 runs=${1:-runs/distill_uci_har}
 mcuforge=./build/mcuforge
+seeds=${SEEDS:-1 2 3 4 5}
 out=experiments/results/distill_uci_har.csv
+if [ "$seeds" != "1 2 3 4 5" ]; then
+  out=experiments/results/distill_uci_har_seeds${seeds%% *}-${seeds##* }.csv
+fi
 mkdir -p "$runs" experiments/results
 teacher=$runs/teacher_w32/model.h5
 if [ ! -f "$teacher" ]; then
   "$mcuforge" train configs/uci_har_resnet_w32.yaml train.output="$teacher" train.progress=lines
 fi
-for seed in 1 2 3 4 5; do
+for seed in $seeds; do
   for kd in 0 1; do
     dir=$runs/w8_kd${kd}_s$seed
     [ -f "$dir/firmware/report.json" ] && continue
@@ -33,7 +39,7 @@ for seed in 1 2 3 4 5; do
       train.output="$dir/model.h5" train.progress=lines quantize.method=ptq quantize.range=max
   done
 done
-for seed in 1 2 3 4 5; do
+for seed in $seeds; do
   for kd in 0 1; do
     dir=$runs/w8_kd${kd}_s$seed
     [ -f "$dir/firmware_mse/report.json" ] && continue
@@ -41,7 +47,7 @@ for seed in 1 2 3 4 5; do
       --force --run --all-test
   done
 done
-for seed in 1 2 3 4 5; do
+for seed in $seeds; do
   for kd in 0 1; do
     dir=$runs/w8_kd${kd}_s$seed
     [ -f "$dir/firmware_qat/report.json" ] && continue
@@ -54,7 +60,7 @@ for firmware in firmware firmware_mse firmware_qat; do
   csv=$out
   [ "$firmware" != firmware ] && csv=${out%.csv}_${firmware#firmware_}.csv
   echo "seed,distill,float_accuracy,int8_target_accuracy" > "$csv.tmp"
-  for seed in 1 2 3 4 5; do
+  for seed in $seeds; do
     for kd in 0 1; do
       dir=$runs/w8_kd${kd}_s$seed
       float=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_accuracy") c = i }
