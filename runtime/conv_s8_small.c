@@ -103,13 +103,8 @@ MF_RT_NOINLINE void run_s8_fast(const run_job *J)
  * taps wide of a one-row kernel (ReLU or not, fold or not; the first tap's sum kept in r1, the
  * tail reloaded), chosen once per run (TBH). */
 /* clang-format off */
-#define RUN_S8_LOOP(ROWS_HEAD, ROWS_NEXT, SAT, FOLD) \
-    "1:\n\t" \
-    "ldr r4, [r12, #16]\n\t" \
-    "mov r5, r0\n\t" \
-    "ldr r6, [r12, #4]\n\t" \
-    ROWS_HEAD \
-    "2:\n\t" \
+/* A kernel row's ⌊n/4⌋ groups of 4 values (one LDR and 2 SXTB16 each side, 2 SMLAD). */
+#define RUN_S8_GROUPS \
     "ldr r3, [r12, #24]\n\t" \
     "cbz r3, 4f\n\t" \
     "3:\n\t" \
@@ -123,7 +118,15 @@ MF_RT_NOINLINE void run_s8_fast(const run_job *J)
     "smlad r4, r9, r8, r4\n\t" \
     "subs r3, r3, #1\n\t" \
     "bne 3b\n\t" \
-    "4:\n\t" \
+    "4:\n\t"
+#define RUN_S8_LOOP(ROWS_HEAD, ROWS_NEXT, SAT, FOLD) \
+    "1:\n\t" \
+    "ldr r4, [r12, #16]\n\t" \
+    "mov r5, r0\n\t" \
+    "ldr r6, [r12, #4]\n\t" \
+    ROWS_HEAD \
+    "2:\n\t" \
+    RUN_S8_GROUPS \
     "lsls r7, r1, #31\n\t" \
     "bcc 5f\n\t" \
     "ldrsb r9, [r5], #1\n\t" \
@@ -170,20 +173,7 @@ MF_RT_NOINLINE void run_s8_fast(const run_job *J)
     "it lt\n\t" \
     "movlt r4, r7\n\t"
 #define RUN_S8_SUMS_T \
-    "ldr r3, [r12, #24]\n\t" \
-    "cbz r3, 4f\n\t" \
-    "3:\n\t" \
-    "ldr r9, [r5], #4\n\t" \
-    "ldr r8, [r6], #4\n\t" \
-    "sxtb16 r10, r9\n\t" \
-    "sxtb16 r7, r8\n\t" \
-    "smlad r4, r10, r7, r4\n\t" \
-    "sxtb16 r9, r9, ror #8\n\t" \
-    "sxtb16 r8, r8, ror #8\n\t" \
-    "smlad r4, r9, r8, r4\n\t" \
-    "subs r3, r3, #1\n\t" \
-    "bne 3b\n\t" \
-    "4:\n\t" \
+    RUN_S8_GROUPS \
     "ldr r7, [r12, #28]\n\t" \
     "lsls r7, r7, #31\n\t" \
     "bcc 5f\n\t" \
