@@ -11,8 +11,11 @@
 # same firmware).
 # Resumable: a run or deploy whose report.json exists is not run again.
 # Usage (from the repository root, after building):
-#   [SEEDS="6 7 8 9 10"] bash experiments/distill_uci_har.sh [RUNS]
+#   [SEEDS="6 7 8 9 10"] [TEMPERATURE=T ALPHA=A] bash experiments/distill_uci_har.sh [RUNS]
 # SEEDS other than the issue's 1-5 write their CSVs with a _seeds<first>-<last> suffix.
+# TEMPERATURE and ALPHA (together) replace the config's T 4, alpha 0.9 for the distilled
+# students: those runs go to w8_kd1_tT_aA_s<seed> and the CSVs get a _tT_aA suffix; the students
+# without distillation are shared.
 # Writes experiments/results/distill_uci_har.csv (max ranges), distill_uci_har_mse.csv and
 # distill_uci_har_qat.csv and prints their summaries (experiments/summarize_pairs.awk: means,
 # standard errors, the gain).
@@ -20,10 +23,21 @@ set -euo pipefail
 runs=${1:-runs/distill_uci_har}
 mcuforge=./build/mcuforge
 seeds=${SEEDS:-1 2 3 4 5}
-out=experiments/results/distill_uci_har.csv
-if [ "$seeds" != "1 2 3 4 5" ]; then
-  out=experiments/results/distill_uci_har_seeds${seeds%% *}-${seeds##* }.csv
+tag= # the distilled runs' settings, in their names when not the config's
+kd_settings=()
+if [ -n "${TEMPERATURE:-}${ALPHA:-}" ]; then
+  both="TEMPERATURE and ALPHA go together"
+  tag=_t${TEMPERATURE:?$both}_a${ALPHA:?$both}
+  kd_settings=(train.distill.temperature="$TEMPERATURE" train.distill.alpha="$ALPHA")
 fi
+out=experiments/results/distill_uci_har
+if [ "$seeds" != "1 2 3 4 5" ]; then
+  out=${out}_seeds${seeds%% *}-${seeds##* }
+fi
+out=$out$tag.csv
+run_dir() { # seed distill -> the run's folder
+  if [ "$2" = 1 ]; then echo "$runs/w8_kd1${tag}_s$1"; else echo "$runs/w8_kd0_s$1"; fi
+}
 mkdir -p "$runs" experiments/results
 teacher=$runs/teacher_w32/model.h5
 if [ ! -f "$teacher" ]; then
@@ -31,17 +45,17 @@ if [ ! -f "$teacher" ]; then
 fi
 for seed in $seeds; do
   for kd in 0 1; do
-    dir=$runs/w8_kd${kd}_s$seed
+    dir=$(run_dir "$seed" "$kd")
     [ -f "$dir/firmware/report.json" ] && continue
-    teacher_arg="train.distill.teacher="
-    [ "$kd" = 1 ] && teacher_arg="train.distill.teacher=$teacher"
-    "$mcuforge" run configs/uci_har_resnet_w8_distill.yaml train.seed="$seed" "$teacher_arg" \
+    teacher_args=(train.distill.teacher=)
+    [ "$kd" = 1 ] && teacher_args=(train.distill.teacher="$teacher" "${kd_settings[@]}")
+    "$mcuforge" run configs/uci_har_resnet_w8_distill.yaml train.seed="$seed" "${teacher_args[@]}" \
       train.output="$dir/model.h5" train.progress=lines quantize.method=ptq quantize.range=max
   done
 done
 for seed in $seeds; do
   for kd in 0 1; do
-    dir=$runs/w8_kd${kd}_s$seed
+    dir=$(run_dir "$seed" "$kd")
     [ -f "$dir/firmware_mse/report.json" ] && continue
     "$mcuforge" deploy "$dir/model.h5" --precision int8 --range mse --out "$dir/firmware_mse" \
       --force --run --all-test
@@ -49,7 +63,7 @@ for seed in $seeds; do
 done
 for seed in $seeds; do
   for kd in 0 1; do
-    dir=$runs/w8_kd${kd}_s$seed
+    dir=$(run_dir "$seed" "$kd")
     [ -f "$dir/firmware_qat/report.json" ] && continue
     "$mcuforge" quantize "$dir/model.h5" --bits 8 --range mse --qat --epochs 3 \
       --out "$dir/model.qat.q8.h5" > "$dir/qat.log"
@@ -62,7 +76,7 @@ for firmware in firmware firmware_mse firmware_qat; do
   echo "seed,distill,float_accuracy,int8_target_accuracy" > "$csv.tmp"
   for seed in $seeds; do
     for kd in 0 1; do
-      dir=$runs/w8_kd${kd}_s$seed
+      dir=$(run_dir "$seed" "$kd")
       float=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_accuracy") c = i }
                        NR > 1 { v = $c } END { print v }' "$dir/history.csv")
       int8=$(sed -n 's/^  "accuracy": \([0-9.]*\),$/\1/p' "$dir/$firmware/report.json")
