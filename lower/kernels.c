@@ -198,35 +198,38 @@ int mf_call_c(const mf_call *c, int bits, const char *id, char *stat, size_t sta
     return trunc ? MF_ERR : MF_OK;
 }
 
-/* An int8 conv whose geometry a 1D kernel covers (mf_rt_conv1d_s8_covers) calls it, so a
- * firmware of 1D layers links none of the 2D paths. */
-static int conv1d_covers(const mf_call *c)
+/* The int8 conv kernel of a conv call (mf_rt_conv_s8_choose: the choice the firmware and
+ * bench/kernel_sweep share). */
+static mf_rt_conv_s8_kernel conv_s8_kernel(const mf_call *c)
 {
-    if (c->kind == MF_K_CONV) return mf_rt_conv1d_s8_covers(&c->geom, 1, 1, 1, 1);
-    return c->kind == MF_K_CONV_MAXPOOL &&
-           mf_rt_conv1d_s8_covers(&c->geom, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
-}
-
-/* An int8 conv that the small-geometry kernels run faster (mf_rt_conv_small_s8_chosen). */
-static int conv_small(const mf_call *c)
-{
-    if (c->kind == MF_K_CONV) return mf_rt_conv_small_s8_chosen(&c->geom, 1, 1, 1, 1);
-    return c->kind == MF_K_CONV_MAXPOOL &&
-           mf_rt_conv_small_s8_chosen(&c->geom, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
+    if (c->kind == MF_K_CONV) return mf_rt_conv_s8_choose(&c->geom, 1, 1, 1, 1);
+    return mf_rt_conv_s8_choose(&c->geom, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
 }
 
 void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
-    c->small = bits == 8 && !c->sparse && conv_small(c);
-    c->conv1d = bits == 8 && !c->sparse && !c->small && conv1d_covers(c);
+    const int conv8 =
+        bits == 8 && !c->sparse && (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL);
+    const mf_rt_conv_s8_kernel k = conv8 ? conv_s8_kernel(c) : MF_RT_CONV_S8_ENGINE;
+    c->field = k == MF_RT_CONV_S8_FIELD ? mf_rt_conv_field_s8_p(&c->geom, 1, 1, 1, 1) : 0;
+    c->small = k == MF_RT_CONV_S8_SMALL;
+    c->conv1d = k == MF_RT_CONV_S8_1D;
+    c->wide = k == MF_RT_CONV_S8_WIDE;
+    char field[16];
+    snprintf(field, sizeof field, "conv_field%d", c->field);
     snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s",
-             c->small                             ? "conv_small"
+             c->field                             ? field
+             : c->small                           ? "conv_small"
              : c->conv1d                          ? "conv1d"
+             : c->wide                            ? "conv_wide"
              : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
              : c->sparse                          ? "conv_sparse"
                                                   : kernels[c->kind].stem,
-             (c->small || c->conv1d || c->sparse) && c->kind == MF_K_CONV_MAXPOOL ? "_maxpool" : "",
+             (c->field || c->small || c->conv1d || c->wide || c->sparse) &&
+                     c->kind == MF_K_CONV_MAXPOOL
+                 ? "_maxpool"
+                 : "",
              c->relu6 ? "_relu6" : "", sfx[prec(bits)]);
 }
 
@@ -234,6 +237,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
 {
     if (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL) {
         if (bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
+        if (bits == 8 && c->field) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
         if (bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
@@ -247,6 +251,22 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
 /* ---- the host interpreter: one call ---- */
 
 #define AT(off) ((void *)((char *)arena + (off)))
+
+/* The register-field kernels by P − 1 (mf_call.field). */
+typedef void (*conv_s8_fn)(const mf_rt_geom *, const int8_t *, const int8_t *, const int32_t *,
+                           const mf_rt_requant *, int8_t *, void *);
+typedef void (*conv_maxpool_s8_fn)(const mf_rt_geom *, int, int, int, int, const int8_t *,
+                                   const int8_t *, const int32_t *, const mf_rt_requant *, int8_t *,
+                                   void *);
+#define FIELD_FNS(sfx)                                                                             \
+    {                                                                                              \
+        mf_rt_conv_field1##sfx, mf_rt_conv_field2##sfx, mf_rt_conv_field3##sfx,                    \
+            mf_rt_conv_field4##sfx, mf_rt_conv_field5##sfx, mf_rt_conv_field6##sfx,                \
+            mf_rt_conv_field7##sfx, mf_rt_conv_field8##sfx                                         \
+    }
+static const conv_s8_fn field_s8[8] = FIELD_FNS(_s8), field_relu6_s8[8] = FIELD_FNS(_relu6_s8);
+static const conv_maxpool_s8_fn field_maxpool_s8[8] = FIELD_FNS(_maxpool_s8),
+                                field_maxpool_relu6_s8[8] = FIELD_FNS(_maxpool_relu6_s8);
 
 void mf_program_run_call(const mf_program *p, int k, void *arena)
 {
@@ -267,10 +287,14 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 8 && c->sparse)
             (r6 ? mf_rt_conv_sparse_relu6_s8 : mf_rt_conv_sparse_s8)(g, a, c->idx.data, w, bias, rq,
                                                                      o, s);
+        else if (bits == 8 && c->field)
+            (r6 ? field_relu6_s8 : field_s8)[c->field - 1](g, a, w, bias, rq, o, s);
         else if (bits == 8 && c->small)
             (r6 ? mf_rt_conv_small_relu6_s8 : mf_rt_conv_small_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8 && c->conv1d)
             (r6 ? mf_rt_conv1d_relu6_s8 : mf_rt_conv1d_s8)(g, a, w, bias, rq, o, s);
+        else if (bits == 8 && c->wide)
+            (r6 ? mf_rt_conv_wide_relu6_s8 : mf_rt_conv_wide_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8)
             (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
@@ -285,11 +309,17 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
             (r6 ? mf_rt_conv_sparse_maxpool_relu6_s8
                 : mf_rt_conv_sparse_maxpool_s8)(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw,
                                                 a, c->idx.data, w, bias, rq, o, s);
+        else if (bits == 8 && c->field)
+            (r6 ? field_maxpool_relu6_s8 : field_maxpool_s8)[c->field - 1](
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8 && c->small)
             (r6 ? mf_rt_conv_small_maxpool_relu6_s8 : mf_rt_conv_small_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8 && c->conv1d)
             (r6 ? mf_rt_conv1d_maxpool_relu6_s8 : mf_rt_conv1d_maxpool_s8)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
+        else if (bits == 8 && c->wide)
+            (r6 ? mf_rt_conv_wide_maxpool_relu6_s8 : mf_rt_conv_wide_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8)
             (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(

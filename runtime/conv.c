@@ -330,6 +330,30 @@ void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_k
 #endif
 }
 
+/* The wide-row variant of the engine (conv_s8_opt.c): on the host the reference. */
+void mf_rt_conv_wide_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                        const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_wide_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
+#endif
+}
+
+void mf_rt_conv_wide_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                                const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_wide_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                   scratch);
+#else
+    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                              scratch);
+#endif
+}
+
 void mf_rt_conv_maxpool_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                             int pool_sw, const float *in, const float *w, const float *bias,
                             int relu, float *out)
@@ -415,30 +439,253 @@ int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
     (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
     const long K = (long)g->kh * g->kw * g->cin;
     if (g->cout == 1) return g->kh > 1 || K < 64;
-    if (mf_rt_conv_field_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw)) return 1;
     if (g->cout > 3) return 0;
     return (g->h == 1 && g->kh == 1 && K <= 5) || K == 1;
 }
 
-int mf_rt_conv_field_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+int mf_rt_conv_field_s8_p(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh, int pool_sw)
+{
+    const long K = (long)g->kh * g->kw * g->cin;
+    const int pool = pool_kh == 1 && pool_kw == 2 && pool_sh == 1 && pool_sw == 2;
+    if (g->h != 1 || g->kh != 1 || g->oh != 1 || g->pad_top != 0 || K < 1 || K > 16 ||
+        g->cout < 1 || !(pool || (pool_kh == 1 && pool_kw == 1 && pool_sh == 1 && pool_sw == 1)))
+        return 0;
+    return (int)(2 * (K / 4) + (K % 4 == 0 ? 0 : K % 4 == 1 ? 1 : 2));
+}
+
+int mf_rt_conv_field_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw)
 {
-    /* Measured with bench/kernel_sweep against the quad engine's 1D kernel (plain convs; the
-     * 2·P lane words of two positions fill the registers from P = 6 on): 4-44 % fewer
-     * instructions on K ≤ 9 with 4-64 channels and on K = 15-16 with 8, 2-15 % more on K = 15-16
-     * with 16 or 64 channels. Pools stay on the other kernels. */
+    /* Measured with bench/kernel_sweep against the quad engine's 1D kernels (the 2·P lane words
+     * of two positions fill the registers from P = 6 on): plain convs take fewer instructions on
+     * K ≤ 9 with 4-64 channels and on K = 15-16 with 8, more on K = 15-16 with 16 or 64 channels;
+     * with the 1×2 pool likewise. */
     const long K = (long)g->kh * g->kw * g->cin;
-    return g->h == 1 && g->kh == 1 && g->oh == 1 && K >= 1 && K <= 16 && g->cout >= 4 &&
-           (K <= 9 || g->cout <= 8) && pool_kh == 1 && pool_kw == 1 && pool_sh == 1 && pool_sw == 1;
+    return mf_rt_conv_field_s8_p(g, pool_kh, pool_kw, pool_sh, pool_sw) && g->cout >= 3 &&
+           (K <= 9 || g->cout <= 8);
+}
+
+int mf_rt_conv_wide_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                              int pool_sw)
+{
+    /* Measured with bench/kernel_sweep against the quad engine's gather_s8: fewer instructions on
+     * 2D layers whose kernel rows hold 64 values or more and whose windows hang over the input's
+     * edges (the only fields gathered), more on short rows. */
+    const int edges = g->pad_top > 0 || g->pad_left > 0 ||
+                      (long)(g->oh - 1) * g->sh - g->pad_top + g->kh > g->h ||
+                      (long)(g->ow - 1) * g->sw - g->pad_left + g->kw > g->w;
+    return !mf_rt_conv1d_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw) &&
+           (long)g->kw * g->cin >= 64 && edges;
+}
+
+mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
+                                          int pool_sh, int pool_sw)
+{
+    if (mf_rt_conv_field_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
+        return MF_RT_CONV_S8_FIELD;
+    if (mf_rt_conv_small_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
+        return MF_RT_CONV_S8_SMALL;
+    if (mf_rt_conv1d_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw)) return MF_RT_CONV_S8_1D;
+    if (mf_rt_conv_wide_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw)) return MF_RT_CONV_S8_WIDE;
+    return MF_RT_CONV_S8_ENGINE;
+}
+
+size_t mf_rt_conv_field_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    const size_t P = (size_t)mf_rt_conv_field_s8_p(g, 1, 1, 1, 1); /* P pair words */
+    return ((4 * P + 6) * (size_t)g->cout + 7) & ~(size_t)7;       /* + 2 outputs per channel */
+}
+
+/* The register-field kernels (conv_s8_field.c), one per P: on the host the reference, on the
+ * geometries of their P. Written out one by one: deploy finds a kernel's file by its definition
+ * (deploy/runtime_files.c). */
+#define FIELD_PARAMS                                                                               \
+    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
+        const mf_rt_requant *rq, int8_t *out, void *scratch
+#define FIELD_MAXPOOL_PARAMS                                                                       \
+    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
+        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
+#if defined(MF_RT_OPT_INT)
+#define FIELD_REF(P)         (void)0
+#define FIELD_MAXPOOL_REF(P) (void)0
+#else
+#define FIELD_REF(P)                                                                               \
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == P) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, NULL)
+#define FIELD_MAXPOOL_REF(P)                                                                       \
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == P)                      \
+    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, NULL)
+#endif
+
+void mf_rt_conv_field1_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field1_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(1);
+#endif
+}
+
+void mf_rt_conv_field1_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field1_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(1);
+#endif
+}
+
+void mf_rt_conv_field2_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field2_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(2);
+#endif
+}
+
+void mf_rt_conv_field2_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field2_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(2);
+#endif
+}
+
+void mf_rt_conv_field3_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field3_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(3);
+#endif
+}
+
+void mf_rt_conv_field3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field3_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(3);
+#endif
+}
+
+void mf_rt_conv_field4_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field4_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(4);
+#endif
+}
+
+void mf_rt_conv_field4_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field4_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(4);
+#endif
+}
+
+void mf_rt_conv_field5_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field5_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(5);
+#endif
+}
+
+void mf_rt_conv_field5_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field5_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(5);
+#endif
+}
+
+void mf_rt_conv_field6_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field6_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(6);
+#endif
+}
+
+void mf_rt_conv_field6_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field6_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(6);
+#endif
+}
+
+void mf_rt_conv_field7_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field7_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(7);
+#endif
+}
+
+void mf_rt_conv_field7_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field7_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(7);
+#endif
+}
+
+void mf_rt_conv_field8_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field8_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    FIELD_REF(8);
+#endif
+}
+
+void mf_rt_conv_field8_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_field8_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                     scratch);
+#else
+    (void)scratch;
+    FIELD_MAXPOOL_REF(8);
+#endif
 }
 
 size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g)
 {
-    if (mf_rt_conv_field_s8_covers(g, 1, 1, 1, 1)) {        /* conv_s8_field.c: weights, sums */
-        const size_t K = (size_t)g->kw * g->cin, r = K % 4; /* P pair words (conv_s8_field.c) */
-        const size_t P = 2 * (K / 4) + (r == 0 ? 0 : r == 1 ? 1 : 2);
-        return ((4 * P + 6) * (size_t)g->cout + 7) & ~(size_t)7; /* + 2 outputs per channel */
-    }
     /* each channel's accumulator start (mf_rt_init_s8) */
     return ((size_t)4 * (size_t)g->cout + 7) & ~(size_t)7;
 }

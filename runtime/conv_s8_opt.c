@@ -305,6 +305,31 @@ gather_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
         if (iy >= 0 && iy < g->h) copy_s8(col, in + at, len);
 }
 
+/* The same row by row (variant V_WIDE): a kernel row outside the input is zeroed; one inside
+ * gets its taps left of the input zeroed, its run inside copied and its taps right of the input
+ * zeroed, so every byte of the field is written once (gather_s8 writes the copied ones twice:
+ * on wide kernel rows the zeroing costs about as much as the copy). */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) MF_RT_NOINLINE void
+gather_rows_s8(const mf_rt_geom *g, const int8_t *in, int oy, int ox, int8_t *col)
+{
+    const int cin = g->cin, n = g->kw * cin;
+    const int iy0 = oy * g->sh - g->pad_top, ix0 = ox * g->sw - g->pad_left;
+    const int kx0 = ix0 < 0 ? (-ix0 < g->kw ? -ix0 : g->kw) : 0;
+    const int kx1 = g->w - ix0 < g->kw ? g->w - ix0 : g->kw;
+    const int lo = kx1 > kx0 ? kx0 * cin : n, len = kx1 > kx0 ? (kx1 - kx0) * cin : 0;
+    const ptrdiff_t row = (ptrdiff_t)g->w * cin;
+    ptrdiff_t at = (ptrdiff_t)iy0 * row + (ptrdiff_t)ix0 * cin + lo; /* tap (ky, kx0) */
+    for (int ky = 0, iy = iy0; ky < g->kh; ky++, iy++, col += n, at += row) {
+        if (iy < 0 || iy >= g->h || len == 0) {
+            zero_s8(col, n);
+            continue;
+        }
+        zero_s8(col, lo);
+        copy_s8(col + lo, in + at, len);
+        zero_s8(col + lo + len, n - lo - len);
+    }
+}
+
 /* Requantization: shift and saturation (fast), or the reference's. */
 MF_RT_INLINE int8_t rq_s8(int32_t acc, int s, int fast, int relu, int rounding)
 {
@@ -437,10 +462,12 @@ __attribute__((naked, noinline)) static void patch_s8(MF_RT_UNUSED const int8_t 
 #endif
 
 /* The engine's variants: every geometry (V_ANY), or a 1D conv (h = kh = 1) alone or with a 1×2
- * stride-2 max pool (V_1D: windows of 1 or 2 taps). A variant is a constant for the compiler, so
+ * stride-2 max pool (V_1D: windows of 1 or 2 taps), or every geometry with the edge fields
+ * gathered row by row (V_WIDE: gather_rows_s8, for kernel rows of many values; the kernels
+ * mf_rt_conv_wide_s8 and mf_rt_conv_wide_maxpool_s8). A variant is a constant for the compiler, so
  * the 1D kernels hold none of the 2D paths (offset table, row copies, other windows): a firmware
  * whose layers call only them links only them. */
-enum { V_ANY, V_1D };
+enum { V_ANY, V_1D, V_WIDE };
 
 /* The fields of a quad that are not read in place (f[e] NULL or a copy flag): copied by rows or
  * gathered into col, slot e, or on 1D geometries (slotted) the next free slot; a repeated
@@ -461,8 +488,10 @@ MF_RT_INLINE void fields_s8(const layer_s8 *L, const pos_s8 *q, const int8_t **f
             }
             c = L->col + used++ * L->K;
         }
-        if (v == V_ANY && q[e].copy)
+        if (v != V_1D && q[e].copy)
             copy_rows_s8(f[e], c, L->g->kh, L->g->kw * L->g->cin, L->words, L->row);
+        else if (v == V_WIDE)
+            gather_rows_s8(L->g, L->in, q[e].oy, q[e].ox, c);
         else
             gather_s8(L->g, L->in, q[e].oy, q[e].ox, c);
         f[e] = c;
@@ -474,7 +503,7 @@ MF_RT_INLINE void quad_s8_body(const layer_s8 *L, const pos_s8 *q, const int v)
 {
     const int K = L->K, cout = L->g->cout, padded = (K + 3) & ~3;
     const int8_t *f[4];
-    if (v == V_ANY && L->tabbed && q[0].copy && q[1].copy && q[2].copy && q[3].copy) {
+    if (v != V_1D && L->tabbed && q[0].copy && q[1].copy && q[2].copy && q[3].copy) {
         for (int e = 0; e < 4; e++)
             f[e] = q[e].f;
         lanes_s8_4t(f, L->lanes, padded >> 2, L->tab);
@@ -549,10 +578,17 @@ MF_RT_NOINLINE void quad_s8_1d(const layer_s8 *L, const pos_s8 *q)
     quad_s8_body(L, q, V_1D);
 }
 
+MF_RT_NOINLINE void quad_s8_wide(const layer_s8 *L, const pos_s8 *q)
+{
+    quad_s8_body(L, q, V_WIDE);
+}
+
 MF_RT_INLINE void quad_s8_run(const layer_s8 *L, const pos_s8 *q, const int v)
 {
     if (v == V_1D)
         quad_s8_1d(L, q);
+    else if (v == V_WIDE)
+        quad_s8_wide(L, q);
     else
         quad_s8_any(L, q);
 }
@@ -608,7 +644,7 @@ MF_RT_INLINE void walk_s8(const layer_s8 *L, int pkh, int pkw, int psh, int psw,
 {
     const mf_rt_geom *g = L->g;
     const int T = v == V_1D ? (L->taps == 2 ? 2 : 1) : L->taps;
-    const int cout = g->cout, cin = g->cin, W = T ? 4 / T : 0, copy = v == V_ANY && !L->direct;
+    const int cout = g->cout, cin = g->cin, W = T ? 4 / T : 0, copy = v != V_1D && !L->direct;
     const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
     const ptrdiff_t step = (ptrdiff_t)psw * g->sw * cin;
     ptrdiff_t qf[4], lim = -1;
@@ -690,7 +726,7 @@ MF_RT_INLINE void conv_s8_engine(const mf_rt_geom *g, int pkh, int pkw, int psh,
     L.row = (ptrdiff_t)g->w * g->cin;
     L.end = total - ((K + 3) & ~3);
     ptrdiff_t reach = (ptrdiff_t)(g->kh - 1) * L.row + 4 * L.words; /* a copied field's reads */
-    if (v == V_ANY && mf_rt_conv_s8_tabbed(g)) {
+    if (v != V_1D && mf_rt_conv_s8_tabbed(g)) {
         L.tabbed = 1, L.tab = tab, L.cross = cross;
         for (int gi = 0, i = 0; gi < groups; gi++, i += 4) {
             tab[gi] = (int32_t)((ptrdiff_t)(i / n) * L.row + i % n);
@@ -754,6 +790,29 @@ void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_k
 {
     if (mf_rt_conv1d_s8_covers(conv, pool_kh, pool_kw, pool_sh, pool_sw))
         conv_s8_1d(conv, pool_kw, in, w, bias, rq, out, scratch);
+}
+
+/* The wide-row variant (mf_rt_conv_wide_s8_covers: every geometry). */
+MF_RT_NOINLINE void conv_s8_wide(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                                 const int8_t *in, const int8_t *w, const int32_t *bias,
+                                 const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    conv_s8_engine(g, pkh, pkw, psh, psw, in, w, bias, rq, out, scratch, V_WIDE);
+}
+
+void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                            const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                            void *scratch)
+{
+    conv_s8_wide(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+}
+
+void mf_rt_conv_wide_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                    int pool_sw, const int8_t *in, const int8_t *w,
+                                    const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                    void *scratch)
+{
+    conv_s8_wide(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
 }
 
 #endif /* MF_RT_OPT_INT */

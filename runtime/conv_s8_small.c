@@ -1,10 +1,10 @@
 /* int8 convolution and fused convolution + max pool for small geometries (mf_rt_conv_small_s8,
  * mf_rt_conv_small_maxpool_s8): the optimized path (see mf_rt_dsp.h for when it is used).
- * Bit-identical to conv.c's references. The lowering calls it where mf_rt_conv_small_s8_chosen
- * says it beats the quad engine of conv_s8_opt.c: layers with 1-3 output channels or a few
- * values per receptive field, on which the engine's fixed cost per quad of positions (four
- * fields split into lanes in scratch, a call of its channel loop, the accumulator table) and per
- * call is not amortised.
+ * Bit-identical to conv.c's references. The lowering calls it where mf_rt_conv_s8_choose
+ * (mf_rt_conv_small_s8_chosen) says it beats the quad engine of conv_s8_opt.c: layers with 1-3
+ * output channels or a few values per receptive field, on which the engine's fixed cost per quad of
+ * positions (four fields split into lanes in scratch, a call of its channel loop, the accumulator
+ * table) and per call is not amortised.
  *
  * Plain loops, no quads: one output channel at a time, one conv position after the other. For
  * each position the taps inside the input form a rectangle [ky0, ky1) × [kx0, kx1): per kernel
@@ -347,10 +347,6 @@ MF_RT_NOINLINE void conv_small_s8(const mf_rt_geom *g, int pkh, int pkw, int psh
 {
     if (g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 || psh < 1 || psw < 1 || g->cout < 1)
         return;
-    if (g->cout >= 4 && mf_rt_conv_field_s8_covers(g, pkh, pkw, psh, psw)) { /* conv_s8_field.c */
-        mf_rt_conv_field_s8(g, in, w, bias, rq, out, scratch);
-        return;
-    }
     const int K = g->kh * g->kw * g->cin, cin = g->cin, cout = g->cout;
     if (K < 1) return; /* validated geometries have K ≥ 1 */
     int32_t *start = scratch;

@@ -91,10 +91,30 @@ void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_k
 void mf_rt_conv_small_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                              const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                              void *scratch);
-/* Plain 1D convs of at most 16 values per field (conv_s8_field.c), where
- * mf_rt_conv_field_s8_covers says so. */
-void mf_rt_conv_field_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                            const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                            void *scratch);
+void mf_rt_conv_wide_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                    int pool_sw, const int8_t *in, const int8_t *w,
+                                    const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                    void *scratch);
+/* The register-field kernels, one per P (conv_s8_field.c). */
+#define MF_RT_CONV_FIELD_OPT_DECL(P)                                                               \
+    void mf_rt_conv_field##P##_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,      \
+                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,   \
+                                      void *scratch);                                              \
+    void mf_rt_conv_field##P##_maxpool_s8_opt(                                                     \
+        const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw,                \
+        const int8_t *in, const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,           \
+        int8_t *out, void *scratch);
+MF_RT_CONV_FIELD_OPT_DECL(1)
+MF_RT_CONV_FIELD_OPT_DECL(2)
+MF_RT_CONV_FIELD_OPT_DECL(3)
+MF_RT_CONV_FIELD_OPT_DECL(4)
+MF_RT_CONV_FIELD_OPT_DECL(5)
+MF_RT_CONV_FIELD_OPT_DECL(6)
+MF_RT_CONV_FIELD_OPT_DECL(7)
+MF_RT_CONV_FIELD_OPT_DECL(8)
 void mf_rt_conv_small_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                      int pool_sw, const int8_t *in, const int8_t *w,
                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,

@@ -377,11 +377,6 @@ void mf_rt_conv1d_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, i
  * mf_rt_conv_small_s8_scratch_bytes (4 bytes per output channel). `out` must not alias `in`
  * (a pool's taps are computed tap after tap over all the windows). */
 size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool form */
-/* The geometries on which the small-geometry kernels run the register-field path of
- * conv_s8_field.c (1D, at most 16 values per field, 4 or more output channels; chosen by
- * mf_rt_conv_small_s8_chosen where it measured cheaper than the quad engine). */
-int mf_rt_conv_field_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
-                               int pool_sw);
 int mf_rt_conv_small_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw);
 void mf_rt_conv_small_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
@@ -390,6 +385,78 @@ void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_k
                                  int pool_sw, const int8_t *in, const int8_t *w,
                                  const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                  void *scratch);
+
+/* The register-field kernels (conv_s8_field.c): the same outputs as mf_rt_conv_s8 /
+ * mf_rt_conv_maxpool_s8 on 1D layers (h = kh = oh = 1) of K = kw·cin ≤ 16 values per field,
+ * plain or with a 1×2 stride-2 max pool: two positions (or a pool window's two taps) at a time,
+ * each field split once into P ≤ 8 pair words held in registers. One kernel per field size P =
+ * mf_rt_conv_field_s8_p (1-8, 0: not such a geometry), so a firmware links only the sizes its
+ * layers call: mf_rt_conv_field<P>_s8 and mf_rt_conv_field<P>_maxpool_s8 write nothing on a
+ * geometry of another P. mf_rt_conv_field_s8_chosen says where they beat the other kernels.
+ * Scratch: mf_rt_conv_field_s8_scratch_bytes ((4·P + 6)·cout bytes, rounded up to 8). `out` must
+ * not alias `in`. */
+int mf_rt_conv_field_s8_p(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh, int pool_sw);
+int mf_rt_conv_field_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw);
+size_t mf_rt_conv_field_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool forms */
+#define MF_RT_CONV_FIELD_DECL(P)                                                                   \
+    void mf_rt_conv_field##P##_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,          \
+                                  const int32_t *bias, const mf_rt_requant *rq, int8_t *out,       \
+                                  void *scratch);                                                  \
+    void mf_rt_conv_field##P##_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,        \
+                                          int pool_sh, int pool_sw, const int8_t *in,              \
+                                          const int8_t *w, const int32_t *bias,                    \
+                                          const mf_rt_requant *rq, int8_t *out, void *scratch);    \
+    void mf_rt_conv_field##P##_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,    \
+                                        const int32_t *bias, const mf_rt_requant *rq, int8_t *out, \
+                                        void *scratch);                                            \
+    void mf_rt_conv_field##P##_maxpool_relu6_s8(                                                   \
+        const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw,                \
+        const int8_t *in, const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,           \
+        int8_t *out, void *scratch);
+MF_RT_CONV_FIELD_DECL(1)
+MF_RT_CONV_FIELD_DECL(2)
+MF_RT_CONV_FIELD_DECL(3)
+MF_RT_CONV_FIELD_DECL(4)
+MF_RT_CONV_FIELD_DECL(5)
+MF_RT_CONV_FIELD_DECL(6)
+MF_RT_CONV_FIELD_DECL(7)
+MF_RT_CONV_FIELD_DECL(8)
+
+/* The quad engine of mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 with the fields that hang over the
+ * input's edges gathered row by row (conv_s8_opt.c): the same outputs, scratch
+ * (mf_rt_conv_s8_scratch_bytes) and aliasing rule; fewer instructions where the kernel rows hold
+ * many values (mf_rt_conv_wide_s8_chosen). A separate kernel, so a firmware without such layers
+ * does not link it. */
+int mf_rt_conv_wide_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                              int pool_sw);
+void mf_rt_conv_wide_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
+                        const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_conv_wide_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                int pool_sw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                                const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_conv_wide_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                              const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                              void *scratch);
+void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                      int pool_sw, const int8_t *in, const int8_t *w,
+                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                      void *scratch);
+
+/* Which int8 conv kernel a layer calls (plain: pool 1, 1, 1, 1): the one choice the lowering, the
+ * host interpreter, the firmware and bench/kernel_sweep share. FIELD: mf_rt_conv_field<P>_s8
+ * (_maxpool); SMALL: mf_rt_conv_small_s8 (_maxpool); 1D: mf_rt_conv1d_s8 (_maxpool); WIDE:
+ * mf_rt_conv_wide_s8 (_maxpool); ENGINE: mf_rt_conv_s8 (_maxpool). Each kernel is chosen where it
+ * measured fewest instructions with bench/kernel_sweep (see the predicates above). */
+typedef enum {
+    MF_RT_CONV_S8_ENGINE,
+    MF_RT_CONV_S8_1D,
+    MF_RT_CONV_S8_SMALL,
+    MF_RT_CONV_S8_FIELD,
+    MF_RT_CONV_S8_WIDE,
+} mf_rt_conv_s8_kernel;
+mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
+                                          int pool_sh, int pool_sw);
 
 /* ---- reference paths ----
  * Every public kernel above is a dispatcher: on a Cortex-M with the DSP extension

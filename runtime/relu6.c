@@ -260,3 +260,168 @@ void mf_rt_add_relu6_s8(size_t n, const int8_t *a, int align_a, const int8_t *b,
     mf_rt_add_s8(n, a, align_a, b, align_b, &r, out);
     clamp_s8(n, out, q6_of(rq));
 }
+
+/* The register-field kernels, one per P (conv_s8_field.c), written out one by one (deploy finds
+ * a kernel's file by its definition, deploy/runtime_files.c). */
+#define FIELD_PARAMS                                                                               \
+    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
+        const mf_rt_requant *rq, int8_t *out, void *scratch
+#define FIELD_MAXPOOL_PARAMS                                                                       \
+    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
+        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
+
+void mf_rt_conv_field1_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 1) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field1_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field1_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 1) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field1_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field2_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 2) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field2_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field2_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 2) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field2_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field3_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 3) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field3_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 3) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field3_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field4_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 4) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field4_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field4_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 4) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field4_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field5_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 5) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field5_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field5_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 5) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field5_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field6_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 6) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field6_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field6_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 6) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field6_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field7_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 7) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field7_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field7_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 7) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field7_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_field8_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 8) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field8_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_field8_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 8) return;
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_field8_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                 scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_wide_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                              const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                              void *scratch)
+{
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_wide_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                      int pool_sw, const int8_t *in, const int8_t *w,
+                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                      void *scratch)
+{
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_wide_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                               scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}

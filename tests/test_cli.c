@@ -179,7 +179,8 @@ static void test_lower_prints_program(void **state)
     snprintf(args, sizeof args, "lower '%s/model.h5' --precision int8", dir);
     assert_int_equal(mcuforge(args), 0);
     assert_output_has("lowered program: int8");
-    assert_output_has("mf_rt_conv1d_maxpool_s8"); /* a 1D model: the 1D kernels */
+    /* a 1D model of 4 channels, K = 12 with a pool: the register-field kernel of P = 6 */
+    assert_output_has("mf_rt_conv_field6_maxpool_s8");
     assert_output_has("mf_rt_add_s8");
     assert_output_has("scratch");
     assert_output_has("requantize: shift");

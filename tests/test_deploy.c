@@ -1185,10 +1185,11 @@ static void test_firmware_issue23_layers(void **state)
     free(x);
 }
 
-/* The small-geometry int8 kernels in firmware (conv_s8_small.c, chosen by the lowering): a
- * conv of 1 output channel with its max pool fused, then one of 3 channels over 1 value per
- * field with ReLU6, then a plain one of 8 channels over 9 values per field (conv_s8_field.c's
- * path); per-channel shifts. Every output in QEMU bit for bit the host's. */
+/* The small-geometry int8 kernels in firmware (conv_s8_small.c, conv_s8_field.c, chosen by the
+ * lowering): a conv of 1 output channel with its max pool fused (small), then one of 3 channels
+ * over 1 value per field with ReLU6 (field, P = 1), then one of 8 channels over 9 values per
+ * field with its max pool fused (field, P = 5); per-channel shifts. Every output in QEMU bit for
+ * bit the host's. */
 static void test_firmware_small_geometry_int8(void **state)
 {
     (void)state;
@@ -1211,6 +1212,9 @@ static void test_firmware_small_geometry_int8(void **state)
     mf_layer_spec_init(&s, MF_OP_CONV1D,
                        "c3"); /* 16x3 -> 16x8, k 3 same: K = 9 (conv_s8_field.c) */
     s.filters = 8, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL1D, "p3"); /* -> 8x8, fused into c3 */
+    s.kernel = 2;
     add_ok(m, &s);
     mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
     add_ok(m, &s);
@@ -1242,9 +1246,10 @@ static void test_firmware_small_geometry_int8(void **state)
     o.cflags = FIRMWARE_CFLAGS;
     if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
     char *model_c = slurp_file(dir, "model.c");
-    assert_non_null(strstr(model_c, "mf_rt_conv_small_maxpool_s8("));
-    assert_non_null(strstr(model_c, "mf_rt_conv_small_relu6_s8("));
-    assert_non_null(strstr(model_c, "mf_rt_conv_small_s8(")); /* c3 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_small_maxpool_s8(")); /* c1 */
+    /* c2 (K = 1, 3 channels), c3 (K = 9, pooled): the register-field kernels of P = 1 and 5 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_field1_relu6_s8("));
+    assert_non_null(strstr(model_c, "mf_rt_conv_field5_maxpool_s8("));
     free(model_c);
     mf_deploy_report rep;
     mf_deploy_run_options ro = {60, 2, NULL};

@@ -1228,6 +1228,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
 {
     int conv = c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL;
     if (conv && bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
+    if (conv && bits == 8 && c->field) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
@@ -1364,6 +1365,20 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
             continue;
         }
         const mf_rt_geom *g = &c->geom;
+        /* a register-field geometry (mf_rt_conv_field_s8_chosen): the kernel of its P */
+        const int field =
+            c->kind == MF_K_CONV
+                ? mf_rt_conv_field_s8_chosen(g, 1, 1, 1, 1)
+                : mf_rt_conv_field_s8_chosen(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
+        if (field) {
+            const int P = mf_rt_conv_field_s8_p(g, 1, 1, 1, 1);
+            snprintf(want, sizeof want, "mf_rt_conv_field%d%s%s_s8", P,
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
+            if (strcmp(c->kernel, want) || c->conv1d || c->small || c->field != P)
+                return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+            *n_small += 1;
+            continue;
+        }
         /* a small geometry (mf_rt_conv_small_s8_chosen): the small-geometry kernels, never the
          * 1D or generic ones */
         const int small =
@@ -1382,9 +1397,16 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
         if (c->kind == MF_K_CONV_MAXPOOL)
             one_d =
                 one_d && c->pool_kh == 1 && c->pool_kw == 2 && c->pool_sh == 1 && c->pool_sw == 2;
-        snprintf(want, sizeof want, "mf_rt_%s%s%s_s8", one_d ? "conv1d" : "conv",
+        const int wide =
+            !one_d && (c->kind == MF_K_CONV ? mf_rt_conv_wide_s8_chosen(g, 1, 1, 1, 1)
+                                            : mf_rt_conv_wide_s8_chosen(g, c->pool_kh, c->pool_kw,
+                                                                        c->pool_sh, c->pool_sw));
+        snprintf(want, sizeof want, "mf_rt_%s%s%s_s8",
+                 one_d  ? "conv1d"
+                 : wide ? "conv_wide"
+                        : "conv",
                  c->kind == MF_K_CONV ? "" : "_maxpool", r6);
-        if (strcmp(c->kernel, want) || c->conv1d != one_d || c->small)
+        if (strcmp(c->kernel, want) || c->conv1d != one_d || c->small || c->wide != wide)
             return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
         *(one_d ? n1d : n_generic) += 1;
     }

@@ -591,23 +591,90 @@ static void eq_conv_s8(eq_state *st)
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 opt/ref", &g, NULL, d);
     d = eq_cmp8(eq_o8b, eq_o8c, np + EQ_CANARY);
     if (d >= 0) eq_fail(st, "conv_maxpool_s8 ref/unfused", &g, NULL, d);
+    /* the wide-row engine (every geometry; its row-by-row gather on every edge field) */
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_wide_s8_opt(&g, x, w, bias, &rq, eq_o8a,
+                           eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b, eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+    d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_wide_s8", &g, NULL, d);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    mf_rt_conv_wide_maxpool_s8_opt(&g, pkh, pkw, psh, psw, x, w, bias, &rq, eq_o8a,
+                                   eq_scratch(mf_rt_conv_s8_scratch_bytes(&g)));
+    d = eq_cmp8(eq_o8a, eq_o8c, np + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_wide_maxpool_s8", &g, NULL, d);
     eq_conv1d_s8(st, &g, x, w, bias, &rq);
     eq_conv_small_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
-/* The register-field path of the small-geometry kernels (conv_s8_field.c: plain 1D convs of
- * at most 16 values per field and 4 or more output channels, mf_rt_conv_field_s8_covers) on
- * geometries drawn where it runs: edges, strides, padding wider than the kernel, every
- * requantization (eq_rq: per-channel and negative shifts), called directly and through the
- * small-geometry kernels (their pools and ReLU6 forms included). */
+/* The register-field kernel of P (conv_s8_field.c), optimized path: plain (pool 0) or with the
+ * 1×2 stride-2 pool. */
+#define EQ_FIELD_CASE(P)                                                                           \
+    case P:                                                                                        \
+        if (pool)                                                                                  \
+            mf_rt_conv_field##P##_maxpool_s8_opt(g, 1, 2, 1, 2, x, w, bias, rq, out, scratch);     \
+        else                                                                                       \
+            mf_rt_conv_field##P##_s8_opt(g, x, w, bias, rq, out, scratch);                         \
+        break;
+static void eq_field_opt(int P, int pool, const mf_rt_geom *g, const int8_t *x, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    switch (P) {
+        EQ_FIELD_CASE(1)
+        EQ_FIELD_CASE(2)
+        EQ_FIELD_CASE(3)
+        EQ_FIELD_CASE(4)
+        EQ_FIELD_CASE(5)
+        EQ_FIELD_CASE(6)
+        EQ_FIELD_CASE(7)
+        EQ_FIELD_CASE(8)
+    default:
+        break;
+    }
+}
+#undef EQ_FIELD_CASE
+
+/* Its ReLU6 forms (relu6.c; the public kernels: on the host the reference). */
+#define EQ_FIELD_R6_CASE(P)                                                                        \
+    case P:                                                                                        \
+        if (pool)                                                                                  \
+            mf_rt_conv_field##P##_maxpool_relu6_s8(g, 1, 2, 1, 2, x, w, bias, rq, out, scratch);   \
+        else                                                                                       \
+            mf_rt_conv_field##P##_relu6_s8(g, x, w, bias, rq, out, scratch);                       \
+        break;
+static void eq_field_relu6(int P, int pool, const mf_rt_geom *g, const int8_t *x, const int8_t *w,
+                           const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    switch (P) {
+        EQ_FIELD_R6_CASE(1)
+        EQ_FIELD_R6_CASE(2)
+        EQ_FIELD_R6_CASE(3)
+        EQ_FIELD_R6_CASE(4)
+        EQ_FIELD_R6_CASE(5)
+        EQ_FIELD_R6_CASE(6)
+        EQ_FIELD_R6_CASE(7)
+        EQ_FIELD_R6_CASE(8)
+    default:
+        break;
+    }
+}
+#undef EQ_FIELD_R6_CASE
+
+/* The register-field kernels (conv_s8_field.c: 1D convs of at most 16 values per field, plain
+ * and with the 1×2 stride-2 pool, one kernel per P = mf_rt_conv_field_s8_p) on geometries drawn
+ * where they run: edges, strides, padding wider than the kernel, 1-9 output channels, every
+ * requantization (eq_rq: per-channel and negative shifts); the kernel of another P writes
+ * nothing; the ReLU6 forms; and the small-geometry kernels on the same geometries (their pools
+ * and ReLU6 forms included). */
 static void eq_conv_field_s8(eq_state *st)
 {
     mf_rt_geom g;
     g.h = g.kh = g.sh = g.oh = 1, g.pad_top = 0;
     g.cin = eq_int(st, 1, 16);
     g.kw = eq_int(st, 1, 16 / g.cin < 5 ? 16 / g.cin : 5);
-    g.cout = eq_int(st, 4, g.kw * g.cin > 9 ? 8 : 9);
+    g.cout = eq_int(st, 1, 9);
     g.w = eq_int(st, 1, 20);
     g.sw = eq_int(st, 1, eq_pct(st, 60) ? 1 : 3);
     const int same = eq_pct(st, 60) || g.kw > g.w;
@@ -625,17 +692,50 @@ static void eq_conv_field_s8(eq_state *st)
         eq_bias8[c] = eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
     const int32_t *bias = eq_pct(st, 15) ? NULL : eq_bias8;
     mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
-    if (!mf_rt_conv_field_s8_covers(&g, 1, 1, 1, 1)) {
-        eq_fail(st, "conv_field_s8 covers", &g, NULL, 0);
+    const int P = mf_rt_conv_field_s8_p(&g, 1, 1, 1, 1);
+    if (P != (K % 4 == 0 ? K / 2 : 2 * (K / 4) + (K % 4 == 1 ? 1 : 2)) ||
+        mf_rt_conv_field_s8_p(&g, 1, 2, 1, 2) != P) {
+        eq_fail(st, "conv_field_s8_p", &g, NULL, 0);
         return;
     }
-    memset(eq_o8a, 0x5A, sizeof eq_o8a);
-    memset(eq_o8b, 0x5A, sizeof eq_o8b);
-    mf_rt_conv_field_s8(&g, x, w, bias, &rq, eq_o8a,
-                        eq_scratch(mf_rt_conv_small_s8_scratch_bytes(&g)));
-    mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b, NULL);
-    const long d = eq_cmp8(eq_o8a, eq_o8b, ny + EQ_CANARY);
-    if (d >= 0) eq_fail(st, "conv_field_s8", &g, NULL, d);
+    void *scratch = eq_scratch(mf_rt_conv_field_s8_scratch_bytes(&g));
+    const mf_rt_geom p = eq_pool_geom(&g, 1, 2, 1, 2);
+    for (int pool = 0; pool < 2; pool++) {
+        if (pool && g.ow < 2) break;
+        const size_t n = pool ? eq_nout(&p) : ny;
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        eq_field_opt(P, pool, &g, x, w, bias, &rq, eq_o8a, scratch);
+        if (pool)
+            mf_rt_conv_maxpool_s8_ref(&g, 1, 2, 1, 2, x, w, bias, &rq, eq_o8b, NULL);
+        else
+            mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b, NULL);
+        long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+        if (d >= 0) eq_fail(st, pool ? "conv_field_maxpool_s8" : "conv_field_s8", &g, NULL, d);
+        /* the kernel of another P: nothing written */
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        eq_field_opt(P % 8 + 1, pool, &g, x, w, bias, &rq, eq_o8a, scratch);
+        for (size_t i = 0; i < n + EQ_CANARY; i++)
+            if (eq_o8a[i] != 0x5A) {
+                eq_fail(st, "conv_field_s8 of another P wrote", &g, NULL, (long)i);
+                break;
+            }
+        /* the ReLU6 forms: the reference without activation, clamped to [0, q6] */
+        mf_rt_requant r6 = rq, r0 = rq;
+        const int q6 = eq_int(st, 0, 127);
+        r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        eq_field_relu6(P, pool, &g, x, w, bias, &r6, eq_o8a, scratch);
+        if (pool)
+            mf_rt_conv_maxpool_s8_ref(&g, 1, 2, 1, 2, x, w, bias, &r0, eq_o8b, NULL);
+        else
+            mf_rt_conv_s8_ref(&g, x, w, bias, &r0, eq_o8b, NULL);
+        eq_clamp8(eq_o8b, n, q6);
+        d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+        if (d >= 0)
+            eq_fail(st, pool ? "conv_field_maxpool_relu6_s8" : "conv_field_relu6_s8", &g, NULL, d);
+    }
     eq_conv_small_s8(st, &g, 1, g.ow >= 2 ? 2 : 1, 1, g.ow >= 2 ? 2 : 1, x, w, bias, &rq);
 }
 

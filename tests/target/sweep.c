@@ -3,10 +3,11 @@
  * 'same' padding, cin and cout in {1, 3, 8, 16, 64}, k in {1, 3, 5} (2D: k×k), stride 1 and 2,
  * without and with a fused max pool (1D 1×2, 2D 2×2, stride 2, valid), it times one call of the
  * public kernel of each precision (mf_rt_conv_s8/s16/f32 or mf_rt_conv_maxpool_*; int8: the
- * geometry-specific kernels deploy uses, mf_rt_conv_small_s8 / mf_rt_conv_small_maxpool_s8 where
- * mf_rt_conv_small_s8_chosen says so (plain 1D convs of K ≤ 16 with 4 or more channels among
- * them, on conv_s8_field.c's path), else on 1D layers mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8;
- * -DSWEEP_SMALL_ALL: the small-geometry ones everywhere, to compare) with TIM2
+ * geometry-specific kernels deploy uses where mf_rt_conv_s8_choose says so: the register-field
+ * ones mf_rt_conv_field<P>_s8 / _maxpool_s8, the small-geometry ones mf_rt_conv_small_s8 /
+ * mf_rt_conv_small_maxpool_s8, the 1D ones mf_rt_conv1d_s8 / mf_rt_conv1d_maxpool_s8;
+ * -DSWEEP_SMALL_ALL / -DSWEEP_FIELD_ALL: the small-geometry / register-field ones wherever they
+ * run, to compare) with TIM2
  * (-icount shift=0: 1 tick = 1 instruction) and prints one line per geometry:
  *   row <dims> <cin> <cout> <k> <stride> <pool> <macs> <int8> <int16> <float32>
  * pool is 0 or 2; macs = oh·ow·cout·kh·kw·cin of the conv part (taps in the zero padding count);
@@ -62,17 +63,19 @@ typedef struct sweep_case {
     int shift_s8, shift_s16;   /* requantization shifts */
 } sweep_case;
 
-/* Whether deploy calls the small-geometry kernels for c's int8 layer (lower/kernels.c);
- * -DSWEEP_SMALL_ALL: on every geometry, to compare. */
-static int small_s8(const sweep_case *c)
+/* The int8 kernel deploy calls for c's layer (mf_rt_conv_s8_choose, as lower/kernels.c);
+ * -DSWEEP_SMALL_ALL: the small-geometry kernels on every geometry, -DSWEEP_FIELD_ALL: the
+ * register-field kernels on every geometry they run (mf_rt_conv_field_s8_p), to compare. */
+static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
 {
-#ifdef SWEEP_SMALL_ALL
-    (void)c;
-    return 1;
-#else
     const int ph = c->pool ? (c->dims == 1 ? 1 : 2) : 1, pw = c->pool ? 2 : 1;
-    return mf_rt_conv_small_s8_chosen(&c->g, ph, pw, ph, pw);
+#if defined(SWEEP_SMALL_ALL)
+    (void)ph, (void)pw;
+    return MF_RT_CONV_S8_SMALL;
+#elif defined(SWEEP_FIELD_ALL)
+    if (mf_rt_conv_field_s8_p(&c->g, ph, pw, ph, pw)) return MF_RT_CONV_S8_FIELD;
 #endif
+    return mf_rt_conv_s8_choose(&c->g, ph, pw, ph, pw);
 }
 
 /* Scratch bytes the kernel of `prec` needs for c: the public getters (0: none, NULL is passed).
@@ -80,9 +83,15 @@ static int small_s8(const sweep_case *c)
 static size_t scratch_bytes(int prec, const sweep_case *c)
 {
     switch (prec) {
-    case P_S8: /* the kernel deploy calls (run, run_small) */
-        return small_s8(c) ? mf_rt_conv_small_s8_scratch_bytes(&c->g)
-                           : mf_rt_conv_s8_scratch_bytes(&c->g);
+    case P_S8: /* the kernel deploy calls (run, run_chosen) */
+        switch (kernel_s8(c)) {
+        case MF_RT_CONV_S8_FIELD:
+            return mf_rt_conv_field_s8_scratch_bytes(&c->g);
+        case MF_RT_CONV_S8_SMALL:
+            return mf_rt_conv_small_s8_scratch_bytes(&c->g);
+        default:
+            return mf_rt_conv_s8_scratch_bytes(&c->g);
+        }
     case P_S16:
         return mf_rt_conv_s16_scratch_bytes(&c->g);
     default:
@@ -198,9 +207,21 @@ __attribute__((noinline)) static uint32_t run(int prec, const sweep_case *c, voi
     return t1 - t0;
 }
 
-/* The int8 call where deploy calls the small-geometry kernels (mf_rt_conv_small_s8_chosen),
- * timed in a function of its own: run() and the kernels it times stay as they were. */
-__attribute__((noinline)) static uint32_t run_small(const sweep_case *c, void *scratch)
+/* The register-field kernel of P, timed (each P its own timed region: no dispatch inside). */
+#define FIELD_CASE(P)                                                                              \
+    case P:                                                                                        \
+        t0 = now();                                                                                \
+        if (c->pool)                                                                               \
+            mf_rt_conv_field##P##_maxpool_s8(g, 1, 2, 1, 2, in, w, bias_s32, &rq, out, scratch);   \
+        else                                                                                       \
+            mf_rt_conv_field##P##_s8(g, in, w, bias_s32, &rq, out, scratch);                       \
+        t1 = now();                                                                                \
+        break;
+
+/* The int8 call where deploy calls the small-geometry, register-field or wide-row kernels
+ * (mf_rt_conv_s8_choose), timed in a function of its own: run() and the kernels it times stay as
+ * they were. */
+__attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *scratch)
 {
     const mf_rt_geom *g = &c->g;
     const int ph = c->dims == 1 ? 1 : 2, pw = 2;
@@ -208,12 +229,35 @@ __attribute__((noinline)) static uint32_t run_small(const sweep_case *c, void *s
     const int8_t *w = (const int8_t *)sweep_pool;
     const void *in = in_mem;
     void *out = OUT_MEM;
-    uint32_t t0 = now();
-    if (c->pool)
-        mf_rt_conv_small_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
-    else
-        mf_rt_conv_small_s8(g, in, w, bias_s32, &rq, out, scratch);
-    uint32_t t1 = now();
+    uint32_t t0 = 0, t1 = 0;
+    const mf_rt_conv_s8_kernel k = kernel_s8(c);
+    switch (k == MF_RT_CONV_S8_FIELD  ? mf_rt_conv_field_s8_p(g, 1, 1, 1, 1)
+            : k == MF_RT_CONV_S8_WIDE ? 9
+                                      : 0) {
+        FIELD_CASE(1)
+        FIELD_CASE(2)
+        FIELD_CASE(3)
+        FIELD_CASE(4)
+        FIELD_CASE(5)
+        FIELD_CASE(6)
+        FIELD_CASE(7)
+        FIELD_CASE(8)
+    case 9:
+        t0 = now();
+        if (c->pool)
+            mf_rt_conv_wide_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else
+            mf_rt_conv_wide_s8(g, in, w, bias_s32, &rq, out, scratch);
+        t1 = now();
+        break;
+    default:
+        t0 = now();
+        if (c->pool)
+            mf_rt_conv_small_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else
+            mf_rt_conv_small_s8(g, in, w, bias_s32, &rq, out, scratch);
+        t1 = now();
+    }
     return t1 - t0;
 }
 
@@ -262,8 +306,9 @@ static int sweep_one(const sweep_case *c, sh_line *l)
             sh_line_flush(l);
             continue;
         }
-        if (p == P_S8 && small_s8(c))
-            t[p] = run_small(c, need ? scratch_mem : NULL);
+        const mf_rt_conv_s8_kernel k = p == P_S8 ? kernel_s8(c) : MF_RT_CONV_S8_ENGINE;
+        if (k == MF_RT_CONV_S8_SMALL || k == MF_RT_CONV_S8_FIELD || k == MF_RT_CONV_S8_WIDE)
+            t[p] = run_chosen(c, need ? scratch_mem : NULL);
         else
             t[p] = run(p, c, need ? scratch_mem : NULL);
     }
