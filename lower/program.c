@@ -191,6 +191,10 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
             s->lag = mf_rt_conv1d_s8_lag(&call->geom,
                                          call->kind == MF_K_CONV_MAXPOOL ? call->pool_kw : 1);
         }
+        if (call->field) { /* so do the register-field kernels, within their own lag */
+            s->overlap = 1;
+            s->lag = mf_rt_conv_field_s8_lag(&call->geom, call->kind == MF_K_CONV_MAXPOOL);
+        }
         if (call->scratch_bytes) {
             s->has_scratch = 1;
             s->scratch = m->n_nodes + c;

@@ -281,6 +281,11 @@ long mf_rt_conv1d_s8_lag(const mf_rt_geom *g, int pool_kw)
     return lag;
 }
 
+long mf_rt_conv_field_s8_lag(const mf_rt_geom *g, int pool)
+{
+    return mf_rt_conv1d_s8_lag(g, pool ? 2 : 1); /* why: mf_runtime.h */
+}
+
 void mf_rt_conv1d_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                      const mf_rt_requant *rq, int8_t *out, void *scratch)
 {

@@ -23,9 +23,15 @@
  * reference takes). Otherwise every channel runs a plain C sum over the stored weights into the
  * reference's mf_rt_requant_s32, a pool's second tap folded in with max.
  * Working memory: the caller's scratch of mf_rt_conv_field_s8_scratch_bytes() ((4·P + 6)·cout
- * bytes: the weights, and the two outputs of an odd last position). `out` must not alias `in`.
+ * bytes: the weights, and the two outputs of an odd last position). `out` may overlap `in`
+ * within mf_rt_conv_field_s8_lag (mf_runtime.h): the fast path reads both fields of a pair (or
+ * window), into registers or edge buffers, before the pair's first write; the slow path writes
+ * each channel of a position after that channel's reads of the position's field and before any
+ * read of a later position. Keep both orders: the plan relies on them.
  * Each P: its two channel loops (ReLU or none, about 200 bytes each) beside the driver all sizes
- * share (field_run_s8). */
+ * share (field_run_s8). The kernels are MF_RT_OUTLINE: inlined into the generated model_run
+ * their locals (the layer's constants, the edge buffers) would join its frame, under every
+ * other kernel's in the static stack bound. */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)
@@ -238,13 +244,13 @@ MF_RT_INLINE void field_run_s8(const mf_rt_geom *g, const int8_t *in, const int8
 
 FIELD_LOOPS(1)
 
-void mf_rt_conv_field1_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field1_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 1)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field1_two_s8, field1_two_relu_s8);
 }
 
-void mf_rt_conv_field1_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field1_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 1)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field1_max_s8, field1_max_relu_s8);
@@ -252,13 +258,13 @@ void mf_rt_conv_field1_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(2)
 
-void mf_rt_conv_field2_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field2_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 2)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field2_two_s8, field2_two_relu_s8);
 }
 
-void mf_rt_conv_field2_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field2_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 2)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field2_max_s8, field2_max_relu_s8);
@@ -266,13 +272,13 @@ void mf_rt_conv_field2_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(3)
 
-void mf_rt_conv_field3_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field3_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 3)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field3_two_s8, field3_two_relu_s8);
 }
 
-void mf_rt_conv_field3_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field3_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 3)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field3_max_s8, field3_max_relu_s8);
@@ -280,13 +286,13 @@ void mf_rt_conv_field3_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(4)
 
-void mf_rt_conv_field4_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field4_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 4)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field4_two_s8, field4_two_relu_s8);
 }
 
-void mf_rt_conv_field4_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field4_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 4)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field4_max_s8, field4_max_relu_s8);
@@ -294,13 +300,13 @@ void mf_rt_conv_field4_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(5)
 
-void mf_rt_conv_field5_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field5_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 5)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field5_two_s8, field5_two_relu_s8);
 }
 
-void mf_rt_conv_field5_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field5_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 5)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field5_max_s8, field5_max_relu_s8);
@@ -308,13 +314,13 @@ void mf_rt_conv_field5_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(6)
 
-void mf_rt_conv_field6_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field6_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 6)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field6_two_s8, field6_two_relu_s8);
 }
 
-void mf_rt_conv_field6_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field6_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 6)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field6_max_s8, field6_max_relu_s8);
@@ -322,13 +328,13 @@ void mf_rt_conv_field6_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(7)
 
-void mf_rt_conv_field7_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field7_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 7)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field7_two_s8, field7_two_relu_s8);
 }
 
-void mf_rt_conv_field7_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field7_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 7)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field7_max_s8, field7_max_relu_s8);
@@ -336,13 +342,13 @@ void mf_rt_conv_field7_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(8)
 
-void mf_rt_conv_field8_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field8_s8_opt(FIELD_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 8)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field8_two_s8, field8_two_relu_s8);
 }
 
-void mf_rt_conv_field8_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field8_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 8)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field8_max_s8, field8_max_relu_s8);

@@ -23,7 +23,8 @@
  * Aliasing: `out` may equal an input only for relu, rescale and add (element-wise); conv,
  * dense and pools need separate buffers, except that the int8 1D convs (mf_rt_conv1d_s8,
  * mf_rt_conv1d_maxpool_s8, and on the host the references behind them) may write over their
- * input within mf_rt_conv1d_s8_lag.
+ * input within mf_rt_conv1d_s8_lag, and the register-field kernels (mf_rt_conv_field<P>_s8,
+ * _maxpool_s8, their ReLU6 forms) within mf_rt_conv_field_s8_lag.
  *
  * Float kernels accumulate in float in a fixed order (bias or 0 first, then ky, kx, cin
  * ascending; pools: taps in (ky, kx) order, then sum / (float)count), one rounding per
@@ -393,9 +394,21 @@ void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_k
  * mf_rt_conv_field_s8_p (1-8, 0: not such a geometry), so a firmware links only the sizes its
  * layers call: mf_rt_conv_field<P>_s8 and mf_rt_conv_field<P>_maxpool_s8 write nothing on a
  * geometry of another P. mf_rt_conv_field_s8_chosen says where they beat the other kernels.
- * Scratch: mf_rt_conv_field_s8_scratch_bytes ((4·P + 6)·cout bytes, rounded up to 8). `out` must
- * not alias `in`. */
+ * Scratch: mf_rt_conv_field_s8_scratch_bytes ((4·P + 6)·cout bytes, rounded up to 8). `out` may
+ * overlap `in` as long as out ≤ in + mf_rt_conv_field_s8_lag bytes (below). */
 int mf_rt_conv_field_s8_p(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh, int pool_sw);
+/* How far the output of a register-field kernel may start past its input (pool: 1 for the 1×2
+ * stride-2 pool, 0 plain), for every P, the optimized path and the host's reference alike: the
+ * 1D kernels' lag, mf_rt_conv1d_s8_lag(g, pool ? 2 : 1). Why it holds: the fast path reads both
+ * fields of two positions (or of a window's two taps) into registers, or gathers them into
+ * stack buffers at the edges, before it writes any of their outputs, and later pairs read from
+ * later bytes, so its writes may even come a position or two closer; but its slow path (for
+ * requantizations other than one shift with ReLU or none, conv_s8_field.c) and the host's
+ * reference (conv.c) write each position's channels one by one between reads of that
+ * position's field, in the order the 1D lag assumes, and the plan must hold for both (one plan
+ * for host and firmware). An odd last position goes through the scratch, which never
+ * overlaps. */
+long mf_rt_conv_field_s8_lag(const mf_rt_geom *g, int pool);
 int mf_rt_conv_field_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw);
 size_t mf_rt_conv_field_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool forms */

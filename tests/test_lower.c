@@ -1327,24 +1327,27 @@ static unsigned coverage(const mf_program *p, const mf_model *raw)
 
 /* int8 convs call the geometry-specific 1D kernels exactly where they apply: a 1D geometry, and
  * for the fused pool a 1×2 stride-2 window (mf_runtime.h); every other conv the generic one. */
-/* Only the 1D int8 calls may write over their input (mf_rt_conv1d_s8_lag), and where they share
- * bytes only within their lag; *n_shared counts those that do share. */
-static int check_overlaps(const mf_program *p, int *n_shared, mf_error *err)
+/* Only the 1D int8 calls (mf_rt_conv1d_s8_lag) and the register-field ones
+ * (mf_rt_conv_field_s8_lag) may write over their input, and where they share bytes only within
+ * their lag; *n_shared counts those that do share (*n_field_shared the register-field ones). */
+static int check_overlaps(const mf_program *p, int *n_shared, int *n_field_shared, mf_error *err)
 {
     for (int k = 0; k < p->n_calls; k++) {
         const mf_call *c = &p->calls[k];
         const mf_plan_tensor *o = &p->plan.tensors[c->out];
         if (o->overlaps < 0) continue;
-        if (!c->conv1d || o->overlaps != c->in[0])
+        if (!(c->conv1d || c->field) || o->overlaps != c->in[0])
             return mf_error_set(err, "call %d (%s) overlaps tensor %d", k, c->kernel, o->overlaps);
         const long lag =
-            mf_rt_conv1d_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1);
+            c->field ? mf_rt_conv_field_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL)
+                     : mf_rt_conv1d_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1);
         const int shared =
             overlap(c->out_off, o->size, c->in_off[0], p->plan.tensors[c->in[0]].size);
         if (o->lag != lag || (shared && (long)c->out_off > (long)c->in_off[0] + lag))
             return mf_error_set(err, "call %d: output at %zu, input at %zu, lag %ld", k, c->out_off,
                                 c->in_off[0], lag);
         *n_shared += shared;
+        *n_field_shared += shared && c->field;
     }
     return MF_OK;
 }
@@ -1417,7 +1420,7 @@ static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
     int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_small = 0, n_shared = 0,
-        n_sparse = 0, n_sparse_conv = 0;
+        n_field_shared = 0, n_sparse = 0, n_sparse_conv = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1433,7 +1436,7 @@ static void test_scratch_inside_arena_no_overlap(void **state)
                 !q || mf_lower_program(q, NULL, &lo, &p, &err) || check_scratch(&p, &checked, &err);
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
             if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &n_small, &err);
-            if (!rc) rc = check_overlaps(&p, &n_shared, &err);
+            if (!rc) rc = check_overlaps(&p, &n_shared, &n_field_shared, &err);
             for (int k = 0; !rc && k < p.n_calls; k++) {
                 n_sparse += p.calls[k].sparse &&
                             !strcmp(p.calls[k].kernel, "mf_rt_dense_sparse_s8") && bits == 8;
@@ -1472,7 +1475,8 @@ static void test_scratch_inside_arena_no_overlap(void **state)
                   "small-geometry ones\n",
                   n1d, n_generic, n_small);
     assert_true(n1d > 0 && n_generic > 0 && n_small > 0);
-    print_message("1D int8 convs written over their input: %d\n", n_shared);
+    print_message("1D int8 convs written over their input: %d (register-field ones %d)\n", n_shared,
+                  n_field_shared);
     assert_true(n_shared > 0);
     print_message("int8 layers on the sparse kernels: dense %d, conv + pool %d\n", n_sparse,
                   n_sparse_conv);
@@ -1481,12 +1485,70 @@ static void test_scratch_inside_arena_no_overlap(void **state)
     assert_int_equal(covered, COV_ALL); /* the seeds still make the models this file is about */
 }
 
+/* The register-field kernels write over their input like the 1D ones: a 1×1 conv1d of 8 → 8
+ * channels (K = 8, P = 4) plain, then one with a fused 1×2 max pool (as in the UCI-HAR
+ * ResNet's shortcut), each the last reader of its input, must get an output buffer that shares
+ * bytes with the input, within mf_rt_conv_field_s8_lag. */
+static void test_field_overlaps_input(void **state)
+{
+    (void)state;
+    mf_error err;
+    mf_error_clear(&err);
+    mf_rng r;
+    mf_rng_seed(&r, 97);
+    builder b;
+    memset(&b, 0, sizeof b);
+    b.r = &r;
+    b.dims = 1, b.h = 1, b.w = 32, b.c = 8;
+    mf_shape in = {2, {32, 8}};
+    b.m = mf_model_new(&in, &err);
+    assert_non_null(b.m);
+    snprintf(b.cur, sizeof b.cur, "input");
+    conv(&b, 8, 1, 1, 1, 1, &err);
+    conv(&b, 8, 1, 1, 1, 0, &err);
+    pool(&b, 1, 2, 2, &err);
+    simple(&b, MF_OP_FLATTEN, &err);
+    dense(&b, 3, 0, &err);
+    assert_int_equal(b.rc, MF_OK);
+    assert_int_equal(mf_model_finalize(b.m, &err), MF_OK);
+    mf_model_init_params(b.m, 7);
+    mcase mc = {b.m, NULL, NULL, 0};
+    assert_int_equal(make_data(&mc, 97, &err), MF_OK);
+    mf_qmodel *q = quantize(&mc, 8, 0, MF_RT_ROUND_HALF_UP, &err);
+    assert_non_null(q);
+    mf_program p;
+    mf_lower_options lo = {.fuse_pools = 1, .keep_all = 0, .align = 8};
+    assert_int_equal(mf_lower_program(q, NULL, &lo, &p, &err), MF_OK);
+    int n_shared = 0, n_field_shared = 0;
+    assert_int_equal(check_overlaps(&p, &n_shared, &n_field_shared, &err), MF_OK);
+    for (int k = 0; k < 2; k++) {
+        const mf_call *c = &p.calls[k];
+        assert_int_equal(c->field, 4);
+        assert_int_equal(c->kind, k ? MF_K_CONV_MAXPOOL : MF_K_CONV);
+        const mf_plan_tensor *o = &p.plan.tensors[c->out];
+        const long lag = mf_rt_conv_field_s8_lag(&c->geom, k);
+        print_message("%s: input at %zu, output at %zu, lag %ld\n", c->kernel, c->in_off[0],
+                      c->out_off, lag);
+        assert_int_equal(o->overlaps, c->in[0]);
+        assert_int_equal(o->lag, lag);
+        assert_true(overlap(c->out_off, o->size, c->in_off[0], p.plan.tensors[c->in[0]].size));
+        assert_true((long)c->out_off <= (long)c->in_off[0] + lag);
+    }
+    assert_int_equal(n_field_shared, 2);
+    mf_program_free(&p);
+    mf_qmodel_free(q);
+    mf_model_free(mc.m);
+    free(mc.cal);
+    free(mc.raw);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_generated_c_equals_interpreter),
         cmocka_unit_test(test_issue23_geometry),
         cmocka_unit_test(test_scratch_inside_arena_no_overlap),
+        cmocka_unit_test(test_field_overlaps_input),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -102,6 +102,7 @@ typedef struct {
     long cases;
     int placement; /* alternates inputs between buffer start and end */
     eq_log_fn log;
+    long unsafe_runs, unsafe_caught; /* eq_field_overlap one byte past its fast path's bound */
 } eq_state;
 
 static uint32_t eq_next(eq_state *st) /* splitmix64, upper half */
@@ -662,6 +663,55 @@ static void eq_field_relu6(int P, int pool, const mf_rt_geom *g, const int8_t *x
 }
 #undef EQ_FIELD_R6_CASE
 
+/* A register-field kernel written over its input (mf_rt_conv_field_s8_lag): the output at the
+ * tightest offset the lag allows over a copy of the input in eq_t8, for the optimized path and
+ * the public ReLU6 form (rq's plain ReLU or none: the public kernel unclamped; on the host the
+ * reference); both must give eq_o8b, the reference's output in a separate buffer. Then the
+ * optimized path one byte past the bound of its fast path: pair (or window) j reads its fields
+ * from byte start(j) = max(0, 2·j·sw − pad_left)·cin on, all before its first write, and pairs
+ * 0..j−1 have written j·G bytes by then (G = 2·cout plain, cout pooled), so out = in +
+ * min over j ≥ 1 of start(j) − j·G + 1 overwrites a byte the pair of that j still reads: the
+ * run counts in st->unsafe_runs and, when the output differs, st->unsafe_caught (mf_equiv_run
+ * wants most of them caught, showing that the placement is checked at all). (1D inputs and
+ * outputs take at most 340 and 234 bytes: the pair always fits in eq_t8.) */
+static void eq_field_overlap(eq_state *st, int P, int pool, const mf_rt_geom *g, const int8_t *x,
+                             const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                             size_t nout)
+{
+    const long G = (pool ? 1L : 2L) * g->cout, nin = (long)eq_nin(g);
+    const int pairs = pool ? g->ow / 2 : (g->ow + 1) / 2;
+    long fast = 0;
+    for (int j = 1; j < pairs; j++) {
+        const long ix = 2L * j * g->sw - g->pad_left;
+        const long gap = (ix > 0 ? ix : 0) * g->cin - j * G;
+        if (j == 1 || gap < fast) fast = gap;
+    }
+    const long lag = mf_rt_conv_field_s8_lag(g, pool);
+    for (int k = 0; k < 3; k++) {
+        if (k == 2 && pairs < 2) break; /* one pair: every placement is safe */
+        const long at = k < 2 ? lag : fast + 1, base = at < 0 ? -at : 0;
+        const long top = nin > at + (long)nout ? nin : at + (long)nout;
+        if (base + top > EQ_IN + 4) { /* cannot happen with the 1D capacities above */
+            eq_fail(st, "conv_field_s8 over its input: the pair does not fit eq_t8", g, NULL, 0);
+            return;
+        }
+        int8_t *in = eq_t8 + base, *out = in + at;
+        memcpy(in, x, (size_t)nin);
+        void *scratch = eq_scratch(mf_rt_conv_field_s8_scratch_bytes(g));
+        if (k == 1)
+            eq_field_relu6(P, pool, g, in, w, bias, rq, out, scratch);
+        else
+            eq_field_opt(P, pool, g, in, w, bias, rq, out, scratch);
+        const long d = eq_cmp8(out, eq_o8b, nout);
+        if (k == 2)
+            st->unsafe_runs++, st->unsafe_caught += d >= 0;
+        else if (d >= 0)
+            eq_fail(st,
+                    k ? "conv_field_s8 (public) over its input" : "conv_field_s8 over its input", g,
+                    pool ? "pool 1x2" : "plain", d);
+    }
+}
+
 /* The register-field kernels (conv_s8_field.c: 1D convs of at most 16 values per field, plain
  * and with the 1×2 stride-2 pool, one kernel per P = mf_rt_conv_field_s8_p) on geometries drawn
  * where they run: edges, strides, padding wider than the kernel, 1-9 output channels, every
@@ -712,6 +762,7 @@ static void eq_conv_field_s8(eq_state *st)
             mf_rt_conv_s8_ref(&g, x, w, bias, &rq, eq_o8b, NULL);
         long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
         if (d >= 0) eq_fail(st, pool ? "conv_field_maxpool_s8" : "conv_field_s8", &g, NULL, d);
+        eq_field_overlap(st, P, pool, &g, x, w, bias, &rq, n); /* against eq_o8b */
         /* the kernel of another P: nothing written */
         memset(eq_o8a, 0x5A, sizeof eq_o8a);
         eq_field_opt(P % 8 + 1, pool, &g, x, w, bias, &rq, eq_o8a, scratch);
@@ -1569,7 +1620,7 @@ static void eq_relu6(eq_state *st)
 
 static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
 {
-    eq_state st = {seed, 0, 0, 0, log};
+    eq_state st = {seed, 0, 0, 0, log, 0, 0};
     eq_extreme_conv(&st);
     eq_extreme_eltwise(&st);
     eq_extreme_input(&st);
@@ -1586,5 +1637,10 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         eq_relu6(&st);
         eq_dwconv(&st);
     }
+    /* the in-place placements of the register-field kernels are checked at all: one byte past
+     * the bound of their fast path, most runs come out wrong */
+    if (st.unsafe_runs > 0 && st.unsafe_caught * 4 < st.unsafe_runs)
+        eq_fail(&st, "conv_field_s8 over its input: too few unsafe placements caught", NULL, NULL,
+                st.unsafe_caught);
     return st.fails;
 }
