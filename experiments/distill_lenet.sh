@@ -7,13 +7,18 @@
 # over EPOCHS fine-tuning epochs at lr 1e-3, the sparsity reaching its target after RAMP of them
 # (default 30 and 10; 10 and 7 give the shorter fine-tuning first measured, *_e10.csv).
 # Resumable: a run whose log holds its result is not run again.
+# MIXUP=A fine-tunes both arms on mixup (train.mixup_alpha A) instead of the config's plain
+# samples: the teacher and the student then see the same mixed images, a richer transfer set
+# than the training images alone (Beyer et al. 2022, "function matching"); the arm without
+# distillation is re-run with the same mixup, so the gain is the teacher's, not mixup's.
 # Usage (from the repository root, after building):
-#   [EPOCHS=30] [RAMP=10] [SPARSITIES="0.98 0.97 0.99"] [TEMPERATURE=T ALPHA=A] \
+#   [EPOCHS=30] [RAMP=10] [SPARSITIES="0.98 0.97 0.99"] [TEMPERATURE=T ALPHA=A] [MIXUP=A] \
 #     bash experiments/distill_lenet.sh [RUNS]
 # RUNS defaults to runs/distill_lenet_e$EPOCHS. Writes
 # experiments/results/distill_lenet_e$EPOCHS.csv (seed, sparsity, distill, dense and pruned test
 # accuracy of every run done so far; with TEMPERATURE and ALPHA,
-# distill_lenet_e${EPOCHS}_tT_aA.csv, the runs without distillation shared) and prints, per
+# distill_lenet_e${EPOCHS}_tT_aA.csv, the runs without distillation shared; with MIXUP, an _mA
+# suffix before it, both arms' runs apart) and prints, per
 # sparsity with all its runs, the losses and the share recovered.
 set -euo pipefail
 epochs=${EPOCHS:-30}
@@ -27,13 +32,18 @@ if [ -n "${TEMPERATURE:-}${ALPHA:-}" ]; then
   tag=_t${TEMPERATURE:?$both}_a${ALPHA:?$both}
   kd_settings=(train.distill.temperature="$TEMPERATURE" train.distill.alpha="$ALPHA")
 fi
-out=experiments/results/distill_lenet_e$epochs$tag.csv
+mix=() mtag= # both arms' mixup, in their file names when set
+if [ -n "${MIXUP:-}" ]; then
+  mtag=_m$MIXUP
+  mix=(train.mixup_alpha="$MIXUP")
+fi
+out=experiments/results/distill_lenet_e$epochs$mtag$tag.csv
 mkdir -p "$runs" experiments/results
 seeds="1 2 3"
 sparsities=${SPARSITIES:-0.98 0.97 0.99}
 
 name() { # seed sparsity distill -> the run's path without extension
-  if [ "$3" = 1 ]; then echo "$runs/s$1/prune_$2_kd1$tag"; else echo "$runs/s$1/prune_$2_kd0"; fi
+  if [ "$3" = 1 ]; then echo "$runs/s$1/prune_$2_kd1$mtag$tag"; else echo "$runs/s$1/prune_$2_kd0$mtag"; fi
 }
 prune_once() { # seed sparsity distill
   local dir=$runs/s$1 base
@@ -42,7 +52,7 @@ prune_once() { # seed sparsity distill
   local teacher=(train.distill.teacher=)
   [ "$3" = 1 ] && teacher=(train.distill.teacher="$dir/model.h5" "${kd_settings[@]}")
   "$mcuforge" prune "$dir/model.h5" --sparsity "$2" --epochs "$epochs" --ramp-epochs "$ramp" \
-    --lr 1e-3 --out "$base.h5" "${teacher[@]}" > "$base.log.tmp" && mv "$base.log.tmp" "$base.log"
+    --lr 1e-3 --out "$base.h5" "${teacher[@]}" "${mix[@]}" > "$base.log.tmp" && mv "$base.log.tmp" "$base.log"
 }
 result() { # seed sparsity distill -> "dense,pruned" (fractions)
   sed -n 's/^test accuracy: dense \([0-9.]*\) %, pruned \([0-9.]*\) %.*/\1,\2/p' \
