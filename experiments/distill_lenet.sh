@@ -94,4 +94,13 @@ for S in $sparsities; do
     if (a >= 0.5) printf ": %.0f %% of it recovered", 100 * (a - b) / a
     else printf " (below 0.5 pt without)"
     printf "\n" }'
+  # with mixup, the target's reference is still pruning without distillation on plain samples
+  plain=$(mtag= name "${seeds%% *}" "$S" 0).log
+  if [ -n "$mtag" ] && [ -f "$plain" ]; then
+    a=$(mtag= mean_loss "$S" 0)
+    awk -v a="$a" -v b="$with" 'BEGIN {
+      printf "  against pruning without distillation or mixup (%.2f pt lost): ", a
+      if (a >= 0.5) printf "%.0f %% of it recovered\n", 100 * (a - b) / a
+      else printf "below 0.5 pt\n" }'
+  fi
 done
