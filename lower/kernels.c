@@ -216,6 +216,7 @@ void mf_call_name(mf_call *c, int bits)
     c->small = k == MF_RT_CONV_S8_SMALL;
     c->conv1d = k == MF_RT_CONV_S8_1D;
     c->wide = k == MF_RT_CONV_S8_WIDE;
+    c->patch = k == MF_RT_CONV_S8_PATCH;
     char field[16];
     snprintf(field, sizeof field, "conv_field%d", c->field);
     snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s",
@@ -223,10 +224,11 @@ void mf_call_name(mf_call *c, int bits)
              : c->small                           ? "conv_small"
              : c->conv1d                          ? "conv1d"
              : c->wide                            ? "conv_wide"
+             : c->patch                           ? "conv_patch"
              : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
              : c->sparse                          ? "conv_sparse"
                                                   : kernels[c->kind].stem,
-             (c->field || c->small || c->conv1d || c->wide || c->sparse) &&
+             (c->field || c->small || c->conv1d || c->wide || c->patch || c->sparse) &&
                      c->kind == MF_K_CONV_MAXPOOL
                  ? "_maxpool"
                  : "",
@@ -239,6 +241,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
         if (bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
         if (bits == 8 && c->field) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
         if (bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
+        if (bits == 8 && c->patch) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
@@ -295,6 +298,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
             (r6 ? mf_rt_conv1d_relu6_s8 : mf_rt_conv1d_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8 && c->wide)
             (r6 ? mf_rt_conv_wide_relu6_s8 : mf_rt_conv_wide_s8)(g, a, w, bias, rq, o, s);
+        else if (bits == 8 && c->patch)
+            (r6 ? mf_rt_conv_patch_relu6_s8 : mf_rt_conv_patch_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8)
             (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
@@ -320,6 +325,9 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8 && c->wide)
             (r6 ? mf_rt_conv_wide_maxpool_relu6_s8 : mf_rt_conv_wide_maxpool_s8)(
+                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
+        else if (bits == 8 && c->patch)
+            (r6 ? mf_rt_conv_patch_maxpool_relu6_s8 : mf_rt_conv_patch_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8)
             (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(

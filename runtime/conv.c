@@ -335,6 +335,32 @@ void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_k
 #endif
 }
 
+/* The patch kernels (conv_s8_patch.c): on the host the reference, on the geometries they fit. */
+void mf_rt_conv_patch_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    if (mf_rt_conv_patch_s8_fits(g)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
+#endif
+}
+
+void mf_rt_conv_patch_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                 int pool_sw, const int8_t *in, const int8_t *w,
+                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                 void *scratch)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                    scratch);
+#else
+    if (mf_rt_conv_patch_s8_fits(conv))
+        mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                  scratch);
+#endif
+}
+
 /* The wide-row variant of the engine (conv_s8_opt.c): on the host the reference. */
 void mf_rt_conv_wide_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                         const mf_rt_requant *rq, int8_t *out, void *scratch)
@@ -483,11 +509,53 @@ int mf_rt_conv_wide_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int
            (long)g->kw * g->cin >= 64 && edges;
 }
 
+int mf_rt_conv_patch_s8_fits(const mf_rt_geom *g)
+{
+    if (g->cout < 1 || g->cout > 4 || g->kh < 1 || g->kw < 1 || g->cin < 1 || g->sh < 1 ||
+        g->sw < 1 || g->oh < 1 || g->ow < 1 || g->h < 1 || g->w < 1 || g->pad_top < 0 ||
+        g->pad_left < 0)
+        return 0;
+    const long words = ((long)g->kw * g->cin + 3) / 4;
+    return words <= MF_RT_CONV_PATCH_BYTES / 4 && g->kh * 4 * words <= MF_RT_CONV_PATCH_BYTES;
+}
+
+int mf_rt_conv_patch_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw)
+{
+    /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_PATCH_ALL runs these
+     * kernels wherever they fit): fewer instructions than the quad engine or the small-geometry
+     * kernels on the three 2D shapes with a loop of their own (1 → 3 k3, 3 → 3 k1, 1 → 1 k5:
+     * fields of 3 or 5 values, 1 or 3 channels) at stride 1, plain or pooled; at stride 2 the
+     * padded copy is paid for a quarter of the positions and only the 1×1 kernel (no copy)
+     * still wins. The pool window does not change the choice. */
+    (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
+    const long n = (long)g->kw * g->cin;
+    const int shape = (g->cout == 3 && g->kh == 3 && n == 3) ||
+                      (g->cout == 3 && g->kh == 1 && g->kw == 1 && n == 3) ||
+                      (g->cout == 1 && g->kh == 5 && n == 5);
+    return g->h > 1 && shape && ((g->sh == 1 && g->sw == 1) || g->kh * g->kw == 1) &&
+           mf_rt_conv_patch_s8_fits(g);
+}
+
+size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    if (!mf_rt_conv_patch_s8_fits(g)) return 0;
+    /* the starts (4 words), the split weights, the padded input and its 4 zero bytes */
+    const size_t groups = ((size_t)g->kw * (size_t)g->cin + 3) / 4;
+    size_t bytes = 16 + 8 * groups * (size_t)g->kh * (size_t)g->cout;
+    const long hp = (long)(g->oh - 1) * g->sh + g->kh, wp = (long)(g->ow - 1) * g->sw + g->kw;
+    if (g->pad_top > 0 || g->pad_left > 0 || hp - g->pad_top > g->h || wp - g->pad_left > g->w)
+        bytes += (size_t)hp * (size_t)wp * (size_t)g->cin + 4;
+    return (bytes + 7) & ~(size_t)7;
+}
+
 mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                           int pool_sh, int pool_sw)
 {
     if (mf_rt_conv_field_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_FIELD;
+    if (mf_rt_conv_patch_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
+        return MF_RT_CONV_S8_PATCH;
     if (mf_rt_conv_small_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_SMALL;
     if (mf_rt_conv1d_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw)) return MF_RT_CONV_S8_1D;

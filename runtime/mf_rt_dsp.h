@@ -91,6 +91,13 @@ void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_k
 void mf_rt_conv_small_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                              const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                              void *scratch);
+void mf_rt_conv_patch_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                             void *scratch);
+void mf_rt_conv_patch_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                     int pool_sw, const int8_t *in, const int8_t *w,
+                                     const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                     void *scratch);
 void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                             void *scratch);

@@ -127,6 +127,16 @@ void mf_rt_conv_small_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
+void mf_rt_conv_patch_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                               const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                               void *scratch)
+{
+    if (!mf_rt_conv_patch_s8_fits(g)) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
 void mf_rt_conv_maxpool_relu6_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                   int pool_sw, const float *in, const float *w, const float *bias,
                                   int relu, float *out)
@@ -423,5 +433,17 @@ void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int p
     const mf_rt_requant r = relu_of(rq);
     mf_rt_conv_wide_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
                                scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_patch_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,
+                                       int pool_sh, int pool_sw, const int8_t *in, const int8_t *w,
+                                       const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                       void *scratch)
+{
+    if (!mf_rt_conv_patch_s8_fits(conv)) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                scratch);
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }

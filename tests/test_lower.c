@@ -1230,6 +1230,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
     if (conv && bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8 && c->field) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
+    if (conv && bits == 8 && c->patch) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)

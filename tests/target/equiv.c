@@ -475,6 +475,80 @@ static void eq_conv_small_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
     }
 }
 
+/* The patch kernels (conv_s8_patch.c) against the reference on a geometry they fit, plain and
+ * with the case's pool, and their ReLU6 forms; outside their geometries they write nothing. */
+static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                             const int8_t *x, const int8_t *w, const int32_t *bias,
+                             const mf_rt_requant *rq)
+{
+    if (!mf_rt_conv_patch_s8_fits(g)) return;
+    void *scratch = eq_scratch(mf_rt_conv_patch_s8_scratch_bytes(g));
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_patch_s8_opt(g, x, w, bias, rq, eq_o8a, scratch);
+    mf_rt_conv_s8_ref(g, x, w, bias, rq, eq_o8b, NULL);
+    long d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(g) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_patch_s8", g, NULL, d);
+    const mf_rt_geom p = eq_pool_geom(g, pkh, pkw, psh, psw);
+    memset(eq_o8a, 0x5A, sizeof eq_o8a);
+    memset(eq_o8b, 0x5A, sizeof eq_o8b);
+    mf_rt_conv_patch_maxpool_s8_opt(g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8a, scratch);
+    mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8b, NULL);
+    d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
+    if (d >= 0) eq_fail(st, "conv_patch_maxpool_s8", g, NULL, d);
+    /* the ReLU6 forms (relu6.c): the reference without activation, clamped to [0, q6] */
+    mf_rt_requant r6 = *rq, r0 = *rq;
+    const int q6 = eq_int(st, 0, 127);
+    r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+    for (int pooled = 0; pooled < 2; pooled++) {
+        const size_t n = eq_nout(pooled ? &p : g);
+        memset(eq_o8a, 0x5A, sizeof eq_o8a);
+        memset(eq_o8b, 0x5A, sizeof eq_o8b);
+        if (pooled) {
+            mf_rt_conv_patch_maxpool_relu6_s8(g, pkh, pkw, psh, psw, x, w, bias, &r6, eq_o8a,
+                                              scratch);
+            mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, &r0, eq_o8b, NULL);
+        } else {
+            mf_rt_conv_patch_relu6_s8(g, x, w, bias, &r6, eq_o8a, scratch);
+            mf_rt_conv_s8_ref(g, x, w, bias, &r0, eq_o8b, NULL);
+        }
+        eq_clamp8(eq_o8b, n, q6);
+        d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+        if (d >= 0)
+            eq_fail(st, pooled ? "conv_patch_maxpool_relu6_s8" : "conv_patch_relu6_s8", g, NULL, d);
+    }
+}
+
+/* The patch kernels on the shapes with a loop of their own (1 → 3 k3, 3 → 3 k1, 1 → 1 k5, and
+ * the same with 2 or 4 channels, which take the generic loop): random sizes, strides 1-2,
+ * 'same' or 'valid' padding, any pool, per-channel shifts, saturating biases. */
+static void eq_conv_patch_shapes(eq_state *st)
+{
+    static const int shapes[][3] = {{1, 3, 3}, {3, 3, 1}, {1, 1, 5}, {1, 2, 3}, {3, 4, 1}};
+    const int *sh = shapes[eq_next(st) % 5];
+    mf_rt_geom g;
+    g.cin = sh[0], g.cout = sh[1], g.kh = g.kw = sh[2];
+    g.h = eq_int(st, g.kh > 2 ? g.kh - 2 : 1, 12), g.w = eq_int(st, g.kw > 2 ? g.kw - 2 : 1, 12);
+    g.sh = eq_int(st, 1, 2), g.sw = eq_int(st, 1, 2);
+    const int same = eq_pct(st, 70) || g.kh > g.h || g.kw > g.w;
+    eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);
+    eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+    size_t nx = eq_nin(&g), nw = eq_nw(&g);
+    int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x, nx);
+    eq_fill8(st, w, nw);
+    int64_t K = (int64_t)g.kh * g.kw * g.cin;
+    int32_t bmax = (int32_t)(INT32_MAX - K * 16384);
+    for (int c = 0; c < g.cout; c++)
+        eq_bias8[c] = eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
+    const int32_t *bias = eq_pct(st, 15) ? NULL : eq_bias8;
+    mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
+    int pkh, pkw, psh, psw;
+    eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    eq_conv_patch_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
+}
+
 /* The sparse kernels' test buffers: nonzero weights and their index stream (RAM on the target:
  * 1,100 weights). */
 enum { EQ_SPARSE_W = 1100 };
@@ -607,6 +681,7 @@ static void eq_conv_s8(eq_state *st)
     if (d >= 0) eq_fail(st, "conv_wide_maxpool_s8", &g, NULL, d);
     eq_conv1d_s8(st, &g, x, w, bias, &rq);
     eq_conv_small_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
+    eq_conv_patch_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
@@ -1628,6 +1703,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         st.cases = i;
         eq_conv_s8(&st);
         eq_conv_field_s8(&st);
+        eq_conv_patch_shapes(&st);
         eq_conv_s16(&st);
         eq_conv_f32(&st);
         eq_dense(&st);

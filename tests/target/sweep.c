@@ -65,7 +65,8 @@ typedef struct sweep_case {
 
 /* The int8 kernel deploy calls for c's layer (mf_rt_conv_s8_choose, as lower/kernels.c);
  * -DSWEEP_SMALL_ALL: the small-geometry kernels on every geometry, -DSWEEP_FIELD_ALL: the
- * register-field kernels on every geometry they run (mf_rt_conv_field_s8_p), to compare. */
+ * register-field kernels on every geometry they run (mf_rt_conv_field_s8_p), -DSWEEP_PATCH_ALL:
+ * the patch kernels on every geometry they fit (mf_rt_conv_patch_s8_fits), to compare. */
 static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
 {
     const int ph = c->pool ? (c->dims == 1 ? 1 : 2) : 1, pw = c->pool ? 2 : 1;
@@ -74,6 +75,8 @@ static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
     return MF_RT_CONV_S8_SMALL;
 #elif defined(SWEEP_FIELD_ALL)
     if (mf_rt_conv_field_s8_p(&c->g, ph, pw, ph, pw)) return MF_RT_CONV_S8_FIELD;
+#elif defined(SWEEP_PATCH_ALL)
+    if (mf_rt_conv_patch_s8_fits(&c->g)) return MF_RT_CONV_S8_PATCH;
 #endif
     return mf_rt_conv_s8_choose(&c->g, ph, pw, ph, pw);
 }
@@ -89,6 +92,8 @@ static size_t scratch_bytes(int prec, const sweep_case *c)
             return mf_rt_conv_field_s8_scratch_bytes(&c->g);
         case MF_RT_CONV_S8_SMALL:
             return mf_rt_conv_small_s8_scratch_bytes(&c->g);
+        case MF_RT_CONV_S8_PATCH:
+            return mf_rt_conv_patch_s8_scratch_bytes(&c->g);
         default:
             return mf_rt_conv_s8_scratch_bytes(&c->g);
         }
@@ -231,9 +236,10 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
     void *out = OUT_MEM;
     uint32_t t0 = 0, t1 = 0;
     const mf_rt_conv_s8_kernel k = kernel_s8(c);
-    switch (k == MF_RT_CONV_S8_FIELD  ? mf_rt_conv_field_s8_p(g, 1, 1, 1, 1)
-            : k == MF_RT_CONV_S8_WIDE ? 9
-                                      : 0) {
+    switch (k == MF_RT_CONV_S8_FIELD   ? mf_rt_conv_field_s8_p(g, 1, 1, 1, 1)
+            : k == MF_RT_CONV_S8_WIDE  ? 9
+            : k == MF_RT_CONV_S8_PATCH ? 10
+                                       : 0) {
         FIELD_CASE(1)
         FIELD_CASE(2)
         FIELD_CASE(3)
@@ -248,6 +254,14 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
             mf_rt_conv_wide_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
         else
             mf_rt_conv_wide_s8(g, in, w, bias_s32, &rq, out, scratch);
+        t1 = now();
+        break;
+    case 10:
+        t0 = now();
+        if (c->pool)
+            mf_rt_conv_patch_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else
+            mf_rt_conv_patch_s8(g, in, w, bias_s32, &rq, out, scratch);
         t1 = now();
         break;
     default:
@@ -307,7 +321,8 @@ static int sweep_one(const sweep_case *c, sh_line *l)
             continue;
         }
         const mf_rt_conv_s8_kernel k = p == P_S8 ? kernel_s8(c) : MF_RT_CONV_S8_ENGINE;
-        if (k == MF_RT_CONV_S8_SMALL || k == MF_RT_CONV_S8_FIELD || k == MF_RT_CONV_S8_WIDE)
+        if (k == MF_RT_CONV_S8_SMALL || k == MF_RT_CONV_S8_FIELD || k == MF_RT_CONV_S8_WIDE ||
+            k == MF_RT_CONV_S8_PATCH)
             t[p] = run_chosen(c, need ? scratch_mem : NULL);
         else
             t[p] = run(p, c, need ? scratch_mem : NULL);

@@ -1,0 +1,347 @@
+/* int8 convolution and fused convolution + max pool for layers of 1-4 output channels with a
+ * small receptive field (mf_rt_conv_patch_s8, mf_rt_conv_patch_maxpool_s8): the optimized path
+ * (see mf_rt_dsp.h for when it is used). Bit-identical to conv.c's references. The lowering
+ * calls it where mf_rt_conv_s8_choose (mf_rt_conv_patch_s8_chosen) says it beats the other
+ * kernels: 2D layers of few output channels whose kernel rows hold few values (1 → 3 k3,
+ * 3 → 3 k1, 1 → 1 k5 with a pool), where the small-geometry kernels pay their per-row loop and
+ * edge handling for 3 or 5 values and the quad engine its per-quad cost for 1-3 channels.
+ *
+ * Every output channel of a position from one pass over its field: each kernel row of
+ * n = kw·cin values is read as ⌈n/4⌉ words in place, each split once by SXTB16 / SXTB16 ROR #8
+ * into the pairs (v0, v2), (v1, v3), and every channel's accumulator takes one SMLAD per pair
+ * against its weights split the same way (values past n meet zero weights, so the bytes read
+ * past a kernel row never count). The weights are split once per call into scratch, the
+ * channels of a pair side by side, so a pass reads them in order. Zero padding: the input is
+ * copied once per call into scratch with its border of zeros (and 4 zero bytes past its end for
+ * the word reads of the last row), so every position reads its field in place with the same
+ * code; a geometry without padding reads the input itself, and the few positions whose word
+ * reads would pass the input's end copy their field to the stack first.
+ *
+ * Requantization: when every channel passes the bound of mf_rt_init_s8 (the usual case), the
+ * accumulator starts at bias + 2^(s−1) and ends with one shift and SSAT #8 (USAT #7 with ReLU);
+ * otherwise it starts at the bias and ends in the reference's mf_rt_requant_s32. Fused max pool
+ * (any window and stride): the window's taps are computed one after the other and each channel
+ * keeps its largest sum, requantized once: requantization is monotonic (shift, rounding,
+ * saturation and ReLU never reverse an order), so this is the maximum the reference takes.
+ * `out` must not alias `in`.
+ * Working memory: the caller's scratch of mf_rt_conv_patch_s8_scratch_bytes() (the split
+ * weights and starts; the padded copy of the input when the geometry pads); the stack holds a
+ * field of at most MF_RT_CONV_PATCH_BYTES bytes. */
+#include "mf_rt_dsp.h"
+
+#if defined(MF_RT_OPT_INT)
+
+/* What every position of a layer shares. */
+typedef struct {
+    const int8_t *src;  /* the field of position (0, 0): in the input or its padded copy */
+    const int8_t *end;  /* reads at or past it: the field goes through the stack */
+    ptrdiff_t row;      /* bytes from one input row to the next */
+    ptrdiff_t dy, dx;   /* bytes from one conv position to the next, down and across */
+    const uint32_t *wp; /* per pair of the field, every channel's weight pair */
+    const int32_t *start;
+    const int8_t *shifts;
+    int shift, fast, relu, rounding;
+    int kh, groups, n; /* kernel rows, words per kernel row, values per kernel row */
+} pt_layer;
+
+/* The sums of C channels (C a constant) over the field at p, rows `row` bytes apart, kh rows of
+ * `groups` words, from the channels' starts st; weights w. */
+MF_RT_INLINE void pt_sums(const int8_t *p, ptrdiff_t row, int kh, int groups, const uint32_t *w,
+                          const int32_t *st, int32_t *acc, int C)
+{
+    int32_t a0 = st[0], a1 = C > 1 ? st[1] : 0, a2 = C > 2 ? st[2] : 0, a3 = C > 3 ? st[3] : 0;
+    for (int r = kh; r > 0; r--, p += row) {
+        const int8_t *q = p;
+        for (int i = groups; i > 0; i--, q += 4, w += 2 * C) {
+            const uint32_t u = mf_ld32(q), lo = mf_sxtb16(u), hi = mf_sxtb16_ror8(u);
+            a0 = mf_smlad(lo, w[0], a0);
+            if (C > 1) a1 = mf_smlad(lo, w[1], a1);
+            if (C > 2) a2 = mf_smlad(lo, w[2], a2);
+            if (C > 3) a3 = mf_smlad(lo, w[3], a3);
+            a0 = mf_smlad(hi, w[C], a0);
+            if (C > 1) a1 = mf_smlad(hi, w[C + 1], a1);
+            if (C > 2) a2 = mf_smlad(hi, w[C + 2], a2);
+            if (C > 3) a3 = mf_smlad(hi, w[C + 3], a3);
+        }
+    }
+    acc[0] = a0;
+    if (C > 1) acc[1] = a1;
+    if (C > 2) acc[2] = a2;
+    if (C > 3) acc[3] = a3;
+}
+
+/* The field at p, or its copy in buf (the kernel rows' n values, zeros after them) when its word
+ * reads would pass L->end; *row: the rows' distance. */
+MF_RT_INLINE const int8_t *pt_field(const pt_layer *L, const int8_t *p, const int8_t *lim,
+                                    int8_t *buf, ptrdiff_t *row)
+{
+    *row = L->row;
+    if (p <= lim) return p;
+    const int bytes = 4 * L->groups;
+    for (int r = 0; r < L->kh; r++)
+        for (int i = 0; i < bytes; i++)
+            buf[r * bytes + i] = i < L->n ? p[r * L->row + i] : 0;
+    *row = bytes;
+    return buf;
+}
+
+/* C requantized outputs of the sums a. */
+MF_RT_INLINE void pt_store(const pt_layer *L, const int32_t *a, int8_t *out, int C)
+{
+    for (int c = 0; c < C; c++) {
+        const int s = L->shifts ? L->shifts[c] : L->shift;
+        if (L->fast)
+            out[c] = (int8_t)(L->relu ? mf_usat7(a[c] >> s) : mf_ssat8(a[c] >> s));
+        else
+            out[c] = mf_rt_requant_s32(a[c], s, L->relu, L->rounding);
+    }
+}
+
+/* Every pool window (plain conv: pkh = pkw = 1) for C channels: the window's taps one after the
+ * other, each channel's largest sum, one requantization. */
+MF_RT_INLINE void pt_windows(const pt_layer *L, int poh, int pow, int pkh, int pkw, int psh,
+                             int psw, int8_t *out, int C)
+{
+    int8_t buf[MF_RT_CONV_PATCH_BYTES]; /* a field whose word reads would pass L->end */
+    const int kh = L->kh, groups = L->groups;
+    const uint32_t *w = L->wp;
+    const int32_t *st = L->start;
+    const ptrdiff_t dx = L->dx, dy = L->dy, wdx = psw * dx;
+    const int8_t *lim = L->end - ((ptrdiff_t)(kh - 1) * L->row + 4 * groups);
+    int32_t acc[4], m[4];
+    if (pkh == 1 && pkw == 1) { /* plain: position after position */
+        for (int py = 0; py < poh; py++) {
+            const int8_t *p = L->src + (ptrdiff_t)py * psh * dy;
+            for (int8_t *e = out + (ptrdiff_t)pow * C; out != e; out += C, p += wdx) {
+                ptrdiff_t row;
+                const int8_t *f = pt_field(L, p, lim, buf, &row);
+                pt_sums(f, row, kh, groups, w, st, acc, C);
+                pt_store(L, acc, out, C);
+            }
+        }
+        return;
+    }
+    for (int py = 0; py < poh; py++)
+        for (int px = 0; px < pow; px++, out += C) {
+            for (int c = 0; c < C; c++)
+                m[c] = INT32_MIN;
+            for (int wy = 0; wy < pkh; wy++) {
+                const int8_t *p = L->src + (ptrdiff_t)(py * psh + wy) * dy + px * wdx;
+                for (int wx = 0; wx < pkw; wx++, p += dx) {
+                    ptrdiff_t row;
+                    const int8_t *f = pt_field(L, p, lim, buf, &row);
+                    pt_sums(f, row, kh, groups, w, st, acc, C);
+                    for (int c = 0; c < C; c++)
+                        m[c] = acc[c] > m[c] ? acc[c] : m[c];
+                }
+            }
+            pt_store(L, m, out, C);
+        }
+}
+
+/* The sums of C channels over KH kernel rows of G words and T single values (T = 1: the row's
+ * last value, n = 4·G + 1, one LDRSB and one MLA per channel instead of a word of 3 zeros). */
+MF_RT_INLINE void pt_sums_fixed(const int8_t *f, ptrdiff_t row, const uint32_t *w, int32_t *a,
+                                int C, int KH, int G, int T)
+{
+    /* scalars and unrolled loops: GCC keeps arrays indexed in loops in memory */
+    int32_t a0 = a[0], a1 = C > 1 ? a[1] : 0, a2 = C > 2 ? a[2] : 0, a3 = C > 3 ? a[3] : 0;
+#pragma GCC unroll 8
+    for (int r = 0; r < KH; r++) {
+        const uint32_t *k = w + r * (2 * G + T) * C;
+#pragma GCC unroll 8
+        for (int i = 0; i < G; i++, k += 2 * C) {
+            const uint32_t u = mf_ld32(f + r * row + 4 * i);
+            const uint32_t lo = mf_sxtb16(u), hi = mf_sxtb16_ror8(u);
+            a0 = mf_smlad(lo, k[0], a0);
+            if (C > 1) a1 = mf_smlad(lo, k[1], a1);
+            if (C > 2) a2 = mf_smlad(lo, k[2], a2);
+            if (C > 3) a3 = mf_smlad(lo, k[3], a3);
+            a0 = mf_smlad(hi, k[C], a0);
+            if (C > 1) a1 = mf_smlad(hi, k[C + 1], a1);
+            if (C > 2) a2 = mf_smlad(hi, k[C + 2], a2);
+            if (C > 3) a3 = mf_smlad(hi, k[C + 3], a3);
+        }
+        if (T) { /* the row's last value: one product per channel (exact int32 sums, wrapping
+                    as SMLAD would) */
+            const int32_t v = f[r * row + 4 * G];
+            a0 = mf_s32((uint32_t)a0 + (uint32_t)(v * mf_s32(k[0])));
+            if (C > 1) a1 = mf_s32((uint32_t)a1 + (uint32_t)(v * mf_s32(k[1])));
+            if (C > 2) a2 = mf_s32((uint32_t)a2 + (uint32_t)(v * mf_s32(k[2])));
+            if (C > 3) a3 = mf_s32((uint32_t)a3 + (uint32_t)(v * mf_s32(k[3])));
+        }
+    }
+    a[0] = a0;
+    if (C > 1) a[1] = a1;
+    if (C > 2) a[2] = a2;
+    if (C > 3) a[3] = a3;
+}
+
+/* The fast requantization with every constant of the loop fixed (C channels, KH kernel rows of G
+ * words): the sums unrolled into registers, the weights read in order, the shifts held. */
+MF_RT_INLINE void pt_fixed(const pt_layer *L, int poh, int pow, int pkh, int pkw, int psh, int psw,
+                           int8_t *out, int C, int KH, int G, int T)
+{
+    int8_t buf[MF_RT_CONV_PATCH_BYTES];
+    const uint32_t *w = L->wp;
+    const int32_t *st = L->start;
+    const ptrdiff_t dx = L->dx, dy = L->dy, wdx = psw * dx;
+    const int8_t *lim = L->end - ((ptrdiff_t)(KH - 1) * L->row + 4 * G + T);
+    int sh[4];
+    for (int c = 0; c < C; c++)
+        sh[c] = L->shifts ? L->shifts[c] : L->shift;
+    const int relu = L->relu;
+    if (pkh == 1 && pkw == 1) { /* plain: position after position, no window maximum */
+        for (int py = 0; py < poh; py++) {
+            const int8_t *p = L->src + (ptrdiff_t)py * psh * dy;
+            for (int8_t *e = out + (ptrdiff_t)pow * C; out != e; out += C, p += wdx) {
+                ptrdiff_t row;
+                const int8_t *f = pt_field(L, p, lim, buf, &row);
+                int32_t a[4];
+                for (int c = 0; c < C; c++)
+                    a[c] = st[c];
+                pt_sums_fixed(f, row, w, a, C, KH, G, T);
+                for (int c = 0; c < C; c++)
+                    out[c] = (int8_t)(relu ? mf_usat7(a[c] >> sh[c]) : mf_ssat8(a[c] >> sh[c]));
+            }
+        }
+        return;
+    }
+    for (int py = 0; py < poh; py++)
+        for (int px = 0; px < pow; px++, out += C) {
+            int32_t m[4] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+            for (int wy = 0; wy < pkh; wy++) {
+                const int8_t *p = L->src + (ptrdiff_t)(py * psh + wy) * dy + px * wdx;
+                for (int wx = 0; wx < pkw; wx++, p += dx) {
+                    ptrdiff_t row;
+                    const int8_t *f = pt_field(L, p, lim, buf, &row);
+                    int32_t a[4];
+                    for (int c = 0; c < C; c++)
+                        a[c] = st[c];
+                    pt_sums_fixed(f, row, w, a, C, KH, G, T);
+                    for (int c = 0; c < C; c++)
+                        m[c] = a[c] > m[c] ? a[c] : m[c];
+                }
+            }
+            for (int c = 0; c < C; c++)
+                out[c] = (int8_t)(relu ? mf_usat7(m[c] >> sh[c]) : mf_ssat8(m[c] >> sh[c]));
+        }
+}
+
+/* One function per channel count: the channel loop unrolled, one stack field each. */
+#define WINDOWS(C)                                                                                 \
+    MF_RT_NOINLINE void pt_windows_##C(const pt_layer *L, int poh, int pow, int pkh, int pkw,      \
+                                       int psh, int psw, int8_t *out)                              \
+    {                                                                                              \
+        pt_windows(L, poh, pow, pkh, pkw, psh, psw, out, C);                                       \
+    }
+WINDOWS(1)
+WINDOWS(2)
+WINDOWS(3)
+WINDOWS(4)
+
+/* The geometries with a loop of their own (C channels, KH rows of G words): the 2D layers of
+ * 1-3 channels where the patch kernels are chosen (mf_rt_conv_patch_s8_chosen). */
+#define FIXED(C, KH, G, T)                                                                         \
+    MF_RT_NOINLINE void pt_fixed_##C##_##KH##_##G##_##T(                                           \
+        const pt_layer *L, int poh, int pow, int pkh, int pkw, int psh, int psw, int8_t *out)      \
+    {                                                                                              \
+        pt_fixed(L, poh, pow, pkh, pkw, psh, psw, out, C, KH, G, T);                               \
+    }
+FIXED(3, 3, 1, 0)
+FIXED(3, 1, 1, 0)
+FIXED(1, 5, 1, 1)
+
+/* The padded copy of the input (rows [−pad_top, H' − pad_top), columns likewise, zeros outside
+ * the input) and 4 zero bytes after it. Plain loops: a call of memset/memcpy would put its frame
+ * on the stack bound. */
+MF_RT_NOINLINE void pt_pad_copy(const mf_rt_geom *g, int hp, int wp, const int8_t *in, int8_t *dst)
+{
+    const int cin = g->cin;
+    for (int r = 0; r < hp; r++) {
+        const int iy = r - g->pad_top;
+        for (int c = 0; c < wp; c++) {
+            const int ix = c - g->pad_left;
+            const int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
+            const int8_t *s = in + ((ptrdiff_t)iy * g->w + ix) * cin;
+            for (int i = 0; i < cin; i++)
+                *dst++ = inside ? s[i] : 0;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        *dst++ = 0;
+}
+
+MF_RT_NOINLINE void pt_conv(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                            const int8_t *in, const int8_t *w, const int32_t *bias,
+                            const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    if (!mf_rt_conv_patch_s8_fits(g) || g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 ||
+        psh < 1 || psw < 1)
+        return;
+    const int cout = g->cout, cin = g->cin, n = g->kw * cin, groups = (n + 3) / 4;
+    const int pairs = 2 * groups * g->kh, K = g->kh * n;
+    int32_t *start = scratch;
+    uint32_t *wp = (uint32_t *)scratch + 4;
+    pt_layer L;
+    L.fast = mf_rt_init_s8(bias, rq, K, cout, start, 1);
+    if (rq->relu != 0 && rq->relu != 1) { /* the fast path knows a plain ReLU or none */
+        L.fast = 0;
+        for (int c = 0; c < cout; c++)
+            start[c] = bias ? bias[c] : 0;
+    }
+    /* the loops of their own (fixed_*): 1 → 1 k5 rows end in a single value */
+    const int key = L.fast && g->kh < 10 && n < 10 ? cout * 100 + g->kh * 10 + n : 0;
+    const int single = key == 155;
+    /* weights: pair j of kernel row r and word i: (v0, v2) or (v1, v3) of the word, channels
+     * side by side; values past n are zero */
+    for (int c = 0; c < cout; c++)
+        for (int r = 0; r < g->kh; r++) {
+            const int8_t *k = w + (ptrdiff_t)c * K + r * n;
+            for (int i = 0; i < groups - single; i++)
+                for (int h = 0; h < 2; h++) {
+                    const int j0 = 4 * i + h, j1 = j0 + 2;
+                    const int32_t lo = j0 < n ? k[j0] : 0, hi = j1 < n ? k[j1] : 0;
+                    wp[(r * (2 * groups - single) + 2 * i + h) * cout + c] =
+                        ((uint32_t)lo & 0xFFFFu) | (uint32_t)hi << 16;
+                }
+            if (single) /* the row's last value as a word */
+                wp[(r * (2 * groups - 1) + 2 * (groups - 1)) * cout + c] = (uint32_t)k[n - 1];
+        }
+    L.wp = wp, L.start = start, L.shifts = rq->shifts, L.shift = rq->shift, L.relu = rq->relu;
+    L.rounding = rq->rounding, L.kh = g->kh, L.groups = groups, L.n = n;
+    const int hp = (g->oh - 1) * g->sh + g->kh, wpx = (g->ow - 1) * g->sw + g->kw;
+    if (g->pad_top > 0 || g->pad_left > 0 || hp - g->pad_top > g->h || wpx - g->pad_left > g->w) {
+        int8_t *copy = (int8_t *)(wp + (size_t)pairs * cout);
+        pt_pad_copy(g, hp, wpx, in, copy);
+        L.src = copy, L.row = (ptrdiff_t)wpx * cin, L.end = copy + (ptrdiff_t)hp * L.row + 4;
+    } else {
+        L.src = in, L.row = (ptrdiff_t)g->w * cin, L.end = in + (ptrdiff_t)g->h * L.row;
+    }
+    L.dy = g->sh * L.row, L.dx = (ptrdiff_t)g->sw * cin;
+    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
+    (key == 333   ? pt_fixed_3_3_1_0
+     : key == 313 ? pt_fixed_3_1_1_0
+     : single     ? pt_fixed_1_5_1_1
+     : cout == 1  ? pt_windows_1
+     : cout == 2  ? pt_windows_2
+     : cout == 3  ? pt_windows_3
+                  : pt_windows_4)(&L, poh, pow, pkh, pkw, psh, psw, out);
+}
+
+void mf_rt_conv_patch_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                             void *scratch)
+{
+    pt_conv(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+}
+
+void mf_rt_conv_patch_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                     int pool_sw, const int8_t *in, const int8_t *w,
+                                     const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                     void *scratch)
+{
+    pt_conv(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
+}
+
+#endif /* MF_RT_OPT_INT */
