@@ -1328,10 +1328,11 @@ static void test_firmware_patch_int8(void **state)
     o.cflags = FIRMWARE_CFLAGS;
     if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
     char *model_c = slurp_file(dir, "model.c");
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch_maxpool_relu6_s8(")); /* c1 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch_relu6_s8("));         /* c2 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch_maxpool_s8("));       /* c3 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch_s8("));               /* c4 */
+    /* one entry point per shape (rows × values per row, output channels) */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch5x5o1_maxpool_relu6_s8(")); /* c1 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch3x3o3_relu6_s8("));         /* c2 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_maxpool_s8("));       /* c3 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_s8("));               /* c4 */
     free(model_c);
     mf_deploy_report rep;
     mf_deploy_run_options ro = {60, 2, NULL};
