@@ -216,7 +216,9 @@ void mf_call_name(mf_call *c, int bits)
     c->small = k == MF_RT_CONV_S8_SMALL;
     c->conv1d = k == MF_RT_CONV_S8_1D;
     c->wide = k == MF_RT_CONV_S8_WIDE;
-    c->patch = k == MF_RT_CONV_S8_PATCH;
+    c->patch = k == MF_RT_CONV_S8_PATCH ? mf_rt_conv_patch_s8_shape(&c->geom) : 0;
+    static const char *const patch[4] = {"", "conv_patch3x3o3", "conv_patch1x3o3",
+                                         "conv_patch5x5o1"};
     char field[16];
     snprintf(field, sizeof field, "conv_field%d", c->field);
     snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s",
@@ -224,7 +226,7 @@ void mf_call_name(mf_call *c, int bits)
              : c->small                           ? "conv_small"
              : c->conv1d                          ? "conv1d"
              : c->wide                            ? "conv_wide"
-             : c->patch                           ? "conv_patch"
+             : c->patch                           ? patch[c->patch]
              : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
              : c->sparse                          ? "conv_sparse"
                                                   : kernels[c->kind].stem,
@@ -270,6 +272,14 @@ typedef void (*conv_maxpool_s8_fn)(const mf_rt_geom *, int, int, int, int, const
 static const conv_s8_fn field_s8[8] = FIELD_FNS(_s8), field_relu6_s8[8] = FIELD_FNS(_relu6_s8);
 static const conv_maxpool_s8_fn field_maxpool_s8[8] = FIELD_FNS(_maxpool_s8),
                                 field_maxpool_relu6_s8[8] = FIELD_FNS(_maxpool_relu6_s8);
+/* The patch kernels by shape − 1 (mf_call.patch, MF_RT_CONV_PATCH_*). */
+#define PATCH_FNS(sfx)                                                                             \
+    {                                                                                              \
+        mf_rt_conv_patch3x3o3##sfx, mf_rt_conv_patch1x3o3##sfx, mf_rt_conv_patch5x5o1##sfx         \
+    }
+static const conv_s8_fn patch_s8[3] = PATCH_FNS(_s8), patch_relu6_s8[3] = PATCH_FNS(_relu6_s8);
+static const conv_maxpool_s8_fn patch_maxpool_s8[3] = PATCH_FNS(_maxpool_s8),
+                                patch_maxpool_relu6_s8[3] = PATCH_FNS(_maxpool_relu6_s8);
 
 void mf_program_run_call(const mf_program *p, int k, void *arena)
 {
@@ -299,7 +309,7 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         else if (bits == 8 && c->wide)
             (r6 ? mf_rt_conv_wide_relu6_s8 : mf_rt_conv_wide_s8)(g, a, w, bias, rq, o, s);
         else if (bits == 8 && c->patch)
-            (r6 ? mf_rt_conv_patch_relu6_s8 : mf_rt_conv_patch_s8)(g, a, w, bias, rq, o, s);
+            (r6 ? patch_relu6_s8 : patch_s8)[c->patch - 1](g, a, w, bias, rq, o, s);
         else if (bits == 8)
             (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
@@ -327,7 +337,7 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
             (r6 ? mf_rt_conv_wide_maxpool_relu6_s8 : mf_rt_conv_wide_maxpool_s8)(
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8 && c->patch)
-            (r6 ? mf_rt_conv_patch_maxpool_relu6_s8 : mf_rt_conv_patch_maxpool_s8)(
+            (r6 ? patch_maxpool_relu6_s8 : patch_maxpool_s8)[c->patch - 1](
                 g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8)
             (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(

@@ -133,8 +133,8 @@ typedef struct mf_call {
                         kernel (mf_rt_conv_small_s8, …); then conv1d is 0 */
     int wide;        /* int8 conv on the wide-row engine (mf_rt_conv_s8_choose:
                         mf_rt_conv_wide_s8, …) */
-    int patch;       /* int8 conv on the patch kernels (mf_rt_conv_s8_choose:
-                        mf_rt_conv_patch_s8, …) */
+    int patch;       /* int8 conv on the patch kernel of this shape (mf_rt_conv_s8_choose:
+                        mf_rt_conv_patch<shape>_s8, …): MF_RT_CONV_PATCH_*, 0 none */
     int field;       /* int8 conv on the register-field kernel of this P (mf_rt_conv_s8_choose:
                         mf_rt_conv_field<P>_s8, …), 0 none; then small and conv1d are 0 */
     int sparse;      /* int8 conv or dense on pruned weights: the sparse kernels (w: the nonzero

@@ -335,32 +335,6 @@ void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_k
 #endif
 }
 
-/* The patch kernels (conv_s8_patch.c): on the host the reference, on the geometries they fit. */
-void mf_rt_conv_patch_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch)
-{
-#if defined(MF_RT_OPT_INT)
-    mf_rt_conv_patch_s8_opt(g, in, w, bias, rq, out, scratch);
-#else
-    if (mf_rt_conv_patch_s8_fits(g)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, scratch);
-#endif
-}
-
-void mf_rt_conv_patch_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
-                                 int pool_sw, const int8_t *in, const int8_t *w,
-                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                                 void *scratch)
-{
-#if defined(MF_RT_OPT_INT)
-    mf_rt_conv_patch_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
-                                    scratch);
-#else
-    if (mf_rt_conv_patch_s8_fits(conv))
-        mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
-                                  scratch);
-#endif
-}
-
 /* The wide-row variant of the engine (conv_s8_opt.c): on the host the reference. */
 void mf_rt_conv_wide_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,
                         const mf_rt_requant *rq, int8_t *out, void *scratch)
@@ -509,37 +483,37 @@ int mf_rt_conv_wide_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int
            (long)g->kw * g->cin >= 64 && edges;
 }
 
-int mf_rt_conv_patch_s8_fits(const mf_rt_geom *g)
+int mf_rt_conv_patch_s8_shape(const mf_rt_geom *g)
 {
-    if (g->cout < 1 || g->cout > 4 || g->kh < 1 || g->kw < 1 || g->cin < 1 || g->sh < 1 ||
-        g->sw < 1 || g->oh < 1 || g->ow < 1 || g->h < 1 || g->w < 1 || g->pad_top < 0 ||
-        g->pad_left < 0)
-        return 0;
-    const long words = ((long)g->kw * g->cin + 3) / 4;
-    return words <= MF_RT_CONV_PATCH_BYTES / 4 && g->kh * 4 * words <= MF_RT_CONV_PATCH_BYTES;
+    /* only the shapes mf_rt_conv_patch_s8_chosen can pick: each has a loop of its own, and a
+     * firmware links one shape's loops only where a layer calls it */
+    if (g->kh < 1 || g->kw < 1 || g->cin < 1 || g->sh < 1 || g->sw < 1 || g->oh < 1 || g->ow < 1 ||
+        g->h < 1 || g->w < 1 || g->pad_top < 0 || g->pad_left < 0)
+        return MF_RT_CONV_PATCH_NONE;
+    const long n = (long)g->kw * g->cin;
+    if (g->cout == 3 && g->kh == 3 && n == 3) return MF_RT_CONV_PATCH_3X3O3;
+    if (g->cout == 3 && g->kh == 1 && g->kw == 1 && n == 3) return MF_RT_CONV_PATCH_1X3O3;
+    if (g->cout == 1 && g->kh == 5 && n == 5) return MF_RT_CONV_PATCH_5X5O1;
+    return MF_RT_CONV_PATCH_NONE;
 }
 
 int mf_rt_conv_patch_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw)
 {
     /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_PATCH_ALL runs these
-     * kernels wherever they fit): fewer instructions than the quad engine or the small-geometry
-     * kernels on the three 2D shapes with a loop of their own (1 → 3 k3, 3 → 3 k1, 1 → 1 k5:
-     * fields of 3 or 5 values, 1 or 3 channels) at stride 1, plain or pooled; at stride 2 the
-     * padded copy is paid for a quarter of the positions and only the 1×1 kernel (no copy)
+     * kernels on every geometry of their shapes): fewer instructions than the quad engine or the
+     * small-geometry kernels on the three 2D shapes with a loop of their own (1 → 3 k3, 3 → 3 k1, 1
+     * → 1 k5: fields of 3 or 5 values, 1 or 3 channels) at stride 1, plain or pooled; at stride 2
+     * the padded copy is paid for a quarter of the positions and only the 1×1 kernel (no copy)
      * still wins. The pool window does not change the choice. */
     (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
-    const long n = (long)g->kw * g->cin;
-    const int shape = (g->cout == 3 && g->kh == 3 && n == 3) ||
-                      (g->cout == 3 && g->kh == 1 && g->kw == 1 && n == 3) ||
-                      (g->cout == 1 && g->kh == 5 && n == 5);
-    return g->h > 1 && shape && ((g->sh == 1 && g->sw == 1) || g->kh * g->kw == 1) &&
-           mf_rt_conv_patch_s8_fits(g);
+    return g->h > 1 && mf_rt_conv_patch_s8_shape(g) &&
+           ((g->sh == 1 && g->sw == 1) || g->kh * g->kw == 1);
 }
 
 size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g)
 {
-    if (!mf_rt_conv_patch_s8_fits(g)) return 0;
+    if (!mf_rt_conv_patch_s8_shape(g)) return 0;
     /* the starts (4 words), the split weights, the padded input and its 4 zero bytes */
     const size_t groups = ((size_t)g->kw * (size_t)g->cin + 3) / 4;
     size_t bytes = 16 + 8 * groups * (size_t)g->kh * (size_t)g->cout;
@@ -761,4 +735,81 @@ size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g)
 {
     /* each channel's accumulator start (mf_rt_init_s8) */
     return ((size_t)4 * (size_t)g->cout + 7) & ~(size_t)7;
+}
+
+/* The patch kernels (conv_s8_patch.c), one per shape: on the host the reference, on the
+ * geometries of their shape. Written out one by one: deploy finds a kernel's file by its
+ * definition (deploy/runtime_files.c). */
+#if defined(MF_RT_OPT_INT)
+#define PATCH_REF(S)         (void)0
+#define PATCH_MAXPOOL_REF(S) (void)0
+#else
+#define PATCH_REF(S)                                                                               \
+    if (mf_rt_conv_patch_s8_shape(g) == S) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, NULL)
+#define PATCH_MAXPOOL_REF(S)                                                                       \
+    if (mf_rt_conv_patch_s8_shape(conv) == S)                                                      \
+    mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, NULL)
+#endif
+
+void mf_rt_conv_patch3x3o3_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch3x3o3_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    PATCH_REF(MF_RT_CONV_PATCH_3X3O3);
+#endif
+}
+
+void mf_rt_conv_patch3x3o3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch3x3o3_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq,
+                                         out, scratch);
+#else
+    (void)scratch;
+    PATCH_MAXPOOL_REF(MF_RT_CONV_PATCH_3X3O3);
+#endif
+}
+
+void mf_rt_conv_patch1x3o3_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch1x3o3_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    PATCH_REF(MF_RT_CONV_PATCH_1X3O3);
+#endif
+}
+
+void mf_rt_conv_patch1x3o3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch1x3o3_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq,
+                                         out, scratch);
+#else
+    (void)scratch;
+    PATCH_MAXPOOL_REF(MF_RT_CONV_PATCH_1X3O3);
+#endif
+}
+
+void mf_rt_conv_patch5x5o1_s8(FIELD_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch5x5o1_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    PATCH_REF(MF_RT_CONV_PATCH_5X5O1);
+#endif
+}
+
+void mf_rt_conv_patch5x5o1_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_patch5x5o1_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq,
+                                         out, scratch);
+#else
+    (void)scratch;
+    PATCH_MAXPOOL_REF(MF_RT_CONV_PATCH_5X5O1);
+#endif
 }

@@ -1,10 +1,14 @@
-/* int8 convolution and fused convolution + max pool for layers of 1-4 output channels with a
- * small receptive field (mf_rt_conv_patch_s8, mf_rt_conv_patch_maxpool_s8): the optimized path
- * (see mf_rt_dsp.h for when it is used). Bit-identical to conv.c's references. The lowering
- * calls it where mf_rt_conv_s8_choose (mf_rt_conv_patch_s8_chosen) says it beats the other
- * kernels: 2D layers of few output channels whose kernel rows hold few values (1 → 3 k3,
- * 3 → 3 k1, 1 → 1 k5 with a pool), where the small-geometry kernels pay their per-row loop and
- * edge handling for 3 or 5 values and the quad engine its per-quad cost for 1-3 channels.
+/* int8 convolution and fused convolution + max pool for the 2D layers of 1 or 3 output channels
+ * whose kernel rows hold 3 or 5 values (mf_rt_conv_patch<shape>_s8, _maxpool_s8): the optimized
+ * path (see mf_rt_dsp.h for when it is used). Bit-identical to conv.c's references. The lowering
+ * calls them where mf_rt_conv_s8_choose (mf_rt_conv_patch_s8_chosen) says they beat the other
+ * kernels: 1 → 3 k3 (3x3o3: 3 kernel rows of 3 values, 3 channels), 3 → 3 k1 (1x3o3),
+ * 1 → 1 k5 (5x5o1), where the small-geometry kernels pay their per-row loop and edge handling
+ * for 3 or 5 values and the quad engine its per-quad cost for 1-3 channels. One entry point per
+ * shape, each with its loop of its own and the generic loop of its channel count (for the
+ * requantizations the fixed loop does not take), so a firmware links only the shapes it calls
+ * (one shape: 2.5-3.5 KB with the shared setup; all seven loops behind one dispatcher were
+ * 9.5 KB).
  *
  * Every output channel of a position from one pass over its field: each kernel row of
  * n = kw·cin values is read as ⌈n/4⌉ words in place, each split once by SXTB16 / SXTB16 ROR #8
@@ -228,7 +232,8 @@ MF_RT_INLINE void pt_fixed(const pt_layer *L, int poh, int pow, int pkh, int pkw
         }
 }
 
-/* One function per channel count: the channel loop unrolled, one stack field each. */
+/* One function per channel count of a shape (1 or 3): the channel loop unrolled, one stack field
+ * each; the loop of requantizations the fixed loops do not take. */
 #define WINDOWS(C)                                                                                 \
     MF_RT_NOINLINE void pt_windows_##C(const pt_layer *L, int poh, int pow, int pkh, int pkw,      \
                                        int psh, int psw, int8_t *out)                              \
@@ -236,12 +241,10 @@ MF_RT_INLINE void pt_fixed(const pt_layer *L, int poh, int pow, int pkh, int pkw
         pt_windows(L, poh, pow, pkh, pkw, psh, psw, out, C);                                       \
     }
 WINDOWS(1)
-WINDOWS(2)
 WINDOWS(3)
-WINDOWS(4)
 
-/* The geometries with a loop of their own (C channels, KH rows of G words): the 2D layers of
- * 1-3 channels where the patch kernels are chosen (mf_rt_conv_patch_s8_chosen). */
+/* The shapes' loops of their own (C channels, KH rows of G words and T single values), one per
+ * entry point's shape (mf_rt_conv_patch_s8_shape). */
 #define FIXED(C, KH, G, T)                                                                         \
     MF_RT_NOINLINE void pt_fixed_##C##_##KH##_##G##_##T(                                           \
         const pt_layer *L, int poh, int pow, int pkh, int pkw, int psh, int psw, int8_t *out)      \
@@ -272,27 +275,28 @@ MF_RT_NOINLINE void pt_pad_copy(const mf_rt_geom *g, int hp, int wp, const int8_
         *dst++ = 0;
 }
 
-MF_RT_NOINLINE void pt_conv(const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
-                            const int8_t *in, const int8_t *w, const int32_t *bias,
-                            const mf_rt_requant *rq, int8_t *out, void *scratch)
+/* What every entry point shares: checks the geometry is of `shape` and the pool window fits,
+ * splits the weights into scratch, copies the input with its zero border when the layer pads,
+ * fills *L and the pooled output size; 0: nothing to do (the call writes nothing). */
+MF_RT_NOINLINE int pt_setup(pt_layer *L, const mf_rt_geom *g, int shape, int pkh, int pkw, int psh,
+                            int psw, const int8_t *in, const int8_t *w, const int32_t *bias,
+                            const mf_rt_requant *rq, void *scratch, int *poh, int *pow)
 {
-    if (!mf_rt_conv_patch_s8_fits(g) || g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 ||
+    if (mf_rt_conv_patch_s8_shape(g) != shape || g->oh < pkh || g->ow < pkw || pkh < 1 || pkw < 1 ||
         psh < 1 || psw < 1)
-        return;
+        return 0;
     const int cout = g->cout, cin = g->cin, n = g->kw * cin, groups = (n + 3) / 4;
     const int pairs = 2 * groups * g->kh, K = g->kh * n;
     int32_t *start = scratch;
     uint32_t *wp = (uint32_t *)scratch + 4;
-    pt_layer L;
-    L.fast = mf_rt_init_s8(bias, rq, K, cout, start, 1);
+    L->fast = mf_rt_init_s8(bias, rq, K, cout, start, 1);
     if (rq->relu != 0 && rq->relu != 1) { /* the fast path knows a plain ReLU or none */
-        L.fast = 0;
+        L->fast = 0;
         for (int c = 0; c < cout; c++)
             start[c] = bias ? bias[c] : 0;
     }
-    /* the loops of their own (fixed_*): 1 → 1 k5 rows end in a single value */
-    const int key = L.fast && g->kh < 10 && n < 10 ? cout * 100 + g->kh * 10 + n : 0;
-    const int single = key == 155;
+    /* the fixed loop of 1 → 1 k5 reads each row's fifth value alone (pt_sums_fixed, T = 1) */
+    const int single = L->fast && shape == MF_RT_CONV_PATCH_5X5O1;
     /* weights: pair j of kernel row r and word i: (v0, v2) or (v1, v3) of the word, channels
      * side by side; values past n are zero */
     for (int c = 0; c < cout; c++)
@@ -308,40 +312,89 @@ MF_RT_NOINLINE void pt_conv(const mf_rt_geom *g, int pkh, int pkw, int psh, int 
             if (single) /* the row's last value as a word */
                 wp[(r * (2 * groups - 1) + 2 * (groups - 1)) * cout + c] = (uint32_t)k[n - 1];
         }
-    L.wp = wp, L.start = start, L.shifts = rq->shifts, L.shift = rq->shift, L.relu = rq->relu;
-    L.rounding = rq->rounding, L.kh = g->kh, L.groups = groups, L.n = n;
+    L->wp = wp, L->start = start, L->shifts = rq->shifts, L->shift = rq->shift, L->relu = rq->relu;
+    L->rounding = rq->rounding, L->kh = g->kh, L->groups = groups, L->n = n;
     const int hp = (g->oh - 1) * g->sh + g->kh, wpx = (g->ow - 1) * g->sw + g->kw;
     if (g->pad_top > 0 || g->pad_left > 0 || hp - g->pad_top > g->h || wpx - g->pad_left > g->w) {
         int8_t *copy = (int8_t *)(wp + (size_t)pairs * cout);
         pt_pad_copy(g, hp, wpx, in, copy);
-        L.src = copy, L.row = (ptrdiff_t)wpx * cin, L.end = copy + (ptrdiff_t)hp * L.row + 4;
+        L->src = copy, L->row = (ptrdiff_t)wpx * cin, L->end = copy + (ptrdiff_t)hp * L->row + 4;
     } else {
-        L.src = in, L.row = (ptrdiff_t)g->w * cin, L.end = in + (ptrdiff_t)g->h * L.row;
+        L->src = in, L->row = (ptrdiff_t)g->w * cin, L->end = in + (ptrdiff_t)g->h * L->row;
     }
-    L.dy = g->sh * L.row, L.dx = (ptrdiff_t)g->sw * cin;
-    const int poh = (g->oh - pkh) / psh + 1, pow = (g->ow - pkw) / psw + 1;
-    (key == 333   ? pt_fixed_3_3_1_0
-     : key == 313 ? pt_fixed_3_1_1_0
-     : single     ? pt_fixed_1_5_1_1
-     : cout == 1  ? pt_windows_1
-     : cout == 2  ? pt_windows_2
-     : cout == 3  ? pt_windows_3
-                  : pt_windows_4)(&L, poh, pow, pkh, pkw, psh, psw, out);
+    L->dy = g->sh * L->row, L->dx = (ptrdiff_t)g->sw * cin;
+    *poh = (g->oh - pkh) / psh + 1, *pow = (g->ow - pkw) / psw + 1;
+    return 1;
 }
 
-void mf_rt_conv_patch_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                             void *scratch)
+/* One entry point's run, `shape` a constant: after inlining only its fixed loop and the generic
+ * loop of its channel count are referenced, so a firmware links only those. Direct calls: the
+ * firmware's stack bound (deploy) refuses a call through a pointer. */
+MF_RT_INLINE void pt_run(const mf_rt_geom *g, int shape, int pkh, int pkw, int psh, int psw,
+                         const int8_t *in, const int8_t *w, const int32_t *bias,
+                         const mf_rt_requant *rq, int8_t *out, void *scratch)
 {
-    pt_conv(g, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+    pt_layer L;
+    int poh, pow;
+    if (!pt_setup(&L, g, shape, pkh, pkw, psh, psw, in, w, bias, rq, scratch, &poh, &pow)) return;
+    if (shape == MF_RT_CONV_PATCH_3X3O3) {
+        if (L.fast)
+            pt_fixed_3_3_1_0(&L, poh, pow, pkh, pkw, psh, psw, out);
+        else
+            pt_windows_3(&L, poh, pow, pkh, pkw, psh, psw, out);
+    } else if (shape == MF_RT_CONV_PATCH_1X3O3) {
+        if (L.fast)
+            pt_fixed_3_1_1_0(&L, poh, pow, pkh, pkw, psh, psw, out);
+        else
+            pt_windows_3(&L, poh, pow, pkh, pkw, psh, psw, out);
+    } else {
+        if (L.fast)
+            pt_fixed_1_5_1_1(&L, poh, pow, pkh, pkw, psh, psw, out);
+        else
+            pt_windows_1(&L, poh, pow, pkh, pkw, psh, psw, out);
+    }
 }
 
-void mf_rt_conv_patch_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
-                                     int pool_sw, const int8_t *in, const int8_t *w,
-                                     const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                                     void *scratch)
+/* The entry points, one per shape, plain and pooled, written out one by one (deploy finds a
+ * kernel's file by its definition, deploy/runtime_files.c). */
+#define PATCH_PARAMS                                                                               \
+    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
+        const mf_rt_requant *rq, int8_t *out, void *scratch
+#define PATCH_MAXPOOL_PARAMS                                                                       \
+    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
+        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
+
+MF_RT_OUTLINE void mf_rt_conv_patch3x3o3_s8_opt(PATCH_PARAMS)
 {
-    pt_conv(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, scratch);
+    pt_run(g, MF_RT_CONV_PATCH_3X3O3, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+}
+
+MF_RT_OUTLINE void mf_rt_conv_patch3x3o3_maxpool_s8_opt(PATCH_MAXPOOL_PARAMS)
+{
+    pt_run(conv, MF_RT_CONV_PATCH_3X3O3, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+           scratch);
+}
+
+MF_RT_OUTLINE void mf_rt_conv_patch1x3o3_s8_opt(PATCH_PARAMS)
+{
+    pt_run(g, MF_RT_CONV_PATCH_1X3O3, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+}
+
+MF_RT_OUTLINE void mf_rt_conv_patch1x3o3_maxpool_s8_opt(PATCH_MAXPOOL_PARAMS)
+{
+    pt_run(conv, MF_RT_CONV_PATCH_1X3O3, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+           scratch);
+}
+
+MF_RT_OUTLINE void mf_rt_conv_patch5x5o1_s8_opt(PATCH_PARAMS)
+{
+    pt_run(g, MF_RT_CONV_PATCH_5X5O1, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
+}
+
+MF_RT_OUTLINE void mf_rt_conv_patch5x5o1_maxpool_s8_opt(PATCH_MAXPOOL_PARAMS)
+{
+    pt_run(conv, MF_RT_CONV_PATCH_5X5O1, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+           scratch);
 }
 
 #endif /* MF_RT_OPT_INT */

@@ -91,13 +91,18 @@ void mf_rt_conv1d_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_k
 void mf_rt_conv_small_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                              const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                              void *scratch);
-void mf_rt_conv_patch_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                             void *scratch);
-void mf_rt_conv_patch_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
-                                     int pool_sw, const int8_t *in, const int8_t *w,
-                                     const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                                     void *scratch);
+/* The patch kernels, one per shape (conv_s8_patch.c). */
+#define MF_RT_CONV_PATCH_OPT_DECL(S)                                                               \
+    void mf_rt_conv_patch##S##_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,      \
+                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,   \
+                                      void *scratch);                                              \
+    void mf_rt_conv_patch##S##_maxpool_s8_opt(                                                     \
+        const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw,                \
+        const int8_t *in, const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,           \
+        int8_t *out, void *scratch);
+MF_RT_CONV_PATCH_OPT_DECL(3x3o3)
+MF_RT_CONV_PATCH_OPT_DECL(1x3o3)
+MF_RT_CONV_PATCH_OPT_DECL(5x5o1)
 void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                             void *scratch);

@@ -437,32 +437,44 @@ MF_RT_CONV_FIELD_DECL(7)
 MF_RT_CONV_FIELD_DECL(8)
 
 /* The patch kernels (conv_s8_patch.c): the same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8
- * (any pool window) on layers of 1-4 output channels whose field, each kernel row rounded up to
- * whole words (kh·4·⌈kw·cin/4⌉ bytes), holds at most MF_RT_CONV_PATCH_BYTES
- * (mf_rt_conv_patch_s8_fits; other geometries: they write nothing): every channel of a position
- * from one pass over its field read in place, the input copied with its zero border into scratch
- * when the geometry pads. mf_rt_conv_patch_s8_chosen says where they beat the other kernels.
- * Scratch: mf_rt_conv_patch_s8_scratch_bytes (16 bytes, 8·⌈kw·cin/4⌉·kh·cout of split weights,
- * and when the layer pads the padded input, ((oh − 1)·sh + kh)·((ow − 1)·sw + kw)·cin + 4
- * bytes). `out` must not alias `in`. */
-#define MF_RT_CONV_PATCH_BYTES 128
-int mf_rt_conv_patch_s8_fits(const mf_rt_geom *g);
+ * (any pool window, stride and padding) on the 2D layers of one of three shapes
+ * (mf_rt_conv_patch_s8_shape; other geometries: they write nothing), one entry point per shape
+ * so a firmware links only the shapes it calls: 3x3o3 (3 kernel rows of kw·cin = 3 values, 3
+ * output channels: 1 → 3 k3), 1x3o3 (3 → 3 k1), 5x5o1 (5 rows of 5 values, 1 channel:
+ * 1 → 1 k5). Every channel of a position from one pass over its field read in place, the input
+ * copied with its zero border into scratch when the geometry pads. mf_rt_conv_patch_s8_chosen
+ * says where they beat the other kernels. Scratch: mf_rt_conv_patch_s8_scratch_bytes (16 bytes,
+ * 8·⌈kw·cin/4⌉·kh·cout of split weights, and when the layer pads the padded input,
+ * ((oh − 1)·sh + kh)·((ow − 1)·sw + kw)·cin + 4 bytes). `out` must not alias `in`. */
+#define MF_RT_CONV_PATCH_BYTES 40 /* the largest field on the stack: 5 rows of 2 words */
+enum {
+    MF_RT_CONV_PATCH_NONE,
+    MF_RT_CONV_PATCH_3X3O3,
+    MF_RT_CONV_PATCH_1X3O3,
+    MF_RT_CONV_PATCH_5X5O1,
+};
+int mf_rt_conv_patch_s8_shape(const mf_rt_geom *g); /* MF_RT_CONV_PATCH_* */
 int mf_rt_conv_patch_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw);
-size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool form */
-void mf_rt_conv_patch_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
-void mf_rt_conv_patch_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
-                                 int pool_sw, const int8_t *in, const int8_t *w,
-                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                                 void *scratch);
-void mf_rt_conv_patch_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                               const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                               void *scratch);
-void mf_rt_conv_patch_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,
-                                       int pool_sh, int pool_sw, const int8_t *in, const int8_t *w,
-                                       const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                                       void *scratch);
+size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool forms */
+#define MF_RT_CONV_PATCH_DECL(S)                                                                   \
+    void mf_rt_conv_patch##S##_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,          \
+                                  const int32_t *bias, const mf_rt_requant *rq, int8_t *out,       \
+                                  void *scratch);                                                  \
+    void mf_rt_conv_patch##S##_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,        \
+                                          int pool_sh, int pool_sw, const int8_t *in,              \
+                                          const int8_t *w, const int32_t *bias,                    \
+                                          const mf_rt_requant *rq, int8_t *out, void *scratch);    \
+    void mf_rt_conv_patch##S##_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,    \
+                                        const int32_t *bias, const mf_rt_requant *rq, int8_t *out, \
+                                        void *scratch);                                            \
+    void mf_rt_conv_patch##S##_maxpool_relu6_s8(                                                   \
+        const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw,                \
+        const int8_t *in, const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,           \
+        int8_t *out, void *scratch);
+MF_RT_CONV_PATCH_DECL(3x3o3)
+MF_RT_CONV_PATCH_DECL(1x3o3)
+MF_RT_CONV_PATCH_DECL(5x5o1)
 
 /* The quad engine of mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 with the fields that hang over the
  * input's edges gathered row by row (conv_s8_opt.c): the same outputs, scratch
@@ -487,7 +499,8 @@ void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int p
 /* Which int8 conv kernel a layer calls (plain: pool 1, 1, 1, 1): the one choice the lowering, the
  * host interpreter, the firmware and bench/kernel_sweep share. FIELD: mf_rt_conv_field<P>_s8
  * (_maxpool); SMALL: mf_rt_conv_small_s8 (_maxpool); 1D: mf_rt_conv1d_s8 (_maxpool); WIDE:
- * mf_rt_conv_wide_s8 (_maxpool); PATCH: mf_rt_conv_patch_s8 (_maxpool); ENGINE: mf_rt_conv_s8
+ * mf_rt_conv_wide_s8 (_maxpool); PATCH: mf_rt_conv_patch<shape>_s8 (_maxpool); ENGINE:
+ * mf_rt_conv_s8
  * (_maxpool). Each kernel is chosen where it
  * measured fewest instructions with bench/kernel_sweep (see the predicates above). */
 typedef enum {

@@ -127,16 +127,6 @@ void mf_rt_conv_small_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
-                               const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                               void *scratch)
-{
-    if (!mf_rt_conv_patch_s8_fits(g)) return; /* it writes nothing */
-    const mf_rt_requant r = relu_of(rq);
-    mf_rt_conv_patch_s8(g, in, w, bias, &r, out, scratch);
-    clamp_s8(conv_outputs(g), out, q6_of(rq));
-}
-
 void mf_rt_conv_maxpool_relu6_f32(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
                                   int pool_sw, const float *in, const float *w, const float *bias,
                                   int relu, float *out)
@@ -436,14 +426,54 @@ void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int p
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,
-                                       int pool_sh, int pool_sw, const int8_t *in, const int8_t *w,
-                                       const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
-                                       void *scratch)
+/* The patch kernels, one per shape (conv_s8_patch.c), written out one by one likewise. */
+void mf_rt_conv_patch3x3o3_relu6_s8(FIELD_PARAMS)
 {
-    if (!mf_rt_conv_patch_s8_fits(conv)) return; /* it writes nothing */
+    if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_3X3O3) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
-    mf_rt_conv_patch_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
-                                scratch);
+    mf_rt_conv_patch3x3o3_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_patch3x3o3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_3X3O3) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch3x3o3_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                     scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_patch1x3o3_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_1X3O3) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch1x3o3_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_patch1x3o3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_1X3O3) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch1x3o3_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                     scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}
+
+void mf_rt_conv_patch5x5o1_relu6_s8(FIELD_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_5X5O1) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch5x5o1_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_patch5x5o1_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_5X5O1) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patch5x5o1_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                     scratch);
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }

@@ -1263,6 +1263,90 @@ static void test_firmware_small_geometry_int8(void **state)
     free(x);
 }
 
+/* The patch int8 kernels in firmware (conv_s8_patch.c, chosen by the lowering): a 2D model whose
+ * four convs take each of the kernel's forms and its three shapes: 1 → 1 k5 'same' with ReLU6
+ * and its 2×2 max pool fused (the fifth value of each kernel row by LDRSB, the padded copy),
+ * 1 → 3 k3 'same' with ReLU6, 3 → 3 k1 with ReLU and its pool fused, 3 → 3 k1 without an
+ * activation; per-channel shifts (the fast requantization). The generated C's calls and scratch
+ * and the firmware's link of the kernel are otherwise untested: every output in QEMU bit for
+ * bit the host's. */
+static void test_firmware_patch_int8(void **state)
+{
+    (void)state;
+    require_toolchain();
+    enum { N = 8, IN = 16 * 16 };
+    mf_error err;
+    mf_error_clear(&err);
+    mf_shape in = {3, {16, 16, 1}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c1"); /* 16x16x1 -> 16x16x1, k5 same */
+    s.filters = 1, s.kernel = 5, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p1"); /* -> 8x8x1, fused into c1 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* -> 8x8x3, k3 same */
+    s.filters = 3, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c3"); /* -> 8x8x3, k1 */
+    s.filters = 3, s.kernel = 1, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p3"); /* -> 4x4x3, fused into c3 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c4"); /* -> 4x4x3, k1, no activation */
+    s.filters = 3, s.kernel = 1;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    add_ok(m, &s);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    mf_model_init_params(m, 22);
+    for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamp works */
+        m->params[i] *= 4.0f;
+    float *x = malloc(sizeof(float) * N * IN);
+    mf_rng r;
+    mf_rng_seed(&r, 22);
+    for (int i = 0; i < N * IN; i++)
+        x[i] = (float)(4.0 * mf_rng_uniform(&r) - 2.0);
+    mf_model *folded = mf_fold_model(m, &err);
+    assert_non_null(folded);
+    double ranges[16];
+    assert_int_equal(mf_calibrate(folded, x, N, 1, ranges, &err), MF_OK);
+    mf_quant_options qo = {8, MF_RT_ROUND_HALF_UP, 1, -1};
+    mf_qmodel *q = mf_qmodel_build(folded, ranges, &qo, &err);
+    assert_non_null(q);
+    const char *dir = tu_tmpdir("deploy_fw_patch_8");
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = x;
+    o.n_vectors = N;
+    o.stream = 1;
+    o.cflags = FIRMWARE_CFLAGS;
+    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
+    char *model_c = slurp_file(dir, "model.c");
+    /* one entry point per shape (rows × values per row, output channels) */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch5x5o1_maxpool_relu6_s8(")); /* c1 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch3x3o3_relu6_s8("));         /* c2 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_maxpool_s8("));       /* c3 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_s8("));               /* c4 */
+    free(model_c);
+    mf_deploy_report rep;
+    mf_deploy_run_options ro = {60, 2, NULL};
+    if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s", err.message);
+    print_message("patch int8: bit-exact %d/%d, %.0f instructions, model flash %zu B\n",
+                  rep.bit_exact, rep.n_vectors, rep.instr_mean, rep.flash_model);
+    assert_int_equal(rep.bit_exact, N);
+    assert_int_equal(rep.input_exact, N);
+    mf_deploy_report_free(&rep);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -1392,6 +1476,7 @@ int main(void)
         cmocka_unit_test(test_firmware_pools_build_with_werror),
         cmocka_unit_test(test_firmware_issue23_layers),
         cmocka_unit_test(test_firmware_small_geometry_int8),
+        cmocka_unit_test(test_firmware_patch_int8),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }

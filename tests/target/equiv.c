@@ -475,59 +475,92 @@ static void eq_conv_small_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
     }
 }
 
-/* The patch kernels (conv_s8_patch.c) against the reference on a geometry they fit, plain and
- * with the case's pool, and their ReLU6 forms; outside their geometries they write nothing. */
+/* The patch kernel of g's shape (conv_s8_patch.c), optimized path (pooled: the window pkh × pkw,
+ * steps psh, psw) or its ReLU6 form (relu6.c): direct calls, one per entry point. */
+#define EQ_PATCH_CASE(S, U)                                                                        \
+    case MF_RT_CONV_PATCH_##U:                                                                     \
+        if (r6 && pooled)                                                                          \
+            mf_rt_conv_patch##S##_maxpool_relu6_s8(g, pkh, pkw, psh, psw, x, w, bias, rq, out,     \
+                                                   scratch);                                       \
+        else if (r6)                                                                               \
+            mf_rt_conv_patch##S##_relu6_s8(g, x, w, bias, rq, out, scratch);                       \
+        else if (pooled)                                                                           \
+            mf_rt_conv_patch##S##_maxpool_s8_opt(g, pkh, pkw, psh, psw, x, w, bias, rq, out,       \
+                                                 scratch);                                         \
+        else                                                                                       \
+            mf_rt_conv_patch##S##_s8_opt(g, x, w, bias, rq, out, scratch);                         \
+        break;
+static void eq_patch_run(int shape, int r6, int pooled, const mf_rt_geom *g, int pkh, int pkw,
+                         int psh, int psw, const int8_t *x, const int8_t *w, const int32_t *bias,
+                         const mf_rt_requant *rq, int8_t *out, void *scratch)
+{
+    switch (shape) {
+        EQ_PATCH_CASE(3x3o3, 3X3O3)
+        EQ_PATCH_CASE(1x3o3, 1X3O3)
+        EQ_PATCH_CASE(5x5o1, 5X5O1)
+    default:
+        break;
+    }
+}
+
+/* The patch kernels (conv_s8_patch.c) against the reference on a geometry of their shapes, plain
+ * and with the case's pool, and their ReLU6 forms; every entry point of another shape writes
+ * nothing there. */
 static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
                              const int8_t *x, const int8_t *w, const int32_t *bias,
                              const mf_rt_requant *rq)
 {
-    if (!mf_rt_conv_patch_s8_fits(g)) return;
+    const int shape = mf_rt_conv_patch_s8_shape(g);
+    if (!shape) return;
     void *scratch = eq_scratch(mf_rt_conv_patch_s8_scratch_bytes(g));
-    memset(eq_o8a, 0x5A, sizeof eq_o8a);
-    memset(eq_o8b, 0x5A, sizeof eq_o8b);
-    mf_rt_conv_patch_s8_opt(g, x, w, bias, rq, eq_o8a, scratch);
-    mf_rt_conv_s8_ref(g, x, w, bias, rq, eq_o8b, NULL);
-    long d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(g) + EQ_CANARY);
-    if (d >= 0) eq_fail(st, "conv_patch_s8", g, NULL, d);
     const mf_rt_geom p = eq_pool_geom(g, pkh, pkw, psh, psw);
-    memset(eq_o8a, 0x5A, sizeof eq_o8a);
-    memset(eq_o8b, 0x5A, sizeof eq_o8b);
-    mf_rt_conv_patch_maxpool_s8_opt(g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8a, scratch);
-    mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8b, NULL);
-    d = eq_cmp8(eq_o8a, eq_o8b, eq_nout(&p) + EQ_CANARY);
-    if (d >= 0) eq_fail(st, "conv_patch_maxpool_s8", g, NULL, d);
-    /* the ReLU6 forms (relu6.c): the reference without activation, clamped to [0, q6] */
+    /* the ReLU6 forms: the reference without activation, clamped to [0, q6] */
     mf_rt_requant r6 = *rq, r0 = *rq;
     const int q6 = eq_int(st, 0, 127);
     r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
-    for (int pooled = 0; pooled < 2; pooled++) {
-        const size_t n = eq_nout(pooled ? &p : g);
-        memset(eq_o8a, 0x5A, sizeof eq_o8a);
-        memset(eq_o8b, 0x5A, sizeof eq_o8b);
-        if (pooled) {
-            mf_rt_conv_patch_maxpool_relu6_s8(g, pkh, pkw, psh, psw, x, w, bias, &r6, eq_o8a,
-                                              scratch);
-            mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, &r0, eq_o8b, NULL);
-        } else {
-            mf_rt_conv_patch_relu6_s8(g, x, w, bias, &r6, eq_o8a, scratch);
-            mf_rt_conv_s8_ref(g, x, w, bias, &r0, eq_o8b, NULL);
+    static const char *const names[2][2] = {{"conv_patch_s8", "conv_patch_maxpool_s8"},
+                                            {"conv_patch_relu6_s8", "conv_patch_maxpool_relu6_s8"}};
+    for (int relu6 = 0; relu6 < 2; relu6++)
+        for (int pooled = 0; pooled < 2; pooled++) {
+            const size_t n = eq_nout(pooled ? &p : g);
+            memset(eq_o8a, 0x5A, sizeof eq_o8a);
+            memset(eq_o8b, 0x5A, sizeof eq_o8b);
+            eq_patch_run(shape, relu6, pooled, g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r6 : rq,
+                         eq_o8a, scratch);
+            if (pooled)
+                mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq,
+                                          eq_o8b, NULL);
+            else
+                mf_rt_conv_s8_ref(g, x, w, bias, relu6 ? &r0 : rq, eq_o8b, NULL);
+            if (relu6) eq_clamp8(eq_o8b, n, q6);
+            long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+            if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
+            /* the other shapes' entry points write nothing here */
+            const int other = shape % 3 + 1;
+            memset(eq_o8a, 0x5A, sizeof eq_o8a);
+            eq_patch_run(other, relu6, pooled, g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r6 : rq,
+                         eq_o8a, scratch);
+            for (size_t i = 0; i < n + EQ_CANARY; i++)
+                if ((uint8_t)eq_o8a[i] != 0x5A) {
+                    eq_fail(st, "conv_patch of another shape wrote", g, NULL, (long)i);
+                    break;
+                }
         }
-        eq_clamp8(eq_o8b, n, q6);
-        d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
-        if (d >= 0)
-            eq_fail(st, pooled ? "conv_patch_maxpool_relu6_s8" : "conv_patch_relu6_s8", g, NULL, d);
-    }
 }
 
-/* The patch kernels on the shapes with a loop of their own (1 → 3 k3, 3 → 3 k1, 1 → 1 k5, and
- * the same with 2 or 4 channels, which take the generic loop): random sizes, strides 1-2,
- * 'same' or 'valid' padding, any pool, per-channel shifts, saturating biases. */
+/* The patch kernels on each of their shapes (1 → 3 k3 and 3 → 3 [3, 1]: 3x3o3; 3 → 3 k1: 1x3o3;
+ * 1 → 1 k5 and 5 → 1 [5, 1]: 5x5o1): random sizes, strides 1-2, 'same' or 'valid' padding, any
+ * pool, per-channel shifts, saturating biases. */
 static void eq_conv_patch_shapes(eq_state *st)
 {
-    static const int shapes[][3] = {{1, 3, 3}, {3, 3, 1}, {1, 1, 5}, {1, 2, 3}, {3, 4, 1}};
+    static const int shapes[][4] = {{1, 3, 3, 3},
+                                    {3, 3, 3, 1},
+                                    {3, 3, 1, 1},
+                                    {1, 1, 5, 5},
+                                    {5, 1, 5, 1}}; /* cin, cout, kh, kw */
     const int *sh = shapes[eq_next(st) % 5];
     mf_rt_geom g;
-    g.cin = sh[0], g.cout = sh[1], g.kh = g.kw = sh[2];
+    g.cin = sh[0], g.cout = sh[1], g.kh = sh[2], g.kw = sh[3];
     g.h = eq_int(st, g.kh > 2 ? g.kh - 2 : 1, 12), g.w = eq_int(st, g.kw > 2 ? g.kw - 2 : 1, 12);
     g.sh = eq_int(st, 1, 2), g.sw = eq_int(st, 1, 2);
     const int same = eq_pct(st, 70) || g.kh > g.h || g.kw > g.w;

@@ -66,7 +66,7 @@ typedef struct sweep_case {
 /* The int8 kernel deploy calls for c's layer (mf_rt_conv_s8_choose, as lower/kernels.c);
  * -DSWEEP_SMALL_ALL: the small-geometry kernels on every geometry, -DSWEEP_FIELD_ALL: the
  * register-field kernels on every geometry they run (mf_rt_conv_field_s8_p), -DSWEEP_PATCH_ALL:
- * the patch kernels on every geometry they fit (mf_rt_conv_patch_s8_fits), to compare. */
+ * the patch kernels on every geometry of their shapes (mf_rt_conv_patch_s8_shape), to compare. */
 static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
 {
     const int ph = c->pool ? (c->dims == 1 ? 1 : 2) : 1, pw = c->pool ? 2 : 1;
@@ -76,7 +76,7 @@ static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
 #elif defined(SWEEP_FIELD_ALL)
     if (mf_rt_conv_field_s8_p(&c->g, ph, pw, ph, pw)) return MF_RT_CONV_S8_FIELD;
 #elif defined(SWEEP_PATCH_ALL)
-    if (mf_rt_conv_patch_s8_fits(&c->g)) return MF_RT_CONV_S8_PATCH;
+    if (mf_rt_conv_patch_s8_shape(&c->g)) return MF_RT_CONV_S8_PATCH;
 #endif
     return mf_rt_conv_s8_choose(&c->g, ph, pw, ph, pw);
 }
@@ -222,6 +222,17 @@ __attribute__((noinline)) static uint32_t run(int prec, const sweep_case *c, voi
             mf_rt_conv_field##P##_s8(g, in, w, bias_s32, &rq, out, scratch);                       \
         t1 = now();                                                                                \
         break;
+/* The patch kernel of a shape (S its name, U its MF_RT_CONV_PATCH_ constant). */
+#define PATCH_CASE(S, U)                                                                           \
+    case MF_RT_CONV_PATCH_##U:                                                                     \
+        t0 = now();                                                                                \
+        if (c->pool)                                                                               \
+            mf_rt_conv_patch##S##_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out,         \
+                                             scratch);                                             \
+        else                                                                                       \
+            mf_rt_conv_patch##S##_s8(g, in, w, bias_s32, &rq, out, scratch);                       \
+        t1 = now();                                                                                \
+        break;
 
 /* The int8 call where deploy calls the small-geometry, register-field or wide-row kernels
  * (mf_rt_conv_s8_choose), timed in a function of its own: run() and the kernels it times stay as
@@ -256,13 +267,14 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
             mf_rt_conv_wide_s8(g, in, w, bias_s32, &rq, out, scratch);
         t1 = now();
         break;
-    case 10:
-        t0 = now();
-        if (c->pool)
-            mf_rt_conv_patch_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
-        else
-            mf_rt_conv_patch_s8(g, in, w, bias_s32, &rq, out, scratch);
-        t1 = now();
+    case 10: /* the entry point of the layer's shape */
+        switch (mf_rt_conv_patch_s8_shape(g)) {
+            PATCH_CASE(3x3o3, 3X3O3)
+            PATCH_CASE(1x3o3, 1X3O3)
+            PATCH_CASE(5x5o1, 5X5O1)
+        default:
+            t0 = t1 = now();
+        }
         break;
     default:
         t0 = now();
