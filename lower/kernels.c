@@ -209,31 +209,42 @@ static mf_rt_conv_s8_kernel conv_s8_kernel(const mf_call *c)
 void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
-    const int conv8 =
-        bits == 8 && !c->sparse && (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL);
-    const mf_rt_conv_s8_kernel k = conv8 ? conv_s8_kernel(c) : MF_RT_CONV_S8_ENGINE;
-    c->field = k == MF_RT_CONV_S8_FIELD ? mf_rt_conv_field_s8_p(&c->geom, 1, 1, 1, 1) : 0;
-    c->small = k == MF_RT_CONV_S8_SMALL;
-    c->conv1d = k == MF_RT_CONV_S8_1D;
-    c->wide = k == MF_RT_CONV_S8_WIDE;
-    c->patch = k == MF_RT_CONV_S8_PATCH ? mf_rt_conv_patch_s8_shape(&c->geom) : 0;
     static const char *const patch[4] = {"", "conv_patch3x3o3", "conv_patch1x3o3",
                                          "conv_patch5x5o1"};
-    char field[16];
-    snprintf(field, sizeof field, "conv_field%d", c->field);
-    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s",
-             c->field                             ? field
-             : c->small                           ? "conv_small"
-             : c->conv1d                          ? "conv1d"
-             : c->wide                            ? "conv_wide"
-             : c->patch                           ? patch[c->patch]
-             : c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
-             : c->sparse                          ? "conv_sparse"
-                                                  : kernels[c->kind].stem,
-             (c->field || c->small || c->conv1d || c->wide || c->patch || c->sparse) &&
-                     c->kind == MF_K_CONV_MAXPOOL
-                 ? "_maxpool"
-                 : "",
+    const int conv8 =
+        bits == 8 && !c->sparse && (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL);
+    c->conv8 = conv8 ? conv_s8_kernel(c) : MF_RT_CONV_S8_ENGINE;
+    c->conv8_variant = c->conv8 == MF_RT_CONV_S8_FIELD ? mf_rt_conv_field_s8_p(&c->geom, 1, 1, 1, 1)
+                       : c->conv8 == MF_RT_CONV_S8_PATCH ? mf_rt_conv_patch_s8_shape(&c->geom)
+                                                         : 0;
+    char stem[16]; /* the longest, "conv_patch5x5o1", fits c->kernel with every suffix */
+    switch (c->conv8) {
+    case MF_RT_CONV_S8_FIELD:
+        snprintf(stem, sizeof stem, "conv_field%d", c->conv8_variant);
+        break;
+    case MF_RT_CONV_S8_SMALL:
+        snprintf(stem, sizeof stem, "conv_small");
+        break;
+    case MF_RT_CONV_S8_1D:
+        snprintf(stem, sizeof stem, "conv1d");
+        break;
+    case MF_RT_CONV_S8_WIDE:
+        snprintf(stem, sizeof stem, "conv_wide");
+        break;
+    case MF_RT_CONV_S8_PATCH:
+        snprintf(stem, sizeof stem, "%s", patch[c->conv8_variant]);
+        break;
+    case MF_RT_CONV_S8_ENGINE:
+        snprintf(stem, sizeof stem, "%s",
+                 c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
+                 : c->sparse                        ? "conv_sparse"
+                                                    : kernels[c->kind].stem);
+        break;
+    }
+    /* the special kernels carry the pool in their names; the engine's conv_maxpool in its stem */
+    const int named_pool =
+        (c->conv8 != MF_RT_CONV_S8_ENGINE || c->sparse) && c->kind == MF_K_CONV_MAXPOOL;
+    snprintf(c->kernel, sizeof c->kernel, "mf_rt_%s%s%s_%s", stem, named_pool ? "_maxpool" : "",
              c->relu6 ? "_relu6" : "", sfx[prec(bits)]);
 }
 
@@ -241,9 +252,9 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
 {
     if (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL) {
         if (bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
-        if (bits == 8 && c->field) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
-        if (bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
-        if (bits == 8 && c->patch) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
+        if (c->conv8 == MF_RT_CONV_S8_FIELD) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
+        if (c->conv8 == MF_RT_CONV_S8_SMALL) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
+        if (c->conv8 == MF_RT_CONV_S8_PATCH) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
@@ -257,7 +268,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
 
 #define AT(off) ((void *)((char *)arena + (off)))
 
-/* The register-field kernels by P − 1 (mf_call.field). */
+/* The register-field kernels by P − 1 (mf_call.conv8_variant). */
 typedef void (*conv_s8_fn)(const mf_rt_geom *, const int8_t *, const int8_t *, const int32_t *,
                            const mf_rt_requant *, int8_t *, void *);
 typedef void (*conv_maxpool_s8_fn)(const mf_rt_geom *, int, int, int, int, const int8_t *,
@@ -272,7 +283,7 @@ typedef void (*conv_maxpool_s8_fn)(const mf_rt_geom *, int, int, int, int, const
 static const conv_s8_fn field_s8[8] = FIELD_FNS(_s8), field_relu6_s8[8] = FIELD_FNS(_relu6_s8);
 static const conv_maxpool_s8_fn field_maxpool_s8[8] = FIELD_FNS(_maxpool_s8),
                                 field_maxpool_relu6_s8[8] = FIELD_FNS(_maxpool_relu6_s8);
-/* The patch kernels by shape − 1 (mf_call.patch, MF_RT_CONV_PATCH_*). */
+/* The patch kernels by shape − 1 (mf_call.conv8_variant, MF_RT_CONV_PATCH_*). */
 #define PATCH_FNS(sfx)                                                                             \
     {                                                                                              \
         mf_rt_conv_patch3x3o3##sfx, mf_rt_conv_patch1x3o3##sfx, mf_rt_conv_patch5x5o1##sfx         \
@@ -280,6 +291,68 @@ static const conv_maxpool_s8_fn field_maxpool_s8[8] = FIELD_FNS(_maxpool_s8),
 static const conv_s8_fn patch_s8[3] = PATCH_FNS(_s8), patch_relu6_s8[3] = PATCH_FNS(_relu6_s8);
 static const conv_maxpool_s8_fn patch_maxpool_s8[3] = PATCH_FNS(_maxpool_s8),
                                 patch_maxpool_relu6_s8[3] = PATCH_FNS(_maxpool_relu6_s8);
+
+/* A dense int8 conv call on the kernel the lowering chose (mf_call.conv8). */
+static void run_conv_s8(const mf_call *c, int r6, const mf_rt_geom *g, const int8_t *a,
+                        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *o,
+                        void *s)
+{
+    const int v = c->conv8_variant - 1;
+    switch (c->conv8) {
+    case MF_RT_CONV_S8_FIELD:
+        (r6 ? field_relu6_s8 : field_s8)[v](g, a, w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_SMALL:
+        (r6 ? mf_rt_conv_small_relu6_s8 : mf_rt_conv_small_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_1D:
+        (r6 ? mf_rt_conv1d_relu6_s8 : mf_rt_conv1d_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_WIDE:
+        (r6 ? mf_rt_conv_wide_relu6_s8 : mf_rt_conv_wide_s8)(g, a, w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_PATCH:
+        (r6 ? patch_relu6_s8 : patch_s8)[v](g, a, w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_ENGINE:
+        (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
+        break;
+    }
+}
+
+static void run_conv_maxpool_s8(const mf_call *c, int r6, const mf_rt_geom *g, const int8_t *a,
+                                const int8_t *w, const int32_t *bias, const mf_rt_requant *rq,
+                                int8_t *o, void *s)
+{
+    const int v = c->conv8_variant - 1;
+    const int kh = c->pool_kh, kw = c->pool_kw, sh = c->pool_sh, sw = c->pool_sw;
+    switch (c->conv8) {
+    case MF_RT_CONV_S8_FIELD:
+        (r6 ? field_maxpool_relu6_s8 : field_maxpool_s8)[v](g, kh, kw, sh, sw, a, w, bias, rq, o,
+                                                            s);
+        break;
+    case MF_RT_CONV_S8_SMALL:
+        (r6 ? mf_rt_conv_small_maxpool_relu6_s8 : mf_rt_conv_small_maxpool_s8)(g, kh, kw, sh, sw, a,
+                                                                               w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_1D:
+        (r6 ? mf_rt_conv1d_maxpool_relu6_s8 : mf_rt_conv1d_maxpool_s8)(g, kh, kw, sh, sw, a, w,
+                                                                       bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_WIDE:
+        (r6 ? mf_rt_conv_wide_maxpool_relu6_s8 : mf_rt_conv_wide_maxpool_s8)(g, kh, kw, sh, sw, a,
+                                                                             w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_PATCH:
+        (r6 ? patch_maxpool_relu6_s8 : patch_maxpool_s8)[v](g, kh, kw, sh, sw, a, w, bias, rq, o,
+                                                            s);
+        break;
+    case MF_RT_CONV_S8_ENGINE:
+        (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(g, kh, kw, sh, sw, a, w, bias,
+                                                                   rq, o, s);
+        break;
+    }
+}
 
 void mf_program_run_call(const mf_program *p, int k, void *arena)
 {
@@ -300,18 +373,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
         if (bits == 8 && c->sparse)
             (r6 ? mf_rt_conv_sparse_relu6_s8 : mf_rt_conv_sparse_s8)(g, a, c->idx.data, w, bias, rq,
                                                                      o, s);
-        else if (bits == 8 && c->field)
-            (r6 ? field_relu6_s8 : field_s8)[c->field - 1](g, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->small)
-            (r6 ? mf_rt_conv_small_relu6_s8 : mf_rt_conv_small_s8)(g, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->conv1d)
-            (r6 ? mf_rt_conv1d_relu6_s8 : mf_rt_conv1d_s8)(g, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->wide)
-            (r6 ? mf_rt_conv_wide_relu6_s8 : mf_rt_conv_wide_s8)(g, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->patch)
-            (r6 ? patch_relu6_s8 : patch_s8)[c->patch - 1](g, a, w, bias, rq, o, s);
         else if (bits == 8)
-            (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
+            run_conv_s8(c, r6, g, a, w, bias, rq, o, s);
         break;
     case MF_K_CONV_MAXPOOL:
         if (bits == 32)
@@ -324,24 +387,8 @@ void mf_program_run_call(const mf_program *p, int k, void *arena)
             (r6 ? mf_rt_conv_sparse_maxpool_relu6_s8
                 : mf_rt_conv_sparse_maxpool_s8)(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw,
                                                 a, c->idx.data, w, bias, rq, o, s);
-        else if (bits == 8 && c->field)
-            (r6 ? field_maxpool_relu6_s8 : field_maxpool_s8)[c->field - 1](
-                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->small)
-            (r6 ? mf_rt_conv_small_maxpool_relu6_s8 : mf_rt_conv_small_maxpool_s8)(
-                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->conv1d)
-            (r6 ? mf_rt_conv1d_maxpool_relu6_s8 : mf_rt_conv1d_maxpool_s8)(
-                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->wide)
-            (r6 ? mf_rt_conv_wide_maxpool_relu6_s8 : mf_rt_conv_wide_maxpool_s8)(
-                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
-        else if (bits == 8 && c->patch)
-            (r6 ? patch_maxpool_relu6_s8 : patch_maxpool_s8)[c->patch - 1](
-                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
         else if (bits == 8)
-            (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(
-                g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw, a, w, bias, rq, o, s);
+            run_conv_maxpool_s8(c, r6, g, a, w, bias, rq, o, s);
         break;
     case MF_K_DENSE:
         if (bits == 32)

@@ -128,17 +128,13 @@ typedef struct mf_call {
     int node;        /* the graph node this call writes (the pool of a fused conv + pool) */
     int first;       /* the node whose inputs it reads (the conv of a fused pair; else = node) */
     char kernel[40]; /* runtime function, "mf_rt_conv_s8" */
-    int conv1d;      /* int8 conv on a 1D geometry: the 1D kernel (mf_rt_conv1d_s8, …) */
-    int small;       /* int8 conv of a small geometry (mf_rt_conv_s8_choose): the plain-loop
-                        kernel (mf_rt_conv_small_s8, …); then conv1d is 0 */
-    int wide;        /* int8 conv on the wide-row engine (mf_rt_conv_s8_choose:
-                        mf_rt_conv_wide_s8, …) */
-    int patch;       /* int8 conv on the patch kernel of this shape (mf_rt_conv_s8_choose:
-                        mf_rt_conv_patch<shape>_s8, …): MF_RT_CONV_PATCH_*, 0 none */
-    int field;       /* int8 conv on the register-field kernel of this P (mf_rt_conv_s8_choose:
-                        mf_rt_conv_field<P>_s8, …), 0 none; then small and conv1d are 0 */
-    int sparse;      /* int8 conv or dense on pruned weights: the sparse kernels (w: the nonzero
-                        weights, idx: counts and offsets; both owned by the call) */
+    mf_rt_conv_s8_kernel conv8; /* an int8 conv (not sparse): the kernel mf_rt_conv_s8_choose
+                                   picked (1D, small-geometry, register-field, wide-row, patch;
+                                   MF_RT_CONV_S8_ENGINE otherwise and for every other call) */
+    int conv8_variant;          /* its field size P (register-field: mf_rt_conv_field<P>_s8) or
+                                   shape (patch: MF_RT_CONV_PATCH_*), else 0 */
+    int sparse; /* int8 conv or dense on pruned weights: the sparse kernels (w: the nonzero
+                   weights, idx: counts and offsets; both owned by the call) */
     mf_call_variants var; /* the variants it had to choose from */
     /* constant parameters */
     mf_rt_geom geom;                        /* conv and pools (of the conv when fused) */

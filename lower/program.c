@@ -186,12 +186,14 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
             s->inplace = 1u; /* element-wise: out may be an input */
         if (call->kind == MF_K_ADD || call->kind == MF_K_ADDN) /* out may be any input */
             s->inplace = (1u << call->n_inputs) - 1u;
-        if (call->conv1d) { /* the 1D int8 kernels write behind their reads (mf_runtime.h) */
+        if (call->conv8 ==
+            MF_RT_CONV_S8_1D) { /* the 1D int8 kernels write behind their reads (mf_runtime.h) */
             s->overlap = 1;
             s->lag = mf_rt_conv1d_s8_lag(&call->geom,
                                          call->kind == MF_K_CONV_MAXPOOL ? call->pool_kw : 1);
         }
-        if (call->field) { /* so do the register-field kernels, within their own lag */
+        if (call->conv8 ==
+            MF_RT_CONV_S8_FIELD) { /* so do the register-field kernels, within their own lag */
             s->overlap = 1;
             s->lag = mf_rt_conv_field_s8_lag(&call->geom, call->kind == MF_K_CONV_MAXPOOL);
         }

@@ -1228,9 +1228,9 @@ static size_t getter_bytes(const mf_call *c, int bits)
 {
     int conv = c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL;
     if (conv && bits == 8 && c->sparse) return mf_rt_conv_sparse_s8_scratch_bytes(&c->geom);
-    if (conv && bits == 8 && c->field) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
-    if (conv && bits == 8 && c->small) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
-    if (conv && bits == 8 && c->patch) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
+    if (conv && c->conv8 == MF_RT_CONV_S8_FIELD) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
+    if (conv && c->conv8 == MF_RT_CONV_S8_SMALL) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
+    if (conv && c->conv8 == MF_RT_CONV_S8_PATCH) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
@@ -1337,18 +1337,19 @@ static int check_overlaps(const mf_program *p, int *n_shared, int *n_field_share
         const mf_call *c = &p->calls[k];
         const mf_plan_tensor *o = &p->plan.tensors[c->out];
         if (o->overlaps < 0) continue;
-        if (!(c->conv1d || c->field) || o->overlaps != c->in[0])
+        const int field = c->conv8 == MF_RT_CONV_S8_FIELD;
+        if (!(c->conv8 == MF_RT_CONV_S8_1D || field) || o->overlaps != c->in[0])
             return mf_error_set(err, "call %d (%s) overlaps tensor %d", k, c->kernel, o->overlaps);
         const long lag =
-            c->field ? mf_rt_conv_field_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL)
-                     : mf_rt_conv1d_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1);
+            field ? mf_rt_conv_field_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL)
+                  : mf_rt_conv1d_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1);
         const int shared =
             overlap(c->out_off, o->size, c->in_off[0], p->plan.tensors[c->in[0]].size);
         if (o->lag != lag || (shared && (long)c->out_off > (long)c->in_off[0] + lag))
             return mf_error_set(err, "call %d: output at %zu, input at %zu, lag %ld", k, c->out_off,
                                 c->in_off[0], lag);
         *n_shared += shared;
-        *n_field_shared += shared && c->field;
+        *n_field_shared += shared && field;
     }
     return MF_OK;
 }
@@ -1364,7 +1365,7 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
         if (c->sparse) { /* a pruned conv: the sparse kernels, never the 1D ones */
             snprintf(want, sizeof want, "mf_rt_conv_sparse%s%s_s8",
                      c->kind == MF_K_CONV ? "" : "_maxpool", r6);
-            if (strcmp(c->kernel, want) || c->conv1d)
+            if (strcmp(c->kernel, want) || c->conv8 != MF_RT_CONV_S8_ENGINE)
                 return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
             continue;
         }
@@ -1378,7 +1379,7 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
             const int P = mf_rt_conv_field_s8_p(g, 1, 1, 1, 1);
             snprintf(want, sizeof want, "mf_rt_conv_field%d%s%s_s8", P,
                      c->kind == MF_K_CONV ? "" : "_maxpool", r6);
-            if (strcmp(c->kernel, want) || c->conv1d || c->small || c->field != P)
+            if (strcmp(c->kernel, want) || c->conv8 != MF_RT_CONV_S8_FIELD || c->conv8_variant != P)
                 return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
             *n_small += 1;
             continue;
@@ -1392,7 +1393,7 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
         if (small) {
             snprintf(want, sizeof want, "mf_rt_conv_small%s%s_s8",
                      c->kind == MF_K_CONV ? "" : "_maxpool", r6);
-            if (strcmp(c->kernel, want) || c->conv1d || !c->small)
+            if (strcmp(c->kernel, want) || c->conv8 != MF_RT_CONV_S8_SMALL)
                 return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
             *n_small += 1;
             continue;
@@ -1410,7 +1411,9 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
                  : wide ? "conv_wide"
                         : "conv",
                  c->kind == MF_K_CONV ? "" : "_maxpool", r6);
-        if (strcmp(c->kernel, want) || c->conv1d != one_d || c->small || c->wide != wide)
+        if (strcmp(c->kernel, want) || c->conv8 != (one_d  ? MF_RT_CONV_S8_1D
+                                                    : wide ? MF_RT_CONV_S8_WIDE
+                                                           : MF_RT_CONV_S8_ENGINE))
             return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
         *(one_d ? n1d : n_generic) += 1;
     }
@@ -1524,7 +1527,8 @@ static void test_field_overlaps_input(void **state)
     assert_int_equal(check_overlaps(&p, &n_shared, &n_field_shared, &err), MF_OK);
     for (int k = 0; k < 2; k++) {
         const mf_call *c = &p.calls[k];
-        assert_int_equal(c->field, 4);
+        assert_int_equal(c->conv8, MF_RT_CONV_S8_FIELD);
+        assert_int_equal(c->conv8_variant, 4);
         assert_int_equal(c->kind, k ? MF_K_CONV_MAXPOOL : MF_K_CONV);
         const mf_plan_tensor *o = &p.plan.tensors[c->out];
         const long lag = mf_rt_conv_field_s8_lag(&c->geom, k);
