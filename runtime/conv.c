@@ -546,12 +546,6 @@ size_t mf_rt_conv_field_s8_scratch_bytes(const mf_rt_geom *g)
 /* The register-field kernels (conv_s8_field.c), one per P: on the host the reference, on the
  * geometries of their P. Written out one by one: deploy finds a kernel's file by its definition
  * (deploy/runtime_files.c). */
-#define FIELD_PARAMS                                                                               \
-    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
-        const mf_rt_requant *rq, int8_t *out, void *scratch
-#define FIELD_MAXPOOL_PARAMS                                                                       \
-    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
-        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
 #if defined(MF_RT_OPT_INT)
 #define FIELD_REF(P)         (void)0
 #define FIELD_MAXPOOL_REF(P) (void)0
@@ -563,7 +557,7 @@ size_t mf_rt_conv_field_s8_scratch_bytes(const mf_rt_geom *g)
     mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, NULL)
 #endif
 
-void mf_rt_conv_field1_s8(FIELD_PARAMS)
+void mf_rt_conv_field1_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field1_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -573,7 +567,7 @@ void mf_rt_conv_field1_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field1_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field1_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field1_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -584,7 +578,7 @@ void mf_rt_conv_field1_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field2_s8(FIELD_PARAMS)
+void mf_rt_conv_field2_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field2_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -594,7 +588,7 @@ void mf_rt_conv_field2_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field2_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field2_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field2_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -605,7 +599,7 @@ void mf_rt_conv_field2_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field3_s8(FIELD_PARAMS)
+void mf_rt_conv_field3_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field3_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -615,7 +609,7 @@ void mf_rt_conv_field3_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field3_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field3_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -626,7 +620,7 @@ void mf_rt_conv_field3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field4_s8(FIELD_PARAMS)
+void mf_rt_conv_field4_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field4_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -636,7 +630,7 @@ void mf_rt_conv_field4_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field4_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field4_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field4_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -647,7 +641,7 @@ void mf_rt_conv_field4_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field5_s8(FIELD_PARAMS)
+void mf_rt_conv_field5_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field5_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -657,7 +651,7 @@ void mf_rt_conv_field5_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field5_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field5_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field5_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -668,7 +662,7 @@ void mf_rt_conv_field5_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field6_s8(FIELD_PARAMS)
+void mf_rt_conv_field6_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field6_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -678,7 +672,7 @@ void mf_rt_conv_field6_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field6_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field6_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field6_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -689,7 +683,7 @@ void mf_rt_conv_field6_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field7_s8(FIELD_PARAMS)
+void mf_rt_conv_field7_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field7_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -699,7 +693,7 @@ void mf_rt_conv_field7_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field7_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field7_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field7_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -710,7 +704,7 @@ void mf_rt_conv_field7_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field8_s8(FIELD_PARAMS)
+void mf_rt_conv_field8_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field8_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -720,7 +714,7 @@ void mf_rt_conv_field8_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_field8_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field8_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_field8_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
@@ -751,7 +745,7 @@ size_t mf_rt_conv_small_s8_scratch_bytes(const mf_rt_geom *g)
     mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out, NULL)
 #endif
 
-void mf_rt_conv_patch3x3o3_s8(FIELD_PARAMS)
+void mf_rt_conv_patch3x3o3_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_patch3x3o3_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -761,7 +755,7 @@ void mf_rt_conv_patch3x3o3_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_patch3x3o3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_patch3x3o3_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_patch3x3o3_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq,
@@ -772,7 +766,7 @@ void mf_rt_conv_patch3x3o3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_patch1x3o3_s8(FIELD_PARAMS)
+void mf_rt_conv_patch1x3o3_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_patch1x3o3_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -782,7 +776,7 @@ void mf_rt_conv_patch1x3o3_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_patch1x3o3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_patch1x3o3_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_patch1x3o3_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq,
@@ -793,7 +787,7 @@ void mf_rt_conv_patch1x3o3_maxpool_s8(FIELD_MAXPOOL_PARAMS)
 #endif
 }
 
-void mf_rt_conv_patch5x5o1_s8(FIELD_PARAMS)
+void mf_rt_conv_patch5x5o1_s8(MF_RT_CONV_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_patch5x5o1_s8_opt(g, in, w, bias, rq, out, scratch);
@@ -803,7 +797,7 @@ void mf_rt_conv_patch5x5o1_s8(FIELD_PARAMS)
 #endif
 }
 
-void mf_rt_conv_patch5x5o1_maxpool_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_patch5x5o1_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
 #if defined(MF_RT_OPT_INT)
     mf_rt_conv_patch5x5o1_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq,

@@ -235,22 +235,16 @@ MF_RT_INLINE void field_run_s8(const mf_rt_geom *g, const int8_t *in, const int8
 
 /* The kernels, written out one by one (deploy finds a kernel's file by its definition,
  * deploy/runtime_files.c). */
-#define FIELD_PARAMS                                                                               \
-    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
-        const mf_rt_requant *rq, int8_t *out, void *scratch
-#define FIELD_MAXPOOL_PARAMS                                                                       \
-    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
-        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
 
 FIELD_LOOPS(1)
 
-MF_RT_OUTLINE void mf_rt_conv_field1_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field1_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 1)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field1_two_s8, field1_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field1_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field1_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 1)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field1_max_s8, field1_max_relu_s8);
@@ -258,13 +252,13 @@ MF_RT_OUTLINE void mf_rt_conv_field1_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(2)
 
-MF_RT_OUTLINE void mf_rt_conv_field2_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field2_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 2)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field2_two_s8, field2_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field2_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field2_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 2)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field2_max_s8, field2_max_relu_s8);
@@ -272,13 +266,13 @@ MF_RT_OUTLINE void mf_rt_conv_field2_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(3)
 
-MF_RT_OUTLINE void mf_rt_conv_field3_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field3_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 3)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field3_two_s8, field3_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field3_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field3_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 3)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field3_max_s8, field3_max_relu_s8);
@@ -286,13 +280,13 @@ MF_RT_OUTLINE void mf_rt_conv_field3_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(4)
 
-MF_RT_OUTLINE void mf_rt_conv_field4_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field4_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 4)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field4_two_s8, field4_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field4_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field4_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 4)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field4_max_s8, field4_max_relu_s8);
@@ -300,13 +294,13 @@ MF_RT_OUTLINE void mf_rt_conv_field4_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(5)
 
-MF_RT_OUTLINE void mf_rt_conv_field5_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field5_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 5)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field5_two_s8, field5_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field5_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field5_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 5)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field5_max_s8, field5_max_relu_s8);
@@ -314,13 +308,13 @@ MF_RT_OUTLINE void mf_rt_conv_field5_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(6)
 
-MF_RT_OUTLINE void mf_rt_conv_field6_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field6_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 6)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field6_two_s8, field6_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field6_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field6_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 6)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field6_max_s8, field6_max_relu_s8);
@@ -328,13 +322,13 @@ MF_RT_OUTLINE void mf_rt_conv_field6_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(7)
 
-MF_RT_OUTLINE void mf_rt_conv_field7_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field7_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 7)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field7_two_s8, field7_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field7_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field7_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 7)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field7_max_s8, field7_max_relu_s8);
@@ -342,13 +336,13 @@ MF_RT_OUTLINE void mf_rt_conv_field7_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
 
 FIELD_LOOPS(8)
 
-MF_RT_OUTLINE void mf_rt_conv_field8_s8_opt(FIELD_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field8_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) == 8)
         field_run_s8(g, in, w, bias, rq, out, scratch, 0, field8_two_s8, field8_two_relu_s8);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_field8_maxpool_s8_opt(FIELD_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_field8_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) == 8)
         field_run_s8(conv, in, w, bias, rq, out, scratch, 1, field8_max_s8, field8_max_relu_s8);

@@ -357,41 +357,35 @@ MF_RT_INLINE void pt_run(const mf_rt_geom *g, int shape, int pkh, int pkw, int p
 
 /* The entry points, one per shape, plain and pooled, written out one by one (deploy finds a
  * kernel's file by its definition, deploy/runtime_files.c). */
-#define PATCH_PARAMS                                                                               \
-    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
-        const mf_rt_requant *rq, int8_t *out, void *scratch
-#define PATCH_MAXPOOL_PARAMS                                                                       \
-    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
-        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
 
-MF_RT_OUTLINE void mf_rt_conv_patch3x3o3_s8_opt(PATCH_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_patch3x3o3_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     pt_run(g, MF_RT_CONV_PATCH_3X3O3, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_patch3x3o3_maxpool_s8_opt(PATCH_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_patch3x3o3_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     pt_run(conv, MF_RT_CONV_PATCH_3X3O3, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
            scratch);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_patch1x3o3_s8_opt(PATCH_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_patch1x3o3_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     pt_run(g, MF_RT_CONV_PATCH_1X3O3, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_patch1x3o3_maxpool_s8_opt(PATCH_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_patch1x3o3_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     pt_run(conv, MF_RT_CONV_PATCH_1X3O3, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
            scratch);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_patch5x5o1_s8_opt(PATCH_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_patch5x5o1_s8_opt(MF_RT_CONV_S8_PARAMS)
 {
     pt_run(g, MF_RT_CONV_PATCH_5X5O1, 1, 1, 1, 1, in, w, bias, rq, out, scratch);
 }
 
-MF_RT_OUTLINE void mf_rt_conv_patch5x5o1_maxpool_s8_opt(PATCH_MAXPOOL_PARAMS)
+MF_RT_OUTLINE void mf_rt_conv_patch5x5o1_maxpool_s8_opt(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     pt_run(conv, MF_RT_CONV_PATCH_5X5O1, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
            scratch);

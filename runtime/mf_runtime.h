@@ -387,6 +387,15 @@ void mf_rt_conv_small_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_k
                                  const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                  void *scratch);
 
+/* The parameter lists of the int8 conv kernels and their maxpool forms, for the geometry-specific
+ * entry points below (defined one by one: deploy finds a kernel's file by its definition). */
+#define MF_RT_CONV_S8_PARAMS                                                                       \
+    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
+        const mf_rt_requant *rq, int8_t *out, void *scratch
+#define MF_RT_CONV_MAXPOOL_S8_PARAMS                                                               \
+    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
+        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
+
 /* The register-field kernels (conv_s8_field.c): the same outputs as mf_rt_conv_s8 /
  * mf_rt_conv_maxpool_s8 on 1D layers (h = kh = oh = 1) of K = kw·cin ≤ 16 values per field,
  * plain or with a 1×2 stride-2 max pool: two positions (or a pool window's two taps) at a time,

@@ -263,14 +263,8 @@ void mf_rt_add_relu6_s8(size_t n, const int8_t *a, int align_a, const int8_t *b,
 
 /* The register-field kernels, one per P (conv_s8_field.c), written out one by one (deploy finds
  * a kernel's file by its definition, deploy/runtime_files.c). */
-#define FIELD_PARAMS                                                                               \
-    const mf_rt_geom *g, const int8_t *in, const int8_t *w, const int32_t *bias,                   \
-        const mf_rt_requant *rq, int8_t *out, void *scratch
-#define FIELD_MAXPOOL_PARAMS                                                                       \
-    const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh, int pool_sw, const int8_t *in,  \
-        const int8_t *w, const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch
 
-void mf_rt_conv_field1_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field1_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 1) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -278,7 +272,7 @@ void mf_rt_conv_field1_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field1_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field1_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 1) return;
     const mf_rt_requant r = relu_of(rq);
@@ -287,7 +281,7 @@ void mf_rt_conv_field1_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field2_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field2_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 2) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -295,7 +289,7 @@ void mf_rt_conv_field2_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field2_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field2_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 2) return;
     const mf_rt_requant r = relu_of(rq);
@@ -304,7 +298,7 @@ void mf_rt_conv_field2_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field3_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field3_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 3) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -312,7 +306,7 @@ void mf_rt_conv_field3_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field3_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 3) return;
     const mf_rt_requant r = relu_of(rq);
@@ -321,7 +315,7 @@ void mf_rt_conv_field3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field4_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field4_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 4) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -329,7 +323,7 @@ void mf_rt_conv_field4_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field4_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field4_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 4) return;
     const mf_rt_requant r = relu_of(rq);
@@ -338,7 +332,7 @@ void mf_rt_conv_field4_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field5_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field5_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 5) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -346,7 +340,7 @@ void mf_rt_conv_field5_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field5_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field5_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 5) return;
     const mf_rt_requant r = relu_of(rq);
@@ -355,7 +349,7 @@ void mf_rt_conv_field5_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field6_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field6_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 6) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -363,7 +357,7 @@ void mf_rt_conv_field6_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field6_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field6_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 6) return;
     const mf_rt_requant r = relu_of(rq);
@@ -372,7 +366,7 @@ void mf_rt_conv_field6_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field7_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field7_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 7) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -380,7 +374,7 @@ void mf_rt_conv_field7_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field7_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field7_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 7) return;
     const mf_rt_requant r = relu_of(rq);
@@ -389,7 +383,7 @@ void mf_rt_conv_field7_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_field8_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_field8_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(g, 1, 1, 1, 1) != 8) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -397,7 +391,7 @@ void mf_rt_conv_field8_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_field8_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_field8_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_field_s8_p(conv, pool_kh, pool_kw, pool_sh, pool_sw) != 8) return;
     const mf_rt_requant r = relu_of(rq);
@@ -427,7 +421,7 @@ void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int p
 }
 
 /* The patch kernels, one per shape (conv_s8_patch.c), written out one by one likewise. */
-void mf_rt_conv_patch3x3o3_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_patch3x3o3_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_3X3O3) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -435,7 +429,7 @@ void mf_rt_conv_patch3x3o3_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch3x3o3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_patch3x3o3_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_3X3O3) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -444,7 +438,7 @@ void mf_rt_conv_patch3x3o3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch1x3o3_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_patch1x3o3_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_1X3O3) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -452,7 +446,7 @@ void mf_rt_conv_patch1x3o3_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch1x3o3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_patch1x3o3_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_1X3O3) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -461,7 +455,7 @@ void mf_rt_conv_patch1x3o3_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch5x5o1_relu6_s8(FIELD_PARAMS)
+void mf_rt_conv_patch5x5o1_relu6_s8(MF_RT_CONV_S8_PARAMS)
 {
     if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_5X5O1) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
@@ -469,7 +463,7 @@ void mf_rt_conv_patch5x5o1_relu6_s8(FIELD_PARAMS)
     clamp_s8(conv_outputs(g), out, q6_of(rq));
 }
 
-void mf_rt_conv_patch5x5o1_maxpool_relu6_s8(FIELD_MAXPOOL_PARAMS)
+void mf_rt_conv_patch5x5o1_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 {
     if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_5X5O1) return; /* it writes nothing */
     const mf_rt_requant r = relu_of(rq);
