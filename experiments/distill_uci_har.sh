@@ -11,11 +11,19 @@
 # same firmware).
 # Resumable: a run or deploy whose report.json exists is not run again.
 # Usage (from the repository root, after building):
-#   [SEEDS="6 7 8 9 10"] [TEMPERATURE=T ALPHA=A] bash experiments/distill_uci_har.sh [RUNS]
+#   [SEEDS="6 7 8 9 10"] [TEMPERATURE=T ALPHA=A] [MIXUP=A] [TEACHER_WIDTH=W] \
+#   bash experiments/distill_uci_har.sh [RUNS]
 # SEEDS other than the issue's 1-5 write their CSVs with a _seeds<first>-<last> suffix.
 # TEMPERATURE and ALPHA (together) replace the config's T 4, alpha 0.9 for the distilled
 # students: those runs go to w8_kd1_tT_aA_s<seed> and the CSVs get a _tT_aA suffix; the students
 # without distillation are shared.
+# MIXUP=A trains both arms with train.mixup_alpha A instead of the config's 1.0 (MIXUP=0: no
+# mixup; QAT keeps it, from the embedded config): both arms' folders get an _mA suffix
+# (w8_kd0_mA_s<seed>, w8_kd1_mA..._s<seed>), and so do the CSVs, so the gain compares students
+# trained alike but for the teacher.
+# TEACHER_WIDTH=W distils from a width-W teacher instead (configs/uci_har_resnet_w32.yaml with
+# model.width=W, seed 1: at W = 16 that is configs/uci_har_resnet.yaml's recipe), trained once
+# into RUNS/teacher_wW; the distilled runs and the CSVs get a _twW suffix.
 # Writes experiments/results/distill_uci_har.csv (max ranges), distill_uci_har_mse.csv and
 # distill_uci_har_qat.csv and prints their summaries (experiments/summarize_pairs.awk: means,
 # standard errors, the gain).
@@ -25,23 +33,31 @@ mcuforge=./build/mcuforge
 seeds=${SEEDS:-1 2 3 4 5}
 tag= # the distilled runs' settings, in their names when not the config's
 kd_settings=()
+teacher_width=${TEACHER_WIDTH:-32}
+if [ "$teacher_width" != 32 ]; then tag=_tw$teacher_width; fi
+mix=() mtag= # both arms' mixup, in their names when set
+if [ -n "${MIXUP:-}" ]; then
+  mtag=_m$MIXUP
+  mix=(train.mixup_alpha="$MIXUP")
+fi
 if [ -n "${TEMPERATURE:-}${ALPHA:-}" ]; then
   both="TEMPERATURE and ALPHA go together"
-  tag=_t${TEMPERATURE:?$both}_a${ALPHA:?$both}
+  tag=${tag}_t${TEMPERATURE:?$both}_a${ALPHA:?$both}
   kd_settings=(train.distill.temperature="$TEMPERATURE" train.distill.alpha="$ALPHA")
 fi
 out=experiments/results/distill_uci_har
 if [ "$seeds" != "1 2 3 4 5" ]; then
   out=${out}_seeds${seeds%% *}-${seeds##* }
 fi
-out=$out$tag.csv
+out=$out$mtag$tag.csv
 run_dir() { # seed distill -> the run's folder
-  if [ "$2" = 1 ]; then echo "$runs/w8_kd1${tag}_s$1"; else echo "$runs/w8_kd0_s$1"; fi
+  if [ "$2" = 1 ]; then echo "$runs/w8_kd1$mtag${tag}_s$1"; else echo "$runs/w8_kd0${mtag}_s$1"; fi
 }
 mkdir -p "$runs" experiments/results
-teacher=$runs/teacher_w32/model.h5
+teacher=$runs/teacher_w$teacher_width/model.h5
 if [ ! -f "$teacher" ]; then
-  "$mcuforge" train configs/uci_har_resnet_w32.yaml train.output="$teacher" train.progress=lines
+  "$mcuforge" train configs/uci_har_resnet_w32.yaml model.width="$teacher_width" \
+    train.output="$teacher" train.progress=lines
 fi
 for seed in $seeds; do
   for kd in 0 1; do
@@ -50,7 +66,7 @@ for seed in $seeds; do
     teacher_args=(train.distill.teacher=)
     [ "$kd" = 1 ] && teacher_args=(train.distill.teacher="$teacher" "${kd_settings[@]}")
     "$mcuforge" run configs/uci_har_resnet_w8_distill.yaml train.seed="$seed" "${teacher_args[@]}" \
-      train.output="$dir/model.h5" train.progress=lines quantize.method=ptq quantize.range=max
+      "${mix[@]}" train.output="$dir/model.h5" train.progress=lines quantize.method=ptq quantize.range=max
   done
 done
 for seed in $seeds; do
