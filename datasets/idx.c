@@ -59,6 +59,41 @@ static long long read_bytes(gzFile gz, const char *path, long long at, uint8_t *
     return (long long)got;
 }
 
+/* The first bytes of IDX data held before the buffer grows with what the file delivers. */
+#define IDX_FIRST_BUFFER ((size_t)1 << 20)
+
+/* Reads up to total bytes of data into a malloc'd *out; returns the count read (< total when
+ * the file ends early) or -1 after setting err. The buffer doubles as data arrive instead of
+ * taking the size the header declares at once, so a header that declares a gigabyte over a
+ * few bytes of data (a damaged or hostile file) costs a megabyte, not a gigabyte. */
+static long long read_data(gzFile gz, const char *path, long long at, size_t total, uint8_t **out,
+                           mf_error *err)
+{
+    *out = NULL;
+    size_t cap = total < IDX_FIRST_BUFFER ? total : IDX_FIRST_BUFFER, got = 0;
+    uint8_t *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            mf_error_set(err, "out of memory for %zu bytes of IDX data", cap);
+            mf_error_at_offset(err, path, (long)(at + (long long)got));
+            return -1;
+        }
+        long long r = read_bytes(gz, path, at + (long long)got, buf + got, cap - got, err);
+        if (r < 0) {
+            free(buf);
+            return -1;
+        }
+        got += (size_t)r;
+        if (got < cap || cap == total) break;
+        cap = total - cap < cap ? total : 2 * cap;
+        uint8_t *grown = realloc(buf, cap);
+        if (!grown) free(buf);
+        buf = grown;
+    }
+    *out = buf;
+    return (long long)got;
+}
+
 static uint32_t be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
@@ -136,17 +171,9 @@ int mf_idx_read(const char *path, int max_dims, int *ndim, int dims[4], uint8_t 
         dims[i] = (int)d;
     }
 
-    uint8_t *buf = malloc(total);
-    if (!buf) {
-        mf_error_set(err, "out of memory for %zu bytes of IDX data", total);
-        mf_error_at_offset(err, path, (long)hlen);
-        goto fail;
-    }
-    r = read_bytes(gz, path, (long long)hlen, buf, total, err);
-    if (r < 0) {
-        free(buf);
-        goto fail;
-    }
+    uint8_t *buf = NULL;
+    r = read_data(gz, path, (long long)hlen, total, &buf, err);
+    if (r < 0) goto fail;
     if ((size_t)r < total) {
         mf_error_set(
             err,

@@ -160,6 +160,52 @@ static void test_idx_plain_and_gzip(void **state)
     free(out);
 }
 
+/* A header's declared size is not allocated before the data arrive (fuzz/corpus/idx/
+ * oom_declared_822mb: 14 bytes declaring 822 MB made mf_idx_read allocate 822 MB before
+ * noticing the file ends); the buffer grows with the data, across several doublings. */
+static void test_idx_declared_size_not_allocated(void **state)
+{
+    (void)state;
+    const char *dir = tu_tmpdir("test_images_idx_declared");
+    mf_error err;
+    int nd, d[4];
+    uint8_t *out = NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/x.idx", dir);
+    const uint8_t lying[14] = {0, 0, 8, 1, 0x31, 0, 0, 0, 5, 1, 2, 3, 4, 5};
+    write_raw(path, lying, sizeof lying, 0);
+    expect_error(mf_idx_read(path, 1, &nd, d, &out, &err), &err, path,
+                 "file ends at byte offset 14, expected 822083584 bytes of data after the 8-byte "
+                 "header");
+    assert_int_equal(err.offset, 14);
+    assert_null(out);
+
+    /* 2.5 MiB of data: read whole, plain and gzip; cut at 1.5 MiB: the offset where it ends */
+    int dims[2] = {5, 512 * 1024};
+    size_t total = (size_t)dims[0] * (size_t)dims[1];
+    uint8_t *data = malloc(total);
+    assert_non_null(data);
+    for (size_t i = 0; i < total; i++)
+        data[i] = (uint8_t)(i * 2654435761u >> 13);
+    size_t len;
+    uint8_t *b = idx_bytes(2, dims, data, &len);
+    for (int gz = 0; gz < 2; gz++) {
+        write_raw(path, b, len, gz);
+        expect_ok(mf_idx_read(path, 2, &nd, d, &out, &err), &err);
+        assert_int_equal(d[1], dims[1]);
+        assert_memory_equal(out, data, total);
+        free(out);
+        out = NULL;
+        write_raw(path, b, 12 + 3 * 512 * 1024, gz);
+        expect_error(mf_idx_read(path, 2, &nd, d, &out, &err), &err, path,
+                     "file ends at byte offset 1572876, expected 2621440 bytes of data");
+        assert_int_equal(err.offset, 1572876);
+        assert_null(out);
+    }
+    free(b);
+    free(data);
+}
+
 static void test_idx_errors(void **state)
 {
     (void)state;
@@ -1145,12 +1191,19 @@ static void test_real_gtsrb(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idx_plain_and_gzip),  cmocka_unit_test(test_idx_errors),
-        cmocka_unit_test(test_mnist_padding),       cmocka_unit_test(test_mnist_resize),
-        cmocka_unit_test(test_mnist_errors),        cmocka_unit_test(test_gtsrb_small),
-        cmocka_unit_test(test_gtsrb_errors),        cmocka_unit_test(test_png_folder),
-        cmocka_unit_test(test_png_errors),          cmocka_unit_test(test_png_size_limit),
-        cmocka_unit_test(test_read_only_cache_dir), cmocka_unit_test(test_real_mnist),
+        cmocka_unit_test(test_idx_plain_and_gzip),
+        cmocka_unit_test(test_idx_errors),
+        cmocka_unit_test(test_idx_declared_size_not_allocated),
+        cmocka_unit_test(test_mnist_padding),
+        cmocka_unit_test(test_mnist_resize),
+        cmocka_unit_test(test_mnist_errors),
+        cmocka_unit_test(test_gtsrb_small),
+        cmocka_unit_test(test_gtsrb_errors),
+        cmocka_unit_test(test_png_folder),
+        cmocka_unit_test(test_png_errors),
+        cmocka_unit_test(test_png_size_limit),
+        cmocka_unit_test(test_read_only_cache_dir),
+        cmocka_unit_test(test_real_mnist),
         cmocka_unit_test(test_real_gtsrb),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@ packages=(
   qemu-system-arm      # the emulated STM32F405 (netduinoplus2) that runs it
   make
   libcmocka-dev        # unit tests, run through ctest
+  clang                # libFuzzer targets (fuzz/run.sh, cmake -DMF_FUZZ=ON)
 )
 
 SUDO=""
