@@ -183,7 +183,7 @@ static int is_blank_char(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
-/* Reads n windows of 128 values into channel c of x (n × 128 × 9). */
+/* Reads n windows of 128 values into channel c of x (n × 128 × 9); x NULL: checks them only. */
 static int read_signal(const char *path, int n, int c, float *x, const char *ref, mf_error *err)
 {
     mf_textio t;
@@ -198,7 +198,7 @@ static int read_signal(const char *path, int n, int c, float *x, const char *ref
             short_file(&t, t.line, n, ref, err);
             goto fail;
         }
-        float *dst = x + (size_t)i * per + (size_t)c;
+        float *dst = x ? x + (size_t)i * per + (size_t)c : NULL;
         char *p = line;
         int k = 0;
         for (;;) {
@@ -222,7 +222,7 @@ static int read_signal(const char *path, int n, int c, float *x, const char *ref
                 mf_error_at(err, t.path, t.line, (int)(p - line) + 1, NULL);
                 goto fail;
             }
-            dst[(size_t)k * HAR_CHANNELS] = v;
+            if (dst) dst[(size_t)k * HAR_CHANNELS] = v;
             k++;
             p = e;
         }
@@ -360,6 +360,14 @@ int mf_load_uci_har(const char *root_arg, mf_dataset **out, mf_error *err)
         return MF_ERR;
     }
 
+    /* The label files set the windows' count, and the arrays take 4.6 KB a window: a small
+     * gzipped label file of many lines would have the loader allocate gigabytes before a short
+     * signal file refused it. The first signal file of each split is read once before the
+     * allocation (its windows must all be there and well formed), so the allocation follows the
+     * signal data, not the label count alone. */
+    if (read_signal(train.signal[0], n_train, 0, NULL, train.y, err) ||
+        read_signal(test.signal[0], n_test, 0, NULL, test.y, err))
+        return MF_ERR;
     const mf_shape shape = {2, {HAR_STEPS, HAR_CHANNELS}};
     mf_dataset *d = mf_dataset_alloc("uci-har", &shape, HAR_CLASSES, n_train, n_test, 1, err);
     if (!d) return MF_ERR;

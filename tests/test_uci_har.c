@@ -453,6 +453,20 @@ static void test_line_counts(void **state)
     write_text(path_of("train/subject_train.txt"), "1\n2\n", 0);
     expect_error(g_root, "subject_train.txt' has 2 lines but '", "subject_train.txt", 2);
     expect_error(g_root, "y_train.txt' has 3", "subject_train.txt", 2);
+    /* a label file of 100,000 lines (gzipped, a few hundred bytes) over 3-window files: refused
+     * by the first signal file, read before the split's arrays are allocated (about 460 MB for
+     * 100,000 windows); the subject file, read after the allocation, would name itself instead */
+    make_har("count_labels_huge", GZ_DEFAULT);
+    char *many = malloc(100000 * 2 + 1);
+    assert_non_null(many);
+    for (int i = 0; i < 100000; i++)
+        memcpy(many + 2 * i, "1\n", 2);
+    many[2 * 100000] = '\0';
+    write_text(path_of("train/y_train.txt"), many, 0);
+    free(many);
+    expect_error(g_root, "body_acc_x_train.txt.gz' has 3 lines but '", "body_acc_x_train.txt.gz",
+                 3);
+    expect_error(g_root, "y_train.txt' has 100000", "body_acc_x_train.txt.gz", 3);
 }
 
 static long file_size(const char *path)
