@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data, *end = data + size;
     while (n < PARTS) {
         const uint8_t *sep = NULL;
-        for (const uint8_t *q = p; n < PARTS - 1 && q + 4 <= end; q++)
+        for (const uint8_t *q = p; n < PARTS - 1 && end - q >= 4; q++)
             if (!memcmp(q, "\n--\n", 4)) {
                 sep = q;
                 break;

@@ -16,7 +16,8 @@ if [ $# -gt 0 ]; then
   shift
 fi
 case "$seconds" in
-  '' | *[!0-9]*) echo "fuzz/run.sh: SECONDS must be a whole number, not '$seconds'" >&2; exit 2 ;;
+  '' | *[!0-9]* | 0 | 0*) # 0 would be libFuzzer's "no time limit"
+    echo "fuzz/run.sh: SECONDS must be a whole number from 1, not '$seconds'" >&2; exit 2 ;;
 esac
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then targets=("${all_targets[@]}"); fi

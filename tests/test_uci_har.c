@@ -453,7 +453,8 @@ static void test_line_counts(void **state)
     write_text(path_of("train/subject_train.txt"), "1\n2\n", 0);
     expect_error(g_root, "subject_train.txt' has 2 lines but '", "subject_train.txt", 2);
     expect_error(g_root, "y_train.txt' has 3", "subject_train.txt", 2);
-    /* a label file of 100,000 lines (gzipped, a few hundred bytes) over 3-window files: refused
+    /* a label file of 100,000 lines (gzipped it would take a few hundred bytes; plain here) over
+     * 3-window files: refused
      * by the first signal file, read before the split's arrays are allocated (about 460 MB for
      * 100,000 windows); the subject file, read after the allocation, would name itself instead */
     make_har("count_labels_huge", GZ_DEFAULT);
