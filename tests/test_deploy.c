@@ -1185,6 +1185,58 @@ static void test_firmware_issue23_layers(void **state)
     free(x);
 }
 
+/* The int8 firmware tests of the kernels the lowering chooses by geometry: the model's
+ * parameters (seed) scaled by 4 so that outputs pass 6 (the ReLU6 clamp works), n random inputs
+ * of in_size values in [-2, 2) (*x), per-channel int8 PTQ on them (*q), and a firmware project
+ * streaming them generated into tu_tmpdir(name), returned. */
+static const char *generate_int8_relu6_firmware(mf_model *m, unsigned seed, int n, int in_size,
+                                                const char *name, float **x, mf_qmodel **q)
+{
+    mf_error err;
+    mf_error_clear(&err);
+    mf_model_init_params(m, seed);
+    for (size_t i = 0; i < m->n_params; i++)
+        m->params[i] *= 4.0f;
+    *x = malloc(sizeof(float) * (size_t)n * (size_t)in_size);
+    assert_non_null(*x);
+    mf_rng r;
+    mf_rng_seed(&r, seed);
+    for (int i = 0; i < n * in_size; i++)
+        (*x)[i] = (float)(4.0 * mf_rng_uniform(&r) - 2.0);
+    mf_model *folded = mf_fold_model(m, &err);
+    assert_non_null(folded);
+    double ranges[16];
+    assert_int_equal(mf_calibrate(folded, *x, n, 1, ranges, &err), MF_OK);
+    mf_quant_options qo = {8, MF_RT_ROUND_HALF_UP, 1, -1};
+    *q = mf_qmodel_build(folded, ranges, &qo, &err);
+    assert_non_null(*q);
+    const char *dir = tu_tmpdir(name);
+    mf_deploy_options o = {0};
+    o.out_dir = dir;
+    o.vectors = *x;
+    o.n_vectors = n;
+    o.stream = 1;
+    o.cflags = FIRMWARE_CFLAGS;
+    if (mf_deploy_generate(*q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
+    return dir;
+}
+
+/* Builds and runs the firmware in dir in QEMU: all n outputs bit for bit the host's (and, with
+ * check_inputs, the quantized inputs too). */
+static void run_firmware_bit_exact(const char *dir, int n, const char *label, int check_inputs)
+{
+    mf_error err;
+    mf_error_clear(&err);
+    mf_deploy_report rep;
+    mf_deploy_run_options ro = {60, 2, NULL};
+    if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s", err.message);
+    print_message("%s: bit-exact %d/%d, %.0f instructions, model flash %zu B\n", label,
+                  rep.bit_exact, rep.n_vectors, rep.instr_mean, rep.flash_model);
+    assert_int_equal(rep.bit_exact, n);
+    if (check_inputs) assert_int_equal(rep.input_exact, n);
+    mf_deploy_report_free(&rep);
+}
+
 /* The small-geometry int8 kernels in firmware (conv_s8_small.c, conv_s8_field.c, chosen by the
  * lowering): a conv of 1 output channel with its max pool fused (small), then one of 3 channels
  * over 1 value per field with ReLU6 (field, P = 1), then one of 8 channels over 9 values per
@@ -1222,42 +1274,17 @@ static void test_firmware_small_geometry_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    mf_model_init_params(m, 21);
-    for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamp works */
-        m->params[i] *= 4.0f;
-    float *x = malloc(sizeof(float) * N * IN);
-    mf_rng r;
-    mf_rng_seed(&r, 21);
-    for (int i = 0; i < N * IN; i++)
-        x[i] = (float)(4.0 * mf_rng_uniform(&r) - 2.0);
-    mf_model *folded = mf_fold_model(m, &err);
-    assert_non_null(folded);
-    double ranges[16];
-    assert_int_equal(mf_calibrate(folded, x, N, 1, ranges, &err), MF_OK);
-    mf_quant_options qo = {8, MF_RT_ROUND_HALF_UP, 1, -1};
-    mf_qmodel *q = mf_qmodel_build(folded, ranges, &qo, &err);
-    assert_non_null(q);
-    const char *dir = tu_tmpdir("deploy_fw_small_geometry_8");
-    mf_deploy_options o = {0};
-    o.out_dir = dir;
-    o.vectors = x;
-    o.n_vectors = N;
-    o.stream = 1;
-    o.cflags = FIRMWARE_CFLAGS;
-    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
+    float *x = NULL;
+    mf_qmodel *q = NULL;
+    const char *dir =
+        generate_int8_relu6_firmware(m, 21, N, IN, "deploy_fw_small_geometry_8", &x, &q);
     char *model_c = slurp_file(dir, "model.c");
     assert_non_null(strstr(model_c, "mf_rt_conv_small_maxpool_s8(")); /* c1 */
     /* c2 (K = 1, 3 channels), c3 (K = 9, pooled): the register-field kernels of P = 1 and 5 */
     assert_non_null(strstr(model_c, "mf_rt_conv_field1_relu6_s8("));
     assert_non_null(strstr(model_c, "mf_rt_conv_field5_maxpool_s8("));
     free(model_c);
-    mf_deploy_report rep;
-    mf_deploy_run_options ro = {60, 2, NULL};
-    if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s", err.message);
-    print_message("small geometries int8: bit-exact %d/%d, %.0f instructions, model flash %zu B\n",
-                  rep.bit_exact, rep.n_vectors, rep.instr_mean, rep.flash_model);
-    assert_int_equal(rep.bit_exact, N);
-    mf_deploy_report_free(&rep);
+    run_firmware_bit_exact(dir, N, "small geometries int8", 0);
     mf_qmodel_free(q);
     mf_model_free(m);
     free(x);
@@ -1304,29 +1331,9 @@ static void test_firmware_patch_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    mf_model_init_params(m, 22);
-    for (size_t i = 0; i < m->n_params; i++) /* outputs past 6: the ReLU6 clamp works */
-        m->params[i] *= 4.0f;
-    float *x = malloc(sizeof(float) * N * IN);
-    mf_rng r;
-    mf_rng_seed(&r, 22);
-    for (int i = 0; i < N * IN; i++)
-        x[i] = (float)(4.0 * mf_rng_uniform(&r) - 2.0);
-    mf_model *folded = mf_fold_model(m, &err);
-    assert_non_null(folded);
-    double ranges[16];
-    assert_int_equal(mf_calibrate(folded, x, N, 1, ranges, &err), MF_OK);
-    mf_quant_options qo = {8, MF_RT_ROUND_HALF_UP, 1, -1};
-    mf_qmodel *q = mf_qmodel_build(folded, ranges, &qo, &err);
-    assert_non_null(q);
-    const char *dir = tu_tmpdir("deploy_fw_patch_8");
-    mf_deploy_options o = {0};
-    o.out_dir = dir;
-    o.vectors = x;
-    o.n_vectors = N;
-    o.stream = 1;
-    o.cflags = FIRMWARE_CFLAGS;
-    if (mf_deploy_generate(q, NULL, &o, NULL, &err)) fail_msg("generate: %s", err.message);
+    float *x = NULL;
+    mf_qmodel *q = NULL;
+    const char *dir = generate_int8_relu6_firmware(m, 22, N, IN, "deploy_fw_patch_8", &x, &q);
     char *model_c = slurp_file(dir, "model.c");
     /* one entry point per shape (rows × values per row, output channels) */
     assert_non_null(strstr(model_c, "mf_rt_conv_patch5x5o1_maxpool_relu6_s8(")); /* c1 */
@@ -1334,14 +1341,7 @@ static void test_firmware_patch_int8(void **state)
     assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_maxpool_s8("));       /* c3 */
     assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_s8("));               /* c4 */
     free(model_c);
-    mf_deploy_report rep;
-    mf_deploy_run_options ro = {60, 2, NULL};
-    if (mf_deploy_run(dir, &ro, &rep, &err)) fail_msg("%s", err.message);
-    print_message("patch int8: bit-exact %d/%d, %.0f instructions, model flash %zu B\n",
-                  rep.bit_exact, rep.n_vectors, rep.instr_mean, rep.flash_model);
-    assert_int_equal(rep.bit_exact, N);
-    assert_int_equal(rep.input_exact, N);
-    mf_deploy_report_free(&rep);
+    run_firmware_bit_exact(dir, N, "patch int8", 1);
     mf_qmodel_free(q);
     mf_model_free(m);
     free(x);
