@@ -48,6 +48,22 @@ typedef struct {
     int kh, groups, n; /* kernel rows, words per kernel row, values per kernel row */
 } pt_layer;
 
+/* One word u of a field (4 values) into the sums of C channels (C a constant): its even and
+ * odd values as 16-bit lanes, each against the channels' weight pairs k[0..C-1], k[C..2C-1]. */
+MF_RT_INLINE void pt_mac_word(uint32_t u, const uint32_t *k, int C, int32_t *a0, int32_t *a1,
+                              int32_t *a2, int32_t *a3)
+{
+    const uint32_t lo = mf_sxtb16(u), hi = mf_sxtb16_ror8(u);
+    *a0 = mf_smlad(lo, k[0], *a0);
+    if (C > 1) *a1 = mf_smlad(lo, k[1], *a1);
+    if (C > 2) *a2 = mf_smlad(lo, k[2], *a2);
+    if (C > 3) *a3 = mf_smlad(lo, k[3], *a3);
+    *a0 = mf_smlad(hi, k[C], *a0);
+    if (C > 1) *a1 = mf_smlad(hi, k[C + 1], *a1);
+    if (C > 2) *a2 = mf_smlad(hi, k[C + 2], *a2);
+    if (C > 3) *a3 = mf_smlad(hi, k[C + 3], *a3);
+}
+
 /* The sums of C channels (C a constant) over the field at p, rows `row` bytes apart, kh rows of
  * `groups` words, from the channels' starts st; weights w. */
 MF_RT_INLINE void pt_sums(const int8_t *p, ptrdiff_t row, int kh, int groups, const uint32_t *w,
@@ -57,15 +73,7 @@ MF_RT_INLINE void pt_sums(const int8_t *p, ptrdiff_t row, int kh, int groups, co
     for (int r = kh; r > 0; r--, p += row) {
         const int8_t *q = p;
         for (int i = groups; i > 0; i--, q += 4, w += 2 * C) {
-            const uint32_t u = mf_ld32(q), lo = mf_sxtb16(u), hi = mf_sxtb16_ror8(u);
-            a0 = mf_smlad(lo, w[0], a0);
-            if (C > 1) a1 = mf_smlad(lo, w[1], a1);
-            if (C > 2) a2 = mf_smlad(lo, w[2], a2);
-            if (C > 3) a3 = mf_smlad(lo, w[3], a3);
-            a0 = mf_smlad(hi, w[C], a0);
-            if (C > 1) a1 = mf_smlad(hi, w[C + 1], a1);
-            if (C > 2) a2 = mf_smlad(hi, w[C + 2], a2);
-            if (C > 3) a3 = mf_smlad(hi, w[C + 3], a3);
+            pt_mac_word(mf_ld32(q), w, C, &a0, &a1, &a2, &a3);
         }
     }
     acc[0] = a0;
@@ -155,16 +163,7 @@ MF_RT_INLINE void pt_sums_fixed(const int8_t *f, ptrdiff_t row, const uint32_t *
         const uint32_t *k = w + r * (2 * G + T) * C;
 #pragma GCC unroll 8
         for (int i = 0; i < G; i++, k += 2 * C) {
-            const uint32_t u = mf_ld32(f + r * row + 4 * i);
-            const uint32_t lo = mf_sxtb16(u), hi = mf_sxtb16_ror8(u);
-            a0 = mf_smlad(lo, k[0], a0);
-            if (C > 1) a1 = mf_smlad(lo, k[1], a1);
-            if (C > 2) a2 = mf_smlad(lo, k[2], a2);
-            if (C > 3) a3 = mf_smlad(lo, k[3], a3);
-            a0 = mf_smlad(hi, k[C], a0);
-            if (C > 1) a1 = mf_smlad(hi, k[C + 1], a1);
-            if (C > 2) a2 = mf_smlad(hi, k[C + 2], a2);
-            if (C > 3) a3 = mf_smlad(hi, k[C + 3], a3);
+            pt_mac_word(mf_ld32(f + r * row + 4 * i), k, C, &a0, &a1, &a2, &a3);
         }
         if (T) { /* the row's last value: one product per channel (exact int32 sums, wrapping
                     as SMLAD would) */
