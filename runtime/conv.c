@@ -523,6 +523,40 @@ size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g)
     return (bytes + 7) & ~(size_t)7;
 }
 
+int mf_rt_conv_lanes_s8_fits(const mf_rt_geom *g)
+{
+    return g->cout == 1 && g->cin >= 8 && g->cin % 8 == 0 && g->kh >= 1 && g->kw >= 1 &&
+           g->sh >= 1 && g->sw >= 1 && g->oh >= 1 && g->ow >= 1 && g->h >= 1 && g->w >= 1 &&
+           g->pad_top >= 0 && g->pad_left >= 0;
+}
+
+int mf_rt_conv_lanes_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw)
+{
+    /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_LANES_ALL runs these
+     * kernels on every geometry they fit): with 8, 16 or 64 input channels and kernels of 3 or
+     * 5 (1D and 2D, strides 1 and 2, plain and pooled) fewer instructions than the small-geometry
+     * and 1D kernels on every geometry (about 1.4-2.6x fewer); with a 1×1 kernel each position's
+     * field is 1-8 steps, so the per-position and per-call work (the split of the input, its
+     * scratch) does not pay: not chosen. Scratch above MF_RT_CONV_LANES_MAX_SCRATCH (wide rows
+     * of many channels): not chosen, so a model's arena keeps the other kernels' size. */
+    (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
+    return mf_rt_conv_lanes_s8_fits(g) && g->kh * g->kw > 1 &&
+           mf_rt_conv_lanes_s8_scratch_bytes(g) <= MF_RT_CONV_LANES_MAX_SCRATCH;
+}
+
+size_t mf_rt_conv_lanes_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    if (!mf_rt_conv_lanes_s8_fits(g)) return 0;
+    /* kh rotations of the split weights, the band of kh padded rows (2 bytes per value), a tag
+     * per slot, two rows of sums */
+    const size_t kh = (size_t)g->kh, cin = (size_t)g->cin;
+    const size_t wp = (size_t)(g->ow - 1) * (size_t)g->sw + (size_t)g->kw;
+    const size_t bytes =
+        2 * kh * kh * (size_t)g->kw * cin + 2 * wp * kh * cin + 4 * kh + 8 * (size_t)g->ow;
+    return (bytes + 7) & ~(size_t)7;
+}
+
 mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                           int pool_sh, int pool_sw)
 {
@@ -530,6 +564,8 @@ mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int 
         return MF_RT_CONV_S8_FIELD;
     if (mf_rt_conv_patch_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_PATCH;
+    if (mf_rt_conv_lanes_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
+        return MF_RT_CONV_S8_LANES;
     if (mf_rt_conv_small_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_SMALL;
     if (mf_rt_conv1d_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw)) return MF_RT_CONV_S8_1D;
@@ -805,5 +841,29 @@ void mf_rt_conv_patch5x5o1_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 #else
     (void)scratch;
     PATCH_MAXPOOL_REF(MF_RT_CONV_PATCH_5X5O1);
+#endif
+}
+
+/* The lane kernels (conv_s8_lanes.c): on the host the reference, on the geometries they fit. */
+void mf_rt_conv_lanes_s8(MF_RT_CONV_S8_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_lanes_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    if (mf_rt_conv_lanes_s8_fits(g)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, NULL);
+#endif
+}
+
+void mf_rt_conv_lanes_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_lanes_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                    scratch);
+#else
+    (void)scratch;
+    if (mf_rt_conv_lanes_s8_fits(conv))
+        mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                  NULL);
 #endif
 }
