@@ -534,14 +534,17 @@ int mf_rt_conv_lanes_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
                                int pool_sw)
 {
     /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_LANES_ALL runs these
-     * kernels on every geometry they fit): with 8, 16 or 64 input channels and kernels of 3 or
-     * 5 (1D and 2D, strides 1 and 2, plain and pooled) fewer instructions than the small-geometry
-     * and 1D kernels on every geometry (about 1.4-2.6x fewer); with a 1×1 kernel each position's
-     * field is 1-8 steps, so the per-position and per-call work (the split of the input, its
-     * scratch) does not pay: not chosen. Scratch above MF_RT_CONV_LANES_MAX_SCRATCH (wide rows
-     * of many channels): not chosen, so a model's arena keeps the other kernels' size. */
+     * kernels on every geometry they fit): with 8, 16 or 64 input channels fewer instructions than
+     * the small-geometry and 1D kernels on every geometry of the sweep (kernels of 3 or 5: about
+     * 1.4-2.6x fewer; 1×1: 1.02-1.6x fewer) but one: a 2D 1×1 kernel of stride 2 over 8 channels
+     * with a pool, where the split of the columns and rows no position reads does not pay
+     * (0.4 % more); 2D 1×1 kernels of stride > 1 over fewer than 16 channels are left to the
+     * others. Scratch above MF_RT_CONV_LANES_MAX_SCRATCH (wide rows of many channels): not
+     * chosen, so a model's arena keeps the other kernels' size. The pool window does not change
+     * the choice. */
     (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
-    return mf_rt_conv_lanes_s8_fits(g) && g->kh * g->kw > 1 &&
+    const int strided_1x1 = g->h > 1 && g->kh * g->kw == 1 && (g->sh > 1 || g->sw > 1);
+    return mf_rt_conv_lanes_s8_fits(g) && !(strided_1x1 && g->cin < 16) &&
            mf_rt_conv_lanes_s8_scratch_bytes(g) <= MF_RT_CONV_LANES_MAX_SCRATCH;
 }
 

@@ -9,7 +9,8 @@
  * and SXTB16 ROR #8 = (v1, v3), and the weights once likewise; a position's sum is then one SMLAD
  * per lane word against its weight word, 8 values in LDM 4 lane words + LDM 4 weight words + 4
  * SMLAD (ln_run, inline assembly on the M4, the steps unrolled 16 deep and entered past the ones a
- * field does not have).
+ * field does not have through a TBB table). Twelve copies of the loop (SSAT, USAT or sums; one or
+ * two taps; one pass or several), about 8 KB of the kernel's 10.6 KB, each picked per run.
  *
  * Layout: the split input lives in a band of kh padded input rows, column after column, each
  * column holding its kh rows' pixels one after the other (slot s: the padded row y with
@@ -24,12 +25,13 @@
  * Requantization: when the bound of mf_rt_init_s8 holds (the usual case) the sum starts at
  * bias + 2^(s−1) and ends with one shift and SSAT #8 (USAT #7 with ReLU), inside the loop;
  * otherwise the loop stores sums and the reference's mf_rt_requant_s32 ends them. Fused max pool
- * (any window and stride): each conv row of a window stores its sums, each pooled output keeps
- * the largest of its taps, requantized once: requantization is monotonic (shift, rounding,
- * saturation and ReLU never reverse an order), so this is the maximum the reference takes.
- * `out` must not alias `in`.
- * Working memory: the caller's scratch of mf_rt_conv_lanes_s8_scratch_bytes() (kh rotations of
- * the split weights, the band, a tag per slot, two rows of sums). */
+ * (any window and stride): a window 2 columns wide at stride 2 takes the larger of its two
+ * positions inside the loop (two copies of the steps, no flag), other windows reduce the stored
+ * sums of each conv row; each pooled output keeps the largest of its taps, requantized once:
+ * requantization is monotonic (shift, rounding, saturation and ReLU never reverse an order), so
+ * this is the maximum the reference takes. `out` must not alias `in`. Working memory: the caller's
+ * scratch of mf_rt_conv_lanes_s8_scratch_bytes() (kh rotations of the split weights, the band, a
+ * tag per slot, two rows of sums). */
 #include "mf_rt_dsp.h"
 
 #if defined(MF_RT_OPT_INT)
@@ -318,7 +320,7 @@ typedef struct {
     uint32_t *band; /* wp columns of kh slots of cin / 2 words */
     int32_t *tag;   /* the padded row each slot holds (−1: none) */
     int32_t *sums, *maxs;
-    int words, colw, wp, passes, skip, fast, mode;
+    int words, colw, wp, passes, skip, fast;
     int32_t start;
     int shift;
 } ln_layer;
@@ -422,13 +424,25 @@ MF_RT_NOINLINE void ln_conv(const mf_rt_geom *g, int pkh, int pkw, int psh, int 
                 continue;
             }
             ln_row(&L, py * psh, pow, L.maxs, 2, 2);
-            for (int wy = 1; wy < pkh; wy++) {
+            for (int wy = 1; wy < pkh - 1; wy++) {
                 ln_row(&L, py * psh + wy, pow, L.sums, 2, 2);
                 for (int px = 0; px < pow; px++)
                     L.maxs[px] = L.sums[px] > L.maxs[px] ? L.sums[px] : L.maxs[px];
             }
-            for (int px = 0; px < pow; px++)
-                out[px] = ln_requant(&L, L.maxs[px], rq);
+            const int32_t *t = L.maxs;
+            if (pkh > 1) { /* the last row's sums folded in as they are requantized */
+                ln_row(&L, py * psh + pkh - 1, pow, L.sums, 2, 2);
+                t = L.sums;
+            }
+            if (mode != 2) {
+                for (int px = 0; px < pow; px++) {
+                    const int32_t m = (t[px] > L.maxs[px] ? t[px] : L.maxs[px]) >> L.shift;
+                    out[px] = (int8_t)(mode ? mf_usat7(m) : mf_ssat8(m));
+                }
+            } else {
+                for (int px = 0; px < pow; px++)
+                    out[px] = ln_requant(&L, t[px] > L.maxs[px] ? t[px] : L.maxs[px], rq);
+            }
         }
         return;
     }
