@@ -523,6 +523,43 @@ size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g)
     return (bytes + 7) & ~(size_t)7;
 }
 
+int mf_rt_conv_lanes_s8_fits(const mf_rt_geom *g)
+{
+    return g->cout == 1 && g->cin >= 8 && g->cin % 8 == 0 && g->kh >= 1 && g->kw >= 1 &&
+           g->sh >= 1 && g->sw >= 1 && g->oh >= 1 && g->ow >= 1 && g->h >= 1 && g->w >= 1 &&
+           g->pad_top >= 0 && g->pad_left >= 0;
+}
+
+int mf_rt_conv_lanes_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw)
+{
+    /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_LANES_ALL runs these
+     * kernels on every geometry they fit): with 8, 16 or 64 input channels fewer instructions than
+     * the small-geometry and 1D kernels on every geometry of the sweep (kernels of 3 or 5: about
+     * 1.4-2.6x fewer; 1×1: 1.02-1.6x fewer) but one: a 2D 1×1 kernel of stride 2 over 8 channels
+     * with a pool, where the split of the columns and rows no position reads does not pay
+     * (0.4 % more); 2D 1×1 kernels of stride > 1 over fewer than 16 channels are left to the
+     * others. Scratch above MF_RT_CONV_LANES_MAX_SCRATCH (wide rows of many channels): not
+     * chosen, so a model's arena keeps the other kernels' size. The pool window does not change
+     * the choice. */
+    (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
+    const int strided_1x1 = g->h > 1 && g->kh * g->kw == 1 && (g->sh > 1 || g->sw > 1);
+    return mf_rt_conv_lanes_s8_fits(g) && !(strided_1x1 && g->cin < 16) &&
+           mf_rt_conv_lanes_s8_scratch_bytes(g) <= MF_RT_CONV_LANES_MAX_SCRATCH;
+}
+
+size_t mf_rt_conv_lanes_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    if (!mf_rt_conv_lanes_s8_fits(g)) return 0;
+    /* kh rotations of the split weights, the band of kh padded rows (2 bytes per value), a tag
+     * per slot, two rows of sums */
+    const size_t kh = (size_t)g->kh, cin = (size_t)g->cin;
+    const size_t wp = (size_t)(g->ow - 1) * (size_t)g->sw + (size_t)g->kw;
+    const size_t bytes =
+        2 * kh * kh * (size_t)g->kw * cin + 2 * wp * kh * cin + 4 * kh + 8 * (size_t)g->ow;
+    return (bytes + 7) & ~(size_t)7;
+}
+
 mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                           int pool_sh, int pool_sw)
 {
@@ -530,6 +567,8 @@ mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int 
         return MF_RT_CONV_S8_FIELD;
     if (mf_rt_conv_patch_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_PATCH;
+    if (mf_rt_conv_lanes_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
+        return MF_RT_CONV_S8_LANES;
     if (mf_rt_conv_small_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_SMALL;
     if (mf_rt_conv1d_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw)) return MF_RT_CONV_S8_1D;
@@ -805,5 +844,29 @@ void mf_rt_conv_patch5x5o1_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
 #else
     (void)scratch;
     PATCH_MAXPOOL_REF(MF_RT_CONV_PATCH_5X5O1);
+#endif
+}
+
+/* The lane kernels (conv_s8_lanes.c): on the host the reference, on the geometries they fit. */
+void mf_rt_conv_lanes_s8(MF_RT_CONV_S8_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_lanes_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    if (mf_rt_conv_lanes_s8_fits(g)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, NULL);
+#endif
+}
+
+void mf_rt_conv_lanes_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_lanes_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                    scratch);
+#else
+    (void)scratch;
+    if (mf_rt_conv_lanes_s8_fits(conv))
+        mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                  NULL);
 #endif
 }

@@ -103,6 +103,14 @@ void mf_rt_conv_small_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t
 MF_RT_CONV_PATCH_OPT_DECL(3x3o3)
 MF_RT_CONV_PATCH_OPT_DECL(1x3o3)
 MF_RT_CONV_PATCH_OPT_DECL(5x5o1)
+/* The lane kernels (conv_s8_lanes.c). */
+void mf_rt_conv_lanes_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                             void *scratch);
+void mf_rt_conv_lanes_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                     int pool_sw, const int8_t *in, const int8_t *w,
+                                     const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                     void *scratch);
 void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                             void *scratch);

@@ -485,6 +485,33 @@ MF_RT_CONV_PATCH_DECL(3x3o3)
 MF_RT_CONV_PATCH_DECL(1x3o3)
 MF_RT_CONV_PATCH_DECL(5x5o1)
 
+/* The lane kernels (conv_s8_lanes.c): the same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8
+ * (any pool window, stride and padding) on the layers of one output channel whose input channels
+ * come in multiples of 8 (mf_rt_conv_lanes_s8_fits; other geometries: they write nothing). The
+ * input is split into 16-bit lanes once per call, kh padded rows at a time, so each position's
+ * sum is one SMLAD per 2 values. mf_rt_conv_lanes_s8_chosen says where they beat the other
+ * kernels. Scratch: mf_rt_conv_lanes_s8_scratch_bytes (kh rotations of the split weights,
+ * 2·kh·kw·cin bytes each; the band of kh padded rows, 2·((ow − 1)·sw + kw)·kh·cin bytes; 4·kh +
+ * 8·ow bytes of tags and sums). `out` must not alias `in`. */
+#define MF_RT_CONV_LANES_MAX_SCRATCH 32768 /* the most scratch the choice gives them */
+int mf_rt_conv_lanes_s8_fits(const mf_rt_geom *g);
+int mf_rt_conv_lanes_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                               int pool_sw);
+size_t mf_rt_conv_lanes_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool forms */
+void mf_rt_conv_lanes_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                         const int32_t *bias, const mf_rt_requant *rq, int8_t *out, void *scratch);
+void mf_rt_conv_lanes_maxpool_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                 int pool_sw, const int8_t *in, const int8_t *w,
+                                 const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                 void *scratch);
+void mf_rt_conv_lanes_relu6_s8(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                               const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                               void *scratch);
+void mf_rt_conv_lanes_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int pool_kw,
+                                       int pool_sh, int pool_sw, const int8_t *in, const int8_t *w,
+                                       const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                       void *scratch);
+
 /* The quad engine of mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 with the fields that hang over the
  * input's edges gathered row by row (conv_s8_opt.c): the same outputs, scratch
  * (mf_rt_conv_s8_scratch_bytes) and aliasing rule; fewer instructions where the kernel rows hold
@@ -508,7 +535,8 @@ void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int p
 /* Which int8 conv kernel a layer calls (plain: pool 1, 1, 1, 1): the one choice the lowering, the
  * host interpreter, the firmware and bench/kernel_sweep share. FIELD: mf_rt_conv_field<P>_s8
  * (_maxpool); SMALL: mf_rt_conv_small_s8 (_maxpool); 1D: mf_rt_conv1d_s8 (_maxpool); WIDE:
- * mf_rt_conv_wide_s8 (_maxpool); PATCH: mf_rt_conv_patch<shape>_s8 (_maxpool); ENGINE:
+ * mf_rt_conv_wide_s8 (_maxpool); PATCH: mf_rt_conv_patch<shape>_s8 (_maxpool); LANES:
+ * mf_rt_conv_lanes_s8 (_maxpool); ENGINE:
  * mf_rt_conv_s8
  * (_maxpool). Each kernel is chosen where it
  * measured fewest instructions with bench/kernel_sweep (see the predicates above). */
@@ -519,6 +547,7 @@ typedef enum {
     MF_RT_CONV_S8_FIELD,
     MF_RT_CONV_S8_WIDE,
     MF_RT_CONV_S8_PATCH,
+    MF_RT_CONV_S8_LANES,
 } mf_rt_conv_s8_kernel;
 mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                           int pool_sh, int pool_sw);

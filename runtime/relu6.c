@@ -471,3 +471,21 @@ void mf_rt_conv_patch5x5o1_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
                                      scratch);
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
+
+/* The lane kernels (conv_s8_lanes.c), likewise. */
+void mf_rt_conv_lanes_relu6_s8(MF_RT_CONV_S8_PARAMS)
+{
+    if (!mf_rt_conv_lanes_s8_fits(g)) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_lanes_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_lanes_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
+{
+    if (!mf_rt_conv_lanes_s8_fits(conv)) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_lanes_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}

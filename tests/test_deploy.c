@@ -1347,6 +1347,54 @@ static void test_firmware_patch_int8(void **state)
     free(x);
 }
 
+/* The lane int8 kernels in firmware (conv_s8_lanes.c, chosen by the lowering): a 2D model whose
+ * convs of one output channel over 8 input channels take each form: 8 → 1 k3 'same' with ReLU6
+ * and its 2×2 max pool fused, 8 → 1 k5 'same' with ReLU (the fast requantization, every
+ * position's field in the band's zero columns and rows somewhere), and a 1D branch is not
+ * needed: the band is the same code with one slot. The generated C's calls and scratch and the
+ * firmware's link of the kernel are otherwise untested: every output in QEMU bit for bit the
+ * host's. */
+static void test_firmware_lanes_int8(void **state)
+{
+    (void)state;
+    require_toolchain();
+    enum { N = 8, IN = 12 * 12 * 8 };
+    mf_error err;
+    mf_error_clear(&err);
+    mf_shape in = {3, {12, 12, 8}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c1"); /* 12x12x8 -> 12x12x1, k3 same */
+    s.filters = 1, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p1"); /* -> 6x6x1, fused into c1 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* -> 6x6x8, k1 */
+    s.filters = 8, s.kernel = 1, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c3"); /* -> 6x6x1, k5 same */
+    s.filters = 1, s.kernel = 5, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    add_ok(m, &s);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    float *x = NULL;
+    mf_qmodel *q = NULL;
+    const char *dir = generate_int8_relu6_firmware(m, 23, N, IN, "deploy_fw_lanes_8", &x, &q);
+    char *model_c = slurp_file(dir, "model.c");
+    assert_non_null(strstr(model_c, "mf_rt_conv_lanes_maxpool_relu6_s8(")); /* c1 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_lanes_s8("));               /* c3 */
+    free(model_c);
+    run_firmware_bit_exact(dir, N, "lanes int8", 1);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -1477,6 +1525,7 @@ int main(void)
         cmocka_unit_test(test_firmware_issue23_layers),
         cmocka_unit_test(test_firmware_small_geometry_int8),
         cmocka_unit_test(test_firmware_patch_int8),
+        cmocka_unit_test(test_firmware_lanes_int8),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }

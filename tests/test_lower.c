@@ -1231,6 +1231,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
     if (conv && c->conv8 == MF_RT_CONV_S8_FIELD) return mf_rt_conv_field_s8_scratch_bytes(&c->geom);
     if (conv && c->conv8 == MF_RT_CONV_S8_SMALL) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
     if (conv && c->conv8 == MF_RT_CONV_S8_PATCH) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
+    if (conv && c->conv8 == MF_RT_CONV_S8_LANES) return mf_rt_conv_lanes_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)

@@ -582,6 +582,78 @@ static void eq_conv_patch_shapes(eq_state *st)
     eq_conv_patch_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
+/* The lane kernels (conv_s8_lanes.c) against the reference, plain and with the case's pool, and
+ * their ReLU6 forms, on a geometry they fit whose scratch eq_scratch holds. */
+static void eq_conv_lanes_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                             const int8_t *x, const int8_t *w, const int32_t *bias,
+                             const mf_rt_requant *rq)
+{
+    if (!mf_rt_conv_lanes_s8_fits(g)) return;
+    void *scratch = eq_scratch(mf_rt_conv_lanes_s8_scratch_bytes(g));
+    if (!scratch) return;
+    const mf_rt_geom p = eq_pool_geom(g, pkh, pkw, psh, psw);
+    mf_rt_requant r6 = *rq, r0 = *rq;
+    const int q6 = eq_int(st, 0, 127);
+    r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+    static const char *const names[2][2] = {{"conv_lanes_s8", "conv_lanes_maxpool_s8"},
+                                            {"conv_lanes_relu6_s8", "conv_lanes_maxpool_relu6_s8"}};
+    for (int relu6 = 0; relu6 < 2; relu6++)
+        for (int pooled = 0; pooled < 2; pooled++) {
+            const size_t n = eq_nout(pooled ? &p : g);
+            memset(eq_o8a, 0x5A, sizeof eq_o8a);
+            memset(eq_o8b, 0x5A, sizeof eq_o8b);
+            if (relu6 && pooled)
+                mf_rt_conv_lanes_maxpool_relu6_s8(g, pkh, pkw, psh, psw, x, w, bias, &r6, eq_o8a,
+                                                  scratch);
+            else if (relu6)
+                mf_rt_conv_lanes_relu6_s8(g, x, w, bias, &r6, eq_o8a, scratch);
+            else if (pooled)
+                mf_rt_conv_lanes_maxpool_s8_opt(g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8a,
+                                                scratch);
+            else
+                mf_rt_conv_lanes_s8_opt(g, x, w, bias, rq, eq_o8a, scratch);
+            if (pooled)
+                mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq,
+                                          eq_o8b, NULL);
+            else
+                mf_rt_conv_s8_ref(g, x, w, bias, relu6 ? &r0 : rq, eq_o8b, NULL);
+            if (relu6) eq_clamp8(eq_o8b, n, q6);
+            const long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
+            if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
+        }
+}
+
+/* The lane kernels on geometries they fit: one output channel, 8 or 16 input channels, kernels
+ * of 1-5 rows and columns, strides 1-3, random sizes, 'same' or 'valid' padding or padding wider
+ * than the kernel, any pool, per-channel shifts, saturating biases, inputs at any alignment. */
+static void eq_conv_lanes_shapes(eq_state *st)
+{
+    mf_rt_geom g;
+    g.cin = eq_pct(st, 60) ? 8 : 16, g.cout = 1;
+    const int two_d = eq_pct(st, 60);
+    g.kh = two_d ? eq_int(st, 1, 5) : 1, g.kw = eq_int(st, 1, 5);
+    g.h = two_d ? eq_int(st, 1, 8) : 1, g.w = eq_int(st, 1, 12); /* ≤ EQ_IN values */
+    g.sh = two_d ? eq_int(st, 1, 3) : 1, g.sw = eq_int(st, 1, 3);
+    const int same = eq_pct(st, 70) || g.kh > g.h || g.kw > g.w;
+    eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);
+    eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+    if (eq_pct(st, 10)) /* padding wider than the kernel: outputs of zero taps */
+        g.pad_left += eq_int(st, 1, 4), g.ow += eq_int(st, 0, 2);
+    size_t nx = eq_nin(&g), nw = eq_nw(&g);
+    int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x, nx);
+    eq_fill8(st, w, nw);
+    int64_t K = (int64_t)g.kh * g.kw * g.cin;
+    int32_t bmax = (int32_t)(INT32_MAX - K * 16384);
+    eq_bias8[0] = eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
+    const int32_t *bias = eq_pct(st, 15) ? NULL : eq_bias8;
+    mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
+    int pkh, pkw, psh, psw;
+    eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    eq_conv_lanes_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
+}
+
 /* The sparse kernels' test buffers: nonzero weights and their index stream (RAM on the target:
  * 1,100 weights). */
 enum { EQ_SPARSE_W = 1100 };
@@ -715,6 +787,7 @@ static void eq_conv_s8(eq_state *st)
     eq_conv1d_s8(st, &g, x, w, bias, &rq);
     eq_conv_small_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_patch_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
+    eq_conv_lanes_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
@@ -1737,6 +1810,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         eq_conv_s8(&st);
         eq_conv_field_s8(&st);
         eq_conv_patch_shapes(&st);
+        eq_conv_lanes_shapes(&st);
         eq_conv_s16(&st);
         eq_conv_f32(&st);
         eq_dense(&st);

@@ -66,7 +66,9 @@ typedef struct sweep_case {
 /* The int8 kernel deploy calls for c's layer (mf_rt_conv_s8_choose, as lower/kernels.c);
  * -DSWEEP_SMALL_ALL: the small-geometry kernels on every geometry, -DSWEEP_FIELD_ALL: the
  * register-field kernels on every geometry they run (mf_rt_conv_field_s8_p), -DSWEEP_PATCH_ALL:
- * the patch kernels on every geometry of their shapes (mf_rt_conv_patch_s8_shape), to compare. */
+ * the patch kernels on every geometry of their shapes (mf_rt_conv_patch_s8_shape),
+ * -DSWEEP_LANES_ALL: the lane kernels on every geometry they fit (mf_rt_conv_lanes_s8_fits), to
+ * compare. */
 static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
 {
     const int ph = c->pool ? (c->dims == 1 ? 1 : 2) : 1, pw = c->pool ? 2 : 1;
@@ -77,6 +79,8 @@ static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
     if (mf_rt_conv_field_s8_p(&c->g, ph, pw, ph, pw)) return MF_RT_CONV_S8_FIELD;
 #elif defined(SWEEP_PATCH_ALL)
     if (mf_rt_conv_patch_s8_shape(&c->g)) return MF_RT_CONV_S8_PATCH;
+#elif defined(SWEEP_LANES_ALL)
+    if (mf_rt_conv_lanes_s8_fits(&c->g)) return MF_RT_CONV_S8_LANES;
 #endif
     return mf_rt_conv_s8_choose(&c->g, ph, pw, ph, pw);
 }
@@ -94,6 +98,8 @@ static size_t scratch_bytes(int prec, const sweep_case *c)
             return mf_rt_conv_small_s8_scratch_bytes(&c->g);
         case MF_RT_CONV_S8_PATCH:
             return mf_rt_conv_patch_s8_scratch_bytes(&c->g);
+        case MF_RT_CONV_S8_LANES:
+            return mf_rt_conv_lanes_s8_scratch_bytes(&c->g);
         default:
             return mf_rt_conv_s8_scratch_bytes(&c->g);
         }
@@ -250,6 +256,7 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
     switch (k == MF_RT_CONV_S8_FIELD   ? mf_rt_conv_field_s8_p(g, 1, 1, 1, 1)
             : k == MF_RT_CONV_S8_WIDE  ? 9
             : k == MF_RT_CONV_S8_PATCH ? 10
+            : k == MF_RT_CONV_S8_LANES ? 11
                                        : 0) {
         FIELD_CASE(1)
         FIELD_CASE(2)
@@ -275,6 +282,14 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
         default:
             t0 = t1 = now();
         }
+        break;
+    case 11:
+        t0 = now();
+        if (c->pool)
+            mf_rt_conv_lanes_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+        else
+            mf_rt_conv_lanes_s8(g, in, w, bias_s32, &rq, out, scratch);
+        t1 = now();
         break;
     default:
         t0 = now();
@@ -334,7 +349,7 @@ static int sweep_one(const sweep_case *c, sh_line *l)
         }
         const mf_rt_conv_s8_kernel k = p == P_S8 ? kernel_s8(c) : MF_RT_CONV_S8_ENGINE;
         if (k == MF_RT_CONV_S8_SMALL || k == MF_RT_CONV_S8_FIELD || k == MF_RT_CONV_S8_WIDE ||
-            k == MF_RT_CONV_S8_PATCH)
+            k == MF_RT_CONV_S8_PATCH || k == MF_RT_CONV_S8_LANES)
             t[p] = run_chosen(c, need ? scratch_mem : NULL);
         else
             t[p] = run(p, c, need ? scratch_mem : NULL);
