@@ -237,6 +237,9 @@ void mf_call_name(mf_call *c, int bits)
     case MF_RT_CONV_S8_LANES:
         snprintf(stem, sizeof stem, "conv_lanes");
         break;
+    case MF_RT_CONV_S8_DOT:
+        snprintf(stem, sizeof stem, "conv_dot");
+        break;
     case MF_RT_CONV_S8_ENGINE:
         snprintf(stem, sizeof stem, "%s",
                  c->sparse && c->kind == MF_K_DENSE ? "dense_sparse"
@@ -259,6 +262,7 @@ size_t mf_call_scratch_bytes(const mf_call *c, int bits)
         if (c->conv8 == MF_RT_CONV_S8_SMALL) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
         if (c->conv8 == MF_RT_CONV_S8_PATCH) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
         if (c->conv8 == MF_RT_CONV_S8_LANES) return mf_rt_conv_lanes_s8_scratch_bytes(&c->geom);
+        if (c->conv8 == MF_RT_CONV_S8_DOT) return mf_rt_conv_dot_s8_scratch_bytes(&c->geom);
         if (bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
         if (bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     }
@@ -321,6 +325,9 @@ static void run_conv_s8(const mf_call *c, int r6, const mf_rt_geom *g, const int
     case MF_RT_CONV_S8_LANES:
         (r6 ? mf_rt_conv_lanes_relu6_s8 : mf_rt_conv_lanes_s8)(g, a, w, bias, rq, o, s);
         break;
+    case MF_RT_CONV_S8_DOT:
+        (r6 ? mf_rt_conv_dot_relu6_s8 : mf_rt_conv_dot_s8)(g, a, w, bias, rq, o, s);
+        break;
     case MF_RT_CONV_S8_ENGINE:
         (r6 ? mf_rt_conv_relu6_s8 : mf_rt_conv_s8)(g, a, w, bias, rq, o, s);
         break;
@@ -357,6 +364,10 @@ static void run_conv_maxpool_s8(const mf_call *c, int r6, const mf_rt_geom *g, c
     case MF_RT_CONV_S8_LANES:
         (r6 ? mf_rt_conv_lanes_maxpool_relu6_s8 : mf_rt_conv_lanes_maxpool_s8)(g, kh, kw, sh, sw, a,
                                                                                w, bias, rq, o, s);
+        break;
+    case MF_RT_CONV_S8_DOT:
+        (r6 ? mf_rt_conv_dot_maxpool_relu6_s8 : mf_rt_conv_dot_maxpool_s8)(g, kh, kw, sh, sw, a, w,
+                                                                           bias, rq, o, s);
         break;
     case MF_RT_CONV_S8_ENGINE:
         (r6 ? mf_rt_conv_maxpool_relu6_s8 : mf_rt_conv_maxpool_s8)(g, kh, kw, sh, sw, a, w, bias,

@@ -130,7 +130,7 @@ typedef struct mf_call {
     char kernel[40]; /* runtime function, "mf_rt_conv_s8" */
     mf_rt_conv_s8_kernel conv8; /* an int8 conv (not sparse): the kernel mf_rt_conv_s8_choose
                                    picked (1D, small-geometry, register-field, wide-row, patch,
-                                   lanes;
+                                   lanes, dot;
                                    MF_RT_CONV_S8_ENGINE otherwise and for every other call) */
     int conv8_variant;          /* its field size P (register-field: mf_rt_conv_field<P>_s8) or
                                    shape (patch: MF_RT_CONV_PATCH_*), else 0 */

@@ -197,6 +197,11 @@ static int place_planned(mf_program *p, size_t align, mf_error *err)
             s->overlap = 1;
             s->lag = mf_rt_conv_field_s8_lag(&call->geom, call->kind == MF_K_CONV_MAXPOOL);
         }
+        if (call->conv8 == MF_RT_CONV_S8_DOT && call->geom.h == 1) { /* the dot kernels on 1D */
+            s->overlap = 1;
+            s->lag = mf_rt_conv_dot_s8_lag(&call->geom,
+                                           call->kind == MF_K_CONV_MAXPOOL ? call->pool_kw : 1);
+        }
         if (call->scratch_bytes) {
             s->has_scratch = 1;
             s->scratch = m->n_nodes + c;

@@ -560,9 +560,90 @@ size_t mf_rt_conv_lanes_s8_scratch_bytes(const mf_rt_geom *g)
     return (bytes + 7) & ~(size_t)7;
 }
 
+int mf_rt_conv_dot_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                             int pool_sw)
+{
+    /* one kernel row, no padding above or below, fields of at most 16 values (conv_s8_dot.c);
+     * plain, or windows that tile the rows horizontally, at most 2 wide (the chunk's bound) */
+    const long K = (long)g->kw * g->cin;
+    const int plain = pool_kh == 1 && pool_kw == 1 && pool_sh == 1 && pool_sw == 1;
+    const int pool = pool_kh >= 1 && pool_kh <= g->oh && pool_sh >= 1 && pool_kw >= 1 &&
+                     pool_kw <= 2 && pool_sw == pool_kw && pool_kw <= g->ow;
+    return g->kh == 1 && g->pad_top == 0 && g->h >= 1 && g->w >= 1 && g->cin >= 1 && g->cout >= 1 &&
+           g->kw >= 1 && g->sh >= 1 && g->sw >= 1 && g->oh >= 1 && g->ow >= 1 && g->pad_left >= 0 &&
+           (long)(g->oh - 1) * g->sh < g->h && K <= 16 && (plain || pool);
+}
+
+int mf_rt_conv_dot_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                             int pool_sw)
+{
+    /* Measured with bench/kernel_sweep (Cortex-M4, default flags; -DSWEEP_DOT_ALL runs these
+     * kernels everywhere they cover): with 8 or more channels fewer instructions than the quad
+     * engine and the register-field kernels on 2D 1×1 convs (1-16 input channels) and on 1D
+     * layers of 8, 15 or 16 values per field, plain or pooled; on 1D layers of 1-5 or 9 values
+     * the padding to 8 or 16 costs more than it saves (or nearly so). The sweep has no layer of
+     * 4-7 channels. 1D 8 → 8 (K = 8, the UCI-HAR ResNet's shortcut) stays on the register-field
+     * kernel: a quarter fewer instructions there (1.58 instead of 2.17 per MAC pooled), a few %
+     * of such a model's, for 1.6 KB more flash. */
+    const long K = (long)g->kw * g->cin;
+    if (!mf_rt_conv_dot_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw) || g->cout < 8) return 0;
+    return g->h > 1 ? g->kw == 1 : (K == 8 && g->cout > 8) || K >= 15;
+}
+
+size_t mf_rt_conv_dot_s8_chunk(const mf_rt_geom *g)
+{
+    /* K ≤ 8: one window of 2 taps (the pair runs take 2-wide windows read in place; the chunk
+     * holds the rest); else whole windows of 256 bytes of outputs */
+    const size_t two = 2 * (size_t)g->cout;
+    if ((long)g->kw * g->cin <= 8) return (two + 3) & ~(size_t)3;
+    return ((two > 256 ? two : 256) + 3) & ~(size_t)3;
+}
+
+long mf_rt_conv_dot_s8_lag(const mf_rt_geom *g, int pool_kw)
+{
+    return mf_rt_conv1d_s8_lag(g, pool_kw); /* why: mf_runtime.h */
+}
+
+size_t mf_rt_conv_dot_s8_scratch_bytes(const mf_rt_geom *g)
+{
+    if (!mf_rt_conv_dot_s8_covers(g, 1, 1, 1, 1)) return 0;
+    /* the blocks (6 or 10 words per channel), the pool's chunk, and when the layer pads the
+     * padded rows with 16 zero bytes after them */
+    const long K = (long)g->kw * g->cin, wp = (long)(g->ow - 1) * g->sw + g->kw;
+    size_t bytes = (size_t)g->cout * (K > 8 ? 40 : 24) + mf_rt_conv_dot_s8_chunk(g);
+    if (g->pad_left > 0 || wp - g->pad_left > g->w)
+        bytes += (size_t)g->oh * (size_t)wp * (size_t)g->cin + 16;
+    return (bytes + 7) & ~(size_t)7;
+}
+
+/* The dot kernels (conv_s8_dot.c): on the host the reference, on the geometries they cover. */
+void mf_rt_conv_dot_s8(MF_RT_CONV_S8_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_dot_s8_opt(g, in, w, bias, rq, out, scratch);
+#else
+    (void)scratch;
+    if (mf_rt_conv_dot_s8_covers(g, 1, 1, 1, 1)) mf_rt_conv_s8_ref(g, in, w, bias, rq, out, NULL);
+#endif
+}
+
+void mf_rt_conv_dot_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
+{
+#if defined(MF_RT_OPT_INT)
+    mf_rt_conv_dot_maxpool_s8_opt(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                  scratch);
+#else
+    (void)scratch;
+    if (mf_rt_conv_dot_s8_covers(conv, pool_kh, pool_kw, pool_sh, pool_sw))
+        mf_rt_conv_maxpool_s8_ref(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, rq, out,
+                                  NULL);
+#endif
+}
+
 mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                           int pool_sh, int pool_sw)
 {
+    if (mf_rt_conv_dot_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw)) return MF_RT_CONV_S8_DOT;
     if (mf_rt_conv_field_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))
         return MF_RT_CONV_S8_FIELD;
     if (mf_rt_conv_patch_s8_chosen(g, pool_kh, pool_kw, pool_sh, pool_sw))

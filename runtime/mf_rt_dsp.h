@@ -69,6 +69,10 @@ static inline int mf_rt_conv_s8_tabbed(const mf_rt_geom *g)
  * line (once per call). */
 int mf_rt_conv_s8_slots(const mf_rt_geom *g);
 
+/* The pooled dot kernel's chunk of a window row's conv outputs (conv_s8_dot.c): one window of 2
+ * taps for K ≤ 8, else 256 bytes or that window; in conv.c, shared by the getter. */
+size_t mf_rt_conv_dot_s8_chunk(const mf_rt_geom *g);
+
 /* ---- the optimized paths (bit-identical to the *_ref functions of mf_runtime.h) ---- */
 #if defined(MF_RT_OPT_INT)
 void mf_rt_conv_s16_opt(const mf_rt_geom *g, const int16_t *in, const int16_t *w,
@@ -118,6 +122,15 @@ void mf_rt_conv_wide_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int poo
                                     int pool_sw, const int8_t *in, const int8_t *w,
                                     const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                     void *scratch);
+/* The dot kernels (conv_s8_dot.c); the bytes of the pooled form's chunk of conv outputs, which
+ * scratch holds after the blocks (conv.c, shared with the getter). */
+void mf_rt_conv_dot_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
+                           const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                           void *scratch);
+void mf_rt_conv_dot_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int pool_kw, int pool_sh,
+                                   int pool_sw, const int8_t *in, const int8_t *w,
+                                   const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
+                                   void *scratch);
 /* The register-field kernels, one per P (conv_s8_field.c). */
 #define MF_RT_CONV_FIELD_OPT_DECL(P)                                                               \
     void mf_rt_conv_field##P##_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,      \

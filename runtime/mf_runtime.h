@@ -512,6 +512,34 @@ void mf_rt_conv_lanes_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int 
                                        const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                        void *scratch);
 
+/* The dot kernels (conv_s8_dot.c): the same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 on
+ * layers one kernel row high (kh = 1, no padding above or below) of K = kw·cin ≤ 16 values per
+ * field (1D layers, 2D 1×1 convs), plain or with a max pool whose windows tile the rows
+ * horizontally (pool_sw = pool_kw ≤ 2, mf_rt_conv_dot_s8_covers; other geometries: they write
+ * nothing). Channels innermost: each position's field split once into registers, every channel
+ * one block of split weights, start and shift. mf_rt_conv_dot_s8_chosen says where they beat the
+ * other kernels. Scratch: mf_rt_conv_dot_s8_scratch_bytes (the blocks, 24 or 40 bytes per
+ * channel; a chunk of conv outputs for the pool; the padded input when the layer pads). `out`
+ * must not alias `in`, but for the overlap mf_rt_conv_dot_s8_lag allows on 1D layers. */
+int mf_rt_conv_dot_s8_covers(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                             int pool_sw);
+int mf_rt_conv_dot_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
+                             int pool_sw);
+size_t mf_rt_conv_dot_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpool forms */
+/* On a 1D geometry (h = 1) their output may overlap their input as long as out ≤ in + this
+ * function's value (pool_kw: the pool's width, 1 plain): the 1D kernels' lag,
+ * mf_rt_conv1d_s8_lag. Why it holds, for the optimized path and the host's reference (conv.c,
+ * whose order the 1D lag assumes) alike: pool window after pool window, every field of a window
+ * (a chunk of windows on the pooled chunk path) is read into registers or scratch before any
+ * of its outputs is written, and before any read of a later window; a padded layer reads only
+ * its copy of the input, made before the first write. The word reads past a field's K values
+ * meet zero weights and lie above the field's start, where nothing has been written yet. */
+long mf_rt_conv_dot_s8_lag(const mf_rt_geom *g, int pool_kw);
+void mf_rt_conv_dot_s8(MF_RT_CONV_S8_PARAMS);
+void mf_rt_conv_dot_maxpool_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS);
+void mf_rt_conv_dot_relu6_s8(MF_RT_CONV_S8_PARAMS);
+void mf_rt_conv_dot_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS);
+
 /* The quad engine of mf_rt_conv_s8 / mf_rt_conv_maxpool_s8 with the fields that hang over the
  * input's edges gathered row by row (conv_s8_opt.c): the same outputs, scratch
  * (mf_rt_conv_s8_scratch_bytes) and aliasing rule; fewer instructions where the kernel rows hold
@@ -536,8 +564,7 @@ void mf_rt_conv_wide_maxpool_relu6_s8(const mf_rt_geom *conv, int pool_kh, int p
  * host interpreter, the firmware and bench/kernel_sweep share. FIELD: mf_rt_conv_field<P>_s8
  * (_maxpool); SMALL: mf_rt_conv_small_s8 (_maxpool); 1D: mf_rt_conv1d_s8 (_maxpool); WIDE:
  * mf_rt_conv_wide_s8 (_maxpool); PATCH: mf_rt_conv_patch<shape>_s8 (_maxpool); LANES:
- * mf_rt_conv_lanes_s8 (_maxpool); ENGINE:
- * mf_rt_conv_s8
+ * mf_rt_conv_lanes_s8 (_maxpool); DOT: mf_rt_conv_dot_s8 (_maxpool); ENGINE: mf_rt_conv_s8
  * (_maxpool). Each kernel is chosen where it
  * measured fewest instructions with bench/kernel_sweep (see the predicates above). */
 typedef enum {
@@ -548,6 +575,7 @@ typedef enum {
     MF_RT_CONV_S8_WIDE,
     MF_RT_CONV_S8_PATCH,
     MF_RT_CONV_S8_LANES,
+    MF_RT_CONV_S8_DOT,
 } mf_rt_conv_s8_kernel;
 mf_rt_conv_s8_kernel mf_rt_conv_s8_choose(const mf_rt_geom *g, int pool_kh, int pool_kw,
                                           int pool_sh, int pool_sw);

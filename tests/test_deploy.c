@@ -1395,6 +1395,56 @@ static void test_firmware_lanes_int8(void **state)
     free(x);
 }
 
+/* The dot int8 kernels in firmware (conv_s8_dot.c, chosen by the lowering): a 2D model of 1×1
+ * convs taking each of the kernel's loops: 8 → 16 with ReLU6 and its 2×2 max pool fused (K = 8:
+ * the pair runs, the second row folded), 16 → 8 with ReLU and its pool fused (K = 16: the chunks
+ * folded bytewise), 8 → 8 without an activation (K = 8, SSAT); per-channel shifts. Every output
+ * in QEMU bit for bit the host's. */
+static void test_firmware_dot_int8(void **state)
+{
+    (void)state;
+    require_toolchain();
+    enum { N = 8, IN = 8 * 8 * 8 };
+    mf_error err;
+    mf_error_clear(&err);
+    mf_shape in = {3, {8, 8, 8}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c1"); /* 8x8x8 -> 8x8x16, k1 */
+    s.filters = 16, s.kernel = 1, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p1"); /* -> 4x4x16, fused into c1 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* -> 4x4x8, k1 */
+    s.filters = 8, s.kernel = 1, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p2"); /* -> 2x2x8, fused into c2 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c3"); /* -> 2x2x8, k1, no activation */
+    s.filters = 8, s.kernel = 1;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    add_ok(m, &s);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    float *x = NULL;
+    mf_qmodel *q = NULL;
+    const char *dir = generate_int8_relu6_firmware(m, 23, N, IN, "deploy_fw_dot_8", &x, &q);
+    char *model_c = slurp_file(dir, "model.c");
+    assert_non_null(strstr(model_c, "mf_rt_conv_dot_maxpool_relu6_s8(")); /* c1 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_dot_maxpool_s8("));       /* c2 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_dot_s8("));               /* c3 */
+    free(model_c);
+    run_firmware_bit_exact(dir, N, "dot int8", 1);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -1526,6 +1576,7 @@ int main(void)
         cmocka_unit_test(test_firmware_small_geometry_int8),
         cmocka_unit_test(test_firmware_patch_int8),
         cmocka_unit_test(test_firmware_lanes_int8),
+        cmocka_unit_test(test_firmware_dot_int8),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }

@@ -1232,6 +1232,7 @@ static size_t getter_bytes(const mf_call *c, int bits)
     if (conv && c->conv8 == MF_RT_CONV_S8_SMALL) return mf_rt_conv_small_s8_scratch_bytes(&c->geom);
     if (conv && c->conv8 == MF_RT_CONV_S8_PATCH) return mf_rt_conv_patch_s8_scratch_bytes(&c->geom);
     if (conv && c->conv8 == MF_RT_CONV_S8_LANES) return mf_rt_conv_lanes_s8_scratch_bytes(&c->geom);
+    if (conv && c->conv8 == MF_RT_CONV_S8_DOT) return mf_rt_conv_dot_s8_scratch_bytes(&c->geom);
     if (conv && bits == 8) return mf_rt_conv_s8_scratch_bytes(&c->geom);
     if (conv && bits == 16) return mf_rt_conv_s16_scratch_bytes(&c->geom);
     if (c->kind == MF_K_DENSE && bits == 8 && !c->sparse)
@@ -1339,11 +1340,13 @@ static int check_overlaps(const mf_program *p, int *n_shared, int *n_field_share
         const mf_plan_tensor *o = &p->plan.tensors[c->out];
         if (o->overlaps < 0) continue;
         const int field = c->conv8 == MF_RT_CONV_S8_FIELD;
-        if (!(c->conv8 == MF_RT_CONV_S8_1D || field) || o->overlaps != c->in[0])
+        const int dot = c->conv8 == MF_RT_CONV_S8_DOT && c->geom.h == 1;
+        if (!(c->conv8 == MF_RT_CONV_S8_1D || field || dot) || o->overlaps != c->in[0])
             return mf_error_set(err, "call %d (%s) overlaps tensor %d", k, c->kernel, o->overlaps);
-        const long lag =
-            field ? mf_rt_conv_field_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL)
-                  : mf_rt_conv1d_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1);
+        const int pkw = c->kind == MF_K_CONV_MAXPOOL ? c->pool_kw : 1;
+        const long lag = field ? mf_rt_conv_field_s8_lag(&c->geom, c->kind == MF_K_CONV_MAXPOOL)
+                         : dot ? mf_rt_conv_dot_s8_lag(&c->geom, pkw)
+                               : mf_rt_conv1d_s8_lag(&c->geom, pkw);
         const int shared =
             overlap(c->out_off, o->size, c->in_off[0], p->plan.tensors[c->in[0]].size);
         if (o->lag != lag || (shared && (long)c->out_off > (long)c->in_off[0] + lag))
@@ -1371,6 +1374,19 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
             continue;
         }
         const mf_rt_geom *g = &c->geom;
+        /* a dot geometry (mf_rt_conv_dot_s8_chosen, checked first by the choice): the dot
+         * kernels */
+        const int dot = c->kind == MF_K_CONV ? mf_rt_conv_dot_s8_chosen(g, 1, 1, 1, 1)
+                                             : mf_rt_conv_dot_s8_chosen(g, c->pool_kh, c->pool_kw,
+                                                                        c->pool_sh, c->pool_sw);
+        if (dot) {
+            snprintf(want, sizeof want, "mf_rt_conv_dot%s%s_s8",
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
+            if (strcmp(c->kernel, want) || c->conv8 != MF_RT_CONV_S8_DOT)
+                return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+            *n_small += 1;
+            continue;
+        }
         /* a register-field geometry (mf_rt_conv_field_s8_chosen): the kernel of its P */
         const int field =
             c->kind == MF_K_CONV

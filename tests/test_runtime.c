@@ -58,6 +58,7 @@
 #include "conv_s8_field.c"
 #include "conv_s8_patch.c"
 #include "conv_s8_lanes.c"
+#include "conv_s8_dot.c"
 #include "dense_s8_opt.c"
 #include "pool_opt.c"
 #include "add_opt.c"

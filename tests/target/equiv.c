@@ -654,6 +654,116 @@ static void eq_conv_lanes_shapes(eq_state *st)
     eq_conv_lanes_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
+/* A dot kernel on a 1D layer written over its input (mf_rt_conv_dot_s8_lag): the output at
+ * in + lag, the optimized path against the reference's outputs `ref` (nout bytes). */
+static void eq_dot_overlap(eq_state *st, const mf_rt_geom *g, int pooled, int pkh, int pkw, int psh,
+                           int psw, const int8_t *x, const int8_t *w, const int32_t *bias,
+                           const mf_rt_requant *rq, const int8_t *ref, size_t nout)
+{
+    const long lag = mf_rt_conv_dot_s8_lag(g, pooled ? pkw : 1), nin = (long)eq_nin(g);
+    const long base = lag < 0 ? -lag : 0, top = nin > lag + (long)nout ? nin : lag + (long)nout;
+    if (base + top > EQ_IN + 4) return; /* a large layer of eq_conv_s8: not placed */
+    int8_t *in = eq_t8 + base, *out = in + lag;
+    memcpy(in, x, (size_t)nin);
+    void *scratch = eq_scratch(mf_rt_conv_dot_s8_scratch_bytes(g));
+    if (pooled)
+        mf_rt_conv_dot_maxpool_s8_opt(g, pkh, pkw, psh, psw, in, w, bias, rq, out, scratch);
+    else
+        mf_rt_conv_dot_s8_opt(g, in, w, bias, rq, out, scratch);
+    const long d = eq_cmp8(out, ref, nout);
+    if (d >= 0) eq_fail(st, "conv_dot_s8 over its input", g, pooled ? "pooled" : "plain", d);
+}
+
+/* The dot kernels (conv_s8_dot.c) against the reference on g (when they cover it): plain and
+ * with the window pkh × pkw, steps psh, psw (when they cover that), and their ReLU6 forms; a
+ * geometry or window they do not cover: nothing written. */
+static void eq_conv_dot_run(eq_state *st, const mf_rt_geom *g, int pkh, int pkw, int psh, int psw,
+                            const int8_t *x, const int8_t *w, const int32_t *bias,
+                            const mf_rt_requant *rq)
+{
+    void *scratch = eq_scratch(mf_rt_conv_dot_s8_scratch_bytes(g));
+    const mf_rt_geom p = eq_pool_geom(g, pkh, pkw, psh, psw);
+    mf_rt_requant r6 = *rq, r0 = *rq;
+    const int q6 = eq_int(st, 0, 127);
+    r6.relu = MF_RT_RELU6(q6), r0.relu = 0;
+    static const char *const names[2][2] = {{"conv_dot_s8", "conv_dot_maxpool_s8"},
+                                            {"conv_dot_relu6_s8", "conv_dot_maxpool_relu6_s8"}};
+    for (int relu6 = 0; relu6 < 2; relu6++)
+        for (int pooled = 0; pooled < 2; pooled++) {
+            const int covered = pooled ? mf_rt_conv_dot_s8_covers(g, pkh, pkw, psh, psw)
+                                       : mf_rt_conv_dot_s8_covers(g, 1, 1, 1, 1);
+            const size_t n = eq_nout(pooled ? &p : g);
+            memset(eq_o8a, 0x5A, sizeof eq_o8a);
+            memset(eq_o8b, 0x5A, sizeof eq_o8b);
+            const mf_rt_requant *r = relu6 ? &r6 : rq;
+            if (relu6 && pooled)
+                mf_rt_conv_dot_maxpool_relu6_s8(g, pkh, pkw, psh, psw, x, w, bias, r, eq_o8a,
+                                                scratch);
+            else if (relu6)
+                mf_rt_conv_dot_relu6_s8(g, x, w, bias, r, eq_o8a, scratch);
+            else if (pooled)
+                mf_rt_conv_dot_maxpool_s8_opt(g, pkh, pkw, psh, psw, x, w, bias, r, eq_o8a,
+                                              scratch);
+            else
+                mf_rt_conv_dot_s8_opt(g, x, w, bias, r, eq_o8a, scratch);
+            if (covered && pooled)
+                mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq,
+                                          eq_o8b, NULL);
+            else if (covered)
+                mf_rt_conv_s8_ref(g, x, w, bias, relu6 ? &r0 : rq, eq_o8b, NULL);
+            if (covered && relu6) eq_clamp8(eq_o8b, n, q6);
+            const long d = eq_cmp8(eq_o8a, eq_o8b, (covered ? n : 0) + EQ_CANARY);
+            if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
+            if (covered && !relu6 && g->h == 1)
+                eq_dot_overlap(st, g, pooled, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8b, n);
+        }
+}
+
+/* The dot kernels (conv_s8_dot.c: one kernel row, at most 16 values per field) on geometries
+ * drawn where they run: 1D and 2D, 1-17 output channels (odd counts: the loop entered past a
+ * channel), strides 1-3, 'same' or 'valid' padding (fields at the input's end through the stack),
+ * padding wider than the kernel, pools 1×2 / 2×2 / 2×1 / 3×2 of steps 2 (overlapping rows) and
+ * 1×1, every requantization (eq_rq: per-channel and negative shifts, the reference's path). */
+static void eq_conv_dot_s8(eq_state *st)
+{
+    static const int pools[][4] = {
+        {1, 2, 1, 2}, {2, 2, 2, 2}, {2, 1, 2, 1}, {3, 2, 2, 2}, {1, 1, 1, 1}};
+    mf_rt_geom g;
+    g.kh = 1, g.pad_top = 0;
+    g.h = eq_pct(st, 50) ? 1 : eq_int(st, 2, 5);
+    g.sh = g.h > 1 ? eq_int(st, 1, 2) : 1;
+    g.oh = (g.h - 1) / g.sh + 1;
+    g.cin = eq_int(st, 1, 16);
+    g.kw = eq_int(st, 1, 16 / g.cin < 5 ? 16 / g.cin : 5);
+    g.cout = eq_int(st, 1, 17);
+    g.w = eq_int(st, 1, 20);
+    g.sw = eq_int(st, 1, eq_pct(st, 60) ? 1 : 3);
+    const int same = eq_pct(st, 60) || g.kw > g.w;
+    eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
+    if (eq_pct(st, 5)) /* padding wider than the kernel: outputs of zero taps */
+        g.pad_left += eq_int(st, 1, 4), g.ow += eq_int(st, 0, 2);
+    while ((size_t)g.oh * g.ow * g.cout > EQ_OUT) /* the input fits: 5·20·16 */
+        g.cout--;
+    size_t nx = eq_nin(&g), nw = eq_nw(&g);
+    int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
+    int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
+    eq_fill8(st, x, nx);
+    eq_fill8(st, w, nw);
+    const int64_t K = (int64_t)g.kw * g.cin;
+    const int32_t bmax = (int32_t)(INT32_MAX - K * 16384);
+    for (int c = 0; c < g.cout; c++)
+        eq_bias8[c] = eq_pct(st, 10) ? (eq_pct(st, 50) ? bmax : -bmax) : eq_int(st, -65536, 65536);
+    const int32_t *bias = eq_pct(st, 15) ? NULL : eq_bias8;
+    mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
+    if (!mf_rt_conv_dot_s8_covers(&g, 1, 1, 1, 1)) {
+        eq_fail(st, "conv_dot_s8_covers", &g, NULL, 0);
+        return;
+    }
+    const int *pl = pools[eq_next(st) % 5];
+    int pkh = pl[0] <= g.oh ? pl[0] : 1, pkw = pl[1] <= g.ow ? pl[1] : 1;
+    eq_conv_dot_run(st, &g, pkh, pkw, pkh == 1 ? 1 : pl[2], pkw == 1 ? 1 : pl[3], x, w, bias, &rq);
+}
+
 /* The sparse kernels' test buffers: nonzero weights and their index stream (RAM on the target:
  * 1,100 weights). */
 enum { EQ_SPARSE_W = 1100 };
@@ -788,6 +898,7 @@ static void eq_conv_s8(eq_state *st)
     eq_conv_small_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_patch_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_lanes_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
+    eq_conv_dot_run(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
     eq_conv_sparse_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
@@ -1811,6 +1922,7 @@ static long mf_equiv_run(uint64_t seed, int cases, eq_log_fn log)
         eq_conv_field_s8(&st);
         eq_conv_patch_shapes(&st);
         eq_conv_lanes_shapes(&st);
+        eq_conv_dot_s8(&st);
         eq_conv_s16(&st);
         eq_conv_f32(&st);
         eq_dense(&st);

@@ -67,7 +67,8 @@ typedef struct sweep_case {
  * -DSWEEP_SMALL_ALL: the small-geometry kernels on every geometry, -DSWEEP_FIELD_ALL: the
  * register-field kernels on every geometry they run (mf_rt_conv_field_s8_p), -DSWEEP_PATCH_ALL:
  * the patch kernels on every geometry of their shapes (mf_rt_conv_patch_s8_shape),
- * -DSWEEP_LANES_ALL: the lane kernels on every geometry they fit (mf_rt_conv_lanes_s8_fits), to
+ * -DSWEEP_LANES_ALL: the lane kernels on every geometry they fit (mf_rt_conv_lanes_s8_fits),
+ * -DSWEEP_DOT_ALL: the dot kernels on every geometry they cover (mf_rt_conv_dot_s8_covers), to
  * compare. */
 static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
 {
@@ -81,6 +82,8 @@ static mf_rt_conv_s8_kernel kernel_s8(const sweep_case *c)
     if (mf_rt_conv_patch_s8_shape(&c->g)) return MF_RT_CONV_S8_PATCH;
 #elif defined(SWEEP_LANES_ALL)
     if (mf_rt_conv_lanes_s8_fits(&c->g)) return MF_RT_CONV_S8_LANES;
+#elif defined(SWEEP_DOT_ALL)
+    if (mf_rt_conv_dot_s8_covers(&c->g, ph, pw, ph, pw)) return MF_RT_CONV_S8_DOT;
 #endif
     return mf_rt_conv_s8_choose(&c->g, ph, pw, ph, pw);
 }
@@ -100,6 +103,8 @@ static size_t scratch_bytes(int prec, const sweep_case *c)
             return mf_rt_conv_patch_s8_scratch_bytes(&c->g);
         case MF_RT_CONV_S8_LANES:
             return mf_rt_conv_lanes_s8_scratch_bytes(&c->g);
+        case MF_RT_CONV_S8_DOT:
+            return mf_rt_conv_dot_s8_scratch_bytes(&c->g);
         default:
             return mf_rt_conv_s8_scratch_bytes(&c->g);
         }
@@ -302,6 +307,25 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
     return t1 - t0;
 }
 
+/* The int8 call where deploy calls the dot kernels, timed in a function of its own (run_chosen's
+ * timed code stays as it was). */
+__attribute__((noinline)) static uint32_t run_dot(const sweep_case *c, void *scratch)
+{
+    const mf_rt_geom *g = &c->g;
+    const int ph = c->dims == 1 ? 1 : 2, pw = 2;
+    const mf_rt_requant rq = {c->shift_s8, NULL, 1, MF_RT_ROUND_HALF_UP};
+    const int8_t *w = (const int8_t *)sweep_pool;
+    const void *in = in_mem;
+    void *out = OUT_MEM;
+    const uint32_t t0 = now();
+    if (c->pool)
+        mf_rt_conv_dot_maxpool_s8(g, ph, pw, ph, pw, in, w, bias_s32, &rq, out, scratch);
+    else
+        mf_rt_conv_dot_s8(g, in, w, bias_s32, &rq, out, scratch);
+    const uint32_t t1 = now();
+    return t1 - t0;
+}
+
 static void put_case(sh_line *l, const char *tag, const sweep_case *c)
 {
     sh_line_str(l, tag);
@@ -351,6 +375,8 @@ static int sweep_one(const sweep_case *c, sh_line *l)
         if (k == MF_RT_CONV_S8_SMALL || k == MF_RT_CONV_S8_FIELD || k == MF_RT_CONV_S8_WIDE ||
             k == MF_RT_CONV_S8_PATCH || k == MF_RT_CONV_S8_LANES)
             t[p] = run_chosen(c, need ? scratch_mem : NULL);
+        else if (k == MF_RT_CONV_S8_DOT)
+            t[p] = run_dot(c, need ? scratch_mem : NULL);
         else
             t[p] = run(p, c, need ? scratch_mem : NULL);
     }
