@@ -103,6 +103,7 @@ void mf_rt_conv_small_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t
 MF_RT_CONV_PATCH_OPT_DECL(3x3o3)
 MF_RT_CONV_PATCH_OPT_DECL(1x3o3)
 MF_RT_CONV_PATCH_OPT_DECL(5x5o1)
+MF_RT_CONV_PATCH_OPT_DECL(go3)
 void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                             void *scratch);
