@@ -522,11 +522,11 @@ int mf_rt_conv_patch_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
          * 1D one of 16 values per field or more, 0.9-1.3 per MAC on 2D fields of 24 values or
          * more, a third to a half fewer than the quad engine on 8-16. On the shortest 1D fields
          * the register-field and small-geometry kernels keep the layers of one value per field
-         * and the pooled ones of 3 (go3 stores every conv output before the pool), and at stride
-         * 2 the pooled ones of 5 and 9 (a word of 4 values holds 1 or 3 zero weights) */
+         * and the pooled ones of 3 at stride 2 (go3 stores every conv output before the pool,
+         * and its word of 4 values holds 3 zero weights) */
         const long K = (long)g->kh * g->kw * g->cin;
         if (g->h > 1 || K >= 16) return 1;
-        if (pool_kh * pool_kw > 1) return K >= 5 && (g->sw == 1 || K % 4 == 0 || K > 9);
+        if (pool_kh * pool_kw > 1) return K >= 5 || (K >= 3 && g->sw == 1);
         return K > 1;
     }
     return g->h > 1 && shape && ((g->sh == 1 && g->sw == 1) || g->kh * g->kw == 1);

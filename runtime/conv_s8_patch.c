@@ -256,16 +256,18 @@ FIXED(1, 5, 1, 1)
 
 /* go3, the generic shape of 3 channels: one run of positions of a row of outputs, fast
  * requantization only (the other requantizations take pt_windows_3). The frame of a run; its
- * order is the assembly's (one LDM). */
+ * order is the assembly's (one LDM, then the stack frame from `out` on, so one LDM from SP
+ * loads the output pointer, the shifts, relu and the run's end). */
 typedef struct {
     const int8_t *p;      /* the field of the run's first position */
     const uint32_t *wend; /* the end of the split weights: a field's pass ends there */
+    int8_t *out;          /* the run's outputs, 3 bytes per position */
+    int32_t sh[3], relu;  /* the channels' shifts, USAT #7 (1) or SSAT #8 (0) */
+    int8_t *oend;         /* the run's end */
     const int32_t *start; /* the 3 starts and a spare word, the split weights after them */
     int32_t groups;       /* words per kernel row, 1 ... MF_RT_CONV_PATCH_GO3_GROUPS */
     int32_t skip;         /* bytes from a kernel row's last word to the next row */
-    int32_t adv;          /* bytes from the field's end (past its last skip) to the next field */
-    int32_t sh[3], relu;  /* the channels' shifts, USAT #7 (1) or SSAT #8 (0) */
-    int8_t *out, *oend;   /* the run's outputs, 3 bytes per position */
+    int32_t adv;          /* bytes from the field's last word to the next field */
 } pt3_run;
 
 #if defined(MF_RT_EMULATE_DSP)
@@ -275,11 +277,12 @@ MF_RT_NOINLINE void pt3_row(const pt3_run *R)
     for (int8_t *o = R->out; o != R->oend; o += 3) {
         int32_t a0 = R->start[0], a1 = R->start[1], a2 = R->start[2], a3 = 0;
         const uint32_t *w = (const uint32_t *)(R->start + 4);
-        do {
+        for (;;) {
             for (int i = R->groups; i > 0; i--, p += 4, w += 6)
                 pt_mac_word(mf_ld32(p), w, 3, &a0, &a1, &a2, &a3);
+            if (w == R->wend) break;
             p += R->skip;
-        } while (w != R->wend);
+        }
         p += R->adv;
         a0 >>= R->sh[0], a1 >>= R->sh[1], a2 >>= R->sh[2];
         o[0] = (int8_t)(R->relu ? mf_usat7(a0) : mf_ssat8(a0));
@@ -294,8 +297,8 @@ MF_RT_NOINLINE void pt3_row(const pt3_run *R)
  * kernel row of G words is the last G of the MF_RT_CONV_PATCH_GO3_GROUPS unrolled steps, entered
  * by one LDR PC of the precomputed entry: no loop counter, no per-word branch. Registers: r0-r2
  * the sums, r3 the word, r4-r9 the weights, r10 the even values, r11 the field, r12 the weights'
- * pointer, lr their end; the rest of the run on the stack: [sp] starts, entry, skip, adv,
- * shifts ×3, relu, out, oend. */
+ * pointer, lr their end; the rest of the run on the stack: [sp] out, shifts ×3, relu, oend,
+ * starts, entry, skip, adv. */
 #define PT3_STEP                                                                                   \
     "ldr.w r3, [r11], #4\n\t"                                                                      \
     "ldmia.w r12!, {r4-r9}\n\t"                                                                    \
@@ -313,19 +316,18 @@ MF_RT_NOINLINE void pt3_row(const pt3_run *R)
 __attribute__((naked, noinline)) static void pt3_row(MF_RT_UNUSED const pt3_run *R)
 {
     __asm__ volatile("push {r4-r11, lr}\n\t"
-                     "ldm r0, {r1-r12}\n\t"      /* p, wend, start, groups, skip, adv, sh ×3, relu, out, oend */
+                     "ldm r0, {r1-r12}\n\t"      /* p, wend, out, sh ×3, relu, oend, start, groups, skip, adv */
                      "adr.w r0, 3f\n\t"          /* entry: 40·groups bytes before the steps' end */
-                     "sub r0, r0, r4, lsl #5\n\t"
-                     "sub r0, r0, r4, lsl #3\n\t"
-                     "orr r4, r0, #1\n\t"        /* Thumb */
+                     "sub r0, r0, r10, lsl #5\n\t"
+                     "sub r0, r0, r10, lsl #3\n\t"
+                     "orr r10, r0, #1\n\t"       /* Thumb */
                      "push {r3-r12}\n\t"
                      "mov r11, r1\n\t"
                      "mov lr, r2\n\t"
                      "1:\n\t"                    /* a position: the starts */
-                     "ldr r12, [sp]\n\t"
+                     "ldr r12, [sp, #24]\n\t"
                      "ldmia r12!, {r0-r3}\n\t"
-                     "4:\n\t"                    /* a kernel row */
-                     "ldr pc, [sp, #4]\n\t"
+                     "ldr pc, [sp, #28]\n\t"     /* its first kernel row */
                      "2:\n\t"
                      ".rept " PT3_XSTR(MF_RT_CONV_PATCH_GO3_GROUPS) "\n\t"
                      PT3_STEP
@@ -334,14 +336,15 @@ __attribute__((naked, noinline)) static void pt3_row(MF_RT_UNUSED const pt3_run 
                      ".if (3b - 2b) != 40 * " PT3_XSTR(MF_RT_CONV_PATCH_GO3_GROUPS) "\n\t"
                      ".error \"pt3_row: a step is not 40 bytes\"\n\t"
                      ".endif\n\t"
-                     "ldr r3, [sp, #8]\n\t"
+                     "cmp r12, lr\n\t"           /* the field's last row done? */
+                     "beq 4f\n\t"
+                     "ldr r3, [sp, #32]\n\t"
                      "add r11, r11, r3\n\t"
-                     "cmp r12, lr\n\t"
-                     "bne 4b\n\t"
-                     "ldr r3, [sp, #12]\n\t"      /* the next field */
+                     "ldr pc, [sp, #28]\n\t"     /* the next kernel row */
+                     "4:\n\t"
+                     "ldr r3, [sp, #36]\n\t"     /* the next field */
                      "add r11, r11, r3\n\t"
-                     "add r3, sp, #16\n\t"
-                     "ldm r3, {r4-r7}\n\t"        /* shifts, relu */
+                     "ldm sp, {r3-r8}\n\t"       /* out, shifts, relu, oend */
                      "asr r0, r0, r4\n\t"
                      "asr r1, r1, r5\n\t"
                      "asr r2, r2, r6\n\t"
@@ -355,13 +358,11 @@ __attribute__((naked, noinline)) static void pt3_row(MF_RT_UNUSED const pt3_run 
                      "usat r1, #7, r1\n\t"
                      "usat r2, #7, r2\n\t"
                      "6:\n\t"
-                     "ldr r3, [sp, #32]\n\t"
                      "strb r0, [r3], #1\n\t"
                      "strb r1, [r3], #1\n\t"
                      "strb r2, [r3], #1\n\t"
-                     "str r3, [sp, #32]\n\t"
-                     "ldr r4, [sp, #36]\n\t"
-                     "cmp r3, r4\n\t"
+                     "str r3, [sp]\n\t"
+                     "cmp r3, r8\n\t"
                      "bne 1b\n\t"
                      "add sp, sp, #40\n\t"
                      "pop {r4-r11, pc}\n\t");
@@ -386,7 +387,7 @@ MF_RT_NOINLINE void pt_go3(const pt_layer *L, int ow, int poh, int pow, int pkh,
         R.sh[c] = L->shifts ? L->shifts[c] : L->shift;
     R.relu = L->relu;
     if (pkh == 1 && pkw == 1) { /* plain: each row of outputs one run */
-        R.adv = (int32_t)(psw * L->dx - kh * L->row);
+        R.adv = (int32_t)(psw * L->dx - (kh - 1) * L->row - 4 * L->groups);
         for (int py = 0; py < poh; py++, out += 3 * (ptrdiff_t)pow) {
             R.p = L->src + (ptrdiff_t)py * psh * L->dy, R.out = out, R.oend = out + 3 * pow;
             pt3_row(&R);
@@ -398,7 +399,7 @@ MF_RT_NOINLINE void pt_go3(const pt_layer *L, int ow, int poh, int pow, int pkh,
     /* two rows of outputs after the split weights (pt_setup), each a word longer than its 3·ow
      * values for the word reads of the maxima */
     int8_t *m = (int8_t *)R.wend, *t = m + ((3 * (ptrdiff_t)ow + 4 + 3) & ~(ptrdiff_t)3);
-    R.adv = (int32_t)(L->dx - kh * L->row);
+    R.adv = (int32_t)(L->dx - (kh - 1) * L->row - 4 * L->groups);
     for (int py = 0; py < poh; py++, out += 3 * (ptrdiff_t)pow) {
         for (int wy = 0; wy < pkh; wy++) {
             R.p = L->src + (ptrdiff_t)(py * psh + wy) * L->dy;
