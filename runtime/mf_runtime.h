@@ -459,8 +459,7 @@ MF_RT_CONV_FIELD_DECL(8)
  * ((oh − 1)·sh + kh)·((ow − 1)·sw + kw)·cin + 4 bytes, and for go3 two rows of outputs for the
  * pool). `out` must not alias `in`. */
 #define MF_RT_CONV_PATCH_BYTES      40 /* the largest field on the stack: 5 rows of 2 words */
-#define MF_RT_CONV_PATCH_GO3_GROUPS 80 /* go3: the most words of a kernel row (its unrolled loop)  \
-                                        */
+#define MF_RT_CONV_PATCH_GO3_GROUPS 80 /* go3: the most words of a kernel row (unrolled) */
 enum {
     MF_RT_CONV_PATCH_NONE,
     MF_RT_CONV_PATCH_3X3O3,
