@@ -209,8 +209,8 @@ static mf_rt_conv_s8_kernel conv_s8_kernel(const mf_call *c)
 void mf_call_name(mf_call *c, int bits)
 {
     static const char *const sfx[3] = {"f32", "s16", "s8"};
-    static const char *const patch[4] = {"", "conv_patch3x3o3", "conv_patch1x3o3",
-                                         "conv_patch5x5o1"};
+    static const char *const patch[5] = {"", "conv_patch3x3o3", "conv_patch1x3o3",
+                                         "conv_patch5x5o1", "conv_patchgo3"};
     const int conv8 =
         bits == 8 && !c->sparse && (c->kind == MF_K_CONV || c->kind == MF_K_CONV_MAXPOOL);
     c->conv8 = conv8 ? conv_s8_kernel(c) : MF_RT_CONV_S8_ENGINE;
@@ -294,11 +294,12 @@ static const conv_maxpool_s8_fn field_maxpool_s8[8] = FIELD_FNS(_maxpool_s8),
 /* The patch kernels by shape − 1 (mf_call.conv8_variant, MF_RT_CONV_PATCH_*). */
 #define PATCH_FNS(sfx)                                                                             \
     {                                                                                              \
-        mf_rt_conv_patch3x3o3##sfx, mf_rt_conv_patch1x3o3##sfx, mf_rt_conv_patch5x5o1##sfx         \
+        mf_rt_conv_patch3x3o3##sfx, mf_rt_conv_patch1x3o3##sfx, mf_rt_conv_patch5x5o1##sfx,        \
+            mf_rt_conv_patchgo3##sfx                                                               \
     }
-static const conv_s8_fn patch_s8[3] = PATCH_FNS(_s8), patch_relu6_s8[3] = PATCH_FNS(_relu6_s8);
-static const conv_maxpool_s8_fn patch_maxpool_s8[3] = PATCH_FNS(_maxpool_s8),
-                                patch_maxpool_relu6_s8[3] = PATCH_FNS(_maxpool_relu6_s8);
+static const conv_s8_fn patch_s8[4] = PATCH_FNS(_s8), patch_relu6_s8[4] = PATCH_FNS(_relu6_s8);
+static const conv_maxpool_s8_fn patch_maxpool_s8[4] = PATCH_FNS(_maxpool_s8),
+                                patch_maxpool_relu6_s8[4] = PATCH_FNS(_maxpool_relu6_s8);
 
 /* A dense int8 conv call on the kernel the lowering chose (mf_call.conv8). */
 static void run_conv_s8(const mf_call *c, int r6, const mf_rt_geom *g, const int8_t *a,

@@ -115,6 +115,7 @@ void mf_rt_conv_lanes_maxpool_s8_opt(const mf_rt_geom *conv, int pool_kh, int po
                                      int pool_sw, const int8_t *in, const int8_t *w,
                                      const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                                      void *scratch);
+MF_RT_CONV_PATCH_OPT_DECL(go3)
 void mf_rt_conv_wide_s8_opt(const mf_rt_geom *g, const int8_t *in, const int8_t *w,
                             const int32_t *bias, const mf_rt_requant *rq, int8_t *out,
                             void *scratch);

@@ -446,21 +446,26 @@ MF_RT_CONV_FIELD_DECL(7)
 MF_RT_CONV_FIELD_DECL(8)
 
 /* The patch kernels (conv_s8_patch.c): the same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8
- * (any pool window, stride and padding) on the 2D layers of one of three shapes
+ * (any pool window, stride and padding) on the layers of one of four shapes
  * (mf_rt_conv_patch_s8_shape; other geometries: they write nothing), one entry point per shape
  * so a firmware links only the shapes it calls: 3x3o3 (3 kernel rows of kw·cin = 3 values, 3
  * output channels: 1 → 3 k3), 1x3o3 (3 → 3 k1), 5x5o1 (5 rows of 5 values, 1 channel:
- * 1 → 1 k5). Every channel of a position from one pass over its field read in place, the input
- * copied with its zero border into scratch when the geometry pads. mf_rt_conv_patch_s8_chosen
- * says where they beat the other kernels. Scratch: mf_rt_conv_patch_s8_scratch_bytes (16 bytes,
- * 8·⌈kw·cin/4⌉·kh·cout of split weights, and when the layer pads the padded input,
- * ((oh − 1)·sh + kh)·((ow − 1)·sw + kw)·cin + 4 bytes). `out` must not alias `in`. */
-#define MF_RT_CONV_PATCH_BYTES 40 /* the largest field on the stack: 5 rows of 2 words */
+ * 1 → 1 k5); and go3, the generic shape of 3 output channels (1D or 2D, any kernel whose rows
+ * hold at most 4·MF_RT_CONV_PATCH_GO3_GROUPS values). Every channel of a position from one pass
+ * over its field read in place, the input copied with its zero border into scratch when the
+ * geometry pads (go3: also when kw·cin is not a multiple of 4). mf_rt_conv_patch_s8_chosen says
+ * where they beat the other kernels. Scratch: mf_rt_conv_patch_s8_scratch_bytes (16 bytes,
+ * 8·⌈kw·cin/4⌉·kh·cout of split weights, when the layer pads the padded input,
+ * ((oh − 1)·sh + kh)·((ow − 1)·sw + kw)·cin + 4 bytes, and for go3 two rows of outputs for the
+ * pool). `out` must not alias `in`. */
+#define MF_RT_CONV_PATCH_BYTES      40 /* the largest field on the stack: 5 rows of 2 words */
+#define MF_RT_CONV_PATCH_GO3_GROUPS 80 /* go3: the most words of a kernel row (unrolled) */
 enum {
     MF_RT_CONV_PATCH_NONE,
     MF_RT_CONV_PATCH_3X3O3,
     MF_RT_CONV_PATCH_1X3O3,
     MF_RT_CONV_PATCH_5X5O1,
+    MF_RT_CONV_PATCH_GO3,
 };
 int mf_rt_conv_patch_s8_shape(const mf_rt_geom *g); /* MF_RT_CONV_PATCH_* */
 int mf_rt_conv_patch_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
@@ -484,6 +489,7 @@ size_t mf_rt_conv_patch_s8_scratch_bytes(const mf_rt_geom *g); /* also the maxpo
 MF_RT_CONV_PATCH_DECL(3x3o3)
 MF_RT_CONV_PATCH_DECL(1x3o3)
 MF_RT_CONV_PATCH_DECL(5x5o1)
+MF_RT_CONV_PATCH_DECL(go3)
 
 /* The lane kernels (conv_s8_lanes.c): the same outputs as mf_rt_conv_s8 / mf_rt_conv_maxpool_s8
  * (any pool window, stride and padding) on the layers of one output channel whose input channels

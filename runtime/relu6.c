@@ -507,3 +507,20 @@ void mf_rt_conv_dot_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
                               scratch);
     clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
 }
+
+void mf_rt_conv_patchgo3_relu6_s8(MF_RT_CONV_S8_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(g) != MF_RT_CONV_PATCH_GO3) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patchgo3_s8(g, in, w, bias, &r, out, scratch);
+    clamp_s8(conv_outputs(g), out, q6_of(rq));
+}
+
+void mf_rt_conv_patchgo3_maxpool_relu6_s8(MF_RT_CONV_MAXPOOL_S8_PARAMS)
+{
+    if (mf_rt_conv_patch_s8_shape(conv) != MF_RT_CONV_PATCH_GO3) return; /* it writes nothing */
+    const mf_rt_requant r = relu_of(rq);
+    mf_rt_conv_patchgo3_maxpool_s8(conv, pool_kh, pool_kw, pool_sh, pool_sw, in, w, bias, &r, out,
+                                   scratch);
+    clamp_s8(pooled_outputs(conv, pool_kh, pool_kw, pool_sh, pool_sw), out, q6_of(rq));
+}

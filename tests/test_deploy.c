@@ -1445,6 +1445,53 @@ static void test_firmware_dot_int8(void **state)
     free(x);
 }
 
+/* go3, the generic 3-channel patch kernel (conv_s8_patch.c's assembly loop), in firmware: a 2D
+ * model of 4 → 3 k3 'same' with ReLU6 (the padded copy, kernel rows of 12 values: 3 words),
+ * 3 → 3 k3 with ReLU and its 2×2 max pool fused (rows of 9 values: the last word's 3 zero
+ * weights), 3 → 3 k5 stride 2 without an activation (5 rows of 4 words); per-channel shifts. Every
+ * output in QEMU bit for bit the host's. */
+static void test_firmware_patch_go3_int8(void **state)
+{
+    (void)state;
+    require_toolchain();
+    enum { N = 8, IN = 12 * 12 * 4 };
+    mf_error err;
+    mf_error_clear(&err);
+    mf_shape in = {3, {12, 12, 4}};
+    mf_model *m = mf_model_new(&in, &err);
+    mf_layer_spec s;
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c1"); /* 12x12x4 -> 12x12x3, k3 same */
+    s.filters = 3, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU6;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c2"); /* -> 12x12x3, k3 same */
+    s.filters = 3, s.kernel = 3, s.padding = MF_PAD_SAME, s.activation = MF_ACT_RELU;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_MAXPOOL2D, "p2"); /* -> 6x6x3, fused into c2 */
+    s.kernel = 2;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_CONV2D, "c3"); /* -> 3x3x3, k5 same, stride 2 */
+    s.filters = 3, s.kernel = 5, s.stride = 2, s.padding = MF_PAD_SAME;
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_FLATTEN, "flat");
+    add_ok(m, &s);
+    mf_layer_spec_init(&s, MF_OP_DENSE, "out");
+    s.filters = 3;
+    add_ok(m, &s);
+    if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
+    float *x = NULL;
+    mf_qmodel *q = NULL;
+    const char *dir = generate_int8_relu6_firmware(m, 23, N, IN, "deploy_fw_patch_go3_8", &x, &q);
+    char *model_c = slurp_file(dir, "model.c");
+    assert_non_null(strstr(model_c, "mf_rt_conv_patchgo3_relu6_s8("));   /* c1 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patchgo3_maxpool_s8(")); /* c2 */
+    assert_non_null(strstr(model_c, "mf_rt_conv_patchgo3_s8("));         /* c3 */
+    free(model_c);
+    run_firmware_bit_exact(dir, N, "patch go3 int8", 1);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+    free(x);
+}
+
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
  * then a global average and a dense layer: random weights, PTQ on random inputs. */
 static mf_qmodel *wide_conv(int len, int cin, int bits, float **x_out)
@@ -1577,6 +1624,7 @@ int main(void)
         cmocka_unit_test(test_firmware_patch_int8),
         cmocka_unit_test(test_firmware_lanes_int8),
         cmocka_unit_test(test_firmware_dot_int8),
+        cmocka_unit_test(test_firmware_patch_go3_int8),
     };
     return cmocka_run_group_tests(tests, setup_fixture, teardown_fixture);
 }

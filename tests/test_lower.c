@@ -1387,6 +1387,23 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
             *n_small += 1;
             continue;
         }
+        /* a patch geometry (mf_rt_conv_patch_s8_chosen, checked first as mf_rt_conv_s8_choose
+         * does): the entry point of its shape */
+        const int patch =
+            c->kind == MF_K_CONV
+                ? mf_rt_conv_patch_s8_chosen(g, 1, 1, 1, 1)
+                : mf_rt_conv_patch_s8_chosen(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
+        if (patch) {
+            static const char *const shapes[] = {"", "3x3o3", "1x3o3", "5x5o1", "go3"};
+            const int shape = mf_rt_conv_patch_s8_shape(g);
+            snprintf(want, sizeof want, "mf_rt_conv_patch%s%s%s_s8", shapes[shape],
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
+            if (strcmp(c->kernel, want) || c->conv8 != MF_RT_CONV_S8_PATCH ||
+                c->conv8_variant != shape)
+                return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+            *n_small += 1;
+            continue;
+        }
         /* a register-field geometry (mf_rt_conv_field_s8_chosen): the kernel of its P */
         const int field =
             c->kind == MF_K_CONV

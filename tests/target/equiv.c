@@ -498,6 +498,7 @@ static void eq_patch_run(int shape, int r6, int pooled, const mf_rt_geom *g, int
         EQ_PATCH_CASE(3x3o3, 3X3O3)
         EQ_PATCH_CASE(1x3o3, 1X3O3)
         EQ_PATCH_CASE(5x5o1, 5X5O1)
+        EQ_PATCH_CASE(go3, GO3)
     default:
         break;
     }
@@ -511,7 +512,7 @@ static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
                              const mf_rt_requant *rq)
 {
     const int shape = mf_rt_conv_patch_s8_shape(g);
-    if (!shape) return;
+    if (!shape || mf_rt_conv_patch_s8_scratch_bytes(g) > sizeof eq_scratch_mem) return;
     void *scratch = eq_scratch(mf_rt_conv_patch_s8_scratch_bytes(g));
     const mf_rt_geom p = eq_pool_geom(g, pkh, pkw, psh, psw);
     /* the ReLU6 forms: the reference without activation, clamped to [0, q6] */
@@ -536,7 +537,7 @@ static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
             long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
             if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
             /* the other shapes' entry points write nothing here */
-            const int other = shape % 3 + 1;
+            const int other = shape % 4 + 1;
             memset(eq_o8a, 0x5A, sizeof eq_o8a);
             eq_patch_run(other, relu6, pooled, g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r6 : rq,
                          eq_o8a, scratch);
@@ -549,8 +550,9 @@ static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
 }
 
 /* The patch kernels on each of their shapes (1 → 3 k3 and 3 → 3 [3, 1]: 3x3o3; 3 → 3 k1: 1x3o3;
- * 1 → 1 k5 and 5 → 1 [5, 1]: 5x5o1): random sizes, strides 1-2, 'same' or 'valid' padding, any
- * pool, per-channel shifts, saturating biases. */
+ * 1 → 1 k5 and 5 → 1 [5, 1]: 5x5o1; go3: 3 channels, 1-40 input channels, kernels 1-5 high and
+ * wide, kernel rows of 1-80 words, half of them 1D): random sizes, strides 1-2, 'same' or 'valid'
+ * padding, any pool, per-channel shifts, saturating biases. */
 static void eq_conv_patch_shapes(eq_state *st)
 {
     static const int shapes[][4] = {{1, 3, 3, 3},
@@ -562,6 +564,14 @@ static void eq_conv_patch_shapes(eq_state *st)
     mf_rt_geom g;
     g.cin = sh[0], g.cout = sh[1], g.kh = sh[2], g.kw = sh[3];
     g.h = eq_int(st, g.kh > 2 ? g.kh - 2 : 1, 12), g.w = eq_int(st, g.kw > 2 ? g.kw - 2 : 1, 12);
+    if (eq_pct(st, 50)) { /* go3: the input and the scratch within the test's buffers */
+        const int oned = eq_pct(st, 50), longest = eq_pct(st, 15);
+        g.cout = 3, g.kw = eq_int(st, 1, 5), g.kh = oned || longest ? 1 : eq_int(st, 1, 5);
+        g.cin = longest ? 4 * MF_RT_CONV_PATCH_GO3_GROUPS / g.kw : eq_int(st, 1, 16);
+        g.h = oned ? 1 : eq_int(st, 1, 12), g.w = eq_int(st, 1, oned ? 40 : 12);
+        while ((long)g.h * g.w * g.cin > EQ_IN / 2)
+            *(g.w > 1 && g.w >= g.h ? &g.w : &g.h) -= 1;
+    }
     g.sh = eq_int(st, 1, 2), g.sw = eq_int(st, 1, 2);
     const int same = eq_pct(st, 70) || g.kh > g.h || g.kw > g.w;
     eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);

@@ -284,6 +284,7 @@ __attribute__((noinline)) static uint32_t run_chosen(const sweep_case *c, void *
             PATCH_CASE(3x3o3, 3X3O3)
             PATCH_CASE(1x3o3, 1X3O3)
             PATCH_CASE(5x5o1, 5X5O1)
+            PATCH_CASE(go3, GO3)
         default:
             t0 = t1 = now();
         }
