@@ -1237,6 +1237,27 @@ static void run_firmware_bit_exact(const char *dir, int n, const char *label, in
     mf_deploy_report_free(&rep);
 }
 
+/* The kernel-choice firmware tests' common part: m's firmware generated as
+ * generate_int8_relu6_firmware does, its model.c checked for every call in `calls` (NULL-ended:
+ * the kernels the lowering must have chosen), then run bit-exact (run_firmware_bit_exact); m is
+ * freed. */
+static void firmware_calls_bit_exact(mf_model *m, unsigned seed, int n, int in_size,
+                                     const char *name, const char *const *calls, const char *label,
+                                     int check_inputs)
+{
+    float *x = NULL;
+    mf_qmodel *q = NULL;
+    const char *dir = generate_int8_relu6_firmware(m, seed, n, in_size, name, &x, &q);
+    char *model_c = slurp_file(dir, "model.c");
+    for (const char *const *c = calls; *c; c++)
+        if (!strstr(model_c, *c)) fail_msg("%s: model.c does not call %s", label, *c);
+    free(model_c);
+    run_firmware_bit_exact(dir, n, label, check_inputs);
+    mf_qmodel_free(q);
+    mf_model_free(m);
+    free(x);
+}
+
 /* The small-geometry int8 kernels in firmware (conv_s8_small.c, conv_s8_field.c, chosen by the
  * lowering): a conv of 1 output channel with its max pool fused (small), then one of 3 channels
  * over 1 value per field with ReLU6 (field, P = 1), then one of 8 channels over 9 values per
@@ -1274,20 +1295,12 @@ static void test_firmware_small_geometry_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    float *x = NULL;
-    mf_qmodel *q = NULL;
-    const char *dir =
-        generate_int8_relu6_firmware(m, 21, N, IN, "deploy_fw_small_geometry_8", &x, &q);
-    char *model_c = slurp_file(dir, "model.c");
-    assert_non_null(strstr(model_c, "mf_rt_conv_small_maxpool_s8(")); /* c1 */
-    /* c2 (K = 1, 3 channels), c3 (K = 9, pooled): the register-field kernels of P = 1 and 5 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_field1_relu6_s8("));
-    assert_non_null(strstr(model_c, "mf_rt_conv_field5_maxpool_s8("));
-    free(model_c);
-    run_firmware_bit_exact(dir, N, "small geometries int8", 0);
-    mf_qmodel_free(q);
-    mf_model_free(m);
-    free(x);
+    static const char *const calls[] = {
+        "mf_rt_conv_small_maxpool_s8(", /* c1 */
+        /* c2 (K = 1, 3 channels), c3 (K = 9, pooled): the register-field kernels of P = 1 and 5 */
+        "mf_rt_conv_field1_relu6_s8(", "mf_rt_conv_field5_maxpool_s8(", NULL};
+    firmware_calls_bit_exact(m, 21, N, IN, "deploy_fw_small_geometry_8", calls,
+                             "small geometries int8", 0);
 }
 
 /* The patch int8 kernels in firmware (conv_s8_patch.c, chosen by the lowering): a 2D model whose
@@ -1331,20 +1344,14 @@ static void test_firmware_patch_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    float *x = NULL;
-    mf_qmodel *q = NULL;
-    const char *dir = generate_int8_relu6_firmware(m, 22, N, IN, "deploy_fw_patch_8", &x, &q);
-    char *model_c = slurp_file(dir, "model.c");
-    /* one entry point per shape (rows × values per row, output channels) */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch5x5o1_maxpool_relu6_s8(")); /* c1 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch3x3o3_relu6_s8("));         /* c2 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_maxpool_s8("));       /* c3 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patch1x3o3_s8("));               /* c4 */
-    free(model_c);
-    run_firmware_bit_exact(dir, N, "patch int8", 1);
-    mf_qmodel_free(q);
-    mf_model_free(m);
-    free(x);
+    static const char *const calls[] = {
+        /* one entry point per shape (rows × values per row, output channels) */
+        "mf_rt_conv_patch5x5o1_maxpool_relu6_s8(", /* c1 */
+        "mf_rt_conv_patch3x3o3_relu6_s8(",         /* c2 */
+        "mf_rt_conv_patch1x3o3_maxpool_s8(",       /* c3 */
+        "mf_rt_conv_patch1x3o3_s8(",               /* c4 */
+        NULL};
+    firmware_calls_bit_exact(m, 22, N, IN, "deploy_fw_patch_8", calls, "patch int8", 1);
 }
 
 /* The lane int8 kernels in firmware (conv_s8_lanes.c, chosen by the lowering): a 2D model whose
@@ -1382,17 +1389,10 @@ static void test_firmware_lanes_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    float *x = NULL;
-    mf_qmodel *q = NULL;
-    const char *dir = generate_int8_relu6_firmware(m, 23, N, IN, "deploy_fw_lanes_8", &x, &q);
-    char *model_c = slurp_file(dir, "model.c");
-    assert_non_null(strstr(model_c, "mf_rt_conv_lanes_maxpool_relu6_s8(")); /* c1 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_lanes_s8("));               /* c3 */
-    free(model_c);
-    run_firmware_bit_exact(dir, N, "lanes int8", 1);
-    mf_qmodel_free(q);
-    mf_model_free(m);
-    free(x);
+    static const char *const calls[] = {"mf_rt_conv_lanes_maxpool_relu6_s8(", /* c1 */
+                                        "mf_rt_conv_lanes_s8(",               /* c3 */
+                                        NULL};
+    firmware_calls_bit_exact(m, 23, N, IN, "deploy_fw_lanes_8", calls, "lanes int8", 1);
 }
 
 /* The dot int8 kernels in firmware (conv_s8_dot.c, chosen by the lowering): a 2D model of 1×1
@@ -1431,18 +1431,11 @@ static void test_firmware_dot_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    float *x = NULL;
-    mf_qmodel *q = NULL;
-    const char *dir = generate_int8_relu6_firmware(m, 23, N, IN, "deploy_fw_dot_8", &x, &q);
-    char *model_c = slurp_file(dir, "model.c");
-    assert_non_null(strstr(model_c, "mf_rt_conv_dot_maxpool_relu6_s8(")); /* c1 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_dot_maxpool_s8("));       /* c2 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_dot_s8("));               /* c3 */
-    free(model_c);
-    run_firmware_bit_exact(dir, N, "dot int8", 1);
-    mf_qmodel_free(q);
-    mf_model_free(m);
-    free(x);
+    static const char *const calls[] = {"mf_rt_conv_dot_maxpool_relu6_s8(", /* c1 */
+                                        "mf_rt_conv_dot_maxpool_s8(",       /* c2 */
+                                        "mf_rt_conv_dot_s8(",               /* c3 */
+                                        NULL};
+    firmware_calls_bit_exact(m, 23, N, IN, "deploy_fw_dot_8", calls, "dot int8", 1);
 }
 
 /* go3, the generic 3-channel patch kernel (conv_s8_patch.c's assembly loop), in firmware: a 2D
@@ -1478,18 +1471,11 @@ static void test_firmware_patch_go3_int8(void **state)
     s.filters = 3;
     add_ok(m, &s);
     if (mf_model_finalize(m, &err)) fail_msg("%s", err.message);
-    float *x = NULL;
-    mf_qmodel *q = NULL;
-    const char *dir = generate_int8_relu6_firmware(m, 23, N, IN, "deploy_fw_patch_go3_8", &x, &q);
-    char *model_c = slurp_file(dir, "model.c");
-    assert_non_null(strstr(model_c, "mf_rt_conv_patchgo3_relu6_s8("));   /* c1 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patchgo3_maxpool_s8(")); /* c2 */
-    assert_non_null(strstr(model_c, "mf_rt_conv_patchgo3_s8("));         /* c3 */
-    free(model_c);
-    run_firmware_bit_exact(dir, N, "patch go3 int8", 1);
-    mf_qmodel_free(q);
-    mf_model_free(m);
-    free(x);
+    static const char *const calls[] = {"mf_rt_conv_patchgo3_relu6_s8(",   /* c1 */
+                                        "mf_rt_conv_patchgo3_maxpool_s8(", /* c2 */
+                                        "mf_rt_conv_patchgo3_s8(",         /* c3 */
+                                        NULL};
+    firmware_calls_bit_exact(m, 23, N, IN, "deploy_fw_patch_go3_8", calls, "patch go3 int8", 1);
 }
 
 /* conv1d over `len` positions of `cin` channels, kernel 9 (a receptive field of 9·cin values),
