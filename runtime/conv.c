@@ -514,16 +514,18 @@ int mf_rt_conv_patch_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
      * small-geometry kernels on the three 2D shapes with a loop of their own (1 → 3 k3, 3 → 3 k1, 1
      * → 1 k5: fields of 3 or 5 values, 1 or 3 channels) at stride 1, plain or pooled; at stride 2
      * the padded copy is paid for a quarter of the positions and only the 1×1 kernel (no copy)
-     * still wins. The pool window changes only go3's choice. */
+     * still wins. The pool window changes only go3's choice. Scratch above
+     * MF_RT_CONV_COPY_MAX_SCRATCH (the padded copy of a large input): not chosen. */
     (void)pool_sh, (void)pool_sw;
     const int shape = mf_rt_conv_patch_s8_shape(g);
+    if (!shape || mf_rt_conv_patch_s8_scratch_bytes(g) > MF_RT_CONV_COPY_MAX_SCRATCH) return 0;
     if (shape == MF_RT_CONV_PATCH_GO3) {
         /* go3 (3 channels, any other kernel): fewer instructions on every 2D geometry and every
-         * 1D one of 16 values per field or more, 0.9-1.3 per MAC on 2D fields of 24 values or
-         * more, a third to a half fewer than the quad engine on 8-16. On the shortest 1D fields
-         * the register-field and small-geometry kernels keep the layers of one value per field
-         * and the pooled ones of 3 at stride 2 (go3 stores every conv output before the pool,
-         * and its word of 4 values holds 3 zero weights) */
+         * 1D one of 16 values per field or more, a third to a half fewer than the quad engine
+         * on 2D fields of 8-16 values. On the shortest 1D fields the register-field and
+         * small-geometry kernels keep the plain layers of one value per field and the pooled
+         * ones of at most 2 values, or of 3-4 at stride 2 (go3 stores every conv output before
+         * the pool, and a field's last word holds zero weights) */
         const long K = (long)g->kh * g->kw * g->cin;
         if (g->h > 1 || K >= 16) return 1;
         if (pool_kh * pool_kw > 1) return K >= 5 || (K >= 3 && g->sw == 1);
@@ -564,13 +566,12 @@ int mf_rt_conv_lanes_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, in
      * 1.4-2.6x fewer; 1×1: 1.02-1.6x fewer) but one: a 2D 1×1 kernel of stride 2 over 8 channels
      * with a pool, where the split of the columns and rows no position reads does not pay
      * (0.4 % more); 2D 1×1 kernels of stride > 1 over fewer than 16 channels are left to the
-     * others. Scratch above MF_RT_CONV_LANES_MAX_SCRATCH (wide rows of many channels): not
-     * chosen, so a model's arena keeps the other kernels' size. The pool window does not change
-     * the choice. */
+     * others. Scratch above MF_RT_CONV_COPY_MAX_SCRATCH (long or wide inputs of many channels):
+     * not chosen. The pool window does not change the choice. */
     (void)pool_kh, (void)pool_kw, (void)pool_sh, (void)pool_sw;
     const int strided_1x1 = g->h > 1 && g->kh * g->kw == 1 && (g->sh > 1 || g->sw > 1);
     return mf_rt_conv_lanes_s8_fits(g) && !(strided_1x1 && g->cin < 16) &&
-           mf_rt_conv_lanes_s8_scratch_bytes(g) <= MF_RT_CONV_LANES_MAX_SCRATCH;
+           mf_rt_conv_lanes_s8_scratch_bytes(g) <= MF_RT_CONV_COPY_MAX_SCRATCH;
 }
 
 size_t mf_rt_conv_lanes_s8_scratch_bytes(const mf_rt_geom *g)
@@ -608,8 +609,8 @@ int mf_rt_conv_dot_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int 
      * layers of 8, 15 or 16 values per field, plain or pooled; on 1D layers of 1-5 or 9 values
      * the padding to 8 or 16 costs more than it saves (or nearly so). The sweep has no layer of
      * 4-7 channels. 1D 8 → 8 (K = 8, the UCI-HAR ResNet's shortcut) stays on the register-field
-     * kernel: a quarter fewer instructions there (1.58 instead of 2.17 per MAC pooled), a few %
-     * of such a model's, for 1.6 KB more flash. */
+     * kernel: there the dot kernels take about a quarter fewer instructions, a few % of such a
+     * model's, for 1.6 KB more flash (README). */
     const long K = (long)g->kw * g->cin;
     if (!mf_rt_conv_dot_s8_covers(g, pool_kh, pool_kw, pool_sh, pool_sw) || g->cout < 8) return 0;
     return g->h > 1 ? g->kw == 1 : (K == 8 && g->cout > 8) || K >= 15;

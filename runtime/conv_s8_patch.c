@@ -1,10 +1,13 @@
-/* int8 convolution and fused convolution + max pool for the 2D layers of 1 or 3 output channels
- * whose kernel rows hold 3 or 5 values (mf_rt_conv_patch<shape>_s8, _maxpool_s8): the optimized
- * path (see mf_rt_dsp.h for when it is used). Bit-identical to conv.c's references. The lowering
- * calls them where mf_rt_conv_s8_choose (mf_rt_conv_patch_s8_chosen) says they beat the other
- * kernels: 1 → 3 k3 (3x3o3: 3 kernel rows of 3 values, 3 channels), 3 → 3 k1 (1x3o3),
+/* int8 convolution and fused convolution + max pool for layers of 1 or 3 output channels
+ * (mf_rt_conv_patch<shape>_s8, _maxpool_s8): the optimized path (see mf_rt_dsp.h for when it
+ * is used). Bit-identical to conv.c's references. The lowering calls them where
+ * mf_rt_conv_s8_choose (mf_rt_conv_patch_s8_chosen) says they beat the other kernels: three
+ * fixed 2D shapes, 1 → 3 k3 (3x3o3: 3 kernel rows of 3 values, 3 channels), 3 → 3 k1 (1x3o3),
  * 1 → 1 k5 (5x5o1), where the small-geometry kernels pay their per-row loop and edge handling
- * for 3 or 5 values and the quad engine its per-quad cost for 1-3 channels. One entry point per
+ * for 3 or 5 values and the quad engine its per-quad cost for 1-3 channels; and go3, any other
+ * 1D or 2D layer of 3 channels with kernel rows of at most MF_RT_CONV_PATCH_GO3_GROUPS words,
+ * whose row of positions runs in assembly (further below; it always reads the padded copy or
+ * the input in place, never the stack field). One entry point per
  * shape, each with its loop of its own and the generic loop of its channel count (for the
  * requantizations the fixed loop does not take), so a firmware links only the shapes it calls
  * (one shape: 2.5-3.5 KB with the shared setup; all seven loops behind one dispatcher were
@@ -114,7 +117,10 @@ MF_RT_INLINE void pt_store(const pt_layer *L, const int32_t *a, int8_t *out, int
 MF_RT_INLINE void pt_windows(const pt_layer *L, int poh, int pow, int pkh, int pkw, int psh,
                              int psw, int8_t *out, int C)
 {
-    int8_t buf[MF_RT_CONV_PATCH_BYTES]; /* a field whose word reads would pass L->end */
+    /* a field whose word reads would pass L->end: only the fixed shapes' small fields; go3's
+     * never come here (its word reads stay inside the padded copy, or inside the input when it
+     * reads it in place: no padding and rows of whole words, so p ≤ lim) */
+    int8_t buf[MF_RT_CONV_PATCH_BYTES];
     const int kh = L->kh, groups = L->groups;
     const uint32_t *w = L->wp;
     const int32_t *st = L->start;

@@ -458,8 +458,14 @@ MF_RT_CONV_FIELD_DECL(8)
  * 8·⌈kw·cin/4⌉·kh·cout of split weights, when the layer pads the padded input,
  * ((oh − 1)·sh + kh)·((ow − 1)·sw + kw)·cin + 4 bytes, and for go3 two rows of outputs for the
  * pool). `out` must not alias `in`. */
-#define MF_RT_CONV_PATCH_BYTES      40 /* the largest field on the stack: 5 rows of 2 words */
-#define MF_RT_CONV_PATCH_GO3_GROUPS 80 /* go3: the most words of a kernel row (unrolled) */
+/* The most scratch mf_rt_conv_s8_choose gives a kernel that copies or splits its whole input (the
+ * patch kernels' padded copy, the lane kernels' band): scratch lives in the firmware's arena
+ * beside the layer's input and output, so a layer whose copy would be larger keeps a kernel of
+ * small scratch (the quad engine, the small-geometry or the 1D kernels) at more instructions
+ * instead of growing the model's RAM by up to its input's size. */
+#define MF_RT_CONV_COPY_MAX_SCRATCH 16384 /* an eighth of the Cortex-M4F target's 128 KiB */
+#define MF_RT_CONV_PATCH_BYTES      40    /* the largest field on the stack: 5 rows of 2 words */
+#define MF_RT_CONV_PATCH_GO3_GROUPS 80    /* go3: the most words of a kernel row (unrolled) */
 enum {
     MF_RT_CONV_PATCH_NONE,
     MF_RT_CONV_PATCH_3X3O3,
@@ -499,7 +505,6 @@ MF_RT_CONV_PATCH_DECL(go3)
  * kernels. Scratch: mf_rt_conv_lanes_s8_scratch_bytes (kh rotations of the split weights,
  * 2·kh·kw·cin bytes each; the band of kh padded rows, 2·((ow − 1)·sw + kw)·kh·cin bytes; 4·kh +
  * 8·ow bytes of tags and sums). `out` must not alias `in`. */
-#define MF_RT_CONV_LANES_MAX_SCRATCH 32768 /* the most scratch the choice gives them */
 int mf_rt_conv_lanes_s8_fits(const mf_rt_geom *g);
 int mf_rt_conv_lanes_s8_chosen(const mf_rt_geom *g, int pool_kh, int pool_kw, int pool_sh,
                                int pool_sw);

@@ -492,6 +492,28 @@ static int padded_extent(int in, int pad, int out, int k, int s)
     return need > pad + in ? need : pad + in;
 }
 
+/* The kernels that copy or split their whole input (go3's padded copy, the lane kernels' band)
+ * are chosen only within MF_RT_CONV_COPY_MAX_SCRATCH: a small layer of their kind takes them, a
+ * long one keeps a kernel of small scratch (without the bound the arena of a model with such a
+ * layer would grow by up to its input's size). */
+static void conv_choice_scratch_bound(void **state)
+{
+    (void)state;
+    const mf_rt_geom small1 = geom(1, 64, 16, 1, 1, 3, 1, 1, 1),
+                     long1 = geom(1, 512, 64, 1, 1, 3, 1, 1, 1);
+    const mf_rt_geom small3 = geom(1, 64, 16, 3, 1, 3, 1, 1, 1),
+                     long3 = geom(1, 512, 64, 3, 1, 3, 1, 1, 1);
+    assert_int_equal(mf_rt_conv_s8_choose(&small1, 1, 1, 1, 1), MF_RT_CONV_S8_LANES);
+    assert_true(mf_rt_conv_lanes_s8_scratch_bytes(&small1) <= MF_RT_CONV_COPY_MAX_SCRATCH);
+    assert_true(mf_rt_conv_lanes_s8_scratch_bytes(&long1) > MF_RT_CONV_COPY_MAX_SCRATCH);
+    assert_int_not_equal(mf_rt_conv_s8_choose(&long1, 1, 1, 1, 1), MF_RT_CONV_S8_LANES);
+    assert_int_equal(mf_rt_conv_s8_choose(&small3, 1, 2, 1, 2), MF_RT_CONV_S8_PATCH);
+    assert_int_equal(mf_rt_conv_patch_s8_shape(&long3), MF_RT_CONV_PATCH_GO3);
+    assert_true(mf_rt_conv_patch_s8_scratch_bytes(&long3) > MF_RT_CONV_COPY_MAX_SCRATCH);
+    assert_int_not_equal(mf_rt_conv_s8_choose(&long3, 1, 2, 1, 2), MF_RT_CONV_S8_PATCH);
+    assert_true(mf_rt_conv_s8_scratch_bytes(&long3) <= MF_RT_CONV_COPY_MAX_SCRATCH);
+}
+
 /* ---- integer conv and dense ---- */
 
 typedef struct {
@@ -2078,7 +2100,7 @@ int main(void)
         cmocka_unit_test(dwconv_vs_conv),  cmocka_unit_test(addn_all),
         cmocka_unit_test(concat_all),      cmocka_unit_test(affine_all),
         cmocka_unit_test(rescale),         cmocka_unit_test(input_hand),
-        cmocka_unit_test(input_random),
+        cmocka_unit_test(input_random),    cmocka_unit_test(conv_choice_scratch_bound),
     };
     const struct CMUnitTest opt_tests[] = {
         cmocka_unit_test(conv_hand),

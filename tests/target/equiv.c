@@ -81,8 +81,11 @@ static int8_t eq_o8a[EQ_OUT + EQ_CANARY], eq_o8b[EQ_OUT + EQ_CANARY], eq_o8c[EQ_
 #endif
 static float eq_biasf[16];
 static int64_t eq_bias16[16];
-static int32_t eq_bias8[16];
-static int8_t eq_shifts[16];
+/* int8 biases and per-channel shifts: up to EQ_CH channels (the dot kernels' cases draw more
+ * than 16 output channels) */
+enum { EQ_CH = 208 };
+static int32_t eq_bias8[EQ_CH];
+static int8_t eq_shifts[EQ_CH];
 
 /* Kernel scratch (mf_rt_*_scratch_bytes): the requested bytes at the very end of a static
  * array, so that a kernel writing past its scratch leaves the array (AddressSanitizer's redzone
@@ -282,7 +285,7 @@ static mf_rt_requant eq_rq(eq_state *st, int channels, int lo, int hi)
     rq.shift = eq_shift(st, lo, hi);
     rq.shifts = NULL;
     if (eq_pct(st, 40)) {
-        for (int c = 0; c < channels && c < 16; c++)
+        for (int c = 0; c < channels && c < EQ_CH; c++)
             eq_shifts[c] = (int8_t)eq_shift(st, lo, hi);
         rq.shifts = eq_shifts;
     }
