@@ -230,6 +230,18 @@ static mf_model *random_model(uint64_t seed, mf_error *err)
             break;
         }
     }
+    /* Some models: a conv of 8 or 16 filters, then one of 1 filter, kernel 3 (1D or 3×3), over
+     * those channels: a layer the lane kernels take (mf_rt_conv_lanes_s8_chosen: one output
+     * channel, cin % 8 == 0; small, so its scratch stays far below any bound on it). Its draws
+     * come from a generator of their own, so the other layers stay those of the seed. */
+    mf_rng lr;
+    mf_rng_seed(&lr, seed ^ 0x1A4E5u);
+    if (below(&lr, 2) == 0) {
+        b.r = &lr; /* conv's own draws (use_bias) too */
+        conv(&b, 8 << below(&lr, 2), 1 + 2 * below(&lr, 2), 1, 1, below(&lr, 2), err);
+        conv(&b, 1, 3, 1, below(&lr, 2) || room(&b) < 3, below(&lr, 2), err);
+        b.r = &r;
+    }
     switch (below(&r, 4)) {
     case 0:
         simple(&b, MF_OP_GLOBAL_AVGPOOL, err);
@@ -1359,7 +1371,7 @@ static int check_overlaps(const mf_program *p, int *n_shared, int *n_field_share
 }
 
 static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int *n_small,
-                              mf_error *err)
+                              int *n_lanes, mf_error *err)
 {
     for (int k = 0; k < p->n_calls; k++) {
         const mf_call *c = &p->calls[k];
@@ -1402,6 +1414,20 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
                 c->conv8_variant != shape)
                 return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
             *n_small += 1;
+            continue;
+        }
+        /* a lane geometry (mf_rt_conv_lanes_s8_chosen, checked after patch as the choice does:
+         * one output channel over a multiple of 8 input channels): the lane kernels */
+        const int lanes =
+            c->kind == MF_K_CONV
+                ? mf_rt_conv_lanes_s8_chosen(g, 1, 1, 1, 1)
+                : mf_rt_conv_lanes_s8_chosen(g, c->pool_kh, c->pool_kw, c->pool_sh, c->pool_sw);
+        if (lanes) {
+            snprintf(want, sizeof want, "mf_rt_conv_lanes%s%s_s8",
+                     c->kind == MF_K_CONV ? "" : "_maxpool", r6);
+            if (strcmp(c->kernel, want) || c->conv8 != MF_RT_CONV_S8_LANES || c->conv8_variant != 0)
+                return mf_error_set(err, "call %d: kernel %s, want %s", k, c->kernel, want);
+            *n_lanes += 1;
             continue;
         }
         /* a register-field geometry (mf_rt_conv_field_s8_chosen): the kernel of its P */
@@ -1457,8 +1483,8 @@ static int check_kernel_names(const mf_program *p, int *n1d, int *n_generic, int
 static void test_scratch_inside_arena_no_overlap(void **state)
 {
     const fixture *f = *state;
-    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_small = 0, n_shared = 0,
-        n_field_shared = 0, n_sparse = 0, n_sparse_conv = 0;
+    int failures = 0, checked = 0, huge_ok = 0, n1d = 0, n_generic = 0, n_small = 0, n_lanes = 0,
+        n_shared = 0, n_field_shared = 0, n_sparse = 0, n_sparse_conv = 0;
     unsigned covered = 0;
     for (int i = 0; i < N_CASES; i++)
         for (int bits = 8; bits <= 16; bits += 8) {
@@ -1473,7 +1499,8 @@ static void test_scratch_inside_arena_no_overlap(void **state)
             int rc =
                 !q || mf_lower_program(q, NULL, &lo, &p, &err) || check_scratch(&p, &checked, &err);
             if (!rc && bits == 8 && !f->c[i].huge) covered |= coverage(&p, f->c[i].m);
-            if (!rc && bits == 8) rc = check_kernel_names(&p, &n1d, &n_generic, &n_small, &err);
+            if (!rc && bits == 8)
+                rc = check_kernel_names(&p, &n1d, &n_generic, &n_small, &n_lanes, &err);
             if (!rc) rc = check_overlaps(&p, &n_shared, &n_field_shared, &err);
             for (int k = 0; !rc && k < p.n_calls; k++) {
                 n_sparse += p.calls[k].sparse &&
@@ -1513,6 +1540,9 @@ static void test_scratch_inside_arena_no_overlap(void **state)
                   "small-geometry ones\n",
                   n1d, n_generic, n_small);
     assert_true(n1d > 0 && n_generic > 0 && n_small > 0);
+    print_message("int8 convs on the lane kernels (1 output channel, cin %% 8 == 0): %d\n",
+                  n_lanes);
+    assert_true(n_lanes > 0); /* random_model's lane block: the LANES branch above ran */
     print_message("1D int8 convs written over their input: %d (register-field ones %d)\n", n_shared,
                   n_field_shared);
     assert_true(n_shared > 0);

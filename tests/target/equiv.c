@@ -79,17 +79,17 @@ static int16_t eq_o16a[EQ_OUT + EQ_CANARY], eq_o16b[EQ_OUT + EQ_CANARY],
 static int8_t eq_x8[EQ_IN + 4], eq_t8[EQ_IN + 4], eq_w8[EQ_W + 4];
 static int8_t eq_o8a[EQ_OUT + EQ_CANARY], eq_o8b[EQ_OUT + EQ_CANARY], eq_o8c[EQ_OUT + EQ_CANARY];
 #endif
+/* int8 biases and per-channel shifts: EQ_CH channels (the dot kernels' cout of 129-200) */
+enum { EQ_CH = 200 };
 static float eq_biasf[16];
 static int64_t eq_bias16[16];
-/* int8 biases and per-channel shifts: up to EQ_CH channels (the dot kernels' cases draw more
- * than 16 output channels) */
-enum { EQ_CH = 208 };
 static int32_t eq_bias8[EQ_CH];
 static int8_t eq_shifts[EQ_CH];
 
 /* Kernel scratch (mf_rt_*_scratch_bytes): the requested bytes at the very end of a static
  * array, so that a kernel writing past its scratch leaves the array (AddressSanitizer's redzone
- * on the host). 8 KB hold the largest case (K ≤ 425, cout ≤ 9); NULL beyond (a fault). */
+ * on the host). 8 KB hold the largest case (K ≤ 425, cout ≤ 9; the dot kernels' 129-200
+ * channels are cut to what it holds); NULL beyond (a fault). */
 static uint64_t eq_scratch_mem[1024];
 
 static void *eq_scratch(size_t bytes)
@@ -553,9 +553,10 @@ static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
 }
 
 /* The patch kernels on each of their shapes (1 → 3 k3 and 3 → 3 [3, 1]: 3x3o3; 3 → 3 k1: 1x3o3;
- * 1 → 1 k5 and 5 → 1 [5, 1]: 5x5o1; go3: 3 channels, 1-40 input channels, kernels 1-5 high and
- * wide, kernel rows of 1-80 words, half of them 1D): random sizes, strides 1-2, 'same' or 'valid'
- * padding, any pool, per-channel shifts, saturating biases. */
+ * 1 → 1 k5 and 5 → 1 [5, 1]: 5x5o1; go3: 3 channels, 1-16 input channels (4·GO3_GROUPS / kw =
+ * 320 / kw on the longest rows, 15 % of them), kernels 1-5 high and wide, kernel rows of 1-80
+ * words, half of them 1D): random sizes, strides 1-2, 'same' or 'valid' padding, any pool,
+ * per-channel shifts, saturating biases. */
 static void eq_conv_patch_shapes(eq_state *st)
 {
     static const int shapes[][4] = {{1, 3, 3, 3},
@@ -636,22 +637,49 @@ static void eq_conv_lanes_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
         }
 }
 
-/* The lane kernels on geometries they fit: one output channel, 8 or 16 input channels, kernels
- * of 1-5 rows and columns, strides 1-3, random sizes, 'same' or 'valid' padding or padding wider
- * than the kernel, any pool, per-channel shifts, saturating biases, inputs at any alignment. */
+/* The lane kernels' output size and padding of g's input and kernel: 'same' (or the kernel
+ * larger than the input) or 'valid', plus xpad columns of padding and xow outputs more. */
+static void eq_lanes_axes(mf_rt_geom *g, int same, int xpad, int xow)
+{
+    same = same || g->kh > g->h || g->kw > g->w;
+    eq_axis(g->h, g->kh, g->sh, same, &g->oh, &g->pad_top);
+    eq_axis(g->w, g->kw, g->sw, same, &g->ow, &g->pad_left);
+    g->pad_left += xpad, g->ow += xow;
+}
+
+/* The lane kernels on geometries they fit: one output channel, 8, 16, 24, 32 or 64 input
+ * channels (ln_split: one group of 8 values or of 16 a pixel, 16-value groups followed by an
+ * 8-value group, several 16-value groups; with kernels more than 1 row high the pixels' lane
+ * words have a gap between them), kernels of 1-5 rows and columns (2-5 rows on 2D layers of 24
+ * or more channels), strides 1-3, random sizes (shrunk until the input fits EQ_IN and the
+ * scratch eq_scratch), 'same' or 'valid' padding or padding wider than the kernel, any pool,
+ * per-channel shifts, saturating biases, inputs at any alignment. */
 static void eq_conv_lanes_shapes(eq_state *st)
 {
+    static const int wide[] = {24, 32, 64};
     mf_rt_geom g;
-    g.cin = eq_pct(st, 60) ? 8 : 16, g.cout = 1;
+    g.cin = eq_pct(st, 40) ? 8 : eq_pct(st, 40) ? 16 : wide[eq_next(st) % 3], g.cout = 1;
     const int two_d = eq_pct(st, 60);
-    g.kh = two_d ? eq_int(st, 1, 5) : 1, g.kw = eq_int(st, 1, 5);
-    g.h = two_d ? eq_int(st, 1, 8) : 1, g.w = eq_int(st, 1, 12); /* ≤ EQ_IN values */
+    g.kh = two_d ? eq_int(st, g.cin > 16 ? 2 : 1, 5) : 1, g.kw = eq_int(st, 1, 5);
+    g.h = two_d ? eq_int(st, 1, 8) : 1, g.w = eq_int(st, 1, 12);
     g.sh = two_d ? eq_int(st, 1, 3) : 1, g.sw = eq_int(st, 1, 3);
-    const int same = eq_pct(st, 70) || g.kh > g.h || g.kw > g.w;
-    eq_axis(g.h, g.kh, g.sh, same, &g.oh, &g.pad_top);
-    eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
-    if (eq_pct(st, 10)) /* padding wider than the kernel: outputs of zero taps */
-        g.pad_left += eq_int(st, 1, 4), g.ow += eq_int(st, 0, 2);
+    const int same = eq_pct(st, 70), wider = eq_pct(st, 10);
+    /* padding wider than the kernel: outputs of zero taps */
+    const int xpad = wider ? eq_int(st, 1, 4) : 0, xow = wider ? eq_int(st, 0, 2) : 0;
+    eq_lanes_axes(&g, same, xpad, xow);
+    while (eq_nin(&g) > EQ_IN || mf_rt_conv_lanes_s8_scratch_bytes(&g) > sizeof eq_scratch_mem) {
+        if (g.w > 2)
+            g.w--;
+        else if (g.kw > 1)
+            g.kw--;
+        else if (g.h > 2)
+            g.h--;
+        else if (g.kh > 2)
+            g.kh--;
+        else
+            break; /* 1 or 2 rows and columns of 64 channels: fits */
+        eq_lanes_axes(&g, same, xpad, xow);
+    }
     size_t nx = eq_nin(&g), nw = eq_nw(&g);
     int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
     int8_t *w = eq_w8 + eq_place(st, nw, EQ_W + 4);
@@ -664,6 +692,8 @@ static void eq_conv_lanes_shapes(eq_state *st)
     mf_rt_requant rq = eq_rq(st, g.cout, -3, 16);
     int pkh, pkw, psh, psw;
     eq_pool_of(st, &g, &pkh, &pkw, &psh, &psw);
+    if (!mf_rt_conv_lanes_s8_fits(&g) || !eq_scratch(mf_rt_conv_lanes_s8_scratch_bytes(&g)))
+        eq_fail(st, "conv_lanes_shapes: a geometry the test does not run", &g, NULL, 0);
     eq_conv_lanes_s8(st, &g, pkh, pkw, psh, psw, x, w, bias, &rq);
 }
 
@@ -734,9 +764,12 @@ static void eq_conv_dot_run(eq_state *st, const mf_rt_geom *g, int pkh, int pkw,
 
 /* The dot kernels (conv_s8_dot.c: one kernel row, at most 16 values per field) on geometries
  * drawn where they run: 1D and 2D, 1-17 output channels (odd counts: the loop entered past a
- * channel), strides 1-3, 'same' or 'valid' padding (fields at the input's end through the stack),
- * padding wider than the kernel, pools 1×2 / 2×2 / 2×1 / 3×2 of steps 2 (overlapping rows) and
- * 1×1, every requantization (eq_rq: per-channel and negative shifts, the reference's path). */
+ * channel) or, one case in 8, 129-200 channels over 2-8 positions pooled 1×2 or 2×2 (2·cout >
+ * 256: the pooled form's chunk of 2·cout bytes, mf_rt_conv_dot_s8_chunk; mostly fields of 9-16
+ * values, which take the chunk; fewer channels where the scratch would pass 8 KB), strides 1-3,
+ * 'same' or 'valid' padding (fields at the input's end through the stack), padding wider than
+ * the kernel, pools 1×2 / 2×2 / 2×1 / 3×2 of steps 2 (overlapping rows) and 1×1, every
+ * requantization (eq_rq: per-channel and negative shifts, the reference's path). */
 static void eq_conv_dot_s8(eq_state *st)
 {
     static const int pools[][4] = {
@@ -746,16 +779,32 @@ static void eq_conv_dot_s8(eq_state *st)
     g.h = eq_pct(st, 50) ? 1 : eq_int(st, 2, 5);
     g.sh = g.h > 1 ? eq_int(st, 1, 2) : 1;
     g.oh = (g.h - 1) / g.sh + 1;
+    const int many = eq_pct(st, 12); /* 129-200 channels */
+    if (many) g.h = eq_int(st, 1, 2), g.sh = 1, g.oh = g.h;
     g.cin = eq_int(st, 1, 16);
     g.kw = eq_int(st, 1, 16 / g.cin < 5 ? 16 / g.cin : 5);
-    g.cout = eq_int(st, 1, 17);
-    g.w = eq_int(st, 1, 20);
+    if (many && g.kw * g.cin <= 8 && eq_pct(st, 80)) /* mostly fields of 9-16 values */
+        g.cin = eq_int(st, 9, 16), g.kw = 1;
+    g.cout = many ? eq_int(st, 129, EQ_CH) : eq_int(st, 1, 17);
+    g.w = many ? eq_int(st, 2, 4 * g.kw) : eq_int(st, 1, 20);
     g.sw = eq_int(st, 1, eq_pct(st, 60) ? 1 : 3);
     const int same = eq_pct(st, 60) || g.kw > g.w;
     eq_axis(g.w, g.kw, g.sw, same, &g.ow, &g.pad_left);
     if (eq_pct(st, 5)) /* padding wider than the kernel: outputs of zero taps */
         g.pad_left += eq_int(st, 1, 4), g.ow += eq_int(st, 0, 2);
+    if (many) /* 2-8 outputs of 200 channels: within EQ_OUT */
+        while ((size_t)g.oh * g.ow > 8 || ((size_t)g.oh * g.ow < 2 && g.sw > 1)) {
+            if (g.oh * g.ow < 2) /* one position: 2 at stride 1 */
+                g.sw = 1;
+            else if (g.w > 2)
+                g.w--;
+            else
+                g.h = g.oh = 1;
+            eq_axis(g.w, g.kw, g.sw, same || g.kw > g.w, &g.ow, &g.pad_left);
+        }
     while ((size_t)g.oh * g.ow * g.cout > EQ_OUT) /* the input fits: 5·20·16 */
+        g.cout--;
+    while (mf_rt_conv_dot_s8_scratch_bytes(&g) > sizeof eq_scratch_mem) /* 40 bytes a channel */
         g.cout--;
     size_t nx = eq_nin(&g), nw = eq_nw(&g);
     int8_t *x = eq_x8 + eq_place(st, nx, EQ_IN + 4);
@@ -772,7 +821,7 @@ static void eq_conv_dot_s8(eq_state *st)
         eq_fail(st, "conv_dot_s8_covers", &g, NULL, 0);
         return;
     }
-    const int *pl = pools[eq_next(st) % 5];
+    const int *pl = pools[many ? eq_next(st) % 2 : eq_next(st) % 5]; /* many: 1×2 or 2×2 */
     int pkh = pl[0] <= g.oh ? pl[0] : 1, pkw = pl[1] <= g.ow ? pl[1] : 1;
     eq_conv_dot_run(st, &g, pkh, pkw, pkh == 1 ? 1 : pl[2], pkw == 1 ? 1 : pl[3], x, w, bias, &rq);
 }
