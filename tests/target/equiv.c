@@ -478,6 +478,20 @@ static void eq_conv_small_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
     }
 }
 
+/* The reference's outputs in eq_o8b for a kernel's form: pooled (window pkh × pkw, steps psh,
+ * psw) or plain, requantized by rq, then clamped to [0, q6] when relu6 (rq then without its
+ * activation: the ReLU6 forms' reference); n outputs. */
+static void eq_ref_form8(const mf_rt_geom *g, int pooled, int pkh, int pkw, int psh, int psw,
+                         const int8_t *x, const int8_t *w, const int32_t *bias,
+                         const mf_rt_requant *rq, int relu6, int q6, size_t n)
+{
+    if (pooled)
+        mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, rq, eq_o8b, NULL);
+    else
+        mf_rt_conv_s8_ref(g, x, w, bias, rq, eq_o8b, NULL);
+    if (relu6) eq_clamp8(eq_o8b, n, q6);
+}
+
 /* The patch kernel of g's shape (conv_s8_patch.c), optimized path (pooled: the window pkh × pkw,
  * steps psh, psw) or its ReLU6 form (relu6.c): direct calls, one per entry point. */
 #define EQ_PATCH_CASE(S, U)                                                                        \
@@ -531,12 +545,7 @@ static void eq_conv_patch_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
             memset(eq_o8b, 0x5A, sizeof eq_o8b);
             eq_patch_run(shape, relu6, pooled, g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r6 : rq,
                          eq_o8a, scratch);
-            if (pooled)
-                mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq,
-                                          eq_o8b, NULL);
-            else
-                mf_rt_conv_s8_ref(g, x, w, bias, relu6 ? &r0 : rq, eq_o8b, NULL);
-            if (relu6) eq_clamp8(eq_o8b, n, q6);
+            eq_ref_form8(g, pooled, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq, relu6, q6, n);
             long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
             if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
             /* the other shapes' entry points write nothing here */
@@ -626,12 +635,7 @@ static void eq_conv_lanes_s8(eq_state *st, const mf_rt_geom *g, int pkh, int pkw
                                                 scratch);
             else
                 mf_rt_conv_lanes_s8_opt(g, x, w, bias, rq, eq_o8a, scratch);
-            if (pooled)
-                mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq,
-                                          eq_o8b, NULL);
-            else
-                mf_rt_conv_s8_ref(g, x, w, bias, relu6 ? &r0 : rq, eq_o8b, NULL);
-            if (relu6) eq_clamp8(eq_o8b, n, q6);
+            eq_ref_form8(g, pooled, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq, relu6, q6, n);
             const long d = eq_cmp8(eq_o8a, eq_o8b, n + EQ_CANARY);
             if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
         }
@@ -749,12 +753,9 @@ static void eq_conv_dot_run(eq_state *st, const mf_rt_geom *g, int pkh, int pkw,
                                               scratch);
             else
                 mf_rt_conv_dot_s8_opt(g, x, w, bias, r, eq_o8a, scratch);
-            if (covered && pooled)
-                mf_rt_conv_maxpool_s8_ref(g, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq,
-                                          eq_o8b, NULL);
-            else if (covered)
-                mf_rt_conv_s8_ref(g, x, w, bias, relu6 ? &r0 : rq, eq_o8b, NULL);
-            if (covered && relu6) eq_clamp8(eq_o8b, n, q6);
+            if (covered)
+                eq_ref_form8(g, pooled, pkh, pkw, psh, psw, x, w, bias, relu6 ? &r0 : rq, relu6, q6,
+                             n);
             const long d = eq_cmp8(eq_o8a, eq_o8b, (covered ? n : 0) + EQ_CANARY);
             if (d >= 0) eq_fail(st, names[relu6][pooled], g, NULL, d);
             if (covered && !relu6 && g->h == 1)
